@@ -1,0 +1,83 @@
+"""jaxgan: exact dynamics of two-player differentiable games (GANs first) in JAX.
+
+Sign conventions: ``Joint(phi, theta)`` with ``phi`` the generator; ``Game(loss_g,
+loss_d)`` where both players minimise their own loss; ``zero_sum(f)`` is
+``min_phi max_theta f``; ``xi = (grad_phi loss_g, grad_theta loss_d)`` is what optax
+consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``.
+"""
+
+from . import games as games
+from . import transforms as transforms
+from ._expect import Quadrature as Quadrature
+from ._expect import expectation as expectation
+from ._expect import finite_support as finite_support
+from ._expect import fixed_samples as fixed_samples
+from ._expect import gauss_hermite as gauss_hermite
+from ._expect import gauss_hermite_1d as gauss_hermite_1d
+from ._game import Game as Game
+from ._game import Joint as Joint
+from ._game import simultaneous_gradient as simultaneous_gradient
+from ._game import vector_field as vector_field
+from ._game import zero_sum as zero_sum
+from ._jacobian import Blocks as Blocks
+from ._jacobian import jacobian as jacobian
+from ._jacobian import jacobian_blocks as jacobian_blocks
+from ._rollout import STATUS_NAMES as STATUS_NAMES
+from ._rollout import Rollout as Rollout
+from ._rollout import SweepResult as SweepResult
+from ._rollout import grid_product as grid_product
+from ._rollout import rollout as rollout
+from ._rollout import sweep as sweep
+from ._spectral import Spectrum as Spectrum
+from ._spectral import conditioning_factor as conditioning_factor
+from ._spectral import eigenvalues as eigenvalues
+from ._spectral import matrix_eigenvalues as matrix_eigenvalues
+from ._spectral import phase_factor as phase_factor
+from ._spectral import spectral_radius as spectral_radius
+from ._spectral import spectrum as spectrum
+from ._spectral import spectrum_of_matrix as spectrum_of_matrix
+from ._spectral import stable_step_bound as stable_step_bound
+from ._spectral import update_jacobian as update_jacobian
+from ._step import make_step as make_step
+from .transforms import AlternatingState as AlternatingState
+from .transforms import alternating as alternating
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlternatingState",
+    "Blocks",
+    "Game",
+    "Joint",
+    "Quadrature",
+    "Rollout",
+    "STATUS_NAMES",
+    "Spectrum",
+    "SweepResult",
+    "alternating",
+    "conditioning_factor",
+    "eigenvalues",
+    "expectation",
+    "finite_support",
+    "fixed_samples",
+    "games",
+    "gauss_hermite",
+    "gauss_hermite_1d",
+    "grid_product",
+    "jacobian",
+    "jacobian_blocks",
+    "make_step",
+    "matrix_eigenvalues",
+    "phase_factor",
+    "rollout",
+    "simultaneous_gradient",
+    "spectral_radius",
+    "spectrum",
+    "spectrum_of_matrix",
+    "stable_step_bound",
+    "sweep",
+    "transforms",
+    "update_jacobian",
+    "vector_field",
+    "zero_sum",
+]

@@ -1,0 +1,274 @@
+"""Games, the simultaneous gradient and the vector field.
+
+Sign conventions (the contract of the whole library):
+
+* ``Joint(phi, theta)``: ``phi`` is the generator, ``theta`` the discriminator.
+* ``Game(loss_g, loss_d)``: *both* players minimise their own loss, each a pure
+  function ``loss(phi, theta) -> scalar``. ``zero_sum(f)`` is the game
+  ``min_phi max_theta f``, i.e. ``loss_g = f`` and ``loss_d = -f``.
+* The simultaneous gradient ``xi(w) = Joint(grad_phi loss_g, grad_theta loss_d)`` is
+  what optax consumes: ``optax.sgd(lr)`` on ``xi`` is simultaneous gradient descent.
+* The vector field is ``v = -xi`` (Mescheder et al. 2017, 2018; Nie & Patel 2019), the
+  velocity of the continuous dynamics ``dw/dt = v(w)``. Jacobians and spectra are of ``v``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+PyTree = Any
+Loss = Callable[[PyTree, PyTree], jax.Array]
+
+
+class Joint(NamedTuple):
+    """Joint parameters of a two-player game.
+
+    Attributes:
+      phi: the generator's parameters (any pytree); the first player.
+      theta: the discriminator's parameters (any pytree); the second player.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> w = jg.Joint(phi=jnp.zeros(2), theta=jnp.ones(3))
+      >>> w.theta.shape
+      (3,)
+    """
+
+    phi: PyTree
+    theta: PyTree
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Game:
+    """A two-player differentiable game: each player minimises its own loss.
+
+    ``phi`` (generator) minimises ``loss_g(phi, theta)``; ``theta`` (discriminator)
+    minimises ``loss_d(phi, theta)``. Both losses are pure scalar functions; data is
+    closed over. A zero-sum game ``min_phi max_theta f`` is ``zero_sum(f)``.
+
+    Args:
+      loss_g: the generator's loss ``(phi, theta) -> scalar``.
+      loss_d: the discriminator's loss ``(phi, theta) -> scalar``.
+      grad_fn: optional hand-derived simultaneous gradient ``w -> Joint(grad_phi loss_g,
+        grad_theta loss_d)``; used instead of autodiff wherever the field is needed.
+      equilibrium: optional known equilibrium ``Joint`` (metadata used by reports and
+        sweeps for distances).
+      name: a short label for tables and reports.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.Game(loss_g=lambda p, t: p * t, loss_d=lambda p, t: -p * t)
+      >>> xi = jg.simultaneous_gradient(game)(jg.Joint(2.0, 3.0))
+      >>> float(xi.phi), float(xi.theta)
+      (3.0, -2.0)
+    """
+
+    loss_g: Loss
+    loss_d: Loss
+    grad_fn: Optional[Callable[[Joint], Joint]] = None
+    equilibrium: Optional[Joint] = None
+    name: str = "game"
+
+    def __post_init__(self):
+        for arg in ("loss_g", "loss_d"):
+            if not callable(getattr(self, arg)):
+                raise TypeError(
+                    f"Game: `{arg}` must be a callable `(phi, theta) -> scalar`, got "
+                    f"{type(getattr(self, arg)).__name__}."
+                )
+        if self.grad_fn is not None and not callable(self.grad_fn):
+            raise TypeError(
+                "Game: `grad_fn` must be a callable `w -> Joint(grad_phi loss_g, "
+                f"grad_theta loss_d)` or None, got {type(self.grad_fn).__name__}."
+            )
+        if self.equilibrium is not None and not isinstance(self.equilibrium, Joint):
+            raise TypeError(
+                "Game: `equilibrium` must be a jaxgan.Joint or None, got "
+                f"{type(self.equilibrium).__name__}."
+            )
+
+    def replace(self, **changes) -> "Game":
+        """A copy of the game with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def zero_sum(f: Loss, *, grad_fn=None, equilibrium=None, name: str = "zero-sum game") -> Game:
+    """The zero-sum game ``min_phi max_theta f(phi, theta)``.
+
+    ``loss_g = f`` and ``loss_d = -f``, so ``xi = (grad_phi f, -grad_theta f)``.
+
+    Args:
+      f: the payoff ``(phi, theta) -> scalar``; the generator minimises it, the
+        discriminator maximises it.
+      grad_fn: optional hand-derived simultaneous gradient (see ``Game``).
+      equilibrium: optional known equilibrium.
+      name: label.
+
+    Returns:
+      A ``Game``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.zero_sum(lambda x, y: x * y)
+      >>> float(jg.simultaneous_gradient(game)(jg.Joint(1.0, 2.0)).theta)
+      -1.0
+    """
+    if not callable(f):
+        raise TypeError(f"zero_sum: `f` must be a callable `(phi, theta) -> scalar`, got {type(f).__name__}.")
+
+    def loss_d(phi, theta):
+        return -f(phi, theta)
+
+    return Game(loss_g=f, loss_d=loss_d, grad_fn=grad_fn, equilibrium=equilibrium, name=name)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_game(game, where: str) -> Game:
+    """Raise a clear error unless ``game`` is a ``Game``."""
+    if game is None:
+        raise TypeError(
+            f"{where} needs the game: pass `game=game` (a jaxgan.Game), e.g. "
+            "`tx.update(xi, state, params, game=game)`."
+        )
+    if not isinstance(game, Game):
+        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {type(game).__name__}.")
+    return game
+
+
+def check_joint(w, where: str, arg: str = "w") -> Joint:
+    """Raise a clear error unless ``w`` is a ``Joint`` of floating-point leaves."""
+    if not isinstance(w, Joint):
+        raise TypeError(
+            f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {type(w).__name__}. "
+            f"Wrap the players' parameters: `jg.Joint(phi=..., theta=...)`."
+        )
+    for player in ("phi", "theta"):
+        leaves = jax.tree.leaves(getattr(w, player))
+        if not leaves:
+            raise ValueError(f"{where}: `{arg}.{player}` has no array leaves; each player needs parameters.")
+        for leaf in leaves:
+            dtype = jnp.result_type(leaf)
+            if not jnp.issubdtype(dtype, jnp.floating):
+                raise TypeError(
+                    f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; parameters must be "
+                    "floating point (e.g. jnp.float32 or jnp.float64)."
+                )
+    return w
+
+
+def check_finite(w, where: str, arg: str = "w") -> None:
+    """Raise if a concrete (non-traced) pytree has NaN or inf; traced values pass."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(w):
+        if isinstance(leaf, jax.core.Tracer):
+            continue
+        if not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError(
+                f"{where}: `{arg}{jax.tree_util.keystr(path)}` has non-finite values (NaN or inf); "
+                "pass a finite point (an equilibrium for spectra)."
+            )
+
+
+def _check_scalar_loss(value, name: str):
+    shape = jnp.shape(value)
+    if shape != ():
+        raise ValueError(
+            f"`{name}` must return a scalar, but returned shape {shape}. Reduce it "
+            "(e.g. `.mean()` over the batch) before returning."
+        )
+    if not jnp.issubdtype(jnp.result_type(value), jnp.floating):
+        raise TypeError(f"`{name}` must return a floating-point scalar, got dtype {jnp.result_type(value)}.")
+
+
+def _check_same_structure(reference, value, where: str, arg: str):
+    ref_def = jax.tree.structure(reference)
+    val_def = jax.tree.structure(value)
+    if ref_def != val_def:
+        raise ValueError(f"{where}: `{arg}` has tree structure {val_def}, expected {ref_def} (that of the parameters).")
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(reference), jax.tree.leaves(value)):
+        if jnp.shape(a) != jnp.shape(b):
+            raise ValueError(
+                f"{where}: `{arg}{jax.tree_util.keystr(path)}` has shape {jnp.shape(b)} but the "
+                f"parameter has shape {jnp.shape(a)}."
+            )
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
+    """The simultaneous gradient ``xi(w) = Joint(grad_phi loss_g, grad_theta loss_d)``.
+
+    Uses ``game.grad_fn`` when given, else reverse-mode autodiff of each loss with
+    respect to its own player. Plain ``optax.sgd(lr)`` on ``xi`` is simultaneous
+    gradient descent ``w <- w - lr * xi``. Cost: one VJP per player.
+
+    Args:
+      game: a ``Game``.
+
+    Returns:
+      A function ``w -> xi`` with ``w`` and ``xi`` ``Joint`` pytrees of the same structure.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> xi = jg.simultaneous_gradient(jg.zero_sum(lambda x, y: x * y))
+      >>> g = xi(jg.Joint(1.0, 2.0))
+      >>> float(g.phi), float(g.theta)
+      (2.0, -1.0)
+    """
+    game = check_game(game, "simultaneous_gradient")
+
+    def xi(w: Joint) -> Joint:
+        w = check_joint(w, "simultaneous_gradient")
+        if game.grad_fn is not None:
+            out = game.grad_fn(w)
+            if not isinstance(out, Joint):
+                raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {type(out).__name__}.")
+            _check_same_structure(w, out, "simultaneous_gradient", "grad_fn(w)")
+            return out
+
+        def lg(phi):
+            val = game.loss_g(phi, w.theta)
+            _check_scalar_loss(val, "loss_g")
+            return val
+
+        def ld(theta):
+            val = game.loss_d(w.phi, theta)
+            _check_scalar_loss(val, "loss_d")
+            return val
+
+        return Joint(jax.grad(lg)(w.phi), jax.grad(ld)(w.theta))
+
+    return xi
+
+
+def vector_field(game: Game) -> Callable[[Joint], Joint]:
+    """The vector field ``v(w) = -xi(w)`` of the continuous dynamics ``dw/dt = v(w)``.
+
+    Jacobians and spectra in jaxgan are of this field (the papers' ``A``): local
+    asymptotic stability of the flow is ``Re(lambda) < 0`` for every eigenvalue.
+
+    Args:
+      game: a ``Game``.
+
+    Returns:
+      A function ``w -> v(w)``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> v = jg.vector_field(jg.zero_sum(lambda x, y: x * y))
+      >>> float(v(jg.Joint(1.0, 2.0)).phi)
+      -2.0
+    """
+    xi = simultaneous_gradient(game)
+
+    def v(w: Joint) -> Joint:
+        return jax.tree.map(jnp.negative, xi(w))
+
+    return v

@@ -1,0 +1,113 @@
+"""Dense Jacobians of the vector field by chunked forward mode, and their player blocks.
+
+Rows and columns are in ``ravel`` order: the ``phi`` leaves first, then ``theta``
+(``jax.flatten_util.ravel_pytree`` order of ``Joint(phi, theta)``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from ._game import Game, Joint, check_game, check_joint, vector_field
+
+
+def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_size: Optional[int] = None) -> jax.Array:
+    """Dense Jacobian ``d fn / d z`` of a flat function by chunked forward mode.
+
+    ``fn`` is linearised once (``jax.linearize``); its JVP is then mapped over the basis
+    vectors ``chunk_size`` at a time (``lax.map`` with ``batch_size``), so peak memory is
+    the ``n x n`` result plus ``chunk_size`` tangents, not ``n x n x batch``.
+
+    Args:
+      fn: ``R^n -> R^m``, flat arrays in and out.
+      z: the point, shape ``(n,)``.
+      chunk_size: basis vectors per batch; ``None`` picks ``min(n, 256)``.
+
+    Returns:
+      The ``(m, n)`` Jacobian.
+    """
+    n = z.shape[0]
+    if chunk_size is None:
+        chunk_size = min(n, 256)
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"jacobian: `chunk_size` must be a positive int, got {chunk_size!r}.")
+    _, jvp = jax.linearize(fn, z)
+
+    def column(i):
+        return jvp(jnp.zeros_like(z).at[i].set(1))
+
+    cols = jax.lax.map(column, jnp.arange(n), batch_size=min(chunk_size, n))
+    return cols.T
+
+
+def jacobian(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.Array:
+    """Dense Jacobian ``A = dv/dw`` of the vector field ``v = -xi`` at ``w``.
+
+    For a zero-sum game ``min_phi max_theta f`` this is the papers' matrix
+
+    .. math:: A = [[-f_{phi phi}, -f_{phi theta}], [f_{theta phi}, f_{theta theta}]].
+
+    Assembled by chunked forward mode (one ``jax.linearize`` of the field, then
+    ``n / chunk_size`` batches of JVPs): memory near the ``n x n`` matrix.
+
+    Args:
+      game: a ``Game``.
+      w: the point, a ``Joint``.
+      chunk_size: JVPs per batch (``None``: ``min(n, 256)``).
+
+    Returns:
+      ``(n, n)`` array, rows and columns in ravel order (``phi`` first).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.zero_sum(lambda x, y: x * y)
+      >>> jg.jacobian(game, jg.Joint(jnp.zeros(()), jnp.zeros(()))).tolist()
+      [[0.0, -1.0], [1.0, 0.0]]
+    """
+    game = check_game(game, "jacobian")
+    w = check_joint(w, "jacobian")
+    z, unravel = ravel_pytree(w)
+    v = vector_field(game)
+
+    def v_flat(z):
+        return ravel_pytree(v(unravel(z)))[0]
+
+    return dense_jacobian(v_flat, z, chunk_size)
+
+
+class Blocks(NamedTuple):
+    """Player blocks of a Jacobian ``A = [[A_pp, A_pt], [A_tp, A_tt]]``."""
+
+    phi_phi: jax.Array
+    phi_theta: jax.Array
+    theta_phi: jax.Array
+    theta_theta: jax.Array
+
+
+def player_sizes(w: Joint):
+    """Numbers of scalar parameters ``(n_phi, n_theta)`` of each player."""
+    n_phi = sum(jnp.size(x) for x in jax.tree.leaves(w.phi))
+    n_theta = sum(jnp.size(x) for x in jax.tree.leaves(w.theta))
+    return int(n_phi), int(n_theta)
+
+
+def jacobian_blocks(a: jax.Array, w: Joint) -> Blocks:
+    """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> w = jg.Joint(jnp.zeros(1), jnp.zeros(2))
+      >>> jg.jacobian_blocks(jnp.eye(3), w).theta_theta.shape
+      (2, 2)
+    """
+    n_phi, n_theta = player_sizes(w)
+    if a.shape != (n_phi + n_theta, n_phi + n_theta):
+        raise ValueError(
+            f"jacobian_blocks: `a` has shape {a.shape}, expected {(n_phi + n_theta,) * 2} for "
+            f"n_phi={n_phi}, n_theta={n_theta}."
+        )
+    return Blocks(a[:n_phi, :n_phi], a[:n_phi, n_phi:], a[n_phi:, :n_phi], a[n_phi:, n_phi:])

@@ -1,0 +1,290 @@
+"""Runs (``lax.scan``) and sweeps (``vmap`` over hyperparameter grids) with divergence flags."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, NamedTuple, Optional, Tuple, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._game import Game, Joint, check_game, check_joint
+from ._step import as_extra_args, make_step
+
+PyTree = object
+
+#: Outcome codes of a run in a sweep, indexing ``STATUS_NAMES``.
+CONVERGED, BOUNDED, GREW, NONFINITE = 0, 1, 2, 3
+STATUS_NAMES = ("converged", "bounded", "grew", "non-finite")
+
+
+class Rollout(NamedTuple):
+    """The result of ``rollout``.
+
+    Attributes:
+      final: parameters after the last step.
+      state: optimiser state after the last step.
+      trajectory: ``record(w)`` at steps ``0, k, 2k, ..., steps`` stacked on a leading axis
+        of length ``steps // k + 1`` (``k = record_every``).
+      finite: whether every parameter stayed finite for the whole run.
+      first_nonfinite: the first step (1-based) after which a parameter was NaN or inf,
+        ``-1`` if none.
+    """
+
+    final: Joint
+    state: PyTree
+    trajectory: PyTree
+    finite: jax.Array
+    first_nonfinite: jax.Array
+
+
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def _check_steps(steps, record_every, where):
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"{where}: `steps` must be a positive int, got {steps!r}.")
+    if record_every is None:
+        record_every = steps
+    if not isinstance(record_every, (int, np.integer)) or isinstance(record_every, bool) or record_every < 1:
+        raise ValueError(f"{where}: `record_every` must be a positive int or None, got {record_every!r}.")
+    if steps % record_every:
+        raise ValueError(f"{where}: `record_every` ({record_every}) must divide `steps` ({steps}).")
+    return int(steps), int(record_every)
+
+
+def rollout(
+    game: Game,
+    tx,
+    w0: Joint,
+    steps: int,
+    *,
+    record_every: Optional[int] = None,
+    record: Optional[Callable[[Joint], PyTree]] = None,
+    state=None,
+) -> Rollout:
+    """Run ``steps`` steps of algorithm ``tx`` on ``game`` from ``w0`` under ``lax.scan``.
+
+    Each step is ``make_step(game, tx)``: ``w <- w + tx.update(xi(w), s, w, game=game)``.
+    Works under ``jit`` and ``vmap`` (vmap it over learning rates, or use ``sweep``). A
+    run that overflows is not an error: ``finite`` and ``first_nonfinite`` say when.
+
+    Args:
+      game: a ``Game``.
+      tx: an optax transformation (``optax.sgd(lr)`` is SimGD).
+      w0: starting point, a ``Joint``.
+      steps: number of steps (static).
+      record_every: record every ``k`` steps (``k`` divides ``steps``); ``None`` records
+        the start and the end only.
+      record: what to record, ``w -> pytree``; default the parameters themselves.
+      state: initial optimiser state; default ``tx.init(w0)``.
+
+    Returns:
+      A ``Rollout``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> out = jg.rollout(game, optax.sgd(0.1), jg.Joint(1.0, 0.0), 10, record_every=5)
+      >>> out.trajectory.phi.shape, bool(out.finite)
+      ((3,), True)
+    """
+    game = check_game(game, "rollout")
+    w0 = check_joint(w0, "rollout", "w0")
+    tx = as_extra_args(tx, "rollout")
+    steps, k = _check_steps(steps, record_every, "rollout")
+    record = (lambda w: w) if record is None else record
+    if state is None:
+        state = tx.init(w0)
+    step = make_step(game, tx)
+
+    def one(carry, _):
+        w, s, first_bad, t = carry
+        w, s = step(w, s)
+        t = t + 1
+        first_bad = jnp.where((first_bad < 0) & ~_all_finite(w), t, first_bad)
+        return (w, s, first_bad, t), None
+
+    def chunk(carry, _):
+        carry, _ = jax.lax.scan(one, carry, None, length=k)
+        return carry, record(carry[0])
+
+    init = (w0, state, jnp.asarray(-1, jnp.int32), jnp.asarray(0, jnp.int32))
+    (w, s, first_bad, _), recorded = jax.lax.scan(chunk, init, None, length=steps // k)
+    start = record(w0)
+    trajectory = jax.tree.map(lambda a, b: jnp.concatenate([jnp.asarray(a)[None].astype(b.dtype), b]), start, recorded)
+    return Rollout(final=w, state=s, trajectory=trajectory, finite=first_bad < 0, first_nonfinite=first_bad)
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+class SweepResult(NamedTuple):
+    """The result of ``sweep``; every field has the grid's leading axis ``(G, ...)``.
+
+    Attributes:
+      grid: the hyperparameters of each run, ``{name: (G,)}``.
+      final: final parameters.
+      trajectory: recorded parameters ``(G, T, ...)``.
+      distance: Euclidean distance to the reference point at each recorded step ``(G, T)``
+        (NaN if there is no reference point).
+      finite: ``(G,)`` whether each run stayed finite.
+      first_nonfinite: ``(G,)`` first non-finite step, ``-1`` if none.
+      status: ``(G,)`` outcome code: ``0`` converged (final distance at most ``rtol``
+        times the initial one), ``1`` bounded, ``2`` grew (final distance above the
+        initial one), ``3`` non-finite; names in ``jaxgan.STATUS_NAMES``.
+    """
+
+    grid: Dict[str, jax.Array]
+    final: Joint
+    trajectory: Joint
+    distance: jax.Array
+    finite: jax.Array
+    first_nonfinite: jax.Array
+    status: jax.Array
+
+    def summary(self) -> Dict[str, int]:
+        """Number of runs per outcome, e.g. ``{"converged": 12, "grew": 3, ...}``."""
+        status = np.asarray(self.status)
+        return {name: int((status == code).sum()) for code, name in enumerate(STATUS_NAMES)}
+
+
+def grid_product(**axes) -> Tuple[Dict[str, jax.Array], Tuple[int, ...]]:
+    """The Cartesian product of 1-D axes, flattened for ``sweep``.
+
+    Returns ``(grid, shape)``: ``grid[name]`` has ``prod(shape)`` entries in C order, so
+    ``result.status.reshape(shape)`` lays a sweep's outcome on the product.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> grid, shape = jg.grid_product(lr=[0.1, 0.2, 0.3], gamma=[0.0, 1.0])
+      >>> shape, grid["gamma"].tolist()
+      ((3, 2), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    """
+    if not axes:
+        raise ValueError("grid_product: give at least one axis, e.g. `grid_product(lr=jnp.logspace(-3, 0, 20))`.")
+    arrays = {}
+    for name, values in axes.items():
+        a = jnp.asarray(values)
+        if a.ndim != 1 or a.shape[0] == 0:
+            raise ValueError(f"grid_product: axis `{name}` must be a non-empty 1-D array, got shape {a.shape}.")
+        arrays[name] = a
+    mesh = jnp.meshgrid(*arrays.values(), indexing="ij")
+    shape = tuple(a.shape[0] for a in arrays.values())
+    return {name: m.reshape(-1) for name, m in zip(arrays, mesh)}, shape
+
+
+def _check_grid(grid) -> int:
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(
+            "sweep: `grid` must be a non-empty dict {name: 1-D array}, e.g. `{'lr': jnp.logspace(-3, 0, 50)}` "
+            "(use jg.grid_product for a Cartesian product)."
+        )
+    sizes = {}
+    for name, values in grid.items():
+        shape = jnp.shape(values)
+        if len(shape) != 1:
+            raise ValueError(f"sweep: grid axis `{name}` must be 1-D, got shape {shape}.")
+        sizes[name] = shape[0]
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"sweep: all grid axes must have the same length (they are zipped), got {sizes}.")
+    size = next(iter(sizes.values()))
+    if size == 0:
+        raise ValueError("sweep: `grid` is empty (length 0); give at least one value per axis.")
+    return size
+
+
+def _distance(w, ref):
+    if ref is None:
+        return jnp.asarray(jnp.nan)
+    a, _ = ravel_pytree(w)
+    b, _ = ravel_pytree(ref)
+    return jnp.linalg.norm(a - b.astype(a.dtype))
+
+
+def sweep(
+    game: Union[Game, Callable[[dict], Game]],
+    make_tx: Callable[[dict], object],
+    w0: Union[Joint, Callable[[dict], Joint]],
+    grid: Dict[str, jax.Array],
+    steps: int,
+    *,
+    record_every: Optional[int] = None,
+    w_star: Optional[Joint] = None,
+    rtol: float = 1e-3,
+) -> SweepResult:
+    """Run one algorithm over a grid of hyperparameters in one compiled, vmapped program.
+
+    For each grid point ``h`` (a dict of scalars) the run is
+    ``rollout(game(h), make_tx(h), w0(h), steps)``; ``jax.vmap`` batches all of them and
+    ``jax.jit`` compiles once for the whole grid, whatever its size. Divergent runs never
+    raise: they are flagged per run (``finite``, ``first_nonfinite``, ``status``).
+
+    Args:
+      game: a ``Game``, or ``h -> Game`` to sweep the game's own hyperparameters.
+      make_tx: ``h -> optax transformation``, e.g. ``lambda h: optax.sgd(h["lr"])``.
+      w0: the starting point, or ``h -> Joint``.
+      grid: ``{name: (G,) array}``, zipped; ``grid_product`` builds products.
+      steps: steps per run.
+      record_every: as in ``rollout``.
+      w_star: reference point for distances; default ``game.equilibrium``.
+      rtol: a run has converged when its final distance is at most ``rtol`` times its
+        initial distance.
+
+    Returns:
+      A ``SweepResult``.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> game = jg.games.quadratic(1.0, 1.0, 1.0)
+      >>> res = jg.sweep(game, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 1.0),
+      ...                {"lr": jnp.array([0.1, 0.5, 1.5])}, steps=200)
+      >>> [jg.STATUS_NAMES[int(s)] for s in res.status]
+      ['converged', 'converged', 'grew']
+    """
+    size = _check_grid(grid)
+    steps, k = _check_steps(steps, record_every, "sweep")
+    if isinstance(game, Game):
+        fixed_game = game
+        game_fn = lambda h: fixed_game  # noqa: E731
+        ref_default = game.equilibrium
+    elif callable(game):
+        game_fn, ref_default = game, None
+    else:
+        raise TypeError(f"sweep: `game` must be a jaxgan.Game or a callable `h -> Game`, got {type(game).__name__}.")
+    if not callable(make_tx):
+        raise TypeError("sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`.")
+    if isinstance(w0, Joint):
+        check_joint(w0, "sweep", "w0")
+        fixed_w0 = w0
+        w0_fn = lambda h: fixed_w0  # noqa: E731
+    elif callable(w0):
+        w0_fn = w0
+    else:
+        raise TypeError(f"sweep: `w0` must be a jaxgan.Joint or a callable `h -> Joint`, got {type(w0).__name__}.")
+    grid = {name: jnp.asarray(v) for name, v in grid.items()}
+    del size
+
+    def run_one(h):
+        g = check_game(game_fn(h), "sweep (the game built from the grid)")
+        ref = w_star if w_star is not None else (g.equilibrium if g.equilibrium is not None else ref_default)
+        start = w0_fn(h)
+        out = rollout(g, make_tx(h), start, steps, record_every=k)
+        dist = jax.vmap(lambda i: _distance(jax.tree.map(lambda t: t[i], out.trajectory), ref))(
+            jnp.arange(steps // k + 1)
+        )
+        d0, d1 = dist[0], dist[-1]
+        if ref is None:  # no reference point: only finiteness can be judged
+            status = jnp.where(out.finite, BOUNDED, NONFINITE)
+        else:
+            status = jnp.where(
+                ~out.finite | ~jnp.isfinite(d1),
+                NONFINITE,
+                jnp.where(d1 <= rtol * d0, CONVERGED, jnp.where(d1 > d0, GREW, BOUNDED)),
+            )
+        return out.final, out.trajectory, dist, out.finite, out.first_nonfinite, status.astype(jnp.int32)
+
+    final, traj, dist, finite, first_bad, status = jax.jit(jax.vmap(run_one))(grid)
+    return SweepResult(grid, final, traj, dist, finite, first_bad, status)

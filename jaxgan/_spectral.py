@@ -1,0 +1,347 @@
+"""Eigenvalues of the game Jacobian, the seed diagnostics, and update-map Jacobians.
+
+Diagnostics (Nie & Patel 2019, "Towards a better understanding and regularization of
+GAN training dynamics"):
+
+* *phase factor*: the largest imaginary-to-real ratio ``|Im lambda| / |Re lambda|``;
+* *conditioning factor*: ``max |lambda| / min |lambda|``;
+* *largest stable SimGD step*: SimGD's update operator is ``I + eta A``; it is a
+  contraction iff ``|1 + eta lambda| < 1`` for every eigenvalue, i.e.
+  ``eta < min_lambda 2 |Re lambda| / |lambda|^2`` with every ``Re lambda < 0``.
+
+At a GAN equilibrium the Jacobian has the block form of Lemma 3,
+``A = [[0, -P], [P^T, Q]]`` (``P`` is ``n_phi x n_theta``). Then every eigenpair
+``(lambda, (x, y))`` satisfies ``lambda^2 - a1 lambda + a2 = 0`` with the Rayleigh
+quotients ``a1 = y^H Q y / y^H y`` and ``a2 = y^H P^T P y / y^H y`` (Theorem 4). That
+quadratic is the eigenvalue's 2x2 block: complex roots give the phase factor ``zeta =
+sqrt(4 a2 - a1^2) / |a1|`` (Corollary 1: SimGD needs ``eta < 2 / (sqrt(a2) sqrt(1 +
+zeta^2))``, which is ``4 / sqrt(1 + zeta^2)`` for the standard GAN where ``a2 = 1/4``);
+real roots give the conditioning factor ``tau = |r_max| / |r_min|`` (Corollary 2:
+``eta < 2 / sqrt(tau a2)``, i.e. ``4 / sqrt(tau)``). On the linear Gaussian GAN these
+blocks are exactly the blocks of Theorem 1.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._game import Game, Joint, check_finite, check_game, check_joint
+from ._jacobian import dense_jacobian, jacobian, player_sizes
+from ._step import as_extra_args, make_step
+
+_DENSE_EIG_LIMIT = 8192
+
+
+def _sort_eig(lam, vecs=None):
+    order = jnp.lexsort((lam.imag, lam.real))
+    if vecs is None:
+        return lam[order]
+    return lam[order], vecs[:, order]
+
+
+def _check_square(a, where):
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"{where}: expected a square (n, n) matrix, got shape {a.shape}.")
+    if a.shape[0] > _DENSE_EIG_LIMIT:
+        raise ValueError(
+            f"{where}: a dense eigendecomposition of a {a.shape[0]} x {a.shape[0]} matrix is too large "
+            f"(limit {_DENSE_EIG_LIMIT}); use a matrix-free top-k spectrum instead."
+        )
+
+
+def matrix_eigenvalues(a: jax.Array) -> jax.Array:
+    """Eigenvalues of a square matrix, complex, sorted by real then imaginary part.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> jg.matrix_eigenvalues(jnp.array([[0.0, -1.0], [1.0, 0.0]])).imag.tolist()
+      [-1.0, 1.0]
+    """
+    a = jnp.asarray(a)
+    _check_square(a, "matrix_eigenvalues")
+    return _sort_eig(jnp.linalg.eigvals(a))
+
+
+def eigenvalues(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.Array:
+    """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
+
+    Sorted by real part, then imaginary part. The flow ``dw/dt = v`` is locally
+    asymptotically stable at an equilibrium iff every ``Re lambda < 0``.
+
+    Args:
+      game: a ``Game``.
+      w: the point, a ``Joint``.
+      chunk_size: JVPs per batch when assembling ``A`` (see ``jacobian``).
+
+    Returns:
+      Complex array ``(n,)``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> jg.eigenvalues(game, game.equilibrium).tolist()
+      [-1j, 1j]
+    """
+    return matrix_eigenvalues(jacobian(game, w, chunk_size=chunk_size))
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def phase_factor(lam: jax.Array) -> jax.Array:
+    """Largest ``|Im lambda| / |Re lambda|`` (``inf`` for a non-zero imaginary eigenvalue).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> float(jg.phase_factor(jnp.array([-1 + 2j, -1 - 2j, -3 + 0j])))
+      2.0
+    """
+    re, im = jnp.abs(lam.real), jnp.abs(lam.imag)
+    ratio = jnp.where(im == 0, 0.0, im / jnp.where(re == 0, 0.0, re))
+    ratio = jnp.where((re == 0) & (im > 0), jnp.inf, ratio)
+    return jnp.max(ratio)
+
+
+def conditioning_factor(lam: jax.Array) -> jax.Array:
+    """``max |lambda| / min |lambda|`` (``inf`` if an eigenvalue is zero).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> float(jg.conditioning_factor(jnp.array([-1.0 + 0j, -4.0 + 0j])))
+      4.0
+    """
+    mod = jnp.abs(lam)
+    return jnp.max(mod) / jnp.min(mod)
+
+
+def stable_step_bound(lam: jax.Array) -> jax.Array:
+    """Largest SimGD step: ``sup{eta : |1 + eta lambda| < 1 for all lambda}``.
+
+    ``min_lambda 2 |Re lambda| / |lambda|^2`` when every ``Re lambda < 0``, else 0 (no
+    positive step contracts).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> float(jg.stable_step_bound(jnp.array([-1.0 + 1j, -1.0 - 1j])))
+      1.0
+    """
+    re = lam.real
+    mod2 = jnp.abs(lam) ** 2
+    bound = jnp.min(-2.0 * re / jnp.where(mod2 == 0, 1.0, mod2))
+    return jnp.where(jnp.all(re < 0), bound, jnp.zeros_like(bound))
+
+
+class Spectrum(NamedTuple):
+    """Spectrum of the vector-field Jacobian and the seed diagnostics.
+
+    Attributes:
+      eigenvalues: complex ``(n,)``, sorted by real then imaginary part.
+      phase_factor: largest ``|Im| / |Re|``.
+      conditioning_factor: ``max |lambda| / min |lambda|``.
+      stable_step: largest stable SimGD step (0 if none).
+      is_stable: every ``Re lambda < 0`` (flow locally asymptotically stable).
+      block_structured: ``A`` has Lemma 3's form ``[[0, -P], [P^T, Q]]`` (to ``sqrt(eps)``
+        relative); the per-eigenvalue block fields below are NaN where it has not.
+      P: ``(n_phi, n_theta)`` block ``-A_{phi theta}``.
+      Q: ``(n_theta, n_theta)`` block ``A_{theta theta}``.
+      a1: per eigenvalue, Rayleigh quotient of ``Q`` at its ``theta`` part (Theorem 4).
+      a2: per eigenvalue, Rayleigh quotient of ``P^T P`` (Theorem 4).
+      zeta: per eigenvalue, the block's phase factor ``sqrt(4 a2 - a1^2) / |a1|`` where its
+        roots are complex (NaN where real).
+      tau: per eigenvalue, the block's conditioning ``|r_max| / |r_min|`` where its roots
+        are real (NaN where complex).
+      block_step_bound: per eigenvalue, the block's largest stable SimGD step
+        (Corollaries 1 and 2).
+    """
+
+    eigenvalues: jax.Array
+    phase_factor: jax.Array
+    conditioning_factor: jax.Array
+    stable_step: jax.Array
+    is_stable: jax.Array
+    block_structured: jax.Array
+    P: jax.Array
+    Q: jax.Array
+    a1: jax.Array
+    a2: jax.Array
+    zeta: jax.Array
+    tau: jax.Array
+    block_step_bound: jax.Array
+
+
+def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
+    """The ``Spectrum`` of a joint Jacobian whose first ``n_phi`` rows are the generator's.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> s = jg.spectrum_of_matrix(jnp.array([[0.0, -0.5], [0.5, -0.5]]), n_phi=1)
+      >>> bool(s.block_structured), float(s.stable_step)
+      (True, 2.0)
+    """
+    a = jnp.asarray(a)
+    _check_square(a, "spectrum")
+    if not 0 < n_phi < a.shape[0]:
+        raise ValueError(f"spectrum: `n_phi` must be in 1..{a.shape[0] - 1}, got {n_phi}.")
+    lam, vecs = _sort_eig(*jnp.linalg.eig(a))
+    a_pp, a_pt = a[:n_phi, :n_phi], a[:n_phi, n_phi:]
+    a_tp, a_tt = a[n_phi:, :n_phi], a[n_phi:, n_phi:]
+    p, q = -a_pt, a_tt
+    eps = jnp.finfo(a.dtype).eps
+    tol = jnp.sqrt(eps) * jnp.maximum(1.0, jnp.max(jnp.abs(a)))
+    structured = (jnp.max(jnp.abs(a_pp)) <= tol) & (jnp.max(jnp.abs(a_pt + a_tp.T)) <= tol)
+
+    # Theorem 4: lambda^2 - a1 lambda + a2 = 0 from the theta part y of each eigenvector.
+    y = vecs[n_phi:, :]
+    yy = jnp.sum(jnp.abs(y) ** 2, axis=0)
+    ok = structured & (yy > eps)
+    yy_safe = jnp.where(ok, yy, 1.0)
+    a1 = jnp.real(jnp.sum(jnp.conj(y) * (q.astype(y.dtype) @ y), axis=0)) / yy_safe
+    py = p.astype(y.dtype) @ y
+    a2 = jnp.sum(jnp.abs(py) ** 2, axis=0) / yy_safe
+    disc = a1**2 - 4.0 * a2
+    complex_roots = disc < 0
+    sqrt_abs = jnp.sqrt(jnp.abs(disc))
+    zeta = jnp.where(complex_roots, sqrt_abs / jnp.abs(a1), jnp.nan)
+    r_big = jnp.abs(a1) / 2 + sqrt_abs / 2
+    r_small = jnp.abs(jnp.abs(a1) / 2 - sqrt_abs / 2)
+    tau = jnp.where(complex_roots, jnp.nan, r_big / r_small)
+    # Largest step for the block's roots: complex pair |Re|=|a1|/2, |r|^2=a2; real pair 2/|r_max|.
+    stable_block = a1 < 0
+    step_complex = jnp.abs(a1) / jnp.where(a2 == 0, 1.0, a2)
+    step_real = 2.0 / r_big
+    block_step = jnp.where(complex_roots, step_complex, step_real)
+    block_step = jnp.where(stable_block, block_step, 0.0)
+    nan = jnp.nan
+    return Spectrum(
+        eigenvalues=lam,
+        phase_factor=phase_factor(lam),
+        conditioning_factor=conditioning_factor(lam),
+        stable_step=stable_step_bound(lam),
+        is_stable=jnp.all(lam.real < 0),
+        block_structured=structured,
+        P=p,
+        Q=q,
+        a1=jnp.where(ok, a1, nan),
+        a2=jnp.where(ok, a2, nan),
+        zeta=jnp.where(ok, zeta, nan),
+        tau=jnp.where(ok, tau, nan),
+        block_step_bound=jnp.where(ok, block_step, nan),
+    )
+
+
+def spectrum(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> Spectrum:
+    """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
+
+    See ``Spectrum`` for the fields: eigenvalues, phase and conditioning factors, the
+    largest stable SimGD step, and where the Jacobian has Lemma 3's GAN form
+    ``[[0, -P], [P^T, Q]]`` (Nie & Patel 2019), the ``P`` and ``Q`` blocks with each
+    eigenvalue's 2x2 block (Theorem 4's quadratic) and its ``zeta``, ``tau`` and step
+    bound (Corollaries 1 and 2).
+
+    Args:
+      game: a ``Game``.
+      w: a finite point (typically an equilibrium), a ``Joint``.
+      chunk_size: JVPs per batch when assembling the Jacobian.
+
+    Returns:
+      A ``Spectrum`` (a pytree of arrays: works under ``jit`` and ``vmap``).
+
+    Raises:
+      ValueError: ``w`` has NaN or inf values (when concrete).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.dirac("standard")
+      >>> s = jg.spectrum(game, game.equilibrium)
+      >>> s.eigenvalues.tolist(), float(s.stable_step)
+      ([-0.5j, 0.5j], 0.0)
+    """
+    game = check_game(game, "spectrum")
+    w = check_joint(w, "spectrum")
+    check_finite(w, "spectrum")
+    n_phi, _ = player_sizes(w)
+    return spectrum_of_matrix(jacobian(game, w, chunk_size=chunk_size), n_phi)
+
+
+# --------------------------------------------------------------------------- update maps
+
+
+def _split_state(state):
+    """Inexact (differentiable) leaves of an optimiser state, and a function to put them back."""
+    leaves, treedef = jax.tree.flatten(state)
+    mask = [jnp.issubdtype(jnp.result_type(x), jnp.inexact) for x in leaves]
+    diff = [x for x, m in zip(leaves, mask) if m]
+
+    def merge(diff_leaves):
+        it = iter(diff_leaves)
+        return jax.tree.unflatten(treedef, [next(it) if m else x for x, m in zip(leaves, mask)])
+
+    return diff, merge
+
+
+def update_jacobian(game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None) -> jax.Array:
+    """Jacobian of one whole step of an optax algorithm, over parameters and state.
+
+    The step is ``(w, s) -> (w + u, s')`` with ``u, s' = tx.update(xi(w), s, w,
+    game=game)`` (``make_step``). Its Jacobian is taken by forward mode over the flat
+    vector ``z = (w, s_float)``: the parameters in ravel order, then the floating-point
+    leaves of the state in tree order (integer leaves such as step counts are held
+    fixed). For stateless algorithms it is ``n x n``; ``optax.sgd(eta)`` gives exactly
+    ``I + eta A``. A fixed point ``(w*, s*)`` of the step is locally asymptotically
+    stable if its spectral radius is below one: the stability of any composed algorithm
+    (alternating, momentum, extragradient, corrections) is computed, not derived.
+
+    Args:
+      game: a ``Game``.
+      tx: an optax transformation.
+      w: the point (usually an equilibrium).
+      state: the optimiser state at which to differentiate; default ``tx.init(w)`` (the
+        fixed point for momentum-type states at an equilibrium).
+      chunk_size: JVPs per batch.
+
+    Returns:
+      Square array of size ``n + n_state``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> jg.update_jacobian(game, optax.sgd(0.1), game.equilibrium).tolist()
+      [[1.0, -0.1], [0.1, 1.0]]
+    """
+    game = check_game(game, "update_jacobian")
+    w = check_joint(w, "update_jacobian")
+    tx = as_extra_args(tx, "update_jacobian")
+    if state is None:
+        state = tx.init(w)
+    step = make_step(game, tx)
+    s_diff, merge = _split_state(state)
+    z0, unravel = ravel_pytree((w, s_diff))
+
+    def step_flat(z):
+        w_, s_ = unravel(z)
+        w_next, s_next = step(w_, merge(s_))
+        s_next_diff, _ = _split_state(s_next)
+        return ravel_pytree((w_next, s_next_diff))[0]
+
+    return dense_jacobian(step_flat, z0, chunk_size)
+
+
+def spectral_radius(game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None) -> jax.Array:
+    """Spectral radius of ``update_jacobian(game, tx, w, state)``.
+
+    Below one: the algorithm converges locally (linearly, at that rate per step) to the
+    fixed point; above one: it is locally unstable.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> round(float(jg.spectral_radius(game, optax.sgd(0.1), game.equilibrium)), 6)  # sqrt(1.01)
+      1.004988
+    """
+    m = update_jacobian(game, tx, w, state, chunk_size=chunk_size)
+    return jnp.max(jnp.abs(jnp.linalg.eigvals(m)))

@@ -1,0 +1,53 @@
+"""One discrete step of an optax algorithm on a game: the map ``(w, s) -> (w', s')``."""
+
+from __future__ import annotations
+
+from typing import Callable, Tuple
+
+import optax
+
+from ._game import Game, Joint, check_game, simultaneous_gradient
+
+
+def as_extra_args(tx, where: str) -> optax.GradientTransformationExtraArgs:
+    """Accept any optax transformation; wrap plain ones so that ``game=`` passes through."""
+    if not isinstance(tx, optax.GradientTransformation):
+        raise TypeError(
+            f"{where}: `tx` must be an optax.GradientTransformation (e.g. `optax.sgd(0.1)` or "
+            f"`optax.chain(jg.alternating(...), ...)`), got {type(tx).__name__}."
+        )
+    return optax.with_extra_args_support(tx)
+
+
+def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
+    """The one-step map of algorithm ``tx`` on ``game``.
+
+    ``step(w, s)`` computes ``xi(w)``, ``updates, s' = tx.update(xi, s, w, game=game)``
+    and returns ``(w + updates, s')``. Every run, sweep and update Jacobian in jaxgan is
+    built from this one function.
+
+    Args:
+      game: a ``Game``.
+      tx: an optax transformation (jaxgan transforms receive ``game=``).
+
+    Returns:
+      ``step(w, state) -> (w_next, state_next)``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> tx, w0 = optax.sgd(0.5), jg.Joint(1.0, 1.0)
+      >>> step = jg.make_step(jg.zero_sum(lambda x, y: x * y), tx)
+      >>> w, _ = step(w0, tx.init(w0))
+      >>> float(w.phi), float(w.theta)
+      (0.5, 1.5)
+    """
+    game = check_game(game, "make_step")
+    tx = as_extra_args(tx, "make_step")
+    field = simultaneous_gradient(game)
+
+    def step(w, state):
+        xi = field(w)
+        updates, state = tx.update(xi, state, w, game=game)
+        return optax.apply_updates(w, updates), state
+
+    return step

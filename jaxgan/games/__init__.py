@@ -1,0 +1,12 @@
+"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, bilinear and quadratic games."""
+
+from ._dirac import dirac as dirac
+from ._linear_gaussian import linear_gaussian as linear_gaussian
+from ._losses import LOSSES as LOSSES
+from ._losses import log_sigmoid as log_sigmoid
+from ._losses import loss_f as loss_f
+from ._losses import loss_f_prime as loss_f_prime
+from ._quadratic import bilinear as bilinear
+from ._quadratic import quadratic as quadratic
+
+__all__ = ["LOSSES", "bilinear", "dirac", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic"]

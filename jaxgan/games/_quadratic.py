@@ -1,0 +1,112 @@
+"""Bilinear and quadratic zero-sum games: the exact linear models of local dynamics."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import jax.numpy as jnp
+import numpy as np
+
+from .._game import Joint, zero_sum
+
+
+def _as_matrix(name, value, shape):
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim == 0 and shape == (1, 1):
+        return a.reshape(1, 1), True
+    if a.shape != shape:
+        raise ValueError(f"quadratic: `{name}` has shape {a.shape}, expected {shape}.")
+    return a, False
+
+
+def quadratic(A, B, C, b=None, c=None, *, name: str = "quadratic"):
+    """The zero-sum quadratic game ``min_x max_y f`` with
+
+    .. math:: f(x, y) = x^T A x / 2 + x^T B y - y^T C y / 2 + b^T x + c^T y.
+
+    Its field is affine, so the Jacobian is the same everywhere:
+    ``[[-A, -B], [B^T, -C]]`` (``A``, ``C`` taken symmetric). Scalars ``a, b, c`` give the
+    1-D game ``a x^2/2 + b x y - c y^2/2`` with scalar players. The equilibrium (solution
+    of ``A x + B y + b = 0``, ``B^T x - C y + c = 0``) is attached when unique.
+
+    Args:
+      A: ``(n, n)`` symmetric (or a scalar).
+      B: ``(n, m)`` coupling (or a scalar).
+      C: ``(m, m)`` symmetric (or a scalar).
+      b: optional ``(n,)`` linear term of ``x``.
+      c: optional ``(m,)`` linear term of ``y``.
+      name: label.
+
+    Returns:
+      A zero-sum ``Game``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.quadratic(1.0, 2.0, 1.0)
+      >>> jg.jacobian(game, game.equilibrium).tolist()
+      [[-1.0, -2.0], [2.0, -1.0]]
+    """
+    B_np = np.asarray(B, dtype=np.float64)
+    scalar = B_np.ndim == 0
+    if scalar:
+        n = m = 1
+    else:
+        if B_np.ndim != 2:
+            raise ValueError(f"quadratic: `B` must be a (n, m) matrix or a scalar, got shape {B_np.shape}.")
+        n, m = B_np.shape
+    A_np, _ = _as_matrix("A", A, (n, n))
+    C_np, _ = _as_matrix("C", C, (m, m))
+    B_np = B_np.reshape(n, m)
+    if not np.allclose(A_np, A_np.T) or not np.allclose(C_np, C_np.T):
+        raise ValueError("quadratic: `A` and `C` must be symmetric.")
+    b_np = np.zeros(n) if b is None else np.asarray(b, dtype=np.float64).reshape(-1)
+    c_np = np.zeros(m) if c is None else np.asarray(c, dtype=np.float64).reshape(-1)
+    if b_np.shape != (n,) or c_np.shape != (m,):
+        raise ValueError(f"quadratic: `b` and `c` must have shapes ({n},) and ({m},).")
+    Aj, Bj, Cj, bj, cj = map(jnp.asarray, (A_np, B_np, C_np, b_np, c_np))
+
+    def f(x, y):
+        xv, yv = jnp.reshape(x, (n,)), jnp.reshape(y, (m,))
+        dt = xv.dtype
+        return (
+            xv @ Aj.astype(dt) @ xv / 2
+            + xv @ Bj.astype(dt) @ yv
+            - yv @ Cj.astype(dt) @ yv / 2
+            + bj.astype(dt) @ xv
+            + cj.astype(dt) @ yv
+        )
+
+    kkt = np.block([[A_np, B_np], [B_np.T, -C_np]])
+    equilibrium: Optional[Joint] = None
+    if np.linalg.matrix_rank(kkt) == n + m:
+        sol = np.linalg.solve(kkt, -np.concatenate([b_np, c_np]))
+        x_star, y_star = sol[:n], sol[n:]
+        if scalar:
+            equilibrium = Joint(jnp.asarray(x_star[0]), jnp.asarray(y_star[0]))
+        else:
+            equilibrium = Joint(jnp.asarray(x_star), jnp.asarray(y_star))
+    return zero_sum(f, equilibrium=equilibrium, name=name)
+
+
+def bilinear(A, *, name: str = "bilinear"):
+    """The bilinear game ``min_x max_y x^T A y`` (scalar ``A``: ``x y``).
+
+    Jacobian ``[[0, -A], [A^T, 0]]``: purely imaginary eigenvalues ``+- i s_k`` from the
+    singular values of ``A``; SimGD diverges for every step, extragradient converges.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.bilinear(2.0)
+      >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
+      [-2.0, 2.0]
+    """
+    A_np = np.asarray(A, dtype=np.float64)
+    if A_np.ndim == 0:
+        return quadratic(0.0, A_np, 0.0, name=name)
+    if A_np.ndim != 2:
+        raise ValueError(f"bilinear: `A` must be a (n, m) matrix or a scalar, got shape {A_np.shape}.")
+    n, m = A_np.shape
+    game = quadratic(np.zeros((n, n)), A_np, np.zeros((m, m)), name=name)
+    if game.equilibrium is None:  # singular A: the origin is still an equilibrium
+        game = game.replace(equilibrium=Joint(jnp.zeros(n), jnp.zeros(m)))
+    return game

@@ -1,0 +1,113 @@
+"""The shared test matrix every jaxgan transform goes through (cf. optax contrib/_common_test).
+
+Each entry builds a transform from a learning rate; the matrix checks: it accepts and
+ignores unknown extra args; it needs `game=` and `params` with a clear error; it works
+under jit, lax.scan, inject_hyperparams and vmap over a learning-rate grid (equal to a
+Python loop, traced once); dtypes are kept in float32 and float64; and it does what
+theory says on a game with a closed-form answer.
+"""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgan as jg
+
+TRANSFORMS = {
+    "alternating": lambda lr: jg.alternating(optax.sgd(lr)),
+    "alternating_k2_g_first": lambda lr: jg.alternating(optax.sgd(lr), d_steps=2, order="g_first"),
+}
+
+# Closed-form spectral radius at the Dirac-GAN (wgan, f'(0) = 1) equilibrium, per transform.
+THEORY_RADIUS = {
+    "alternating": lambda lr: 1.0 if lr <= 2 else max(abs(np.roots([1, lr**2 - 2, 1]))),
+    "alternating_k2_g_first": lambda lr: 1.0 if np.sqrt(2) * lr <= 2 else max(abs(np.roots([1, 2 * lr**2 - 2, 1]))),
+}
+
+GAME = jg.games.dirac("wgan")
+W0 = jg.Joint(jnp.array(0.3), jnp.array(-0.2))
+
+
+def _one_update(tx, w, **extra):
+    xi = jg.simultaneous_gradient(GAME)(w)
+    return tx.update(xi, tx.init(w), w, game=GAME, **extra)
+
+
+@pytest.fixture(params=sorted(TRANSFORMS))
+def name(request):
+    return request.param
+
+
+def test_ignores_unknown_extra_args(name):
+    tx = TRANSFORMS[name](0.1)
+    u1, _ = _one_update(tx, W0)
+    u2, _ = _one_update(tx, W0, some_other_arg=3, key=jax.random.PRNGKey(0))
+    chex.assert_trees_all_close(u1, u2)
+
+
+def test_missing_game_or_params_is_a_clear_error(name):
+    tx = TRANSFORMS[name](0.1)
+    xi = jg.simultaneous_gradient(GAME)(W0)
+    with pytest.raises(TypeError, match="needs the game"):
+        tx.update(xi, tx.init(W0), W0)
+    with pytest.raises(ValueError, match="params"):
+        tx.update(xi, tx.init(W0), None, game=GAME)
+
+
+def test_jit_equals_eager_and_chain(name):
+    tx = TRANSFORMS[name](0.1)
+    eager, _ = _one_update(tx, W0)
+    jitted, _ = jax.jit(lambda w: _one_update(tx, w))(W0)
+    chex.assert_trees_all_close(eager, jitted, rtol=1e-14)
+    chained = optax.chain(tx, optax.identity())
+    u, _ = chained.update(jg.simultaneous_gradient(GAME)(W0), chained.init(W0), W0, game=GAME)
+    chex.assert_trees_all_close(u, eager, rtol=1e-14)
+
+
+def test_scan_rollout_and_inject_hyperparams(name):
+    tx = TRANSFORMS[name](0.1)
+    out = jg.rollout(GAME, tx, W0, 30)
+    w, s = W0, tx.init(W0)
+    step = jg.make_step(GAME, tx)
+    for _ in range(30):
+        w, s = step(w, s)
+    chex.assert_trees_all_close(out.final, w, rtol=1e-12)
+    if name.startswith("alternating"):
+        injected = jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=0.1), **(
+            {"d_steps": 2, "order": "g_first"} if name == "alternating_k2_g_first" else {}))
+        out2 = jg.rollout(GAME, injected, W0, 30)
+        chex.assert_trees_all_close(out2.final, out.final, rtol=1e-12)
+
+
+def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
+    lrs = jnp.array([0.05, 0.1, 0.5, 1.0])
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def run(lr):
+        return jg.rollout(GAME, TRANSFORMS[name](lr), W0, 25).final
+
+    batched = jax.vmap(run)(lrs)
+    for i, lr in enumerate(lrs):
+        single = jg.rollout(GAME, TRANSFORMS[name](float(lr)), W0, 25).final
+        chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], batched), single, rtol=1e-12)
+    chex.clear_trace_counter()
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_keeps_dtypes(name, dtype):
+    w = jax.tree.map(lambda x: x.astype(dtype), W0)
+    tx = TRANSFORMS[name](0.1)
+    u, state = _one_update(tx, w)
+    chex.assert_trees_all_equal_dtypes(u, w)
+    out = jg.rollout(GAME, tx, w, 5)
+    chex.assert_trees_all_equal_dtypes(out.final, w)
+
+
+@pytest.mark.parametrize("lr", [0.3, 1.5, 2.5])
+def test_theory_on_the_dirac_gan(name, lr):
+    rho = jg.spectral_radius(GAME, TRANSFORMS[name](lr), GAME.equilibrium)
+    np.testing.assert_allclose(rho, THEORY_RADIUS[name](lr), rtol=1e-7)
