@@ -65,8 +65,9 @@ def jacobian(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.A
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.zero_sum(lambda x, y: x * y)
-      >>> jg.jacobian(game, jg.Joint(jnp.zeros(()), jnp.zeros(()))).tolist()
-      [[0.0, -1.0], [1.0, 0.0]]
+      >>> jg.jacobian(game, jg.Joint(jnp.zeros(()), jnp.zeros(()))) + 0.0
+      Array([[ 0., -1.],
+             [ 1.,  0.]], dtype=float32)
     """
     game = check_game(game, "jacobian")
     w = check_joint(w, "jacobian")

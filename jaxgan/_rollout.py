@@ -240,9 +240,9 @@ def sweep(
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> game = jg.games.quadratic(1.0, 1.0, 1.0)
       >>> res = jg.sweep(game, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 1.0),
-      ...                {"lr": jnp.array([0.1, 0.5, 1.5])}, steps=200)
+      ...                {"lr": jnp.array([0.1, 0.5, 1.2, 3.0])}, steps=100)
       >>> [jg.STATUS_NAMES[int(s)] for s in res.status]
-      ['converged', 'converged', 'grew']
+      ['converged', 'converged', 'grew', 'non-finite']
     """
     size = _check_grid(grid)
     steps, k = _check_steps(steps, record_every, "sweep")

@@ -56,9 +56,9 @@ def linear_gaussian(
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.games.linear_gaussian(jnp.array([1.0, 0.0]), 1.0)
-      >>> lam = jg.eigenvalues(game, game.equilibrium)  # mu = 1 and mu = 2
-      >>> [round(float(x), 6) for x in lam.real]
-      [-0.5, -0.25, -0.25, -0.25]
+      >>> lam = jg.eigenvalues(game, game.equilibrium)  # mu = 2: -1/2 twice; mu = 1: (-1 +- i sqrt(3))/4
+      >>> [round(float(x), 3) for x in lam.real]
+      [-0.5, -0.5, -0.25, -0.25]
     """
     check_loss(loss, "linear_gaussian")
     v_np = np.asarray(v, dtype=np.float64)

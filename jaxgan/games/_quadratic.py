@@ -97,7 +97,7 @@ def bilinear(A, *, name: str = "bilinear"):
     Examples:
       >>> import jaxgan as jg
       >>> game = jg.games.bilinear(2.0)
-      >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
+      >>> jg.eigenvalues(game, game.equilibrium).imag.round(5).tolist()
       [-2.0, 2.0]
     """
     A_np = np.asarray(A, dtype=np.float64)

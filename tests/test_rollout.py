@@ -1,0 +1,121 @@
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgan as jg
+
+
+def test_rollout_records_and_matches_python_loop():
+    game = jg.games.dirac("standard")
+    w0 = jg.Joint(jnp.array(0.5), jnp.array(0.1))
+    out = jg.rollout(game, optax.sgd(0.2), w0, 40, record_every=10)
+    assert out.trajectory.phi.shape == (5,)
+    step = jg.make_step(game, optax.sgd(0.2))
+    w, s, seen = w0, optax.sgd(0.2).init(w0), [w0]
+    for t in range(40):
+        w, s = step(w, s)
+        if (t + 1) % 10 == 0:
+            seen.append(w)
+    np.testing.assert_allclose(out.trajectory.phi, [x.phi for x in seen], rtol=1e-13)
+    assert bool(out.finite) and int(out.first_nonfinite) == -1
+
+
+def test_rollout_custom_record_and_state():
+    game = jg.games.dirac("wgan")
+    tx = optax.sgd(0.1, momentum=0.9)
+    w0 = jg.Joint(jnp.array(1.0), jnp.array(0.0))
+    out = jg.rollout(game, tx, w0, 6, record_every=2, record=lambda w: w.phi**2 + w.theta**2)
+    assert out.trajectory.shape == (4,)
+    assert float(out.trajectory[0]) == 1.0
+    out2 = jg.rollout(game, tx, out.final, 6, state=out.state)
+    assert bool(out2.finite)
+
+
+def test_divergent_run_is_flagged_not_raised():
+    game = jg.games.quadratic(1.0, 0.0, 1.0)  # SimGD diverges for lr > 2
+    out = jg.rollout(game, optax.sgd(5.0), jg.Joint(jnp.array(1.0), jnp.array(1.0)), 2000)
+    assert not bool(out.finite)
+    # |1 - 5|^t overflows float64 (1.8e308) after t = 512 steps: 4^512 = 2^1024
+    assert int(out.first_nonfinite) == 512
+
+
+def test_sweep_equals_loop_traces_once_and_flags_divergence():
+    game = jg.games.linear_gaussian(jnp.array([1.0, 0.5]), 1.0)
+    w0 = jg.Joint(game.equilibrium.phi + 0.3, game.equilibrium.theta - 0.2)
+    lrs = jnp.array([0.1, 1.0, 1.9, 2.5, 50.0])
+    traces = []
+
+    def make_tx(h):
+        traces.append(1)
+        return optax.sgd(h["lr"])
+
+    res = jg.sweep(game, make_tx, w0, {"lr": lrs}, 400, record_every=100)
+    assert len(traces) == 1  # one trace (one compilation) for the whole grid
+    assert res.trajectory.phi.shape == (5, 5, 2) and res.distance.shape == (5, 5)
+    for i, lr in enumerate(lrs):
+        single = jg.rollout(game, optax.sgd(float(lr)), w0, 400)
+        assert bool(res.finite[i]) == bool(single.finite)
+        if i < 3:  # contracting runs agree to rounding; unstable ones amplify it (chaos)
+            np.testing.assert_allclose(res.final.phi[i], single.final.phi, rtol=1e-10)
+    bound = float(jg.spectrum(game, game.equilibrium).stable_step)  # = 2 * sigma2 = 2
+    np.testing.assert_allclose(bound, 2.0, rtol=1e-10)
+    names = [jg.STATUS_NAMES[int(s)] for s in res.status]
+    assert names[:2] == ["converged", "converged"]
+    assert names[3] == names[4] == "grew"  # past the bound: spirals out (bounded gradients keep it finite)
+    # a game whose runs overflow: flagged per run, the others kept
+    quad = jg.games.quadratic(1.0, 0.0, 1.0)
+    res = jg.sweep(quad, lambda h: optax.sgd(h["lr"]), jg.Joint(jnp.array(1.0), jnp.array(1.0)),
+                   {"lr": jnp.array([0.5, 1.0, 3.0, 5.0])}, 2000)
+    assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["converged", "converged", "non-finite", "non-finite"]
+    assert res.finite.tolist() == [True, True, False, False]
+    assert res.first_nonfinite.tolist() == [-1, -1, 1024, 512]  # |1 - lr|^t passes 2^1024
+    assert res.summary() == {"converged": 2, "bounded": 0, "grew": 0, "non-finite": 2}
+
+
+def test_sweep_over_game_hyperparameters_and_starting_points():
+    def game_fn(h):
+        return jg.games.quadratic(1.0, 1.0, 1.0).replace(equilibrium=jg.Joint(jnp.array(0.0), jnp.array(0.0)))
+
+    grid, shape = jg.grid_product(lr=jnp.array([0.1, 0.5]), x0=jnp.array([1.0, -2.0, 3.0]))
+    res = jg.sweep(game_fn, lambda h: optax.sgd(h["lr"]), lambda h: jg.Joint(h["x0"], jnp.array(0.0)), grid, 300)
+    assert shape == (2, 3) and res.status.shape == (6,)
+    np.testing.assert_allclose(res.distance[:, 0], jnp.abs(grid["x0"]), rtol=1e-14)
+    assert res.summary()["converged"] == 6
+
+
+@pytest.mark.parametrize(
+    "grid, match",
+    [
+        ({}, "non-empty dict"),
+        ([0.1, 0.2], "non-empty dict"),
+        ({"lr": jnp.zeros((2, 2))}, r"`lr` must be 1-D, got shape \(2, 2\)"),
+        ({"lr": jnp.zeros(3), "gamma": jnp.zeros(2)}, "same length"),
+        ({"lr": jnp.zeros(0)}, "empty"),
+    ],
+)
+def test_sweep_grid_errors(grid, match):
+    game = jg.games.dirac("wgan")
+    with pytest.raises(ValueError, match=match):
+        jg.sweep(game, lambda h: optax.sgd(h["lr"]), game.equilibrium, grid, 10)
+
+
+def test_run_argument_errors():
+    game = jg.games.dirac("wgan")
+    w = game.equilibrium
+    with pytest.raises(ValueError, match="`record_every` .* must divide `steps`"):
+        jg.rollout(game, optax.sgd(0.1), w, 10, record_every=3)
+    with pytest.raises(ValueError, match="`steps` must be a positive int"):
+        jg.rollout(game, optax.sgd(0.1), w, 0)
+    with pytest.raises(TypeError, match="`w0` must be a jaxgan.Joint"):
+        jg.rollout(game, optax.sgd(0.1), (0.0, 0.0), 10)
+    with pytest.raises(TypeError, match="`tx` must be an optax.GradientTransformation"):
+        jg.rollout(game, 0.1, w, 10)
+    with pytest.raises(TypeError, match="`make_tx` must be a callable"):
+        jg.sweep(game, optax.sgd(0.1), w, {"lr": jnp.ones(2)}, 10)
+    with pytest.raises(ValueError, match="at least one axis"):
+        jg.grid_product()
+    with pytest.raises(ValueError, match="axis `lr` must be a non-empty 1-D"):
+        jg.grid_product(lr=[])
