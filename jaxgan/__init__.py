@@ -38,9 +38,14 @@ from ._spectral import spectrum as spectrum
 from ._spectral import spectrum_of_matrix as spectrum_of_matrix
 from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
+from ._step import corrected_field as corrected_field
 from ._step import make_step as make_step
 from .transforms import AlternatingState as AlternatingState
 from .transforms import alternating as alternating
+from .transforms import consensus as consensus
+from .transforms import extragradient as extragradient
+from .transforms import jare as jare
+from .transforms import sga as sga
 
 __version__ = "0.1.0"
 
@@ -56,8 +61,11 @@ __all__ = [
     "SweepResult",
     "alternating",
     "conditioning_factor",
+    "consensus",
+    "corrected_field",
     "eigenvalues",
     "expectation",
+    "extragradient",
     "finite_support",
     "fixed_samples",
     "games",
@@ -65,11 +73,13 @@ __all__ = [
     "gauss_hermite_1d",
     "grid_product",
     "jacobian",
+    "jare",
     "jacobian_blocks",
     "make_step",
     "matrix_eigenvalues",
     "phase_factor",
     "rollout",
+    "sga",
     "simultaneous_gradient",
     "spectral_radius",
     "spectrum",

@@ -12,7 +12,8 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_game, check_joint, vector_field
+from ._game import Game, Joint, check_game, check_joint
+from ._step import corrected_field
 
 
 def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_size: Optional[int] = None) -> jax.Array:
@@ -44,7 +45,7 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     return cols.T
 
 
-def jacobian(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.Array:
+def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
     """Dense Jacobian ``A = dv/dw`` of the vector field ``v = -xi`` at ``w``.
 
     For a zero-sum game ``min_phi max_theta f`` this is the papers' matrix
@@ -57,6 +58,8 @@ def jacobian(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.A
     Args:
       game: a ``Game``.
       w: the point, a ``Joint``.
+      transform: optional stateless correction (e.g. ``jg.consensus(1.0)``): the
+        Jacobian is then of the corrected field ``-T(xi)`` (see ``corrected_field``).
       chunk_size: JVPs per batch (``None``: ``min(n, 256)``).
 
     Returns:
@@ -72,7 +75,7 @@ def jacobian(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.A
     game = check_game(game, "jacobian")
     w = check_joint(w, "jacobian")
     z, unravel = ravel_pytree(w)
-    v = vector_field(game)
+    v = corrected_field(game, transform)
 
     def v_flat(z):
         return ravel_pytree(v(unravel(z)))[0]

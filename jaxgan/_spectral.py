@@ -67,7 +67,7 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
     return _sort_eig(jnp.linalg.eigvals(a))
 
 
-def eigenvalues(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> jax.Array:
+def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
 
     Sorted by real part, then imaginary part. The flow ``dw/dt = v`` is locally
@@ -76,6 +76,7 @@ def eigenvalues(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> ja
     Args:
       game: a ``Game``.
       w: the point, a ``Joint``.
+      transform: optional stateless correction; eigenvalues of the corrected field.
       chunk_size: JVPs per batch when assembling ``A`` (see ``jacobian``).
 
     Returns:
@@ -87,7 +88,7 @@ def eigenvalues(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> ja
       >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
       [-1.0, 1.0]
     """
-    return matrix_eigenvalues(jacobian(game, w, chunk_size=chunk_size))
+    return matrix_eigenvalues(jacobian(game, w, transform=transform, chunk_size=chunk_size))
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -234,7 +235,7 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     )
 
 
-def spectrum(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> Spectrum:
+def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> Spectrum:
     """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
 
     See ``Spectrum`` for the fields: eigenvalues, phase and conditioning factors, the
@@ -246,6 +247,7 @@ def spectrum(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> Spect
     Args:
       game: a ``Game``.
       w: a finite point (typically an equilibrium), a ``Joint``.
+      transform: optional stateless correction; the spectrum of the corrected field.
       chunk_size: JVPs per batch when assembling the Jacobian.
 
     Returns:
@@ -265,7 +267,7 @@ def spectrum(game: Game, w: Joint, *, chunk_size: Optional[int] = None) -> Spect
     w = check_joint(w, "spectrum")
     check_finite(w, "spectrum")
     n_phi, _ = player_sizes(w)
-    return spectrum_of_matrix(jacobian(game, w, chunk_size=chunk_size), n_phi)
+    return spectrum_of_matrix(jacobian(game, w, transform=transform, chunk_size=chunk_size), n_phi)
 
 
 # --------------------------------------------------------------------------- update maps
@@ -300,8 +302,10 @@ def update_jacobian(game: Game, tx, w: Joint, state=None, *, chunk_size: Optiona
       game: a ``Game``.
       tx: an optax transformation.
       w: the point (usually an equilibrium).
-      state: the optimiser state at which to differentiate; default ``tx.init(w)`` (the
-        fixed point for momentum-type states at an equilibrium).
+      state: the optimiser state at which to differentiate. Default: ``tx.init(w)``
+        advanced by one step taken at ``w`` (the step's new ``w`` is discarded). That is the
+        steady state at an equilibrium for momentum-type states, and it leaves
+        first-step special cases behind (optax's optimistic GD takes a plain step first).
       chunk_size: JVPs per batch.
 
     Returns:
@@ -317,19 +321,24 @@ def update_jacobian(game: Game, tx, w: Joint, state=None, *, chunk_size: Optiona
     game = check_game(game, "update_jacobian")
     w = check_joint(w, "update_jacobian")
     tx = as_extra_args(tx, "update_jacobian")
-    if state is None:
-        state = tx.init(w)
     step = make_step(game, tx)
-    s_diff, merge = _split_state(state)
-    z0, unravel = ravel_pytree((w, s_diff))
 
-    def step_flat(z):
-        w_, s_ = unravel(z)
-        w_next, s_next = step(w_, merge(s_))
-        s_next_diff, _ = _split_state(s_next)
-        return ravel_pytree((w_next, s_next_diff))[0]
+    @jax.jit  # one program: eager op-by-op dispatch of a whole step costs more than compiling it
+    def compute(w, state):
+        if state is None:
+            _, state = step(w, tx.init(w))
+        s_diff, merge = _split_state(state)
+        z0, unravel = ravel_pytree((w, s_diff))
 
-    return dense_jacobian(step_flat, z0, chunk_size)
+        def step_flat(z):
+            w_, s_ = unravel(z)
+            w_next, s_next = step(w_, merge(s_))
+            s_next_diff, _ = _split_state(s_next)
+            return ravel_pytree((w_next, s_next_diff))[0]
+
+        return dense_jacobian(step_flat, z0, chunk_size)
+
+    return compute(w, state)
 
 
 def spectral_radius(game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None) -> jax.Array:

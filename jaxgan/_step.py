@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Tuple
 
+import jax
+import jax.numpy as jnp
 import optax
 
 from ._game import Game, Joint, check_game, simultaneous_gradient
@@ -51,3 +53,30 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
         return optax.apply_updates(w, updates), state
 
     return step
+
+
+def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
+    """The vector field of a correction: ``v_T(w) = -T(xi(w))`` at ``w``.
+
+    ``T`` is a stateless jaxgan correction (``consensus``, ``jare``, ``sga``, a
+    regulariser's transform, or a chain of them) applied with a fresh state; with
+    ``transform=None`` this is the plain ``vector_field``. Its Jacobian at an
+    equilibrium is the papers' regularised ``A`` (Mescheder 2017, Nie & Patel Theorem 3).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> v = jg.corrected_field(jg.games.dirac("wgan"), jg.consensus(1.0))
+      >>> float(v(jg.Joint(1.0, 0.0)).phi)
+      -1.0
+    """
+    game = check_game(game, "corrected_field")
+    field = simultaneous_gradient(game)
+    if transform is None:
+        return lambda w: jax.tree.map(jnp.negative, field(w))
+    tx = as_extra_args(transform, "corrected_field")
+
+    def v(w):
+        updates, _ = tx.update(field(w), tx.init(w), w, game=game)
+        return jax.tree.map(jnp.negative, updates)
+
+    return v

@@ -28,7 +28,7 @@ from ._game import Game, Joint
 from ._rollout import STATUS_NAMES, sweep
 from ._spectral import spectral_radius, spectrum
 from .plotting import have_matplotlib, report_figure
-from .transforms import alternating
+from .transforms import alternating, consensus, extragradient, jare, sga
 
 
 def builtin_games() -> Dict[str, Callable[[], Game]]:
@@ -42,10 +42,15 @@ def builtin_games() -> Dict[str, Callable[[], Game]]:
 
 
 def builtin_algorithms() -> Dict[str, Callable]:
-    """The algorithms the main job knows: ``lr -> optax transformation``."""
+    """The algorithms the main job knows: ``lr -> optax transformation`` (corrections
+    with weight 1)."""
     return {
         "simgd": lambda lr: optax.sgd(lr),
         "alternating": lambda lr: alternating(optax.sgd(lr)),
+        "consensus": lambda lr: optax.chain(consensus(1.0), optax.sgd(lr)),
+        "jare": lambda lr: optax.chain(jare(1.0), optax.sgd(lr)),
+        "sga": lambda lr: optax.chain(sga(1.0), optax.sgd(lr)),
+        "extragradient": lambda lr: extragradient(optax.sgd(lr)),
     }
 
 
@@ -165,7 +170,7 @@ def main(argv=None) -> int:
     print(f"jaxgan: {len(chosen_games)} games x {len(chosen_algs)} algorithms, {args.num_lr} learning rates in "
           f"[{args.lr_min:g}, {args.lr_max:g}], {args.steps} steps per run, on {jax.devices()[0].platform}")
     header = (
-        f"{'game':<22} {'algorithm':<12} {'field eigenvalues':<34} {'phase':>6} {'cond':>6} {'SimGD eta<':>10} "
+        f"{'game':<22} {'algorithm':<14} {'field eigenvalues':<34} {'phase':>6} {'cond':>6} {'SimGD eta<':>10} "
         f"{'min rho':>8} {'at lr':>7} {'rate':>7} {'conv/stable/runs':>17} {'agree':>6}"
     )
     print(header)
@@ -176,7 +181,7 @@ def main(argv=None) -> int:
         spec, rows, radius, status = analyse(game, chosen_algs, lrs, args.steps, args.offset)
         for row in rows:
             print(
-                f"{gname:<22} {row['algorithm']:<12} {_fmt_eigs(spec.eigenvalues):<34} {_fmt(spec.phase_factor):>6} "
+                f"{gname:<22} {row['algorithm']:<14} {_fmt_eigs(spec.eigenvalues):<34} {_fmt(spec.phase_factor):>6} "
                 f"{_fmt(spec.conditioning_factor):>6} {_fmt(spec.stable_step):>10} {row['min_radius']:>8.4f} "
                 f"{row['best_lr']:>7.3g} {row['measured_rate_at_best']:>7.4f} "
                 f"{row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} {row['agree_away_from_boundary']:>6}"

@@ -16,15 +16,42 @@ import pytest
 
 import jaxgan as jg
 
-TRANSFORMS = {
-    "alternating": lambda lr: jg.alternating(optax.sgd(lr)),
-    "alternating_k2_g_first": lambda lr: jg.alternating(optax.sgd(lr), d_steps=2, order="g_first"),
-}
+def _corrected(factory, value):
+    return lambda lr: optax.chain(factory(value), optax.sgd(lr))
 
-# Closed-form spectral radius at the Dirac-GAN (wgan, f'(0) = 1) equilibrium, per transform.
-THEORY_RADIUS = {
-    "alternating": lambda lr: 1.0 if lr <= 2 else max(abs(np.roots([1, lr**2 - 2, 1]))),
-    "alternating_k2_g_first": lambda lr: 1.0 if np.sqrt(2) * lr <= 2 else max(abs(np.roots([1, 2 * lr**2 - 2, 1]))),
+
+def _injected(factory, name, value):
+    return lambda lr: optax.chain(optax.inject_hyperparams(factory)(**{name: value}), optax.sgd(lr))
+
+
+def _alt_radius(a):
+    return 1.0 if a <= 2 else max(abs(np.roots([1, a**2 - 2, 1])))
+
+
+# name -> (lr -> transform, lr -> the same with an injected hyperparameter,
+#          lr -> closed-form spectral radius at the Dirac-GAN (wgan, f'(0) = 1) equilibrium)
+TRANSFORMS = {
+    "alternating": (
+        lambda lr: jg.alternating(optax.sgd(lr)),
+        lambda lr: jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: _alt_radius(lr),
+    ),
+    "alternating_k2_g_first": (
+        lambda lr: jg.alternating(optax.sgd(lr), d_steps=2, order="g_first"),
+        lambda lr: jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), d_steps=2, order="g_first"),
+        lambda lr: _alt_radius(np.sqrt(2) * lr),
+    ),
+    # consensus / JARE / SGA: eigenvalues -gamma +- i, so |1 + lr (-gamma +- i)|
+    "consensus": (_corrected(jg.consensus, 0.5), _injected(jg.consensus, "gamma", 0.5),
+                  lambda lr: np.hypot(1 - 0.5 * lr, lr)),
+    "jare": (_corrected(jg.jare, 0.5), _injected(jg.jare, "gamma", 0.5), lambda lr: np.hypot(1 - 0.5 * lr, lr)),
+    "sga": (_corrected(jg.sga, 0.5), _injected(jg.sga, "lam", 0.5), lambda lr: np.hypot(1 - 0.5 * lr, lr)),
+    # extragradient: I + lr A + lr^2 A^2 with lambda = +- i
+    "extragradient": (
+        lambda lr: jg.extragradient(optax.sgd(lr)),
+        lambda lr: jg.extragradient(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: np.sqrt(1 - lr**2 + lr**4),
+    ),
 }
 
 GAME = jg.games.dirac("wgan")
@@ -42,14 +69,14 @@ def name(request):
 
 
 def test_ignores_unknown_extra_args(name):
-    tx = TRANSFORMS[name](0.1)
+    tx = TRANSFORMS[name][0](0.1)
     u1, _ = _one_update(tx, W0)
     u2, _ = _one_update(tx, W0, some_other_arg=3, key=jax.random.PRNGKey(0))
     chex.assert_trees_all_close(u1, u2)
 
 
 def test_missing_game_or_params_is_a_clear_error(name):
-    tx = TRANSFORMS[name](0.1)
+    tx = TRANSFORMS[name][0](0.1)
     xi = jg.simultaneous_gradient(GAME)(W0)
     with pytest.raises(TypeError, match="needs the game"):
         tx.update(xi, tx.init(W0), W0)
@@ -58,7 +85,7 @@ def test_missing_game_or_params_is_a_clear_error(name):
 
 
 def test_jit_equals_eager_and_chain(name):
-    tx = TRANSFORMS[name](0.1)
+    tx = TRANSFORMS[name][0](0.1)
     eager, _ = _one_update(tx, W0)
     jitted, _ = jax.jit(lambda w: _one_update(tx, w))(W0)
     chex.assert_trees_all_close(eager, jitted, rtol=1e-14)
@@ -68,18 +95,15 @@ def test_jit_equals_eager_and_chain(name):
 
 
 def test_scan_rollout_and_inject_hyperparams(name):
-    tx = TRANSFORMS[name](0.1)
+    tx = TRANSFORMS[name][0](0.1)
     out = jg.rollout(GAME, tx, W0, 30)
     w, s = W0, tx.init(W0)
     step = jg.make_step(GAME, tx)
     for _ in range(30):
         w, s = step(w, s)
     chex.assert_trees_all_close(out.final, w, rtol=1e-12)
-    if name.startswith("alternating"):
-        injected = jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=0.1), **(
-            {"d_steps": 2, "order": "g_first"} if name == "alternating_k2_g_first" else {}))
-        out2 = jg.rollout(GAME, injected, W0, 30)
-        chex.assert_trees_all_close(out2.final, out.final, rtol=1e-12)
+    out2 = jg.rollout(GAME, TRANSFORMS[name][1](0.1), W0, 30)
+    chex.assert_trees_all_close(out2.final, out.final, rtol=1e-12)
 
 
 def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
@@ -88,11 +112,11 @@ def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
     @jax.jit
     @chex.assert_max_traces(n=1)
     def run(lr):
-        return jg.rollout(GAME, TRANSFORMS[name](lr), W0, 25).final
+        return jg.rollout(GAME, TRANSFORMS[name][0](lr), W0, 25).final
 
     batched = jax.vmap(run)(lrs)
     for i, lr in enumerate(lrs):
-        single = jg.rollout(GAME, TRANSFORMS[name](float(lr)), W0, 25).final
+        single = jg.rollout(GAME, TRANSFORMS[name][0](float(lr)), W0, 25).final
         chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], batched), single, rtol=1e-12)
     chex.clear_trace_counter()
 
@@ -100,7 +124,7 @@ def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_keeps_dtypes(name, dtype):
     w = jax.tree.map(lambda x: x.astype(dtype), W0)
-    tx = TRANSFORMS[name](0.1)
+    tx = TRANSFORMS[name][0](0.1)
     u, state = _one_update(tx, w)
     chex.assert_trees_all_equal_dtypes(u, w)
     out = jg.rollout(GAME, tx, w, 5)
@@ -109,5 +133,5 @@ def test_keeps_dtypes(name, dtype):
 
 @pytest.mark.parametrize("lr", [0.3, 1.5, 2.5])
 def test_theory_on_the_dirac_gan(name, lr):
-    rho = jg.spectral_radius(GAME, TRANSFORMS[name](lr), GAME.equilibrium)
-    np.testing.assert_allclose(rho, THEORY_RADIUS[name](lr), rtol=1e-7)
+    rho = jg.spectral_radius(GAME, TRANSFORMS[name][0](lr), GAME.equilibrium)
+    np.testing.assert_allclose(rho, TRANSFORMS[name][2](lr), rtol=1e-7)

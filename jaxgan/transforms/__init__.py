@@ -2,5 +2,9 @@
 
 from ._alternating import AlternatingState as AlternatingState
 from ._alternating import alternating as alternating
+from ._corrections import consensus as consensus
+from ._corrections import jare as jare
+from ._corrections import sga as sga
+from ._extragradient import extragradient as extragradient
 
-__all__ = ["AlternatingState", "alternating"]
+__all__ = ["AlternatingState", "alternating", "consensus", "extragradient", "jare", "sga"]

@@ -1,0 +1,167 @@
+"""Game-aware corrections of the simultaneous gradient: consensus, JARE, SGA.
+
+Each is an optax transformation that receives ``updates = xi`` (the joint field), the
+joint ``params`` and ``game=``, and returns a corrected ``xi`` (no learning rate: chain
+it before ``optax.sgd`` or any optimiser). Products with the field's Jacobian
+``J = d xi / dw`` are matrix-free: one ``jax.vjp`` (and for SGA one ``jax.jvp``) of the
+field at ``params``; ``J`` is never formed.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._game import Joint, check_game, simultaneous_gradient
+
+
+def _checked(updates, params, game, where):
+    game = check_game(game, where)
+    if params is None:
+        raise ValueError(f"{where} needs the current parameters: call `update(xi, state, params, game=game)`.")
+    if not isinstance(updates, Joint) or not isinstance(params, Joint):
+        raise TypeError(f"{where}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+    return game
+
+
+def _add(xi, scale, correction):
+    """``xi + scale * correction`` in ``xi``'s dtypes (a traced float64 ``scale`` must not
+    promote a float32 run)."""
+    return jax.tree.map(lambda x, c: (x + scale * c).astype(x.dtype), xi, correction)
+
+
+def _vdot(a, b):
+    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
+    """Consensus optimisation (Mescheder, Nowozin & Geiger 2017):
+
+    .. math:: \\xi \\leftarrow \\xi + \\gamma J^T \\xi = \\xi + \\gamma \\nabla (\\tfrac12 |\\xi|^2).
+
+    At an equilibrium the corrected field's Jacobian is ``A - gamma J^T J``; on the
+    Dirac-GAN its eigenvalues are ``-gamma f'(0)^2 +- i f'(0)`` (THEORY.md). Cost per step:
+    one VJP of the field (a second-order reverse pass).
+
+    Args:
+      gamma: the consensus weight (traceable, injectable).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.consensus(0.5)).real.tolist()
+      [-0.5, -0.5]
+
+    References:
+      Mescheder, Nowozin & Geiger, "The numerics of GANs", 2017.
+    """
+
+    def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        del extra_args
+        game = _checked(updates, params, game, "consensus")
+        _, vjp = jax.vjp(simultaneous_gradient(game), params)
+        (jt_xi,) = vjp(updates)
+        return _add(updates, gamma, jt_xi), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+
+
+def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
+    """Jacobian regularisation, JARE (Nie & Patel 2019): only the off-diagonal blocks of
+    ``J^T xi``,
+
+    .. math:: \\xi_\\phi \\leftarrow \\xi_\\phi + \\tfrac{\\gamma}{2} \\nabla_\\phi |\\xi_\\theta|^2,
+              \\qquad \\xi_\\theta \\leftarrow \\xi_\\theta + \\tfrac{\\gamma}{2} \\nabla_\\theta |\\xi_\\phi|^2,
+
+    i.e. the generator descends the discriminator's gradient norm and vice versa
+    (``|xi_theta| = |grad_theta f|`` in a zero-sum game). On the linear Gaussian GAN the
+    corrected Jacobian's eigenvalues at the equilibrium are, per eigenvalue ``mu`` of
+    ``s2 I + v v^T``, ``(-(mu + gamma) +- sqrt((mu + gamma)^2 - (gamma^2 + 4))) / 4``
+    (Theorem 3). Cost per step: two VJPs of the field, batched (one linearisation).
+
+    Args:
+      gamma: the regularisation weight (traceable, injectable).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.jare(1.0)).real.tolist()
+      [-1.0, -1.0]
+
+    References:
+      Nie & Patel, "Towards a better understanding and regularization of GAN training
+      dynamics", UAI 2019.
+    """
+
+    def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        del extra_args
+        game = _checked(updates, params, game, "jare")
+        _, vjp = jax.vjp(simultaneous_gradient(game), params)
+        zeros = jax.tree.map(jnp.zeros_like, updates)
+        cotangents = jax.tree.map(
+            lambda a, b: jnp.stack([a, b]), Joint(zeros.phi, updates.theta), Joint(updates.phi, zeros.theta)
+        )
+        (both,) = jax.vmap(vjp)(cotangents)
+        # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
+        correction = Joint(jax.tree.map(lambda x: x[0], both.phi), jax.tree.map(lambda x: x[1], both.theta))
+        return _add(updates, gamma, correction), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+
+
+def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) -> optax.GradientTransformationExtraArgs:
+    """Symplectic gradient adjustment (Balduzzi et al. 2018):
+
+    .. math:: \\xi \\leftarrow \\xi + \\lambda A^T \\xi, \\qquad A = (J - J^T) / 2,
+
+    with, when ``align`` is set, the sign of ``lambda`` chosen by the alignment rule
+    ``sign(<xi, J^T xi> <A^T xi, J^T xi> / d + epsilon)`` (``d`` the number of
+    parameters), which makes the adjustment point towards stable fixed points and away
+    from unstable ones. On a game whose ``J`` is antisymmetric (bilinear, Dirac-GAN at
+    the equilibrium) the adjusted Jacobian is ``A - lambda J^T J``. Cost per step: one
+    JVP and one VJP of the field.
+
+    Args:
+      lam: adjustment weight (traceable, injectable).
+      align: use the sign-alignment rule.
+      epsilon: the alignment rule's offset (Balduzzi et al. use 0.1).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.bilinear(2.0)
+      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.sga(0.25)).real.tolist()
+      [-1.0, -1.0]
+
+    References:
+      Balduzzi, Racaniere, Martens, Foerster, Tuyls & Graepel, "The mechanics of
+      n-player differentiable games", ICML 2018.
+    """
+    if not isinstance(align, bool):
+        raise TypeError(f"sga: `align` must be a bool, got {type(align).__name__}.")
+
+    def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        del extra_args
+        game = _checked(updates, params, game, "sga")
+        field = simultaneous_gradient(game)
+        _, j_xi = jax.jvp(field, (params,), (updates,))
+        _, vjp = jax.vjp(field, params)
+        (jt_xi,) = vjp(updates)
+        at_xi = jax.tree.map(lambda a, b: (a - b) / 2, jt_xi, j_xi)
+        scale = jnp.asarray(lam)
+        if align:
+            d = sum(jnp.size(x) for x in jax.tree.leaves(updates))
+            sign = jnp.sign(_vdot(updates, jt_xi) * _vdot(at_xi, jt_xi) / d + epsilon)
+            scale = scale * jax.lax.stop_gradient(sign)
+        return _add(updates, scale, at_xi), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)

@@ -1,0 +1,160 @@
+"""Consensus, JARE, SGA and extragradient against their closed forms (float64, 1e-8)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgan as jg
+
+F_PRIME_0 = {"standard": 0.5, "non_saturating": 0.5, "wgan": 1.0}
+
+
+def _sorted(lam):
+    lam = np.asarray(lam)
+    return lam[np.lexsort((np.round(lam.imag, 8), np.round(lam.real, 8)))]
+
+
+@pytest.mark.parametrize("loss", jg.games.LOSSES)
+@pytest.mark.parametrize("gamma", [0.1, 1.0, 5.0])
+def test_consensus_and_jare_on_the_dirac_gan(loss, gamma):
+    game = jg.games.dirac(loss)
+    c = F_PRIME_0[loss]
+    expected = [-gamma * c**2 - 1j * c, -gamma * c**2 + 1j * c]  # THEORY.md, consensus
+    for tx in (jg.consensus(gamma), jg.jare(gamma)):  # both only see the off-diagonal blocks here
+        np.testing.assert_allclose(_sorted(jg.eigenvalues(game, game.equilibrium, transform=tx)), expected, atol=1e-12)
+
+
+def _random_quadratic(key, n=3, m=2):
+    k1, k2, k3 = jax.random.split(key, 3)
+    a = jax.random.normal(k1, (n, n))
+    c = jax.random.normal(k3, (m, m))
+    game = jg.games.quadratic(np.asarray(a @ a.T) / n, np.asarray(jax.random.normal(k2, (n, m))), np.asarray(c @ c.T) / m)
+    j_xi = -np.asarray(jg.jacobian(game, game.equilibrium))  # Jacobian of xi
+    return game, j_xi, n
+
+
+def test_corrections_reduce_to_their_closed_forms_on_quadratic_games(key):
+    game, j, n = _random_quadratic(key)
+    w = game.equilibrium
+    gamma = 0.7
+    # consensus: xi + gamma J^T xi  ->  J + gamma J^T J
+    np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.consensus(gamma)), j + gamma * j.T @ j, atol=1e-12)
+    # JARE: phi gets J_tp^T xi_theta, theta gets J_pt^T xi_phi; differentiate at xi = 0
+    jpp, jpt, jtp, jtt = j[:n, :n], j[:n, n:], j[n:, :n], j[n:, n:]
+    block = np.block([[jtp.T @ jtp, jtp.T @ jtt], [jpt.T @ jpp, jpt.T @ jpt]])
+    np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.jare(gamma)), j + gamma * block, atol=1e-12)
+    # SGA: xi + lam A^T xi with A = (J - J^T)/2  ->  J + lam A^T J (alignment sign is +1 at xi = 0)
+    anti = (j - j.T) / 2
+    for align in (False, True):
+        np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.sga(gamma, align=align)), j + gamma * anti.T @ j, atol=1e-12)
+    # the corrected fields vanish at the equilibrium: corrections keep the fixed point
+    for tx in (jg.consensus(gamma), jg.jare(gamma), jg.sga(gamma)):
+        v = jg.corrected_field(game, tx)(w)
+        np.testing.assert_allclose(np.concatenate([v.phi, v.theta]), 0.0, atol=1e-12)
+
+
+def test_sga_alignment_flips_the_sign_where_it_should():
+    # a game with a strongly repelling symmetric part: <xi, J^T xi> < 0 ... the rule picks the sign
+    game = jg.zero_sum(lambda x, y: -2.0 * x**2 + x * y + 2.0 * y**2)
+    w = jg.Joint(jnp.array(1.0), jnp.array(0.5))
+    xi = jg.simultaneous_gradient(game)(w)
+    j = -np.asarray(jg.jacobian(game, w))
+    x = np.array([float(xi.phi), float(xi.theta)])
+    anti = (j - j.T) / 2
+    sign = np.sign((x @ j.T @ x) * ((anti.T @ x) @ (j.T @ x)) / 2 + 0.1)
+    u, _ = jg.sga(0.3).update(xi, optax.EmptyState(), w, game=game)
+    np.testing.assert_allclose([u.phi, u.theta], x + sign * 0.3 * anti.T @ x, rtol=1e-13)
+    u_plain, _ = jg.sga(0.3, align=False).update(xi, optax.EmptyState(), w, game=game)
+    np.testing.assert_allclose([u_plain.phi, u_plain.theta], x + 0.3 * anti.T @ x, rtol=1e-13)
+
+
+def _theorem3(mu, gamma):
+    d = np.sqrt(complex((mu + gamma) ** 2 - (gamma**2 + 4)))
+    return [(-(mu + gamma) + d) / 4, (-(mu + gamma) - d) / 4]
+
+
+@pytest.mark.parametrize("v, sigma2", [([1.0, 0.5], 1.0), ([0.2, -0.3], 0.4), ([1.0, 1.0, -1.0], 0.8), ([2.0, 0.0, 1.0], 2.5)])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 10.0])
+def test_jare_theorem3(v, sigma2, gamma):
+    v = np.asarray(v)
+    game = jg.games.linear_gaussian(jnp.asarray(v), sigma2)
+    lam = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(gamma))
+    expected = _theorem3(sigma2 + v @ v, gamma) + sum((_theorem3(sigma2, gamma) for _ in range(v.size - 1)), [])
+    np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-8)
+
+
+@pytest.mark.parametrize("sigma2", [0.3, 1.0, 1.6])
+def test_jare_gamma_above_which_every_eigenvalue_is_real(sigma2):
+    # (mu + g)^2 - g^2 - 4 >= 0  <=>  g >= (4 - mu^2) / (2 mu); the smallest mu (= sigma2) binds
+    v = jnp.array([1.0, 1.0])
+    game = jg.games.linear_gaussian(v, sigma2)
+    g_star = (4 - sigma2**2) / (2 * sigma2)
+    below = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(0.98 * g_star))
+    above = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(1.02 * g_star))
+    assert np.max(np.abs(np.asarray(below).imag)) > 1e-3
+    np.testing.assert_allclose(np.asarray(above).imag, 0.0, atol=1e-12)
+
+
+def test_jare_phase_to_zero_and_conditioning_to_one():
+    game = jg.games.linear_gaussian(jnp.array([1.5, -1.0]), 0.5)
+    phase, cond = [], []
+    for gamma in [0.0, 1.0, 10.0, 100.0, 1000.0]:
+        s = jg.spectrum(game, game.equilibrium, transform=jg.jare(gamma))
+        phase.append(float(s.phase_factor))
+        cond.append(float(s.conditioning_factor))
+    assert phase[0] > 1 and phase[-1] == 0.0 and phase[2] == 0.0
+    assert all(a > b for a, b in zip(cond[1:], cond[2:])) and cond[-1] < 1.2
+    # Theorem 3 at gamma = 1000: every eigenvalue near -gamma/4
+    lam = np.asarray(jg.eigenvalues(game, game.equilibrium, transform=jg.jare(1000.0)))
+    np.testing.assert_allclose(lam.real / 250.0, -1.0, atol=0.15)
+
+
+@pytest.mark.parametrize("eta", [0.1, 0.5, 0.9])
+def test_extragradient_on_bilinear_games(eta):
+    game = jg.games.bilinear(np.diag([1.0, 0.5]))
+    rho = jg.spectral_radius(game, jg.extragradient(optax.sgd(eta)), game.equilibrium)
+    radii = [np.sqrt(1 - (eta * s) ** 2 + (eta * s) ** 4) for s in (1.0, 0.5)]
+    np.testing.assert_allclose(rho, max(radii), rtol=1e-12)
+    assert float(jg.spectral_radius(game, optax.sgd(eta), game.equilibrium)) > 1  # SimGD diverges
+    steps = 4000
+    out = jg.rollout(game, jg.extragradient(optax.sgd(eta)), jg.Joint(jnp.ones(2), jnp.ones(2)), steps)
+    dist = float(jnp.linalg.norm(jnp.concatenate([out.final.phi, out.final.theta])))
+    assert dist < 10 * 2.0 * max(radii) ** steps  # contracts at the predicted rate (|w0| = 2)
+
+
+def test_optax_optimistic_gradient_and_lookahead_compose_with_games():
+    game = jg.games.bilinear(1.0)
+    w0 = jg.Joint(jnp.array(1.0), jnp.array(1.0))
+    # optimistic GD: w+ = w - eta (2 xi_t - xi_{t-1}); stateful, its update Jacobian includes the state
+    ogd = optax.optimistic_gradient_descent(0.2)
+    out = jg.rollout(game, ogd, w0, 2000)
+    assert float(jnp.hypot(out.final.phi, out.final.theta)) < 1e-6
+    assert float(jg.spectral_radius(game, ogd, game.equilibrium)) < 1
+    # lookahead over SimGD (slow weights pull the fast ones back)
+    la = optax.lookahead(optax.sgd(0.2), sync_period=5, slow_step_size=0.5)
+    params = optax.LookaheadParams.init_synced(w0)
+    state = la.init(params)
+    xi = jg.simultaneous_gradient(game)
+
+    def body(_, carry):
+        params, state = carry
+        u, state = la.update(xi(params.fast), state, params)
+        return optax.apply_updates(params, u), state
+
+    params, state = jax.jit(lambda c: jax.lax.fori_loop(0, 3000, body, c))((params, state))
+    assert float(jnp.hypot(params.slow.phi, params.slow.theta)) < 1e-6
+
+
+def test_correction_errors():
+    game = jg.games.dirac("wgan")
+    w = game.equilibrium
+    xi = jg.simultaneous_gradient(game)(w)
+    for tx in (jg.consensus(1.0), jg.jare(1.0), jg.sga(1.0), jg.extragradient(optax.sgd(0.1))):
+        with pytest.raises(TypeError, match="needs the game"):
+            tx.update(xi, tx.init(w), w)
+    with pytest.raises(TypeError, match="`align` must be a bool"):
+        jg.sga(1.0, align="yes")
+    with pytest.raises(TypeError, match="`inner` must be an optax.GradientTransformation"):
+        jg.extragradient(0.1)
