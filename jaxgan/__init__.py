@@ -7,6 +7,7 @@ consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``
 """
 
 from . import games as games
+from . import regularizers as regularizers
 from . import transforms as transforms
 from ._expect import Quadrature as Quadrature
 from ._expect import expectation as expectation
@@ -45,7 +46,9 @@ from .transforms import alternating as alternating
 from .transforms import consensus as consensus
 from .transforms import extragradient as extragradient
 from .transforms import jare as jare
+from .transforms import per_player as per_player
 from .transforms import sga as sga
+from .transforms import ttur as ttur
 
 __version__ = "0.1.0"
 
@@ -77,7 +80,9 @@ __all__ = [
     "jacobian_blocks",
     "make_step",
     "matrix_eigenvalues",
+    "per_player",
     "phase_factor",
+    "regularizers",
     "rollout",
     "sga",
     "simultaneous_gradient",
@@ -87,6 +92,7 @@ __all__ = [
     "stable_step_bound",
     "sweep",
     "transforms",
+    "ttur",
     "update_jacobian",
     "vector_field",
     "zero_sum",

@@ -1,6 +1,8 @@
-"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, bilinear and quadratic games."""
+"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, bilinear and quadratic games."""
 
 from ._dirac import dirac as dirac
+from ._gan import GAN as GAN
+from ._gan import gan as gan
 from ._linear_gaussian import linear_gaussian as linear_gaussian
 from ._losses import LOSSES as LOSSES
 from ._losses import log_sigmoid as log_sigmoid
@@ -9,4 +11,4 @@ from ._losses import loss_f_prime as loss_f_prime
 from ._quadratic import bilinear as bilinear
 from ._quadratic import quadratic as quadratic
 
-__all__ = ["LOSSES", "bilinear", "dirac", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic"]
+__all__ = ["GAN", "LOSSES", "bilinear", "dirac", "gan", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic"]

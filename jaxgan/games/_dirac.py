@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .._game import Game, Joint
-from ._losses import check_loss, loss_f, loss_f_prime
+from .._expect import finite_support
+from .._game import Joint
+from ._gan import GAN, gan
+from ._losses import check_loss, loss_f_prime
 
 
-def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> Game:
+def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> GAN:
     """The Dirac-GAN: data ``delta_0``, generator ``delta_theta``, ``D(x) = psi x``.
 
     In jaxgan's names ``phi = theta_G`` (the generator's position, a scalar) and
@@ -23,13 +25,17 @@ def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> Game:
     has modulus above one (Lemma 2.4), and exactly ``|w+|^2 = |w|^2 (1 + h^2 f'(psi
     theta_G)^2)`` for the standard and WGAN losses.
 
+    It is a ``GAN`` (one-point data and latent rules, ``G(phi, z) = z + phi``,
+    ``D(theta, x) = theta x``), so ``jaxgan.regularizers`` apply to it.
+
     Args:
       loss: ``"standard"``, ``"non_saturating"`` or ``"wgan"``.
       closed_form_grad: attach the hand-derived simultaneous gradient (``grad_fn``)
-        ``xi = (f'(psi theta) psi, -f'(psi theta) theta)`` instead of autodiff.
+        ``xi = (f'(psi theta) psi, -f'(psi theta) theta)`` instead of autodiff (a
+        regularised copy drops it and differentiates its losses).
 
     Returns:
-      A ``Game`` with scalar players and ``equilibrium = Joint(0, 0)``.
+      A ``GAN`` with scalar players and ``equilibrium = Joint(0, 0)``.
 
     Examples:
       >>> import jaxgan as jg
@@ -38,35 +44,23 @@ def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> Game:
       [-1.0, 1.0]
     """
     check_loss(loss, "dirac")
-    f = loss_f(loss)
-    fp = loss_f_prime(loss)
-
-    def value(phi, theta):
-        return f(theta * phi) + f(jnp.zeros_like(theta * phi))
-
-    if loss == "non_saturating":
-
-        def loss_g(phi, theta):
-            return -f(-theta * phi)
-
-    else:
-        loss_g = value
-
-    def loss_d(phi, theta):
-        return -value(phi, theta)
-
-    grad_fn = None
+    point = finite_support(jnp.zeros((1, 1)))
+    game = gan(
+        lambda phi, z: z + phi,
+        lambda theta, x: theta * x[0],
+        point,
+        point,
+        loss=loss,
+        equilibrium=Joint(jnp.zeros(()), jnp.zeros(())),
+        name=f"dirac-{loss}",
+    )
     if closed_form_grad:
+        fp = loss_f_prime(loss)
 
         def grad_fn(w):
             t = w.theta * w.phi
             g_phi = (fp(-t) if loss == "non_saturating" else fp(t)) * w.theta
             return Joint(g_phi, -fp(t) * w.phi)
 
-    return Game(
-        loss_g=loss_g,
-        loss_d=loss_d,
-        grad_fn=grad_fn,
-        equilibrium=Joint(jnp.zeros(()), jnp.zeros(())),
-        name=f"dirac-{loss}",
-    )
+        game = game.replace(grad_fn=grad_fn)
+    return game

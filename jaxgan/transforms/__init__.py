@@ -6,5 +6,7 @@ from ._corrections import consensus as consensus
 from ._corrections import jare as jare
 from ._corrections import sga as sga
 from ._extragradient import extragradient as extragradient
+from ._per_player import per_player as per_player
+from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "alternating", "consensus", "extragradient", "jare", "sga"]
+__all__ = ["AlternatingState", "alternating", "consensus", "extragradient", "jare", "per_player", "sga", "ttur"]

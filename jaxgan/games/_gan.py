@@ -1,0 +1,175 @@
+"""GANs as structured games: generator, discriminator, exact data and latent rules, a loss family.
+
+The objective is Mescheder et al.'s (2018, Eq. 1)
+
+.. math:: L(\\phi, \\theta) = E_z[f(D_\\theta(G_\\phi(z)))] + E_x[f(-D_\\theta(x))],
+
+which the discriminator maximises and the generator minimises (``"standard"``,
+``"wgan"``) or replaces by ``-E_z[f(-D(G(z)))]`` (``"non_saturating"``). Expectations
+are quadrature rules (``jaxgan.Quadrature``): exact for finite supports and fixed
+samples, Gauss-Hermite for Gaussians. Penalties (``jaxgan.regularizers``) are added to
+the discriminator's loss; a regulariser returns a new ``GAN``, so a regularised GAN is
+still a game with an exact field and Jacobian.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from .._expect import Quadrature, expectation
+from .._game import Game, Joint
+from ._losses import check_loss, loss_f
+
+Penalty = Callable[["GAN", object, object], jax.Array]
+
+
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class GAN(Game):
+    """A GAN as a ``Game`` that keeps its structure (build it with ``jaxgan.games.gan``).
+
+    Attributes (besides ``Game``'s): ``generator(phi, z) -> x``, ``discriminator(theta,
+    x) -> scalar``, ``data`` and ``latents`` (``Quadrature`` rules), ``loss`` (family
+    name), ``penalties`` (tuple of ``(name, penalty)`` with ``penalty(gan, phi, theta)``
+    added to the discriminator's loss).
+    """
+
+    generator: Callable = None
+    discriminator: Callable = None
+    data: Quadrature = None
+    latents: Quadrature = None
+    loss: str = "standard"
+    penalties: Tuple[Tuple[str, Penalty], ...] = ()
+
+    def fake_samples(self, phi) -> Quadrature:
+        """The generator's distribution as a rule: nodes ``G(phi, z_i)``, the latents' weights."""
+        nodes = jax.vmap(lambda z: self.generator(phi, z))(self.latents.nodes)
+        return Quadrature(nodes, self.latents.weights)
+
+    def with_penalty(self, name: str, penalty: Penalty) -> "GAN":
+        """A new GAN with one more discriminator penalty."""
+        return gan(
+            self.generator,
+            self.discriminator,
+            self.data,
+            self.latents,
+            loss=self.loss,
+            penalties=self.penalties + ((name, penalty),),
+            equilibrium=self.equilibrium,
+            name=f"{self.name}+{name}",
+        )
+
+    def with_rules(self, data: Quadrature, latents: Quadrature, generator: Optional[Callable] = None, suffix: str = "") -> "GAN":
+        """A new GAN with other data/latent rules (used by instance noise)."""
+        return gan(
+            generator if generator is not None else self.generator,
+            self.discriminator,
+            data,
+            latents,
+            loss=self.loss,
+            penalties=self.penalties,
+            equilibrium=self.equilibrium,
+            name=self.name + suffix,
+        )
+
+
+def _check_rule(rule, name):
+    if not isinstance(rule, Quadrature):
+        raise TypeError(
+            f"gan: `{name}` must be a jaxgan.Quadrature (jg.fixed_samples(x), jg.finite_support(...), "
+            f"jg.gauss_hermite(...)), got {type(rule).__name__}."
+        )
+    return rule
+
+
+def gan(
+    generator: Callable,
+    discriminator: Callable,
+    data: Quadrature,
+    latents: Quadrature,
+    *,
+    loss: str = "standard",
+    penalties: Tuple[Tuple[str, Penalty], ...] = (),
+    equilibrium: Optional[Joint] = None,
+    name: str = "gan",
+) -> GAN:
+    """A GAN game with exact (full-batch or quadrature) expectations.
+
+    ``loss_d = -L + sum(penalties)`` and ``loss_g = L`` (or the non-saturating
+    ``-E_z[f(-D(G(z)))]``), with ``L = E_z[f(D(G(z)))] + E_x[f(-D(x))]`` (Mescheder et
+    al. 2018, Eq. 1). The discriminator's output is a scalar logit.
+
+    Args:
+      generator: ``(phi, z) -> x``.
+      discriminator: ``(theta, x) -> scalar``.
+      data: the data distribution as a ``Quadrature`` (e.g. ``jg.fixed_samples(x)``).
+      latents: the latent distribution as a ``Quadrature``.
+      loss: ``"standard"``, ``"non_saturating"`` or ``"wgan"``.
+      penalties: discriminator penalties (use ``jaxgan.regularizers`` to add them).
+      equilibrium: optional known equilibrium.
+      name: label.
+
+    Returns:
+      A ``GAN`` (a ``Game``).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> zero = jg.finite_support(jnp.zeros((1, 1)))
+      >>> g = jg.games.gan(lambda p, z: p + z, lambda t, x: t @ x, zero, zero, loss="wgan")
+      >>> jg.eigenvalues(g, jg.Joint(jnp.zeros(1), jnp.zeros(1))).imag.tolist()  # the Dirac-GAN
+      [-1.0, 1.0]
+    """
+    check_loss(loss, "gan")
+    if not callable(generator) or not callable(discriminator):
+        raise TypeError("gan: `generator` and `discriminator` must be callables `(phi, z) -> x` and `(theta, x) -> scalar`.")
+    _check_rule(data, "data")
+    _check_rule(latents, "latents")
+    f = loss_f(loss)
+    holder = {}
+
+    def d_out(theta, x):
+        out = discriminator(theta, x)
+        if jnp.shape(out) != ():
+            raise ValueError(
+                f"gan: `discriminator` must return a scalar logit per sample, returned shape {jnp.shape(out)}."
+            )
+        return out
+
+    def fake_term(phi, theta, g):
+        return expectation(lambda z: g(d_out(theta, generator(phi, z))), latents)
+
+    def value(phi, theta):
+        real = expectation(lambda x: f(-d_out(theta, x)), data)
+        return fake_term(phi, theta, f) + real
+
+    if loss == "non_saturating":
+
+        def loss_g(phi, theta):
+            return -fake_term(phi, theta, lambda t: f(-t))
+
+    else:
+        loss_g = value
+
+    def loss_d(phi, theta):
+        total = -value(phi, theta)
+        for _, penalty in penalties:
+            total = total + penalty(holder["gan"], phi, theta)
+        return total
+
+    game = GAN(
+        loss_g=loss_g,
+        loss_d=loss_d,
+        equilibrium=equilibrium,
+        name=name,
+        generator=generator,
+        discriminator=discriminator,
+        data=data,
+        latents=latents,
+        loss=loss,
+        penalties=tuple(penalties),
+    )
+    holder["gan"] = game
+    return game

@@ -1,0 +1,43 @@
+"""Weight clipping of the discriminator as a projection (Arjovsky, Chintala & Bottou 2017)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._game import Joint
+
+
+def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
+    """Project the discriminator's parameters onto the box ``[-c, c]`` after each step.
+
+    A projection acts on where the step lands, so this transform goes *last* in a chain
+    (after the learning rate): it turns the incoming update ``u`` into
+    ``clip(theta + u_theta, -c, c) - theta`` and leaves the generator's update as it is.
+
+    Args:
+      c: the clipping bound (> 0; traceable).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params``.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> tx = optax.chain(optax.sgd(1.0), jg.regularizers.clip_discriminator(0.1))
+      >>> w = jg.Joint(jnp.array(0.0), jnp.array(0.05))
+      >>> u, _ = tx.update(jg.Joint(jnp.array(1.0), jnp.array(-1.0)), tx.init(w), w)
+      >>> float(u.phi), round(float(w.theta + u.theta), 6)
+      (-1.0, 0.1)
+    """
+
+    def update_fn(updates, state, params=None, **extra_args):
+        del extra_args
+        if params is None:
+            raise ValueError("clip_discriminator needs the current parameters: call `update(u, state, params)`.")
+        if not isinstance(params, Joint) or not isinstance(updates, Joint):
+            raise TypeError("clip_discriminator: `updates` and `params` must be jaxgan.Joint pytrees.")
+        theta = jax.tree.map(lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), params.theta, updates.theta)
+        return Joint(updates.phi, theta), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)

@@ -1,0 +1,72 @@
+"""Per-player optimisers and learning rates (two time-scale update rule)."""
+
+from __future__ import annotations
+
+import optax
+
+from .._game import Joint
+
+
+def _as_tx(tx, name):
+    if not isinstance(tx, optax.GradientTransformation):
+        raise TypeError(f"per_player: `{name}` must be an optax.GradientTransformation, got {type(tx).__name__}.")
+    return optax.with_extra_args_support(tx)
+
+
+def per_player(generator: optax.GradientTransformation, discriminator: optax.GradientTransformation):
+    """Apply one optimiser to the generator's part of ``xi`` and another to the
+    discriminator's, in one transformation (state ``Joint(state_g, state_d)``).
+
+    Put corrections first and this last: ``optax.chain(jg.jare(1.0),
+    jg.per_player(optax.sgd(1e-4), optax.adam(4e-4)))``. Extra arguments (``game=``)
+    pass through to both. ``ttur(lr_g, lr_d)`` is ``per_player(optax.sgd(lr_g),
+    optax.sgd(lr_d))``.
+
+    Args:
+      generator: optax transformation for ``phi``.
+      discriminator: optax transformation for ``theta``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> tx = jg.per_player(optax.sgd(0.1), optax.sgd(1.0))
+      >>> w = jg.Joint(jnp.array(0.0), jnp.array(0.0))
+      >>> u, _ = tx.update(jg.Joint(jnp.array(1.0), jnp.array(1.0)), tx.init(w), w)
+      >>> round(float(u.phi), 6), float(u.theta)
+      (-0.1, -1.0)
+    """
+    tx_g, tx_d = _as_tx(generator, "generator"), _as_tx(discriminator, "discriminator")
+
+    def init_fn(params):
+        if not isinstance(params, Joint):
+            raise TypeError(f"per_player.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        return Joint(tx_g.init(params.phi), tx_d.init(params.theta))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        if not isinstance(updates, Joint):
+            raise TypeError(f"per_player: `updates` must be a jaxgan.Joint, got {type(updates).__name__}.")
+        p_phi = None if params is None else params.phi
+        p_theta = None if params is None else params.theta
+        u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **extra_args)
+        u_d, s_d = tx_d.update(updates.theta, state.theta, p_theta, **extra_args)
+        return Joint(u_g, u_d), Joint(s_g, s_d)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def ttur(lr_g, lr_d) -> optax.GradientTransformationExtraArgs:
+    """The two time-scale update rule (Heusel et al. 2017): SGD with learning rate
+    ``lr_g`` for the generator and ``lr_d`` for the discriminator.
+
+    The update operator at an equilibrium is ``I + diag(lr_g I, lr_d I) A``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> m = jg.update_jacobian(game, jg.ttur(0.1, 0.4), game.equilibrium)
+      >>> [[round(float(x), 6) for x in row] for row in m]
+      [[1.0, -0.1], [0.4, 1.0]]
+    """
+    return per_player(optax.sgd(lr_g), optax.sgd(lr_d))
