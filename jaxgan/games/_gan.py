@@ -173,3 +173,67 @@ def gan(
     )
     holder["gan"] = game
     return game
+
+
+def lemma3_blocks(game: GAN, w: Joint):
+    """The blocks ``P`` and ``Q`` of Nie & Patel's Lemma 3 from their formulas.
+
+    At an equilibrium where the generator reproduces the data and the discriminator is
+    zero around it (Assumptions 1 and 2), the Jacobian of the (unregularised) field is
+    ``A = [[0, -P], [P^T, Q]]`` with, in Mescheder's sign convention used here,
+
+    .. math:: P = f'(0)\\, E_z[\\nabla_\\phi G_\\phi(z)\\, \\nabla^2_{x\\theta} D_\\theta(G_\\phi(z))]
+              \\quad (n_\\phi \\times n_\\theta),
+
+    .. math:: Q = 2 f''(0)\\, E_x[\\nabla_\\theta D_\\theta(x) \\nabla_\\theta D_\\theta(x)^T].
+
+    (Nie & Patel's ``g2'(0)`` and ``g1''(0) + g2''(0)`` with ``g1(t) = f(t)``,
+    ``g2(t) = f(-t)`` and the opposite sign of ``D``.) Compare with
+    ``jg.spectrum(game, w).P`` / ``.Q``, which come from the Jacobian itself.
+
+    Args:
+      game: a ``GAN`` (its penalties, if any, are ignored: the blocks are the objective's).
+      w: the equilibrium.
+
+    Returns:
+      ``(P, Q)`` as dense arrays in ravel order.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.dirac("standard")
+      >>> P, Q = jg.games.lemma3_blocks(game, game.equilibrium)
+      >>> P.tolist(), Q.tolist()
+      ([[0.5]], [[0.0]])
+    """
+    from jax.flatten_util import ravel_pytree
+
+    from ._losses import loss_f
+
+    if not isinstance(game, GAN):
+        raise TypeError(f"lemma3_blocks: `game` must be a jaxgan.games.GAN, got {type(game).__name__}.")
+    f = loss_f(game.loss)
+    f1 = jax.grad(f)(jnp.zeros(()))
+    f2 = jax.grad(jax.grad(f))(jnp.zeros(()))
+    phi_flat, unravel_phi = ravel_pytree(w.phi)
+    theta_flat, unravel_theta = ravel_pytree(w.theta)
+
+    def generator_flat(p, z):
+        return jnp.ravel(game.generator(unravel_phi(p), z))
+
+    def disc_flat(t, x_flat, shape):
+        return game.discriminator(unravel_theta(t), x_flat.reshape(shape))
+
+    def p_term(z):
+        x = game.generator(w.phi, z)
+        jg_ = jax.jacfwd(generator_flat)(phi_flat, z)  # (d_x, n)
+        grad_x = jax.grad(disc_flat, argnums=1)
+        h = jax.jacfwd(lambda t: grad_x(t, jnp.ravel(x), jnp.shape(x)))(theta_flat)  # (d_x, m)
+        return jg_.T @ h
+
+    def q_term(x):
+        g = jax.grad(disc_flat)(theta_flat, jnp.ravel(x), jnp.shape(x))
+        return jnp.outer(g, g)
+
+    P = f1 * expectation(p_term, game.latents)
+    Q = 2 * f2 * expectation(q_term, game.data)
+    return P, Q
