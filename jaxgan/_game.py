@@ -59,6 +59,11 @@ class Game:
       equilibrium: optional known equilibrium ``Joint`` (metadata used by reports and
         sweeps for distances).
       name: a short label for tables and reports.
+      zero_sum: declares that ``loss_g + loss_d`` is a function of ``phi`` plus a function
+        of ``theta`` (zero-sum up to each player's own terms, e.g. a discriminator
+        penalty that depends on ``theta`` alone), so that the mixed blocks satisfy
+        ``J_theta_phi = -J_phi_theta^T``. Corrections use it for cheaper identities
+        (SGA's adjustment then equals JARE's). ``zero_sum(f)`` sets it.
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -73,6 +78,7 @@ class Game:
     grad_fn: Optional[Callable[[Joint], Joint]] = None
     equilibrium: Optional[Joint] = None
     name: str = "game"
+    zero_sum: bool = False
 
     def __post_init__(self):
         for arg in ("loss_g", "loss_d"):
@@ -124,7 +130,7 @@ def zero_sum(f: Loss, *, grad_fn=None, equilibrium=None, name: str = "zero-sum g
     def loss_d(phi, theta):
         return -f(phi, theta)
 
-    return Game(loss_g=f, loss_d=loss_d, grad_fn=grad_fn, equilibrium=equilibrium, name=name)
+    return Game(loss_g=f, loss_d=loss_d, grad_fn=grad_fn, equilibrium=equilibrium, name=name, zero_sum=True)
 
 
 # --------------------------------------------------------------------------- checks

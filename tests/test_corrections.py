@@ -158,3 +158,75 @@ def test_correction_errors():
         jg.sga(1.0, align="yes")
     with pytest.raises(TypeError, match="`inner` must be an optax.GradientTransformation"):
         jg.extragradient(0.1)
+
+
+def _dense_products(game, w):
+    """J^T xi, A^T xi and JARE's correction from the dense Jacobian of xi."""
+    from jax.flatten_util import ravel_pytree
+
+    j = -np.asarray(jg.jacobian(game, w))
+    xi = np.asarray(ravel_pytree(jg.simultaneous_gradient(game)(w))[0])
+    n = np.asarray(ravel_pytree(w.phi)[0]).size
+    jare = np.concatenate([j[n:, :n].T @ xi[n:], j[:n, n:].T @ xi[:n]])
+    return j, xi, jare
+
+
+def _flat(tree):
+    from jax.flatten_util import ravel_pytree
+
+    return np.asarray(ravel_pytree(tree)[0])
+
+
+@pytest.mark.parametrize("loss", jg.games.LOSSES)
+def test_corrections_at_generic_points_match_dense_formulas(loss):
+    # a GAN with a 2-D quadratic critic: general-sum for the non-saturating loss
+    data = jg.fixed_samples(jnp.array([[0.3, -0.1], [1.0, 0.5], [-0.7, 0.2]]))
+    latents = jg.fixed_samples(jnp.array([[0.1, 0.2], [-0.4, 0.3], [0.5, -0.6]]))
+    game = jg.games.gan(lambda p, z: p["A"] @ z + p["b"], lambda t, x: t["w"] @ x + x @ t["Q"] @ x,
+                        data, latents, loss=loss)
+    assert game.zero_sum == (loss != "non_saturating")
+    w = jg.Joint({"A": jnp.array([[1.0, 0.2], [-0.3, 0.8]]), "b": jnp.array([0.1, -0.2])},
+                 {"w": jnp.array([0.4, -0.5]), "Q": jnp.array([[0.2, 0.1], [0.1, -0.3]])})
+    j, xi, jare = _dense_products(game, w)
+    anti = (j - j.T) / 2
+    xi_tree = jg.simultaneous_gradient(game)(w)
+    checks = {
+        "consensus": (jg.consensus(1.0), xi + j.T @ xi),
+        "jare": (jg.jare(1.0), xi + jare),
+        "sga": (jg.sga(1.0, align=False), xi + anti.T @ xi),
+    }
+    for name, (tx, expected) in checks.items():
+        u, _ = tx.update(xi_tree, tx.init(w), w, game=game)
+        np.testing.assert_allclose(_flat(u), expected, rtol=1e-10, atol=1e-12, err_msg=name)
+    # alignment sign as Balduzzi et al. define it
+    jt = j.T @ xi
+    sign = np.sign((xi @ jt) * ((anti.T @ xi) @ jt) / xi.size + 0.1)
+    u, _ = jg.sga(1.0).update(xi_tree, optax.EmptyState(), w, game=game)
+    np.testing.assert_allclose(_flat(u), xi + sign * anti.T @ xi, rtol=1e-10, atol=1e-12)
+    if game.zero_sum:  # the shortcut (A^T xi = JARE's correction) equals the general path
+        general = game.replace(zero_sum=False)
+        for align in (True, False):
+            a, _ = jg.sga(0.7, align=align).update(xi_tree, optax.EmptyState(), w, game=game)
+            b, _ = jg.sga(0.7, align=align).update(xi_tree, optax.EmptyState(), w, game=general)
+            np.testing.assert_allclose(_flat(a), _flat(b), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(jare, anti.T @ xi, rtol=1e-10, atol=1e-12)
+
+
+def test_corrections_with_a_hand_derived_field():
+    auto, closed = jg.games.dirac("standard"), jg.games.dirac("standard", closed_form_grad=True)
+    w = jg.Joint(jnp.array(0.7), jnp.array(-0.4))
+    for tx in (jg.consensus(0.5), jg.jare(0.5), jg.sga(0.5)):
+        a, _ = tx.update(jg.simultaneous_gradient(auto)(w), optax.EmptyState(), w, game=auto)
+        b, _ = tx.update(jg.simultaneous_gradient(closed)(w), optax.EmptyState(), w, game=closed)
+        np.testing.assert_allclose(_flat(a), _flat(b), rtol=1e-12)
+
+
+def test_zero_sum_flags():
+    assert jg.zero_sum(lambda x, y: x * y).zero_sum
+    assert not jg.Game(lambda p, t: p * t, lambda p, t: -p * t).zero_sum
+    dirac = jg.games.dirac("standard")
+    assert dirac.zero_sum and jg.regularizers.r1(dirac, 1.0).zero_sum
+    assert jg.regularizers.instance_noise(dirac, 0.5).zero_sum
+    assert not jg.regularizers.r2(dirac, 1.0).zero_sum  # R2 depends on the generator
+    assert not jg.regularizers.wgan_gp(jg.games.dirac("wgan"), 1.0).zero_sum
+    assert not jg.games.dirac("non_saturating").zero_sum

@@ -33,8 +33,9 @@ class GAN(Game):
 
     Attributes (besides ``Game``'s): ``generator(phi, z) -> x``, ``discriminator(theta,
     x) -> scalar``, ``data`` and ``latents`` (``Quadrature`` rules), ``loss`` (family
-    name), ``penalties`` (tuple of ``(name, penalty)`` with ``penalty(gan, phi, theta)``
-    added to the discriminator's loss).
+    name), ``penalties`` (tuple of ``(name, penalty, depends_on_phi)`` with
+    ``penalty(gan, phi, theta)`` added to the discriminator's loss). The game is flagged
+    ``zero_sum`` unless the loss is non-saturating or a penalty depends on ``phi``.
     """
 
     generator: Callable = None
@@ -42,22 +43,23 @@ class GAN(Game):
     data: Quadrature = None
     latents: Quadrature = None
     loss: str = "standard"
-    penalties: Tuple[Tuple[str, Penalty], ...] = ()
+    penalties: Tuple[Tuple[str, Penalty, bool], ...] = ()
 
     def fake_samples(self, phi) -> Quadrature:
         """The generator's distribution as a rule: nodes ``G(phi, z_i)``, the latents' weights."""
         nodes = jax.vmap(lambda z: self.generator(phi, z))(self.latents.nodes)
         return Quadrature(nodes, self.latents.weights)
 
-    def with_penalty(self, name: str, penalty: Penalty) -> "GAN":
-        """A new GAN with one more discriminator penalty."""
+    def with_penalty(self, name: str, penalty: Penalty, *, depends_on_phi: bool = True) -> "GAN":
+        """A new GAN with one more discriminator penalty (``depends_on_phi=False`` keeps
+        a zero-sum GAN zero-sum)."""
         return gan(
             self.generator,
             self.discriminator,
             self.data,
             self.latents,
             loss=self.loss,
-            penalties=self.penalties + ((name, penalty),),
+            penalties=self.penalties + ((name, penalty, bool(depends_on_phi)),),
             equilibrium=self.equilibrium,
             name=f"{self.name}+{name}",
         )
@@ -92,7 +94,7 @@ def gan(
     latents: Quadrature,
     *,
     loss: str = "standard",
-    penalties: Tuple[Tuple[str, Penalty], ...] = (),
+    penalties: Tuple[Tuple[str, Penalty, bool], ...] = (),
     equilibrium: Optional[Joint] = None,
     name: str = "gan",
 ) -> GAN:
@@ -155,7 +157,7 @@ def gan(
 
     def loss_d(phi, theta):
         total = -value(phi, theta)
-        for _, penalty in penalties:
+        for _, penalty, _ in penalties:
             total = total + penalty(holder["gan"], phi, theta)
         return total
 
@@ -170,6 +172,7 @@ def gan(
         latents=latents,
         loss=loss,
         penalties=tuple(penalties),
+        zero_sum=loss != "non_saturating" and not any(dep for _, _, dep in penalties),
     )
     holder["gan"] = game
     return game

@@ -62,7 +62,9 @@ def r1(game: GAN, gamma) -> GAN:
     """
     _check_gan(game, "r1")
     _check_nonnegative(gamma, "gamma", "r1")
-    return game.with_penalty("r1", lambda g, phi, theta: gamma / 2 * _mean_sq_grad(g, theta, g.data))
+    return game.with_penalty(
+        "r1", lambda g, phi, theta: gamma / 2 * _mean_sq_grad(g, theta, g.data), depends_on_phi=False
+    )
 
 
 def r2(game: GAN, gamma) -> GAN:

@@ -1,0 +1,175 @@
+"""Cost of one step of each game algorithm on an MLP GAN of about 20,000 parameters.
+
+Generator 2 -> 96 -> 96 -> 2 and discriminator 2 -> 96 -> 96 -> 1 (flax.linen, tanh),
+full batch: 512 fixed latents and 512 points of the 8-Gaussian ring, standard GAN loss,
+float32. For each algorithm it times ``jit(make_step(game, tx))`` (steady state, best of
+``--repeats`` runs of ``--steps`` steps under ``lax.scan``) and reports the time per step
+and the ratio to SimGD (target: every correction <= 3x SimGD). Beside it: PyTorch SimGD
+and consensus (double backward through autograd) on the same networks and data, the way a
+PyTorch user would write them (skipped if torch is absent). Writes
+``benchmarks/results/corrections.json``.
+
+Usage: ``python benchmarks/corrections.py [--steps 200] [--repeats 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import jaxgan as jg
+from sweep_dirac import hardware
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WIDTH = 96
+
+
+class MLP(nn.Module):
+    width: int
+    out: int
+
+    @nn.compact
+    def __call__(self, x):
+        x = jnp.tanh(nn.Dense(self.width)(x))
+        x = jnp.tanh(nn.Dense(self.width)(x))
+        return nn.Dense(self.out)(x)
+
+
+def ring(n, key, radius=2.0, std=0.02):
+    k1, k2 = jax.random.split(key)
+    centres = radius * jnp.stack([jnp.cos(2 * jnp.pi * jnp.arange(8) / 8), jnp.sin(2 * jnp.pi * jnp.arange(8) / 8)], 1)
+    idx = jax.random.randint(k1, (n,), 0, 8)
+    return centres[idx] + std * jax.random.normal(k2, (n, 2))
+
+
+def build(n=512, seed=0):
+    keys = jax.random.split(jax.random.PRNGKey(seed), 4)
+    gen, disc = MLP(WIDTH, 2), MLP(WIDTH, 1)
+    phi = gen.init(keys[0], jnp.zeros(2))
+    theta = disc.init(keys[1], jnp.zeros(2))
+    data = ring(n, keys[2])
+    z = jax.random.normal(keys[3], (n, 2))
+    game = jg.games.gan(lambda p, zi: gen.apply(p, zi), lambda t, x: disc.apply(t, x)[0],
+                        jg.fixed_samples(data), jg.fixed_samples(z))
+    return game, jg.Joint(phi, theta), (gen, disc, data, z)
+
+
+ALGORITHMS = {
+    "simgd": lambda: optax.sgd(1e-2),
+    "alternating": lambda: jg.alternating(optax.sgd(1e-2)),
+    "consensus": lambda: optax.chain(jg.consensus(1.0), optax.sgd(1e-2)),
+    "jare": lambda: optax.chain(jg.jare(1.0), optax.sgd(1e-2)),
+    "sga": lambda: optax.chain(jg.sga(1.0), optax.sgd(1e-2)),
+    "sga (no alignment)": lambda: optax.chain(jg.sga(1.0, align=False), optax.sgd(1e-2)),
+    "extragradient": lambda: jg.extragradient(optax.sgd(1e-2)),
+}
+
+
+def time_jax(game, w0, tx, steps, repeats):
+    step = jg.make_step(game, tx)
+
+    @jax.jit
+    def run(w, s):
+        return jax.lax.scan(lambda c, _: (step(*c), None), (w, s), None, length=steps)[0]
+
+    state = tx.init(w0)
+    jax.block_until_ready(run(w0, state))
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(run(w0, state))
+        best = min(best, time.perf_counter() - t0)
+    return best / steps
+
+
+def time_torch(parts, w0, steps, repeats, consensus):
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    gen, disc, data, z = parts
+
+    def to_torch(params):
+        return [torch.tensor(np.asarray(params["params"][layer][name]), requires_grad=True)
+                for layer in ("Dense_0", "Dense_1", "Dense_2") for name in ("kernel", "bias")]
+
+    g_params, d_params = to_torch(w0.phi), to_torch(w0.theta)
+    x_real, z_t = torch.tensor(np.asarray(data)), torch.tensor(np.asarray(z))
+
+    def mlp(params, x):
+        for i in range(0, 6, 2):
+            x = x @ params[i] + params[i + 1]
+            if i < 4:
+                x = torch.tanh(x)
+        return x
+
+    logsig = torch.nn.functional.logsigmoid
+
+    def value(gp, dp):  # L = E f(D(G(z))) + E f(-D(x))
+        return logsig(mlp(dp, mlp(gp, z_t))).mean() + logsig(-mlp(dp, x_real)).mean()
+
+    def one_step(gp, dp):
+        L = value(gp, dp)
+        xi = torch.autograd.grad(L, gp + dp, create_graph=consensus)
+        xi = list(xi[: len(gp)]) + [-g for g in xi[len(gp):]]  # (grad_phi L, -grad_theta L)
+        if consensus:
+            half_sq = 0.5 * sum((g * g).sum() for g in xi)
+            corr = torch.autograd.grad(half_sq, gp + dp)
+            xi = [g + c for g, c in zip(xi, corr)]
+        with torch.no_grad():
+            new = [p - 1e-2 * g for p, g in zip(gp + dp, xi)]
+        new = [p.detach().requires_grad_(True) for p in new]
+        return new[: len(gp)], new[len(gp):]
+
+    gp, dp = g_params, d_params
+    for _ in range(3):
+        gp, dp = one_step(gp, dp)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            gp, dp = one_step(gp, dp)
+        best = min(best, time.perf_counter() - t0)
+    return best / steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=os.path.join(HERE, "results", "corrections.json"))
+    args = parser.parse_args()
+    game, w0, parts = build()
+    n_params = sum(x.size for x in jax.tree.leaves(w0))
+    hw = hardware()
+    print(f"hardware: {hw}\nMLP GAN with {n_params} parameters, full batch of 512, float32")
+    rows = {}
+    for name, make in ALGORITHMS.items():
+        rows[name] = {"seconds_per_step": time_jax(game, w0, make(), args.steps, args.repeats)}
+    base = rows["simgd"]["seconds_per_step"]
+    try:
+        import torch  # noqa: F401
+
+        for name, cons in (("pytorch simgd", False), ("pytorch consensus", True)):
+            rows[name] = {"seconds_per_step": time_torch(parts, w0, max(20, args.steps // 10), args.repeats, cons)}
+    except ImportError:
+        print("note: torch is not installed; PyTorch rows skipped")
+    print(f"\n{'algorithm':<20} {'ms / step':>10} {'x SimGD (jaxgan)':>17}")
+    for name, row in rows.items():
+        row["ratio_to_simgd"] = row["seconds_per_step"] / base
+        print(f"{name:<20} {1e3 * row['seconds_per_step']:>10.3f} {row['ratio_to_simgd']:>17.2f}")
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump({"benchmark": "corrections", "hardware": hw, "parameters": int(n_params), "rows": rows}, fh, indent=1)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
