@@ -80,7 +80,8 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     def v_flat(z):
         return ravel_pytree(v(unravel(z)))[0]
 
-    return dense_jacobian(v_flat, z, chunk_size)
+    # one compiled program: eager dispatch of the linearisation costs more than compiling it
+    return jax.jit(lambda z: dense_jacobian(v_flat, z, chunk_size))(z)
 
 
 class Blocks(NamedTuple):

@@ -24,6 +24,7 @@ import numpy as np
 import optax
 
 from . import games as catalogue
+from . import regularizers
 from ._game import Game, Joint
 from ._rollout import STATUS_NAMES, sweep
 from ._spectral import spectral_radius, spectrum
@@ -37,6 +38,8 @@ def builtin_games() -> Dict[str, Callable[[], Game]]:
         "dirac-standard": lambda: catalogue.dirac("standard"),
         "dirac-non_saturating": lambda: catalogue.dirac("non_saturating"),
         "dirac-wgan": lambda: catalogue.dirac("wgan"),
+        "dirac-standard+r1": lambda: regularizers.r1(catalogue.dirac("standard"), 0.3),
+        "dirac-standard+noise": lambda: regularizers.instance_noise(catalogue.dirac("standard"), 0.7),
         "linear-gaussian": lambda: catalogue.linear_gaussian(jnp.array([1.0, 0.5]), 1.0),
     }
 

@@ -9,7 +9,7 @@ from jaxgan import cli
 def test_main_job_small_grid(tmp_path, capsys):
     out = tmp_path / "report"
     rc = cli.main(["--game", "dirac-standard", "--game", "linear-gaussian", "--num-lr", "6", "--steps", "400",
-                   "--out", str(out)])
+                   "--algorithm", "simgd", "--algorithm", "alternating", "--algorithm", "jare", "--out", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     assert "dirac-standard" in text and "linear-gaussian" in text and "alternating" in text
