@@ -19,6 +19,7 @@ from typing import Callable, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from .._expect import Quadrature, expectation
 from .._game import Game, Joint
@@ -208,10 +209,6 @@ def lemma3_blocks(game: GAN, w: Joint):
       >>> (P + 0.0).tolist(), (Q + 0.0).tolist()
       ([[0.5]], [[0.0]])
     """
-    from jax.flatten_util import ravel_pytree
-
-    from ._losses import loss_f
-
     if not isinstance(game, GAN):
         raise TypeError(f"lemma3_blocks: `game` must be a jaxgan.games.GAN, got {type(game).__name__}.")
     f = loss_f(game.loss)
@@ -243,3 +240,31 @@ def lemma3_blocks(game: GAN, w: Joint):
         return f1 * expectation(p_term, game.latents), 2 * f2 * expectation(q_term, game.data)
 
     return blocks(phi_flat, theta_flat)
+
+
+def theorem5_eigenvalues(P, gamma):
+    """Nie & Patel's Theorem 5: JARE's eigenvalues at a GAN equilibrium as ``gamma -> inf``.
+
+    With JARE the Jacobian is ``A - gamma B``, ``B = [[P P^T, P Q], [0, P^T P]]`` (block
+    triangular), so to leading order the eigenvalues are ``-gamma`` times those of
+    ``P P^T`` and of ``P^T P``: every non-zero eigenvalue of ``P^T P`` twice, plus zeros.
+    The error of this limit falls like ``gamma^(-1/2)`` where eigenvalues are double
+    (measured in ``tests/test_gan_analysis.py``).
+
+    Args:
+      P: the ``(n_phi, n_theta)`` block (``lemma3_blocks`` or ``spectrum(...).P``).
+      gamma: JARE's weight.
+
+    Returns:
+      The ``n_phi + n_theta`` limit eigenvalues, real, sorted ascending.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> jg.games.theorem5_eigenvalues(jnp.array([[2.0]]), 10.0).tolist()
+      [-40.0, -40.0]
+    """
+    P = jnp.asarray(P)
+    if P.ndim != 2:
+        raise ValueError(f"theorem5_eigenvalues: `P` must be a (n_phi, n_theta) matrix, got shape {P.shape}.")
+    lam = jnp.concatenate([jnp.linalg.eigvalsh(P @ P.T), jnp.linalg.eigvalsh(P.T @ P)])
+    return jnp.sort(-gamma * lam)
