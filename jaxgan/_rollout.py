@@ -214,6 +214,7 @@ def sweep(
     record_every: Optional[int] = None,
     w_star: Optional[Joint] = None,
     rtol: float = 1e-3,
+    devices=None,
 ) -> SweepResult:
     """Run one algorithm over a grid of hyperparameters in one compiled, vmapped program.
 
@@ -232,6 +233,13 @@ def sweep(
       w_star: reference point for distances; default ``game.equilibrium``.
       rtol: a run has converged when its final distance is at most ``rtol`` times its
         initial distance.
+      devices: ``None`` (default placement), ``"all"`` (``jax.devices()``) or a list of
+        devices: the grid axis is sharded over a 1-D ``jax.sharding.Mesh`` of them
+        (padded to a multiple of their number by repeating the last point; the padding is
+        dropped from the result). Runs are independent, so each run's outcome equals
+        the unsharded sweep's; values agree to rounding (per-device batches may be
+        vectorised differently, and an unstable run amplifies last-bit differences). On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
+        gives N host devices.
 
     Returns:
       A ``SweepResult``.
@@ -286,5 +294,35 @@ def sweep(
             )
         return out.final, out.trajectory, dist, out.finite, out.first_nonfinite, status.astype(jnp.int32)
 
-    final, traj, dist, finite, first_bad, status = jax.jit(jax.vmap(run_one))(grid)
+    program = jax.jit(jax.vmap(run_one))
+    if devices is None:
+        final, traj, dist, finite, first_bad, status = program(grid)
+        return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+    sharded, size = _shard_grid(grid, devices)
+    outputs = program(sharded)
+    final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+
+
+def _shard_grid(grid, devices):
+    """Pad the grid to a multiple of the device count and shard its axis over them."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    if isinstance(devices, str):
+        if devices != "all":
+            raise ValueError(f"sweep: `devices` must be None, 'all' or a list of jax devices, got {devices!r}.")
+        devices = jax.devices()
+    devices = list(devices)
+    if not devices:
+        raise ValueError("sweep: `devices` is empty.")
+    size = next(iter(grid.values())).shape[0]
+    padded = -(-size // len(devices)) * len(devices)
+    mesh = Mesh(np.array(devices), ("grid",))
+    sharding = NamedSharding(mesh, PartitionSpec("grid"))
+
+    def pad(x):
+        if padded > size:
+            x = jnp.concatenate([x, jnp.repeat(x[-1:], padded - size, axis=0)])
+        return jax.device_put(x, sharding)
+
+    return {name: pad(v) for name, v in grid.items()}, size
