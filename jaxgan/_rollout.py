@@ -252,7 +252,7 @@ def sweep(
       >>> [jg.STATUS_NAMES[int(s)] for s in res.status]
       ['converged', 'converged', 'grew', 'non-finite']
     """
-    size = _check_grid(grid)
+    _check_grid(grid)
     steps, k = _check_steps(steps, record_every, "sweep")
     if isinstance(game, Game):
         fixed_game = game
@@ -273,7 +273,6 @@ def sweep(
     else:
         raise TypeError(f"sweep: `w0` must be a jaxgan.Joint or a callable `h -> Joint`, got {type(w0).__name__}.")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
-    del size
 
     def run_one(h):
         g = check_game(game_fn(h), "sweep (the game built from the grid)")

@@ -27,7 +27,6 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, check_finite, check_game, check_joint

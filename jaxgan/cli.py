@@ -25,7 +25,7 @@ import optax
 
 from . import games as catalogue
 from . import regularizers
-from ._game import Game, Joint
+from ._game import Game
 from ._rollout import STATUS_NAMES, sweep
 from ._spectral import spectral_radius, spectrum
 from .plotting import have_matplotlib, report_figure

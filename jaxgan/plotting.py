@@ -51,6 +51,8 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
         ax.scatter(lrs[~conv], np.asarray(rho)[~conv], facecolors="none", edgecolors=line.get_color(), s=14, zorder=3)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    low = min(float(np.nanmin(np.asarray(r))) for r in radius.values())
+    ax.set_ylim(min(0.9 * low, 0.9), 3.0)  # the interesting region is around 1; above 3 runs blow up
     ax.set_xlabel("learning rate")
     ax.set_ylabel("spectral radius of one step")
 
