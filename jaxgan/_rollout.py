@@ -279,9 +279,7 @@ def sweep(
         ref = w_star if w_star is not None else (g.equilibrium if g.equilibrium is not None else ref_default)
         start = w0_fn(h)
         out = rollout(g, make_tx(h), start, steps, record_every=k)
-        dist = jax.vmap(lambda i: _distance(jax.tree.map(lambda t: t[i], out.trajectory), ref))(
-            jnp.arange(steps // k + 1)
-        )
+        dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
         d0, d1 = dist[0], dist[-1]
         if ref is None:  # no reference point: only finiteness can be judged
             status = jnp.where(out.finite, BOUNDED, NONFINITE)

@@ -6,8 +6,8 @@ import optax
 import pytest
 
 import jaxgan as jg
+from closed_forms import F_PRIME_0
 
-F_PRIME_0 = {"standard": 0.5, "non_saturating": 0.5, "wgan": 1.0}
 
 
 def lemma_2_5(a):

@@ -7,13 +7,9 @@ import optax
 import pytest
 
 import jaxgan as jg
+from closed_forms import F_PRIME_0, sorted_eigs
 
-F_PRIME_0 = {"standard": 0.5, "non_saturating": 0.5, "wgan": 1.0}
 
-
-def _sorted(lam):
-    lam = np.asarray(lam)
-    return lam[np.lexsort((np.round(lam.imag, 8), np.round(lam.real, 8)))]
 
 
 @pytest.mark.parametrize("loss", jg.games.LOSSES)
@@ -23,7 +19,7 @@ def test_consensus_and_jare_on_the_dirac_gan(loss, gamma):
     c = F_PRIME_0[loss]
     expected = [-gamma * c**2 - 1j * c, -gamma * c**2 + 1j * c]  # THEORY.md, consensus
     for tx in (jg.consensus(gamma), jg.jare(gamma)):  # both only see the off-diagonal blocks here
-        np.testing.assert_allclose(_sorted(jg.eigenvalues(game, game.equilibrium, transform=tx)), expected, atol=1e-12)
+        np.testing.assert_allclose(sorted_eigs(jg.eigenvalues(game, game.equilibrium, transform=tx)), expected, atol=1e-12)
 
 
 def _random_quadratic(key, n=3, m=2):
@@ -82,7 +78,7 @@ def test_jare_theorem3(v, sigma2, gamma):
     game = jg.games.linear_gaussian(jnp.asarray(v), sigma2)
     lam = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(gamma))
     expected = _theorem3(sigma2 + v @ v, gamma) + sum((_theorem3(sigma2, gamma) for _ in range(v.size - 1)), [])
-    np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-8)
+    np.testing.assert_allclose(sorted_eigs(lam), sorted_eigs(expected), atol=1e-8)
 
 
 @pytest.mark.parametrize("sigma2", [0.3, 1.0, 1.6])

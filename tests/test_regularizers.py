@@ -7,21 +7,18 @@ import optax
 import pytest
 
 import jaxgan as jg
+from closed_forms import F_PRIME_0 as F1
+from closed_forms import F_SECOND_0 as F2
+from closed_forms import sorted_eigs
 
 R = jg.regularizers
-F1 = {"standard": 0.5, "non_saturating": 0.5, "wgan": 1.0}  # f'(0)
-F2 = {"standard": -0.25, "non_saturating": -0.25, "wgan": 0.0}  # f''(0)
 
-
-def _sorted(lam):
-    lam = np.asarray(lam)
-    return lam[np.lexsort((np.round(lam.imag, 8), np.round(lam.real, 8)))]
 
 
 def _roots(b, c):
     """Roots of lambda^2 - b lambda + c, sorted."""
     d = np.sqrt(complex(b**2 - 4 * c))
-    return _sorted([(b + d) / 2, (b - d) / 2])
+    return sorted_eigs([(b + d) / 2, (b - d) / 2])
 
 
 @pytest.mark.parametrize("loss", ["standard", "non_saturating"])
@@ -31,7 +28,7 @@ def test_instance_noise_eigenvalues(loss, sigma):
     lam = jg.eigenvalues(game, game.equilibrium)
     f1, f2 = F1[loss], F2[loss]
     expected = f2 * sigma**2 + np.array([1, -1]) * np.sqrt(complex(f2**2 * sigma**4 - f1**2))
-    np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-8)
+    np.testing.assert_allclose(sorted_eigs(lam), sorted_eigs(expected), atol=1e-8)
 
 
 def test_instance_noise_critical_sigma():
@@ -44,7 +41,7 @@ def test_instance_noise_critical_sigma():
     np.testing.assert_allclose(np.asarray(above).imag, 0.0, atol=1e-12)
     # the WGAN loss has f''(0) = 0: instance noise does not help it
     wgan = R.instance_noise(jg.games.dirac("wgan"), 1.0)
-    np.testing.assert_allclose(_sorted(jg.eigenvalues(wgan, wgan.equilibrium)), [-1j, 1j], atol=1e-12)
+    np.testing.assert_allclose(sorted_eigs(jg.eigenvalues(wgan, wgan.equilibrium)), [-1j, 1j], atol=1e-12)
 
 
 def test_instance_noise_with_fixed_samples_and_traced_sigma():
@@ -66,7 +63,7 @@ def test_zero_centred_penalties_lemma_3_3(loss, gamma, penalty):
     lam = jg.eigenvalues(game, game.equilibrium)
     f1 = F1[loss]
     # lambda = -gamma/2 +- sqrt(gamma^2/4 - f'(0)^2); the loss's own f''(0) term vanishes at psi = 0
-    np.testing.assert_allclose(_sorted(lam), _roots(-gamma, f1**2), atol=1e-8)
+    np.testing.assert_allclose(sorted_eigs(lam), _roots(-gamma, f1**2), atol=1e-8)
 
 
 @pytest.mark.parametrize("loss", jg.games.LOSSES)

@@ -7,9 +7,9 @@ import optax
 import pytest
 
 import jaxgan as jg
+from closed_forms import F_PRIME_0
 from jaxgan import _spectral
 
-F_PRIME_0 = {"standard": 0.5, "non_saturating": 0.5, "wgan": 1.0}
 
 
 def test_dirac_spectrum_diagnostics():
