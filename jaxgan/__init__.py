@@ -23,6 +23,12 @@ from ._game import zero_sum as zero_sum
 from ._jacobian import Blocks as Blocks
 from ._jacobian import jacobian as jacobian
 from ._jacobian import jacobian_blocks as jacobian_blocks
+from ._manifold import Projection as Projection
+from ._manifold import Retraction as Retraction
+from ._manifold import retract as retract
+from ._manifold import ridge_lift as ridge_lift
+from ._manifold import tangent_projection as tangent_projection
+from ._manifold import total_derivative as total_derivative
 from ._rollout import STATUS_NAMES as STATUS_NAMES
 from ._rollout import Rollout as Rollout
 from ._rollout import SweepResult as SweepResult
@@ -42,9 +48,14 @@ from ._spectral import update_jacobian as update_jacobian
 from ._step import corrected_field as corrected_field
 from ._step import make_step as make_step
 from .transforms import AlternatingState as AlternatingState
+from .transforms import BestResponseState as BestResponseState
+from .transforms import FollowTheRidgeState as FollowTheRidgeState
 from .transforms import alternating as alternating
+from .transforms import best_response as best_response
 from .transforms import consensus as consensus
 from .transforms import extragradient as extragradient
+from .transforms import follow_the_ridge as follow_the_ridge
+from .transforms import glgd as glgd
 from .transforms import jare as jare
 from .transforms import per_player as per_player
 from .transforms import sga as sga
@@ -54,15 +65,20 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlternatingState",
+    "BestResponseState",
     "Blocks",
+    "FollowTheRidgeState",
     "Game",
     "Joint",
+    "Projection",
     "Quadrature",
+    "Retraction",
     "Rollout",
     "STATUS_NAMES",
     "Spectrum",
     "SweepResult",
     "alternating",
+    "best_response",
     "conditioning_factor",
     "consensus",
     "corrected_field",
@@ -71,18 +87,22 @@ __all__ = [
     "extragradient",
     "finite_support",
     "fixed_samples",
+    "follow_the_ridge",
     "games",
     "gauss_hermite",
     "gauss_hermite_1d",
+    "glgd",
     "grid_product",
     "jacobian",
-    "jare",
     "jacobian_blocks",
+    "jare",
     "make_step",
     "matrix_eigenvalues",
     "per_player",
     "phase_factor",
     "regularizers",
+    "retract",
+    "ridge_lift",
     "rollout",
     "sga",
     "simultaneous_gradient",
@@ -91,6 +111,8 @@ __all__ = [
     "spectrum_of_matrix",
     "stable_step_bound",
     "sweep",
+    "tangent_projection",
+    "total_derivative",
     "transforms",
     "ttur",
     "update_jacobian",

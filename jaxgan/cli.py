@@ -29,7 +29,7 @@ from ._game import Game
 from ._rollout import STATUS_NAMES, sweep
 from ._spectral import spectral_radius, spectrum
 from .plotting import have_matplotlib, report_figure
-from .transforms import alternating, consensus, extragradient, jare, sga
+from .transforms import alternating, best_response, consensus, extragradient, follow_the_ridge, jare, sga
 
 
 def builtin_games() -> Dict[str, Callable[[], Game]]:
@@ -46,7 +46,8 @@ def builtin_games() -> Dict[str, Callable[[], Game]]:
 
 def builtin_algorithms() -> Dict[str, Callable]:
     """The algorithms the main job knows: ``lr -> optax transformation`` (corrections
-    with weight 1)."""
+    with weight 1; best-response descent takes the Riemannian step with Newton
+    retraction, and reports a game without a best response as non-finite runs)."""
     return {
         "simgd": lambda lr: optax.sgd(lr),
         "alternating": lambda lr: alternating(optax.sgd(lr)),
@@ -54,6 +55,8 @@ def builtin_algorithms() -> Dict[str, Callable]:
         "jare": lambda lr: optax.chain(jare(1.0), optax.sgd(lr)),
         "sga": lambda lr: optax.chain(sga(1.0), optax.sgd(lr)),
         "extragradient": lambda lr: extragradient(optax.sgd(lr)),
+        "follow-the-ridge": lambda lr: optax.chain(follow_the_ridge(), optax.sgd(lr)),
+        "best-response": lambda lr: best_response(optax.sgd(lr)),
     }
 
 
@@ -111,7 +114,7 @@ def analyse(game: Game, algorithms: Dict[str, Callable], lrs, steps: int, offset
         res = sweep(game, lambda h: make(h["lr"]), w0, {"lr": lrs}, steps, record_every=every)
         st = np.asarray(res.status)
         measured = measured_rates(np.asarray(res.distance), every)
-        best = int(np.argmin(rho))
+        best = int(np.nanargmin(rho)) if np.any(np.isfinite(rho)) else 0  # NaN: the algorithm is undefined there
         # |rho - 1| <= MARGINAL_TOL is marginal (eigenvalues on the unit circle up to rounding)
         predicted_stable = rho < 1.0 - MARGINAL_TOL
         converged = st == 0
@@ -185,8 +188,8 @@ def main(argv=None) -> int:
         for row in rows:
             print(
                 f"{gname:<22} {row['algorithm']:<14} {_fmt_eigs(spec.eigenvalues):<34} {_fmt(spec.phase_factor):>6} "
-                f"{_fmt(spec.conditioning_factor):>6} {_fmt(spec.stable_step):>10} {row['min_radius']:>8.4f} "
-                f"{row['best_lr']:>7.3g} {row['measured_rate_at_best']:>7.4f} "
+                f"{_fmt(spec.conditioning_factor):>6} {_fmt(spec.stable_step):>10} {_fmt(row['min_radius'], 4):>8} "
+                f"{row['best_lr']:>7.3g} {_fmt(row['measured_rate_at_best'], 4):>7} "
                 f"{row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} {row['agree_away_from_boundary']:>6}"
             )
         report["games"][gname] = {

@@ -52,15 +52,44 @@ TRANSFORMS = {
         lambda lr: jg.extragradient(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
         lambda lr: np.sqrt(1 - lr**2 + lr**4),
     ),
+    # damped Follow-the-Ridge on the Dirac-GAN (H_tt = 0): u = (psi, -theta + psi / delta),
+    # Du = [[0, 1], [-1, 1/delta]], operator I - lr Du
+    "follow_the_ridge": (
+        _corrected(lambda d: jg.follow_the_ridge(damping=d), 1.0),
+        lambda lr: optax.chain(optax.inject_hyperparams(jg.follow_the_ridge)(ratio=1.0, damping=1.0), optax.sgd(lr)),
+        lambda lr: max(abs(1 - lr * np.roots([1, -1.0, 1]))),
+    ),
+    # best-response descent on the Dirac-GAN with R1 (gamma = 1): ridge psi = theta, the
+    # generator's loss psi * theta = theta^2 along it (R1 acts on loss_d only), so the total
+    # step's rate is 1 - 2 lr and the Riemannian one 1 - 2 lr / (1 + 1) = 1 - lr
+    "best_response_total": (
+        lambda lr: jg.best_response(optax.sgd(lr), step="total"),
+        lambda lr: jg.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), step="total"),
+        lambda lr: abs(1 - 2 * lr),
+        "r1",
+    ),
+    "best_response_riemannian": (
+        lambda lr: jg.best_response(optax.sgd(lr)),
+        lambda lr: jg.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: abs(1 - lr),
+        "r1",
+    ),
 }
 
-GAME = jg.games.dirac("wgan")
+GAMES = {
+    "dirac": jg.games.dirac("wgan"),
+    "r1": jg.regularizers.r1(jg.games.dirac("wgan"), 1.0),
+}
 W0 = jg.Joint(jnp.array(0.3), jnp.array(-0.2))
 
 
-def _one_update(tx, w, **extra):
-    xi = jg.simultaneous_gradient(GAME)(w)
-    return tx.update(xi, tx.init(w), w, game=GAME, **extra)
+def _game(name):
+    return GAMES[TRANSFORMS[name][3] if len(TRANSFORMS[name]) > 3 else "dirac"]
+
+
+def _one_update(tx, w, game=GAMES["dirac"], **extra):
+    xi = jg.simultaneous_gradient(game)(w)
+    return tx.update(xi, tx.init(w), w, game=game, **extra)
 
 
 @pytest.fixture(params=sorted(TRANSFORMS))
@@ -70,53 +99,54 @@ def name(request):
 
 def test_ignores_unknown_extra_args(name):
     tx = TRANSFORMS[name][0](0.1)
-    u1, _ = _one_update(tx, W0)
-    u2, _ = _one_update(tx, W0, some_other_arg=3, key=jax.random.PRNGKey(0))
+    u1, _ = _one_update(tx, W0, _game(name))
+    u2, _ = _one_update(tx, W0, _game(name), some_other_arg=3, key=jax.random.PRNGKey(0))
     chex.assert_trees_all_close(u1, u2)
 
 
 def test_missing_game_or_params_is_a_clear_error(name):
-    tx = TRANSFORMS[name][0](0.1)
-    xi = jg.simultaneous_gradient(GAME)(W0)
+    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    xi = jg.simultaneous_gradient(game)(W0)
     with pytest.raises(TypeError, match="needs the game"):
         tx.update(xi, tx.init(W0), W0)
     with pytest.raises(ValueError, match="params"):
-        tx.update(xi, tx.init(W0), None, game=GAME)
+        tx.update(xi, tx.init(W0), None, game=game)
 
 
 def test_jit_equals_eager_and_chain(name):
-    tx = TRANSFORMS[name][0](0.1)
-    eager, _ = _one_update(tx, W0)
-    jitted, _ = jax.jit(lambda w: _one_update(tx, w))(W0)
+    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    eager, _ = _one_update(tx, W0, game)
+    jitted, _ = jax.jit(lambda w: _one_update(tx, w, game))(W0)
     chex.assert_trees_all_close(eager, jitted, rtol=1e-14)
     chained = optax.chain(tx, optax.identity())
-    u, _ = chained.update(jg.simultaneous_gradient(GAME)(W0), chained.init(W0), W0, game=GAME)
+    u, _ = chained.update(jg.simultaneous_gradient(game)(W0), chained.init(W0), W0, game=game)
     chex.assert_trees_all_close(u, eager, rtol=1e-14)
 
 
 def test_scan_rollout_and_inject_hyperparams(name):
-    tx = TRANSFORMS[name][0](0.1)
-    out = jg.rollout(GAME, tx, W0, 30)
+    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    out = jg.rollout(game, tx, W0, 30)
     w, s = W0, tx.init(W0)
-    step = jg.make_step(GAME, tx)
+    step = jax.jit(jg.make_step(game, tx))
     for _ in range(30):
         w, s = step(w, s)
     chex.assert_trees_all_close(out.final, w, rtol=1e-12)
-    out2 = jg.rollout(GAME, TRANSFORMS[name][1](0.1), W0, 30)
+    out2 = jg.rollout(game, TRANSFORMS[name][1](0.1), W0, 30)
     chex.assert_trees_all_close(out2.final, out.final, rtol=1e-12)
 
 
 def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
     lrs = jnp.array([0.05, 0.1, 0.5, 1.0])
+    game = _game(name)
 
     @jax.jit
     @chex.assert_max_traces(n=1)
     def run(lr):
-        return jg.rollout(GAME, TRANSFORMS[name][0](lr), W0, 25).final
+        return jg.rollout(game, TRANSFORMS[name][0](lr), W0, 25).final
 
     batched = jax.vmap(run)(lrs)
     for i, lr in enumerate(lrs):
-        single = jg.rollout(GAME, TRANSFORMS[name][0](float(lr)), W0, 25).final
+        single = jg.rollout(game, TRANSFORMS[name][0](float(lr)), W0, 25).final
         chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], batched), single, rtol=1e-12)
     chex.clear_trace_counter()
 
@@ -124,14 +154,16 @@ def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_keeps_dtypes(name, dtype):
     w = jax.tree.map(lambda x: x.astype(dtype), W0)
-    tx = TRANSFORMS[name][0](0.1)
-    u, state = _one_update(tx, w)
+    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    u, state = _one_update(tx, w, game)
     chex.assert_trees_all_equal_dtypes(u, w)
-    out = jg.rollout(GAME, tx, w, 5)
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(u))
+    out = jg.rollout(game, tx, w, 5)
     chex.assert_trees_all_equal_dtypes(out.final, w)
 
 
 @pytest.mark.parametrize("lr", [0.3, 1.5, 2.5])
 def test_theory_on_the_dirac_gan(name, lr):
-    rho = jg.spectral_radius(GAME, TRANSFORMS[name][0](lr), GAME.equilibrium)
+    game = _game(name)
+    rho = jg.spectral_radius(game, TRANSFORMS[name][0](lr), game.equilibrium)
     np.testing.assert_allclose(rho, TRANSFORMS[name][2](lr), rtol=1e-7)

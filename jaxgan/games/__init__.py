@@ -1,10 +1,14 @@
-"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, bilinear and quadratic games."""
+"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, bilinear and quadratic
+games, the 1-D WGAN case study and the likelihood-ratio GAN."""
 
 from ._dirac import dirac as dirac
 from ._gan import GAN as GAN
 from ._gan import gan as gan
 from ._gan import lemma3_blocks as lemma3_blocks
 from ._gan import theorem5_eigenvalues as theorem5_eigenvalues
+from ._likelihood_ratio import AlternatingMinimisation as AlternatingMinimisation
+from ._likelihood_ratio import LikelihoodRatioGame as LikelihoodRatioGame
+from ._likelihood_ratio import likelihood_ratio as likelihood_ratio
 from ._linear_gaussian import linear_gaussian as linear_gaussian
 from ._losses import LOSSES as LOSSES
 from ._losses import log_sigmoid as log_sigmoid
@@ -12,5 +16,9 @@ from ._losses import loss_f as loss_f
 from ._losses import loss_f_prime as loss_f_prime
 from ._quadratic import bilinear as bilinear
 from ._quadratic import quadratic as quadratic
+from ._quadratic import ridge_examples as ridge_examples
+from ._wgan_1d import wgan_1d as wgan_1d
+from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
+from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["GAN", "LOSSES", "bilinear", "dirac", "gan", "lemma3_blocks", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "theorem5_eigenvalues"]
+__all__ = ["AlternatingMinimisation", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]

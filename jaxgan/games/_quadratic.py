@@ -110,3 +110,36 @@ def bilinear(A, *, name: str = "bilinear"):
     if game.equilibrium is None:  # singular A: the origin is still an equilibrium
         game = game.replace(equilibrium=Joint(jnp.zeros(n), jnp.zeros(m)))
     return game
+
+
+def ridge_examples():
+    """The three 2-D games of Wang, Zhang & Ba (2020, section 6.1), ``min_x max_y g``:
+
+    * ``"g1"``: ``-3x^2 - y^2 + 4xy``. ``(0, 0)`` is a strict local minimax (``H_yy = -2``,
+      Schur complement ``-6 + 8 = 2``) but not a local Nash point (``H_xx = -6``);
+      gradient descent-ascent spirals away from it (its Jacobian has trace 4 > 0).
+    * ``"g2"``: ``3x^2 + y^2 + 4xy``. ``(0, 0)`` is not a local minimax (``H_yy = 2``),
+      yet GDA converges to it; Follow-the-Ridge is repelled.
+    * ``"g3"``: ``(4x^2 - (y - 3x + 0.05 x^3)^2 - 0.1 y^4) exp(-0.01 (x^2 + y^2))``,
+      nonconvex-nonconcave with a strict local minimax at the origin (Schur complement
+      8, ``H_yy = -2``) where GDA is unstable.
+
+    Returns:
+      ``{"g1": Game, "g2": Game, "g3": Game}``, zero-sum, scalar players, equilibrium ``(0, 0)``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> g = jg.games.ridge_examples()["g1"]
+      >>> [round(float(x), 6) for x in jg.eigenvalues(g, g.equilibrium).real]  # trace 4: GDA unstable
+      [2.0, 2.0]
+    """
+    origin = Joint(jnp.asarray(0.0), jnp.asarray(0.0))
+
+    def g3(x, y):
+        return (4 * x**2 - (y - 3 * x + 0.05 * x**3) ** 2 - 0.1 * y**4) * jnp.exp(-0.01 * (x**2 + y**2))
+
+    return {
+        "g1": quadratic(-6.0, 4.0, 2.0, name="ridge-g1"),
+        "g2": quadratic(6.0, 4.0, -2.0, name="ridge-g2"),
+        "g3": zero_sum(g3, equilibrium=origin, name="ridge-g3"),
+    }

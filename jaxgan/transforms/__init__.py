@@ -2,11 +2,17 @@
 
 from ._alternating import AlternatingState as AlternatingState
 from ._alternating import alternating as alternating
+from ._best_response import BestResponseState as BestResponseState
+from ._best_response import BestResponseStats as BestResponseStats
+from ._best_response import best_response as best_response
+from ._best_response import glgd as glgd
 from ._corrections import consensus as consensus
 from ._corrections import jare as jare
 from ._corrections import sga as sga
 from ._extragradient import extragradient as extragradient
 from ._per_player import per_player as per_player
+from ._ridge import FollowTheRidgeState as FollowTheRidgeState
+from ._ridge import follow_the_ridge as follow_the_ridge
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "alternating", "consensus", "extragradient", "jare", "per_player", "sga", "ttur"]
+__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "per_player", "sga", "ttur"]

@@ -1,0 +1,259 @@
+"""Best-response-manifold descent (seed 001; Bonnabel 2013) and GLGD (seed 003)."""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional, Union
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._game import Joint, check_game
+from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
+from .._solve import default_tol
+
+STEPS = ("riemannian", "total", "partial")
+
+
+class BestResponseStats(NamedTuple):
+    """Diagnostics of best-response descent, kept in its state.
+
+    Attributes:
+      retraction_steps: retraction iterations of the last step (before and after it).
+      retraction_residual: ``|grad_theta loss_d|`` after the last retraction.
+      solver_iterations: CG iterations of the last step's projection or solves.
+      matvecs: Hessian-vector products so far (a ``K K^T`` product counts two).
+      failures: steps so far whose retraction or solve missed its tolerance within its cap.
+    """
+
+    retraction_steps: jax.Array
+    retraction_residual: jax.Array
+    solver_iterations: jax.Array
+    matvecs: jax.Array
+    failures: jax.Array
+
+
+class BestResponseState(NamedTuple):
+    """State of ``best_response``: the inner optimiser's state, the warm starts of the
+    linear solves (shaped like ``theta``) and the diagnostics."""
+
+    inner: optax.OptState
+    multiplier: object
+    lift: object
+    stats: BestResponseStats
+
+
+def best_response(
+    inner: optax.GradientTransformation,
+    *,
+    step: str = "riemannian",
+    retraction: RetractionMethod = "newton",
+    projection: str = "cg",
+    generator_projection: Optional[Callable] = None,
+    tol: Optional[float] = None,
+    max_retraction_steps: int = 100,
+    solver_tol: Optional[float] = None,
+    solver_maxiter: Optional[int] = None,
+    damping: float = 0.0,
+    warm_start: bool = True,
+    strict: bool = True,
+) -> optax.GradientTransformationExtraArgs:
+    """Best-response-manifold descent: minimise the generator's loss over
+    ``M = {grad_theta loss_d = 0}`` (seed 001 sections 4-7).
+
+    One round, from ``w``: retract ``w`` onto ``M``; take a generator step ``delta =
+    inner(d)``; retract ``w + delta`` onto ``M``. The update returned is the whole
+    displacement. ``step`` chooses ``d`` (``K = [H_tp, H_tt]`` is the Jacobian of
+    ``grad_theta loss_d``, see ``jaxgan.tangent_projection``):
+
+    * ``"riemannian"``: ``d = P grad_w L_G``, the tangent projection of the joint gradient
+      of ``L_G`` (Bonnabel's Riemannian SGD in the embedded metric). On ``f = a x^2/2 +
+      b x y - c y^2/2`` its local rate is ``1 - eta (a + b^2/c) / (1 + b^2/c^2)``.
+    * ``"total"``: ``d_phi = grad_phi L_G - H_tp^T H_tt^{-1} grad_theta L_G``, the
+      derivative of ``L_G(phi, theta*(phi))`` (Stackelberg, implicit function), and the
+      discriminator moves along the ridge, ``d_theta = -H_tt^{-1} H_tp delta_phi``, before
+      retracting. Local rate ``1 - eta (a + b^2/c)``.
+    * ``"partial"``: ``d_phi = grad_phi L_G`` at the best response (GLGD, seed 003;
+      equal to ``"total"`` in zero-sum games, where ``grad_theta L_G = 0`` on ``M``).
+
+    ``generator_projection`` (for ``"total"``/``"partial"``) maps ``d_phi`` before the
+    step, e.g. the ``P_o`` that keeps ``E[R] = 1`` in ``games.likelihood_ratio``.
+
+    The retraction is ``"newton"`` (CG on Hessian-vector products), an optax
+    transformation (discriminator gradient steps until ``|grad_theta loss_d| <= tol``),
+    or a closed form ``phi -> theta*``; the final one has implicit derivatives, so
+    ``update_jacobian`` gives the exact local rates. A retraction or solve that misses its
+    tolerance within its cap is counted in ``state.stats.failures``; with ``strict`` the
+    step's update is NaN, so ``rollout``/``sweep`` flag the run non-finite at that step
+    instead of using an off-manifold discriminator, and a singular ``H_tt`` (no
+    nondegenerate best response) makes ``update_jacobian`` NaN rather than wrong.
+
+    Cost per round (CG iterations ``k``): ``"riemannian"``: ``2 k`` Hessian-vector
+    products plus the retractions (one Newton solve each once on ``M``); ``"total"``: two
+    ``H_tt`` solves. Warm starts (``warm_start``) reuse the last solutions.
+
+    Args:
+      inner: optax transformation applying the generator's step on the joint direction
+        (learning rate included, e.g. ``optax.sgd(eta)``).
+      step: ``"riemannian"``, ``"total"`` or ``"partial"``.
+      retraction: ``"newton"``, an optax transformation, or a callable ``phi -> theta*``.
+      projection: ``"cg"`` (matrix-free least squares) or ``"dense"`` (exact, small games).
+      generator_projection: optional map of the generator's direction.
+      tol: retraction tolerance on ``|grad_theta loss_d|``; default ``1e-2 sqrt(eps)``.
+      max_retraction_steps: retraction cap.
+      solver_tol: CG's relative tolerance; default ``1e-2 sqrt(eps)``.
+      solver_maxiter: CG's cap; default ``min(2 m + 10, 1000)``.
+      damping: ``delta`` added to ``H_tt`` in the solves.
+      warm_start: warm-start CG from the previous step's solution.
+      strict: NaN updates on a failed retraction or solve.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` returning the displacement; ``update``
+      needs ``params`` and ``game=``. State: ``BestResponseState``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.quadratic(1.0, 2.0, 4.0)  # a + b^2/c = 2, b^2/c^2 = 1/4
+      >>> tx = jg.best_response(optax.sgd(0.1), step="total")
+      >>> round(float(jg.spectral_radius(game, tx, game.equilibrium)), 6)  # 1 - 0.1 * 2
+      0.8
+      >>> round(float(jg.spectral_radius(game, jg.best_response(optax.sgd(0.1)), game.equilibrium)), 6)
+      0.84
+
+    References:
+      Ehab, "Towards theoretically-grounded GAN training", 2023 (seed 001).
+      Bonnabel, "Stochastic gradient descent on Riemannian manifolds", IEEE TAC 2013.
+      Fiez, Chasnov & Ratliff, "Implicit learning dynamics in Stackelberg games", 2020.
+    """
+    if not isinstance(inner, optax.GradientTransformation):
+        raise TypeError(
+            f"best_response: `inner` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), got {type(inner).__name__}."
+        )
+    if step not in STEPS:
+        raise ValueError(f"best_response: unknown `step` {step!r}; expected one of {STEPS}.")
+    if projection not in ("cg", "dense"):
+        raise ValueError(f"best_response: unknown `projection` {projection!r}; expected 'cg' or 'dense'.")
+    retraction = _check_method(retraction, "best_response")
+    if generator_projection is not None:
+        if not callable(generator_projection):
+            raise TypeError("best_response: `generator_projection` must be a callable on the generator's direction.")
+        if step == "riemannian":
+            raise ValueError(
+                "best_response: `generator_projection` applies to step='total' or 'partial'; the Riemannian "
+                "step is already a projection."
+            )
+    for name, flag in (("warm_start", warm_start), ("strict", strict)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"best_response: `{name}` must be a bool, got {type(flag).__name__}.")
+    inner = optax.with_extra_args_support(inner)
+
+    def init_fn(params):
+        if not isinstance(params, Joint):
+            raise TypeError(f"best_response.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        zeros = jax.tree.map(jnp.zeros_like, params.theta)
+        residual_dtype = jnp.result_type(*jax.tree.leaves(params))
+        int0 = jnp.asarray(0, jnp.int32)
+        stats = BestResponseStats(int0, jnp.asarray(0, residual_dtype), int0, int0, int0)
+        return BestResponseState(inner.init(params), zeros, zeros, stats)
+
+    def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        game = check_game(game, "best_response")
+        if params is None:
+            raise ValueError("best_response needs the current parameters: call `update(xi, state, params, game=game)`.")
+        if not isinstance(params, Joint):
+            raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        del updates  # the direction is computed at the retracted point
+        params = jax.tree.map(jnp.asarray, params)
+        zeros = jax.tree.map(jnp.zeros_like, params.theta)
+        r_tol = default_tol(params) if tol is None else tol
+        s_tol = default_tol(params) if solver_tol is None else solver_tol
+        kw = dict(
+            method=retraction, tol=r_tol, max_steps=max_retraction_steps, damping=damping, solver_maxiter=solver_maxiter, strict=strict
+        )
+        solve_kw = dict(damping=damping, tol=s_tol, maxiter=solver_maxiter, strict=strict)
+
+        def warm(x):
+            return x if warm_start else None
+
+        before = retract(game, params, **kw)
+        w = before.w
+        lift = zeros  # unused warm starts are reset, so they add no unit eigenvalue to update_jacobian
+        if step == "riemannian":
+            grad_w = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
+            if projection == "dense":
+                proj = tangent_projection(game, w, grad_w, method="dense")
+            else:
+                proj = tangent_projection(
+                    game, w, grad_w, warm=warm(state.multiplier), tol=s_tol, maxiter=solver_maxiter, strict=strict
+                )
+            delta, inner_state = inner.update(proj.vector, state.inner, w, game=game, **extra_args)
+            multiplier, iters, ok, matvecs = proj.multiplier, proj.info.iterations, proj.info.converged, 2 * proj.info.iterations
+        else:
+            if step == "total":
+                d_phi, multiplier, info = total_derivative(game, w, warm=warm(state.multiplier), **solve_kw)
+                iters, ok = info.iterations, info.converged
+            else:
+                d_phi = jax.grad(game.loss_g)(w.phi, w.theta)
+                multiplier, iters, ok = zeros, jnp.asarray(0, jnp.int32), jnp.asarray(True)
+            if generator_projection is not None:
+                d_phi = generator_projection(d_phi)
+            delta, inner_state = inner.update(Joint(d_phi, zeros), state.inner, w, game=game, **extra_args)
+            if step == "total":
+                d_theta, lift, info = ridge_lift(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
+                iters, ok = iters + info.iterations, ok & info.converged
+                delta = Joint(delta.phi, d_theta)
+            else:
+                delta = Joint(delta.phi, zeros)
+            matvecs = iters
+        after = retract(game, optax.apply_updates(w, delta), implicit=True, **kw)
+        failed = ~(before.converged & after.converged & ok)
+        displacement = jax.tree.map(lambda new, old: (new - old).astype(old.dtype), after.w, params)
+        if strict:
+            displacement = jax.tree.map(lambda x: jnp.where(failed, jnp.nan, x).astype(x.dtype), displacement)
+        s = state.stats
+        stats = BestResponseStats(
+            retraction_steps=before.steps + after.steps,
+            retraction_residual=after.residual.astype(s.retraction_residual.dtype),
+            solver_iterations=iters,
+            matvecs=s.matvecs + matvecs + before.matvecs + after.matvecs,
+            failures=s.failures + failed.astype(jnp.int32),
+        )
+        return displacement, BestResponseState(inner_state, multiplier, lift, stats)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def glgd(
+    inner: optax.GradientTransformation,
+    discriminator: Union[Callable, str, optax.GradientTransformation],
+    *,
+    projection: Optional[Callable] = None,
+    **kwargs,
+) -> optax.GradientTransformationExtraArgs:
+    """Generator-loss gradient descent, GLGD (seed 003, Algorithm 2):
+
+    .. math:: f^* \\leftarrow \\arg\\min_f d(R, f), \\qquad
+              R \\leftarrow R - \\alpha P_o \\nabla_R g(R, f^*).
+
+    The generator descends the *partial* gradient of its loss with the discriminator at
+    its best response, which is ``best_response(inner, step="partial")``. For the
+    non-saturating GAN in likelihood-ratio form (``games.likelihood_ratio``) this is
+    gradient descent on ``C(R) = E[(1 + R) log(1 + R)]`` (after ``P_o``), not on
+    ``g(R, f*(R))``: GLGD converges to ``R = 1``, where ``C = 2 log 2``.
+
+    Args:
+      inner: the generator's optimiser (``optax.sgd(alpha)``).
+      discriminator: the best response: a closed form ``phi -> theta*``, ``"newton"``, or
+        an optax transformation iterated to tolerance.
+      projection: optional map of the generator's gradient (``P_o``).
+      **kwargs: passed to ``best_response`` (tolerances, ``strict``...).
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> game = jg.games.likelihood_ratio(jnp.array([0.5, 0.3, 0.2]))
+      >>> tx = jg.glgd(optax.sgd(4.0), game.best_response, projection=game.project)
+      >>> out = jg.rollout(game, tx, game.start(jnp.array([2.0, 0.5, 0.1])), 200)
+      >>> [round(float(r), 4) for r in out.final.phi]
+      [1.0, 1.0, 1.0]
+    """
+    return best_response(inner, step="partial", retraction=discriminator, generator_projection=projection, **kwargs)

@@ -1,0 +1,376 @@
+"""Best-response-manifold descent, Follow-the-Ridge and the manifold tools (seed 001;
+Wang, Zhang & Ba 2020), against closed forms."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgan as jg
+
+
+def _sorted(lam):
+    lam = np.asarray(lam)
+    return lam[np.lexsort((lam.imag.round(8), lam.real.round(8)))]
+
+
+def _player_block(m, w):
+    """The parameter block of an update Jacobian (warm-start state columns are zero, so
+    the other eigenvalues are zeros)."""
+    n = sum(np.size(x) for x in jax.tree.leaves(w))
+    return np.asarray(m)[:n, :n]
+
+
+# ----------------------------------------------------------------- quadratic games: exact rates
+
+
+def test_one_dimensional_rates():
+    """Total step: 1 - eta (a + b^2/c); Riemannian: 1 - eta (a + b^2/c) / (1 + b^2/c^2)."""
+    params = np.array([(a, b, c, eta) for a, b, c in [(1.0, 2.0, 4.0), (-0.5, 1.5, 1.0), (0.0, 1.0, 0.5)] for eta in (0.05, 0.3)])
+
+    @jax.jit
+    @jax.vmap
+    def radii(p):
+        a, b, c, eta = p
+        game = jg.zero_sum(lambda x, y: a * x * x / 2 + b * x * y - c * y * y / 2)
+        eq = jg.Joint(jnp.zeros(()), jnp.zeros(()))
+        return jnp.stack([
+            jg.spectral_radius(game, jg.best_response(optax.sgd(eta), step="total"), eq),
+            jg.spectral_radius(game, jg.best_response(optax.sgd(eta)), eq),
+            jg.spectral_radius(game, jg.best_response(optax.sgd(eta), projection="dense"), eq),
+        ])
+
+    got = np.asarray(radii(jnp.asarray(params)))
+    a, b, c, eta = params.T
+    s = a + b**2 / c
+    np.testing.assert_allclose(got[:, 0], abs(1 - eta * s), rtol=1e-10)
+    np.testing.assert_allclose(got[:, 1], abs(1 - eta * s / (1 + b**2 / c**2)), rtol=1e-10)
+    np.testing.assert_allclose(got[:, 2], got[:, 1], rtol=1e-10)
+
+
+def _random_quadratic(seed, n, m):
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=(n, n))
+    A = (q + q.T) / 2  # indefinite
+    B = rng.normal(size=(n, m))
+    r = rng.normal(size=(m, m))
+    C = r @ r.T + m * np.eye(m)
+    # make the Schur complement positive definite
+    S = A + B @ np.linalg.solve(C, B.T)
+    A = A + (abs(np.linalg.eigvalsh(S).min()) + 0.5) * np.eye(n)
+    return A, B, C
+
+
+@pytest.mark.parametrize("seed,n,m", [(0, 3, 2), (1, 2, 4)])
+def test_multidimensional_rates(seed, n, m):
+    A, B, C = _random_quadratic(seed, n, m)
+    game = jg.games.quadratic(A, B, C)
+    eta = 0.05
+    S = A + B @ np.linalg.solve(C, B.T)
+    G = np.linalg.solve(np.eye(n) + B @ np.linalg.solve(C, np.linalg.solve(C, B.T)), S)
+    for step, core in (("total", S), ("riemannian", G)):
+        tx = jg.best_response(optax.sgd(eta), step=step)
+        lam = np.linalg.eigvals(_player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
+        expected = np.concatenate([1 - eta * np.linalg.eigvals(core), np.zeros(m)])
+        np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-9)
+
+
+def test_runs_follow_the_rate_and_stay_on_the_manifold():
+    game = jg.games.quadratic(1.0, 2.0, 4.0)
+    eta, rho = 0.1, 1 - 0.1 * 2 / 1.25
+    out = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(eta)), w, 20, record_every=1))(
+        jg.Joint(jnp.asarray(1.0), jnp.asarray(3.0))
+    )
+    x, y = np.asarray(out.trajectory.phi), np.asarray(out.trajectory.theta)
+    np.testing.assert_allclose(y[1:], x[1:] / 2, rtol=1e-12)  # on the manifold y = b x / c
+    np.testing.assert_allclose(x[2:] / x[1:-1], rho, rtol=1e-10)
+    assert int(out.state.stats.failures) == 0
+
+
+# ----------------------------------------------------------------- the projection
+
+
+def _nonlinear_game(n=6, m=10, seed=3):
+    rng = np.random.default_rng(seed)
+    A = jnp.asarray(np.diag(rng.uniform(0.5, 1.5, n)))
+    B = jnp.asarray(rng.normal(size=(n, m)) / np.sqrt(m))
+    C = jnp.asarray(np.diag(rng.uniform(0.5, 2.0, m)))
+
+    def f(x, y):
+        return x @ A @ x / 2 + 0.05 * jnp.sum(x**4) + jnp.tanh(x) @ B @ y - y @ C @ y / 2 - 0.05 * jnp.sum(y**4)
+
+    return jg.zero_sum(f, equilibrium=jg.Joint(jnp.zeros(n), jnp.zeros(m)))
+
+
+def test_tangent_projection_properties():
+    game = _nonlinear_game()
+
+    @jax.jit
+    def check(w0, g):
+        w = jg.retract(game, w0).w
+        p = jg.tangent_projection(game, w, g)
+        d = jg.tangent_projection(game, w, g, method="dense")
+        _, k_pg = jax.jvp(lambda w_: jg.simultaneous_gradient(game)(w_).theta, (w,), (p.vector,))
+        return p.vector, d.vector, k_pg, jg.tangent_projection(game, w, p.vector).vector
+
+    w0 = jg.Joint(jax.random.normal(jax.random.PRNGKey(0), (6,)), jnp.zeros(10))
+    p, d, k_pg, pp = check(w0, jg.Joint(jnp.arange(6.0), jnp.ones(10)))
+    chex.assert_trees_all_close(p, d, atol=1e-10)
+    np.testing.assert_allclose(k_pg, 0, atol=1e-10)  # tangent: K (P g) = 0
+    chex.assert_trees_all_close(pp, p, atol=1e-10)  # P is idempotent
+
+
+def test_warm_started_projection_is_exact_and_cheaper():
+    game = _nonlinear_game(20, 60)
+    w0 = jg.Joint(jnp.linspace(-1.0, 1.0, 20), jnp.zeros(60))
+    out = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(0.1), projection="dense"), w, 40, record_every=1))(w0)
+    points = [jax.tree.map(lambda x: x[i], out.trajectory) for i in range(1, 41)]
+
+    @jax.jit
+    def both(w, warm):
+        g = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
+        warm_p = jg.tangent_projection(game, w, g, warm=warm)
+        cold_p = jg.tangent_projection(game, w, g)
+        exact = jg.tangent_projection(game, w, g, method="dense")
+        return warm_p, cold_p, exact
+
+    warm, warm_its, cold_its = jnp.zeros(60), 0, 0
+    for w in points:
+        wp, cp, ex = both(w, warm)
+        chex.assert_trees_all_close(wp.vector, ex.vector, atol=1e-8)
+        chex.assert_trees_all_close(cp.vector, ex.vector, atol=1e-8)
+        warm, warm_its, cold_its = wp.multiplier, warm_its + int(wp.info.iterations), cold_its + int(cp.info.iterations)
+    print(f"least-squares CG iterations over 40 steps: warm {warm_its}, cold {cold_its}")
+    assert warm_its < 0.95 * cold_its, (warm_its, cold_its)
+    # the transform's own counter: warm starts use fewer Hessian-vector products
+    runs = {
+        flag: jax.jit(lambda w, f=flag: jg.rollout(game, jg.best_response(optax.sgd(0.1), warm_start=f), w, 40))(w0)
+        for flag in (True, False)
+    }
+    print({f: int(r.state.stats.matvecs) for f, r in runs.items()})
+    assert int(runs[True].state.stats.matvecs) < int(runs[False].state.stats.matvecs)
+    chex.assert_trees_all_close(runs[True].final, runs[False].final, atol=1e-8)
+    chex.assert_trees_all_close(runs[True].final, out.final, atol=1e-8)
+
+
+# ----------------------------------------------------------------- retraction and failures
+
+
+def test_retraction_methods_agree():
+    game = _nonlinear_game()
+    w = jg.Joint(jnp.linspace(-1.0, 1.0, 6), jnp.ones(10))
+    newton = jg.retract(game, w)
+    gd = jg.retract(game, w, method=optax.sgd(0.3), max_steps=2000)
+    assert bool(newton.converged) and bool(gd.converged)
+    assert int(newton.steps) < 10 < int(gd.steps)
+    chex.assert_trees_all_close(newton.w, gd.w, atol=1e-9)
+    capped = jg.retract(game, w, method=optax.sgd(0.3), max_steps=5)
+    assert not bool(capped.converged) and int(capped.steps) == 5
+
+
+def test_missing_best_response_is_reported_not_used():
+    game = jg.games.dirac("wgan")  # loss_d = -psi * theta: no best response for theta != 0
+    w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0))
+    strict = jg.rollout(game, jg.best_response(optax.sgd(0.1)), w0, 5)
+    assert not bool(strict.finite) and int(strict.first_nonfinite) == 1
+    assert int(strict.state.stats.failures) >= 1
+    lax_run = jg.rollout(game, jg.best_response(optax.sgd(0.1), strict=False, max_retraction_steps=3), w0, 5)
+    assert int(lax_run.state.stats.failures) == 5
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="step"):
+        jg.best_response(optax.sgd(0.1), step="newton")
+    with pytest.raises(ValueError, match="retraction"):
+        jg.best_response(optax.sgd(0.1), retraction="exact")
+    with pytest.raises(TypeError, match="inner"):
+        jg.best_response(0.1)
+    with pytest.raises(ValueError, match="projection"):
+        jg.best_response(optax.sgd(0.1), projection="qr")
+    with pytest.raises(ValueError, match="generator_projection"):
+        jg.best_response(optax.sgd(0.1), generator_projection=lambda d: d)
+    with pytest.raises(TypeError, match="`g`"):
+        jg.tangent_projection(jg.games.bilinear(1.0), jg.Joint(0.0, 0.0), (1.0, 1.0))
+    with pytest.raises(ValueError, match="method"):
+        jg.tangent_projection(jg.games.bilinear(1.0), jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0), method="qr")
+
+
+# ----------------------------------------------------------------- Follow-the-Ridge
+
+
+@pytest.mark.parametrize("seed,n,m", [(0, 3, 2), (4, 2, 3)])
+def test_follow_the_ridge_spectrum(seed, n, m):
+    A, B, C = _random_quadratic(seed, n, m)
+    game = jg.games.quadratic(A, B, C)
+    eta_x, eta_y = 0.02, 0.05
+    tx = optax.chain(jg.follow_the_ridge(eta_x / eta_y), jg.ttur(eta_x, eta_y))
+    lam = np.linalg.eigvals(_player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
+    S = A + B @ np.linalg.solve(C, B.T)  # Schur complement of f's Hessian (H_yy = -C)
+    expected = np.concatenate([1 - eta_x * np.linalg.eigvals(S), 1 + eta_y * np.linalg.eigvals(-C)])
+    np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-9)
+
+
+def test_ridge_examples_gda_versus_follow_the_ridge():
+    games = jg.games.ridge_examples()
+    eta = 0.05
+    ftr = optax.chain(jg.follow_the_ridge(), optax.sgd(eta))
+    # g1, g3: strict local minimax, GDA unstable, FR stable with the predicted radius
+    for name, schur in (("g1", 2.0), ("g3", 8.0)):
+        g = games[name]
+        assert float(jg.spectral_radius(g, optax.sgd(eta), g.equilibrium)) > 1
+        np.testing.assert_allclose(
+            jg.spectral_radius(g, ftr, g.equilibrium), max(abs(1 - eta * schur), abs(1 - eta * 2.0)), rtol=1e-9
+        )
+        w0 = jg.Joint(jnp.asarray(0.3), jnp.asarray(-0.2))
+        run = jax.jit(lambda w, g=g: jg.rollout(g, ftr, w, 2000).final)(w0)
+        gda = jax.jit(lambda w, g=g: jg.rollout(g, optax.sgd(eta), w, 2000).final)(w0)
+        assert max(abs(float(run.phi)), abs(float(run.theta))) < 1e-8
+        assert max(abs(float(gda.phi)), abs(float(gda.theta))) > 1.0
+    # g2: not a local minimax; GDA converges to it, FR is repelled
+    g = games["g2"]
+    assert float(jg.spectral_radius(g, optax.sgd(eta), g.equilibrium)) < 1
+    np.testing.assert_allclose(jg.spectral_radius(g, ftr, g.equilibrium), 1 + eta * 2.0, rtol=1e-9)
+
+
+def test_follow_the_ridge_and_best_response_converge_where_simgd_spirals_out():
+    game = jg.games.quadratic(-2.0, 2.0, 1.0)  # Schur -2 + 4 = 2 > 0; trace of A = 1 > 0
+    w0 = jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5))
+    eta = 0.1
+    algos = {
+        "simgd": optax.sgd(eta),
+        "ftr": optax.chain(jg.follow_the_ridge(), optax.sgd(eta)),
+        "br": jg.best_response(optax.sgd(eta)),
+        "br-total": jg.best_response(optax.sgd(eta), step="total"),
+    }
+    dist = {k: float(jnp.hypot(*jax.jit(lambda w, t=t: jg.rollout(game, t, w, 400).final)(w0))) for k, t in algos.items()}
+    assert dist["simgd"] > 1.0
+    assert max(dist["ftr"], dist["br"], dist["br-total"]) < 1e-6
+
+
+# ----------------------------------------------------------------- seed 001: the 1-D WGAN
+
+
+def _local_minima(fn, grid):
+    v = np.asarray(jax.vmap(fn)(grid))
+    i = np.where((v[1:-1] < v[:-2]) & (v[1:-1] < v[2:]))[0] + 1
+    return np.asarray(grid)[i]
+
+
+@pytest.mark.parametrize("lam", [0.5, 2.0])
+def test_wgan_gp_branches(lam):
+    game = jg.games.wgan_1d(lam)
+    grid = jnp.linspace(-4.0, 4.0, 80001)
+    for tg in [-5 * lam, -1.5 * lam, -0.3 * lam, 0.7 * lam, 1.99 * lam, 2.01 * lam, 3 * lam]:
+        minima = _local_minima(lambda td: game.loss_d(jnp.asarray(tg), td), grid)
+        up, low, up_ok, low_ok = jg.games.wgan_1d_best_responses(tg, lam)
+        expected = [float(x) for x, ok in ((low, low_ok), (up, up_ok)) if ok and abs(float(x)) <= 4]
+        assert (len(expected) == 2) == (abs(tg) < 2 * lam)
+        np.testing.assert_allclose(sorted(minima), sorted(expected), atol=2e-4)
+
+
+@pytest.mark.parametrize("step", ["total", "riemannian"])
+@pytest.mark.parametrize("lam", [0.5, 2.0])
+def test_wgan_gp_fixed_points_are_not_nash(step, lam):
+    game = jg.games.wgan_1d(lam)
+    upper_fp, lower_fp = jg.games.wgan_1d_fixed_points(lam)
+    run = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(0.2 * lam), step=step), w, 400).final)
+    for start, fp in ((jg.Joint(0.2, 1.1), upper_fp), (jg.Joint(0.2, -0.9), lower_fp)):
+        final = run(jax.tree.map(jnp.asarray, start))
+        np.testing.assert_allclose([final.phi, final.theta], [fp.phi, fp.theta], atol=1e-8)
+        xi = jg.simultaneous_gradient(game)(final)
+        np.testing.assert_allclose(xi.theta, 0.0, atol=1e-9)  # the critic is at a best response
+        np.testing.assert_allclose(abs(float(xi.phi)), 0.5, rtol=1e-8)  # but the generator's gradient is not 0
+
+
+def test_relu_penalty_recovers_the_wgan_critic_and_the_equilibrium():
+    lam = 1.5
+    game = jg.games.wgan_1d(lam, "relu")
+    grid = jnp.linspace(-3.0, 3.0, 60001)
+    for tg in [-1.2, -0.4, 0.3, 1.4]:  # W_1 = |theta_G| < lam
+        v = jax.vmap(lambda td: game.loss_d(jnp.asarray(tg), td))(grid)
+        np.testing.assert_allclose(grid[int(jnp.argmin(v))], np.sign(tg), atol=1e-9)
+    for tg in [-2.0, 1.8]:  # lam < W_1: unbounded below, the minimum runs to the grid's edge
+        v = jax.vmap(lambda td: game.loss_d(jnp.asarray(tg), td))(grid)
+        assert abs(float(grid[int(jnp.argmin(v))])) == 3.0
+    xi = jg.simultaneous_gradient(game)(game.equilibrium)
+    assert float(xi.phi) == 0.0 and float(xi.theta) == 0.0
+    # the generator against the WGAN critic reaches the true equilibrium (within one step)
+    eta = 0.01
+    tx = jg.glgd(optax.sgd(eta), jnp.sign, strict=False)
+    final = jax.jit(lambda w: jg.rollout(game, tx, w, 300).final)(jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)))
+    assert abs(float(final.phi)) <= eta + 1e-12
+    # WGAN-GP with its best response instead stops at -lam on the upper branch
+    gp = jg.games.wgan_1d(lam)
+    final_gp = jax.jit(lambda w: jg.rollout(gp, jg.best_response(optax.sgd(0.3), step="total"), w, 300).final)(
+        jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0))
+    )
+    np.testing.assert_allclose(final_gp.phi, -lam, atol=1e-8)
+
+
+# ----------------------------------------------------------------- seed 003: GLGD and mode collapse
+
+
+P = jnp.array([0.4, 0.25, 0.2, 0.1, 0.05])
+R0 = jnp.array([2.0, 0.5, 0.1, 1.5, 3.0])
+
+
+def test_glgd_identities():
+    game = jg.games.likelihood_ratio(P)
+    R = game.start(R0).phi
+    np.testing.assert_allclose(P @ R, 1.0, rtol=1e-14)
+    f_star = game.best_response(R)
+    np.testing.assert_allclose(jax.grad(game.loss_d, argnums=1)(R, f_star), 0.0, atol=1e-14)
+    grad_g = jax.grad(game.loss_g)(R, f_star)
+    grad_c = jax.grad(game.cost)(R)
+    np.testing.assert_allclose(grad_g, P * jnp.log1p(R), rtol=1e-13)
+    np.testing.assert_allclose(grad_c, P * (jnp.log1p(R) + 1), rtol=1e-13)
+    np.testing.assert_allclose(grad_c - grad_g, P, rtol=1e-12)  # equal only after P_o
+    np.testing.assert_allclose(game.project(grad_g), game.project(grad_c), atol=1e-14)
+    np.testing.assert_allclose(P @ game.project(grad_g), 0.0, atol=1e-15)
+    # C = 2 KL(pbar || p_r) + 2 log 2, KL(p_R || p_r) = +E[R log R] >= 0
+    np.testing.assert_allclose(game.cost(R), 2 * game.mixture_kl(R) + 2 * np.log(2), rtol=1e-13)
+    np.testing.assert_allclose(game.kl(R), P @ (R * jnp.log(R)), rtol=1e-13)
+    assert float(game.kl(R)) > 0
+    # KL(p1 || p2) - 2 JSD(p1 || p2) = 2 KL(pbar || p2) (the notes' "useful relationship" drops the 2)
+    np.testing.assert_allclose(game.kl(R) - 2 * game.jsd(R), 2 * game.mixture_kl(R), rtol=1e-12)
+    # Arjovsky & Bottou: P_o grad g(R, f*) = P_o grad (KL - 2 JSD)
+    grad_ab = jax.grad(lambda r: game.kl(r) - 2 * game.jsd(r))(R)
+    np.testing.assert_allclose(game.project(grad_g), game.project(grad_ab), atol=1e-13)
+    np.testing.assert_allclose(game.cost(jnp.ones(5)), 2 * np.log(2), rtol=1e-15)
+
+
+def test_glgd_is_gradient_descent_on_c_and_converges():
+    game = jg.games.likelihood_ratio(P)
+    alpha = 4.0
+    tx = jg.glgd(optax.sgd(alpha), game.best_response, projection=game.project)
+    w0 = game.start(R0)
+    u, _ = tx.update(jg.simultaneous_gradient(game)(w0), tx.init(w0), w0, game=game)
+    R1 = w0.phi + u.phi
+    np.testing.assert_allclose(R1, w0.phi - alpha * game.project(jax.grad(game.cost)(w0.phi)), rtol=1e-13)
+    np.testing.assert_allclose(w0.theta + u.theta, game.best_response(R1), rtol=1e-13)
+    out = jax.jit(lambda w: jg.rollout(game, tx, w, 600, record_every=1))(w0)
+    R = np.asarray(out.trajectory.phi)
+    np.testing.assert_allclose(R @ np.asarray(P), 1.0, rtol=1e-13)  # E[R] = 1 throughout
+    assert R.min() > 0
+    costs = np.asarray(jax.vmap(game.cost)(out.trajectory.phi))
+    assert np.all(np.diff(costs) <= 1e-15)  # C decreases monotonically
+    np.testing.assert_allclose(out.final.phi, 1.0, atol=1e-10)
+    np.testing.assert_allclose(game.cost(out.final.phi), 2 * np.log(2), rtol=1e-12)
+    np.testing.assert_allclose(out.final.theta, 0.5, atol=1e-10)
+
+
+def test_alternating_minimisation_collapses_and_cycles():
+    game = jg.games.likelihood_ratio(P)
+    hist = game.alternating_minimisation(R0, 6)
+    R_prev = np.asarray(hist.R[:-1])
+    for k in range(6):
+        Rk = np.asarray(hist.R[k + 1])
+        assert np.count_nonzero(Rk) == 1  # all the mass on one support point
+        i = int(hist.mode[k])
+        assert i == int(np.argmin(R_prev[k]))  # where R was smallest (f largest)
+        np.testing.assert_allclose(Rk[i], 1 / float(P[i]), rtol=1e-14)
+        np.testing.assert_allclose(hist.cost[k + 1], (P[i] + 1) * np.log1p(1 / P[i]), rtol=1e-13)
+    assert len(set(np.asarray(hist.mode).tolist())) > 1  # it moves on: no convergence
+    assert float(jnp.min(hist.cost[1:])) > 2 * np.log(2) + 0.1
