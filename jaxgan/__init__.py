@@ -15,6 +15,7 @@ from ._expect import finite_support as finite_support
 from ._expect import fixed_samples as fixed_samples
 from ._expect import gauss_hermite as gauss_hermite
 from ._expect import gauss_hermite_1d as gauss_hermite_1d
+from ._game import Box as Box
 from ._game import Game as Game
 from ._game import Joint as Joint
 from ._game import simultaneous_gradient as simultaneous_gradient
@@ -49,6 +50,10 @@ from ._step import corrected_field as corrected_field
 from ._step import make_step as make_step
 from .transforms import AlternatingState as AlternatingState
 from .transforms import BestResponseState as BestResponseState
+from .transforms import StonrResult as StonrResult
+from .transforms import run_stonr as run_stonr
+from .transforms import stonr as stonr
+from .transforms import stonr_certificate as stonr_certificate
 from .transforms import FollowTheRidgeState as FollowTheRidgeState
 from .transforms import alternating as alternating
 from .transforms import best_response as best_response
@@ -67,6 +72,7 @@ __all__ = [
     "AlternatingState",
     "BestResponseState",
     "Blocks",
+    "Box",
     "FollowTheRidgeState",
     "Game",
     "Joint",
@@ -76,6 +82,7 @@ __all__ = [
     "Rollout",
     "STATUS_NAMES",
     "Spectrum",
+    "StonrResult",
     "SweepResult",
     "alternating",
     "best_response",
@@ -104,12 +111,15 @@ __all__ = [
     "retract",
     "ridge_lift",
     "rollout",
+    "run_stonr",
     "sga",
     "simultaneous_gradient",
     "spectral_radius",
     "spectrum",
     "spectrum_of_matrix",
     "stable_step_bound",
+    "stonr",
+    "stonr_certificate",
     "sweep",
     "tangent_projection",
     "total_derivative",

@@ -43,6 +43,24 @@ class Joint(NamedTuple):
     theta: PyTree
 
 
+class Box(NamedTuple):
+    """A box ``lo <= w <= hi`` for the joint parameters of a constrained game.
+
+    Attributes:
+      lo: lower bounds, a ``Joint`` shaped like the parameters.
+      hi: upper bounds, a ``Joint`` shaped like the parameters (``lo < hi``).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
+      >>> float(box.hi.theta)
+      1.0
+    """
+
+    lo: "Joint"
+    hi: "Joint"
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Game:
     """A two-player differentiable game: each player minimises its own loss.

@@ -26,10 +26,10 @@ import optax
 from . import games as catalogue
 from . import regularizers
 from ._game import Game
-from ._rollout import STATUS_NAMES, sweep
+from ._rollout import STATUS_NAMES, rollout, sweep
 from ._spectral import spectral_radius, spectrum
 from .plotting import have_matplotlib, report_figure
-from .transforms import alternating, best_response, consensus, extragradient, follow_the_ridge, jare, sga
+from .transforms import alternating, best_response, consensus, extragradient, follow_the_ridge, jare, run_stonr, sga, stonr_certificate
 
 
 def builtin_games() -> Dict[str, Callable[[], Game]]:
@@ -141,6 +141,52 @@ def analyse(game: Game, algorithms: Dict[str, Callable], lrs, steps: int, offset
     return spec, rows, radius, status
 
 
+def run_stonr_section(names):
+    """STON'R on built-in box-constrained games: the point, its certificate and events,
+    next to projected SimGD's and extragradient's residuals after 10,000 steps."""
+    examples = catalogue.constrained_examples()
+    print(f"\nSTON'R on box-constrained games (projected SimGD / extragradient: lr 0.02, {STONR_BASELINE_STEPS} steps)")
+    header = f"{'game':<18} {'point':<24} {'residual':>9} {'type':<14} {'good/bad/mid':>12} {'moves':>6} {'SimGD res':>10} {'EG res':>9}"
+    print(header)
+    print("-" * len(header))
+    rows = {}
+    for name in names:
+        ex = examples[name]
+        out = run_stonr(ex.game, ex.box)
+        base = {k: _projected_residual(ex, tx) for k, tx in (("simgd", optax.sgd(0.02)), ("extragradient", extragradient(optax.sgd(0.02))))}
+        counts = [int(c) for c in np.asarray(out.counts)]
+        point = [float(out.point.phi), float(out.point.theta)]
+        print(
+            f"{name:<18} ({point[0]:+.6f}, {point[1]:+.6f})   {float(out.residual):>9.1e} {out.local_type_name:<14} "
+            f"{counts[0]:>4}/{counts[1]}/{counts[2]:<4} {counts[3]:>6} {base['simgd']:>10.2e} {base['extragradient']:>9.2e}"
+        )
+        rows[name] = {
+            "point": point,
+            "status": out.status_name,
+            "residual": float(out.residual),
+            "local_type": out.local_type_name,
+            "events_good_bad_middling_moves": counts,
+            "projected_simgd_residual": base["simgd"],
+            "projected_extragradient_residual": base["extragradient"],
+        }
+    return rows
+
+
+STONR_BASELINE_STEPS = 10000
+
+
+def _projected_residual(ex, tx):
+    lo, hi = ex.box
+
+    def project(u, state, params=None):
+        return jax.tree.map(lambda p, d, a, b: jnp.clip(p + d, a, b) - p, params, u, lo, hi), state
+
+    chain = optax.chain(tx, optax.GradientTransformation(lambda p: optax.EmptyState(), project))
+    w0 = jax.tree.map(lambda a, b: jnp.asarray((a + b) / 2 + 0.1), lo, hi)
+    final = jax.jit(lambda w: rollout(ex.game, chain, w, STONR_BASELINE_STEPS).final)(w0)
+    return float(stonr_certificate(ex.game, ex.box, final)[0])
+
+
 def main(argv=None) -> int:
     games = builtin_games()
     algorithms = builtin_algorithms()
@@ -160,6 +206,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="jaxgan-report", help="output folder (default ./jaxgan-report)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     parser.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
+    stonr_games = sorted(catalogue.constrained_examples())
+    parser.add_argument(
+        "--stonr",
+        action="append",
+        choices=stonr_games + ["none"],
+        help="box-constrained game for STON'R (repeatable; default all; 'none' skips)",
+    )
     args = parser.parse_args(argv)
     if not (0 < args.lr_min < args.lr_max):
         parser.error("--lr-min and --lr-max must satisfy 0 < lr-min < lr-max")
@@ -204,6 +257,9 @@ def main(argv=None) -> int:
             "algorithms": rows,
         }
         panels.append({"title": gname, "eigenvalues": spec.eigenvalues, "lrs": lrs, "radius": radius, "status": status})
+    chosen_stonr = [] if args.stonr and "none" in args.stonr else (args.stonr or stonr_games)
+    if chosen_stonr:
+        report["stonr"] = run_stonr_section(chosen_stonr)
     elapsed = time.perf_counter() - start
     report["seconds"] = elapsed
     with open(os.path.join(args.out, "report.json"), "w") as fh:

@@ -1,6 +1,8 @@
 """The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, bilinear and quadratic
 games, the 1-D WGAN case study and the likelihood-ratio GAN."""
 
+from ._constrained import ConstrainedGame as ConstrainedGame
+from ._constrained import constrained_examples as constrained_examples
 from ._dirac import dirac as dirac
 from ._gan import GAN as GAN
 from ._gan import gan as gan
@@ -21,4 +23,4 @@ from ._wgan_1d import wgan_1d as wgan_1d
 from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
 from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["AlternatingMinimisation", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
+__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]

@@ -13,6 +13,12 @@ from ._extragradient import extragradient as extragradient
 from ._per_player import per_player as per_player
 from ._ridge import FollowTheRidgeState as FollowTheRidgeState
 from ._ridge import follow_the_ridge as follow_the_ridge
+from ._stonr import LOCAL_TYPES as LOCAL_TYPES
+from ._stonr import StonrResult as StonrResult
+from ._stonr import StonrState as StonrState
+from ._stonr import certificate as stonr_certificate
+from ._stonr import run_stonr as run_stonr
+from ._stonr import stonr as stonr
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "per_player", "sga", "ttur"]
+__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "LOCAL_TYPES", "StonrResult", "StonrState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "per_player", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]
