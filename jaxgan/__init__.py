@@ -51,6 +51,7 @@ from ._step import make_step as make_step
 from .transforms import AlternatingState as AlternatingState
 from .transforms import BestResponseState as BestResponseState
 from .transforms import StonrResult as StonrResult
+from .transforms import project_box as project_box
 from .transforms import run_stonr as run_stonr
 from .transforms import stonr as stonr
 from .transforms import stonr_certificate as stonr_certificate
@@ -107,6 +108,7 @@ __all__ = [
     "matrix_eigenvalues",
     "per_player",
     "phase_factor",
+    "project_box",
     "regularizers",
     "retract",
     "ridge_lift",

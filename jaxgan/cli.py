@@ -29,7 +29,7 @@ from ._game import Game
 from ._rollout import STATUS_NAMES, rollout, sweep
 from ._spectral import spectral_radius, spectrum
 from .plotting import have_matplotlib, report_figure
-from .transforms import alternating, best_response, consensus, extragradient, follow_the_ridge, jare, run_stonr, sga, stonr_certificate
+from .transforms import alternating, best_response, consensus, extragradient, follow_the_ridge, jare, project_box, run_stonr, sga, stonr_certificate
 
 
 def builtin_games() -> Dict[str, Callable[[], Game]]:
@@ -176,13 +176,8 @@ STONR_BASELINE_STEPS = 10000
 
 
 def _projected_residual(ex, tx):
-    lo, hi = ex.box
-
-    def project(u, state, params=None):
-        return jax.tree.map(lambda p, d, a, b: jnp.clip(p + d, a, b) - p, params, u, lo, hi), state
-
-    chain = optax.chain(tx, optax.GradientTransformation(lambda p: optax.EmptyState(), project))
-    w0 = jax.tree.map(lambda a, b: jnp.asarray((a + b) / 2 + 0.1), lo, hi)
+    chain = optax.chain(tx, project_box(ex.box))
+    w0 = jax.tree.map(lambda a, b: jnp.asarray((a + b) / 2 + 0.1), ex.box.lo, ex.box.hi)
     final = jax.jit(lambda w: rollout(ex.game, chain, w, STONR_BASELINE_STEPS).final)(w0)
     return float(stonr_certificate(ex.game, ex.box, final)[0])
 

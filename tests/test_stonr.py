@@ -15,20 +15,9 @@ EXAMPLES = jg.games.constrained_examples()
 BUDGET = 10000  # SimGD / extragradient steps, more field evaluations than STON'R uses
 
 
-def _box_projection(box):
-    """Projection of the iterate on the box, as a transform placed after the step."""
-    lo, hi = box.lo, box.hi
-
-    def update(u, state, params=None):
-        new = jax.tree.map(lambda p, d, a, b: jnp.clip(p + d, a, b) - p, params, u, lo, hi)
-        return new, state
-
-    return optax.GradientTransformation(lambda p: optax.EmptyState(), update)
-
-
 def _projected_run(game, box, tx, steps):
     w0 = jax.tree.map(lambda a, b: (jnp.asarray(a) + jnp.asarray(b)) / 2 + 0.1, box.lo, box.hi)
-    run = jax.jit(lambda w: jg.rollout(game, optax.chain(tx, _box_projection(box)), w, steps).final)
+    run = jax.jit(lambda w: jg.rollout(game, optax.chain(tx, jg.project_box(box)), w, steps).final)
     final = run(w0)
     return float(jg.stonr_certificate(game, box, final)[0])
 

@@ -11,6 +11,7 @@ from ._corrections import jare as jare
 from ._corrections import sga as sga
 from ._extragradient import extragradient as extragradient
 from ._per_player import per_player as per_player
+from ._projection import project_box as project_box
 from ._ridge import FollowTheRidgeState as FollowTheRidgeState
 from ._ridge import follow_the_ridge as follow_the_ridge
 from ._stonr import LOCAL_TYPES as LOCAL_TYPES
@@ -21,4 +22,4 @@ from ._stonr import run_stonr as run_stonr
 from ._stonr import stonr as stonr
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "LOCAL_TYPES", "StonrResult", "StonrState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "per_player", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "LOCAL_TYPES", "StonrResult", "StonrState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "per_player", "project_box", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]

@@ -1,0 +1,42 @@
+"""Projection of the iterate on a box: projected gradient methods for constrained games."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._game import Box, Joint
+
+
+def project_box(box: Box) -> optax.GradientTransformation:
+    """Keep the iterate in ``box``: the update ``u`` becomes ``Pi_box(w + u) - w``.
+
+    Place it *last* in a chain (after the learning rate): ``optax.chain(optax.sgd(eta),
+    jg.project_box(box))`` is projected SimGD, ``w <- Pi_box(w - eta xi(w))``. With
+    ``extragradient(optax.chain(optax.sgd(eta), project_box(box)))`` both half-steps are
+    projected (Korpelevich's method on a box).
+
+    Args:
+      box: ``Box(lo, hi)`` of ``Joint`` bounds shaped like the parameters.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> tx = optax.chain(optax.sgd(1.0), jg.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))))
+      >>> w = jg.Joint(0.5, 0.5)
+      >>> u, _ = tx.update(jg.Joint(-2.0, 0.25), tx.init(w), w)
+      >>> float(w.phi + u.phi), float(w.theta + u.theta)
+      (1.0, 0.25)
+    """
+    if not isinstance(box, Box) or not isinstance(box.lo, Joint) or not isinstance(box.hi, Joint):
+        raise TypeError(f"project_box: `box` must be a jaxgan.Box(lo, hi) of Joint bounds, got {type(box).__name__}.")
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("project_box needs the current parameters: call `update(u, state, params)`.")
+        new = jax.tree.map(
+            lambda p, u, a, b: (jnp.clip(p + u, a, b) - p).astype(jnp.result_type(u)), params, updates, box.lo, box.hi
+        )
+        return new, state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
