@@ -6,6 +6,7 @@ loss_d)`` where both players minimise their own loss; ``zero_sum(f)`` is
 consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``.
 """
 
+from . import flows as flows
 from . import games as games
 from . import regularizers as regularizers
 from . import transforms as transforms
@@ -37,6 +38,8 @@ from ._rollout import grid_product as grid_product
 from ._rollout import rollout as rollout
 from ._rollout import sweep as sweep
 from ._spectral import Spectrum as Spectrum
+from ._stability import StabilityMap as StabilityMap
+from ._stability import stability_map as stability_map
 from ._spectral import conditioning_factor as conditioning_factor
 from ._spectral import eigenvalues as eigenvalues
 from ._spectral import matrix_eigenvalues as matrix_eigenvalues
@@ -48,6 +51,10 @@ from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
 from ._step import corrected_field as corrected_field
 from ._step import make_step as make_step
+from .flows import Flow as Flow
+from .flows import Refinement as Refinement
+from .flows import flow as flow
+from .flows import refinement_test as refinement_test
 from .transforms import AlternatingState as AlternatingState
 from .transforms import BestResponseState as BestResponseState
 from .transforms import StonrResult as StonrResult
@@ -74,15 +81,18 @@ __all__ = [
     "BestResponseState",
     "Blocks",
     "Box",
+    "Flow",
     "FollowTheRidgeState",
     "Game",
     "Joint",
     "Projection",
     "Quadrature",
+    "Refinement",
     "Retraction",
     "Rollout",
     "STATUS_NAMES",
     "Spectrum",
+    "StabilityMap",
     "StonrResult",
     "SweepResult",
     "alternating",
@@ -95,6 +105,8 @@ __all__ = [
     "extragradient",
     "finite_support",
     "fixed_samples",
+    "flow",
+    "flows",
     "follow_the_ridge",
     "games",
     "gauss_hermite",
@@ -109,6 +121,7 @@ __all__ = [
     "per_player",
     "phase_factor",
     "project_box",
+    "refinement_test",
     "regularizers",
     "retract",
     "ridge_lift",
@@ -119,6 +132,7 @@ __all__ = [
     "spectral_radius",
     "spectrum",
     "spectrum_of_matrix",
+    "stability_map",
     "stable_step_bound",
     "stonr",
     "stonr_certificate",

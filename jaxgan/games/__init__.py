@@ -19,8 +19,10 @@ from ._losses import loss_f_prime as loss_f_prime
 from ._quadratic import bilinear as bilinear
 from ._quadratic import quadratic as quadratic
 from ._quadratic import ridge_examples as ridge_examples
+from ._quadratic import turinici as turinici
+from ._quadratic import turinici_invariant as turinici_invariant
 from ._wgan_1d import wgan_1d as wgan_1d
 from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
 from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
+__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]

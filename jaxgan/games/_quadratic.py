@@ -143,3 +143,38 @@ def ridge_examples():
         "g2": quadratic(6.0, 4.0, -2.0, name="ridge-g2"),
         "g3": zero_sum(g3, equilibrium=origin, name="ridge-g3"),
     }
+
+
+def turinici(x_r: float = 1.0):
+    """Turinici's simple example (seed 004, with the sign corrected in THEORY.md): the
+    zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
+    discriminator first (``jg.alternating(optax.sgd(tau))``):
+
+    .. math:: y_{n+1} = y_n + \\tau (x_n - x_r), \\qquad x_{n+1} = x_n - \\tau y_{n+1}.
+
+    The map conserves the ellipse ``(x - x_r)^2 + y^2 + tau (x - x_r) y``
+    (``turinici_invariant``); its continuous limit ``x' = -y``, ``y' = x - x_r`` conserves
+    the circle ``(x - x_r)^2 + y^2``. As printed in the notes (the generator step with the
+    other sign) it diverges.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.turinici(1.0)
+      >>> out = jg.rollout(game, jg.alternating(optax.sgd(0.1)), jg.Joint(2.0, 0.0), 1000)
+      >>> round(float(jg.games.turinici_invariant(out.final, 0.1, 1.0)), 4)  # exactly 1 in float64
+      1.0
+    """
+    x_r = float(x_r)
+
+    def f(x, y):
+        return y * (x - x_r)
+
+    return zero_sum(f, equilibrium=Joint(jnp.asarray(x_r), jnp.asarray(0.0)), name="turinici")
+
+
+def turinici_invariant(w, tau, x_r: float = 1.0):
+    """The quantity ``(x - x_r)^2 + y^2 + tau (x - x_r) y`` that Turinici's alternating map
+    conserves exactly (``tau = 0``: the flow's circle)."""
+    dx = jnp.asarray(w.phi) - x_r
+    y = jnp.asarray(w.theta)
+    return dx**2 + y**2 + tau * dx * y

@@ -1,0 +1,131 @@
+"""Stability maps: the spectral radius of one algorithm step over a hyperparameter grid,
+next to the empirical outcome of the same grid."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, NamedTuple, Optional, Tuple, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._game import Game, Joint, check_game
+from ._rollout import CONVERGED, sweep
+from ._spectral import spectral_radius
+
+
+class StabilityMap(NamedTuple):
+    """The result of ``stability_map`` (flat over the grid; ``shape`` restores it).
+
+    Attributes:
+      grid: ``{name: (G,) array}``.
+      shape: the grid's shape (``grid_product``'s), or ``(G,)``.
+      radius: ``(G,)`` spectral radius of one step at the fixed point.
+      predicted: ``(G,)`` ``radius < 1 - 1e-6``.
+      status: ``(G,)`` the sweep's outcome codes (``STATUS_NAMES``), or None without runs.
+      agree: ``(G,)`` the prediction matches the outcome (converged iff predicted stable),
+        or None.
+      clear: ``(G,)`` points away from the boundary, ``|radius - 1| > margin``.
+    """
+
+    grid: Dict[str, jax.Array]
+    shape: Tuple[int, ...]
+    radius: jax.Array
+    predicted: jax.Array
+    status: Optional[jax.Array]
+    agree: Optional[jax.Array]
+    clear: jax.Array
+
+    def agreement(self) -> Tuple[int, int]:
+        """``(agreeing, compared)`` over the points away from the boundary."""
+        if self.agree is None:
+            return 0, 0
+        clear = np.asarray(self.clear)
+        return int(np.sum(np.asarray(self.agree) & clear)), int(clear.sum())
+
+
+def stability_map(
+    game: Union[Game, Callable[[dict], Game]],
+    make_tx: Callable[[dict], object],
+    grid: Dict[str, jax.Array],
+    *,
+    w_star: Optional[Union[Joint, Callable[[dict], Joint]]] = None,
+    shape: Optional[Tuple[int, ...]] = None,
+    steps: Optional[int] = None,
+    w0: Optional[Union[Joint, Callable[[dict], Joint]]] = None,
+    margin: float = 0.02,
+) -> StabilityMap:
+    """Stability of any composed algorithm over a grid of hyperparameters, computed and
+    (with ``steps``) measured.
+
+    For each grid point ``h``: the spectral radius of ``update_jacobian(game(h),
+    make_tx(h), w_star)`` (one vmapped, jitted program), and with ``steps`` a ``sweep``
+    of the same grid from ``w0``. A point is predicted stable when the radius is below
+    one; the map agrees with the runs where a predicted-stable point converges and a
+    predicted-unstable one does not. Points within ``margin`` of radius one are slow
+    either way in finitely many steps and are left out of ``agreement``.
+
+    Args:
+      game: a ``Game`` or ``h -> Game`` (e.g. a regulariser's weight on the grid).
+      make_tx: ``h -> optax transformation``.
+      grid: ``{name: (G,) array}`` (``grid_product`` for products).
+      w_star: the fixed point (or ``h -> Joint``); default the game's equilibrium.
+      shape: the grid's shape, for plots.
+      steps: run the sweep for this many steps (None: no runs).
+      w0: the runs' start (or ``h -> Joint``); default ``w_star + 0.1``.
+      margin: the band around radius one left out of the comparison.
+
+    Returns:
+      A ``StabilityMap``.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> grid, shape = jg.grid_product(lr=jnp.array([0.1, 0.5, 3.0]), gamma=jnp.array([0.0, 1.0]))
+      >>> m = jg.stability_map(jg.games.dirac("wgan"), lambda h: optax.chain(jg.jare(h["gamma"]), optax.sgd(h["lr"])),
+      ...                      grid, shape=shape, steps=200)
+      >>> m.predicted.reshape(shape).tolist()  # gamma = 0 is SimGD: never stable
+      [[False, True], [False, True], [False, False]]
+      >>> m.agreement()  # (0.1, 0) has radius 1.005: too close to 1 to compare
+      (5, 5)
+    """
+    if isinstance(game, Game):
+        fixed = game
+        game_fn = lambda h: fixed  # noqa: E731
+    elif callable(game):
+        game_fn = game
+    else:
+        raise TypeError(f"stability_map: `game` must be a jaxgan.Game or a callable `h -> Game`, got {type(game).__name__}.")
+    if not callable(make_tx):
+        raise TypeError("stability_map: `make_tx` must be a callable `h -> optax transformation`.")
+    grid = {k: jnp.asarray(v) for k, v in grid.items()}
+    if not grid:
+        raise ValueError("stability_map: `grid` is empty; give at least one hyperparameter array.")
+    size = {int(np.size(v)) for v in grid.values()}
+    if len(size) != 1 or 0 in size:
+        raise ValueError(f"stability_map: every grid array needs the same non-zero length, got {sorted(size)}.")
+    (g,) = size
+    shape = (g,) if shape is None else tuple(shape)
+    if int(np.prod(shape)) != g:
+        raise ValueError(f"stability_map: `shape` {shape} does not hold {g} grid points.")
+
+    def star(h):
+        if w_star is None:
+            eq = check_game(game_fn(h), "stability_map").equilibrium
+            if eq is None:
+                raise ValueError("stability_map: the game has no equilibrium; pass `w_star`.")
+            return eq
+        return w_star(h) if callable(w_star) else w_star
+
+    radius = jax.jit(jax.vmap(lambda h: spectral_radius(game_fn(h), make_tx(h), star(h))))(grid)
+    predicted = radius < 1 - 1e-6
+    clear = jnp.abs(radius - 1) > margin
+    status = agree = None
+    if steps is not None:
+        start = w0
+        if start is None:
+            def start(h):
+                return jax.tree.map(lambda x: jnp.asarray(x) + 0.1, star(h))
+        res = sweep(game, make_tx, start, grid, steps, w_star=w_star if isinstance(w_star, Joint) else None)
+        status = res.status
+        agree = predicted == (status == CONVERGED)
+    return StabilityMap(grid, shape, radius, predicted, status, agree, clear)

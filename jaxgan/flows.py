@@ -1,0 +1,211 @@
+"""Continuous-time flows of games and the learning-rate refinement test.
+
+The discrete algorithms are Euler-type discretisations of the flow ``dw/dt = v_T(w)``
+(``v_T = -T(xi)``, ``T`` a correction or the identity). ``flow`` solves it with diffrax.
+``refinement_test`` asks Turinici's question (seed 004): has a training curve converged in
+the learning rate? Halve the step, double the steps, and compare the runs on the axis of
+cumulative learning rate ``s = eta * n``, with each other and with the flow.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._game import Game, Joint, check_game, check_joint
+from ._rollout import rollout
+from ._step import corrected_field
+
+PyTree = object
+
+
+class Flow(NamedTuple):
+    """A solved flow: ``ts`` ``(T,)`` and the states ``ys`` (a ``Joint`` of ``(T, ...)`` leaves)."""
+
+    ts: jax.Array
+    ys: Joint
+
+
+def flow(
+    game: Game,
+    w0: Joint,
+    ts: Sequence[float],
+    *,
+    transform=None,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+    max_steps: int = 100_000,
+) -> Flow:
+    """Solve ``dw/dt = v_T(w)``, ``w(0) = w0``, at the times ``ts`` (diffrax, Tsit5 with an
+    adaptive PID step size).
+
+    ``v_T = -T(xi)`` is the corrected field of ``transform`` (``None``: the plain vector
+    field ``v = -xi``; ``consensus(gamma)``, ``jare(gamma)``...: the corrected one). SimGD
+    with step ``eta`` after ``n`` steps approximates ``w(eta n)`` with an ``O(eta)`` error.
+
+    Args:
+      game: a ``Game``.
+      w0: the start.
+      ts: increasing output times, ``ts[0] = 0``.
+      transform: optional stateless correction.
+      rtol, atol: the step-size controller's tolerances.
+      max_steps: diffrax's cap.
+
+    Returns:
+      A ``Flow``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> out = jg.flow(jg.games.bilinear(1.0), jg.Joint(1.0, 0.0), jnp.array([0.0, jnp.pi / 2]))
+      >>> abs(round(float(out.ys.phi[-1]), 4)), round(float(out.ys.theta[-1]), 4)  # a quarter turn
+      (0.0, 1.0)
+    """
+    import diffrax
+
+    game = check_game(game, "flow")
+    w0 = check_joint(jax.tree.map(jnp.asarray, w0), "flow", "w0")
+    z0, unravel = ravel_pytree(w0)
+    ts = jnp.asarray(ts, z0.dtype)
+    if ts.ndim != 1 or ts.size < 1:
+        raise ValueError(f"flow: `ts` must be a 1-D array of output times, got shape {ts.shape}.")
+    v = corrected_field(game, transform)
+
+    def rhs(t, z, args):
+        return ravel_pytree(v(unravel(z)))[0]
+
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(rhs),
+        diffrax.Tsit5(),
+        t0=ts[0],
+        t1=ts[-1],
+        dt0=None,
+        y0=z0,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps,
+    )
+    return Flow(ts, jax.vmap(unravel)(sol.ys))
+
+
+class Refinement(NamedTuple):
+    """The result of ``refinement_test``.
+
+    Attributes:
+      etas: ``(L,)`` learning rates ``eta, eta/2, ...``.
+      s: ``(P,)`` the cumulative learning rates compared (``eta * j``).
+      runs: ``(L, P, n)`` the flat parameters of each run at ``s``.
+      flow: ``(P, n)`` the flow at ``s`` (NaN when not computed).
+      gaps: ``(L - 1,)`` ``max_s |run_k(s) - run_{k+1}(s)|``.
+      errors: ``(L,)`` ``max_s |run_k(s) - flow(s)|``.
+      order: the observed order ``log2(gap_{L-2} / gap_{L-1})`` (from the flow errors
+        when the flow is known): 1 for a first-order method.
+      scale: ``max_s |flow(s) - flow(0)|`` (or of the finest run): the size of the curve.
+      verdict: ``"converged"`` (the finest run is within ``rtol * scale`` of the flow, or of
+        the next finer run), ``"first order, not yet converged"`` (the gaps halve), or
+        ``"not converged"``.
+    """
+
+    etas: jax.Array
+    s: jax.Array
+    runs: jax.Array
+    flow: jax.Array
+    gaps: jax.Array
+    errors: jax.Array
+    order: float
+    scale: float
+    verdict: str
+
+
+def refinement_test(
+    game: Game,
+    make_tx: Callable,
+    w0: Joint,
+    eta: float,
+    steps: int,
+    *,
+    levels: int = 4,
+    points: int = 50,
+    transform=None,
+    with_flow: bool = True,
+    rtol: float = 0.01,
+) -> Refinement:
+    """Turinici's learning-rate refinement test (seed 004): has the run converged in the
+    learning rate?
+
+    Runs ``make_tx(eta / 2^k)`` for ``steps * 2^k`` steps, ``k = 0 .. levels - 1``, and
+    compares them at ``points`` common cumulative learning rates ``s`` in ``[0, eta *
+    steps]`` with each other and with the flow of ``transform``'s corrected field
+    (``with_flow``). A first-order method's gaps halve with each level (observed order
+    1); the run has converged in the learning rate when the finest run is within ``rtol``
+    of the curve's size from the flow (or, without the flow, from its refinement).
+
+    Args:
+      game: a ``Game``.
+      make_tx: ``lr -> optax transformation`` (e.g. ``optax.sgd`` or ``lambda lr:
+        jg.alternating(optax.sgd(lr))``).
+      w0: the start.
+      eta: the coarsest learning rate.
+      steps: steps of the coarsest run; ``points - 1`` must divide it.
+      levels: number of learning rates (``>= 2``).
+      points: comparison points, ``s = 0 .. eta * steps``.
+      transform: the correction whose flow is the limit (``None``: the plain field).
+      with_flow: compare with the flow (diffrax).
+      rtol: the verdict's tolerance relative to the curve's size.
+
+    Returns:
+      A ``Refinement``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> r = jg.refinement_test(jg.games.bilinear(1.0), optax.sgd, jg.Joint(1.0, 0.0), 0.1, 20, levels=3, points=5)
+      >>> [round(float(e) / float(r.errors[-1])) for e in r.errors], round(r.order, 1)  # errors halve: order 1
+      ([4, 2, 1], 1.0)
+    """
+    game = check_game(game, "refinement_test")
+    w0 = check_joint(jax.tree.map(jnp.asarray, w0), "refinement_test", "w0")
+    if not callable(make_tx):
+        raise TypeError("refinement_test: `make_tx` must be a callable lr -> optax transformation.")
+    if not isinstance(levels, int) or levels < 2:
+        raise ValueError(f"refinement_test: `levels` must be an int >= 2, got {levels!r}.")
+    if not isinstance(steps, int) or not isinstance(points, int) or points < 2 or steps % (points - 1):
+        raise ValueError(f"refinement_test: `points - 1` ({points - 1}) must divide `steps` ({steps}).")
+    if not float(eta) > 0:
+        raise ValueError(f"refinement_test: `eta` must be positive, got {eta!r}.")
+    every = steps // (points - 1)
+    runs, etas = [], []
+    for k in range(levels):
+        lr = eta / 2**k
+        out = rollout(game, make_tx(lr), w0, steps * 2**k, record_every=every * 2**k)
+        runs.append(np.asarray(jax.vmap(lambda w: ravel_pytree(w)[0])(out.trajectory)))
+        etas.append(lr)
+    runs = np.stack(runs)
+    s = np.arange(points) * every * eta
+    gaps = np.array([np.max(np.linalg.norm(runs[k] - runs[k + 1], axis=-1)) for k in range(levels - 1)])
+    if with_flow:
+        fl = flow(game, w0, jnp.asarray(s), transform=transform)
+        flow_flat = np.asarray(jax.vmap(lambda w: ravel_pytree(w)[0])(fl.ys))
+        errors = np.max(np.linalg.norm(runs - flow_flat[None], axis=-1), axis=1)
+        scale = float(np.max(np.linalg.norm(flow_flat - flow_flat[0], axis=-1)))
+        order = float(np.log2(errors[-2] / errors[-1]))
+        converged = errors[-1] <= rtol * scale
+    else:
+        flow_flat = np.full(runs.shape[1:], np.nan)
+        errors = np.full(levels, np.nan)
+        scale = float(np.max(np.linalg.norm(runs[-1] - runs[-1][0], axis=-1)))
+        order = float(np.log2(gaps[-2] / gaps[-1])) if levels > 2 else float("nan")
+        converged = gaps[-1] <= rtol * scale
+    if not np.all(np.isfinite(runs)):
+        verdict = "not converged"
+    elif converged:
+        verdict = "converged"
+    elif np.isfinite(order) and 0.7 <= order <= 1.3:
+        verdict = "first order, not yet converged"
+    else:
+        verdict = "not converged"
+    return Refinement(
+        jnp.asarray(etas), jnp.asarray(s), jnp.asarray(runs), jnp.asarray(flow_flat), jnp.asarray(gaps), jnp.asarray(errors), order, scale, verdict
+    )
