@@ -239,7 +239,10 @@ def sweep(
         dropped from the result). Runs are independent, so each run's outcome equals
         the unsharded sweep's; values agree to rounding (per-device batches may be
         vectorised differently, and an unstable run amplifies last-bit differences). On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
-        gives N host devices.
+        gives N host devices. After ``jax.distributed.initialize`` (one process per host
+        or per GPU), ``"all"`` spans every process's devices: each process runs its
+        devices' share of the grid and every process receives the whole result
+        (``process_allgather``); see "Multi-process sweeps" in the README.
 
     Returns:
       A ``SweepResult``.
@@ -296,9 +299,19 @@ def sweep(
         final, traj, dist, finite, first_bad, status = program(grid)
         return SweepResult(grid, final, traj, dist, finite, first_bad, status)
     sharded, size = _shard_grid(grid, devices)
-    outputs = program(sharded)
+    outputs = _gather(program(sharded))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+
+
+def _gather(tree):
+    """Bring a multi-process sweep's results to every process (``jax.distributed``): each
+    process computed its own devices' runs; ``process_allgather`` assembles the grid."""
+    if all(x.is_fully_addressable for x in jax.tree.leaves(tree)):
+        return tree
+    from jax.experimental import multihost_utils
+
+    return jax.tree.map(jnp.asarray, multihost_utils.process_allgather(tree, tiled=True))
 
 
 def _shard_grid(grid, devices):
@@ -318,8 +331,10 @@ def _shard_grid(grid, devices):
     sharding = NamedSharding(mesh, PartitionSpec("grid"))
 
     def pad(x):
+        x = np.asarray(x)
         if padded > size:
-            x = jnp.concatenate([x, jnp.repeat(x[-1:], padded - size, axis=0)])
-        return jax.device_put(x, sharding)
+            x = np.concatenate([x, np.repeat(x[-1:], padded - size, axis=0)])
+        # each process supplies the shards of its own devices (all of them in one process)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
     return {name: pad(v) for name, v in grid.items()}, size

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._game import Game, Joint, check_game
-from ._rollout import CONVERGED, sweep
+from ._rollout import CONVERGED, SweepResult, sweep
 from ._spectral import spectral_radius
 
 
@@ -26,6 +26,7 @@ class StabilityMap(NamedTuple):
       agree: ``(G,)`` the prediction matches the outcome (converged iff predicted stable),
         or None.
       clear: ``(G,)`` points away from the boundary, ``|radius - 1| > margin``.
+      runs: the ``SweepResult`` of the runs (distances, divergence steps), or None.
     """
 
     grid: Dict[str, jax.Array]
@@ -35,6 +36,7 @@ class StabilityMap(NamedTuple):
     status: Optional[jax.Array]
     agree: Optional[jax.Array]
     clear: jax.Array
+    runs: Optional[SweepResult] = None
 
     def agreement(self) -> Tuple[int, int]:
         """``(agreeing, compared)`` over the points away from the boundary."""
@@ -54,6 +56,9 @@ def stability_map(
     steps: Optional[int] = None,
     w0: Optional[Union[Joint, Callable[[dict], Joint]]] = None,
     margin: float = 0.02,
+    record_every: Optional[int] = None,
+    devices=None,
+    batch_radius: bool = True,
 ) -> StabilityMap:
     """Stability of any composed algorithm over a grid of hyperparameters, computed and
     (with ``steps``) measured.
@@ -74,6 +79,11 @@ def stability_map(
       steps: run the sweep for this many steps (None: no runs).
       w0: the runs' start (or ``h -> Joint``); default ``w_star + 0.1``.
       margin: the band around radius one left out of the comparison.
+      record_every: the runs' recording interval (``sweep``'s).
+      devices: shard the runs over devices (``sweep``'s ``devices``).
+      batch_radius: compute the radii in one vmapped program (default); ``False`` compiles
+        the one-point program once and loops over the grid, which compiles faster for
+        algorithms with inner solver loops (``best_response``, ``follow_the_ridge``).
 
     Returns:
       A ``StabilityMap``.
@@ -116,7 +126,12 @@ def stability_map(
             return eq
         return w_star(h) if callable(w_star) else w_star
 
-    radius = jax.jit(jax.vmap(lambda h: spectral_radius(game_fn(h), make_tx(h), star(h))))(grid)
+    one = lambda h: spectral_radius(game_fn(h), make_tx(h), star(h))  # noqa: E731
+    if batch_radius:
+        radius = jax.jit(jax.vmap(one))(grid)
+    else:
+        program = jax.jit(one)
+        radius = jnp.stack([program({k: v[i] for k, v in grid.items()}) for i in range(g)])
     predicted = radius < 1 - 1e-6
     clear = jnp.abs(radius - 1) > margin
     status = agree = None
@@ -125,7 +140,10 @@ def stability_map(
         if start is None:
             def start(h):
                 return jax.tree.map(lambda x: jnp.asarray(x) + 0.1, star(h))
-        res = sweep(game, make_tx, start, grid, steps, w_star=w_star if isinstance(w_star, Joint) else None)
+        res = sweep(
+            game, make_tx, start, grid, steps, w_star=w_star if isinstance(w_star, Joint) else None,
+            record_every=record_every, devices=devices,
+        )
         status = res.status
         agree = predicted == (status == CONVERGED)
-    return StabilityMap(grid, shape, radius, predicted, status, agree, clear)
+    return StabilityMap(grid, shape, radius, predicted, status, agree, clear, res if steps is not None else None)

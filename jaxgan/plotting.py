@@ -6,7 +6,7 @@ lazily and uses the non-interactive Agg backend.
 
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict
 
 import numpy as np
 
@@ -51,27 +51,126 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
         ax.scatter(lrs[~conv], np.asarray(rho)[~conv], facecolors="none", edgecolors=line.get_color(), s=14, zorder=3)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    low = min(float(np.nanmin(np.asarray(r))) for r in radius.values())
+    finite = [np.asarray(r, float)[np.isfinite(np.asarray(r, float))] for r in radius.values()]
+    low = min([float(f.min()) for f in finite if f.size] or [1.0])
     ax.set_ylim(min(0.9 * low, 0.9), 3.0)  # the interesting region is around 1; above 3 runs blow up
+    import matplotlib.ticker as ticker
+
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("learning rate")
     ax.set_ylabel("spectral radius of one step")
 
 
-def report_figure(path, panels: Sequence[dict]):
-    """One row per game: eigenvalue plane, and radius-vs-learning-rate with outcomes.
+def _edges(values, log):
+    v = np.log10(values) if log else np.asarray(values, float)
+    if v.size == 1:
+        e = np.array([v[0] - 0.5, v[0] + 0.5])
+    else:
+        mid = (v[1:] + v[:-1]) / 2
+        e = np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
+    return 10**e if log else e
 
-    Each panel dict has ``title``, ``eigenvalues``, ``lrs``, ``radius`` and ``status``
-    (dicts keyed by algorithm).
-    """
+
+def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title=None):
+    """A stability map: ``log10`` of the one-step spectral radius over (learning rate,
+    hyperparameter), blue where it is below one, red above, grey where undefined, with
+    the runs of the same grid marked (dot: converged, cross: not)."""
+    lrs = np.asarray(lrs, float)
+    rho = np.array(radius, dtype=float).reshape(lrs.size, -1)
+    status = np.asarray(status).reshape(rho.shape)
+    ny = rho.shape[1]
+    y = np.arange(ny, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logr = np.clip(np.log10(rho), -0.5, 0.5)
+    import matplotlib
+
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")
+    mesh = ax.pcolormesh(_edges(lrs, True), _edges(y, False), np.ma.masked_invalid(logr).T, cmap=cmap,
+                         vmin=-0.5, vmax=0.5, shading="flat")
+    conv = status == 0
+    gx, gy = np.meshgrid(lrs, y, indexing="ij")
+    ax.scatter(gx[conv], gy[conv], s=5, c="k", marker="o", lw=0)
+    ax.scatter(gx[~conv], gy[~conv], s=9, c="k", marker="x", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{v:g}" for v in values] if axis_name else [""])
+    ax.set_ylabel(axis_name or "")
+    ax.set_xlabel("learning rate")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return mesh
+
+
+def plot_refinement(ax, algorithms: Dict[str, dict]):
+    """Refinement errors (to the flow, or between successive learning rates) against the
+    learning rate, log-log, with a slope-one guide: first-order methods run parallel to it."""
+    for name, r in algorithms.items():
+        ref = r.get("refinement") or {}
+        errs = ref.get("errors_to_flow") or ref.get("gaps")
+        if not errs:
+            continue
+        etas = np.asarray(ref["etas"][: len(errs)], float)
+        errs = np.asarray([np.nan if e is None else e for e in errs], float)
+        ok = np.isfinite(errs) & (errs > 0)
+        if ok.sum() >= 2:
+            ax.plot(etas[ok], errs[ok], "o-", ms=3, label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    import matplotlib.ticker as ticker
+
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    lo, hi = ax.get_xlim()
+    if np.isfinite(lo) and lo > 0:
+        ylo, yhi = ax.get_ylim()
+        xs = np.array([lo, hi])
+        ax.plot(xs, np.sqrt(ylo * yhi) * xs / np.sqrt(lo * hi), "k:", lw=0.8, label="slope 1")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("refinement error")
+    ax.legend(fontsize=6)
+
+
+def game_report_figure(path, title: str, entry: dict):
+    """One game's page of the report: the field eigenvalues, the one-step radius against
+    the learning rate (default hyperparameters, run outcomes marked), the refinement
+    errors, and the stability map of every algorithm."""
     plt = _plt()
-    fig, axes = plt.subplots(len(panels), 2, figsize=(10, 3.2 * len(panels)), squeeze=False)
-    for row, panel in zip(axes, panels):
-        plot_eigenvalue_plane(row[0], panel["eigenvalues"])
-        row[0].set_title(f"{panel['title']}: field eigenvalues")
-        plot_stability_over_lr(row[1], panel["lrs"], panel["radius"], panel["status"])
-        row[1].set_title(f"{panel['title']}: one-step radius (dots: runs, filled = converged)", fontsize=9)
-        row[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    algs = entry["algorithms"]
+    ncol = 4
+    nmap = -(-len(algs) // ncol)
+    fig = plt.figure(figsize=(15, 3.6 * (1 + nmap)))
+    grid = fig.add_gridspec(1 + nmap, ncol)
+    lrs = np.asarray(entry["learning_rates"], float)
+    eig = np.asarray(entry["eigenvalues"], float)
+    ax = fig.add_subplot(grid[0, 0])
+    plot_eigenvalue_plane(ax, eig[:, 0] + 1j * eig[:, 1])
+    ax.set_title(f"{title}: field eigenvalues", fontsize=9)
+    radius, status = {}, {}
+    for name, r in algs.items():
+        col = int(np.argmin(np.abs(np.asarray(r["values"]) - r["default"])))
+        radius[name] = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)[:, col]
+        status[name] = np.array([[STATUS_CODES[s] for s in row] for row in r["status"]])[:, col]
+    ax = fig.add_subplot(grid[0, 1:3])
+    plot_stability_over_lr(ax, lrs, radius, status)
+    ax.set_title("one-step spectral radius (dots: runs, filled = converged)", fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    ax = fig.add_subplot(grid[0, 3])
+    plot_refinement(ax, algs)
+    ax.set_title("learning-rate refinement", fontsize=9)
+    mesh = None
+    for i, (name, r) in enumerate(algs.items()):
+        ax = fig.add_subplot(grid[1 + i // ncol, i % ncol])
+        rho = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)
+        st = np.array([[STATUS_CODES[s] for s in row] for row in r["status"]])
+        agree = r["map_agreement"]
+        mesh = plot_stability_map(ax, lrs, r["values"], rho, st, axis_name=r["axis"],
+                                  title=f"{name}: map vs runs agree {agree[0]}/{agree[1]}")
+    fig.subplots_adjust(hspace=0.45, wspace=0.3, left=0.05, right=0.91, top=0.95, bottom=0.06)
+    if mesh is not None:
+        cbar = fig.colorbar(mesh, cax=fig.add_axes([0.93, 0.1, 0.012, 0.45]))
+        cbar.set_label("log10 spectral radius (grey: undefined)")
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+STATUS_CODES = {"converged": 0, "bounded": 1, "grew": 2, "non-finite": 3}

@@ -5,32 +5,73 @@ import pytest
 
 from jaxgan import cli
 
+USER_GAME = '''
+import jax.numpy as jnp
+import jaxgan as jg
+# min_x max_y x^2/2 + 2 x y - y^2/4: stable flow, eigenvalues -3/8 +- i sqrt(...)
+game = jg.zero_sum(lambda x, y: 0.5 * x**2 + 2.0 * x * y - 0.25 * y**2,
+                   equilibrium=jg.Joint(jnp.array(0.0), jnp.array(0.0)))
+'''
+
 
 def test_main_job_small_grid(tmp_path, capsys):
     out = tmp_path / "report"
     rc = cli.main(["--game", "dirac-standard", "--game", "linear-gaussian", "--num-lr", "6", "--steps", "400",
-                   "--algorithm", "simgd", "--algorithm", "alternating", "--algorithm", "jare", "--out", str(out)])
+                   "--algorithm", "simgd", "--algorithm", "alternating", "--algorithm", "jare", "--stonr", "none",
+                   "--out", str(out)])
     assert rc == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "dirac-standard" in text and "linear-gaussian" in text and "alternating" in text
+    assert "6/6 linear-gaussian" in captured.err or "6/6 " in captured.err  # progress
     report = json.loads((out / "report.json").read_text())
     dirac = report["games"]["dirac-standard"]
     assert dirac["stable_simgd_step"] == 0.0 and not dirac["flow_stable"]
-    simgd = dirac["algorithms"][0]
-    assert simgd["algorithm"] == "simgd" and simgd["converged"] == 0  # Lemma 2.4: never converges
+    simgd = dirac["algorithms"]["simgd"]
+    assert simgd["converged"] == 0  # Lemma 2.4: SimGD never converges on the Dirac-GAN
     lg = report["games"]["linear-gaussian"]
     assert lg["flow_stable"] and abs(lg["stable_simgd_step"] - 2.0) < 1e-9  # 2 sigma^2 (Corollary 1)
-    lg_simgd = lg["algorithms"][0]
+    lg_simgd = lg["algorithms"]["simgd"]
     assert lg_simgd["converged"] >= 1
-    # verdicts agree away from the boundary
-    agree, total = map(int, lg_simgd["agree_away_from_boundary"].split("/"))
-    assert agree == total
-    assert os.path.exists(out / "report.png")
+    assert lg_simgd["agree_1d"][0] == lg_simgd["agree_1d"][1] > 0  # verdicts agree away from the boundary
+    agree, compared = lg["algorithms"]["jare"]["map_agreement"]
+    assert compared >= 20 and agree >= compared - 1
+    # the map spans the TTUR ratio for SimGD: 6 learning rates x 5 ratios
+    assert len(lg_simgd["radius"]) == 6 and len(lg_simgd["radius"][0]) == 5
+    assert lg_simgd["refinement"]["verdict"] in ("converged", "first order, not yet converged", "not converged")
+    md = (out / "report.md").read_text()
+    assert "## linear-gaussian" in md and "| jare |" in md and "![linear-gaussian]" in md
+    assert os.path.exists(out / "linear-gaussian.png") and os.path.exists(out / "dirac-standard.png")
 
 
-def test_main_job_rejects_bad_options(capsys):
+def test_main_job_user_game_file(tmp_path, capsys):
+    path = tmp_path / "my_game.py"
+    path.write_text(USER_GAME)
+    out = tmp_path / "report"
+    rc = cli.main(["--game-file", str(path), "--num-lr", "4", "--steps", "200", "--algorithm", "simgd",
+                   "--stonr", "none", "--no-plot", "--out", str(out)])
+    assert rc == 0
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["games"]) == ["my_game"]
+    # A = [[-1, -2], [2, -1/2]]: eigenvalues -3/4 +- i sqrt(4 - 1/16)
+    eig = sorted(report["games"]["my_game"]["eigenvalues"])
+    assert abs(eig[0][0] + 0.75) < 1e-12 and abs(abs(eig[0][1]) - (4 - 1 / 16) ** 0.5) < 1e-12
+
+
+def test_main_job_rejects_bad_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["--game", "nope"])
     with pytest.raises(SystemExit):
         cli.main(["--lr-min", "1", "--lr-max", "0.1"])
     assert "lr-min" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--steps", "10"])
+    assert "multiple of 8" in capsys.readouterr().err
+    bad = tmp_path / "bad.py"
+    bad.write_text("import jaxgan as jg\ngame = jg.zero_sum(lambda x, y: x * y)\n")
+    with pytest.raises(SystemExit):
+        cli.main(["--game-file", str(bad)])
+    assert "no equilibrium" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["--game-file", str(tmp_path / "missing.py")])
+    assert "no such file" in capsys.readouterr().err

@@ -50,3 +50,47 @@ def test_devices_argument_errors():
     game = jg.games.dirac("wgan")
     with pytest.raises(ValueError, match="`devices` must be None, 'all'"):
         jg.sweep(game, lambda h: optax.sgd(h["lr"]), game.equilibrium, {"lr": jnp.ones(2)}, 5, devices="gpus")
+
+
+MULTI = textwrap.dedent(
+    """
+    import sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    pid, port = int(sys.argv[1]), sys.argv[2]
+    jax.distributed.initialize(coordinator_address=f"localhost:{port}", num_processes=2, process_id=pid)
+    import jax.numpy as jnp, numpy as np, optax, jaxgan as jg
+    assert jax.process_count() == 2 and jax.device_count() == 4 and len(jax.local_devices()) == 2
+    game = jg.games.linear_gaussian(jnp.array([1.0, 0.5]), 1.0)
+    w0 = jg.Joint(game.equilibrium.phi + 0.3, game.equilibrium.theta - 0.2)
+    grid = {"lr": jnp.linspace(0.05, 2.5, 9)}   # 9 runs over 4 devices in 2 processes
+    make = lambda h: optax.chain(jg.jare(0.5), optax.sgd(h["lr"]))
+    sharded = jg.sweep(game, make, w0, grid, 300, record_every=100, devices="all")
+    plain = jg.sweep(game, make, w0, grid, 300, record_every=100, devices=jax.local_devices()[:1])
+    np.testing.assert_array_equal(np.asarray(plain.status), np.asarray(sharded.status))
+    conv = np.asarray(plain.status) == 0
+    assert conv.sum() >= 3 and sharded.status.shape == (9,)
+    np.testing.assert_allclose(np.asarray(plain.distance)[conv], np.asarray(sharded.distance)[conv], rtol=1e-9, atol=1e-15)
+    print("MULTIPROCESS_OK", pid, plain.summary())
+    """
+)
+
+
+def test_multiprocess_sweep_equals_single_process():
+    """Two processes (jax.distributed, gloo collectives on CPU), two host devices each."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = str(s.getsockname()[1])
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", MULTI, str(pid), port], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for pid in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+        assert "MULTIPROCESS_OK" in out

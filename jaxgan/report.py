@@ -1,0 +1,494 @@
+"""The analysis report that the ``jaxgan`` command writes: for each game and algorithm, the
+field spectrum at the equilibrium, a stability map over (learning rate, the algorithm's
+hyperparameter) next to a sweep of the same grid, and Turinici's learning-rate
+refinement verdict; STON'R on the box-constrained games. Results go to a folder as
+``report.md``, ``report.json`` and one PNG figure per game.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
+
+from . import games as catalogue
+from . import regularizers
+from ._game import Game, Joint
+from ._rollout import STATUS_NAMES, rollout, sweep
+from ._spectral import spectrum
+from ._stability import stability_map
+from .flows import assess_refinement
+from .transforms import (
+    alternating,
+    best_response,
+    consensus,
+    extragradient,
+    follow_the_ridge,
+    jare,
+    project_box,
+    run_stonr,
+    sga,
+    stonr_certificate,
+    ttur,
+)
+
+#: Runs within this distance of spectral radius one may go either way in finitely many steps.
+MARGIN = 0.02
+
+
+class Algorithm(NamedTuple):
+    """An algorithm of the report: ``make(lr, h) -> optax transformation``.
+
+    Attributes:
+      make: the transformation at learning rate ``lr`` and hyperparameter ``h``.
+      axis: the hyperparameter's name (the stability map's second axis), or None.
+      values: the hyperparameter's values on the map.
+      default: the value of the 1-D learning-rate analysis and the refinement test.
+      batch_radius: whether ``stability_map`` vmaps the radii (False for inner solvers).
+    """
+
+    make: Callable
+    axis: Optional[str]
+    values: tuple
+    default: float
+    batch_radius: bool = True
+
+
+RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def builtin_algorithms() -> Dict[str, Algorithm]:
+    """Every algorithm of the library with the hyperparameter its stability map spans:
+    the discriminator-to-generator learning-rate ratio (TTUR) for SimGD, alternating GD,
+    extragradient and Follow-the-Ridge, the correction weight for consensus, JARE and
+    SGA; best-response descent (Riemannian step, Newton retraction) has the learning rate
+    only."""
+    return {
+        "simgd": Algorithm(lambda lr, r: ttur(lr, r * lr), "lr_d/lr_g", RATIOS, 1.0),
+        "alternating": Algorithm(
+            lambda lr, r: alternating(Joint(optax.sgd(lr), optax.sgd(r * lr))), "lr_d/lr_g", RATIOS, 1.0
+        ),
+        "consensus": Algorithm(
+            lambda lr, g: optax.chain(consensus(g), optax.sgd(lr)), "gamma", WEIGHTS, 1.0
+        ),
+        "jare": Algorithm(lambda lr, g: optax.chain(jare(g), optax.sgd(lr)), "gamma", WEIGHTS, 1.0),
+        "sga": Algorithm(lambda lr, g: optax.chain(sga(g), optax.sgd(lr)), "lambda", WEIGHTS, 1.0),
+        "extragradient": Algorithm(lambda lr, r: extragradient(ttur(lr, r * lr)), "lr_d/lr_g", RATIOS, 1.0),
+        "follow-the-ridge": Algorithm(
+            lambda lr, r: optax.chain(follow_the_ridge(ratio=1.0 / r), ttur(lr, r * lr)),
+            "lr_d/lr_g",
+            RATIOS,
+            1.0,
+            batch_radius=False,
+        ),
+        "best-response": Algorithm(
+            lambda lr, _: best_response(optax.sgd(lr)), None, (0.0,), 0.0, batch_radius=False
+        ),
+    }
+
+
+def builtin_games() -> Dict[str, Callable[[], Game]]:
+    """The games the main job knows, by name (each with its equilibrium)."""
+    return {
+        "dirac-standard": lambda: catalogue.dirac("standard"),
+        "dirac-non_saturating": lambda: catalogue.dirac("non_saturating"),
+        "dirac-wgan": lambda: catalogue.dirac("wgan"),
+        "dirac-standard+r1": lambda: regularizers.r1(catalogue.dirac("standard"), 0.3),
+        "dirac-standard+noise": lambda: regularizers.instance_noise(catalogue.dirac("standard"), 0.7),
+        "linear-gaussian": lambda: catalogue.linear_gaussian(jnp.array([1.0, 0.5]), 1.0),
+        "turinici": lambda: catalogue.turinici(1.0),
+    }
+
+
+def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:
+    """Games from a user's Python file: it defines ``game`` (a ``jaxgan.Game`` with an
+    ``equilibrium``) or ``games`` (a dict ``name -> Game``)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"--game-file: no such file {path!r}.")
+    namespace = runpy.run_path(path)
+    found = namespace.get("games")
+    if found is None and "game" in namespace:
+        found = {os.path.splitext(os.path.basename(path))[0]: namespace["game"]}
+    if not isinstance(found, dict) or not found:
+        raise ValueError(f"--game-file: {path} must define `game = jaxgan.Game(...)` or `games = {{name: Game}}`.")
+    out = {}
+    for name, g in found.items():
+        if not isinstance(g, Game):
+            raise ValueError(f"--game-file: `{name}` in {path} is a {type(g).__name__}, expected a jaxgan.Game.")
+        if g.equilibrium is None:
+            raise ValueError(
+                f"--game-file: game `{name}` in {path} has no equilibrium; build it with "
+                "`jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` so the analysis knows where to look."
+            )
+        out[str(name)] = (lambda g=g: g)
+    return out
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def record_every(steps: int, multiple: int = 1) -> int:
+    """The recording interval of a run of ``steps`` steps: the largest ``k`` at most
+    ``max(1, steps // 100)`` (about 100 records) with ``steps / k`` a multiple of
+    ``multiple`` (which must divide ``steps``)."""
+    if steps % multiple:
+        raise ValueError(f"record_every: {multiple} must divide steps ({steps}).")
+    for k in range(max(1, steps // 100), 0, -1):
+        if (steps // multiple) % k == 0:
+            return k
+    return 1
+
+
+def measured_rates(distance: np.ndarray, every: int) -> np.ndarray:
+    """Per-step contraction ``(d_k / d_0)^(1/k)`` of each run, taken at the last recorded
+    ``k`` before the distance reaches the rounding floor (``1e-12 d_0``); for runs that
+    do not contract it is the rate over the whole run (above one when they grow)."""
+    d0 = distance[:, :1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        above = np.isfinite(distance) & (distance > 1e-12 * d0)
+        above[:, 0] = True
+        last = np.where(above.all(axis=1), distance.shape[1] - 1, np.argmin(above, axis=1) - 1)
+        last = np.maximum(last, 1)
+        dk = np.take_along_axis(distance, last[:, None], axis=1)[:, 0]
+        rate = (dk / d0[:, 0]) ** (1.0 / (last * every))
+    return np.where(np.isfinite(rate), rate, np.inf)
+
+
+def _finite_or_none(x):
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+REFINEMENT_LEVELS = 4
+
+
+def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True,
+                      devices=None) -> dict:
+    """Stability map (radius and sweep over ``lrs x alg.values``), the 1-D learning-rate
+    analysis at ``alg.default``, and the refinement test at the learning rate of smallest
+    radius.
+
+    The refinement's four runs (``eta, eta/2, eta/4, eta/8`` for ``steps/8, ..., steps``
+    steps) ride in the same sweep as the map, so they cost no compilation of their own;
+    ``steps`` must then be a multiple of 8.
+    """
+    lrs = np.asarray(lrs)
+    values = np.asarray(alg.values, dtype=lrs.dtype)
+    shape = (lrs.size, values.size)
+    grid = {"lr": jnp.asarray(np.repeat(lrs, values.size)), "h": jnp.asarray(np.tile(values, lrs.size))}
+    make_tx = lambda h: alg.make(h["lr"], h["h"])  # noqa: E731
+    w0 = jax.tree.map(lambda x: jnp.asarray(x) + offset, game.equilibrium)
+    m = stability_map(game, make_tx, grid, shape=shape, margin=MARGIN, batch_radius=alg.batch_radius)
+    rho = np.asarray(m.radius).reshape(shape)
+    col = int(np.argmin(np.abs(values - alg.default)))
+    r1 = rho[:, col]
+    best = int(np.nanargmin(r1)) if np.any(np.isfinite(r1)) else 0
+    eta = float(lrs[best])
+    levels = REFINEMENT_LEVELS if refine else 0
+    etas = eta / 2.0 ** np.arange(levels)
+    every = record_every(steps, 2 ** (levels - 1) if refine else 1)
+    runs_grid = {
+        "lr": jnp.concatenate([grid["lr"], jnp.asarray(etas, grid["lr"].dtype)]),
+        "h": jnp.concatenate([grid["h"], jnp.full(levels, alg.default, grid["h"].dtype)]),
+    }
+    res = sweep(game, make_tx, w0, runs_grid, steps, record_every=every, devices=devices)
+    g = rho.size
+    status = np.asarray(res.status)[:g].reshape(shape)
+    first_bad = np.asarray(res.first_nonfinite)[:g].reshape(shape)
+    distance = np.asarray(res.distance)[:g].reshape(shape + (-1,))
+    rates = measured_rates(distance[:, col], every)
+    clear_map = np.abs(rho - 1.0) > MARGIN
+    agree_map = int(np.sum(((rho < 1 - 1e-6) == (status == 0)) & clear_map))
+    predicted = r1 < 1 - 1e-6
+    converged = status[:, col] == 0
+    clear = clear_map[:, col]
+    row = {
+        "axis": alg.axis,
+        "values": values.tolist(),
+        "default": alg.default,
+        "radius": [[_finite_or_none(x) for x in r] for r in rho],
+        "status": [[STATUS_NAMES[int(s)] for s in r] for r in status],
+        "first_nonfinite": first_bad.tolist(),
+        "map_agreement": [agree_map, int(clear_map.sum())],
+        "min_radius": _finite_or_none(r1[best]),
+        "best_lr": eta,
+        "measured_rate_at_best": _finite_or_none(rates[best]),
+        "converged": int(converged.sum()),
+        "predicted_stable": int(predicted.sum()),
+        "runs": int(lrs.size),
+        "agree_1d": [int(np.sum((predicted == converged) & clear)), int(clear.sum())],
+        "outcomes": {n: int((status[:, col] == c).sum()) for c, n in enumerate(STATUS_NAMES)},
+        "diverged": [
+            {"lr": float(lrs[i]), alg.axis or "h": float(values[j]), "step": int(first_bad[i, j])}
+            for i, j in zip(*np.nonzero(first_bad >= 0))
+        ],
+    }
+    if refine:
+        flat = np.asarray(jax.vmap(jax.vmap(lambda w: ravel_pytree(w)[0]))(res.trajectory))[g:]
+        points = (flat.shape[1] - 1) // 2 ** (levels - 1)
+        runs = np.stack([flat[k, :: 2**k][: points + 1] for k in range(levels)])
+        r = assess_refinement(runs, etas, np.arange(points + 1) * every * eta)
+        row["refinement"] = {
+            "eta": eta,
+            "etas": etas.tolist(),
+            "steps": [steps // 2 ** (levels - 1 - k) for k in range(levels)],
+            "gaps": [_finite_or_none(e) for e in np.asarray(r.gaps)],
+            "order": _finite_or_none(r.order),
+            "scale": _finite_or_none(r.scale),
+            "verdict": r.verdict,
+        }
+    return row
+
+
+def analyse_game(game: Game) -> dict:
+    """The field spectrum at the game's equilibrium."""
+    spec = spectrum(game, game.equilibrium)
+    return {
+        "eigenvalues": [[float(z.real), float(z.imag)] for z in np.asarray(spec.eigenvalues)],
+        "phase_factor": _finite_or_none(spec.phase_factor),
+        "conditioning_factor": _finite_or_none(spec.conditioning_factor),
+        "stable_simgd_step": _finite_or_none(spec.stable_step),
+        "flow_stable": bool(spec.is_stable),
+    }
+
+
+# --------------------------------------------------------------------------- STON'R
+
+STONR_BASELINE_STEPS = 10000
+
+
+def _projected_residual(ex, tx):
+    chain = optax.chain(tx, project_box(ex.box))
+    w0 = jax.tree.map(lambda a, b: jnp.asarray((a + b) / 2 + 0.1), ex.box.lo, ex.box.hi)
+    final = jax.jit(lambda w: rollout(ex.game, chain, w, STONR_BASELINE_STEPS).final)(w0)
+    return float(stonr_certificate(ex.game, ex.box, final)[0])
+
+
+def stonr_section(names: Sequence[str]) -> dict:
+    """STON'R on built-in box-constrained games: the point, its certificate and events,
+    next to projected SimGD's and extragradient's residuals after 10,000 steps."""
+    examples = catalogue.constrained_examples()
+    rows = {}
+    for name in names:
+        ex = examples[name]
+        out = run_stonr(ex.game, ex.box)
+        rows[name] = {
+            "point": [float(out.point.phi), float(out.point.theta)],
+            "status": out.status_name,
+            "residual": float(out.residual),
+            "local_type": out.local_type_name,
+            "events_good_bad_middling_moves": [int(c) for c in np.asarray(out.counts)],
+            "projected_simgd_residual": _projected_residual(ex, optax.sgd(0.02)),
+            "projected_extragradient_residual": _projected_residual(ex, extragradient(optax.sgd(0.02))),
+        }
+    return rows
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """A one-line progress bar on a terminal (a line per item otherwise)."""
+
+    def __init__(self, total: int, stream=None):
+        self.total, self.done, self.start = total, 0, time.perf_counter()
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def step(self, label: str):
+        self.done += 1
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        bar = "#" * int(24 * self.done / self.total)
+        line = f"[{bar:<24}] {self.done}/{self.total} {label} ({elapsed:.0f} s, ~{eta:.0f} s left)"
+        if self.tty:
+            self.stream.write("\r" + line[:110].ljust(110) + ("\n" if self.done == self.total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def run_report(
+    games: Dict[str, Callable[[], Game]],
+    algorithms: Dict[str, Algorithm],
+    lrs,
+    steps: int,
+    out: str,
+    *,
+    offset: float = 0.5,
+    refine: bool = True,
+    stonr: Sequence[str] = (),
+    plot: bool = True,
+    devices=None,
+    settings: Optional[dict] = None,
+    workers: int = 2,
+) -> dict:
+    """Analyse every game under every algorithm and write ``report.md``, ``report.json``
+    and one PNG per game (with matplotlib) to ``out``. Returns the report dict."""
+    os.makedirs(out, exist_ok=True)
+    start = time.perf_counter()
+    report = {"settings": settings or {}, "device": jax.devices()[0].device_kind, "games": {}}
+    progress = Progress(len(games) * len(algorithms) + len(stonr))
+    built = {}
+    for gname, build in games.items():
+        game = build()
+        entry = analyse_game(game)
+        entry["learning_rates"] = np.asarray(lrs).tolist()
+        entry["algorithms"] = {}
+        built[gname] = game
+        report["games"][gname] = entry
+
+    def job(pair):
+        gname, aname = pair
+        return analyse_algorithm(built[gname], algorithms[aname], lrs, steps, offset, refine=refine, devices=devices)
+
+    pairs = [(g, a) for g in games for a in algorithms]
+    # tracing and XLA compilation dominate on small games; threads overlap them (the
+    # results do not depend on the number of workers)
+    with ThreadPoolExecutor(max(1, int(workers))) as pool:
+        futures = {pool.submit(job, pair): pair for pair in pairs}
+        for fut in as_completed(futures):
+            gname, aname = futures[fut]
+            report["games"][gname]["algorithms"][aname] = fut.result()
+            progress.step(f"{gname} / {aname}")
+    for gname, entry in report["games"].items():
+        entry["algorithms"] = {a: entry["algorithms"][a] for a in algorithms}
+        if plot:
+            from .plotting import game_report_figure, have_matplotlib
+
+            if have_matplotlib():
+                entry["figure"] = f"{_slug(gname)}.png"
+                game_report_figure(os.path.join(out, entry["figure"]), gname, entry)
+    if stonr:
+        report["stonr"] = {}
+        for name in stonr:
+            report["stonr"].update(stonr_section([name]))
+            progress.step(f"STON'R {name}")
+    report["seconds"] = time.perf_counter() - start
+    with open(os.path.join(out, "report.json"), "w") as fh:
+        json.dump(report, fh, indent=1)
+    with open(os.path.join(out, "report.md"), "w") as fh:
+        fh.write(markdown(report))
+    return report
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _f(x, digits=3):
+    if x is None:
+        return "-"
+    x = float(x)
+    if np.isinf(x):
+        return "inf"
+    if np.isnan(x):
+        return "-"
+    return f"{x:.{digits}g}"
+
+
+def _eigs(pairs, limit=4):
+    clean = lambda x: 0.0 if abs(x) < 1e-12 else x  # noqa: E731
+    text = " ".join(f"{clean(a):+.3g}{clean(b):+.3g}i" for a, b in pairs[:limit])
+    return text + (" ..." if len(pairs) > limit else "")
+
+
+def table_rows(report: dict) -> List[str]:
+    """The printed summary table, one line per (game, algorithm)."""
+    header = (
+        f"{'game':<21} {'algorithm':<16} {'min rho':>8} {'at lr':>7} {'rate':>7} {'conv/stable/runs':>16} "
+        f"{'agree 1-D':>9} {'map agree':>9} {'refinement (order)':<34}"
+    )
+    lines = [header, "-" * len(header)]
+    for gname, entry in report["games"].items():
+        for aname, row in entry["algorithms"].items():
+            ref = row.get("refinement")
+            ref_text = "-" if ref is None else f"{ref['verdict']} ({_f(ref.get('order'), 2)})"
+            lines.append(
+                f"{gname:<21} {aname:<16} {_f(row['min_radius'], 4):>8} {row['best_lr']:>7.3g} "
+                f"{_f(row['measured_rate_at_best'], 4):>7} {row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} "
+                f"{row['agree_1d'][0]:>4}/{row['agree_1d'][1]:<4} {row['map_agreement'][0]:>4}/{row['map_agreement'][1]:<4} "
+                f"{ref_text:<34}"
+            )
+    return lines
+
+
+def markdown(report: dict) -> str:
+    """The report as markdown."""
+    s = report.get("settings", {})
+    out = [
+        "# jaxgan analysis report",
+        "",
+        f"Device: {report.get('device', '?')}; {s.get('steps', '?')} steps per run from the equilibrium + "
+        f"{s.get('offset', '?')}; learning rates {s.get('lr_min', '?')} to {s.get('lr_max', '?')} "
+        f"({s.get('num_lr', '?')}, log-spaced); {report.get('seconds', 0):.0f} s.",
+        "",
+        "For each game: the eigenvalues of the field's Jacobian `A = dv/dw` at the equilibrium (stable flow iff every "
+        "`Re < 0`), and for each algorithm the spectral radius `rho` of one step at the equilibrium over a grid of "
+        "learning rates x the algorithm's hyperparameter (the stability map; `rho < 1`: locally convergent), next to "
+        "the outcome of a run from the perturbed start at every grid point. *Agree* counts grid points where "
+        f"`rho < 1` iff the run converged, among those with `|rho - 1| > {MARGIN}`. *Rate* is the measured per-step "
+        "contraction at the learning rate of smallest `rho` (it should equal `rho`). *Refinement* is Turinici's test "
+        "at that learning rate: runs at `eta, eta/2, eta/4, eta/8` with 1x, 2x, 4x, 8x the steps, compared with each other on "
+        "the cumulative learning rate; *order* is `log2` of the ratio of successive gaps (1: first order, the runs "
+        "approach the flow); *converged* means the finest gap is within 1% of the curve's size "
+        "(`jaxgan.refinement_test` also compares with the flow, by diffrax).",
+        "",
+    ]
+    for gname, e in report["games"].items():
+        out += [
+            f"## {gname}",
+            "",
+            f"Eigenvalues {_eigs(e['eigenvalues'])}; phase factor {_f(e['phase_factor'])}, conditioning factor "
+            f"{_f(e['conditioning_factor'])}; SimGD stable for `eta < {_f(e['stable_simgd_step'])}`; flow "
+            f"{'stable' if e['flow_stable'] else 'not stable'} at the equilibrium.",
+            "",
+            "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree (1-D) | "
+            "map axis | agree (map) | diverged runs | refinement | order |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for aname, r in e["algorithms"].items():
+            ref = r.get("refinement") or {}
+            div = r["diverged"]
+            div_text = f"{len(div)} (first at step {min(d['step'] for d in div)})" if div else "0"
+            out.append(
+                f"| {aname} | {_f(r['min_radius'], 4)} | {r['best_lr']:.3g} | {_f(r['measured_rate_at_best'], 4)} | "
+                f"{r['converged']} / {r['predicted_stable']} / {r['runs']} | {r['agree_1d'][0]}/{r['agree_1d'][1]} | "
+                f"{r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} | {div_text} | "
+                f"{ref.get('verdict', '-')} | {_f(ref.get('order'), 2)} |"
+            )
+        if e.get("figure"):
+            out += ["", f"![{gname}]({e['figure']})"]
+        out.append("")
+    if report.get("stonr"):
+        out += [
+            "## STON'R on box-constrained games",
+            "",
+            f"Residual of the first-order min-max conditions `|z - Pi_box(z - V(z))|` at STON'R's point, next to "
+            f"projected SimGD and extragradient after {STONR_BASELINE_STEPS} steps at lr 0.02.",
+            "",
+            "| game | point | residual | local type | good / bad / middling events | SimGD residual | EG residual |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in report["stonr"].items():
+            c = r["events_good_bad_middling_moves"]
+            out.append(
+                f"| {name} | ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) | {r['residual']:.1e} | {r['local_type']} | "
+                f"{c[0]} / {c[1]} / {c[2]} | {r['projected_simgd_residual']:.2e} | {r['projected_extragradient_residual']:.2e} |"
+            )
+        out.append("")
+    return "\n".join(out)
