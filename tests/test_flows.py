@@ -152,3 +152,28 @@ def test_stability_map_bad_input():
         jg.stability_map(game, lambda h: optax.sgd(h["lr"]), {"lr": jnp.ones(3)}, shape=(2, 2))
     with pytest.raises(ValueError, match="equilibrium"):
         jg.stability_map(jg.zero_sum(lambda x, y: x * y), lambda h: optax.sgd(h["lr"]), {"lr": jnp.ones(2)})
+
+
+def test_refinement_batched_equals_separate_runs():
+    game = jg.regularizers.r1(jg.games.dirac("standard"), 0.5)
+    kw = dict(levels=3, points=11, with_flow=False)
+    a = jg.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.4, 20, **kw)
+    b = jg.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.4, 20, batched=False, **kw)
+    np.testing.assert_allclose(np.asarray(a.runs), np.asarray(b.runs), rtol=1e-12, atol=1e-15)
+    assert a.verdict == b.verdict and abs(a.order - b.order) < 1e-9
+
+
+def test_assess_refinement_closed_form():
+    # runs with errors c * eta * s from an exact curve: gaps halve, errors to the flow halve
+    s = np.linspace(0.0, 2.0, 9)
+    exact = np.stack([np.cos(s), np.sin(s)], axis=1)
+    etas = [0.2, 0.1, 0.05, 0.025]
+    runs = np.stack([exact + eta * s[:, None] * np.array([1.0, -2.0]) for eta in etas])
+    r = jg.flows.assess_refinement(runs, etas, s, exact)
+    np.testing.assert_allclose(np.asarray(r.errors), np.array(etas) * 2.0 * np.sqrt(5.0), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(r.gaps), np.array(etas[1:]) * 2.0 * np.sqrt(5.0), rtol=1e-12)
+    assert abs(r.order - 1.0) < 1e-12 and r.verdict == "first order, not yet converged"
+    runs[-1, 3, 0] = np.nan
+    assert jg.flows.assess_refinement(runs, etas, s).verdict == "not converged"
+    with pytest.raises(ValueError, match="runs"):
+        jg.flows.assess_refinement(runs[0], etas, s)
