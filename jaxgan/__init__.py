@@ -10,6 +10,9 @@ from . import flows as flows
 from . import games as games
 from . import regularizers as regularizers
 from . import transforms as transforms
+from ._arnoldi import TopEigenvalues as TopEigenvalues
+from ._arnoldi import arnoldi_eigenvalues as arnoldi_eigenvalues
+from ._arnoldi import top_eigenvalues as top_eigenvalues
 from ._expect import Quadrature as Quadrature
 from ._expect import expectation as expectation
 from ._expect import finite_support as finite_support

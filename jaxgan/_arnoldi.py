@@ -1,0 +1,232 @@
+"""Matrix-free spectra: a few eigenvalues of the game Jacobian by restarted Arnoldi on JVPs."""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._game import Game, Joint, check_game, check_joint, vector_field
+from ._step import corrected_field
+
+TARGETS = ("LM", "LR", "SR", "SM")
+
+
+class TopEigenvalues(NamedTuple):
+    """The result of ``top_eigenvalues``.
+
+    Attributes:
+      eigenvalues: ``(k,)`` complex, best first for the target.
+      residuals: ``(k,)`` ``|A x - lambda x|`` of each unit Ritz vector.
+      restarts: restarts taken.
+      converged: every residual is at most ``tol`` times the largest ``|lambda|``.
+      matvecs: Jacobian-vector products used.
+    """
+
+    eigenvalues: jax.Array
+    residuals: jax.Array
+    restarts: jax.Array
+    converged: jax.Array
+    matvecs: jax.Array
+
+
+def _order(theta, which):
+    """Sort key (ascending = best first)."""
+    if which == "LM":
+        return -jnp.abs(theta)
+    if which == "SM":
+        return jnp.abs(theta)
+    if which == "LR":
+        return -theta.real
+    return theta.real  # SR
+
+
+def arnoldi_eigenvalues(
+    matvec: Callable[[jax.Array], jax.Array],
+    v0: jax.Array,
+    k: int,
+    *,
+    which: str = "LM",
+    krylov_size: Optional[int] = None,
+    tol: Optional[float] = None,
+    max_restarts: int = 300,
+) -> TopEigenvalues:
+    """``k`` eigenvalues of the linear map ``matvec`` on ``R^n`` (or ``C^n``) by thick-restarted
+    Arnoldi (a Krylov-Schur scheme), jittable and vmappable.
+
+    The Krylov decomposition ``A V_m = V_m H_m + f e_m^T`` (``V`` orthonormal, double
+    Gram-Schmidt) is built to ``m = krylov_size`` vectors; the Ritz pairs ``(theta, V y)``
+    come from ``eig(H_m)``. A restart keeps the span of the ``p`` best Ritz vectors
+    (``Q = qr(Y_p)``): ``A (V Q) = (V Q)(Q^H H Q) + f (e_m^T Q)`` is again a Krylov
+    decomposition, since ``span(Y_p)`` is invariant under ``H_m``; the basis then grows
+    back to ``m``. The residual of a Ritz pair is ``|f| |e_m^T y|``; iteration stops when
+    the ``k`` best are at most ``tol * max|theta|``. Arithmetic is complex, so complex
+    pairs of a real map need no special care.
+
+    Args:
+      matvec: ``x -> A x`` on complex ``(n,)`` vectors.
+      v0: ``(n,)`` start vector (nonzero).
+      k: number of eigenvalues.
+      which: ``"LM"`` (largest magnitude), ``"LR"`` / ``"SR"`` (largest / smallest real
+        part) or ``"SM"`` (smallest magnitude; slow without a shift-invert).
+      krylov_size: ``m``, default ``min(n, max(2 k + 20, 40))``.
+      tol: relative residual tolerance; default ``1e-10`` in float64, ``1e-2 sqrt(eps)`` in float32.
+      max_restarts: cap on restarts.
+
+    Returns:
+      A ``TopEigenvalues``.
+    """
+    if which not in TARGETS:
+        raise ValueError(f"top_eigenvalues: `which` must be one of {TARGETS}, got {which!r}.")
+    v0 = jnp.asarray(v0)
+    if v0.ndim != 1:
+        raise ValueError(f"top_eigenvalues: the start vector must be 1-D, got shape {v0.shape}.")
+    n = v0.shape[0]
+    if not isinstance(k, (int, np.integer)) or not 1 <= k < n:
+        raise ValueError(f"top_eigenvalues: `k` must be an int in [1, n - 1] = [1, {n - 1}], got {k!r} (use eigenvalues() for all).")
+    m = int(krylov_size) if krylov_size is not None else min(n, max(2 * k + 20, 40))
+    if not k < m <= n:
+        raise ValueError(f"top_eigenvalues: `krylov_size` must be in ({k}, {n}], got {m}.")
+    cdtype = jnp.result_type(v0.dtype, jnp.complex64)
+    real = jnp.finfo(cdtype).dtype
+    if tol is None:
+        tol = 1e-2 * float(np.sqrt(np.finfo(real).eps)) if real == jnp.float32 else 1e-10
+    keep = min(m - 1, k + (m - k) // 2)
+    rows = jnp.arange(m + 1)
+
+    def orthogonalise(V, w, j):
+        mask = (rows <= j).astype(real)
+        h = (V.conj() @ w) * mask
+        w = w - V.T @ h
+        h2 = (V.conj() @ w) * mask
+        return w - V.T @ h2, h + h2
+
+    def extend(V, H, start):
+        def body(j, carry):
+            V, H, count = carry
+            w = matvec(V[j])
+            w, h = orthogonalise(V, w, j)
+            beta = jnp.linalg.norm(w)
+            # breakdown (an invariant subspace): continue from a fresh orthogonal direction
+            fresh = jnp.cos(jnp.arange(n, dtype=real) * (j + 1.7) + 0.3).astype(cdtype)
+            fresh, _ = orthogonalise(V, fresh, j)
+            small = beta <= 1e3 * jnp.finfo(real).eps * jnp.maximum(jnp.linalg.norm(h), 1.0)
+            nxt = jnp.where(small, fresh / jnp.linalg.norm(fresh), w / jnp.where(small, 1.0, beta))
+            H = H.at[:, j].set(h.astype(cdtype)).at[j + 1, j].set(jnp.where(small, 0.0, beta))
+            return V.at[j + 1].set(nxt), H, count + 1
+
+        return jax.lax.fori_loop(start, m, body, (V, H, jnp.int32(0)))
+
+    def ritz(H):
+        theta, Y = jnp.linalg.eig(H[:m, :m])
+        idx = jnp.argsort(_order(theta, which))
+        theta, Y = theta[idx], Y[:, idx]
+        Y = Y / jnp.linalg.norm(Y, axis=0, keepdims=True)
+        res = jnp.abs(H[m, m - 1]) * jnp.abs(Y[m - 1])
+        return theta, Y, res
+
+    def done(theta, res):
+        scale = jnp.maximum(jnp.max(jnp.abs(theta[:k])), jnp.finfo(real).tiny)
+        return jnp.all(res[:k] <= tol * scale)
+
+    V = jnp.zeros((m + 1, n), cdtype).at[0].set(v0.astype(cdtype) / jnp.linalg.norm(v0))
+    H = jnp.zeros((m + 1, m), cdtype)
+    V, H, count = extend(V, H, 0)
+    theta, Y, res = ritz(H)
+
+    def cond(state):
+        _, _, theta, _, res, restarts, _ = state
+        return (~done(theta, res)) & (restarts < max_restarts)
+
+    def restart(state):
+        V, H, theta, Y, res, restarts, count = state
+        Q, _ = jnp.linalg.qr(Y[:, :keep])
+        Vk = Q.T @ V[:m]
+        Hk = Q.conj().T @ H[:m, :m] @ Q
+        b = H[m, m - 1] * Q[m - 1]
+        V2 = jnp.zeros_like(V).at[:keep].set(Vk).at[keep].set(V[m])
+        H2 = jnp.zeros_like(H).at[:keep, :keep].set(Hk).at[keep, :keep].set(b)
+        V2, H2, c = extend(V2, H2, keep)
+        theta, Y, res = ritz(H2)
+        return V2, H2, theta, Y, res, restarts + 1, count + c
+
+    state = (V, H, theta, Y, res, jnp.int32(0), count)
+    _, _, theta, _, res, restarts, count = jax.lax.while_loop(cond, restart, state)
+    return TopEigenvalues(theta[:k], res[:k], restarts, done(theta, res), count)
+
+
+def top_eigenvalues(
+    game: Game,
+    w: Joint,
+    k: int = 6,
+    *,
+    which: str = "LM",
+    block: Optional[str] = None,
+    transform=None,
+    krylov_size: Optional[int] = None,
+    tol: Optional[float] = None,
+    max_restarts: int = 300,
+    v0=None,
+) -> TopEigenvalues:
+    """``k`` eigenvalues of the Jacobian ``A = dv/dw`` of the game's vector field at ``w``,
+    matrix-free: restarted Arnoldi on Jacobian-vector products (``jax.jvp``), never
+    forming ``A``. Jittable, vmappable (e.g. over training checkpoints), and it runs
+    where JVPs run (GPU, TPU: no dense ``eig`` of size ``n`` is needed).
+
+    ``which``: ``"LM"`` largest magnitude (what limits SimGD's step), ``"LR"`` largest real
+    part (the least stable direction: the flow is stable iff it is negative), ``"SR"``
+    smallest real part, ``"SM"`` smallest magnitude. ``block="phi"`` or ``"theta"`` gives
+    a player's own block ``dv_phi/dphi`` or ``dv_theta/dtheta``. ``transform`` gives the
+    corrected field's Jacobian (as in ``eigenvalues``). A complex operator is applied
+    as two real JVPs (one batched JVP).
+
+    Args:
+      game: a ``Game``.
+      w: the point.
+      k: number of eigenvalues (``< n``).
+      which: the target, see above.
+      block: ``None`` (the joint Jacobian), ``"phi"`` or ``"theta"``.
+      transform: optional stateless correction.
+      krylov_size, tol, max_restarts: see ``arnoldi_eigenvalues``.
+      v0: start vector ``(n,)`` (default: a fixed deterministic vector).
+
+    Returns:
+      A ``TopEigenvalues`` (eigenvalues best first, residuals, restarts, converged,
+      matvecs).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.quadratic(jnp.diag(jnp.arange(1.0, 9.0)), jnp.eye(8), jnp.eye(8))
+      >>> out = jg.top_eigenvalues(game, game.equilibrium, 2, which="LR")
+      >>> [round(float(x), 4) for x in out.eigenvalues.real]  # -(a + c)/2 +- ...: least stable first
+      [-1.0, -1.0]
+    """
+    game = check_game(game, "top_eigenvalues")
+    w = check_joint(jax.tree.map(jnp.asarray, w), "top_eigenvalues", "w")
+    field = vector_field(game) if transform is None else corrected_field(game, transform)
+    if block is None:
+        z0, unravel = ravel_pytree(w)
+
+        def f(z):
+            return ravel_pytree(field(unravel(z)))[0]
+    elif block in ("phi", "theta"):
+        z0, unravel = ravel_pytree(getattr(w, block))
+
+        def f(z):
+            moved = w._replace(**{block: unravel(z)})
+            return ravel_pytree(getattr(field(moved), block))[0]
+    else:
+        raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")
+
+    def matvec(x):
+        parts = jnp.stack([x.real, x.imag]).astype(z0.dtype)
+        out = jax.vmap(lambda t: jax.jvp(f, (z0,), (t,))[1])(parts)
+        return out[0] + 1j * out[1]
+
+    if v0 is None:
+        n = z0.shape[0]
+        v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=z0.dtype) * 1.618 + 0.5)
+    return arnoldi_eigenvalues(matvec, v0, k, which=which, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts)

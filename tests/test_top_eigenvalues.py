@@ -1,0 +1,116 @@
+"""Matrix-free top-k spectra (restarted Arnoldi on JVPs) against dense eig."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgan as jg
+
+
+def _match(dense, got, which, k):
+    """Largest relative error of (a) each returned value against the nearest true eigenvalue
+    and (b) the target's keys (|lambda| or Re lambda) against the true top k (a conjugate
+    pair ties in Re, so either member may come first)."""
+    dense, got = np.asarray(dense), np.asarray(got)
+    keyf = {"LM": lambda z: -np.abs(z), "LR": lambda z: -z.real, "SR": lambda z: z.real}[which]
+    ref = dense[np.argsort(keyf(dense), kind="stable")][:k]
+    scale = np.max(np.abs(dense))
+    found = max(np.min(np.abs(dense - z)) / max(np.abs(z), 1e-3 * scale) for z in got)
+    keys = np.max(np.abs(np.sort(keyf(got)) - np.sort(keyf(ref)))) / scale
+    return max(found, keys), ref
+
+
+def _quadratic_game(n, seed):
+    rng = np.random.default_rng(seed)
+    A, B, C = (jnp.asarray(rng.normal(size=(n, n)) / np.sqrt(n)) for _ in range(3))
+    # strong coupling B: complex pairs; the tanh/sin term makes the field nonlinear
+    f = lambda x, y: 0.5 * x @ (A @ x) + 3.0 * x @ (B @ y) - 0.5 * y @ (C @ y) + 0.2 * jnp.sum(jnp.tanh(x)) * jnp.sum(jnp.sin(y))  # noqa: E731
+    w = jg.Joint(jnp.asarray(rng.normal(size=n)), jnp.asarray(rng.normal(size=n)))
+    return jg.zero_sum(f), w
+
+
+def _mlp_gan(width, seed=0):
+    """A 2-D MLP GAN (tanh, two hidden layers) on 64 fixed samples: about 2 width^2 + 14 width parameters."""
+    key = jax.random.PRNGKey(seed)
+    ks = jax.random.split(key, 8)
+
+    def init(k, dims):
+        return [(jax.random.normal(kk, (a, b)) / np.sqrt(a), jnp.zeros(b)) for kk, (a, b) in zip(jax.random.split(k, len(dims) - 1), zip(dims[:-1], dims[1:]))]
+
+    def mlp(params, x):
+        for i, (W, b) in enumerate(params):
+            x = x @ W + b
+            if i < len(params) - 1:
+                x = jnp.tanh(x)
+        return x
+
+    phi = init(ks[0], [2, width, width, 2])
+    theta = init(ks[1], [2, width, width, 1])
+    data = jg.fixed_samples(jax.random.normal(ks[2], (64, 2)) + 1.0)
+    latents = jg.fixed_samples(jax.random.normal(ks[3], (64, 2)))
+    game = jg.games.gan(mlp, lambda t, x: mlp(t, x)[0], data, latents)
+    return game, jg.Joint(phi, theta)
+
+
+@pytest.mark.parametrize("which", ["LM", "LR", "SR"])
+def test_top_k_matches_dense_with_complex_pairs(which):
+    game, w = _quadratic_game(150, 0)
+    dense = np.asarray(jg.eigenvalues(game, w))
+    assert np.sum(np.abs(dense.imag) > 1e-3) > 100  # mostly complex pairs
+    out = jax.jit(lambda w: jg.top_eigenvalues(game, w, 8, which=which))(w)
+    err, ref = _match(dense, out.eigenvalues, which, 8)
+    assert bool(out.converged) and err < 1e-8, (err, ref, out.eigenvalues)
+    assert np.any(np.abs(np.asarray(out.eigenvalues).imag) > 1e-3)
+    assert np.all(np.asarray(out.residuals) <= 1e-9 * np.max(np.abs(dense)))
+
+
+def test_top_k_on_an_mlp_gan_of_a_thousand_parameters():
+    # (1k, 5k and 20k parameters: benchmarks/spectra.py)
+    game, w = _mlp_gan(20)
+    n = sum(x.size for x in jax.tree.leaves(w))
+    assert 1000 < n < 1200
+    dense = np.asarray(jg.eigenvalues(game, w))
+    out = jg.top_eigenvalues(game, w, 6, which="LR")
+    err, _ = _match(dense, out.eigenvalues, "LR", 6)
+    assert bool(out.converged) and err < 1e-6, err
+
+
+def test_top_k_vmaps_over_checkpoints_and_player_blocks():
+    game, w = _quadratic_game(40, 1)
+    ws = jax.tree.map(lambda x: jnp.stack([x, 0.5 * x, -x]), w)
+    batched = jax.vmap(lambda w: jg.top_eigenvalues(game, w, 4, which="LR").eigenvalues)(ws)
+    for i in range(3):
+        wi = jax.tree.map(lambda x: x[i], ws)
+        dense = np.asarray(jg.eigenvalues(game, wi))
+        err, _ = _match(dense, batched[i], "LR", 4)
+        assert err < 1e-8
+    a = jg.jacobian(game, w)
+    blocks = jg.jacobian_blocks(a, w)
+    for block, mat in (("phi", blocks.phi_phi), ("theta", blocks.theta_theta)):
+        out = jg.top_eigenvalues(game, w, 3, which="LM", block=block)
+        err, _ = _match(np.linalg.eigvals(np.asarray(mat)), out.eigenvalues, "LM", 3)
+        assert err < 1e-8, block
+
+
+def test_top_k_of_the_corrected_field_and_float32():
+    game, w = _quadratic_game(30, 2)
+    dense = np.asarray(jg.eigenvalues(game, w, transform=jg.consensus(0.3)))
+    out = jg.top_eigenvalues(game, w, 4, which="LR", transform=jg.consensus(0.3))
+    assert _match(dense, out.eigenvalues, "LR", 4)[0] < 1e-8
+    w32 = jax.tree.map(lambda x: x.astype(jnp.float32), w)
+    out32 = jg.top_eigenvalues(game, w32, 4, which="LM")
+    assert out32.eigenvalues.dtype == jnp.complex64
+    assert _match(np.asarray(jg.eigenvalues(game, w)), out32.eigenvalues, "LM", 4)[0] < 1e-4
+
+
+def test_top_k_bad_input():
+    game, w = _quadratic_game(5, 3)
+    with pytest.raises(ValueError, match="`k` must be an int in"):
+        jg.top_eigenvalues(game, w, 10)
+    with pytest.raises(ValueError, match="`which` must be one of"):
+        jg.top_eigenvalues(game, w, 2, which="largest")
+    with pytest.raises(ValueError, match="`block` must be"):
+        jg.top_eigenvalues(game, w, 2, block="generator")
+    with pytest.raises(ValueError, match="krylov_size"):
+        jg.top_eigenvalues(game, w, 2, krylov_size=2)
