@@ -110,11 +110,15 @@ def arnoldi_eigenvalues(
             w = matvec(V[j])
             w, h = orthogonalise(V, w, j)
             beta = jnp.linalg.norm(w)
-            # breakdown (an invariant subspace): continue from a fresh orthogonal direction
-            fresh = jnp.cos(jnp.arange(n, dtype=real) * (j + 1.7) + 0.3).astype(cdtype)
-            fresh, _ = orthogonalise(V, fresh, j)
             small = beta <= 1e3 * jnp.finfo(real).eps * jnp.maximum(jnp.linalg.norm(h), 1.0)
-            nxt = jnp.where(small, fresh / jnp.linalg.norm(fresh), w / jnp.where(small, 1.0, beta))
+
+            def restart_direction(_):
+                # breakdown (an invariant subspace): continue from a fresh orthogonal direction
+                fresh = jnp.cos(jnp.arange(n, dtype=real) * (j + 1.7) + 0.3).astype(cdtype)
+                fresh, _ = orthogonalise(V, fresh, j)
+                return fresh / jnp.linalg.norm(fresh)
+
+            nxt = jax.lax.cond(small, restart_direction, lambda _: w / jnp.where(small, 1.0, beta), None)
             H = H.at[:, j].set(h.astype(cdtype)).at[j + 1, j].set(jnp.where(small, 0.0, beta))
             return V.at[j + 1].set(nxt), H, count + 1
 

@@ -204,6 +204,23 @@ def _distance(w, ref):
     return jnp.linalg.norm(a - b.astype(a.dtype))
 
 
+def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
+    """Check a grid tool's ``game`` (a ``Game`` or ``h -> Game``) and ``make_tx``; return
+    ``h -> Game``."""
+    if isinstance(game, Game):
+        fixed = game
+        game_fn = lambda h: fixed  # noqa: E731
+    elif callable(game):
+        game_fn = game
+    else:
+        raise TypeError(f"{where}: `game` must be a jaxgan.Game or a callable `h -> Game`, got {type(game).__name__}.")
+    if not callable(make_tx):
+        raise TypeError(
+            f"{where}: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`."
+        )
+    return game_fn
+
+
 def sweep(
     game: Union[Game, Callable[[dict], Game]],
     make_tx: Callable[[dict], object],
@@ -257,16 +274,8 @@ def sweep(
     """
     _check_grid(grid)
     steps, k = _check_steps(steps, record_every, "sweep")
-    if isinstance(game, Game):
-        fixed_game = game
-        game_fn = lambda h: fixed_game  # noqa: E731
-        ref_default = game.equilibrium
-    elif callable(game):
-        game_fn, ref_default = game, None
-    else:
-        raise TypeError(f"sweep: `game` must be a jaxgan.Game or a callable `h -> Game`, got {type(game).__name__}.")
-    if not callable(make_tx):
-        raise TypeError("sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`.")
+    game_fn = game_of_grid_point(game, make_tx, "sweep")
+    ref_default = game.equilibrium if isinstance(game, Game) else None
     if isinstance(w0, Joint):
         check_joint(w0, "sweep", "w0")
         fixed_w0 = w0

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._game import Game, Joint, check_game
-from ._rollout import CONVERGED, SweepResult, sweep
+from ._rollout import CONVERGED, SweepResult, game_of_grid_point, sweep
 from ._spectral import spectral_radius
 
 
@@ -98,15 +98,7 @@ def stability_map(
       >>> m.agreement()  # (0.1, 0) has radius 1.005: too close to 1 to compare
       (5, 5)
     """
-    if isinstance(game, Game):
-        fixed = game
-        game_fn = lambda h: fixed  # noqa: E731
-    elif callable(game):
-        game_fn = game
-    else:
-        raise TypeError(f"stability_map: `game` must be a jaxgan.Game or a callable `h -> Game`, got {type(game).__name__}.")
-    if not callable(make_tx):
-        raise TypeError("stability_map: `make_tx` must be a callable `h -> optax transformation`.")
+    game_fn = game_of_grid_point(game, make_tx, "stability_map")
     grid = {k: jnp.asarray(v) for k, v in grid.items()}
     if not grid:
         raise ValueError("stability_map: `grid` is empty; give at least one hyperparameter array.")
