@@ -6,8 +6,10 @@ loss_d)`` where both players minimise their own loss; ``zero_sum(f)`` is
 consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``.
 """
 
+from . import datasets as datasets
 from . import flows as flows
 from . import games as games
+from . import metrics as metrics
 from . import regularizers as regularizers
 from . import transforms as transforms
 from ._arnoldi import TopEigenvalues as TopEigenvalues
@@ -52,6 +54,8 @@ from ._spectral import spectrum as spectrum
 from ._spectral import spectrum_of_matrix as spectrum_of_matrix
 from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
+from ._trace import SpectralTrace as SpectralTrace
+from ._trace import spectral_trace as spectral_trace
 from ._step import corrected_field as corrected_field
 from ._step import make_step as make_step
 from .flows import Flow as Flow
@@ -97,12 +101,16 @@ __all__ = [
     "Spectrum",
     "StabilityMap",
     "StonrResult",
+    "SpectralTrace",
     "SweepResult",
+    "TopEigenvalues",
     "alternating",
+    "arnoldi_eigenvalues",
     "best_response",
     "conditioning_factor",
     "consensus",
     "corrected_field",
+    "datasets",
     "eigenvalues",
     "expectation",
     "extragradient",
@@ -121,6 +129,7 @@ __all__ = [
     "jare",
     "make_step",
     "matrix_eigenvalues",
+    "metrics",
     "per_player",
     "phase_factor",
     "project_box",
@@ -133,6 +142,7 @@ __all__ = [
     "sga",
     "simultaneous_gradient",
     "spectral_radius",
+    "spectral_trace",
     "spectrum",
     "spectrum_of_matrix",
     "stability_map",
@@ -141,6 +151,7 @@ __all__ = [
     "stonr_certificate",
     "sweep",
     "tangent_projection",
+    "top_eigenvalues",
     "total_derivative",
     "transforms",
     "ttur",

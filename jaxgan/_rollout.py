@@ -64,6 +64,7 @@ def rollout(
     record_every: Optional[int] = None,
     record: Optional[Callable[[Joint], PyTree]] = None,
     state=None,
+    key: Optional[jax.Array] = None,
 ) -> Rollout:
     """Run ``steps`` steps of algorithm ``tx`` on ``game`` from ``w0`` under ``lax.scan``.
 
@@ -71,8 +72,11 @@ def rollout(
     Works under ``jit`` and ``vmap`` (vmap it over learning rates, or use ``sweep``). A
     run that overflows is not an error: ``finite`` and ``first_nonfinite`` say when.
 
+    A stochastic game (minibatches: ``NeuralGAN.minibatch``) is a callable ``key -> Game``;
+    step ``t`` (1-based) then plays ``game(jax.random.fold_in(key, t))``.
+
     Args:
-      game: a ``Game``.
+      game: a ``Game``, or ``key -> Game`` (then ``key`` is required).
       tx: an optax transformation (``optax.sgd(lr)`` is SimGD).
       w0: starting point, a ``Joint``.
       steps: number of steps (static).
@@ -80,6 +84,7 @@ def rollout(
         the start and the end only.
       record: what to record, ``w -> pytree``; default the parameters themselves.
       state: initial optimiser state; default ``tx.init(w0)``.
+      key: the stochastic game's key.
 
     Returns:
       A ``Rollout``.
@@ -91,19 +96,30 @@ def rollout(
       >>> out.trajectory.phi.shape, bool(out.finite)
       ((3,), True)
     """
-    game = check_game(game, "rollout")
+    stochastic = callable(game) and not isinstance(game, Game)
+    if stochastic:
+        if key is None:
+            raise ValueError("rollout: a stochastic `game` (a callable key -> Game) needs `key=`.")
+    else:
+        game = check_game(game, "rollout")
+        if key is not None:
+            raise ValueError("rollout: `key` is only for a stochastic `game` (a callable key -> Game); this game is deterministic.")
     w0 = check_joint(w0, "rollout", "w0")
     tx = as_extra_args(tx, "rollout")
     steps, k = _check_steps(steps, record_every, "rollout")
     record = (lambda w: w) if record is None else record
     if state is None:
         state = tx.init(w0)
-    step = make_step(game, tx)
+
+    def step_at(w, s, t):
+        if stochastic:
+            return make_step(game(jax.random.fold_in(key, t)), tx)(w, s)
+        return make_step(game, tx)(w, s)
 
     def one(carry, _):
         w, s, first_bad, t = carry
-        w, s = step(w, s)
         t = t + 1
+        w, s = step_at(w, s, t)
         first_bad = jnp.where((first_bad < 0) & ~_all_finite(w), t, first_bad)
         return (w, s, first_bad, t), None
 

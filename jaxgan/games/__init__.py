@@ -1,4 +1,4 @@
-"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, bilinear and quadratic
+"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, neural games (flax or plain MLPs), bilinear and quadratic
 games, the 1-D WGAN case study and the likelihood-ratio GAN."""
 
 from ._constrained import ConstrainedGame as ConstrainedGame
@@ -12,6 +12,11 @@ from ._likelihood_ratio import AlternatingMinimisation as AlternatingMinimisatio
 from ._likelihood_ratio import LikelihoodRatioGame as LikelihoodRatioGame
 from ._likelihood_ratio import likelihood_ratio as likelihood_ratio
 from ._linear_gaussian import linear_gaussian as linear_gaussian
+from ._neural import NeuralGAN as NeuralGAN
+from ._neural import mlp_apply as mlp_apply
+from ._neural import mlp_gan as mlp_gan
+from ._neural import mlp_init as mlp_init
+from ._neural import neural_gan as neural_gan
 from ._losses import LOSSES as LOSSES
 from ._losses import log_sigmoid as log_sigmoid
 from ._losses import loss_f as loss_f
@@ -25,4 +30,4 @@ from ._wgan_1d import wgan_1d as wgan_1d
 from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
 from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
+__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "mlp_apply", "mlp_gan", "mlp_init", "NeuralGAN", "neural_gan", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
