@@ -13,7 +13,8 @@ four 2-D problems (2-D Gaussian, line, circle, four lines) x architectures x
 (unregularised, WGAN-GP, R1, R2, consensus, JARE), ``--seeds`` seeds per cell run as one
 vmapped ``jaxgan.sweep`` (a run that diverges is flagged, not dropped), mean and spread.
 
-Writes ``benchmarks/results/mixtures.json`` and ``benchmarks/results/mixtures_*.png``.
+Writes ``benchmarks/results/mixtures_ring.json``, ``benchmarks/results/mixtures_table.json`` (one
+file per part, so the parts can run as separate processes) and ``benchmarks/results/mixtures_*.png``.
 
 Usage: ``python benchmarks/mixtures.py [--part ring table] [--steps 4000] [--seeds 3]``.
 """
@@ -238,31 +239,30 @@ def main():
     parser.add_argument("--n", type=int, default=512, help="data points and latents (full batch)")
     parser.add_argument("--steps", type=int, default=4000, help="steps of the ring experiment")
     parser.add_argument("--record", type=int, default=200)
-    parser.add_argument("--spectra", type=int, default=4, help="checkpoints with a dense spectrum (ring)")
+    parser.add_argument("--spectra", type=int, default=3, help="checkpoints with a dense spectrum (ring)")
     parser.add_argument("--ring-width", type=int, default=32)
-    parser.add_argument("--table-steps", type=int, default=3000)
+    parser.add_argument("--table-steps", type=int, default=2000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--gamma", type=float, default=10.0, help="consensus / JARE weight")
     parser.add_argument("--penalty", type=float, default=1.0, help="WGAN-GP / R1 / R2 weight")
     args = parser.parse_args()
     os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, "mixtures.json")
-    result = json.load(open(path)) if os.path.exists(path) else {}
-    result.update(hardware=hardware(), args=vars(args))
+
+    def save(part, payload):
+        with open(os.path.join(RESULTS, f"mixtures_{part}.json"), "w") as fh:
+            json.dump({"hardware": hardware(), "args": vars(args), part: payload}, fh, indent=1)
+
     if "ring" in args.part:
         ring, _, _ = ring_part(args)
-        result["ring"] = ring
         ring_figure(ring, os.path.join(RESULTS, "mixtures_ring.png"))
+        save("ring", ring)
     if "table" in args.part:
         cells = table_part(args)
-        result["table"] = cells
         md = table_markdown(cells, args.seeds)
         print(md)
-        result["table_markdown"] = md
         table_figure(cells, os.path.join(RESULTS, "mixtures_table.png"))
-    with open(path, "w") as fh:
-        json.dump(result, fh, indent=1)
+        save("table", {"cells": cells, "markdown": md})
 
 
 if __name__ == "__main__":

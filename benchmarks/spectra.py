@@ -40,28 +40,13 @@ from sweep_dirac import hardware  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def init_mlp(key, dims):
-    keys = jax.random.split(key, len(dims) - 1)
-    return [(jax.random.normal(k, (a, b)) / np.sqrt(a), 0.1 * jax.random.normal(k, (b,))) for k, a, b in zip(keys, dims[:-1], dims[1:])]
-
-
-def mlp(params, x):
-    for i, (W, b) in enumerate(params):
-        x = x @ W + b
-        if i < len(params) - 1:
-            x = jnp.tanh(x)
-    return x
-
-
 def build(width, n=256, seed=0):
-    keys = jax.random.split(jax.random.PRNGKey(seed), 5)
-    phi = init_mlp(keys[0], [2, width, width, 2])
-    theta = init_mlp(keys[1], [2, width, width, 1])
-    angles = 2 * jnp.pi * jax.random.randint(keys[2], (n,), 0, 8) / 8
-    data = 2.0 * jnp.stack([jnp.cos(angles), jnp.sin(angles)], 1) + 0.02 * jax.random.normal(keys[3], (n, 2))
-    z = jax.random.normal(keys[4], (n, 2))
-    game = jg.games.gan(mlp, lambda t, x: mlp(t, x)[0], jg.fixed_samples(data), jg.fixed_samples(z))
-    return game, jg.Joint(phi, theta), (data, z)
+    ds = jg.datasets.ring()
+    keys = jax.random.split(jax.random.PRNGKey(seed), 3)
+    ng = jg.games.mlp_gan(ds.sample(keys[0], n), key=keys[1], hidden=(width, width))
+    # perturbed biases: away from the symmetric zero-bias start
+    w = jg.Joint(*(jax.tree.map(lambda x: x + 0.1 * jax.random.normal(keys[2], x.shape), p) for p in ng.params))
+    return ng.game, w, (ng.data, ng.latents)
 
 
 def best_of(fn, repeats):
@@ -127,7 +112,7 @@ def main():
     parser.add_argument("--dense-max", type=int, default=6000, help="largest n for dense eig")
     parser.add_argument("--k", type=int, default=6)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--chunk", type=int, default=64, help="Jacobian columns per forward-mode batch")
+    parser.add_argument("--chunk", type=int, default=16, help="Jacobian columns per forward-mode block")
     args = parser.parse_args()
     rows = []
     for width in args.widths:

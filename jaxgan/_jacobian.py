@@ -19,30 +19,41 @@ from ._step import corrected_field
 def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_size: Optional[int] = None) -> jax.Array:
     """Dense Jacobian ``d fn / d z`` of a flat function by chunked forward mode.
 
-    ``fn`` is linearised once (``jax.linearize``); its JVP is then mapped over the basis
-    vectors ``chunk_size`` at a time (``lax.map`` with ``batch_size``), so peak memory is
-    the ``n x n`` result plus ``chunk_size`` tangents, not ``n x n x batch``.
+    ``fn`` is linearised once (``jax.linearize``); its JVP is then applied to
+    ``chunk_size`` basis vectors at a time under ``lax.scan``, and each block of columns
+    is written in place into the ``(m, n)`` result (``dynamic_update_slice`` on the scan
+    carry): peak memory is the result plus one block's tangents and intermediates,
+    with no transposed copy. The last block starts at ``n - chunk_size`` (it recomputes
+    a few columns rather than padding).
 
     Args:
       fn: ``R^n -> R^m``, flat arrays in and out.
       z: the point, shape ``(n,)``.
-      chunk_size: basis vectors per batch; ``None`` picks ``min(n, 256)``.
+      chunk_size: basis vectors per block; ``None`` picks ``min(n, 16)`` (the
+        benchmark ``benchmarks/spectra.py`` measures time flat in the block size on
+        the CPU, and memory growing with it).
 
     Returns:
       The ``(m, n)`` Jacobian.
     """
     n = z.shape[0]
     if chunk_size is None:
-        chunk_size = min(n, 256)
+        chunk_size = 16
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"jacobian: `chunk_size` must be a positive int, got {chunk_size!r}.")
-    _, jvp = jax.linearize(fn, z)
+    c = min(chunk_size, n)
+    out, jvp = jax.linearize(fn, z)
+    rows = jnp.arange(n)
 
-    def column(i):
-        return jvp(jnp.zeros_like(z).at[i].set(1))
+    def block(result, b):
+        start = jnp.minimum(b * c, n - c)
+        basis = (rows[:, None] == start + jnp.arange(c)[None, :]).astype(z.dtype)  # (n, c)
+        cols = jax.vmap(jvp, in_axes=1, out_axes=1)(basis)  # (m, c)
+        return jax.lax.dynamic_update_slice(result, cols.astype(result.dtype), (0, start)), None
 
-    cols = jax.lax.map(column, jnp.arange(n), batch_size=min(chunk_size, n))
-    return cols.T
+    result = jnp.zeros((out.shape[0], n), out.dtype)
+    result, _ = jax.lax.scan(block, result, jnp.arange(-(-n // c)))
+    return result
 
 
 def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
@@ -60,7 +71,7 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
       w: the point, a ``Joint``.
       transform: optional stateless correction (e.g. ``jg.consensus(1.0)``): the
         Jacobian is then of the corrected field ``-T(xi)`` (see ``corrected_field``).
-      chunk_size: JVPs per batch (``None``: ``min(n, 256)``).
+      chunk_size: JVPs per block (``None``: 16).
 
     Returns:
       ``(n, n)`` array, rows and columns in ravel order (``phi`` first).

@@ -215,6 +215,14 @@ def test_minibatch_games_are_deterministic_in_the_key():
         jg.rollout(game_at, optax.sgd(0.1), ng.params, 2)
     with pytest.raises(ValueError, match="`batch_size` must be an int in"):
         ng.minibatch(65)
+    with pytest.raises(ValueError, match="`data` has non-finite values"):
+        jg.games.mlp_gan(np.full((4, 2), np.nan), key=jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match=r"`data` must be an \(N, d\) array"):
+        jg.games.mlp_gan(np.zeros(4), key=jax.random.PRNGKey(0))
+    # the data check passes under tracing (games built inside jit / sweep from a traced seed)
+    loss = jax.jit(lambda s: jg.games.mlp_gan(_data(8), key=jax.random.PRNGKey(s), hidden=(3,)).game.loss_g(
+        *jg.games.mlp_gan(_data(8), key=jax.random.PRNGKey(s), hidden=(3,)).params))(1)
+    assert np.isfinite(float(loss))
 
 
 # ----------------------------------------------------------------------------- spectra along training

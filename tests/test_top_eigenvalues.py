@@ -32,25 +32,12 @@ def _quadratic_game(n, seed):
 
 def _mlp_gan(width, seed=0):
     """A 2-D MLP GAN (tanh, two hidden layers) on 64 fixed samples: about 2 width^2 + 14 width parameters."""
-    key = jax.random.PRNGKey(seed)
-    ks = jax.random.split(key, 8)
-
-    def init(k, dims):
-        return [(jax.random.normal(kk, (a, b)) / np.sqrt(a), jnp.zeros(b)) for kk, (a, b) in zip(jax.random.split(k, len(dims) - 1), zip(dims[:-1], dims[1:]))]
-
-    def mlp(params, x):
-        for i, (W, b) in enumerate(params):
-            x = x @ W + b
-            if i < len(params) - 1:
-                x = jnp.tanh(x)
-        return x
-
-    phi = init(ks[0], [2, width, width, 2])
-    theta = init(ks[1], [2, width, width, 1])
-    data = jg.fixed_samples(jax.random.normal(ks[2], (64, 2)) + 1.0)
-    latents = jg.fixed_samples(jax.random.normal(ks[3], (64, 2)))
-    game = jg.games.gan(mlp, lambda t, x: mlp(t, x)[0], data, latents)
-    return game, jg.Joint(phi, theta)
+    ks = jax.random.split(jax.random.PRNGKey(seed), 3)
+    data = jax.random.normal(ks[0], (64, 2)) + 1.0
+    ng = jg.games.mlp_gan(data, key=ks[1], hidden=(width, width))
+    # perturbed biases: away from the symmetric zero-bias start
+    phi, theta = (jax.tree.map(lambda x: x + 0.1 * jax.random.normal(ks[2], x.shape), p) for p in ng.params)
+    return ng.game, jg.Joint(phi, theta)
 
 
 @pytest.mark.parametrize("which", ["LM", "LR", "SR"])

@@ -137,7 +137,7 @@ def _check_data(data, where):
         raise ValueError(f"{where}: `data` must be an (N, d) array of samples, got shape {data.shape}.")
     if not jnp.issubdtype(data.dtype, jnp.floating):
         raise TypeError(f"{where}: `data` must be floating point, got {data.dtype}.")
-    if not bool(jnp.all(jnp.isfinite(data))):
+    if not isinstance(data, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(data))):
         raise ValueError(f"{where}: `data` has non-finite values.")
     return data
 
