@@ -17,7 +17,8 @@ by side in one run:
 
 Writes ``benchmarks/results/spectra.json``.
 
-Usage: ``python benchmarks/spectra.py [--widths 20 48 96] [--dense-max 6000] [--k 6]``.
+Usage: ``python benchmarks/spectra.py [--widths 20 48 96] [--dense-max 6000] [--k 6]`` (rows of
+other widths already in the JSON are kept).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def rel_error(got, dense):
     if dense is None:
         return None
     scale = np.max(np.abs(dense))
-    return float(max(np.min(np.abs(dense - z)) for z in np.asarray(got)) / scale)
+    return float(max(np.min(np.abs(dense - z)) for z in np.asarray(got)) / scale)  # dense: the reference values
 
 
 def torch_operator(w, data, z):
@@ -144,7 +145,8 @@ def main():
                                 + (1j * np.asarray(jvp(jnp.asarray(np.imag(v)))) if np.iscomplexobj(v) else 0), dtype=np.float64)
         t0 = time.perf_counter()
         vals = sla.eigs(op, k=args.k, which="LR", tol=1e-10, v0=np.ones(n), return_eigenvectors=False)
-        row.update(arpack_jax_s=time.perf_counter() - t0, arpack_jax_error=rel_error(vals, dense))
+        row.update(arpack_jax_s=time.perf_counter() - t0, arpack_jax_error=rel_error(vals, dense),
+                   topk_vs_arpack=rel_error(out.eigenvalues, np.asarray(vals)))
         try:
             import torch  # noqa: F401
 
@@ -160,13 +162,17 @@ def main():
             f"n={n:>6}  dense: assembly {f(row.get('assembly_s'))} s, eig {f(row.get('eig_s'))} s "
             f"(ratio {f(row.get('assembly_over_eig'))}, memory {f(row.get('memory_over_matrix'))}x matrix) | "
             f"top-{args.k} LR: jaxgan {f(row['topk_s'])} s (err {f(row['topk_error'], 2)}), "
-            f"ARPACK+jax JVP {f(row['arpack_jax_s'])} s (err {f(row['arpack_jax_error'], 2)}), "
+            f"ARPACK+jax JVP {f(row['arpack_jax_s'])} s (err {f(row['arpack_jax_error'], 2)}; jaxgan vs ARPACK {f(row['topk_vs_arpack'], 2)}), "
             f"ARPACK+torch VJP {f(row['arpack_torch_s'])} s (err {f(row['arpack_torch_error'], 2)})",
             flush=True,
         )
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "spectra.json"), "w") as fh:
-        json.dump({"hardware": hardware(), "k": args.k, "rows": rows}, fh, indent=1)
+    path = os.path.join(HERE, "results", "spectra.json")
+    # rows of other widths from an earlier run are kept (a single width can be re-measured)
+    old = json.load(open(path))["rows"] if os.path.exists(path) else []
+    merged = sorted([r for r in old if r["width"] not in args.widths] + rows, key=lambda r: r["width"])
+    with open(path, "w") as fh:
+        json.dump({"hardware": hardware(), "k": args.k, "rows": merged}, fh, indent=1)
 
 
 if __name__ == "__main__":
