@@ -173,6 +173,7 @@ def check_joint(w, where: str, arg: str = "w") -> Joint:
             f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {type(w).__name__}. "
             f"Wrap the players' parameters: `jg.Joint(phi=..., theta=...)`."
         )
+    strong = {}
     for player in ("phi", "theta"):
         leaves = jax.tree.leaves(getattr(w, player))
         if not leaves:
@@ -184,7 +185,22 @@ def check_joint(w, where: str, arg: str = "w") -> Joint:
                     f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; parameters must be "
                     "floating point (e.g. jnp.float32 or jnp.float64)."
                 )
+            if not _weakly_typed(leaf):
+                strong.setdefault(str(dtype), player)
+    if len(strong) > 1:
+        found = ", ".join(f"{d} (in `{arg}.{p}`)" for d, p in strong.items())
+        raise TypeError(
+            f"{where}: `{arg}` mixes floating dtypes: {found}; cast every leaf to one dtype, e.g. "
+            f"`jax.tree.map(lambda x: x.astype(jnp.float64), {arg})`."
+        )
     return w
+
+
+def _weakly_typed(leaf) -> bool:
+    """Python scalars and weakly typed arrays take the other leaves' dtype: they never mix."""
+    if isinstance(leaf, (bool, int, float, complex)):
+        return True
+    return bool(getattr(getattr(leaf, "aval", leaf), "weak_type", False))
 
 
 def check_finite(w, where: str, arg: str = "w") -> None:
@@ -197,6 +213,23 @@ def check_finite(w, where: str, arg: str = "w") -> None:
                 f"{where}: `{arg}{jax.tree_util.keystr(path)}` has non-finite values (NaN or inf); "
                 "pass a finite point (an equilibrium for spectra)."
             )
+
+
+def _shapes(tree):
+    return jax.tree.map(lambda x: tuple(jnp.shape(x)), tree)
+
+
+def _call_loss(loss, name: str, phi, theta):
+    """Evaluate a loss; a shape or type error inside it is re-raised naming the parameters' shapes."""
+    try:
+        return loss(phi, theta)
+    except (TypeError, ValueError) as err:
+        if type(err) not in (TypeError, ValueError):
+            raise
+        raise type(err)(
+            f"`{name}` failed on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)}: "
+            f"{str(err).splitlines()[0]} Check that `w` has the structure and shapes the game's losses expect."
+        ) from err
 
 
 def _check_scalar_loss(value, name: str):
@@ -258,12 +291,12 @@ def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
             return out
 
         def lg(phi):
-            val = game.loss_g(phi, w.theta)
+            val = _call_loss(game.loss_g, "loss_g", phi, w.theta)
             _check_scalar_loss(val, "loss_g")
             return val
 
         def ld(theta):
-            val = game.loss_d(w.phi, theta)
+            val = _call_loss(game.loss_d, "loss_d", w.phi, theta)
             _check_scalar_loss(val, "loss_d")
             return val
 

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_game, check_joint
+from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._step import corrected_field
 
 
@@ -85,6 +85,7 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     """
     game = check_game(game, "jacobian")
     w = check_joint(w, "jacobian")
+    check_finite(w, "jacobian")
     z, unravel = ravel_pytree(w)
     v = corrected_field(game, transform)
 
@@ -92,7 +93,13 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
         return ravel_pytree(v(unravel(z)))[0]
 
     # one compiled program: eager dispatch of the linearisation costs more than compiling it
-    return jax.jit(lambda z: dense_jacobian(v_flat, z, chunk_size))(z)
+    a = jax.jit(lambda z: dense_jacobian(v_flat, z, chunk_size))(z)
+    if not isinstance(a, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(a))):
+        raise ValueError(
+            "jacobian: the Jacobian at `w` has NaN or inf entries although `w` is finite: the game's losses "
+            "or their first or second derivatives are not finite at this point."
+        )
+    return a
 
 
 class Blocks(NamedTuple):

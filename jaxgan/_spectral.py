@@ -61,9 +61,8 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
       >>> jg.matrix_eigenvalues(jnp.array([[0.0, -1.0], [1.0, 0.0]])).imag.tolist()
       [-1.0, 1.0]
     """
-    a = jnp.asarray(a)
-    _check_square(a, "matrix_eigenvalues")
-    return _sort_eig(jnp.linalg.eigvals(a))
+    _check_square(a if hasattr(a, "shape") and hasattr(a, "ndim") else jnp.asarray(a), "matrix_eigenvalues")
+    return _sort_eig(jnp.linalg.eigvals(jnp.asarray(a)))
 
 
 def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
