@@ -24,6 +24,12 @@ class TopEigenvalues(NamedTuple):
       restarts: restarts taken.
       converged: every residual is at most ``tol`` times the largest ``|lambda|``.
       matvecs: Jacobian-vector products used.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> out = jg.arnoldi_eigenvalues(lambda x: jnp.arange(1.0, 11.0) * x, jnp.ones(10), 2)
+      >>> [round(float(v.real), 4) for v in out.eigenvalues], bool(out.converged)
+      ([10.0, 9.0], True)
     """
 
     eigenvalues: jax.Array
@@ -78,6 +84,14 @@ def arnoldi_eigenvalues(
 
     Returns:
       A ``TopEigenvalues``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> rot = jnp.array([[0.0, -2.0], [2.0, 0.0]])  # eigenvalues +-2i
+      >>> a = jnp.block([[rot, jnp.zeros((2, 2))], [jnp.zeros((2, 2)), jnp.diag(jnp.array([1.0, -0.5]))]])
+      >>> out = jg.arnoldi_eigenvalues(lambda x: a.astype(x.dtype) @ x, jnp.ones(4), 2)
+      >>> sorted(round(float(v.imag), 4) for v in out.eigenvalues)
+      [-2.0, 2.0]
     """
     if which not in TARGETS:
         raise ValueError(f"top_eigenvalues: `which` must be one of {TARGETS}, got {which!r}.")

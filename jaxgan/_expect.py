@@ -32,6 +32,12 @@ class Quadrature(NamedTuple):
     Attributes:
       nodes: array ``(N, *event_shape)``.
       weights: array ``(N,)``, non-negative, summing to one.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> rule = jg.finite_support(jnp.array([[0.0], [2.0]]), jnp.array([0.25, 0.75]))
+      >>> float(jg.expectation(lambda x: x[0], rule))
+      1.5
     """
 
     nodes: jax.Array

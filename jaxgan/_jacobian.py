@@ -103,7 +103,14 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
 
 
 class Blocks(NamedTuple):
-    """Player blocks of a Jacobian ``A = [[A_pp, A_pt], [A_tp, A_tt]]``."""
+    """Player blocks of a Jacobian ``A = [[A_pp, A_pt], [A_tp, A_tt]]``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> b = jg.jacobian_blocks(jnp.arange(9.0).reshape(3, 3), jg.Joint(jnp.zeros(1), jnp.zeros(2)))
+      >>> b.phi_phi.shape, b.phi_theta.shape, b.theta_theta.shape
+      ((1, 1), (1, 2), (2, 2))
+    """
 
     phi_phi: jax.Array
     phi_theta: jax.Array

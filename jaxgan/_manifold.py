@@ -47,6 +47,11 @@ class Retraction(NamedTuple):
       residual: ``|grad_theta loss_d|`` at the end of the iterations.
       converged: ``residual <= tol``.
       matvecs: Hessian-vector products used (Newton's CG).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.Retraction._fields
+      ('w', 'steps', 'residual', 'converged', 'matvecs')
     """
 
     w: Joint
@@ -65,6 +70,11 @@ class Projection(NamedTuple):
         the next projection.
       info: the ``SolveInfo`` of the least-squares solve (``iterations`` counts ``K K^T``
         products, each one JVP plus one VJP of ``xi_theta``).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.Projection._fields
+      ('vector', 'multiplier', 'info')
     """
 
     vector: Joint

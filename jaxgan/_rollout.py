@@ -30,6 +30,12 @@ class Rollout(NamedTuple):
       finite: whether every parameter stayed finite for the whole run.
       first_nonfinite: the first step (1-based) after which a parameter was NaN or inf,
         ``-1`` if none.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> out = jg.rollout(jg.games.dirac("wgan"), optax.sgd(0.1), jg.Joint(1.0, 0.0), 4)
+      >>> out.trajectory.phi.shape, bool(out.finite), int(out.first_nonfinite)
+      ((2,), True, -1)
     """
 
     final: Joint
@@ -151,6 +157,13 @@ class SweepResult(NamedTuple):
       status: ``(G,)`` outcome code: ``0`` converged (final distance at most ``rtol``
         times the initial one), ``1`` bounded, ``2`` grew (final distance above the
         initial one), ``3`` non-finite; names in ``jaxgan.STATUS_NAMES``.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> res = jg.sweep(jg.games.dirac("wgan"), lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.0),
+      ...                {"lr": jnp.array([0.1, 1e30])}, 20)
+      >>> res.finite.tolist(), [jg.STATUS_NAMES[int(s)] for s in res.status]  # SimGD spirals out; 1e30 overflows
+      ([True, False], ['grew', 'non-finite'])
     """
 
     grid: Dict[str, jax.Array]

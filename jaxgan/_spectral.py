@@ -156,6 +156,12 @@ class Spectrum(NamedTuple):
         are real (NaN where complex).
       block_step_bound: per eigenvalue, the block's largest stable SimGD step
         (Corollaries 1 and 2).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> s = jg.spectrum(jg.games.bilinear(2.0), jg.Joint(jnp.zeros(()), jnp.zeros(())))
+      >>> [round(x, 4) for x in s.eigenvalues.imag.tolist()], float(s.stable_step)  # +-2i: no SimGD step contracts
+      ([-2.0, 2.0], 0.0)
     """
 
     eigenvalues: jax.Array

@@ -27,6 +27,11 @@ class StabilityMap(NamedTuple):
         or None.
       clear: ``(G,)`` points away from the boundary, ``|radius - 1| > margin``.
       runs: the ``SweepResult`` of the runs (distances, divergence steps), or None.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.StabilityMap._fields[:4]
+      ('grid', 'shape', 'radius', 'predicted')
     """
 
     grid: Dict[str, jax.Array]

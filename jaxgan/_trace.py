@@ -47,6 +47,12 @@ class SpectralTrace(NamedTuple):
       max_modulus: ``(T,)`` largest ``|lambda|`` (SimGD's step is bounded by
         ``2 |Re| / |lambda|^2``).
       converged: ``(T,)`` whether every Arnoldi target converged (always true for dense).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> tr = jg.spectral_trace(jg.games.bilinear(1.0), jg.Joint(jnp.zeros((2,)), jnp.zeros((2,))))
+      >>> tr.phase.tolist(), [abs(x) for x in tr.max_real.tolist()]  # +-i: pure rotation
+      ([inf, inf], [0.0, 0.0])
     """
 
     eigenvalues: jax.Array

@@ -24,7 +24,13 @@ PyTree = object
 
 
 class Flow(NamedTuple):
-    """A solved flow: ``ts`` ``(T,)`` and the states ``ys`` (a ``Joint`` of ``(T, ...)`` leaves)."""
+    """A solved flow: ``ts`` ``(T,)`` and the states ``ys`` (a ``Joint`` of ``(T, ...)`` leaves).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.Flow._fields
+      ('ts', 'ys')
+    """
 
     ts: jax.Array
     ys: Joint
@@ -107,6 +113,11 @@ class Refinement(NamedTuple):
       verdict: ``"converged"`` (the finest run is within ``rtol * scale`` of the flow, or of
         the next finer run), ``"first order, not yet converged"`` (the gaps halve), or
         ``"not converged"``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.Refinement._fields[:4]
+      ('etas', 's', 'runs', 'flow')
     """
 
     etas: jax.Array

@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 
 import jax
@@ -26,6 +27,8 @@ def test_public_names_are_documented(name):
     if isinstance(obj, (tuple, str)) and not callable(obj):
         return  # constants (STATUS_NAMES, LOSSES) are described where they are defined
     assert obj.__doc__ and len(obj.__doc__.strip()) > 20, f"{name} needs a docstring"
+    if not inspect.ismodule(obj):
+        assert ">>>" in obj.__doc__, f"{name} needs a runnable example (doctest) in its docstring"
 
 
 @pytest.mark.parametrize("module", list(_modules()), ids=lambda m: m.__name__)

@@ -10,7 +10,14 @@ from .._game import Box, Game, Joint, zero_sum
 
 
 class ConstrainedGame(NamedTuple):
-    """A game on a box, with its unique first-order min-max point when known."""
+    """A game on a box, with its unique first-order min-max point when known.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> ex = jg.games.constrained_examples()["bilinear"]
+      >>> float(ex.solution.phi), float(ex.box.lo.phi), float(ex.box.hi.phi)
+      (0.5, 0.0, 1.0)
+    """
 
     game: Game
     box: Box

@@ -37,6 +37,12 @@ class GAN(Game):
     name), ``penalties`` (tuple of ``(name, penalty, depends_on_phi)`` with
     ``penalty(gan, phi, theta)`` added to the discriminator's loss). The game is flagged
     ``zero_sum`` unless the loss is non-saturating or a penalty depends on ``phi``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> g = jg.games.dirac("standard")
+      >>> isinstance(g, jg.games.GAN), g.loss, g.zero_sum
+      (True, 'standard', True)
     """
 
     generator: Callable = None

@@ -20,6 +20,13 @@ class AlternatingMinimisation(NamedTuple):
       f: ``(iterations, N)`` discriminators, ``f[k] = 1 / (1 + R[k])``.
       mode: ``(iterations,)`` the support point that ``R[k + 1]`` puts all its mass on.
       cost: ``(iterations + 1,)`` ``C(R[k])``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.likelihood_ratio(jnp.array([0.5, 0.3, 0.2]))
+      >>> out = game.alternating_minimisation(jnp.ones(3), 2)
+      >>> out.R.shape, out.f.shape, out.mode.shape
+      ((3, 3), (2, 3), (2,))
     """
 
     R: jax.Array
@@ -42,6 +49,12 @@ class LikelihoodRatioGame(Game):
     p (log(1 + R) + 1)`` with ``C(R) = E[(1 + R) log(1 + R)] = 2 KL(pbar || p_r) + 2
     log 2`` (``pbar = (p_R + p_r)/2``): the two gradients differ by ``p``, which the
     projection ``P_o`` on ``E[delta] = 0`` removes; ``C`` is minimal, ``2 log 2``, at ``R = 1``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.likelihood_ratio(jnp.array([0.5, 0.5]))
+      >>> [float(x) for x in game.equilibrium.theta]  # f* = 1 / (1 + R) at R = 1
+      [0.5, 0.5]
     """
 
     p: jax.Array

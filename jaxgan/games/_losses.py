@@ -67,13 +67,25 @@ def check_loss(loss: str, where: str) -> str:
 
 
 def loss_f(loss: str):
-    """The function ``f`` of a loss family (``"non_saturating"`` shares the standard ``f``)."""
+    """The function ``f`` of a loss family (``"non_saturating"`` shares the standard ``f``).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> round(float(jg.games.loss_f("standard")(0.0)), 6), float(jg.games.loss_f("wgan")(2.0))  # log(1/2); t
+      (-0.693147, 2.0)
+    """
     check_loss(loss, "loss_f")
     return _identity if loss == "wgan" else log_sigmoid
 
 
 def loss_f_prime(loss: str):
-    """Closed-form ``f'``: ``sigmoid(-t)`` for the standard families, ``1`` for WGAN."""
+    """Closed-form ``f'``: ``sigmoid(-t)`` for the standard families, ``1`` for WGAN.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> float(jg.games.loss_f_prime("standard")(0.0)), float(jg.games.loss_f_prime("wgan")(3.0))  # f'(0) = 1/2
+      (0.5, 1.0)
+    """
     check_loss(loss, "loss_f_prime")
     if loss == "wgan":
         return jnp.ones_like

@@ -40,6 +40,12 @@ class NeuralGAN:
       data: ``(N, d)`` data set.
       latents: ``(M, latent_dim)`` fixed latent samples of the full-batch game.
       loss: the loss family.
+
+    Examples:
+      >>> import jax, jaxgan as jg
+      >>> ng = jg.games.mlp_gan(jg.datasets.ring().sample(jax.random.PRNGKey(0), 16), key=jax.random.PRNGKey(1), hidden=(4,))
+      >>> ng.latents.shape, ng.sample(ng.params.phi, jax.random.PRNGKey(2), 5).shape
+      ((16, 2), (5, 2))
     """
 
     game: GAN
@@ -189,6 +195,15 @@ def neural_gan(
 
     Returns:
       A ``NeuralGAN``.
+
+    Examples:
+      >>> import jax, flax.linen as nn, jaxgan as jg
+      >>> data = jg.datasets.circle().sample(jax.random.PRNGKey(0), 32)
+      >>> G = nn.Sequential([nn.Dense(8), nn.tanh, nn.Dense(2)])
+      >>> D = nn.Sequential([nn.Dense(8), nn.tanh, nn.Dense(1)])
+      >>> ng = jg.games.neural_gan(G, D, data, key=jax.random.PRNGKey(1), latent_dim=2)
+      >>> ng.num_parameters, jg.eigenvalues(ng.game, ng.params).shape
+      (75, (75,))
     """
     where = "neural_gan"
     check_loss(loss, where)
@@ -214,7 +229,13 @@ def _assemble(g_apply, d_apply, params, data, latents, loss, name, where) -> Neu
 
 
 def mlp_init(key: jax.Array, sizes: Sequence[int], dtype=None):
-    """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes`` (LeCun-normal weights, zero biases)."""
+    """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes`` (LeCun-normal weights, zero biases).
+
+    Examples:
+      >>> import jax, jaxgan as jg
+      >>> [(w.shape, b.shape) for w, b in jg.games.mlp_init(jax.random.PRNGKey(0), (2, 8, 1))]
+      [((2, 8), (8,)), ((8, 1), (1,))]
+    """
     dtype = jnp.zeros(()).dtype if dtype is None else dtype
     keys = jax.random.split(key, len(sizes) - 1)
     return [
@@ -224,7 +245,14 @@ def mlp_init(key: jax.Array, sizes: Sequence[int], dtype=None):
 
 
 def mlp_apply(params, x, activation: Callable = jnp.tanh):
-    """``x -> W_L(... activation(W_1 x + b_1) ...) + b_L`` for ``mlp_init``'s parameters."""
+    """``x -> W_L(... activation(W_1 x + b_1) ...) + b_L`` for ``mlp_init``'s parameters.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxgan as jg
+      >>> params = jg.games.mlp_init(jax.random.PRNGKey(0), (2, 8, 1))
+      >>> jg.games.mlp_apply(params, jnp.zeros(2)).tolist()  # zero biases: the output at 0 is 0
+      [0.0]
+    """
     for i, (w, b) in enumerate(params):
         x = x @ w + b
         if i < len(params) - 1:

@@ -174,7 +174,13 @@ def turinici(x_r: float = 1.0):
 
 def turinici_invariant(w, tau, x_r: float = 1.0):
     """The quantity ``(x - x_r)^2 + y^2 + tau (x - x_r) y`` that Turinici's alternating map
-    conserves exactly (``tau = 0``: the flow's circle)."""
+    conserves exactly (``tau = 0``: the flow's circle).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> float(jg.games.turinici_invariant(jg.Joint(2.0, 1.0), 0.5))  # 1 + 1 + 0.5
+      2.5
+    """
     dx = jnp.asarray(w.phi) - x_r
     y = jnp.asarray(w.theta)
     return dx**2 + y**2 + tau * dx * y

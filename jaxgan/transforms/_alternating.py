@@ -13,7 +13,14 @@ ORDERS = ("d_first", "g_first")
 
 
 class AlternatingState(NamedTuple):
-    """State of ``alternating``: the inner optimiser state of each player."""
+    """State of ``alternating``: the inner optimiser state of each player.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> tx = jg.alternating(optax.sgd(0.1), d_steps=2)
+      >>> type(tx.init(jg.Joint(1.0, 0.0))).__name__, jg.AlternatingState._fields
+      ('AlternatingState', ('g', 'd'))
+    """
 
     g: optax.OptState
     d: optax.OptState

@@ -35,7 +35,13 @@ class BestResponseStats(NamedTuple):
 
 class BestResponseState(NamedTuple):
     """State of ``best_response``: the inner optimiser's state, the warm starts of the
-    linear solves (shaped like ``theta``) and the diagnostics."""
+    linear solves (shaped like ``theta``) and the diagnostics.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.BestResponseState._fields
+      ('inner', 'multiplier', 'lift', 'stats')
+    """
 
     inner: optax.OptState
     multiplier: object

@@ -15,7 +15,13 @@ from .._solve import default_tol
 
 class FollowTheRidgeState(NamedTuple):
     """State of ``follow_the_ridge``: the last solution of the ``H_tt`` solve (the warm
-    start), the CG iterations it took and how many solves missed their tolerance."""
+    start), the CG iterations it took and how many solves missed their tolerance.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.FollowTheRidgeState._fields
+      ('warm', 'iterations', 'failures')
+    """
 
     warm: object
     iterations: jax.Array

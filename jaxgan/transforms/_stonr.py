@@ -302,6 +302,11 @@ class StonrResult(NamedTuple):
       residual: ``|w - Pi_box(w - xi(w))|_inf``: zero exactly at first-order min-max points.
       local_type: 0 first-order only, 1 strict local min-max, 2 strict local Nash
         (``local_type_name``), from the Hessian blocks of the interior coordinates.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.StonrResult._fields[:4]
+      ('point', 'path', 'steps', 'status')
     """
 
     point: Joint
