@@ -13,7 +13,7 @@ def _bits(tree):
     return [np.asarray(x).tobytes() for x in jax.tree.leaves(tree)]
 
 
-def test_runs_sweeps_spectra_and_minibatches_repeat_bitwise():
+def test_sweeps_and_minibatch_runs_repeat_bitwise():
     data = jg.datasets.ring().sample(jax.random.PRNGKey(0), 32)
 
     def everything():
@@ -21,8 +21,7 @@ def test_runs_sweeps_spectra_and_minibatches_repeat_bitwise():
         sweep = jg.sweep(ng.game, lambda h: optax.chain(jg.consensus(h["g"]), optax.sgd(0.05)),
                          ng.params, {"g": jnp.array([0.0, 0.5, 1.0])}, 10)
         mini = jg.rollout(ng.minibatch(8), optax.adam(1e-2), ng.params, 10, key=jax.random.PRNGKey(3))
-        top = jax.jit(lambda w: jg.top_eigenvalues(ng.game, w, 3, which="LR"))(ng.params)
-        return sweep.final, mini.final, top.eigenvalues
+        return sweep.final, mini.final
 
     first, second = everything(), everything()
     assert _bits(first) == _bits(second)

@@ -17,8 +17,8 @@ from jax.flatten_util import ravel_pytree
 
 import jaxgan as jg
 
-SETTINGS = settings(max_examples=4, deadline=None, derandomize=True, database=None)
-FEW = settings(max_examples=3, deadline=None, derandomize=True, database=None)
+SETTINGS = settings(max_examples=3, deadline=None, derandomize=True, database=None)
+FEW = settings(max_examples=2, deadline=None, derandomize=True, database=None)
 
 
 @st.composite
