@@ -45,7 +45,7 @@ def build(width, n=256, seed=0):
     ds = jg.datasets.ring()
     keys = jax.random.split(jax.random.PRNGKey(seed), 3)
     ng = jg.games.mlp_gan(ds.sample(keys[0], n), key=keys[1], hidden=(width, width))
-    # perturbed biases: away from the symmetric zero-bias start
+    # every parameter perturbed by 0.1 N(0, 1): away from the zero-bias start
     w = jg.Joint(*(jax.tree.map(lambda x: x + 0.1 * jax.random.normal(keys[2], x.shape), p) for p in ng.params))
     return ng.game, w, (ng.data, ng.latents)
 

@@ -35,7 +35,7 @@ def _mlp_gan(width, seed=0):
     ks = jax.random.split(jax.random.PRNGKey(seed), 3)
     data = jax.random.normal(ks[0], (64, 2)) + 1.0
     ng = jg.games.mlp_gan(data, key=ks[1], hidden=(width, width))
-    # perturbed biases: away from the symmetric zero-bias start
+    # every parameter perturbed by 0.1 N(0, 1): away from the zero-bias start
     phi, theta = (jax.tree.map(lambda x: x + 0.1 * jax.random.normal(ks[2], x.shape), p) for p in ng.params)
     return ng.game, jg.Joint(phi, theta)
 
