@@ -163,7 +163,8 @@ def test_nnx_players_and_their_errors():
 
     class MLP(nnx.Module):
         def __init__(self, sizes, rngs):
-            self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs, param_dtype=jnp.float64) for a, b in zip(sizes[:-1], sizes[1:])])
+            layers = [nnx.Linear(a, b, rngs=rngs, param_dtype=jnp.float64) for a, b in zip(sizes[:-1], sizes[1:])]
+            self.layers = getattr(nnx, "List", list)(layers)  # nnx.List from flax 0.11; a plain list before
 
         def __call__(self, x):
             for i, layer in enumerate(self.layers):
