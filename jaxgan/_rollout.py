@@ -233,16 +233,19 @@ def _distance(w, ref):
     return jnp.linalg.norm(a - b.astype(a.dtype))
 
 
+def _per_grid_point(value, cls, where: str, arg: str) -> Callable[[dict], object]:
+    """``value`` as a function of the grid point: a ``cls`` instance is constant, a callable is used as is."""
+    if isinstance(value, cls):
+        return lambda h: value
+    if callable(value):
+        return value
+    raise TypeError(f"{where}: `{arg}` must be a jaxgan.{cls.__name__} or a callable `h -> {cls.__name__}`, got {type(value).__name__}.")
+
+
 def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     """Check a grid tool's ``game`` (a ``Game`` or ``h -> Game``) and ``make_tx``; return
     ``h -> Game``."""
-    if isinstance(game, Game):
-        fixed = game
-        game_fn = lambda h: fixed  # noqa: E731
-    elif callable(game):
-        game_fn = game
-    else:
-        raise TypeError(f"{where}: `game` must be a jaxgan.Game or a callable `h -> Game`, got {type(game).__name__}.")
+    game_fn = _per_grid_point(game, Game, where, "game")
     if not callable(make_tx):
         raise TypeError(
             f"{where}: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`."
@@ -307,12 +310,7 @@ def sweep(
     ref_default = game.equilibrium if isinstance(game, Game) else None
     if isinstance(w0, Joint):
         check_joint(w0, "sweep", "w0")
-        fixed_w0 = w0
-        w0_fn = lambda h: fixed_w0  # noqa: E731
-    elif callable(w0):
-        w0_fn = w0
-    else:
-        raise TypeError(f"sweep: `w0` must be a jaxgan.Joint or a callable `h -> Joint`, got {type(w0).__name__}.")
+    w0_fn = _per_grid_point(w0, Joint, "sweep", "w0")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
 
     def run_one(h):
