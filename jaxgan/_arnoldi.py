@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ._eig import eig
 from ._game import Game, Joint, check_game, check_joint, vector_field
 from ._step import corrected_field
 
@@ -139,7 +140,7 @@ def arnoldi_eigenvalues(
         return jax.lax.fori_loop(start, m, body, (V, H, jnp.int32(0)))
 
     def ritz(H):
-        theta, Y = jnp.linalg.eig(H[:m, :m])
+        theta, Y = eig(H[:m, :m])
         idx = jnp.argsort(_order(theta, which))
         theta, Y = theta[idx], Y[:, idx]
         Y = Y / jnp.linalg.norm(Y, axis=0, keepdims=True)

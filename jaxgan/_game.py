@@ -15,6 +15,7 @@ Sign conventions (the contract of the whole library):
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import Any, Callable, NamedTuple, Optional
 
 import jax
@@ -219,10 +220,23 @@ def _shapes(tree):
     return jax.tree.map(lambda x: tuple(jnp.shape(x)), tree)
 
 
+_TRACED_CONVERSIONS = tuple(
+    getattr(jax.errors, name)
+    for name in ("ConcretizationTypeError", "TracerArrayConversionError", "TracerBoolConversionError", "TracerIntegerConversionError")
+    if hasattr(jax.errors, name)
+)
+
+
 def _call_loss(loss, name: str, phi, theta):
     """Evaluate a loss; a shape or type error inside it is re-raised naming the parameters' shapes."""
     try:
         return loss(phi, theta)
+    except _TRACED_CONVERSIONS as err:
+        raise TypeError(
+            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or NumPy value "
+            f"({type(err).__name__}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; branch with "
+            "`jnp.where` or `jax.lax.cond`, not `if`, `float()` or `np.` calls on the parameters."
+        ) from err
     except (TypeError, ValueError) as err:
         if type(err) not in (TypeError, ValueError):
             raise
@@ -256,6 +270,82 @@ def _check_same_structure(reference, value, where: str, arg: str):
             )
 
 
+# --------------------------------------------------------------------------- differentiability
+
+# games already checked, with the parameter signatures they were checked at: a validation
+# cache (weak in the game), never read for results
+_DIFFERENTIABLE: "weakref.WeakKeyDictionary[Game, set]" = weakref.WeakKeyDictionary()
+
+
+def _own_gradients(game: Game):
+    """``w -> (grad_phi loss_g, grad_theta loss_d)`` by autodiff, each loss checked to be a scalar."""
+
+    def grads(w: Joint):
+        def lg(phi):
+            val = _call_loss(game.loss_g, "loss_g", phi, w.theta)
+            _check_scalar_loss(val, "loss_g")
+            return val
+
+        def ld(theta):
+            val = _call_loss(game.loss_d, "loss_d", w.phi, theta)
+            _check_scalar_loss(val, "loss_d")
+            return val
+
+        return jax.grad(lg)(w.phi), jax.grad(ld)(w.theta)
+
+    return grads
+
+
+def check_differentiable(game: Game, w: Joint) -> None:
+    """Raise unless each player's loss depends differentiably on the player's own parameters.
+
+    A loss that ignores its player, or reaches it only through operations without a
+    derivative (``stop_gradient``, rounding, comparisons, integer casts), has a gradient
+    that is *identically* zero: that player never moves, whatever the algorithm. The test
+    is structural, on the jaxpr of the two gradients (shapes only): a player fails when
+    none of its gradient leaves depends on the parameters and all of them are zero. A
+    single flat leaf (a critic bias that cancels out) is a legitimate zero direction and
+    passes. Checked once per game and parameter shapes; traced values are fine.
+    """
+    signature = (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
+    seen = _DIFFERENTIABLE.setdefault(game, set())
+    if signature in seen:
+        return
+    grads = _own_gradients(game)
+    closed = jax.make_jaxpr(grads)(w)
+    jaxpr = closed.jaxpr
+    varying = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(_is_var(v) and v in varying for v in eqn.invars):
+            varying.update(eqn.outvars)
+    constant = [not (_is_var(v) and v in varying) for v in jaxpr.outvars]
+    n_phi = len(jax.tree.leaves(w.phi))
+    for player, loss, flags in (("phi", "loss_g", constant[:n_phi]), ("theta", "loss_d", constant[n_phi:])):
+        if flags and all(flags) and _constant_gradient_is_zero(grads, w, player):
+            raise ValueError(
+                f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect to `{player}` is "
+                f"identically zero (the loss ignores `{player}`, or reaches it only through stop_gradient, rounding, "
+                f"comparisons or integer casts), so that player never moves. Check that `{loss}` uses `{player}`."
+            )
+    seen.add(signature)
+
+
+def _is_var(v) -> bool:
+    return not hasattr(v, "val")  # a jaxpr Literal carries its value
+
+
+def _constant_gradient_is_zero(grads, w, player: str) -> bool:
+    """Evaluate a parameter-independent gradient (at zeros: it is the same everywhere);
+    ``False`` when it closes over traced values and cannot be evaluated now."""
+    zeros = jax.tree.map(lambda x: np.zeros(jnp.shape(x), jnp.result_type(x)), w)
+    with jax.ensure_compile_time_eval():
+        g = grads(zeros)[0 if player == "phi" else 1]
+    leaves = jax.tree.leaves(g)
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        return False
+    return all(not np.any(np.asarray(x)) for x in leaves)
+
+
 # --------------------------------------------------------------------------- fields
 
 
@@ -280,6 +370,7 @@ def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
       (2.0, -1.0)
     """
     game = check_game(game, "simultaneous_gradient")
+    own_gradients = _own_gradients(game)
 
     def xi(w: Joint) -> Joint:
         w = check_joint(w, "simultaneous_gradient")
@@ -289,18 +380,8 @@ def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
                 raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {type(out).__name__}.")
             _check_same_structure(w, out, "simultaneous_gradient", "grad_fn(w)")
             return out
-
-        def lg(phi):
-            val = _call_loss(game.loss_g, "loss_g", phi, w.theta)
-            _check_scalar_loss(val, "loss_g")
-            return val
-
-        def ld(theta):
-            val = _call_loss(game.loss_d, "loss_d", w.phi, theta)
-            _check_scalar_loss(val, "loss_d")
-            return val
-
-        return Joint(jax.grad(lg)(w.phi), jax.grad(ld)(w.theta))
+        check_differentiable(game, w)
+        return Joint(*own_gradients(w))
 
     return xi
 

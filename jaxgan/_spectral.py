@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from ._eig import eig, eigvals
 from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._jacobian import dense_jacobian, jacobian, player_sizes
 from ._step import as_extra_args, make_step
@@ -62,7 +63,7 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
       [-1.0, 1.0]
     """
     _check_square(a if hasattr(a, "shape") and hasattr(a, "ndim") else jnp.asarray(a), "matrix_eigenvalues")
-    return _sort_eig(jnp.linalg.eigvals(jnp.asarray(a)))
+    return _sort_eig(eigvals(jnp.asarray(a)))
 
 
 def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
@@ -192,7 +193,7 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     _check_square(a, "spectrum")
     if not 0 < n_phi < a.shape[0]:
         raise ValueError(f"spectrum: `n_phi` must be in 1..{a.shape[0] - 1}, got {n_phi}.")
-    lam, vecs = _sort_eig(*jnp.linalg.eig(a))
+    lam, vecs = _sort_eig(*eig(a))
     a_pp, a_pt = a[:n_phi, :n_phi], a[:n_phi, n_phi:]
     a_tp, a_tt = a[n_phi:, :n_phi], a[n_phi:, n_phi:]
     p, q = -a_pt, a_tt
@@ -358,4 +359,4 @@ def spectral_radius(game: Game, tx, w: Joint, state=None, *, chunk_size: Optiona
       1.004988
     """
     m = update_jacobian(game, tx, w, state, chunk_size=chunk_size)
-    return jnp.max(jnp.abs(jnp.linalg.eigvals(m)))
+    return jnp.max(jnp.abs(eigvals(m)))

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ._chain_order import check_chain_order
 from ._game import Game, Joint, check_game, simultaneous_gradient
 
 
@@ -26,7 +27,9 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
 
     ``step(w, s)`` computes ``xi(w)``, ``updates, s' = tx.update(xi, s, w, game=game)``
     and returns ``(w + updates, s')``. Every run, sweep and update Jacobian in jaxgan is
-    built from this one function.
+    built from this one function. When first traced it checks the chain's order: a jaxgan
+    correction placed after a stage that rewrote ``xi`` (a learning-rate scaling) raises a
+    ``ValueError`` naming it.
 
     Args:
       game: a ``Game``.
@@ -47,8 +50,13 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
     tx = as_extra_args(tx, "make_step")
     field = simultaneous_gradient(game)
 
+    checked = []  # the chain's order is checked once, when the step is first traced
+
     def step(w, state):
         xi = field(w)
+        if not checked:
+            check_chain_order(tx, xi, state, w, game=game)
+            checked.append(True)
         updates, state = tx.update(xi, state, w, game=game)
         return optax.apply_updates(w, updates), state
 
@@ -75,8 +83,14 @@ def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
         return lambda w: jax.tree.map(jnp.negative, field(w))
     tx = as_extra_args(transform, "corrected_field")
 
+    checked = []
+
     def v(w):
-        updates, _ = tx.update(field(w), tx.init(w), w, game=game)
+        xi, state = field(w), tx.init(w)
+        if not checked:
+            check_chain_order(tx, xi, state, w, game=game)
+            checked.append(True)
+        updates, _ = tx.update(xi, state, w, game=game)
         return jax.tree.map(jnp.negative, updates)
 
     return v

@@ -17,6 +17,10 @@ XI = jg.Joint(jnp.ones(2), jnp.ones(2))
 # (row name in the README, call, error type, message fragment)
 CASES = [
     ("a loss that is not scalar", lambda: jg.eigenvalues(jg.zero_sum(lambda x, y: x * y), W), ValueError, "`loss_g` must return a scalar"),
+    ("a loss that does not depend differentiably on one player", lambda: jg.eigenvalues(jg.Game(lambda x, y: y @ y, lambda x, y: -(x @ y)), W),
+     ValueError, "`loss_g` does not depend differentiably on `phi`"),
+    ("a loss that turns a parameter into a Python value", lambda: jg.eigenvalues(jg.zero_sum(lambda x, y: float(x[0]) * jnp.sum(y)), W),
+     TypeError, "`loss_g` cannot be differentiated or traced"),
     ("a `Joint` of the wrong structure", lambda: jg.eigenvalues(GAME, (jnp.ones(2), jnp.ones(2))), TypeError, "must be a jaxgan.Joint(phi, theta)"),
     ("a `Joint` whose shapes do not fit the losses", lambda: jg.eigenvalues(GAME, jg.Joint(jnp.ones(2), jnp.ones(3))), TypeError,
      "`loss_g` failed on parameters of shapes phi (2,), theta (3,)"),
@@ -25,6 +29,8 @@ CASES = [
     ("integer leaves", lambda: jg.eigenvalues(GAME, jg.Joint(jnp.ones(2, jnp.int32), jnp.ones(2, jnp.int32))), TypeError,
      "parameters must be floating point"),
     ("a correction without `game=`", lambda: jg.consensus(1.0).update(XI, jg.consensus(1.0).init(W), W), TypeError, "pass `game=game`"),
+    ("a correction after the learning-rate scaling", lambda: jg.rollout(GAME, optax.chain(optax.sgd(0.1), jg.jare(1.0)), W, 2), ValueError,
+     "jare must come first in the optax chain"),
     ("an unknown option", lambda: jg.top_eigenvalues(GAME, W, 1, which="XX"), ValueError, "`which` must be one of"),
     ("an unknown loss family", lambda: jg.games.dirac("hinge"), ValueError, "unknown `loss` 'hinge'"),
     ("NaN or inf in the parameters", lambda: jg.eigenvalues(GAME, jg.Joint(jnp.array([np.nan, 1.0]), jnp.ones(2))), ValueError,
@@ -67,3 +73,96 @@ def test_a_sweep_with_divergent_runs_reports_them_and_keeps_the_rest():
     assert int(res.first_nonfinite[1]) > 0 and int(res.first_nonfinite[0]) == -1
     assert jg.STATUS_NAMES[int(res.status[1])] == "non-finite"
     assert np.all(np.isfinite(np.asarray(res.final.phi)[finite]))
+
+
+# ---------------------------------------------------------------- the chain's order
+
+DIRAC = jg.games.dirac("wgan")
+W0 = jg.Joint(1.0, 0.5)
+LATE = {
+    "sgd then jare": (optax.chain(optax.sgd(0.1), jg.jare(1.0)), "jare"),
+    "adam then consensus": (optax.chain(optax.adam(0.1), jg.consensus(1.0)), "consensus"),
+    "scale then sga": (optax.chain(optax.scale(-0.1), jg.sga(1.0)), "sga"),
+    "clip then follow_the_ridge": (optax.chain(optax.clip(1.0), jg.follow_the_ridge(), optax.sgd(0.1)), "follow_the_ridge"),
+    "sgd then alternating": (optax.chain(optax.sgd(0.1), jg.alternating(optax.sgd(0.1))), "alternating"),
+    "inside extragradient": (jg.extragradient(optax.chain(optax.sgd(0.1), jg.consensus(1.0))), "consensus"),
+    "inside best_response": (jg.best_response(optax.chain(optax.sgd(0.1), jg.jare(1.0)), step="riemannian"), "jare"),
+}
+
+
+@pytest.mark.parametrize("tx,where", LATE.values(), ids=list(LATE))
+def test_a_correction_after_a_rewriting_stage_is_refused_by_every_entry_point(tx, where):
+    fragment = f"{where} must come first in the optax chain"
+    for call in (lambda: jg.rollout(DIRAC, tx, W0, 2), lambda: jg.update_jacobian(DIRAC, tx, W0),
+                 lambda: jg.sweep(DIRAC, lambda h: tx, W0, {"lr": jnp.ones(2)}, 2)):
+        with pytest.raises(ValueError, match=fragment):
+            call()
+
+
+EARLY = {
+    "two corrections then sgd": optax.chain(jg.jare(1.0), jg.consensus(0.5), optax.sgd(0.1)),
+    "injected hyperparameters": optax.inject_hyperparams(lambda lr, g: optax.chain(jg.jare(g), optax.sgd(lr)))(lr=0.1, g=1.0),
+    "identity first": optax.chain(optax.identity(), jg.sga(1.0), optax.adam(0.01)),
+    "extragradient of a corrected step": jg.extragradient(optax.chain(jg.consensus(1.0), optax.sgd(0.1))),
+}
+
+
+@pytest.mark.parametrize("tx", EARLY.values(), ids=list(EARLY))
+def test_corrections_first_pass_the_order_check_and_compute_as_before(tx):
+    out = jg.rollout(DIRAC, tx, W0, 3)
+    # the probe changes nothing: the same steps by hand, through tx.update without it
+    w, s = W0, tx.init(W0)
+    for _ in range(3):
+        u, s = tx.update(jg.simultaneous_gradient(DIRAC)(w), s, w, game=DIRAC)
+        w = optax.apply_updates(w, u)
+    np.testing.assert_allclose(float(out.final.phi), float(w.phi), rtol=1e-12)
+    np.testing.assert_allclose(float(out.final.theta), float(w.theta), rtol=1e-12)
+
+
+def test_spectra_of_a_late_correction_are_refused():
+    with pytest.raises(ValueError, match="consensus must come first"):
+        jg.eigenvalues(DIRAC, DIRAC.equilibrium, transform=optax.chain(optax.scale(2.0), jg.consensus(1.0)))
+
+
+# ---------------------------------------------------------------- differentiability
+
+
+def _bilinear_d(x, y):
+    return -(x @ y)
+
+
+FLAT = {
+    "loss_g ignores phi": (jg.Game(lambda x, y: y @ y, _bilinear_d), "`loss_g` does not depend differentiably on `phi`"),
+    "rounding": (jg.Game(lambda x, y: jnp.round(x) @ y, _bilinear_d), "`loss_g` does not depend differentiably on `phi`"),
+    "integer cast": (jg.Game(lambda x, y: x.astype(jnp.int32).sum() * y.sum(), _bilinear_d), "`loss_g` does not depend differentiably"),
+    "stop_gradient in loss_d": (jg.Game(lambda x, y: x @ y, lambda x, y: -(x @ jax.lax.stop_gradient(y))),
+                                "`loss_d` does not depend differentiably on `theta`"),
+    "a comparison": (jg.Game(lambda x, y: x @ y, lambda x, y: -jnp.sum(jnp.where(y > 0, 1.0, 0.0)) * x.sum()),
+                     "`loss_d` does not depend differentiably on `theta`"),
+}
+
+
+@pytest.mark.parametrize("game,fragment", FLAT.values(), ids=list(FLAT))
+def test_a_player_without_a_gradient_is_refused(game, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        jg.jacobian(game, W)
+    with pytest.raises(ValueError, match=fragment):  # also when first met inside jit and vmap
+        jax.jit(jax.vmap(jg.simultaneous_gradient(game)))(jax.tree.map(lambda x: jnp.stack([x, x]), W))
+
+
+def test_flat_directions_and_constant_gradients_are_not_refused():
+    # a critic bias that cancels (one flat leaf), a linear loss (constant, non-zero gradient)
+    bias = jg.Game(lambda p, t: -(t["w"] @ p), lambda p, t: t["w"] @ p + t["b"] - t["b"])
+    wb = jg.Joint(jnp.ones(2), {"w": jnp.ones(2), "b": jnp.zeros(())})
+    assert jg.jacobian(bias, wb).shape == (5, 5)
+    linear = jg.Game(lambda p, t: 2.0 * jnp.sum(p), lambda p, t: jnp.sum(p) * jnp.sum(t))
+    np.testing.assert_allclose(np.asarray(jg.simultaneous_gradient(linear)(W).phi), [2.0, 2.0])
+
+
+def test_the_differentiability_check_follows_a_traced_game():
+    # a game built from a traced hyperparameter (a sweep over games): checked without evaluation
+    def xi_at(c):
+        game = jg.Game(lambda x, y: c * jnp.sum(x), lambda x, y: -(x @ y))
+        return jg.simultaneous_gradient(game)(W).phi
+
+    np.testing.assert_allclose(np.asarray(jax.vmap(xi_at)(jnp.array([1.0, 2.0]))), [[1.0, 1.0], [2.0, 2.0]])

@@ -5,10 +5,10 @@ import importlib
 import inspect
 import pkgutil
 
-import jax
 import pytest
 
 import jaxgan
+from compat import float32_mode
 
 
 def _modules():
@@ -34,6 +34,6 @@ def test_public_names_are_documented(name):
 @pytest.mark.parametrize("module", list(_modules()), ids=lambda m: m.__name__)
 def test_docstring_examples_run(module):
     # examples are written for JAX's default float32, as a new user sees them
-    with jax.enable_x64(False):
+    with float32_mode():
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from jax.flatten_util import ravel_pytree
 
 import jaxgan as jg
+from compat import float32_mode
 
 SETTINGS = settings(max_examples=3, deadline=None, derandomize=True, database=None)
 FEW = settings(max_examples=2, deadline=None, derandomize=True, database=None)
@@ -31,12 +32,17 @@ def quadratic_games(draw, min_dim=1, max_dim=4, nonlinear=True):
     A, C = (A + A.T) / 2, (C + C.T) / 2
     eps = 0.3 if (nonlinear and draw(st.booleans())) else 0.0
     A, B, C = jnp.asarray(A), jnp.asarray(B), jnp.asarray(C)
+    w = jg.Joint(jnp.asarray(rng.normal(size=m)), jnp.asarray(rng.normal(size=n)))
+    return _quadratic_game(A, B, C, eps), w, (A, B, C, eps)
+
+
+def _quadratic_game(A, B, C, eps):
+    """``min_x max_y x^T A x / 2 + x^T B y - y^T C y / 2 + eps sum(sin x) sum(tanh y)``."""
 
     def f(x, y):
         return 0.5 * x @ (A @ x) + x @ (B @ y) - 0.5 * y @ (C @ y) + eps * jnp.sum(jnp.sin(x)) * jnp.sum(jnp.tanh(y))
 
-    w = jg.Joint(jnp.asarray(rng.normal(size=m)), jnp.asarray(rng.normal(size=n)))
-    return jg.zero_sum(f), w, (A, B, C, eps)
+    return jg.zero_sum(f)
 
 
 def _xi_flat(game, w):
@@ -100,11 +106,12 @@ def test_vmapped_sweep_equals_the_loop(case, lrs):
 @SETTINGS
 @given(quadratic_games())
 def test_float32_agrees_with_float64_to_float32_precision(case):
-    game, w, _ = case
+    game, w, (A, B, C, eps) = case
     a64 = np.asarray(jg.jacobian(game, w))
     xi64 = np.asarray(_xi_flat(game, w))
-    with jax.enable_x64(False):
+    with float32_mode():  # a float32 user: float32 parameters and float32 data
         w32 = jax.tree.map(lambda x: jnp.asarray(np.asarray(x), jnp.float32), w)
+        game = _quadratic_game(*(jnp.asarray(np.asarray(M), jnp.float32) for M in (A, B, C)), eps)
         a32 = jg.jacobian(game, w32)
         xi32 = _xi_flat(game, w32)
         assert a32.dtype == jnp.float32 and xi32.dtype == jnp.float32

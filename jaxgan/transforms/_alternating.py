@@ -7,6 +7,7 @@ from typing import NamedTuple, Union
 import jax
 import optax
 
+from .._chain_order import probe_received
 from .._game import Joint, check_game, simultaneous_gradient
 
 ORDERS = ("d_first", "g_first")
@@ -113,7 +114,6 @@ def alternating(
         return AlternatingState(g=tx_g.init(params.phi), d=tx_d.init(params.theta))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        del extra_args
         game = check_game(game, "alternating")
         if params is None:
             raise ValueError(
@@ -121,6 +121,8 @@ def alternating(
             )
         if not isinstance(updates, Joint):
             raise TypeError(f"alternating: `updates` must be the Joint field xi, got {type(updates).__name__}.")
+        if probe_received(updates, extra_args, "alternating"):
+            return updates, state
         field = simultaneous_gradient(game)
 
         def g_move(w, s, grad):

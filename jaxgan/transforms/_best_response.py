@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._chain_order import with_probe
 from .._game import Joint, check_game
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
 from .._solve import default_tol
@@ -192,7 +193,7 @@ def best_response(
                 proj = tangent_projection(
                     game, w, grad_w, warm=warm(state.multiplier), tol=s_tol, maxiter=solver_maxiter, strict=strict
                 )
-            delta, inner_state = inner.update(proj.vector, state.inner, w, game=game, **extra_args)
+            delta, inner_state = inner.update(proj.vector, state.inner, w, game=game, **with_probe(extra_args, proj.vector))
             multiplier, iters, ok, matvecs = proj.multiplier, proj.info.iterations, proj.info.converged, 2 * proj.info.iterations
         else:
             if step == "total":
@@ -203,7 +204,8 @@ def best_response(
                 multiplier, iters, ok = zeros, jnp.asarray(0, jnp.int32), jnp.asarray(True)
             if generator_projection is not None:
                 d_phi = generator_projection(d_phi)
-            delta, inner_state = inner.update(Joint(d_phi, zeros), state.inner, w, game=game, **extra_args)
+            direction = Joint(d_phi, zeros)
+            delta, inner_state = inner.update(direction, state.inner, w, game=game, **with_probe(extra_args, direction))
             if step == "total":
                 d_theta, lift, info = ridge_lift(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
                 iters, ok = iters + info.iterations, ok & info.converged

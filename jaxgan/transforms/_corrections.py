@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._chain_order import probe_received
 from .._game import Joint, check_game, simultaneous_gradient
 
 
@@ -98,8 +99,9 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
     """
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        del extra_args
         game = _checked(updates, params, game, "consensus")
+        if probe_received(updates, extra_args, "consensus"):
+            return updates, state
         _, vjp = jax.vjp(simultaneous_gradient(game), params)
         (jt_xi,) = vjp(updates)
         return _add(updates, gamma, jt_xi), state
@@ -140,8 +142,9 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        del extra_args
         game = _checked(updates, params, game, "jare")
+        if probe_received(updates, extra_args, "jare"):
+            return updates, state
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
         return _add(updates, gamma, _jare_correction(game, params)), state
 
@@ -184,8 +187,9 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) 
         raise TypeError(f"sga: `align` must be a bool, got {type(align).__name__}.")
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        del extra_args
         game = _checked(updates, params, game, "sga")
+        if probe_received(updates, extra_args, "sga"):
+            return updates, state
         d = sum(jnp.size(x) for x in jax.tree.leaves(updates))
         if game.zero_sum:
             # A^T xi is JARE's correction; with J^T xi = S xi + A^T xi and <xi, A^T xi> = 0 the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import optax
 
+from .._chain_order import with_probe
 from .._game import Joint, check_game, simultaneous_gradient
 
 
@@ -52,7 +53,7 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
         look, _ = inner.update(updates, state, params, game=game, **extra_args)
         w_half = optax.apply_updates(params, look)
         xi_half = simultaneous_gradient(game)(w_half)
-        return inner.update(xi_half, state, params, game=game, **extra_args)
+        return inner.update(xi_half, state, params, game=game, **with_probe(extra_args, xi_half))
 
     return optax.GradientTransformationExtraArgs(inner.init, update_fn)
 

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._chain_order import probe_received
 from .._game import Joint, check_game
 from .._manifold import ridge_lift
 from .._solve import default_tol
@@ -95,12 +96,13 @@ def follow_the_ridge(
         return FollowTheRidgeState(zeros, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        del extra_args
         game = check_game(game, "follow_the_ridge")
         if params is None:
             raise ValueError("follow_the_ridge needs the current parameters: call `update(xi, state, params, game=game)`.")
         if not isinstance(updates, Joint) or not isinstance(params, Joint):
             raise TypeError("follow_the_ridge: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+        if probe_received(updates, extra_args, "follow_the_ridge"):
+            return updates, state
         s_tol = default_tol(params) if tol is None else tol
         d_theta, y, info = ridge_lift(
             game, params, updates.phi, warm=state.warm if warm_start else None, damping=damping, tol=s_tol, maxiter=maxiter,
