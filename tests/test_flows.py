@@ -104,7 +104,9 @@ def test_stability_map_dirac_r1_over_lr_and_gamma(algorithm):
     if algorithm == "simgd":  # closed form: |1 + lr lambda| < 1 with lambda = -g/2 +- sqrt(g^2/4 - 1/4)
         g, lr = np.asarray(grid["gamma"]), np.asarray(grid["lr"])
         lam = np.stack([-g / 2 + np.sqrt(g**2 / 4 - 0.25 + 0j), -g / 2 - np.sqrt(g**2 / 4 - 0.25 + 0j)])
-        np.testing.assert_allclose(m.radius, np.max(np.abs(1 + lr[None] * lam), axis=0), rtol=1e-9)
+        # at gamma = 1 the eigenvalue -1/2 is double (a Jordan block): an eigensolver finds it to
+        # about sqrt(eps) ~ 1e-8, which cuSOLVER on a GPU reaches (6e-9) where LAPACK does not
+        np.testing.assert_allclose(m.radius, np.max(np.abs(1 + lr[None] * lam), axis=0), rtol=3e-8)
 
 
 @pytest.mark.parametrize("name", ["consensus", "jare"])
