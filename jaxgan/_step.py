@@ -22,6 +22,20 @@ def as_extra_args(tx, where: str) -> optax.GradientTransformationExtraArgs:
     return optax.with_extra_args_support(tx)
 
 
+def _order_checked_update(tx, game: Game):
+    """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
+    time it is traced (``check_chain_order``)."""
+    checked = []
+
+    def update(xi, state, w):
+        if not checked:
+            check_chain_order(tx, xi, state, w, game=game)
+            checked.append(True)
+        return tx.update(xi, state, w, game=game)
+
+    return update
+
+
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
     """The one-step map of algorithm ``tx`` on ``game``.
 
@@ -50,14 +64,10 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
     tx = as_extra_args(tx, "make_step")
     field = simultaneous_gradient(game)
 
-    checked = []  # the chain's order is checked once, when the step is first traced
+    update = _order_checked_update(tx, game)
 
     def step(w, state):
-        xi = field(w)
-        if not checked:
-            check_chain_order(tx, xi, state, w, game=game)
-            checked.append(True)
-        updates, state = tx.update(xi, state, w, game=game)
+        updates, state = update(field(w), state, w)
         return optax.apply_updates(w, updates), state
 
     return step
@@ -83,14 +93,10 @@ def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
         return lambda w: jax.tree.map(jnp.negative, field(w))
     tx = as_extra_args(transform, "corrected_field")
 
-    checked = []
+    update = _order_checked_update(tx, game)
 
     def v(w):
-        xi, state = field(w), tx.init(w)
-        if not checked:
-            check_chain_order(tx, xi, state, w, game=game)
-            checked.append(True)
-        updates, _ = tx.update(xi, state, w, game=game)
+        updates, _ = update(field(w), tx.init(w), w)
         return jax.tree.map(jnp.negative, updates)
 
     return v
