@@ -9,13 +9,24 @@ For G in (1, 100, 10,000) learning rates, 10,000 steps each, float32, standard G
 * ``jaxgan.sweep`` with the losses through ``jax.nn.log_sigmoid`` (JAX's generic rule);
 * a Python loop of jitted single runs (``jax.jit(rollout)`` called once per learning rate);
 * NumPy, vectorised over the grid, with the hand-derived field (float32 and float64);
-* PyTorch autograd, vectorised over the grid, one ``backward`` per step (if torch is installed).
+* PyTorch autograd, vectorised over the grid, one ``backward`` per step (if torch is installed);
+* numba (``fastmath``, ``parallel``: a ``prange`` over runs), with the hand-derived field, the
+  tool a NumPy user reaches for (if numba is installed);
+* a C loop of the same arithmetic compiled on the spot (``gcc -O3 -march=native -ffast-math
+  -fopenmp``: OpenMP over blocks of 16 runs, vectorised ``expf``), where a C compiler is
+  present: the machine's limit for this arithmetic;
+* ``jaxgan.sweep`` itself (the public call, distances and statuses included), on one device
+  and, when the process has several (``XLA_FLAGS=--xla_force_host_platform_device_count=N``),
+  sharded over all of them with ``devices="all"``: XLA runs one program's loop on one core, so
+  the grid's shards are what put every core to work.
 
 Times are steady-state (compiled programs reused; compile time reported separately), the
 best of ``--repeats``. Ratios are baseline time / jaxgan (losses) time. Writes
 ``benchmarks/results/sweep_dirac.json``.
 
-Usage: ``python benchmarks/sweep_dirac.py [--steps 10000] [--grids 1 100 10000] [--repeats 3]``.
+Usage: ``python benchmarks/sweep_dirac.py [--steps 10000] [--grids 1 100 10000] [--repeats 3]``;
+``XLA_FLAGS=--xla_force_host_platform_device_count=2 python benchmarks/sweep_dirac.py`` adds
+the sharded row (the committed results were taken so).
 """
 
 from __future__ import annotations
@@ -24,6 +35,9 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import subprocess
+import tempfile
 import time
 
 import jax
@@ -131,6 +145,102 @@ def torch_sweep(lrs, steps):
     return phi.detach().numpy(), theta.detach().numpy()
 
 
+C_LOOP = r"""
+#include <math.h>
+#include <stdlib.h>
+#include <omp.h>
+/* Dirac-GAN SimGD with f(t) = log sigmoid(t): f'(t) = 1 / (1 + exp(t)). */
+static void sweep(const float *lr, float *phi, float *theta, int g, int steps) {
+  #pragma omp parallel for schedule(static)
+  for (int i0 = 0; i0 < g; i0 += 16) {
+    int n = g - i0 < 16 ? g - i0 : 16;
+    float p[16] = {0}, t[16] = {0}, h[16] = {0};
+    for (int j = 0; j < n; j++) { p[j] = phi[i0 + j]; t[j] = theta[i0 + j]; h[j] = lr[i0 + j]; }
+    for (int s = 0; s < steps; s++) {
+      #pragma omp simd
+      for (int j = 0; j < 16; j++) {
+        float fp = 1.0f / (1.0f + expf(t[j] * p[j]));
+        float gp = fp * t[j], gt = -fp * p[j];
+        p[j] -= h[j] * gp;
+        t[j] -= h[j] * gt;
+      }
+    }
+    for (int j = 0; j < n; j++) { phi[i0 + j] = p[j]; theta[i0 + j] = t[j]; }
+  }
+}
+int main(int argc, char **argv) {
+  int g = atoi(argv[1]), steps = atoi(argv[2]), repeats = atoi(argv[3]);
+  float *lr = malloc(g * sizeof(float)), *p = malloc(g * sizeof(float)), *t = malloc(g * sizeof(float));
+  for (int i = 0; i < g; i++) lr[i] = g > 1 ? powf(10.0f, -3.0f + 3.0f * i / (g - 1)) : 1e-3f;
+  double best = 1e30;
+  for (int r = 0; r < repeats; r++) {
+    for (int i = 0; i < g; i++) { p[i] = 1.0f; t[i] = 1.0f; }
+    double t0 = omp_get_wtime();
+    sweep(lr, p, t, g, steps);
+    double dt = omp_get_wtime() - t0;
+    if (dt < best) best = dt;
+  }
+  printf("%.9f %.9g\n", best, p[g - 1]);
+  return 0;
+}
+"""
+
+
+def build_c_loop():
+    """Compile the C loop; ``None`` (with a note) where no C compiler is present."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        print("note: no C compiler found; the C loop column is skipped")
+        return None
+    folder = tempfile.mkdtemp(prefix="jaxgan-c-loop-")
+    src, exe = os.path.join(folder, "dirac.c"), os.path.join(folder, "dirac")
+    with open(src, "w") as fh:
+        fh.write(C_LOOP)
+    flags = ["-O3", "-march=native", "-ffast-math", "-fopenmp"]
+    try:
+        subprocess.run([cc, *flags, src, "-o", exe, "-lm"], check=True, capture_output=True)
+    except subprocess.CalledProcessError as err:
+        print(f"note: the C loop did not compile ({err.stderr.decode()[:200]}); skipped")
+        return None
+    return exe, " ".join([os.path.basename(cc), *flags])
+
+
+def c_loop_seconds(exe, size, steps, repeats):
+    out = subprocess.run([exe, str(size), str(steps), str(repeats)], check=True, capture_output=True, text=True)
+    seconds, last_phi = out.stdout.split()
+    return float(seconds), float(last_phi)
+
+
+def numba_sweep_fn():
+    import numba
+
+    @numba.njit(fastmath=True, parallel=True, cache=False)
+    def run(lrs, steps):
+        g = lrs.shape[0]
+        phi = np.ones(g, np.float32)
+        theta = np.ones(g, np.float32)
+        for i in numba.prange(g):
+            p, t, h = np.float32(1.0), np.float32(1.0), lrs[i]
+            for _ in range(steps):
+                fp = np.float32(1.0) / (np.float32(1.0) + np.exp(t * p))
+                gp, gt = fp * t, -fp * p
+                p, t = p - h * gp, t - h * gt
+            phi[i], theta[i] = p, t
+        return phi, theta
+
+    return run
+
+
+def jaxgan_public_sweep(game, steps, devices=None):
+    w0 = jg.Joint(jnp.float32(1.0), jnp.float32(1.0))
+    make_tx = lambda h: optax.sgd(h["lr"])  # noqa: E731
+
+    def run(lrs):
+        return jg.sweep(game, make_tx, w0, {"lr": lrs}, steps, devices=devices).final
+
+    return run
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
@@ -148,13 +258,26 @@ def main():
         have_torch = False
         print("note: torch is not installed; the PyTorch column is skipped (pip install torch)")
 
+    try:
+        numba_run = numba_sweep_fn()
+    except ImportError:
+        numba_run = None
+        print("note: numba is not installed; the numba column is skipped (pip install numba)")
+    c_loop = build_c_loop()
     hw = hardware()
+    hw["host_devices"] = jax.device_count()
+    if c_loop is not None:
+        hw["c_loop_compiler"] = c_loop[1]
     print(f"hardware: {hw}")
     variants = {
         "jaxgan (losses)": jaxgan_sweep(jg.games.dirac("standard"), args.steps),
         "jaxgan (grad_fn)": jaxgan_sweep(jg.games.dirac("standard", closed_form_grad=True), args.steps),
         "jaxgan (losses, jax.nn.log_sigmoid)": jaxgan_sweep(naive_dirac(), args.steps),
     }
+    dirac = jg.games.dirac("standard")
+    variants["jg.sweep (public call)"] = jaxgan_public_sweep(dirac, args.steps)
+    if jax.device_count() > 1:
+        variants[f"jg.sweep (sharded over {jax.device_count()} host devices)"] = jaxgan_public_sweep(dirac, args.steps, "all")
     single, loop = python_loop(args.steps)
     rows = []
     for size in args.grids:
@@ -177,6 +300,12 @@ def main():
         row["loop_extrapolated_from"] = n_loop
         row["seconds"]["numpy float32 (hand-derived)"] = best_of(lambda: numpy_sweep(lrs_np, args.steps, np.float32), args.repeats)
         row["seconds"]["numpy float64 (hand-derived)"] = best_of(lambda: numpy_sweep(lrs_np, args.steps, np.float64), args.repeats)
+        if numba_run is not None:
+            numba_run(lrs_np, 10)  # compile
+            row["seconds"]["numba (fastmath, parallel)"] = best_of(lambda: numba_run(lrs_np, args.steps), args.repeats)
+        if c_loop is not None:
+            row["seconds"]["C loop (gcc -O3, OpenMP)"], c_phi = c_loop_seconds(c_loop[0], size, args.steps, args.repeats)
+            row["c_loop_last_phi_vs_numpy64"] = abs(c_phi - float(ref[0][-1]))
         if have_torch:
             row["seconds"]["pytorch autograd"] = best_of(lambda: torch_sweep(lrs_np, args.steps), 1 if size > 100 else args.repeats)
         base = row["seconds"]["jaxgan (losses)"]
@@ -192,6 +321,16 @@ def main():
         cells = " ".join(f"{r['seconds'][name]:>10.4f} ({r['ratio_vs_jaxgan_losses'][name]:>6.1f}x)" for r in rows)
         print(f"{name:<{width}} {cells}")
     print("compile (jaxgan losses): " + ", ".join(f"G={r['grid']}: {r['compile_seconds']['jaxgan (losses)']:.2f}s" for r in rows))
+    for r in rows:
+        sec = r["seconds"]
+        for name in [n for n in sec if n.startswith("jg.sweep")]:
+            parts = []
+            if "C loop (gcc -O3, OpenMP)" in sec:
+                parts.append(f"{sec[name] / sec['C loop (gcc -O3, OpenMP)']:.2f}x the C loop")
+            if "numba (fastmath, parallel)" in sec:
+                parts.append(f"{sec[name] / sec['numba (fastmath, parallel)']:.2f}x numba")
+            if parts:
+                print(f"G={r['grid']}: {name} takes " + ", ".join(parts))
     if any(r["loop_extrapolated_from"] < r["grid"] for r in rows):
         print(f"python loop: timed on {args.loop_limit} runs and scaled linearly for larger grids")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -10,10 +10,21 @@ from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, check_finite, check_game, check_joint
+from ._cache import compiled
 from ._step import corrected_field
+
+
+def check_chunk_size(chunk_size: Optional[int]) -> int:
+    """The JVP block size of a dense assembly: a positive int (``None``: 16)."""
+    if chunk_size is None:
+        return 16
+    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"jacobian: `chunk_size` must be a positive int, got {chunk_size!r}.")
+    return int(chunk_size)
 
 
 def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_size: Optional[int] = None) -> jax.Array:
@@ -37,10 +48,7 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
       The ``(m, n)`` Jacobian.
     """
     n = z.shape[0]
-    if chunk_size is None:
-        chunk_size = 16
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"jacobian: `chunk_size` must be a positive int, got {chunk_size!r}.")
+    chunk_size = check_chunk_size(chunk_size)
     c = min(chunk_size, n)
     out, jvp = jax.linearize(fn, z)
     rows = jnp.arange(n)
@@ -64,7 +72,9 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     .. math:: A = [[-f_{phi phi}, -f_{phi theta}], [f_{theta phi}, f_{theta theta}]].
 
     Assembled by chunked forward mode (one ``jax.linearize`` of the field, then
-    ``n / chunk_size`` batches of JVPs): memory near the ``n x n`` matrix.
+    ``n / chunk_size`` batches of JVPs): memory near the ``n x n`` matrix. Compiled once per
+    ``(game, transform)`` objects and static ``chunk_size``; ``w`` is traced, so a repeat
+    call at a point of the same shapes compiles nothing.
 
     Args:
       game: a ``Game``.
@@ -86,20 +96,38 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     game = check_game(game, "jacobian")
     w = check_joint(w, "jacobian")
     check_finite(w, "jacobian")
+    program = compiled("jacobian", _jacobian_program, (game, transform), (check_chunk_size(chunk_size),))
+    a, finite = program(w)
+    check_finite_jacobian(finite, "jacobian")
+    return a
+
+
+def _jacobian_program(game, transform, chunk_size):
+    def program(w):
+        a = field_jacobian(game, transform, w, chunk_size)
+        return a, jnp.all(jnp.isfinite(a))
+
+    return program
+
+
+def field_jacobian(game: Game, transform, w: Joint, chunk_size: int) -> jax.Array:
+    """The traceable body of ``jacobian``: ``d(-T(xi))/dw`` at ``w`` as a dense matrix."""
     z, unravel = ravel_pytree(w)
     v = corrected_field(game, transform)
 
     def v_flat(z):
         return ravel_pytree(v(unravel(z)))[0]
 
-    # one compiled program: eager dispatch of the linearisation costs more than compiling it
-    a = jax.jit(lambda z: dense_jacobian(v_flat, z, chunk_size))(z)
-    if not isinstance(a, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(a))):
+    return dense_jacobian(v_flat, z, chunk_size)
+
+
+def check_finite_jacobian(finite, where: str) -> None:
+    """Raise if a concrete Jacobian at a finite point has NaN or inf entries."""
+    if not isinstance(finite, jax.core.Tracer) and not bool(finite):
         raise ValueError(
-            "jacobian: the Jacobian at `w` has NaN or inf entries although `w` is finite: the game's losses "
+            f"{where}: the Jacobian at `w` has NaN or inf entries although `w` is finite: the game's losses "
             "or their first or second derivatives are not finite at this point."
         )
-    return a
 
 
 class Blocks(NamedTuple):

@@ -10,7 +10,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, check_game, check_joint
-from ._step import as_extra_args, make_step
+from ._cache import compiled
+from ._step import as_extra_args, check_tx, make_step, tx_at
 
 PyTree = object
 
@@ -71,6 +72,7 @@ def rollout(
     record: Optional[Callable[[Joint], PyTree]] = None,
     state=None,
     key: Optional[jax.Array] = None,
+    hyperparams: Optional[PyTree] = None,
 ) -> Rollout:
     """Run ``steps`` steps of algorithm ``tx`` on ``game`` from ``w0`` under ``lax.scan``.
 
@@ -81,16 +83,26 @@ def rollout(
     A stochastic game (minibatches: ``NeuralGAN.minibatch``) is a callable ``key -> Game``;
     step ``t`` (1-based) then plays ``game(jax.random.fold_in(key, t))``.
 
+    Compiled once per structure: the program is cached by the identity of ``game``,
+    ``tx`` and ``record`` and by the static ``steps`` and ``record_every``; ``w0``,
+    ``state``, ``key`` and ``hyperparams`` are traced, so a repeat call with arrays of
+    the same shapes and dtypes compiles nothing. To change a learning rate without a new
+    compilation, pass a ``make_tx`` as ``tx`` and the numbers as ``hyperparams``:
+    ``rollout(game, lambda h: optax.sgd(h["lr"]), w0, steps, hyperparams={"lr": 0.1})``
+    (a new ``optax.sgd(0.2)`` is a new transformation, hence a new program).
+
     Args:
       game: a ``Game``, or ``key -> Game`` (then ``key`` is required).
-      tx: an optax transformation (``optax.sgd(lr)`` is SimGD).
+      tx: an optax transformation (``optax.sgd(lr)`` is SimGD); with ``hyperparams``, a
+        callable ``h -> transformation``.
       w0: starting point, a ``Joint``.
       steps: number of steps (static).
-      record_every: record every ``k`` steps (``k`` divides ``steps``); ``None`` records
-        the start and the end only.
+      record_every: record every ``k`` steps (``k`` divides ``steps``; static); ``None``
+        records the start and the end only.
       record: what to record, ``w -> pytree``; default the parameters themselves.
       state: initial optimiser state; default ``tx.init(w0)``.
       key: the stochastic game's key.
+      hyperparams: the pytree handed to ``tx`` when ``tx`` is a ``make_tx`` (traced).
 
     Returns:
       A ``Rollout``.
@@ -101,6 +113,10 @@ def rollout(
       >>> out = jg.rollout(game, optax.sgd(0.1), jg.Joint(1.0, 0.0), 10, record_every=5)
       >>> out.trajectory.phi.shape, bool(out.finite)
       ((3,), True)
+      >>> make_tx = lambda h: optax.sgd(h["lr"])  # one program for every learning rate
+      >>> [round(float(jg.rollout(game, make_tx, jg.Joint(1.0, 0.0), 10, hyperparams={"lr": lr}).final.phi), 4)
+      ...  for lr in (0.1, 0.2)]
+      [0.5708, -0.4773]
     """
     stochastic = callable(game) and not isinstance(game, Game)
     if stochastic:
@@ -111,33 +127,60 @@ def rollout(
         if key is not None:
             raise ValueError("rollout: `key` is only for a stochastic `game` (a callable key -> Game); this game is deterministic.")
     w0 = check_joint(w0, "rollout", "w0")
-    tx = as_extra_args(tx, "rollout")
+    check_tx(tx, "rollout", hyperparams)
     steps, k = _check_steps(steps, record_every, "rollout")
+    program = compiled(
+        "rollout", _rollout_program, (game, tx, record), (steps, k, stochastic, hyperparams is not None)
+    )
+    return program(w0, state, key, hyperparams)
+
+
+def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams):
+    def program(w0, state, key, hyperparams):
+        return run(game, tx_at(tx, hyperparams if with_hyperparams else None, "rollout"), w0, steps, k,
+                   record=record, state=state, key=key if stochastic else None)
+
+    return program
+
+
+def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key=None, unroll: int = 1) -> Rollout:
+    """The traceable body of ``rollout`` (checked arguments; ``tx`` accepts ``game=``).
+
+    Non-finite values are absorbing for the parameters: every step is ``w + u``
+    (``optax.apply_updates``), and NaN or inf plus anything is NaN or inf. So the run
+    needs no per-step branch: it counts the steps after which ``w`` is still finite, and
+    the first non-finite step is that count plus one.
+    """
     record = (lambda w: w) if record is None else record
     if state is None:
         state = tx.init(w0)
+    if key is None:
+        step = make_step(game, tx)
 
-    def step_at(w, s, t):
-        if stochastic:
+        def step_at(w, s, t):
+            return step(w, s)
+    else:
+
+        def step_at(w, s, t):
             return make_step(game(jax.random.fold_in(key, t)), tx)(w, s)
-        return make_step(game, tx)(w, s)
 
     def one(carry, _):
-        w, s, first_bad, t = carry
+        w, s, finite_steps, t = carry
         t = t + 1
         w, s = step_at(w, s, t)
-        first_bad = jnp.where((first_bad < 0) & ~_all_finite(w), t, first_bad)
-        return (w, s, first_bad, t), None
+        return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t), None
 
     def chunk(carry, _):
-        carry, _ = jax.lax.scan(one, carry, None, length=k)
+        carry, _ = jax.lax.scan(one, carry, None, length=k, unroll=min(unroll, k))
         return carry, record(carry[0])
 
-    init = (w0, state, jnp.asarray(-1, jnp.int32), jnp.asarray(0, jnp.int32))
-    (w, s, first_bad, _), recorded = jax.lax.scan(chunk, init, None, length=steps // k)
+    init = (w0, state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
+    (w, s, finite_steps, _), recorded = jax.lax.scan(chunk, init, None, length=steps // k)
+    finite = finite_steps == steps
+    first_bad = jnp.where(finite, -1, finite_steps + 1).astype(jnp.int32)
     start = record(w0)
     trajectory = jax.tree.map(lambda a, b: jnp.concatenate([jnp.asarray(a)[None].astype(b.dtype), b]), start, recorded)
-    return Rollout(final=w, state=s, trajectory=trajectory, finite=first_bad < 0, first_nonfinite=first_bad)
+    return Rollout(final=w, state=s, trajectory=trajectory, finite=finite, first_nonfinite=first_bad)
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -270,7 +313,10 @@ def sweep(
     For each grid point ``h`` (a dict of scalars) the run is
     ``rollout(game(h), make_tx(h), w0(h), steps)``; ``jax.vmap`` batches all of them and
     ``jax.jit`` compiles once for the whole grid, whatever its size. Divergent runs never
-    raise: they are flagged per run (``finite``, ``first_nonfinite``, ``status``).
+    raise: they are flagged per run (``finite``, ``first_nonfinite``, ``status``). The
+    program is cached by the identity of ``game``, ``make_tx`` (and ``w0`` when it is a
+    function) and the static ``steps`` and ``record_every``: the grid's values, ``w0``,
+    ``w_star`` and ``rtol`` are traced, so a new grid of the same size compiles nothing.
 
     Args:
       game: a ``Game``, or ``h -> Game`` to sweep the game's own hyperparameters.
@@ -307,37 +353,51 @@ def sweep(
     _check_grid(grid)
     steps, k = _check_steps(steps, record_every, "sweep")
     game_fn = game_of_grid_point(game, make_tx, "sweep")
-    ref_default = game.equilibrium if isinstance(game, Game) else None
     if isinstance(w0, Joint):
         check_joint(w0, "sweep", "w0")
     w0_fn = _per_grid_point(w0, Joint, "sweep", "w0")
+    if w_star is not None:
+        check_joint(w_star, "sweep", "w_star")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
-
-    def run_one(h):
-        g = check_game(game_fn(h), "sweep (the game built from the grid)")
-        ref = w_star if w_star is not None else (g.equilibrium if g.equilibrium is not None else ref_default)
-        start = w0_fn(h)
-        out = rollout(g, make_tx(h), start, steps, record_every=k)
-        dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
-        d0, d1 = dist[0], dist[-1]
-        if ref is None:  # no reference point: only finiteness can be judged
-            status = jnp.where(out.finite, BOUNDED, NONFINITE)
-        else:
-            status = jnp.where(
-                ~out.finite | ~jnp.isfinite(d1),
-                NONFINITE,
-                jnp.where(d1 <= rtol * d0, CONVERGED, jnp.where(d1 > d0, GREW, BOUNDED)),
-            )
-        return out.final, out.trajectory, dist, out.finite, out.first_nonfinite, status.astype(jnp.int32)
-
-    program = jax.jit(jax.vmap(run_one))
+    program = compiled(
+        "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k)
+    )
+    w0_value = w0 if isinstance(w0, Joint) else None
     if devices is None:
-        final, traj, dist, finite, first_bad, status = program(grid)
+        final, traj, dist, finite, first_bad, status = program(grid, w0_value, w_star, rtol)
         return SweepResult(grid, final, traj, dist, finite, first_bad, status)
     sharded, size = _shard_grid(grid, devices)
-    outputs = _gather(program(sharded))
+    outputs = _gather(program(sharded, w0_value, w_star, rtol))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+
+
+def _sweep_program(game, make_tx, w0_of_grid, steps, k):
+    """``(grid, w0, w_star, rtol) -> outcome arrays``: the vmapped runs of one sweep."""
+    game_fn = _per_grid_point(game, Game, "sweep", "game")
+    ref_default = game.equilibrium if isinstance(game, Game) else None
+
+    def program(grid, w0, w_star, rtol):
+        def run_one(h):
+            g = check_game(game_fn(h), "sweep (the game built from the grid)")
+            ref = w_star if w_star is not None else (g.equilibrium if g.equilibrium is not None else ref_default)
+            start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)")
+            out = run(g, as_extra_args(make_tx(h), "sweep (the transformation made by `make_tx`)"), start, steps, k)
+            dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
+            d0, d1 = dist[0], dist[-1]
+            if ref is None:  # no reference point: only finiteness can be judged
+                status = jnp.where(out.finite, BOUNDED, NONFINITE)
+            else:
+                status = jnp.where(
+                    ~out.finite | ~jnp.isfinite(d1),
+                    NONFINITE,
+                    jnp.where(d1 <= rtol * d0, CONVERGED, jnp.where(d1 > d0, GREW, BOUNDED)),
+                )
+            return out.final, out.trajectory, dist, out.finite, out.first_nonfinite, status.astype(jnp.int32)
+
+        return jax.vmap(run_one)(grid)
+
+    return program
 
 
 def _gather(tree):

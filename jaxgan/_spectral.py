@@ -30,9 +30,10 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from ._eig import eig, eigvals
+from ._cache import compiled
 from ._game import Game, Joint, check_finite, check_game, check_joint
-from ._jacobian import dense_jacobian, jacobian, player_sizes
-from ._step import as_extra_args, make_step
+from ._jacobian import check_chunk_size, check_finite_jacobian, dense_jacobian, field_jacobian, player_sizes
+from ._step import check_tx, make_step, tx_at
 
 _DENSE_EIG_LIMIT = 8192
 
@@ -70,7 +71,8 @@ def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[in
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
 
     Sorted by real part, then imaginary part. The flow ``dw/dt = v`` is locally
-    asymptotically stable at an equilibrium iff every ``Re lambda < 0``.
+    asymptotically stable at an equilibrium iff every ``Re lambda < 0``. One compiled
+    program per ``(game, transform)`` objects and static ``chunk_size``; ``w`` is traced.
 
     Args:
       game: a ``Game``.
@@ -87,7 +89,31 @@ def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[in
       >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
       [-1.0, 1.0]
     """
-    return matrix_eigenvalues(jacobian(game, w, transform=transform, chunk_size=chunk_size))
+    game = check_game(game, "eigenvalues")
+    w = check_joint(w, "eigenvalues")
+    check_finite(w, "eigenvalues")
+    program = compiled("eigenvalues", _eigenvalues_program, (game, transform), (check_chunk_size(chunk_size),))
+    lam, finite = program(w)
+    check_finite_jacobian(finite, "eigenvalues")
+    return lam
+
+
+def _eigenvalues_program(game, transform, chunk_size):
+    def program(w):
+        a = field_jacobian(game, transform, w, chunk_size)
+        return _sorted_eigenvalues(a), jnp.all(jnp.isfinite(a))
+
+    return program
+
+
+def _sorted_eigenvalues(a):
+    _check_square(a, "eigenvalues")
+    return _sort_eig(eigvals(a))
+
+
+def field_eigenvalues(game: Game, transform, w: Joint, chunk_size: int = 16) -> jax.Array:
+    """The traceable body of ``eigenvalues`` (checked arguments)."""
+    return _sorted_eigenvalues(field_jacobian(game, transform, w, chunk_size))
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -247,7 +273,8 @@ def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     largest stable SimGD step, and where the Jacobian has Lemma 3's GAN form
     ``[[0, -P], [P^T, Q]]`` (Nie & Patel 2019), the ``P`` and ``Q`` blocks with each
     eigenvalue's 2x2 block (Theorem 4's quadratic) and its ``zeta``, ``tau`` and step
-    bound (Corollaries 1 and 2).
+    bound (Corollaries 1 and 2). One compiled program per ``(game, transform)`` and static
+    ``chunk_size``; ``w`` is traced.
 
     Args:
       game: a ``Game``.
@@ -271,8 +298,18 @@ def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     game = check_game(game, "spectrum")
     w = check_joint(w, "spectrum")
     check_finite(w, "spectrum")
-    n_phi, _ = player_sizes(w)
-    return spectrum_of_matrix(jacobian(game, w, transform=transform, chunk_size=chunk_size), n_phi)
+    program = compiled("spectrum", _spectrum_program, (game, transform), (check_chunk_size(chunk_size),))
+    spec, finite = program(w)
+    check_finite_jacobian(finite, "spectrum")
+    return spec
+
+
+def _spectrum_program(game, transform, chunk_size):
+    def program(w):
+        a = field_jacobian(game, transform, w, chunk_size)
+        return spectrum_of_matrix(a, player_sizes(w)[0]), jnp.all(jnp.isfinite(a))
+
+    return program
 
 
 # --------------------------------------------------------------------------- update maps
@@ -291,7 +328,9 @@ def _split_state(state):
     return diff, merge
 
 
-def update_jacobian(game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None) -> jax.Array:
+def update_jacobian(
+    game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
+) -> jax.Array:
     """Jacobian of one whole step of an optax algorithm, over parameters and state.
 
     The step is ``(w, s) -> (w + u, s')`` with ``u, s' = tx.update(xi(w), s, w,
@@ -303,15 +342,23 @@ def update_jacobian(game: Game, tx, w: Joint, state=None, *, chunk_size: Optiona
     stable if its spectral radius is below one: the stability of any composed algorithm
     (alternating, momentum, extragradient, corrections) is computed, not derived.
 
+    Compiled once per structure: cached by the identity of ``game`` and ``tx`` and the
+    static ``chunk_size``; ``w``, ``state`` and ``hyperparams`` are traced. For a new
+    learning rate without a new compilation pass a ``make_tx`` and ``hyperparams``:
+    ``update_jacobian(game, lambda h: optax.sgd(h["lr"]), w, hyperparams={"lr": 0.1})``
+    (hyperparameters inside an ``inject_hyperparams`` state would count as state
+    coordinates of the step).
+
     Args:
       game: a ``Game``.
-      tx: an optax transformation.
+      tx: an optax transformation; with ``hyperparams``, a callable ``h -> transformation``.
       w: the point (usually an equilibrium).
       state: the optimiser state at which to differentiate. Default: ``tx.init(w)``
         advanced by one step taken at ``w`` (the step's new ``w`` is discarded). That is the
         steady state at an equilibrium for momentum-type states, and it leaves
         first-step special cases behind (optax's optimistic GD takes a plain step first).
-      chunk_size: JVPs per batch.
+      chunk_size: JVPs per batch (static).
+      hyperparams: the pytree handed to ``tx`` when it is a ``make_tx`` (traced).
 
     Returns:
       Square array of size ``n + n_state``.
@@ -325,38 +372,69 @@ def update_jacobian(game: Game, tx, w: Joint, state=None, *, chunk_size: Optiona
     """
     game = check_game(game, "update_jacobian")
     w = check_joint(w, "update_jacobian")
-    tx = as_extra_args(tx, "update_jacobian")
+    check_tx(tx, "update_jacobian", hyperparams)
+    program = compiled(
+        "update_jacobian", _update_jacobian_program, (game, tx),
+        (check_chunk_size(chunk_size), hyperparams is not None, False),
+    )
+    return program(w, state, hyperparams)
+
+
+def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius):
+    def program(w, state, hyperparams):
+        t = tx_at(tx, hyperparams if with_hyperparams else None, "update_jacobian")
+        m = step_jacobian(game, t, w, state, chunk_size)
+        return jnp.max(jnp.abs(eigvals(m))) if radius else m
+
+    return program
+
+
+def step_jacobian(game: Game, tx, w: Joint, state, chunk_size: int) -> jax.Array:
+    """The traceable body of ``update_jacobian`` (``tx`` accepts ``game=``)."""
     step = make_step(game, tx)
+    if state is None:
+        _, state = step(w, tx.init(w))
+    s_diff, merge = _split_state(state)
+    z0, unravel = ravel_pytree((w, s_diff))
 
-    @jax.jit  # one program: eager op-by-op dispatch of a whole step costs more than compiling it
-    def compute(w, state):
-        if state is None:
-            _, state = step(w, tx.init(w))
-        s_diff, merge = _split_state(state)
-        z0, unravel = ravel_pytree((w, s_diff))
+    def step_flat(z):
+        w_, s_ = unravel(z)
+        w_next, s_next = step(w_, merge(s_))
+        s_next_diff, _ = _split_state(s_next)
+        return ravel_pytree((w_next, s_next_diff))[0]
 
-        def step_flat(z):
-            w_, s_ = unravel(z)
-            w_next, s_next = step(w_, merge(s_))
-            s_next_diff, _ = _split_state(s_next)
-            return ravel_pytree((w_next, s_next_diff))[0]
-
-        return dense_jacobian(step_flat, z0, chunk_size)
-
-    return compute(w, state)
+    return dense_jacobian(step_flat, z0, chunk_size)
 
 
-def spectral_radius(game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None) -> jax.Array:
+def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int = 16) -> jax.Array:
+    """The traceable body of ``spectral_radius``."""
+    return jnp.max(jnp.abs(eigvals(step_jacobian(game, tx, w, state, chunk_size))))
+
+
+def spectral_radius(
+    game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
+) -> jax.Array:
     """Spectral radius of ``update_jacobian(game, tx, w, state)``.
 
     Below one: the algorithm converges locally (linearly, at that rate per step) to the
-    fixed point; above one: it is locally unstable.
+    fixed point; above one: it is locally unstable. Compiled once per ``(game, tx,
+    chunk_size)`` as ``update_jacobian`` is; a ``make_tx`` with ``hyperparams`` gives every
+    learning rate from one program.
 
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.dirac("wgan")
       >>> round(float(jg.spectral_radius(game, optax.sgd(0.1), game.equilibrium)), 6)  # sqrt(1.01)
       1.004988
+      >>> make_tx = lambda h: optax.sgd(h["lr"])
+      >>> [round(float(jg.spectral_radius(game, make_tx, game.equilibrium, hyperparams={"lr": lr})), 6) for lr in (0.1, 0.2)]
+      [1.004988, 1.019804]
     """
-    m = update_jacobian(game, tx, w, state, chunk_size=chunk_size)
-    return jnp.max(jnp.abs(eigvals(m)))
+    game = check_game(game, "spectral_radius")
+    w = check_joint(w, "spectral_radius")
+    check_tx(tx, "spectral_radius", hyperparams)
+    program = compiled(
+        "update_jacobian", _update_jacobian_program, (game, tx),
+        (check_chunk_size(chunk_size), hyperparams is not None, True),
+    )
+    return program(w, state, hyperparams)

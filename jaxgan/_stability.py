@@ -9,9 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._game import Game, Joint, check_game
+from ._cache import cached, compiled
+from ._game import Game, Joint, check_game, check_joint
 from ._rollout import CONVERGED, SweepResult, game_of_grid_point, sweep
-from ._spectral import spectral_radius
+from ._spectral import step_spectral_radius
+from ._step import as_extra_args
 
 
 class StabilityMap(NamedTuple):
@@ -73,7 +75,10 @@ def stability_map(
     of the same grid from ``w0``. A point is predicted stable when the radius is below
     one; the map agrees with the runs where a predicted-stable point converges and a
     predicted-unstable one does not. Points within ``margin`` of radius one are slow
-    either way in finitely many steps and are left out of ``agreement``.
+    either way in finitely many steps and are left out of ``agreement``. The radius
+    program is cached by the identity of ``game``, ``make_tx`` (and ``w_star`` when it is a
+    function); the grid's values are traced, so a new grid of the same size compiles
+    nothing (nor do its runs: ``sweep``'s cache).
 
     Args:
       game: a ``Game`` or ``h -> Game`` (e.g. a regulariser's weight on the grid).
@@ -115,28 +120,24 @@ def stability_map(
     if int(np.prod(shape)) != g:
         raise ValueError(f"stability_map: `shape` {shape} does not hold {g} grid points.")
 
-    def star(h):
-        if w_star is None:
-            eq = check_game(game_fn(h), "stability_map").equilibrium
-            if eq is None:
-                raise ValueError("stability_map: the game has no equilibrium; pass `w_star`.")
-            return eq
-        return w_star(h) if callable(w_star) else w_star
-
-    one = lambda h: spectral_radius(game_fn(h), make_tx(h), star(h))  # noqa: E731
+    if w_star is not None and not callable(w_star):
+        check_joint(w_star, "stability_map", "w_star")
+    star_fn = w_star if callable(w_star) else None
+    star_value = None if callable(w_star) else w_star
+    program = compiled("stability_map", _radius_program, (game, make_tx, star_fn), (bool(batch_radius),))
     if batch_radius:
-        radius = jax.jit(jax.vmap(one))(grid)
+        radius = program(grid, star_value)
     else:
-        program = jax.jit(one)
-        radius = jnp.stack([program({k: v[i] for k, v in grid.items()}) for i in range(g)])
+        radius = jnp.stack([program({k: v[i] for k, v in grid.items()}, star_value) for i in range(g)])
     predicted = radius < 1 - 1e-6
     clear = jnp.abs(radius - 1) > margin
     status = agree = None
     if steps is not None:
         start = w0
-        if start is None:
-            def start(h):
-                return jax.tree.map(lambda x: jnp.asarray(x) + 0.1, star(h))
+        if start is None and star_fn is None and (star_value is not None or isinstance(game, Game)):
+            start = jax.tree.map(lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, None, star_value, None))
+        elif start is None:  # the fixed point moves with the grid: one start function per (game, w_star)
+            start = cached("stability_map start", _default_start, (game, make_tx, star_fn))
         res = sweep(
             game, make_tx, start, grid, steps, w_star=w_star if isinstance(w_star, Joint) else None,
             record_every=record_every, devices=devices,
@@ -144,3 +145,34 @@ def stability_map(
         status = res.status
         agree = predicted == (status == CONVERGED)
     return StabilityMap(grid, shape, radius, predicted, status, agree, clear, res if steps is not None else None)
+
+
+def _fixed_point(game_fn, star_fn, star_value, h):
+    if star_fn is not None:
+        return star_fn(h)
+    if star_value is not None:
+        return star_value
+    eq = check_game(game_fn(h), "stability_map").equilibrium
+    if eq is None:
+        raise ValueError("stability_map: the game has no equilibrium; pass `w_star`.")
+    return eq
+
+
+def _default_start(game, make_tx, star_fn):
+    game_fn = game_of_grid_point(game, make_tx, "stability_map")
+    return lambda h: jax.tree.map(lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, star_fn, None, h))
+
+
+def _radius_program(game, make_tx, star_fn, batched):
+    """``(grid, w_star) -> radii``: one step's spectral radius at each grid point (vmapped),
+    or at one point (``batched=False``: called once per point)."""
+    game_fn = game_of_grid_point(game, make_tx, "stability_map")
+
+    def one(h, star_value):
+        g = check_game(game_fn(h), "stability_map (the game built from the grid)")
+        tx = as_extra_args(make_tx(h), "stability_map (the transformation made by `make_tx`)")
+        return step_spectral_radius(g, tx, _fixed_point(game_fn, star_fn, star_value, h))
+
+    if batched:
+        return lambda grid, star_value: jax.vmap(one, in_axes=(0, None))(grid, star_value)
+    return one

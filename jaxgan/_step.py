@@ -22,6 +22,28 @@ def as_extra_args(tx, where: str) -> optax.GradientTransformationExtraArgs:
     return optax.with_extra_args_support(tx)
 
 
+def check_tx(tx, where: str, hyperparams=None) -> None:
+    """Check an entry point's ``tx`` argument: an optax transformation, or with
+    ``hyperparams`` a callable ``h -> transformation`` (a ``make_tx``)."""
+    if hyperparams is None:
+        as_extra_args(tx, where)
+        return
+    if isinstance(tx, optax.GradientTransformation) or not callable(tx):
+        raise TypeError(
+            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a make_tx, e.g. "
+            f"`lambda h: optax.sgd(h['lr'])`), got {type(tx).__name__}; without `hyperparams`, pass the "
+            "transformation itself."
+        )
+
+
+def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
+    """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
+    ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""
+    if hyperparams is None:
+        return as_extra_args(tx, where)
+    return as_extra_args(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)")
+
+
 def _order_checked_update(tx, game: Game):
     """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
     time it is traced (``check_chain_order``)."""

@@ -26,9 +26,10 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from ._arnoldi import top_eigenvalues
+from ._arnoldi import field_top_eigenvalues
+from ._cache import compiled
 from ._game import Game, check_game, check_joint
-from ._spectral import eigenvalues, phase_factor
+from ._spectral import field_eigenvalues, phase_factor
 
 
 class SpectralTrace(NamedTuple):
@@ -79,6 +80,10 @@ def spectral_trace(
 ) -> SpectralTrace:
     """Phase and conditioning factors of the Jacobian at each checkpoint of a run.
 
+    One compiled program per ``(game, transform)`` and the static options (``method``,
+    ``k``, ``krylov_size``, ``tol``, ``max_restarts``, ``smallest``, ``zero_tol``);
+    ``checkpoints`` are traced.
+
     Args:
       game: a ``Game``.
       checkpoints: a ``Joint`` whose leaves have a leading axis ``T`` (e.g.
@@ -119,9 +124,14 @@ def spectral_trace(
     if method not in ("dense", "arnoldi"):
         raise ValueError(f"{where}: unknown `method` {method!r}; expected 'dense' or 'arnoldi'.")
 
+    options = (method, k, krylov_size, tol, max_restarts, bool(smallest), zero_tol)
+    return SpectralTrace(*compiled("spectral_trace", _trace_program, (game, transform), options)(checkpoints))
+
+
+def _trace_program(game, transform, method, k, krylov_size, tol, max_restarts, smallest, zero_tol):
     def at(w):
         if method == "dense":
-            lam = eigenvalues(game, w, transform=transform)
+            lam = field_eigenvalues(game, transform, w)
             ok = jnp.asarray(True)
             mod = jnp.abs(lam)
             floor = lam.shape[0] * jnp.finfo(mod.dtype).eps if zero_tol is None else zero_tol
@@ -132,7 +142,7 @@ def spectral_trace(
         else:
             opts = dict(transform=transform, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts)
             targets = ("LM", "LR", "SM") if smallest else ("LM", "LR")
-            parts = [top_eigenvalues(game, w, k, which=t, **opts) for t in targets]
+            parts = [field_top_eigenvalues(game, w, k, which=t, **opts) for t in targets]
             lam = jnp.concatenate([p.eigenvalues for p in parts])
             ok = jnp.all(jnp.stack([p.converged for p in parts]))
             if smallest:
@@ -144,5 +154,4 @@ def spectral_trace(
             phase = phase_factor(lam)
         return lam, phase, cond, jnp.max(lam.real), jnp.max(jnp.abs(lam)), ok, zeros
 
-    out = jax.jit(lambda ws: jax.lax.map(at, ws))(checkpoints)
-    return SpectralTrace(*out)
+    return lambda ws: jax.lax.map(at, ws)

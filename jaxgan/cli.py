@@ -23,6 +23,22 @@ import numpy as np
 from . import games as catalogue
 from .report import builtin_algorithms, builtin_games, load_game_file, run_report, table_rows
 
+def default_cache_dir() -> str:
+    """Where the CLI keeps JAX's persistent compilation cache: ``$XDG_CACHE_HOME/jaxgan/xla``
+    (``~/.cache/jaxgan/xla`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "jaxgan", "xla")
+
+
+def enable_compile_cache(path: str) -> None:
+    """Switch on JAX's persistent compilation cache in ``path`` for every program (the
+    report's programs compile in well under JAX's default one-second threshold)."""
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def main(argv=None) -> int:
     games = builtin_games()
     algorithms = builtin_algorithms()
@@ -51,6 +67,11 @@ def main(argv=None) -> int:
     parser.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
     parser.add_argument("--devices", choices=["default", "all"], default="default",
                         help="'all' shards every sweep over jax.devices() (default: one device)")
+    parser.add_argument(
+        "--compile-cache-dir", default=None,
+        help=f"JAX's persistent compilation cache: a second run re-uses the compiled programs (default {default_cache_dir()})",
+    )
+    parser.add_argument("--no-compile-cache", action="store_true", help="do not read or write the compilation cache")
     stonr_games = sorted(catalogue.constrained_examples())
     parser.add_argument(
         "--stonr",
@@ -67,6 +88,11 @@ def main(argv=None) -> int:
         parser.error("--steps must be a multiple of 8 for the refinement test (or give --no-refinement)")
     if not args.float32:
         jax.config.update("jax_enable_x64", True)
+    if not args.no_compile_cache:
+        try:
+            enable_compile_cache(args.compile_cache_dir or default_cache_dir())
+        except OSError as err:  # a read-only home: run without the cache
+            print(f"jaxgan: compilation cache off ({err})", file=sys.stderr)
 
     chosen = {}
     if args.game_file:

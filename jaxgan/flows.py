@@ -17,8 +17,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, check_game, check_joint
-from ._rollout import rollout
-from ._step import corrected_field
+from ._cache import compiled
+from ._rollout import rollout, run
+from ._step import as_extra_args, corrected_field
 
 PyTree = object
 
@@ -52,6 +53,8 @@ def flow(
     ``v_T = -T(xi)`` is the corrected field of ``transform`` (``None``: the plain vector
     field ``v = -xi``; ``consensus(gamma)``, ``jare(gamma)``...: the corrected one). SimGD
     with step ``eta`` after ``n`` steps approximates ``w(eta n)`` with an ``O(eta)`` error.
+    One compiled program per ``(game, transform)`` and the static ``rtol``, ``atol`` and
+    ``max_steps``; ``w0`` and ``ts`` are traced.
 
     Args:
       game: a ``Game``.
@@ -70,14 +73,27 @@ def flow(
       >>> abs(round(float(out.ys.phi[-1]), 4)), round(float(out.ys.theta[-1]), 4)  # a quarter turn
       (0.0, 1.0)
     """
-    import diffrax
-
     game = check_game(game, "flow")
     w0 = check_joint(jax.tree.map(jnp.asarray, w0), "flow", "w0")
-    z0, unravel = ravel_pytree(w0)
-    ts = jnp.asarray(ts, z0.dtype)
+    ts = jnp.asarray(ts, ravel_pytree(w0)[0].dtype)
     if ts.ndim != 1 or ts.size < 1:
         raise ValueError(f"flow: `ts` must be a 1-D array of output times, got shape {ts.shape}.")
+    program = compiled("flow", _flow_program, (game, transform), (float(rtol), float(atol), int(max_steps)))
+    return program(w0, ts)
+
+
+def _flow_program(game, transform, rtol, atol, max_steps):
+    def program(w0, ts):
+        return solve_flow(game, w0, ts, transform=transform, rtol=rtol, atol=atol, max_steps=max_steps)
+
+    return program
+
+
+def solve_flow(game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e-12, max_steps=100_000) -> Flow:
+    """The traceable body of ``flow`` (checked arguments)."""
+    import diffrax
+
+    z0, unravel = ravel_pytree(w0)
     v = corrected_field(game, transform)
 
     def rhs(t, z, args):
@@ -154,6 +170,8 @@ def refinement_test(
     (``with_flow``). A first-order method's gaps halve with each level (observed order
     1); the run has converged in the learning rate when the finest run is within ``rtol``
     of the curve's size from the flow (or, without the flow, from its refinement).
+    Compiled once per ``(game, make_tx)`` objects and static ``steps``, ``levels``,
+    ``points``: ``eta`` and ``w0`` are traced, so a new coarse learning rate compiles nothing.
 
     Args:
       game: a ``Game``.
@@ -193,17 +211,18 @@ def refinement_test(
     every = steps // (points - 1)
     etas = [eta / 2**k for k in range(levels)]
     flat = jax.vmap(lambda w: ravel_pytree(w)[0])
+    dtype = ravel_pytree(w0)[0].dtype
     if batched:
         # one program: every level runs the finest run's length; level k's point j is
         # its record j * 2^k (the steps past its own horizon are discarded)
         finest = steps * 2 ** (levels - 1)
-        program = jax.jit(jax.vmap(lambda lr: flat(rollout(game, make_tx(lr), w0, finest, record_every=every).trajectory)))
-        traj = np.asarray(program(jnp.asarray(etas, ravel_pytree(w0)[0].dtype)))
+        program = compiled("refinement_test", _refinement_program, (game, make_tx), (finest, every))
+        traj = np.asarray(program(w0, jnp.asarray(etas, dtype)))
         runs = np.stack([traj[k, :: 2**k][:points] for k in range(levels)])
-    else:
+    else:  # one program per level (its own length), each cached; the learning rate is traced
         runs = []
         for k, lr in enumerate(etas):
-            out = rollout(game, make_tx(lr), w0, steps * 2**k, record_every=every * 2**k)
+            out = rollout(game, make_tx, w0, steps * 2**k, record_every=every * 2**k, hyperparams=jnp.asarray(lr, dtype))
             runs.append(np.asarray(flat(out.trajectory)))
         runs = np.stack(runs)
     s = np.arange(points) * every * eta
@@ -212,6 +231,19 @@ def refinement_test(
         fl = flow(game, w0, jnp.asarray(s), transform=transform)
         flow_flat = np.asarray(flat(fl.ys))
     return assess_refinement(runs, etas, s, flow_flat, rtol=rtol)
+
+
+def _refinement_program(game, make_tx, steps, every):
+    flat = jax.vmap(lambda w: ravel_pytree(w)[0])
+
+    def program(w0, etas):
+        def one(lr):
+            tx = as_extra_args(make_tx(lr), "refinement_test (the transformation made by `make_tx`)")
+            return flat(run(game, tx, w0, steps, every).trajectory)
+
+        return jax.vmap(one)(etas)
+
+    return program
 
 
 def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refinement:

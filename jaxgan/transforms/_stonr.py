@@ -48,6 +48,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._game import Box, Game, Joint, check_game, check_joint, simultaneous_gradient
+from .._cache import compiled
 
 #: event codes in ``StonrResult.event_log``
 GOOD, BAD, MIDDLING = 1, 2, 3
@@ -351,6 +352,12 @@ def certificate(game: Game, box, w: Joint):
     """
     game = check_game(game, "certificate")
     box = _check_box(box, "certificate")
+    box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
+    return compiled("stonr_certificate", lambda g: lambda b, p: _certificate(g, b, p), (game,))(box, jax.tree.map(jnp.asarray, w))
+
+
+def _certificate(game: Game, box: Box, w: Joint):
+    """The traceable body of ``certificate``."""
     cube = _cube(box)
     z, unravel = ravel_pytree(jax.tree.map(jnp.asarray, w))
     dtype = z.dtype
@@ -404,7 +411,9 @@ def run_stonr(
     given by ``corner`` (a ``(d,)`` 0/1 array: the box is reflected in those coordinates,
     which is again a box game with the same first-order points; vmap over corners for
     several paths). Stops when every coordinate is satisfied (``status`` 0), at
-    ``max_steps`` (1) or on a non-finite value (2).
+    ``max_steps`` (1) or on a non-finite value (2). One compiled program (the run and its
+    certificate) per game and static ``step_size``, ``tol``, ``max_steps``, ``max_events``;
+    the box and the corner are traced.
 
     Args:
       game: a ``Game`` (``zero_sum(f)`` for ``min_x max_y f``).
@@ -430,37 +439,44 @@ def run_stonr(
     box = _check_box(box, "run_stonr")
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"run_stonr: `max_steps` must be a positive int, got {max_steps!r}.")
-    cube = _cube(box)
-    d = int(cube.lo.size)
+    d = sum(int(np.size(x)) for x in jax.tree.leaves(box.lo))
     dtype = jnp.result_type(*jax.tree.leaves(jax.tree.map(jnp.asarray, box.lo)), float)
     if corner is None:
         corner = jnp.zeros(d, dtype)
     corner = jnp.asarray(corner, dtype)
     if corner.shape != (d,):
         raise ValueError(f"run_stonr: `corner` must have shape ({d},), got {corner.shape}.")
-    flip = 1 - 2 * corner  # reflect the flagged coordinates: z' = corner + flip * z
-    unravel = cube.unravel
+    box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
+    options = (float(step_size), None if tol is None else float(tol), int(max_steps), int(max_events))
+    return compiled("run_stonr", _stonr_program, (game,), options)(box, corner)
 
-    def to_box(zr):
-        return cube.lo.astype(dtype) + cube.scale.astype(dtype) * (corner + flip * zr)
 
-    def loss(which):
-        def fn(phi, theta):
-            w = ravel_pytree(Joint(phi, theta))[0]
-            return getattr(game, which)(*unravel(to_box(w)))
+def _stonr_program(game, step_size, tol, max_steps, max_events):
+    """``(box, corner) -> StonrResult``: one compiled STON'R run with its certificate."""
 
-        return fn
+    def program(box, corner):
+        cube = _cube(box)
+        d = int(cube.lo.size)
+        dtype = cube.lo.dtype
+        flip = 1 - 2 * corner  # reflect the flagged coordinates: z' = corner + flip * z
+        unravel = cube.unravel
 
-    # the reflected game on the unit cube (its own box is [0, 1]^d)
-    reflected = Game(loss_g=loss("loss_g"), loss_d=loss("loss_d"), name=game.name)
-    unit = Box(*(jax.tree.map(lambda x, v=v: np.full(np.shape(x), v, dtype), box.lo) for v in (0.0, 1.0)))
-    tx = stonr(unit, step_size=step_size, tol=tol)
-    w0 = unravel(jnp.zeros(d, dtype))
-    field = simultaneous_gradient(reflected)
+        def to_box(zr):
+            return cube.lo.astype(dtype) + cube.scale.astype(dtype) * (corner + flip * zr)
 
-    @jax.jit
-    def run(corner_unused):
-        del corner_unused
+        def loss(which):
+            def fn(phi, theta):
+                w = ravel_pytree(Joint(phi, theta))[0]
+                return getattr(game, which)(*unravel(to_box(w)))
+
+            return fn
+
+        # the reflected game on the unit cube (its own box is [0, 1]^d)
+        reflected = Game(loss_g=loss("loss_g"), loss_d=loss("loss_d"), name=game.name)
+        unit = Box(*(jax.tree.map(lambda x, v=v: np.full(np.shape(x), v, dtype), box.lo) for v in (0.0, 1.0)))
+        tx = stonr(unit, step_size=step_size, tol=tol)
+        w0 = unravel(jnp.zeros(d, dtype))
+        field = simultaneous_gradient(reflected)
         path0 = jnp.zeros((max_steps + 1, d), dtype).at[0].set(jnp.zeros(d, dtype))
         log0 = -jnp.ones((max_events, 3), jnp.int32)
 
@@ -483,9 +499,8 @@ def run_stonr(
         w, s, k, path, log, _, bad = jax.lax.while_loop(cond, body, init)
         path = jnp.where(jnp.arange(max_steps + 1)[:, None] <= k, path, path[k])
         status = jnp.where(bad, NON_FINITE, jnp.where(s.done, TERMINATED, ITERATION_CAP)).astype(jnp.int32)
-        return ravel_pytree(w)[0], path, k, status, s.counts, log
+        point = unravel(to_box(ravel_pytree(w)[0]))
+        residual, local_type = _certificate(game, box, point)
+        return StonrResult(point, jax.vmap(to_box)(path), k, status, s.counts, log, residual, local_type)
 
-    z, path, k, status, counts, log = run(corner)
-    point = unravel(to_box(z))
-    residual, local_type = certificate(game, box, point)
-    return StonrResult(point, jax.vmap(to_box)(path), k, status, counts, log, residual, local_type)
+    return program

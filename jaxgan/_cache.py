@@ -1,0 +1,95 @@
+"""The compiled programs behind the public entry points, one per structure.
+
+Every public function that runs JAX work (``rollout``, ``sweep``, ``jacobian``,
+``eigenvalues``, ``spectral_radius``, ``top_eigenvalues``, ``flow``, ...) builds its work
+as a pure function of its array arguments, closed over the objects that define the
+computation (the game, the optax transformation, ``make_tx``, a correction) and over its
+static options (step counts, chunk sizes, targets). ``compiled`` returns the ``jax.jit``
+of that function from a cache keyed by the *identity* of those objects and the *value* of
+the options, so a repeat call with the same game, the same transformation object and
+arrays of the same shapes and dtypes re-uses the compiled program: JAX's own jit cache
+then matches the shapes and dtypes. The trace-time checks inside (the differentiability
+scan, the chain-order probe, shape checks) run when a program is traced, hence once per
+cache entry and signature, not on every call.
+
+The cache is bounded: it keeps the ``MAX_PROGRAMS`` most recently used programs and
+drops the oldest, which releases its game, closures and executables (JAX's own caches
+are keyed weakly on the dropped function). Identity keys are safe: an entry holds its
+objects, so their ``id`` cannot be re-used while it lives, and a hit is confirmed with
+``is``.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any, Callable, Hashable, NamedTuple, Tuple
+
+import jax
+
+#: Programs kept (least recently used dropped first).
+MAX_PROGRAMS = 256
+
+
+class _Entry(NamedTuple):
+    objects: Tuple[Any, ...]
+    program: Callable
+
+
+_entries: "collections.OrderedDict[Hashable, _Entry]" = collections.OrderedDict()
+_lock = threading.Lock()
+
+
+def compiled(
+    name: str,
+    build: Callable[..., Callable],
+    objects: Tuple[Any, ...] = (),
+    options: Tuple[Hashable, ...] = (),
+    **jit_kwargs,
+) -> Callable:
+    """``jax.jit(build(*objects, *options))``, cached by ``name``, the identity of each of
+    ``objects`` and the value of ``options`` (hashable: ints, strings, floats, None, tuples).
+
+    ``build`` must return a function of arrays (pytrees) only; everything that decides
+    the computation's structure comes in through ``objects`` and ``options``.
+    """
+    return cached(name, lambda *a: jax.jit(build(*a), **jit_kwargs), objects, options)
+
+
+def cached(
+    name: str,
+    build: Callable[..., Callable],
+    objects: Tuple[Any, ...] = (),
+    options: Tuple[Hashable, ...] = (),
+) -> Callable:
+    """``build(*objects, *options)``, cached as ``compiled`` caches (for functions that
+    must keep their identity between calls, such as a grid tool's default start)."""
+    key = (name, tuple(map(id, objects)), options)
+    try:
+        hash(key)
+    except TypeError:  # an option is an array (a traced tolerance, say): build without caching
+        return build(*objects, *options)
+    with _lock:
+        entry = _entries.get(key)
+        if entry is not None and all(a is b for a, b in zip(entry.objects, objects)):
+            _entries.move_to_end(key)
+            return entry.program
+    program = build(*objects, *options)
+    with _lock:
+        _entries[key] = _Entry(tuple(objects), program)
+        _entries.move_to_end(key)
+        while len(_entries) > MAX_PROGRAMS:
+            _entries.popitem(last=False)
+    return program
+
+
+def cached_programs() -> int:
+    """How many compiled programs the cache holds now."""
+    with _lock:
+        return len(_entries)
+
+
+def clear() -> None:
+    """Drop every cached program (``jax.clear_caches()`` also drops JAX's own caches)."""
+    with _lock:
+        _entries.clear()
