@@ -150,12 +150,15 @@ C_LOOP = r"""
 #include <stdlib.h>
 #include <omp.h>
 /* Dirac-GAN SimGD with f(t) = log sigmoid(t): f'(t) = 1 / (1 + exp(t)). */
-static void sweep(const float *lr, float *phi, float *theta, int g, int steps) {
+void sweep(const float *lr, float *phi, float *theta, int g, int steps) {
   #pragma omp parallel for schedule(static)
   for (int i0 = 0; i0 < g; i0 += 16) {
     int n = g - i0 < 16 ? g - i0 : 16;
-    float p[16] = {0}, t[16] = {0}, h[16] = {0};
-    for (int j = 0; j < n; j++) { p[j] = phi[i0 + j]; t[j] = theta[i0 + j]; h[j] = lr[i0 + j]; }
+    float p[16], t[16], h[16];
+    for (int j = 0; j < 16; j++) {  /* the last block's idle lanes repeat its first run */
+      int k = i0 + (j < n ? j : 0);
+      p[j] = phi[k]; t[j] = theta[k]; h[j] = lr[k];
+    }
     for (int s = 0; s < steps; s++) {
       #pragma omp simd
       for (int j = 0; j < 16; j++) {

@@ -70,6 +70,7 @@ from .transforms import run_stonr as run_stonr
 from .transforms import stonr as stonr
 from .transforms import stonr_certificate as stonr_certificate
 from .transforms import FollowTheRidgeState as FollowTheRidgeState
+from .transforms import LookaheadState as LookaheadState
 from .transforms import alternating as alternating
 from .transforms import best_response as best_response
 from .transforms import consensus as consensus
@@ -77,6 +78,7 @@ from .transforms import extragradient as extragradient
 from .transforms import follow_the_ridge as follow_the_ridge
 from .transforms import glgd as glgd
 from .transforms import jare as jare
+from .transforms import lookahead as lookahead
 from .transforms import per_player as per_player
 from .transforms import sga as sga
 from .transforms import ttur as ttur
@@ -90,6 +92,7 @@ __all__ = [
     "Box",
     "Flow",
     "FollowTheRidgeState",
+    "LookaheadState",
     "Game",
     "Joint",
     "Projection",
@@ -127,6 +130,7 @@ __all__ = [
     "jacobian",
     "jacobian_blocks",
     "jare",
+    "lookahead",
     "make_step",
     "matrix_eigenvalues",
     "metrics",

@@ -64,6 +64,11 @@ def cached(
 ) -> Callable:
     """``build(*objects, *options)``, cached as ``compiled`` caches (for functions that
     must keep their identity between calls, such as a grid tool's default start)."""
+    if not _outside_transformations():
+        # under the caller's jit/vmap the objects are often built from tracers (a transformation
+        # made from a traced learning rate): the caller's own trace is the cache, and an entry
+        # here would hold those tracers and never be hit again
+        return build(*objects, *options)
     key = (name, tuple(map(id, objects)), options)
     try:
         hash(key)
@@ -81,6 +86,14 @@ def cached(
         while len(_entries) > MAX_PROGRAMS:
             _entries.popitem(last=False)
     return program
+
+
+def _outside_transformations() -> bool:
+    try:
+        from jax._src.core import trace_state_clean
+    except ImportError:  # pragma: no cover - a JAX without it: always cache
+        return True
+    return trace_state_clean()
 
 
 def cached_programs() -> int:

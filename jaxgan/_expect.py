@@ -195,5 +195,9 @@ def expectation(fn: Callable, rule: Quadrature):
     """
     if not isinstance(rule, Quadrature):
         raise TypeError(f"expectation: `rule` must be a jaxgan.Quadrature, got {type(rule).__name__}.")
+    sizes = {jnp.shape(x)[0] for x in jax.tree.leaves(rule.nodes)}
+    if sizes == {1}:  # one node (a Dirac distribution): no batch to map over, a shorter trace
+        value = fn(jax.tree.map(lambda x: x[0], rule.nodes))
+        return jax.tree.map(lambda v: (rule.weights[0].astype(jnp.result_type(v)) * v), value)
     values = jax.vmap(fn)(rule.nodes)
     return jax.tree.map(lambda v: jnp.tensordot(rule.weights.astype(v.dtype), v, axes=1), values)

@@ -93,19 +93,30 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
       Array([[ 0., -1.],
              [ 1.,  0.]], dtype=float32)
     """
-    game = check_game(game, "jacobian")
-    w = check_joint(w, "jacobian")
-    check_finite(w, "jacobian")
-    program = compiled("jacobian", _jacobian_program, (game, transform), (check_chunk_size(chunk_size),))
-    a, finite = program(w)
-    check_finite_jacobian(finite, "jacobian")
+    return of_field_jacobian("jacobian", _the_matrix, game, w, transform, chunk_size)
+
+
+def _the_matrix(a, w):
     return a
 
 
-def _jacobian_program(game, transform, chunk_size):
+def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_size) -> object:
+    """``body(A, w)`` for the dense field Jacobian ``A`` at ``w``, as one cached program (per
+    ``where``, ``body``, game, transform and chunk size): the entry point of ``jacobian``,
+    ``eigenvalues`` and ``spectrum``. Checks ``w`` first and, after, that ``A`` is finite."""
+    game = check_game(game, where)
+    w = check_joint(w, where)
+    check_finite(w, where)
+    program = compiled(where, _field_jacobian_program, (game, transform, body), (check_chunk_size(chunk_size),))
+    out, finite = program(w)
+    check_finite_jacobian(finite, where)
+    return out
+
+
+def _field_jacobian_program(game, transform, body, chunk_size):
     def program(w):
         a = field_jacobian(game, transform, w, chunk_size)
-        return a, jnp.all(jnp.isfinite(a))
+        return body(a, w), jnp.all(jnp.isfinite(a))
 
     return program
 

@@ -307,6 +307,7 @@ def sweep(
     w_star: Optional[Joint] = None,
     rtol: float = 1e-3,
     devices=None,
+    key: Optional[jax.Array] = None,
 ) -> SweepResult:
     """Run one algorithm over a grid of hyperparameters in one compiled, vmapped program.
 
@@ -328,6 +329,10 @@ def sweep(
       w_star: reference point for distances; default ``game.equilibrium``.
       rtol: a run has converged when its final distance is at most ``rtol`` times its
         initial distance.
+      key: runs a stochastic game (fresh minibatches or instance noise at every step):
+        ``game`` is then ``key -> Game`` (as in ``rollout``) or ``(h, key) -> Game``, and
+        every grid point plays the same draws (common random numbers, so runs differ by
+        their hyperparameters only); bitwise repeatable in the key.
       devices: ``None`` (default placement), ``"all"`` (``jax.devices()``) or a list of
         devices: the grid axis is sharded over a 1-D ``jax.sharding.Mesh`` of them
         (padded to a multiple of their number by repeating the last point; the padding is
@@ -352,37 +357,67 @@ def sweep(
     """
     _check_grid(grid)
     steps, k = _check_steps(steps, record_every, "sweep")
-    game_fn = game_of_grid_point(game, make_tx, "sweep")
+    arity = _stochastic_arity(game, key)
+    if arity == 0:
+        game_of_grid_point(game, make_tx, "sweep")
+    elif not callable(make_tx):
+        raise TypeError("sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`.")
     if isinstance(w0, Joint):
         check_joint(w0, "sweep", "w0")
-    w0_fn = _per_grid_point(w0, Joint, "sweep", "w0")
+    _per_grid_point(w0, Joint, "sweep", "w0")  # a Joint or a callable h -> Joint
     if w_star is not None:
         check_joint(w_star, "sweep", "w_star")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
     program = compiled(
-        "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k)
+        "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k, arity)
     )
     w0_value = w0 if isinstance(w0, Joint) else None
     if devices is None:
-        final, traj, dist, finite, first_bad, status = program(grid, w0_value, w_star, rtol)
+        final, traj, dist, finite, first_bad, status = program(grid, w0_value, w_star, rtol, key)
         return SweepResult(grid, final, traj, dist, finite, first_bad, status)
     sharded, size = _shard_grid(grid, devices)
-    outputs = _gather(program(sharded, w0_value, w_star, rtol))
+    outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status)
 
 
-def _sweep_program(game, make_tx, w0_of_grid, steps, k):
-    """``(grid, w0, w_star, rtol) -> outcome arrays``: the vmapped runs of one sweep."""
-    game_fn = _per_grid_point(game, Game, "sweep", "game")
+def _stochastic_arity(game, key) -> int:
+    """0 for a deterministic sweep; with ``key``, 1 for ``key -> Game``, 2 for ``(h, key) -> Game``."""
+    if key is None:
+        return 0
+    if isinstance(game, Game) or not callable(game):
+        raise TypeError(
+            "sweep: with `key=`, `game` must be a stochastic game, a callable `key -> Game` (e.g. "
+            "`NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) or `(h, key) -> Game`; "
+            f"got {type(game).__name__}."
+        )
+    import inspect
+
+    try:
+        params = [p for p in inspect.signature(game).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    except (TypeError, ValueError):
+        return 1
+    return 2 if len(params) == 2 else 1
+
+
+def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
+    """``(grid, w0, w_star, rtol, key) -> outcome arrays``: the vmapped runs of one sweep."""
+    game_fn = _per_grid_point(game, Game, "sweep", "game") if arity == 0 else None
     ref_default = game.equilibrium if isinstance(game, Game) else None
 
-    def program(grid, w0, w_star, rtol):
+    def program(grid, w0, w_star, rtol, key):
         def run_one(h):
-            g = check_game(game_fn(h), "sweep (the game built from the grid)")
-            ref = w_star if w_star is not None else (g.equilibrium if g.equilibrium is not None else ref_default)
+            if arity == 0:
+                g = check_game(game_fn(h), "sweep (the game built from the grid)")
+                eq = g.equilibrium
+            else:
+                g = game if arity == 1 else (lambda kk: game(h, kk))
+                eq = check_game(g(key), "sweep (the stochastic game at `key`)").equilibrium
+            ref = w_star if w_star is not None else (eq if eq is not None else ref_default)
             start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)")
-            out = run(g, as_extra_args(make_tx(h), "sweep (the transformation made by `make_tx`)"), start, steps, k)
+            tx = as_extra_args(make_tx(h), "sweep (the transformation made by `make_tx`)")
+            out = run(g, tx, start, steps, k, key=key if arity else None)
             dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
             d0, d1 = dist[0], dist[-1]
             if ref is None:  # no reference point: only finiteness can be judged

@@ -31,8 +31,8 @@ from jax.flatten_util import ravel_pytree
 
 from ._eig import eig, eigvals
 from ._cache import compiled
-from ._game import Game, Joint, check_finite, check_game, check_joint
-from ._jacobian import check_chunk_size, check_finite_jacobian, dense_jacobian, field_jacobian, player_sizes
+from ._game import Game, Joint, check_game, check_joint
+from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
 from ._step import check_tx, make_step, tx_at
 
 _DENSE_EIG_LIMIT = 8192
@@ -89,24 +89,10 @@ def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[in
       >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
       [-1.0, 1.0]
     """
-    game = check_game(game, "eigenvalues")
-    w = check_joint(w, "eigenvalues")
-    check_finite(w, "eigenvalues")
-    program = compiled("eigenvalues", _eigenvalues_program, (game, transform), (check_chunk_size(chunk_size),))
-    lam, finite = program(w)
-    check_finite_jacobian(finite, "eigenvalues")
-    return lam
+    return of_field_jacobian("eigenvalues", _sorted_eigenvalues, game, w, transform, chunk_size)
 
 
-def _eigenvalues_program(game, transform, chunk_size):
-    def program(w):
-        a = field_jacobian(game, transform, w, chunk_size)
-        return _sorted_eigenvalues(a), jnp.all(jnp.isfinite(a))
-
-    return program
-
-
-def _sorted_eigenvalues(a):
+def _sorted_eigenvalues(a, w=None):
     _check_square(a, "eigenvalues")
     return _sort_eig(eigvals(a))
 
@@ -295,21 +281,11 @@ def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
       >>> s.eigenvalues.imag.round(6).tolist(), float(s.stable_step)
       ([-0.5, 0.5], 0.0)
     """
-    game = check_game(game, "spectrum")
-    w = check_joint(w, "spectrum")
-    check_finite(w, "spectrum")
-    program = compiled("spectrum", _spectrum_program, (game, transform), (check_chunk_size(chunk_size),))
-    spec, finite = program(w)
-    check_finite_jacobian(finite, "spectrum")
-    return spec
+    return of_field_jacobian("spectrum", _spectrum_at, game, w, transform, chunk_size)
 
 
-def _spectrum_program(game, transform, chunk_size):
-    def program(w):
-        a = field_jacobian(game, transform, w, chunk_size)
-        return spectrum_of_matrix(a, player_sizes(w)[0]), jnp.all(jnp.isfinite(a))
-
-    return program
+def _spectrum_at(a, w):
+    return spectrum_of_matrix(a, player_sizes(w)[0])
 
 
 # --------------------------------------------------------------------------- update maps

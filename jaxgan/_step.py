@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from ._chain_order import check_chain_order
+from ._composition import FIELD_CONTEXT, FieldContext
 from ._game import Game, Joint, check_game, simultaneous_gradient
 
 
@@ -48,12 +49,13 @@ def _order_checked_update(tx, game: Game):
     """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
     time it is traced (``check_chain_order``)."""
     checked = []
+    field = simultaneous_gradient(game)
 
     def update(xi, state, w):
         if not checked:
-            check_chain_order(tx, xi, state, w, game=game)
+            check_chain_order(tx, xi, state, w, game=game, **{FIELD_CONTEXT: FieldContext(field)})
             checked.append(True)
-        return tx.update(xi, state, w, game=game)
+        return tx.update(xi, state, w, game=game, **{FIELD_CONTEXT: FieldContext(field)})
 
     return update
 
@@ -65,7 +67,10 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
     and returns ``(w + updates, s')``. Every run, sweep and update Jacobian in jaxgan is
     built from this one function. When first traced it checks the chain's order: a jaxgan
     correction placed after a stage that rewrote ``xi`` (a learning-rate scaling) raises a
-    ``ValueError`` naming it.
+    ``ValueError`` naming it. It also passes the step's field context (``jaxgan_field``),
+    so that a wrapper evaluating the field at a new point (``alternating``,
+    ``extragradient``, ``lookahead``) uses the field as the corrections before it in the
+    chain define it (``jaxgan._composition``).
 
     Args:
       game: a ``Game``.

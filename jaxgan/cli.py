@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=2000, help="steps per run (default 2000)")
     parser.add_argument("--offset", type=float, default=0.5, help="start = equilibrium + offset (default 0.5)")
     parser.add_argument("--no-refinement", action="store_true", help="skip the learning-rate refinement test")
-    parser.add_argument("--workers", type=int, default=2, help="threads tracing and compiling in parallel (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes tracing, compiling and running the analyses in parallel (default 2; 1: all in this process)")
     parser.add_argument("--out", default="jaxgan-report", help="output folder (default ./jaxgan-report)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
     parser.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
@@ -94,14 +94,16 @@ def main(argv=None) -> int:
         except OSError as err:  # a read-only home: run without the cache
             print(f"jaxgan: compilation cache off ({err})", file=sys.stderr)
 
-    chosen = {}
+    chosen, sources = {}, {}
     if args.game_file:
         try:
             chosen.update(load_game_file(args.game_file))
         except ValueError as err:
             parser.error(str(err))
+        sources.update({k: ("file", os.path.abspath(args.game_file), k) for k in chosen})
     if args.game or not args.game_file:
         chosen.update({k: games[k] for k in (args.game or list(games))})
+        sources.update({k: ("builtin", k) for k in (args.game or list(games))})
     chosen_algs = {k: algorithms[k] for k in (args.algorithm or list(algorithms))}
     chosen_stonr = [] if args.stonr and "none" in args.stonr else (args.stonr or stonr_games)
     lrs = jnp.logspace(np.log10(args.lr_min), np.log10(args.lr_max), args.num_lr)
@@ -123,6 +125,7 @@ def main(argv=None) -> int:
         plot=not args.no_plot,
         devices="all" if args.devices == "all" else None,
         workers=args.workers,
+        sources=sources,
         settings=vars(args),
     )
     print("\n".join(table_rows(report)))

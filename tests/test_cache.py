@@ -232,3 +232,11 @@ def test_programs_work_under_jit_and_vmap():
     finals = jax.vmap(lambda w: jg.rollout(DIRAC, SIMGD, w, 10).final)(jg.Joint(jnp.ones(3), jnp.zeros(3)))
     one = jg.rollout(DIRAC, SIMGD, jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0)), 10).final
     np.testing.assert_allclose(finals.phi, np.full(3, float(one.phi)), rtol=1e-14)
+
+
+def test_calls_inside_a_transformation_leave_no_entries():
+    _cache.clear()
+    lrs = jnp.array([0.1, 0.2, 0.3])
+    radii = jax.vmap(lambda lr: jg.spectral_radius(DIRAC, optax.sgd(lr), DIRAC.equilibrium))(lrs)
+    np.testing.assert_allclose(radii, np.sqrt(1 + np.asarray(lrs) ** 2 / 4), rtol=1e-12)
+    assert _cache.cached_programs() == 0  # the transformations made from tracers are not kept

@@ -15,9 +15,12 @@ EXAMPLES = jg.games.constrained_examples()
 BUDGET = 10000  # SimGD / extragradient steps, more field evaluations than STON'R uses
 
 
-def _projected_run(game, box, tx, steps):
+def _projected_run(game, box, method, steps):
+    """Projected SimGD (``method="simgd"``) or projected extragradient (both half-steps projected)."""
     w0 = jax.tree.map(lambda a, b: (jnp.asarray(a) + jnp.asarray(b)) / 2 + 0.1, box.lo, box.hi)
-    run = jax.jit(lambda w: jg.rollout(game, optax.chain(tx, jg.project_box(box)), w, steps).final)
+    step = optax.chain(optax.sgd(0.02), jg.project_box(box))
+    tx = step if method == "simgd" else jg.extragradient(step)
+    run = jax.jit(lambda w: jg.rollout(game, tx, w, steps).final)
     final = run(w0)
     return float(jg.stonr_certificate(game, box, final)[0])
 
@@ -33,8 +36,8 @@ def test_unique_point_games_side_by_side(name):
     else:  # the critical point: xi = 0 inside the box
         xi = jg.simultaneous_gradient(ex.game)(out.point)
         np.testing.assert_allclose([xi.phi, xi.theta], 0.0, atol=1e-9)
-    simgd = _projected_run(ex.game, ex.box, optax.sgd(0.02), BUDGET)
-    eg = _projected_run(ex.game, ex.box, jg.extragradient(optax.sgd(0.02)), BUDGET)
+    simgd = _projected_run(ex.game, ex.box, "simgd", BUDGET)
+    eg = _projected_run(ex.game, ex.box, "extragradient", BUDGET)
     print(f"{name}: residual STON'R {float(out.residual):.1e}, SimGD {simgd:.2e}, extragradient {eg:.2e}")
     assert simgd > 1e-2  # gradient descent-ascent does not get there
     if name == "spurious-cycle":

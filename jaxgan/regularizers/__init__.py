@@ -7,10 +7,11 @@ Nowozin 2018, Section 3; Gulrajani et al. 2017; seed 001 section 12). Weight cli
 """
 
 from ._clipping import clip_discriminator as clip_discriminator
+from ._penalties import fresh_instance_noise as fresh_instance_noise
 from ._penalties import instance_noise as instance_noise
 from ._penalties import r1 as r1
 from ._penalties import r2 as r2
 from ._penalties import relu_gp as relu_gp
 from ._penalties import wgan_gp as wgan_gp
 
-__all__ = ["clip_discriminator", "instance_noise", "r1", "r2", "relu_gp", "wgan_gp"]
+__all__ = ["clip_discriminator", "fresh_instance_noise", "instance_noise", "r1", "r2", "relu_gp", "wgan_gp"]

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._composition import check_projection_placement, player_of
 from .._game import Joint
 
 
@@ -15,6 +16,10 @@ def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
     A projection acts on where the step lands, so this transform goes *last* in a chain
     (after the learning rate): it turns the incoming update ``u`` into
     ``clip(theta + u_theta, -c, c) - theta`` and leaves the generator's update as it is.
+    In the discriminator's optimiser of ``alternating`` it clips after *each* critic step,
+    as WGAN is trained: ``jg.alternating(jg.Joint(optax.sgd(h), optax.chain(optax.sgd(h),
+    clip_discriminator(c))), d_steps=5)`` (the inner optimiser is told its player). After
+    ``alternating`` it would clip once per round and raises.
 
     Args:
       c: the clipping bound (> 0; traceable).
@@ -31,13 +36,20 @@ def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
       (-1.0, 0.1)
     """
 
+    def clip(p_theta, u_theta):
+        return jax.tree.map(lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), p_theta, u_theta)
+
     def update_fn(updates, state, params=None, **extra_args):
-        del extra_args
         if params is None:
             raise ValueError("clip_discriminator needs the current parameters: call `update(u, state, params)`.")
-        if not isinstance(params, Joint) or not isinstance(updates, Joint):
-            raise TypeError("clip_discriminator: `updates` and `params` must be jaxgan.Joint pytrees.")
-        theta = jax.tree.map(lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), params.theta, updates.theta)
-        return Joint(updates.phi, theta), state
+        check_projection_placement(extra_args, "clip_discriminator")
+        if isinstance(params, Joint) and isinstance(updates, Joint):
+            return Joint(updates.phi, clip(params.theta, updates.theta)), state
+        if isinstance(params, Joint) or isinstance(updates, Joint):
+            raise TypeError("clip_discriminator: `updates` and `params` must both be jaxgan.Joint pytrees, or both one player's.")
+        # one player's step (inside alternating, per_player, ttur): clip the critic's, leave the generator's
+        if player_of(extra_args, "clip_discriminator") == "theta":
+            return clip(params, updates), state
+        return updates, state
 
     return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -237,3 +237,45 @@ def instance_noise(game: GAN, sigma, *, order: int = 8, noise: Optional[jax.Arra
         return base_generator(phi, z) + sigma * e.astype(dt)
 
     return game.with_rules(data, latents, generator, suffix="+noise")
+
+
+def fresh_instance_noise(game: GAN, sigma, *, samples: int = 1) -> Callable[[jax.Array], GAN]:
+    """Instance noise drawn anew at every step: the stochastic game ``key -> GAN`` whose
+    discriminator sees ``x + sigma * eps`` with ``samples`` fresh standard-normal draws of
+    ``eps`` at every step (the same draws perturb the real and the generated samples; each
+    term's expectation is still exact), as practitioners run it (Sonderby et al. 2016).
+
+    Each key's game is ``instance_noise(game, sigma, noise=eps)`` with ``eps`` drawn from
+    the key, so its field is an unbiased estimate of the exact-expectation field of
+    ``instance_noise(game, sigma)``. Run it with ``jaxgan.rollout(stochastic, tx, w0,
+    steps, key=key)`` (step ``t`` plays ``stochastic(jax.random.fold_in(key, t))``) or
+    ``jaxgan.sweep(..., key=key)``: runs are bitwise repeatable in the key.
+
+    Args:
+      game: a ``GAN``.
+      sigma: the noise level (traceable).
+      samples: fresh draws per step (static).
+
+    Returns:
+      ``key -> GAN``.
+
+    Examples:
+      >>> import jax, optax, jaxgan as jg
+      >>> noisy = jg.regularizers.fresh_instance_noise(jg.games.dirac("standard"), 1.0)
+      >>> a = jg.rollout(noisy, optax.sgd(0.1), jg.Joint(1.0, 1.0), 20, key=jax.random.PRNGKey(0))
+      >>> b = jg.rollout(noisy, optax.sgd(0.1), jg.Joint(1.0, 1.0), 20, key=jax.random.PRNGKey(0))
+      >>> bool(a.final.phi == b.final.phi)
+      True
+    """
+    _check_gan(game, "fresh_instance_noise")
+    _check_nonnegative(sigma, "sigma", "fresh_instance_noise")
+    if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 1:
+        raise ValueError(f"fresh_instance_noise: `samples` must be a positive int, got {samples!r}.")
+    event_shape = tuple(game.data.nodes.shape[1:])
+    dtype = game.data.nodes.dtype
+
+    def game_at(key):
+        eps = jax.random.normal(key, (int(samples),) + event_shape, dtype)
+        return instance_noise(game, sigma, noise=eps)
+
+    return game_at

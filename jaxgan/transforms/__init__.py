@@ -10,6 +10,8 @@ from ._corrections import consensus as consensus
 from ._corrections import jare as jare
 from ._corrections import sga as sga
 from ._extragradient import extragradient as extragradient
+from ._lookahead import LookaheadState as LookaheadState
+from ._lookahead import lookahead as lookahead
 from ._per_player import per_player as per_player
 from ._projection import project_box as project_box
 from ._ridge import FollowTheRidgeState as FollowTheRidgeState
@@ -22,4 +24,4 @@ from ._stonr import run_stonr as run_stonr
 from ._stonr import stonr as stonr
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "LOCAL_TYPES", "StonrResult", "StonrState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "per_player", "project_box", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "lookahead", "per_player", "project_box", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]

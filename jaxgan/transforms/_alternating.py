@@ -8,7 +8,8 @@ import jax
 import optax
 
 from .._chain_order import probe_received
-from .._game import Joint, check_game, simultaneous_gradient
+from .._composition import field_of, inner_args, mark_wrapped
+from .._game import Joint, check_game
 
 ORDERS = ("d_first", "g_first")
 
@@ -70,9 +71,18 @@ def alternating(
     converges. Both orders have the same eigenvalues.
 
     The first step of a round uses the incoming ``updates`` (the ``xi`` at ``params``)
-    for the player that moves first; later steps recompute the field of ``game``, so
-    regularise by regularising the game. Cost per round: ``d_steps + g_steps - 1``
-    extra gradient evaluations (one VJP of one player's loss each).
+    for the player that moves first; later steps evaluate the field at the points the round
+    visits, *as the corrections before ``alternating`` in the chain define it* (the
+    composition rule): ``optax.chain(jg.consensus(g), jg.alternating(optax.sgd(h)))``
+    takes every player step with the consensus-corrected field. Each player's inner
+    optimiser is told which player it steps (extra argument ``jaxgan_player``), so a
+    projection inside it acts after every step of that player:
+    ``jg.alternating(jg.Joint(optax.sgd(h), optax.chain(optax.sgd(h),
+    jg.regularizers.clip_discriminator(c))), d_steps=5)`` is WGAN with the critic clipped
+    after each of its 5 steps. A projection placed after ``alternating`` would act once per
+    round and raises; so does a correction inside an inner optimiser. Cost per round:
+    ``d_steps + g_steps - 1`` extra field evaluations (one VJP of one player's loss each
+    without corrections; the corrected field's cost with them).
 
     Args:
       inner: optax transformation applying each player's step, or ``Joint(tx_g, tx_d)``.
@@ -121,16 +131,19 @@ def alternating(
             )
         if not isinstance(updates, Joint):
             raise TypeError(f"alternating: `updates` must be the Joint field xi, got {type(updates).__name__}.")
+        field = field_of(extra_args, game)
+        g_args = dict(inner_args(extra_args, "alternating", field, "phi"), game=game)
+        d_args = dict(inner_args(extra_args, "alternating", field, "theta"), game=game)
+        mark_wrapped(extra_args, "alternating")
         if probe_received(updates, extra_args, "alternating"):
             return updates, state
-        field = simultaneous_gradient(game)
 
         def g_move(w, s, grad):
-            u, s = tx_g.update(grad, s, w.phi)
+            u, s = tx_g.update(grad, s, w.phi, **g_args)
             return Joint(optax.apply_updates(w.phi, u), w.theta), s
 
         def d_move(w, s, grad):
-            u, s = tx_d.update(grad, s, w.theta)
+            u, s = tx_d.update(grad, s, w.theta, **d_args)
             return Joint(w.phi, optax.apply_updates(w.theta, u)), s
 
         def phase(w, s, first_grad, move, pick, steps):

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import with_probe
+from .._composition import field_of, inner_args, mark_wrapped, refuse_corrections_before
 from .._game import Joint, check_game
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
 from .._solve import default_tol
@@ -170,6 +171,13 @@ def best_response(
         if not isinstance(params, Joint):
             raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
         del updates  # the direction is computed at the retracted point
+        refuse_corrections_before(
+            extra_args, "best_response",
+            "it computes its direction from the game's losses on the best-response manifold; regularise the game "
+            "instead (jg.regularizers), e.g. `jg.best_response(optax.sgd(lr))` on `jg.regularizers.r1(game, gamma)`.",
+        )
+        mark_wrapped(extra_args, "best_response")
+        field = field_of(extra_args, game)
         params = jax.tree.map(jnp.asarray, params)
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         r_tol = default_tol(params) if tol is None else tol
@@ -193,7 +201,10 @@ def best_response(
                 proj = tangent_projection(
                     game, w, grad_w, warm=warm(state.multiplier), tol=s_tol, maxiter=solver_maxiter, strict=strict
                 )
-            delta, inner_state = inner.update(proj.vector, state.inner, w, game=game, **with_probe(extra_args, proj.vector))
+            delta, inner_state = inner.update(
+                proj.vector, state.inner, w, game=game,
+                **with_probe(inner_args(extra_args, "best_response", field, no_corrections=True), proj.vector),
+            )
             multiplier, iters, ok, matvecs = proj.multiplier, proj.info.iterations, proj.info.converged, 2 * proj.info.iterations
         else:
             if step == "total":
@@ -205,7 +216,10 @@ def best_response(
             if generator_projection is not None:
                 d_phi = generator_projection(d_phi)
             direction = Joint(d_phi, zeros)
-            delta, inner_state = inner.update(direction, state.inner, w, game=game, **with_probe(extra_args, direction))
+            delta, inner_state = inner.update(
+                direction, state.inner, w, game=game,
+                **with_probe(inner_args(extra_args, "best_response", field, no_corrections=True), direction),
+            )
             if step == "total":
                 d_theta, lift, info = ridge_lift(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
                 iters, ok = iters + info.iterations, ok & info.converged

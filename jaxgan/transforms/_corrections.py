@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
+from .._composition import evaluation_point, register_correction
 from .._game import Joint, check_game, simultaneous_gradient
 
 
@@ -30,6 +31,25 @@ def _checked(updates, params, game, where):
     if not isinstance(updates, Joint) or not isinstance(params, Joint):
         raise TypeError(f"{where}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
     return game
+
+
+def correction_transform(name: str, correct) -> optax.GradientTransformationExtraArgs:
+    """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``.
+
+    It rewrites the incoming field at ``params`` and records itself in the step's field
+    context, so that a wrapper after it (``alternating``, ``extragradient``, ...) evaluates
+    the corrected field ``w -> correct(game, field(w), w)`` at every point it visits.
+    """
+
+    def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        game = _checked(updates, params, game, name)
+        probing = probe_received(updates, extra_args, name)  # raises if a stage before rewrote the field
+        register_correction(extra_args, name, lambda v, w: correct(game, v, w))
+        if probing:
+            return updates, state
+        return correct(game, updates, evaluation_point(extra_args, params)), state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
 
 
 def _add(xi, scale, correction):
@@ -98,15 +118,12 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
       Mescheder, Nowozin & Geiger, "The numerics of GANs", 2017.
     """
 
-    def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = _checked(updates, params, game, "consensus")
-        if probe_received(updates, extra_args, "consensus"):
-            return updates, state
+    def correct(game, updates, params):
         _, vjp = jax.vjp(simultaneous_gradient(game), params)
         (jt_xi,) = vjp(updates)
-        return _add(updates, gamma, jt_xi), state
+        return _add(updates, gamma, jt_xi)
 
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+    return correction_transform("consensus", correct)
 
 
 def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
@@ -141,14 +158,11 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
       dynamics", UAI 2019.
     """
 
-    def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = _checked(updates, params, game, "jare")
-        if probe_received(updates, extra_args, "jare"):
-            return updates, state
+    def correct(game, updates, params):
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
-        return _add(updates, gamma, _jare_correction(game, params)), state
+        return _add(updates, gamma, _jare_correction(game, params))
 
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+    return correction_transform("jare", correct)
 
 
 def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) -> optax.GradientTransformationExtraArgs:
@@ -186,10 +200,7 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) 
     if not isinstance(align, bool):
         raise TypeError(f"sga: `align` must be a bool, got {type(align).__name__}.")
 
-    def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = _checked(updates, params, game, "sga")
-        if probe_received(updates, extra_args, "sga"):
-            return updates, state
+    def correct(game, updates, params):
         d = sum(jnp.size(x) for x in jax.tree.leaves(updates))
         if game.zero_sum:
             # A^T xi is JARE's correction; with J^T xi = S xi + A^T xi and <xi, A^T xi> = 0 the
@@ -210,6 +221,6 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) 
         if align:
             sign = jnp.sign(alignment + epsilon)
             scale = scale * jax.lax.stop_gradient(sign)
-        return _add(updates, scale, at_xi), state
+        return _add(updates, scale, at_xi)
 
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+    return correction_transform("sga", correct)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import optax
 
 from .._chain_order import with_probe
-from .._game import Joint, check_game, simultaneous_gradient
+from .._composition import field_of, inner_args, mark_wrapped
+from .._game import Joint, check_game
 
 
 def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
@@ -14,7 +15,13 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
 
     .. math:: w_{1/2} = w + u(\\xi(w)), \\qquad w^+ = w + u(\\xi(w_{1/2})),
 
-    where ``u`` is ``inner`` (it applies the learning rate, e.g. ``optax.sgd(eta)``). With
+    where ``u`` is ``inner`` (it applies the learning rate, e.g. ``optax.sgd(eta)``) and
+    ``xi`` is the field *as the corrections before* ``extragradient`` *in the chain define
+    it* (the composition rule): ``optax.chain(jg.consensus(g), jg.extragradient(sgd))``
+    looks ahead and steps with the consensus field. Corrections inside ``inner`` mean the
+    same (each is evaluated where its field was: the second time at ``w_{1/2}``), and a
+    projection inside ``inner`` projects both half-steps; a projection after
+    ``extragradient`` would skip the look-ahead and raises. With
     ``inner = optax.sgd(eta)`` the operator at an equilibrium is ``I + eta A + eta^2
     A^2``: on a bilinear game (``lambda = +- i s``) its modulus is ``sqrt(1 - eta^2 s^2 +
     eta^4 s^4) < 1`` for ``eta s < 1``, where SimGD diverges for every step. The inner
@@ -50,10 +57,16 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
             raise ValueError("extragradient needs the current parameters: call `update(xi, state, params, game=game)`.")
         if not isinstance(params, Joint):
             raise TypeError(f"extragradient: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
-        look, _ = inner.update(updates, state, params, game=game, **extra_args)
+        field = field_of(extra_args, game)
+        look, _ = inner.update(updates, state, params, game=game, **inner_args(extra_args, "extragradient", field))
         w_half = optax.apply_updates(params, look)
-        xi_half = simultaneous_gradient(game)(w_half)
-        return inner.update(xi_half, state, params, game=game, **with_probe(extra_args, xi_half))
+        xi_half = field(w_half)
+        out = inner.update(
+            xi_half, state, params, game=game,
+            **with_probe(inner_args(extra_args, "extragradient", field, at=w_half), xi_half),
+        )
+        mark_wrapped(extra_args, "extragradient")
+        return out
 
     return optax.GradientTransformationExtraArgs(inner.init, update_fn)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import optax
 
+from .._composition import context, inner_args
 from .._game import Joint
 
 
@@ -19,7 +20,9 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
 
     Put corrections first and this last: ``optax.chain(jg.jare(1.0),
     jg.per_player(optax.sgd(1e-4), optax.adam(4e-4)))``. Extra arguments (``game=``)
-    pass through to both. ``ttur(lr_g, lr_d)`` is ``per_player(optax.sgd(lr_g),
+    pass through to both, with ``jaxgan_player`` ("phi" or "theta") saying which player
+    each steps, so a projection in one of them (``jg.project_box``,
+    ``jg.regularizers.clip_discriminator``) acts on that player's parameters. ``ttur(lr_g, lr_d)`` is ``per_player(optax.sgd(lr_g),
     optax.sgd(lr_d))``.
 
     Args:
@@ -49,8 +52,9 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
             raise TypeError(f"per_player: `updates` must be a jaxgan.Joint, got {type(updates).__name__}.")
         p_phi = None if params is None else params.phi
         p_theta = None if params is None else params.theta
-        u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **extra_args)
-        u_d, s_d = tx_d.update(updates.theta, state.theta, p_theta, **extra_args)
+        field = context(extra_args).field if context(extra_args) is not None else None
+        u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **inner_args(extra_args, "per_player", field, "phi"))
+        u_d, s_d = tx_d.update(updates.theta, state.theta, p_theta, **inner_args(extra_args, "per_player", field, "theta"))
         return Joint(u_g, u_d), Joint(s_g, s_d)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._composition import check_projection_placement, player_of
 from .._game import Box, Joint
 
 
@@ -15,7 +16,11 @@ def project_box(box: Box) -> optax.GradientTransformation:
     Place it *last* in a chain (after the learning rate): ``optax.chain(optax.sgd(eta),
     jg.project_box(box))`` is projected SimGD, ``w <- Pi_box(w - eta xi(w))``. With
     ``extragradient(optax.chain(optax.sgd(eta), project_box(box)))`` both half-steps are
-    projected (Korpelevich's method on a box).
+    projected (Korpelevich's method on a box). Inside a per-player optimiser (one of
+    ``alternating``'s, ``per_player``'s or ``ttur``'s) it projects that player's parameters
+    on its part of the box after each of its steps: ``jg.alternating(jg.Joint(chain(sgd,
+    project_box(box)), chain(sgd, project_box(box))))``. After ``alternating`` or
+    ``extragradient`` it would project once per round and raises.
 
     Args:
       box: ``Box(lo, hi)`` of ``Joint`` bounds shaped like the parameters.
@@ -31,12 +36,17 @@ def project_box(box: Box) -> optax.GradientTransformation:
     if not isinstance(box, Box) or not isinstance(box.lo, Joint) or not isinstance(box.hi, Joint):
         raise TypeError(f"project_box: `box` must be a jaxgan.Box(lo, hi) of Joint bounds, got {type(box).__name__}.")
 
-    def update_fn(updates, state, params=None):
+    def update_fn(updates, state, params=None, **extra_args):
         if params is None:
             raise ValueError("project_box needs the current parameters: call `update(u, state, params)`.")
+        check_projection_placement(extra_args, "project_box")
+        lo, hi = box.lo, box.hi
+        if not isinstance(params, Joint):  # one player's step (inside alternating, per_player, ttur)
+            player = player_of(extra_args, "project_box")
+            lo, hi = getattr(lo, player), getattr(hi, player)
         new = jax.tree.map(
-            lambda p, u, a, b: (jnp.clip(p + u, a, b) - p).astype(jnp.result_type(u)), params, updates, box.lo, box.hi
+            lambda p, u, a, b: (jnp.clip(p + u, a, b) - p).astype(jnp.result_type(u)), params, updates, lo, hi
         )
         return new, state
 
-    return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)

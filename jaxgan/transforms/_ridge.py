@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
+from .._composition import evaluation_point, register_correction
 from .._game import Joint, check_game
 from .._manifold import ridge_lift
 from .._solve import default_tol
@@ -101,16 +102,20 @@ def follow_the_ridge(
             raise ValueError("follow_the_ridge needs the current parameters: call `update(xi, state, params, game=game)`.")
         if not isinstance(updates, Joint) or not isinstance(params, Joint):
             raise TypeError("follow_the_ridge: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
-        if probe_received(updates, extra_args, "follow_the_ridge"):
+        def correct(v, w, warm):
+            s_tol = default_tol(w) if tol is None else tol
+            d_theta, y, info = ridge_lift(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)
+            # d_theta = -H^-1 H_tp xi_phi: add ratio * d_theta to xi_theta
+            theta = jax.tree.map(lambda x, c: (x + ratio * c).astype(x.dtype), v.theta, d_theta)
+            return Joint(v.phi, theta), y, info
+
+        # a wrapper after it evaluates the corrected field elsewhere with a cold-started solve
+        probing = probe_received(updates, extra_args, "follow_the_ridge")  # raises if a stage before rewrote xi
+        register_correction(extra_args, "follow_the_ridge", lambda v, w: correct(v, w, None)[0])
+        if probing:
             return updates, state
-        s_tol = default_tol(params) if tol is None else tol
-        d_theta, y, info = ridge_lift(
-            game, params, updates.phi, warm=state.warm if warm_start else None, damping=damping, tol=s_tol, maxiter=maxiter,
-            strict=strict,
-        )
-        # d_theta = -H^-1 H_tp xi_phi: add ratio * d_theta to xi_theta
-        theta = jax.tree.map(lambda x, c: (x + ratio * c).astype(x.dtype), updates.theta, d_theta)
+        corrected, y, info = correct(updates, evaluation_point(extra_args, params), state.warm if warm_start else None)
         new_state = FollowTheRidgeState(y, info.iterations, state.failures + (~info.converged).astype(jnp.int32))
-        return Joint(updates.phi, theta), new_state
+        return corrected, new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
