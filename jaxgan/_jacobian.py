@@ -35,7 +35,8 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     is written in place into the ``(m, n)`` result (``dynamic_update_slice`` on the scan
     carry): peak memory is the result plus one block's tangents and intermediates,
     with no transposed copy. The last block starts at ``n - chunk_size`` (it recomputes
-    a few columns rather than padding).
+    a few columns rather than padding). A Jacobian of at most ``chunk_size`` columns is one
+    batched JVP (nothing to linearise and stage).
 
     Args:
       fn: ``R^n -> R^m``, flat arrays in and out.
@@ -49,6 +50,8 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     """
     n = z.shape[0]
     chunk_size = check_chunk_size(chunk_size)
+    if n <= chunk_size:  # one block: a single batched JVP (no linearisation to stage, a shorter trace)
+        return jax.vmap(lambda t: jax.jvp(fn, (z,), (t,))[1], out_axes=1)(jnp.eye(n, dtype=z.dtype))
     c = min(chunk_size, n)
     out, jvp = jax.linearize(fn, z)
     rows = jnp.arange(n)

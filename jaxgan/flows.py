@@ -210,7 +210,6 @@ def refinement_test(
         raise ValueError(f"refinement_test: `eta` must be positive, got {eta!r}.")
     every = steps // (points - 1)
     etas = [eta / 2**k for k in range(levels)]
-    flat = jax.vmap(lambda w: ravel_pytree(w)[0])
     dtype = ravel_pytree(w0)[0].dtype
     if batched:
         # one program: every level runs the finest run's length; level k's point j is
@@ -223,18 +222,24 @@ def refinement_test(
         runs = []
         for k, lr in enumerate(etas):
             out = rollout(game, make_tx, w0, steps * 2**k, record_every=every * 2**k, hyperparams=jnp.asarray(lr, dtype))
-            runs.append(np.asarray(flat(out.trajectory)))
+            runs.append(np.asarray(flatten_trajectory(out.trajectory)))
         runs = np.stack(runs)
     s = np.arange(points) * every * eta
     flow_flat = None
     if with_flow:
         fl = flow(game, w0, jnp.asarray(s), transform=transform)
-        flow_flat = np.asarray(flat(fl.ys))
+        flow_flat = np.asarray(flatten_trajectory(fl.ys))
     return assess_refinement(runs, etas, s, flow_flat, rtol=rtol)
 
 
+@jax.jit
+def flatten_trajectory(ws):
+    """``(T, n)``: each recorded point of a trajectory (a ``Joint`` of ``(T, ...)`` leaves) raveled."""
+    return jax.vmap(lambda w: ravel_pytree(w)[0])(ws)
+
+
 def _refinement_program(game, make_tx, steps, every):
-    flat = jax.vmap(lambda w: ravel_pytree(w)[0])
+    flat = jax.vmap(lambda w: ravel_pytree(w)[0])  # inside the program: traced once
 
     def program(w0, etas):
         def one(lr):

@@ -80,6 +80,7 @@ ENTRY_POINTS = {
     "top_eigenvalues": lambda: jg.top_eigenvalues(QUAD8, QUAD8.equilibrium, 2, which="LR"),
     "rollout": lambda: jg.rollout(DIRAC, SIMGD, W0, 50, record_every=10),
     "sweep": lambda: jg.sweep(DIRAC, MAKE_LR, W0, {"lr": jnp.linspace(0.01, 1.0, 7)}, 40),
+    "sweep (large grid, split over the cores)": lambda: jg.sweep(DIRAC, MAKE_LR, W0, {"lr": jnp.linspace(0.01, 1.0, 2051)}, 20),
     "stability_map": lambda: jg.stability_map(
         DIRAC, MAKE_TX, {"lr": jnp.array([0.1, 0.5, 1.0]), "gamma": jnp.array([0.0, 1.0, 2.0])}, steps=40
     ),

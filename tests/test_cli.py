@@ -75,3 +75,33 @@ def test_main_job_rejects_bad_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["--game-file", str(tmp_path / "missing.py")])
     assert "no such file" in capsys.readouterr().err
+
+
+def test_main_job_keeps_its_compiled_programs_in_the_cache_folder(tmp_path, capsys):
+    import jax
+
+    cache = tmp_path / "xla"
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        rc = cli.main(["--game", "dirac-wgan", "--algorithm", "simgd", "--num-lr", "3", "--steps", "80",
+                       "--stonr", "none", "--no-plot", "--workers", "1", "--compile-cache-dir", str(cache),
+                       "--out", str(tmp_path / "report")])
+        assert rc == 0
+        assert jax.config.jax_compilation_cache_dir == str(cache)
+        assert any(cache.iterdir())  # the programs were written for the next run
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+        from jax._src import compilation_cache
+
+        compilation_cache.reset_cache()
+    assert cli.default_cache_dir().endswith(os.path.join("jaxgan", "xla"))
+
+
+def test_main_job_runs_its_analyses_in_worker_processes_with_the_same_numbers(tmp_path, capsys):
+    args = ["--game", "dirac-wgan", "--algorithm", "simgd", "--algorithm", "consensus+alternating", "--num-lr", "4",
+            "--steps", "80", "--stonr", "none", "--no-plot", "--no-compile-cache"]
+    assert cli.main(args + ["--workers", "2", "--out", str(tmp_path / "a")]) == 0
+    assert cli.main(args + ["--workers", "1", "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "report.json").read_text())["games"]
+    b = json.loads((tmp_path / "b" / "report.json").read_text())["games"]
+    assert a == b

@@ -117,3 +117,21 @@ def test_run_argument_errors():
         jg.grid_product()
     with pytest.raises(ValueError, match="axis `lr` must be a non-empty 1-D"):
         jg.grid_product(lr=[])
+
+
+def test_a_large_sweep_runs_on_every_core_with_the_same_outcomes(monkeypatch):
+    import jaxgan._rollout as R
+
+    game = jg.games.quadratic(1.0, 1.0, 1.0)
+    lrs = jnp.linspace(0.05, 3.0, 67)  # not a multiple of the chunk count: the grid is padded
+    make_tx = lambda h: optax.sgd(h["lr"])  # noqa: E731
+    w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0))
+    monkeypatch.setattr(R, "MIN_CHUNKED_GRID", 32)  # split this small grid too
+    split = jg.sweep(game, make_tx, w0, {"lr": lrs}, 300, record_every=100)
+    monkeypatch.setattr(R, "MIN_CHUNKED_GRID", 10**9)  # one program call over the whole grid
+    whole = jg.sweep(game, make_tx, w0, {"lr": lrs}, 300, record_every=100)
+    np.testing.assert_array_equal(np.asarray(split.status), np.asarray(whole.status))
+    np.testing.assert_array_equal(np.asarray(split.first_nonfinite), np.asarray(whole.first_nonfinite))
+    ok = np.asarray(whole.status) == 0
+    np.testing.assert_allclose(np.asarray(split.distance)[ok], np.asarray(whole.distance)[ok], rtol=1e-12, atol=1e-300)
+    assert split.trajectory.phi.shape == (67, 4)
