@@ -82,6 +82,7 @@ def test_main_job_keeps_its_compiled_programs_in_the_cache_folder(tmp_path, caps
 
     cache = tmp_path / "xla"
     before = jax.config.jax_compilation_cache_dir
+    jax.jit(lambda x: x + 1.5)(1.0)  # this process compiled before the cache was switched on
     try:
         rc = cli.main(["--game", "dirac-wgan", "--algorithm", "simgd", "--num-lr", "3", "--steps", "80",
                        "--stonr", "none", "--no-plot", "--workers", "1", "--compile-cache-dir", str(cache),
