@@ -70,6 +70,8 @@ ALGORITHMS = {
     "sga": lambda: optax.chain(jg.sga(1.0), optax.sgd(1e-2)),
     "sga (no alignment)": lambda: optax.chain(jg.sga(1.0, align=False), optax.sgd(1e-2)),
     "extragradient": lambda: jg.extragradient(optax.sgd(1e-2)),
+    "hamiltonian": lambda: optax.chain(jg.hamiltonian(), optax.sgd(1e-2)),
+    "cgd": lambda: jg.cgd(1e-2),
 }
 
 
@@ -153,6 +155,14 @@ def main():
     rows = {}
     for name, make in ALGORITHMS.items():
         rows[name] = {"seconds_per_step": time_jax(game, w0, make(), args.steps, args.repeats)}
+    # CGD's conjugate-gradient work: matrix-vector products of both players' solves per step,
+    # warm-started along a run (the timing above includes them)
+    tx = ALGORITHMS["cgd"]()
+    out = jg.rollout(game, tx, w0, args.steps)
+    one = jg.rollout(game, jg.cgd(1e-2, warm_start=False), w0, 1)
+    rows["cgd"]["cg_products_per_step_warm"] = int(out.state.iterations)
+    rows["cgd"]["cg_products_first_step_cold"] = int(one.state.iterations)
+    rows["cgd"]["unconverged_solves"] = int(out.state.failures)
     base = rows["simgd"]["seconds_per_step"]
     try:
         import torch  # noqa: F401
@@ -165,6 +175,10 @@ def main():
     for name, row in rows.items():
         row["ratio_to_simgd"] = row["seconds_per_step"] / base
         print(f"{name:<20} {1e3 * row['seconds_per_step']:>10.3f} {row['ratio_to_simgd']:>17.2f}")
+    c = rows["cgd"]
+    print(f"cgd: {c['cg_products_first_step_cold']} CG products (both players) on a cold first step, "
+          f"{c['cg_products_per_step_warm']} per step warm-started after {args.steps} steps, "
+          f"{c['unconverged_solves']} unconverged solves")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"benchmark": "corrections", "hardware": hw, "parameters": int(n_params), "rows": rows}, fh, indent=1)

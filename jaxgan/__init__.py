@@ -64,6 +64,7 @@ from .flows import flow as flow
 from .flows import refinement_test as refinement_test
 from .transforms import AlternatingState as AlternatingState
 from .transforms import BestResponseState as BestResponseState
+from .transforms import CGDState as CGDState
 from .transforms import StonrResult as StonrResult
 from .transforms import project_box as project_box
 from .transforms import run_stonr as run_stonr
@@ -73,10 +74,12 @@ from .transforms import FollowTheRidgeState as FollowTheRidgeState
 from .transforms import LookaheadState as LookaheadState
 from .transforms import alternating as alternating
 from .transforms import best_response as best_response
+from .transforms import cgd as cgd
 from .transforms import consensus as consensus
 from .transforms import extragradient as extragradient
 from .transforms import follow_the_ridge as follow_the_ridge
 from .transforms import glgd as glgd
+from .transforms import hamiltonian as hamiltonian
 from .transforms import jare as jare
 from .transforms import lookahead as lookahead
 from .transforms import per_player as per_player
@@ -90,6 +93,7 @@ __all__ = [
     "BestResponseState",
     "Blocks",
     "Box",
+    "CGDState",
     "Flow",
     "FollowTheRidgeState",
     "LookaheadState",
@@ -110,6 +114,7 @@ __all__ = [
     "alternating",
     "arnoldi_eigenvalues",
     "best_response",
+    "cgd",
     "conditioning_factor",
     "consensus",
     "corrected_field",
@@ -127,6 +132,7 @@ __all__ = [
     "gauss_hermite_1d",
     "glgd",
     "grid_product",
+    "hamiltonian",
     "jacobian",
     "jacobian_blocks",
     "jare",

@@ -68,6 +68,18 @@ TRANSFORMS = {
         lambda lr: abs(1 - 2 * lr),
         "r1",
     ),
+    # Hamiltonian descent: J^T xi = w at the Dirac-GAN (wgan) equilibrium, so I - lr I
+    "hamiltonian": (
+        lambda lr: optax.chain(jg.hamiltonian(), optax.sgd(lr)),
+        lambda lr: optax.chain(jg.hamiltonian(), optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: abs(1 - lr),
+    ),
+    # competitive gradient descent: (1 +- i lr) / (1 + lr^2), modulus (1 + lr^2)^(-1/2)
+    "cgd": (
+        lambda lr: jg.cgd(lr),
+        lambda lr: optax.inject_hyperparams(jg.cgd)(learning_rate=lr),
+        lambda lr: (1 + lr**2) ** -0.5,
+    ),
     "best_response_riemannian": (
         lambda lr: jg.best_response(optax.sgd(lr)),
         lambda lr: jg.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),

@@ -6,7 +6,10 @@ from ._best_response import BestResponseState as BestResponseState
 from ._best_response import BestResponseStats as BestResponseStats
 from ._best_response import best_response as best_response
 from ._best_response import glgd as glgd
+from ._competitive import CGDState as CGDState
+from ._competitive import cgd as cgd
 from ._corrections import consensus as consensus
+from ._corrections import hamiltonian as hamiltonian
 from ._corrections import jare as jare
 from ._corrections import sga as sga
 from ._extragradient import extragradient as extragradient
@@ -24,4 +27,4 @@ from ._stonr import run_stonr as run_stonr
 from ._stonr import stonr as stonr
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "best_response", "consensus", "extragradient", "follow_the_ridge", "glgd", "jare", "lookahead", "per_player", "project_box", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "glgd", "hamiltonian", "jare", "lookahead", "per_player", "project_box", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]
