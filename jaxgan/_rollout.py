@@ -90,9 +90,10 @@ def rollout(
     ``tx`` and ``record`` and by the static ``steps`` and ``record_every``; ``w0``,
     ``state``, ``key`` and ``hyperparams`` are traced, so a repeat call with arrays of
     the same shapes and dtypes compiles nothing. To change a learning rate without a new
-    compilation, pass a ``make_tx`` as ``tx`` and the numbers as ``hyperparams``:
-    ``rollout(game, lambda h: optax.sgd(h["lr"]), w0, steps, hyperparams={"lr": 0.1})``
-    (a new ``optax.sgd(0.2)`` is a new transformation, hence a new program).
+    compilation, define ``make_tx = lambda h: optax.sgd(h["lr"])`` once and call
+    ``rollout(game, make_tx, w0, steps, hyperparams={"lr": 0.1})`` (a new
+    ``optax.sgd(0.2)``, or a lambda written inside the call, is a new object, hence a new
+    program).
 
     Args:
       game: a ``Game``, or ``key -> Game`` (then ``key`` is required).

@@ -346,14 +346,16 @@ def update_jacobian(
       >>> [[round(float(x), 6) for x in row] for row in m]
       [[1.0, -0.1], [0.1, 1.0]]
     """
-    game = check_game(game, "update_jacobian")
-    w = check_joint(w, "update_jacobian")
-    check_tx(tx, "update_jacobian", hyperparams)
-    program = compiled(
-        "update_jacobian", _update_jacobian_program, (game, tx),
-        (check_chunk_size(chunk_size), hyperparams is not None, False),
-    )
-    return program(w, state, hyperparams)
+    return _of_step("update_jacobian", False, game, tx, w, state, chunk_size, hyperparams)
+
+
+def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams):
+    """The entry point of ``update_jacobian`` (``radius=False``) and ``spectral_radius``."""
+    game = check_game(game, where)
+    w = check_joint(w, where)
+    check_tx(tx, where, hyperparams)
+    options = (check_chunk_size(chunk_size), hyperparams is not None, radius)
+    return compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(w, state, hyperparams)
 
 
 def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius):
@@ -406,11 +408,4 @@ def spectral_radius(
       >>> [round(float(jg.spectral_radius(game, make_tx, game.equilibrium, hyperparams={"lr": lr})), 6) for lr in (0.1, 0.2)]
       [1.004988, 1.019804]
     """
-    game = check_game(game, "spectral_radius")
-    w = check_joint(w, "spectral_radius")
-    check_tx(tx, "spectral_radius", hyperparams)
-    program = compiled(
-        "update_jacobian", _update_jacobian_program, (game, tx),
-        (check_chunk_size(chunk_size), hyperparams is not None, True),
-    )
-    return program(w, state, hyperparams)
+    return _of_step("spectral_radius", True, game, tx, w, state, chunk_size, hyperparams)

@@ -21,28 +21,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import games as catalogue
-from .report import builtin_algorithms, builtin_games, load_game_file, run_report, table_rows
+from .report import builtin_algorithms, builtin_games, enable_compile_cache, load_game_file, run_report, table_rows
 
 def default_cache_dir() -> str:
     """Where the CLI keeps JAX's persistent compilation cache: ``$XDG_CACHE_HOME/jaxgan/xla``
     (``~/.cache/jaxgan/xla`` by default)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "jaxgan", "xla")
-
-
-def enable_compile_cache(path: str) -> None:
-    """Switch on JAX's persistent compilation cache in ``path`` for every program (the
-    report's programs compile in well under JAX's default one-second threshold)."""
-    os.makedirs(path, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    try:  # JAX decides once per process whether the cache is used: decide again (in-process calls)
-        from jax._src import compilation_cache
-
-        compilation_cache.reset_cache()
-    except (ImportError, AttributeError):  # pragma: no cover - a JAX without it
-        pass
 
 
 def main(argv=None) -> int:

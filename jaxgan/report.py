@@ -358,13 +358,26 @@ def _build_from_source(source: GameSource) -> Game:
 _WORKER_GAMES: Dict[tuple, Game] = {}
 
 
+def enable_compile_cache(path: str) -> None:
+    """Switch on JAX's persistent compilation cache in ``path`` for every program (the
+    report's programs compile in well under JAX's default one-second threshold)."""
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:  # JAX decides once per process whether the cache is used: decide again (in-process calls)
+        from jax._src import compilation_cache
+
+        compilation_cache.reset_cache()
+    except (ImportError, AttributeError):  # pragma: no cover - a JAX without it
+        pass
+
+
 def _init_worker(x64: bool, cache_dir: Optional[str]):
     """A report worker process: the parent's precision and compilation cache."""
     jax.config.update("jax_enable_x64", x64)
     if cache_dir:
-        jax.config.update("jax_compilation_cache_dir", cache_dir)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        enable_compile_cache(cache_dir)
 
 
 def _worker_job(kind: str, spec: tuple):

@@ -66,6 +66,7 @@ BOX_GAME = jg.games.constrained_examples()["matrix-2x2"]
 SIMGD = optax.sgd(0.1)
 CONSENSUS = optax.chain(jg.consensus(0.5), optax.sgd(0.2))
 JARE = jg.jare(1.0)
+NOISY = jg.regularizers.fresh_instance_noise(DIRAC, 0.5)
 MAKE_TX = lambda h: optax.chain(jg.jare(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
 MAKE_LR = lambda h: optax.sgd(h["lr"])  # noqa: E731
 
@@ -93,6 +94,9 @@ ENTRY_POINTS = {
     "spectral_trace (arnoldi)": lambda: jg.spectral_trace(
         QUAD8, jg.Joint(jnp.zeros((2, 8)), jnp.zeros((2, 8))), method="arnoldi", k=2, smallest=False
     ),
+    "rollout (stochastic game, key)": lambda: jg.rollout(NOISY, SIMGD, W0, 20, key=jax.random.PRNGKey(1)),
+    "sweep (stochastic game, key)": lambda: jg.sweep(NOISY, MAKE_LR, W0, {"lr": jnp.linspace(0.01, 1.0, 5)}, 20,
+                                                     key=jax.random.PRNGKey(1)),
     "run_stonr": lambda: jg.run_stonr(BOX_GAME.game, BOX_GAME.box),
     "stonr_certificate": lambda: jg.stonr_certificate(BOX_GAME.game, BOX_GAME.box, jg.Joint(0.5, 0.5)),
 }
