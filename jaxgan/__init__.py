@@ -81,9 +81,12 @@ from .transforms import follow_the_ridge as follow_the_ridge
 from .transforms import glgd as glgd
 from .transforms import hamiltonian as hamiltonian
 from .transforms import jare as jare
+from .transforms import lola as lola
+from .transforms import look_ahead as look_ahead
 from .transforms import lookahead as lookahead
 from .transforms import per_player as per_player
 from .transforms import sga as sga
+from .transforms import sos as sos
 from .transforms import ttur as ttur
 
 __version__ = "0.1.0"
@@ -136,6 +139,8 @@ __all__ = [
     "jacobian",
     "jacobian_blocks",
     "jare",
+    "lola",
+    "look_ahead",
     "lookahead",
     "make_step",
     "matrix_eigenvalues",
@@ -150,6 +155,7 @@ __all__ = [
     "rollout",
     "run_stonr",
     "sga",
+    "sos",
     "simultaneous_gradient",
     "spectral_radius",
     "spectral_trace",

@@ -80,6 +80,16 @@ TRANSFORMS = {
         lambda lr: optax.inject_hyperparams(jg.cgd)(learning_rate=lr),
         lambda lr: (1 + lr**2) ** -0.5,
     ),
+    # opponent shaping on the Dirac-GAN (wgan): d xi_LA / dw = [[a, 1], [-1, a]], LOLA doubles a;
+    # SOS is LA at an equilibrium (its shaping weight |xi|^2 vanishes to second order)
+    "look_ahead": (_corrected(jg.look_ahead, 0.5), _injected(jg.look_ahead, "alpha", 0.5),
+                   lambda lr: np.hypot(1 - 0.5 * lr, lr)),
+    "lola": (_corrected(jg.lola, 0.5), _injected(jg.lola, "alpha", 0.5), lambda lr: np.hypot(1 - lr, lr)),
+    "sos": (
+        _corrected(jg.sos, 0.5),
+        lambda lr: optax.chain(optax.inject_hyperparams(jg.sos, static_args=("a", "b"))(alpha=0.5), optax.sgd(lr)),
+        lambda lr: np.hypot(1 - 0.5 * lr, lr),
+    ),
     "best_response_riemannian": (
         lambda lr: jg.best_response(optax.sgd(lr)),
         lambda lr: jg.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),

@@ -15,6 +15,9 @@ from ._corrections import sga as sga
 from ._extragradient import extragradient as extragradient
 from ._lookahead import LookaheadState as LookaheadState
 from ._lookahead import lookahead as lookahead
+from ._opponent_shaping import lola as lola
+from ._opponent_shaping import look_ahead as look_ahead
+from ._opponent_shaping import sos as sos
 from ._per_player import per_player as per_player
 from ._projection import project_box as project_box
 from ._ridge import FollowTheRidgeState as FollowTheRidgeState
@@ -27,4 +30,4 @@ from ._stonr import run_stonr as run_stonr
 from ._stonr import stonr as stonr
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "glgd", "hamiltonian", "jare", "lookahead", "per_player", "project_box", "run_stonr", "sga", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]

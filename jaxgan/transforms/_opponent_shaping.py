@@ -1,0 +1,141 @@
+"""Look-ahead, LOLA and Stable Opponent Shaping for two players (Foerster et al. 2018;
+Letcher et al. 2019), with exact gradients."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .._game import Joint, simultaneous_gradient
+from ._corrections import _vdot, correction_transform
+
+
+def _shaping_terms(game, xi: Joint, w: Joint):
+    """``(H_o xi, chi)`` at ``w``, matrix-free.
+
+    ``H_o`` is the off-diagonal part of ``H = d xi / dw``: ``(H_o xi)_phi = D_pt xi_theta``,
+    ``(H_o xi)_theta = D_tp xi_phi`` (one JVP of the field). ``chi = diag(H_o^T grad L)``:
+    ``chi_phi = D_tp^T grad_theta L_g``, ``chi_theta = D_pt^T grad_phi L_d`` (one VJP of the
+    field, with the two cross gradients).
+    """
+    field = simultaneous_gradient(game)
+    zeros = jax.tree.map(jnp.zeros_like, w)
+    _, h_o_xi_theta = jax.jvp(field, (w,), (Joint(xi.phi, zeros.theta),))
+    _, h_o_xi_phi = jax.jvp(field, (w,), (Joint(zeros.phi, xi.theta),))
+    h_o_xi = Joint(h_o_xi_phi.phi, h_o_xi_theta.theta)
+    cross_g = jax.grad(lambda t: game.loss_g(w.phi, t))(w.theta)  # grad_theta L_g
+    cross_d = jax.grad(lambda p: game.loss_d(p, w.theta))(w.phi)  # grad_phi L_d
+    _, vjp = jax.vjp(field, w)
+    (back,) = vjp(Joint(zeros.phi, cross_g))  # (D_tp^T cross_g, D_tt^T cross_g)
+    (back_d,) = vjp(Joint(cross_d, zeros.theta))  # (D_pp^T cross_d, D_pt^T cross_d)
+    chi = Joint(back.phi, back_d.theta)
+    return h_o_xi, chi
+
+
+def _sub(a, scale, b):
+    return jax.tree.map(lambda x, y: (x - scale * y).astype(x.dtype), a, b)
+
+
+def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
+    """Look-ahead (LA): each player differentiates its loss at the opponent's next naive step,
+    to first order ``xi_LA = (I - alpha H_o) xi`` (Zhang & Lesser 2010; Letcher et al. 2019),
+    ``H_o`` the off-diagonal blocks of ``d xi / dw``. Chain it before the learning rate.
+    Preserves every fixed point of ``xi``. Cost per step: two JVPs of the field.
+
+    Args:
+      alpha: the opponent's assumed learning rate (traceable).
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.bilinear(1.0)  # xi_LA = (y + alpha x, -x + alpha y)
+      >>> m = jg.update_jacobian(game, optax.chain(jg.look_ahead(0.5), optax.sgd(0.1)), game.equilibrium)
+      >>> [[round(float(v), 6) for v in row] for row in m]
+      [[0.95, -0.1], [0.1, 0.95]]
+
+    References:
+      Letcher, Foerster, Balduzzi, Rocktaschel & Whiteson, "Stable opponent shaping in
+      differentiable games", ICLR 2019.
+    """
+
+    def correct(game, xi, w):
+        h_o_xi, _ = _shaping_terms(game, xi, w)
+        return _sub(xi, alpha, h_o_xi)
+
+    return correction_transform("look_ahead", correct)
+
+
+def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
+    """LOLA with exact gradients (Foerster et al. 2018): each player shapes the opponent's
+    learning step, ``xi_LOLA = (I - alpha H_o) xi - alpha chi`` with
+    ``chi = diag(H_o^T grad L)`` (Letcher et al. 2019, Eq. 3): for the generator
+    ``chi_phi = (d xi_theta / d phi)^T grad_theta L_g``. Chain it before the learning rate.
+    Unlike LA it can move fixed points (on the Tandem game it converges to
+    ``x + y = (1 - 2 alpha) / (1 - 4 alpha)``, not to the equilibria ``x + y = 1``). Cost per
+    step: two JVPs and two VJPs of the field, two cross gradients.
+
+    Args:
+      alpha: the opponent's assumed learning rate (traceable).
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.bilinear(1.0)  # xi_LOLA = (y + 2 alpha x, -x + 2 alpha y)
+      >>> m = jg.update_jacobian(game, optax.chain(jg.lola(0.5), optax.sgd(0.1)), game.equilibrium)
+      >>> [[round(float(v), 6) for v in row] for row in m]
+      [[0.9, -0.1], [0.1, 0.9]]
+
+    References:
+      Foerster, Chen, Al-Shedivat, Whiteson, Abbeel & Mordatch, "Learning with
+      opponent-learning awareness", AAMAS 2018. Letcher et al., ICLR 2019.
+    """
+
+    def correct(game, xi, w):
+        h_o_xi, chi = _shaping_terms(game, xi, w)
+        return _sub(_sub(xi, alpha, h_o_xi), alpha, chi)
+
+    return correction_transform("lola", correct)
+
+
+def sos(alpha: jax.typing.ArrayLike, *, a: float = 0.5, b: float = 0.1) -> optax.GradientTransformationExtraArgs:
+    """Stable Opponent Shaping (Letcher et al. 2019, Algorithm 1): LOLA's shaping term
+    scaled by ``p`` so that fixed points are kept and the step stays a descent direction,
+
+    .. math:: \\xi_0 = (I - \\alpha H_o)\\xi,\\quad \\xi_{SOS} = \\xi_0 - p\\,\\alpha\\chi,\\quad
+              p = \\min(p_1, p_2),
+
+    ``p1 = 1`` if ``<-alpha chi, xi_0> >= 0`` else ``min(1, -a |xi_0|^2 / <-alpha chi, xi_0>)``;
+    ``p2 = 1`` if ``|xi| >= b`` else ``|xi|^2``. Chain it before the learning rate. Cost:
+    LOLA's. (``p`` is a function of the point: its derivative enters ``update_jacobian``.)
+
+    Args:
+      alpha: the look-ahead rate (traceable).
+      a: in ``(0, 1)``, the first criterion's bound.
+      b: in ``(0, 1)``, the radius below which shaping is damped by ``|xi|^2``.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> tandem = jg.Game(lambda x, y: (x + y) ** 2 - 2 * x, lambda x, y: (x + y) ** 2 - 2 * y)
+      >>> out = jg.rollout(tandem, optax.chain(jg.sos(0.1), optax.sgd(0.1)), jg.Joint(1.5, 0.7), 400)
+      >>> round(float(out.final.phi + out.final.theta), 6)  # an equilibrium: x + y = 1
+      1.0
+
+    References:
+      Letcher, Foerster, Balduzzi, Rocktaschel & Whiteson, "Stable opponent shaping in
+      differentiable games", ICLR 2019.
+    """
+    for name, value in (("a", a), ("b", b)):
+        if not 0 < float(value) < 1:
+            raise ValueError(f"sos: `{name}` must be in (0, 1), got {value!r}.")
+
+    def correct(game, xi, w):
+        h_o_xi, chi = _shaping_terms(game, xi, w)
+        xi0 = _sub(xi, alpha, h_o_xi)
+        inner = -alpha * _vdot(chi, xi0)
+        norm0 = _vdot(xi0, xi0)
+        p1 = jnp.where(inner >= 0, 1.0, jnp.minimum(1.0, -a * norm0 / jnp.where(inner >= 0, -1.0, inner)))
+        norm = _vdot(xi, xi)
+        p2 = jnp.where(jnp.sqrt(norm) >= b, 1.0, norm)
+        p = jnp.minimum(p1, p2)
+        return _sub(xi0, alpha * p, chi)
+
+    return correction_transform("sos", correct)
