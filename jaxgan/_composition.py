@@ -73,17 +73,24 @@ def field_of(extra_args: Dict[str, Any], game) -> Callable:
     return ctx.field if ctx is not None else simultaneous_gradient(game)
 
 
-def register_correction(extra_args: Dict[str, Any], name: str, correct: Callable) -> None:
-    """Record a correction ``correct(field_value, w) -> corrected value`` in the context."""
+def check_correction_allowed(extra_args: Dict[str, Any], name: str) -> None:
+    """Refuse a correction inside an inner optimiser that steps one player (or a direction
+    that is not a field)."""
     ctx = context(extra_args)
-    if ctx is None:
-        return
-    if ctx.no_corrections:
+    if ctx is not None and ctx.no_corrections:
         raise ValueError(
             f"{name} inside {ctx.inner_of}'s inner optimiser would be evaluated at the wrong point: put corrections "
             f"before the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{ctx.inner_of}(optax.sgd(lr)))`; "
             f"{ctx.inner_of} then uses the corrected field at every point it visits."
         )
+
+
+def register_correction(extra_args: Dict[str, Any], name: str, correct: Callable) -> None:
+    """Record a correction ``correct(field_value, w) -> corrected value`` in the context."""
+    check_correction_allowed(extra_args, name)
+    ctx = context(extra_args)
+    if ctx is None:
+        return
     previous = ctx.field
     ctx.field = lambda w: correct(previous(w), w)
     ctx.corrections.append(name)

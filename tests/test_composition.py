@@ -264,7 +264,7 @@ def test_a_projection_after_a_wrapper_is_refused_with_the_supported_form():
 def test_a_correction_inside_a_per_player_optimiser_is_refused():
     game = jg.games.dirac("wgan")
     tx = jg.alternating(jg.Joint(optax.sgd(0.1), optax.chain(jg.consensus(1.0), optax.sgd(0.1))))
-    with pytest.raises((ValueError, TypeError), match="consensus"):
+    with pytest.raises(ValueError, match="consensus inside alternating's inner optimiser"):
         jg.rollout(game, tx, jg.Joint(0.5, 0.2), 3)
 
 

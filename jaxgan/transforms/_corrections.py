@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
-from .._composition import evaluation_point, register_correction
+from .._composition import check_correction_allowed, evaluation_point, register_correction
 from .._game import Joint, check_game, simultaneous_gradient
 
 
@@ -42,6 +42,7 @@ def correction_transform(name: str, correct) -> optax.GradientTransformationExtr
     """
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        check_correction_allowed(extra_args, name)  # before the Joint checks: the clearer message
         game = _checked(updates, params, game, name)
         probing = probe_received(updates, extra_args, name)  # raises if a stage before rewrote the field
         register_correction(extra_args, name, lambda v, w: correct(game, v, w))
