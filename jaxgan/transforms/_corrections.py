@@ -42,9 +42,9 @@ def correction_transform(name: str, correct) -> optax.GradientTransformationExtr
     """
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        probing = probe_received(updates, extra_args, name)  # raises if a stage before rewrote the field
         check_correction_allowed(extra_args, name)  # before the Joint checks: the clearer message
         game = _checked(updates, params, game, name)
-        probing = probe_received(updates, extra_args, name)  # raises if a stage before rewrote the field
         register_correction(extra_args, name, lambda v, w: correct(game, v, w))
         if probing:
             return updates, state
