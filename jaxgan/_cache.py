@@ -27,6 +27,11 @@ from typing import Any, Callable, Hashable, NamedTuple, Tuple
 
 import jax
 
+try:
+    from jax._src.core import trace_state_clean as _trace_state_clean
+except ImportError:  # pragma: no cover - a JAX without it: always cache
+    _trace_state_clean = None
+
 #: Programs kept (least recently used dropped first).
 MAX_PROGRAMS = 256
 
@@ -89,11 +94,7 @@ def cached(
 
 
 def _outside_transformations() -> bool:
-    try:
-        from jax._src.core import trace_state_clean
-    except ImportError:  # pragma: no cover - a JAX without it: always cache
-        return True
-    return trace_state_clean()
+    return _trace_state_clean is None or _trace_state_clean()
 
 
 def cached_programs() -> int:

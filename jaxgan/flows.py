@@ -239,12 +239,10 @@ def flatten_trajectory(ws):
 
 
 def _refinement_program(game, make_tx, steps, every):
-    flat = jax.vmap(lambda w: ravel_pytree(w)[0])  # inside the program: traced once
-
     def program(w0, etas):
         def one(lr):
             tx = as_extra_args(make_tx(lr), "refinement_test (the transformation made by `make_tx`)")
-            return flat(run(game, tx, w0, steps, every).trajectory)
+            return flatten_trajectory(run(game, tx, w0, steps, every).trajectory)
 
         return jax.vmap(one)(etas)
 

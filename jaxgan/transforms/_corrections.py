@@ -53,6 +53,12 @@ def correction_transform(name: str, correct) -> optax.GradientTransformationExtr
     return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
 
 
+def _jacobian_transpose_times(game, params, v):
+    """``J^T v`` at ``params`` (``J = d xi / dw``): one VJP of the field."""
+    _, vjp = jax.vjp(simultaneous_gradient(game), params)
+    return vjp(v)[0]
+
+
 def _add(xi, scale, correction):
     """``xi + scale * correction`` in ``xi``'s dtypes (a traced float64 ``scale`` must not
     promote a float32 run)."""
@@ -120,9 +126,7 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
     """
 
     def correct(game, updates, params):
-        _, vjp = jax.vjp(simultaneous_gradient(game), params)
-        (jt_xi,) = vjp(updates)
-        return _add(updates, gamma, jt_xi)
+        return _add(updates, gamma, _jacobian_transpose_times(game, params, updates))
 
     return correction_transform("consensus", correct)
 
@@ -158,8 +162,7 @@ def hamiltonian() -> optax.GradientTransformationExtraArgs:
     """
 
     def correct(game, updates, params):
-        _, vjp = jax.vjp(simultaneous_gradient(game), params)
-        (jt_xi,) = vjp(updates)
+        jt_xi = _jacobian_transpose_times(game, params, updates)
         return jax.tree.map(lambda x, c: c.astype(x.dtype), updates, jt_xi)
 
     return correction_transform("hamiltonian", correct)

@@ -11,26 +11,28 @@ from .._game import Joint, simultaneous_gradient
 from ._corrections import _vdot, correction_transform
 
 
-def _shaping_terms(game, xi: Joint, w: Joint):
-    """``(H_o xi, chi)`` at ``w``, matrix-free.
-
-    ``H_o`` is the off-diagonal part of ``H = d xi / dw``: ``(H_o xi)_phi = D_pt xi_theta``,
-    ``(H_o xi)_theta = D_tp xi_phi`` (one JVP of the field). ``chi = diag(H_o^T grad L)``:
-    ``chi_phi = D_tp^T grad_theta L_g``, ``chi_theta = D_pt^T grad_phi L_d`` (one VJP of the
-    field, with the two cross gradients).
-    """
+def _off_diagonal(game, xi: Joint, w: Joint) -> Joint:
+    """``H_o xi`` at ``w``: the off-diagonal blocks of ``H = d xi / dw`` applied to ``xi``,
+    ``(D_pt xi_theta, D_tp xi_phi)`` (two JVPs of the field: one JVP would add the diagonal
+    blocks' products)."""
     field = simultaneous_gradient(game)
     zeros = jax.tree.map(jnp.zeros_like, w)
-    _, h_o_xi_theta = jax.jvp(field, (w,), (Joint(xi.phi, zeros.theta),))
-    _, h_o_xi_phi = jax.jvp(field, (w,), (Joint(zeros.phi, xi.theta),))
-    h_o_xi = Joint(h_o_xi_phi.phi, h_o_xi_theta.theta)
+    _, from_phi = jax.jvp(field, (w,), (Joint(xi.phi, zeros.theta),))
+    _, from_theta = jax.jvp(field, (w,), (Joint(zeros.phi, xi.theta),))
+    return Joint(from_theta.phi, from_phi.theta)
+
+
+def _shaping(game, w: Joint) -> Joint:
+    """``chi = diag(H_o^T grad L)`` at ``w``: ``chi_phi = D_tp^T grad_theta L_g``,
+    ``chi_theta = D_pt^T grad_phi L_d`` (the two cross gradients and two products with one
+    VJP of the field)."""
+    zeros = jax.tree.map(jnp.zeros_like, w)
     cross_g = jax.grad(lambda t: game.loss_g(w.phi, t))(w.theta)  # grad_theta L_g
     cross_d = jax.grad(lambda p: game.loss_d(p, w.theta))(w.phi)  # grad_phi L_d
-    _, vjp = jax.vjp(field, w)
-    (back,) = vjp(Joint(zeros.phi, cross_g))  # (D_tp^T cross_g, D_tt^T cross_g)
+    _, vjp = jax.vjp(simultaneous_gradient(game), w)
+    (back_g,) = vjp(Joint(zeros.phi, cross_g))  # (D_tp^T cross_g, D_tt^T cross_g)
     (back_d,) = vjp(Joint(cross_d, zeros.theta))  # (D_pp^T cross_d, D_pt^T cross_d)
-    chi = Joint(back.phi, back_d.theta)
-    return h_o_xi, chi
+    return Joint(back_g.phi, back_d.theta)
 
 
 def _sub(a, scale, b):
@@ -59,8 +61,7 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
     """
 
     def correct(game, xi, w):
-        h_o_xi, _ = _shaping_terms(game, xi, w)
-        return _sub(xi, alpha, h_o_xi)
+        return _sub(xi, alpha, _off_diagonal(game, xi, w))
 
     return correction_transform("look_ahead", correct)
 
@@ -90,8 +91,7 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """
 
     def correct(game, xi, w):
-        h_o_xi, chi = _shaping_terms(game, xi, w)
-        return _sub(_sub(xi, alpha, h_o_xi), alpha, chi)
+        return _sub(_sub(xi, alpha, _off_diagonal(game, xi, w)), alpha, _shaping(game, w))
 
     return correction_transform("lola", correct)
 
@@ -128,8 +128,8 @@ def sos(alpha: jax.typing.ArrayLike, *, a: float = 0.5, b: float = 0.1) -> optax
             raise ValueError(f"sos: `{name}` must be in (0, 1), got {value!r}.")
 
     def correct(game, xi, w):
-        h_o_xi, chi = _shaping_terms(game, xi, w)
-        xi0 = _sub(xi, alpha, h_o_xi)
+        chi = _shaping(game, w)
+        xi0 = _sub(xi, alpha, _off_diagonal(game, xi, w))
         inner = -alpha * _vdot(chi, xi0)
         norm0 = _vdot(xi0, xi0)
         p1 = jnp.where(inner >= 0, 1.0, jnp.minimum(1.0, -a * norm0 / jnp.where(inner >= 0, -1.0, inner)))
