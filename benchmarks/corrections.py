@@ -4,9 +4,10 @@ Generator 2 -> 96 -> 96 -> 2 and discriminator 2 -> 96 -> 96 -> 1 (flax.linen, t
 full batch: 512 fixed latents and 512 points of the 8-Gaussian ring, standard GAN loss,
 float32. For each algorithm it times ``jit(make_step(game, tx))`` (steady state, best of
 ``--repeats`` runs of ``--steps`` steps under ``lax.scan``) and reports the time per step
-and the ratio to SimGD (target: every correction <= 3x SimGD). Beside it: PyTorch SimGD
-and consensus (double backward through autograd) on the same networks and data, the way a
-PyTorch user would write them (skipped if torch is absent). Writes
+and the ratio to SimGD (target: every correction <= 3x SimGD). Beside it: PyTorch SimGD,
+consensus and CGD (double-backward Hessian-vector products, the same warm-started conjugate
+gradient and tolerance) on the same networks and data, the way a PyTorch user would write
+them (skipped if torch is absent). CGD's and ACGD's conjugate-gradient products are counted. Writes
 ``benchmarks/results/corrections.json``.
 
 Usage: ``python benchmarks/corrections.py [--steps 200] [--repeats 5]``.
@@ -72,6 +73,12 @@ ALGORITHMS = {
     "extragradient": lambda: jg.extragradient(optax.sgd(1e-2)),
     "hamiltonian": lambda: optax.chain(jg.hamiltonian(), optax.sgd(1e-2)),
     "cgd": lambda: jg.cgd(1e-2),
+    "acgd": lambda: jg.acgd(1e-2),
+    "look-ahead": lambda: optax.chain(jg.look_ahead(1e-2), optax.sgd(1e-2)),
+    "lola": lambda: optax.chain(jg.lola(1e-2), optax.sgd(1e-2)),
+    "sos": lambda: optax.chain(jg.sos(1e-2), optax.sgd(1e-2)),
+    "gda-am (m=5)": lambda: jg.gda_am(optax.sgd(1e-2), window=5),
+    "gda-am alternating (m=5)": lambda: jg.gda_am(jg.alternating(optax.sgd(1e-2)), window=5),
 }
 
 
@@ -92,7 +99,7 @@ def time_jax(game, w0, tx, steps, repeats):
     return best / steps
 
 
-def time_torch(parts, w0, steps, repeats, consensus):
+def time_torch(parts, w0, steps, repeats, mode):
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -117,7 +124,61 @@ def time_torch(parts, w0, steps, repeats, consensus):
     def value(gp, dp):  # L = E f(D(G(z))) + E f(-D(x))
         return logsig(mlp(dp, mlp(gp, z_t))).mean() + logsig(-mlp(dp, x_real)).mean()
 
+    lr = 1e-2
+    tol = 1e-2 * float(np.sqrt(np.finfo(np.float32).eps))  # jaxgan's default in float32
+    warm = {}
+
+    def flat(ts):
+        return torch.cat([t.reshape(-1) for t in ts])
+
+    def unflat(v, like):
+        out, i = [], 0
+        for t in like:
+            out.append(v[i:i + t.numel()].view_as(t))
+            i += t.numel()
+        return out
+
+    def cg(matvec, b, x0, maxiter):
+        x = x0.clone()
+        r = b - matvec(x)
+        p, rr = r.clone(), r @ r
+        stop, k = tol * torch.linalg.vector_norm(b), 0
+        while k < maxiter and torch.sqrt(rr) > stop:
+            mp = matvec(p)
+            alpha = rr / (p @ mp)
+            x, r = x + alpha * p, r - alpha * mp
+            rr_new = r @ r
+            p, rr, k = r + (rr_new / rr) * p, rr_new, k + 1
+        return x
+
+    def cgd_step(gp, dp):
+        # f = value: the generator minimises it, the discriminator maximises it.
+        # dx = -lr (I + lr^2 Dxy Dyx)^-1 (gx + lr Dxy gy), dy = lr (I + lr^2 Dyx Dxy)^-1 (gy - lr Dyx gx)
+        L = value(gp, dp)
+        gx = torch.autograd.grad(L, gp, create_graph=True)
+        gy = torch.autograd.grad(L, dp, create_graph=True)
+        fx, fy = flat(gx).detach(), flat(gy).detach()
+
+        def d_xy(v):  # d/dx <grad_y f, v>
+            return flat(torch.autograd.grad(gy, gp, grad_outputs=unflat(v, dp), retain_graph=True))
+
+        def d_yx(u):
+            return flat(torch.autograd.grad(gx, dp, grad_outputs=unflat(u, gp), retain_graph=True))
+
+        n = fx.numel() + fy.numel()
+        cap = min(2 * n + 10, 1000)
+        x = cg(lambda u: u + lr**2 * d_xy(d_yx(u)), fx + lr * d_xy(fy), warm.get("x", torch.zeros_like(fx)), cap)
+        y = cg(lambda v: v + lr**2 * d_yx(d_xy(v)), fy - lr * d_yx(fx), warm.get("y", torch.zeros_like(fy)), cap)
+        warm["x"], warm["y"] = x.detach(), y.detach()
+        with torch.no_grad():
+            new = [p - lr * g for p, g in zip(gp, unflat(x, gp))] + [p + lr * g for p, g in zip(dp, unflat(y, dp))]
+        new = [p.detach().requires_grad_(True) for p in new]
+        return new[: len(gp)], new[len(gp):]
+
     def one_step(gp, dp):
+        if mode == "cgd":
+            return cgd_step(gp, dp)
+        consensus = mode == "consensus"
         L = value(gp, dp)
         xi = torch.autograd.grad(L, gp + dp, create_graph=consensus)
         xi = list(xi[: len(gp)]) + [-g for g in xi[len(gp):]]  # (grad_phi L, -grad_theta L)
@@ -126,7 +187,7 @@ def time_torch(parts, w0, steps, repeats, consensus):
             corr = torch.autograd.grad(half_sq, gp + dp)
             xi = [g + c for g, c in zip(xi, corr)]
         with torch.no_grad():
-            new = [p - 1e-2 * g for p, g in zip(gp + dp, xi)]
+            new = [p - lr * g for p, g in zip(gp + dp, xi)]
         new = [p.detach().requires_grad_(True) for p in new]
         return new[: len(gp)], new[len(gp):]
 
@@ -163,22 +224,32 @@ def main():
     rows["cgd"]["cg_products_per_step_warm"] = int(out.state.iterations)
     rows["cgd"]["cg_products_first_step_cold"] = int(one.state.iterations)
     rows["cgd"]["unconverged_solves"] = int(out.state.failures)
+    out = jg.rollout(game, ALGORITHMS["acgd"](), w0, args.steps)
+    rows["acgd"]["cg_products_last_step"] = int(out.state.iterations)
+    rows["acgd"]["unconverged_solves"] = int(out.state.failures)
     base = rows["simgd"]["seconds_per_step"]
     try:
         import torch  # noqa: F401
 
-        for name, cons in (("pytorch simgd", False), ("pytorch consensus", True)):
-            rows[name] = {"seconds_per_step": time_torch(parts, w0, max(20, args.steps // 10), args.repeats, cons)}
+        for mode in ("simgd", "consensus", "cgd"):
+            rows[f"pytorch {mode}"] = {"seconds_per_step": time_torch(parts, w0, max(20, args.steps // 10), args.repeats, mode)}
     except ImportError:
         print("note: torch is not installed; PyTorch rows skipped")
-    print(f"\n{'algorithm':<20} {'ms / step':>10} {'x SimGD (jaxgan)':>17}")
+    print(f"\n{'algorithm':<26} {'ms / step':>10} {'x SimGD (jaxgan)':>17}")
     for name, row in rows.items():
         row["ratio_to_simgd"] = row["seconds_per_step"] / base
-        print(f"{name:<20} {1e3 * row['seconds_per_step']:>10.3f} {row['ratio_to_simgd']:>17.2f}")
+        print(f"{name:<26} {1e3 * row['seconds_per_step']:>10.3f} {row['ratio_to_simgd']:>17.2f}")
+    if "pytorch cgd" in rows:
+        rows["pytorch cgd"]["jaxgan_speedup"] = rows["pytorch cgd"]["seconds_per_step"] / rows["cgd"]["seconds_per_step"]
+        print(f"cgd: jaxgan is {rows['pytorch cgd']['jaxgan_speedup']:.2f}x PyTorch's speed on the same update")
     c = rows["cgd"]
     print(f"cgd: {c['cg_products_first_step_cold']} CG products (both players) on a cold first step, "
           f"{c['cg_products_per_step_warm']} per step warm-started after {args.steps} steps, "
           f"{c['unconverged_solves']} unconverged solves")
+    a = rows["acgd"]
+    print(f"acgd: {a['cg_products_last_step']} CG products on the last of {args.steps} steps (its per-coordinate "
+          f"steps eta / (sqrt(v) + eps) reach eta / eps, so its solves are worse conditioned), "
+          f"{a['unconverged_solves']} unconverged solves")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"benchmark": "corrections", "hardware": hw, "parameters": int(n_params), "rows": rows}, fh, indent=1)

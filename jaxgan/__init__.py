@@ -64,6 +64,8 @@ from .flows import flow as flow
 from .flows import refinement_test as refinement_test
 from .transforms import AlternatingState as AlternatingState
 from .transforms import BestResponseState as BestResponseState
+from .transforms import ACGDState as ACGDState
+from .transforms import AndersonState as AndersonState
 from .transforms import CGDState as CGDState
 from .transforms import StonrResult as StonrResult
 from .transforms import project_box as project_box
@@ -74,10 +76,12 @@ from .transforms import FollowTheRidgeState as FollowTheRidgeState
 from .transforms import LookaheadState as LookaheadState
 from .transforms import alternating as alternating
 from .transforms import best_response as best_response
+from .transforms import acgd as acgd
 from .transforms import cgd as cgd
 from .transforms import consensus as consensus
 from .transforms import extragradient as extragradient
 from .transforms import follow_the_ridge as follow_the_ridge
+from .transforms import gda_am as gda_am
 from .transforms import glgd as glgd
 from .transforms import hamiltonian as hamiltonian
 from .transforms import jare as jare
@@ -92,7 +96,9 @@ from .transforms import ttur as ttur
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACGDState",
     "AlternatingState",
+    "AndersonState",
     "BestResponseState",
     "Blocks",
     "Box",
@@ -114,6 +120,7 @@ __all__ = [
     "SpectralTrace",
     "SweepResult",
     "TopEigenvalues",
+    "acgd",
     "alternating",
     "arnoldi_eigenvalues",
     "best_response",
@@ -133,6 +140,7 @@ __all__ = [
     "games",
     "gauss_hermite",
     "gauss_hermite_1d",
+    "gda_am",
     "glgd",
     "grid_product",
     "hamiltonian",

@@ -32,13 +32,18 @@ from .flows import assess_refinement
 from .transforms import (
     alternating,
     best_response,
+    cgd,
     consensus,
     extragradient,
     follow_the_ridge,
+    hamiltonian,
     jare,
+    lola,
+    look_ahead,
     project_box,
     run_stonr,
     sga,
+    sos,
     stonr_certificate,
     ttur,
 )
@@ -70,6 +75,8 @@ RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: networks; on these games the parameters are O(1)).
 CRITIC_CLIP = 1.0
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: The opponent's assumed learning rate of look-ahead, LOLA and SOS.
+ALPHAS = (0.0, 0.25, 0.5, 1.0, 2.0)
 
 
 def builtin_algorithms() -> Dict[str, Algorithm]:
@@ -77,8 +84,13 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
     the discriminator-to-generator learning-rate ratio (TTUR) for SimGD, alternating GD,
     the clipped 5-step critic, extragradient and Follow-the-Ridge, the correction weight for
     consensus, JARE, SGA and consensus or JARE composed with alternating GD (the corrected
-    field at every player step); best-response descent (Riemannian step, Newton
-    retraction) has the learning rate only."""
+    field at every player step), the opponent's assumed learning rate for look-ahead, LOLA
+    and SOS; best-response descent (Riemannian step, Newton retraction), CGD and Hamiltonian
+    descent have the learning rate only. ACGD and GDA-AM are not in the report: their
+    updates are not differentiable at an equilibrium (ACGD's step size ``eta / (sqrt(v) +
+    eps)`` at ``v = 0``, GDA-AM's mixing weights where the residuals vanish), so a spectral
+    radius there does not describe them; ``notebooks/game_optimisers.ipynb`` and
+    ``benchmarks/corrections.py`` measure them by their runs."""
     return {
         "simgd": Algorithm(lambda lr, r: ttur(lr, r * lr), "lr_d/lr_g", RATIOS, 1.0),
         "alternating": Algorithm(
@@ -112,6 +124,13 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
         "best-response": Algorithm(
             lambda lr, _: best_response(optax.sgd(lr)), None, (0.0,), 0.0, batch_radius=False
         ),
+        # the field's other methods: the learning rate is part of CGD's update; look-ahead,
+        # LOLA and SOS span the opponent's assumed learning rate alpha
+        "cgd": Algorithm(lambda lr, _: cgd(lr), None, (0.0,), 0.0, batch_radius=False),
+        "hamiltonian": Algorithm(lambda lr, _: optax.chain(hamiltonian(), optax.sgd(lr)), None, (0.0,), 0.0),
+        "look-ahead": Algorithm(lambda lr, a: optax.chain(look_ahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+        "lola": Algorithm(lambda lr, a: optax.chain(lola(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+        "sos": Algorithm(lambda lr, a: optax.chain(sos(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
     }
 
 

@@ -111,3 +111,67 @@ def test_cgd_errors():
     w = jg.Joint(1.0, 1.0)
     with pytest.raises(TypeError, match="game"):
         tx.update(w, tx.init(w), w)
+
+
+def _dense_adaptive_step(game, w, xi_flat, a_flat):
+    """The local bilinear Nash step with diagonal step sizes A, by a dense solve."""
+    z, unravel = ravel_pytree(w)
+    n_phi = ravel_pytree(w.phi)[0].size
+    J = np.asarray(jax.jacfwd(lambda v: ravel_pytree(jg.simultaneous_gradient(game)(unravel(v)))[0])(z))
+    K = np.diag(1.0 / a_flat)
+    K[:n_phi, n_phi:] = J[:n_phi, n_phi:]
+    K[n_phi:, :n_phi] = J[n_phi:, :n_phi]
+    return np.linalg.solve(K, -xi_flat)
+
+
+@pytest.mark.parametrize("which", ["general-sum", "zero-sum"])
+def test_acgd_steps_are_the_preconditioned_local_nash(which):
+    if which == "zero-sum":
+        rng = np.random.default_rng(3)
+        A = jnp.asarray(rng.normal(size=(3, 2)))
+        game = jg.zero_sum(lambda x, y: x @ A @ y + 0.3 * jnp.sum(x**2) * jnp.sum(jnp.sin(y)) - 0.2 * jnp.sum(y**2))
+        w = jg.Joint(jnp.array([0.4, -0.2, 0.9]), jnp.array([0.1, -0.5]))
+    else:
+        game, w = _general_sum()
+    eta, beta, eps = 0.4, 0.8, 1e-3
+    tx = jg.acgd(eta, beta=beta, eps=eps)
+    state, nu = tx.init(w), 0.0
+    for t in (1, 2, 3):  # three steps: the second-moment estimate and its bias correction by hand
+        xi = ravel_pytree(jg.simultaneous_gradient(game)(w))[0]
+        nu = beta * nu + (1 - beta) * np.asarray(xi) ** 2
+        a = eta / (np.sqrt(nu / (1 - beta**t)) + eps)
+        expected = _dense_adaptive_step(game, w, np.asarray(xi), a)
+        u, state = tx.update(jg.simultaneous_gradient(game)(w), state, w, game=game)
+        np.testing.assert_allclose(ravel_pytree(u)[0], expected, rtol=1e-9, atol=1e-12)
+        assert int(state.count) == t and int(state.failures) == 0
+        w = optax.apply_updates(w, u)
+
+
+def test_acgd_converges_on_the_bilinear_game_and_checks_its_options():
+    game = jg.games.bilinear(1.0)
+    final = jg.rollout(game, jg.acgd(0.2), jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)), 500).final
+    assert float(jnp.hypot(final.phi, final.theta)) < 1e-8
+    for kw, match in (({"beta": 1.0}, "beta"), ({"eps": 0.0}, "eps"), ({"eps": float("nan")}, "eps"),
+                      ({"maxiter": 0}, "maxiter"), ({"strict": "yes"}, "strict")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            jg.acgd(0.1, **kw)
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_stability_maps_of_cgd_hamiltonian_and_lola_against_their_closed_forms(batch):
+    # f = alpha x y over (eta, alpha): CGD (1 + eta^2 alpha^2)^(-1/2); Hamiltonian |1 - eta alpha^2|;
+    # LOLA (weight a): d xi / dw = [[2 a alpha^2, alpha], [-alpha, 2 a alpha^2]], so
+    # |1 - eta (2 a alpha^2 +- i alpha)|
+    grid, shape = jg.grid_product(lr=jnp.array([0.1, 0.4, 1.0]), alpha=jnp.array([0.5, 1.0, 2.0]))
+    eta, alpha = np.asarray(grid["lr"]), np.asarray(grid["alpha"])
+    game = lambda h: jg.games.bilinear(1.0).replace(  # noqa: E731
+        loss_g=lambda x, y: h["alpha"] * x * y, loss_d=lambda x, y: -h["alpha"] * x * y, grad_fn=None)
+    cases = {
+        "cgd": (lambda h: jg.cgd(h["lr"]), (1 + eta**2 * alpha**2) ** -0.5),
+        "hamiltonian": (lambda h: optax.chain(jg.hamiltonian(), optax.sgd(h["lr"])), np.abs(1 - eta * alpha**2)),
+        "lola": (lambda h: optax.chain(jg.lola(0.3), optax.sgd(h["lr"])),
+                 np.hypot(1 - eta * 0.6 * alpha**2, eta * alpha)),
+    }
+    for name, (make_tx, expected) in cases.items():
+        m = jg.stability_map(game, make_tx, grid, shape=shape, batch_radius=batch)
+        np.testing.assert_allclose(np.asarray(m.radius).ravel(), expected, rtol=1e-10, err_msg=name)

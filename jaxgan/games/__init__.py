@@ -18,6 +18,10 @@ from ._neural import mlp_gan as mlp_gan
 from ._neural import mlp_init as mlp_init
 from ._neural import neural_gan as neural_gan
 from ._losses import LOSSES as LOSSES
+from ._matrix_games import ipd_values as ipd_values
+from ._matrix_games import iterated_prisoners_dilemma as iterated_prisoners_dilemma
+from ._matrix_games import matching_pennies as matching_pennies
+from ._matrix_games import tandem as tandem
 from ._losses import log_sigmoid as log_sigmoid
 from ._losses import loss_f as loss_f
 from ._losses import loss_f_prime as loss_f_prime
@@ -30,4 +34,4 @@ from ._wgan_1d import wgan_1d as wgan_1d
 from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
 from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "mlp_apply", "mlp_gan", "mlp_init", "NeuralGAN", "neural_gan", "log_sigmoid", "loss_f", "loss_f_prime", "quadratic", "ridge_examples", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
+__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "ipd_values", "iterated_prisoners_dilemma", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "mlp_apply", "mlp_gan", "mlp_init", "NeuralGAN", "neural_gan", "log_sigmoid", "loss_f", "loss_f_prime", "matching_pennies", "quadratic", "ridge_examples", "tandem", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]

@@ -6,7 +6,11 @@ from ._best_response import BestResponseState as BestResponseState
 from ._best_response import BestResponseStats as BestResponseStats
 from ._best_response import best_response as best_response
 from ._best_response import glgd as glgd
+from ._anderson import AndersonState as AndersonState
+from ._anderson import gda_am as gda_am
+from ._competitive import ACGDState as ACGDState
 from ._competitive import CGDState as CGDState
+from ._competitive import acgd as acgd
 from ._competitive import cgd as cgd
 from ._corrections import consensus as consensus
 from ._corrections import hamiltonian as hamiltonian
@@ -30,4 +34,4 @@ from ._stonr import run_stonr as run_stonr
 from ._stonr import stonr as stonr
 from ._per_player import ttur as ttur
 
-__all__ = ["AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["ACGDState", "AndersonState", "AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "acgd", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "gda_am", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]

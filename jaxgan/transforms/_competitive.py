@@ -80,62 +80,196 @@ def cgd(
     References:
       Schaefer & Anandkumar, "Competitive gradient descent", NeurIPS 2019.
     """
-    for name, flag in (("warm_start", warm_start), ("strict", strict)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"cgd: `{name}` must be a bool, got {type(flag).__name__}.")
-    if maxiter is not None and (not isinstance(maxiter, int) or isinstance(maxiter, bool) or maxiter < 1):
-        raise ValueError(f"cgd: `maxiter` must be a positive int or None, got {maxiter!r}.")
+    _check_options("cgd", warm_start, strict, maxiter)
 
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"cgd.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        _check_joint(params, "cgd.init")
         zeros = jax.tree.map(jnp.zeros_like, params)
         return CGDState(zeros, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "cgd")
-        if params is None:
-            raise ValueError("cgd needs the current parameters: call `update(xi, state, params, game=game)`.")
-        if not isinstance(params, Joint) or not isinstance(updates, Joint):
-            raise TypeError("cgd: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
-        ctx = context(extra_args)
-        corrected = ctx is not None and bool(ctx.corrections)
-        field = field_of(extra_args, game)
-        mark_wrapped(extra_args, "cgd")
+        field, corrected, game = _local_game(updates, params, game, extra_args, "cgd")
         eta = jnp.asarray(learning_rate)
-        _, jvp = jax.linearize(field, params)
-        zeros = jax.tree.map(jnp.zeros_like, params)
-
-        def d_pt(v):  # d xi_phi / d theta @ v
-            return jvp(Joint(zeros.phi, v)).phi
-
-        def d_tp(u):  # d xi_theta / d phi @ u
-            return jvp(Joint(u, zeros.theta)).theta
-
-        def combine(a, scale, b):
-            return jax.tree.map(lambda x, y: (x + scale * y).astype(x.dtype), a, b)
-
-        b_phi = combine(updates.phi, -eta, d_pt(updates.theta))
-        b_theta = combine(updates.theta, -eta, d_tp(updates.phi))
-        m_phi = lambda x: combine(x, -(eta**2), d_pt(d_tp(x)))  # noqa: E731
-        m_theta = lambda y: combine(y, -(eta**2), d_tp(d_pt(y)))  # noqa: E731
-        n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
-        cap = min(2 * n + 10, 1000) if maxiter is None else maxiter
-        s_tol = default_tol(params) if tol is None else tol
-        kw = dict(tol=s_tol, maxiter=cap, nan_on_failure=strict)
-        warm = state.warm if warm_start else zeros
-        if game.zero_sum and not corrected:  # I + eta^2 D_pt D_pt^T: symmetric positive definite
-            x, info_x = linear_solve(m_phi, b_phi, warm.phi, **kw)
-            y, info_y = linear_solve(m_theta, b_theta, warm.theta, **kw)
-        else:  # CG on the normal equations M^T M x = M^T b
-            x, info_x = _normal_solve(m_phi, b_phi, warm.phi, kw)
-            y, info_y = _normal_solve(m_theta, b_theta, warm.theta, kw)
-        step = Joint(jax.tree.map(lambda v: -eta * v, x), jax.tree.map(lambda v: -eta * v, y))
-        step = jax.tree.map(lambda s_, p: s_.astype(jnp.result_type(p)), step, params)
-        failed = (~info_x.converged).astype(jnp.int32) + (~info_y.converged).astype(jnp.int32)
-        return step, CGDState(Joint(x, y), info_x.iterations + info_y.iterations, state.failures + failed)
+        scale = jnp.sqrt(eta)
+        uniform = Joint(jax.tree.map(lambda _: scale, params.phi), jax.tree.map(lambda _: scale, params.theta))
+        step, solution, iterations, failed = _competitive_step(
+            field, game.zero_sum and not corrected, updates, params, uniform,
+            state.warm if warm_start else None, tol, maxiter, strict,
+        )
+        return step, CGDState(solution, iterations, state.failures + failed)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+class ACGDState(NamedTuple):
+    """State of ``acgd``: the warm starts, the second-moment estimates ``v`` of the field,
+    the step count, the last solve's matrix-vector products and the failures so far.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.ACGDState._fields
+      ('warm', 'nu', 'count', 'iterations', 'failures')
+    """
+
+    warm: Joint
+    nu: Joint
+    count: jax.Array
+    iterations: jax.Array
+    failures: jax.Array
+
+
+def acgd(
+    learning_rate: jax.typing.ArrayLike,
+    *,
+    beta: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-3,
+    tol: Optional[float] = None,
+    maxiter: Optional[int] = None,
+    warm_start: bool = True,
+    strict: bool = False,
+) -> optax.GradientTransformationExtraArgs:
+    """Adaptive competitive gradient descent (ACGD, Schaefer, Zheng & Anandkumar 2020):
+    CGD with an RMSProp-style diagonal step size per coordinate.
+
+    With ``v_t = beta v_{t-1} + (1 - beta) xi_t^2`` (per coordinate, for both players) and
+    ``A = eta / (sqrt(v_t / (1 - beta^t)) + eps)`` (diagonal, ``A_phi`` and ``A_theta``),
+    the step is the Nash equilibrium of the local bilinear game regularised by
+    ``|dphi|^2_{A_phi^-1} / 2`` and ``|dtheta|^2_{A_theta^-1} / 2``:
+
+    .. math:: \\Delta\\phi = A_\\phi^{1/2} u, \\quad
+              (I - A_\\phi^{1/2} D_{pt} A_\\theta D_{tp} A_\\phi^{1/2})\\, u
+              = -A_\\phi^{1/2} (\\xi_\\phi - D_{pt} A_\\theta \\xi_\\theta),
+
+    and the same with the players exchanged (the paper's Algorithm 1, written for a general
+    two-player game: in a zero-sum game ``D_tp = -D_pt^T`` and the matrix is symmetric
+    positive definite, solved by CG; otherwise CG runs on the normal equations). With
+    ``A = eta I`` it is ``cgd``. ``A`` is not differentiable in ``v`` at ``v = 0``
+    (``d sqrt(v) / dv`` is infinite), so at a fresh state ``update_jacobian`` is NaN in the
+    rows of the parameters; from a state with ``v > 0`` it is the step's Jacobian. The learning rate is part of the update: ``acgd`` comes last
+    in a chain. Cost per step: that of ``cgd`` plus two elementwise passes.
+
+    Args:
+      learning_rate: ``eta`` (traceable).
+      beta: the second moments' decay (traceable); default 0.9, as in the authors' released
+        optimiser.
+      eps: added to ``sqrt(v)`` (traceable); default ``1e-3``, as there.
+      tol, maxiter, warm_start, strict: as for ``cgd``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.bilinear(1.0)
+      >>> run = jg.rollout(game, jg.acgd(0.2), jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)), 500)
+      >>> bool(abs(run.final.phi) + abs(run.final.theta) < 1e-6)
+      True
+
+    References:
+      Schaefer, Zheng & Anandkumar, "Implicit competitive regularization in GANs", ICML 2020.
+    """
+    _check_options("acgd", warm_start, strict, maxiter)
+    for name, value in (("beta", beta), ("eps", eps)):
+        if not isinstance(value, jax.core.Tracer):
+            v = float(value)
+            bad = not (0.0 <= v < 1.0) if name == "beta" else not (v > 0.0 and v < float("inf"))
+            if bad:
+                want = "in [0, 1)" if name == "beta" else "positive and finite"
+                raise ValueError(f"acgd: `{name}` must be {want}, got {value!r}.")
+
+    def init_fn(params):
+        _check_joint(params, "acgd.init")
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        i0 = jnp.asarray(0, jnp.int32)
+        return ACGDState(zeros, zeros, i0, i0, i0)
+
+    def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        field, corrected, game = _local_game(updates, params, game, extra_args, "acgd")
+        eta, b = jnp.asarray(learning_rate), jnp.asarray(beta)
+        count = state.count + 1
+        nu = jax.tree.map(lambda v, g: (b * v + (1 - b) * jnp.square(g)).astype(v.dtype), state.nu, updates)
+        debias = 1 - b ** count.astype(b.dtype if jnp.issubdtype(b.dtype, jnp.floating) else jnp.float32)
+        scale = jax.tree.map(lambda v: jnp.sqrt(eta / (jnp.sqrt(v / debias) + eps)).astype(v.dtype), nu)
+        step, solution, iterations, failed = _competitive_step(
+            field, game.zero_sum and not corrected, updates, params, scale,
+            state.warm if warm_start else None, tol, maxiter, strict,
+        )
+        return step, ACGDState(solution, nu, count, iterations, state.failures + failed)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _check_options(name, warm_start, strict, maxiter):
+    for flag_name, flag in (("warm_start", warm_start), ("strict", strict)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name}: `{flag_name}` must be a bool, got {type(flag).__name__}.")
+    if maxiter is not None and (not isinstance(maxiter, int) or isinstance(maxiter, bool) or maxiter < 1):
+        raise ValueError(f"{name}: `maxiter` must be a positive int or None, got {maxiter!r}.")
+
+
+def _check_joint(params, where):
+    if not isinstance(params, Joint):
+        raise TypeError(f"{where}: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+
+
+def _local_game(updates, params, game, extra_args, name):
+    """The checks shared by ``cgd`` and ``acgd``, and the field whose local game they solve
+    (the chain's corrected field when corrections come before)."""
+    game = check_game(game, name)
+    if params is None:
+        raise ValueError(f"{name} needs the current parameters: call `update(xi, state, params, game=game)`.")
+    if not isinstance(params, Joint) or not isinstance(updates, Joint):
+        raise TypeError(f"{name}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+    ctx = context(extra_args)
+    corrected = ctx is not None and bool(ctx.corrections)
+    field = field_of(extra_args, game)
+    mark_wrapped(extra_args, name)
+    return field, corrected, game
+
+
+def _competitive_step(field, symmetric, xi, params, scale, warm, tol, maxiter, strict):
+    """The Nash step of the local bilinear game with diagonal step sizes ``A = scale^2``
+    (``scale`` a Joint of arrays broadcasting against ``params``): solves
+    ``(I - S_p D_pt A_t D_tp S_p) u = -S_p (xi_phi - D_pt A_t xi_theta)`` for ``u``, sets
+    ``dphi = S_p u``, and the same for ``theta``. Returns ``(step, u, matvecs, failures)``."""
+    _, jvp = jax.linearize(field, params)
+    zeros = jax.tree.map(jnp.zeros_like, params)
+
+    def d_pt(v):  # d xi_phi / d theta @ v
+        return jvp(Joint(zeros.phi, v)).phi
+
+    def d_tp(u):  # d xi_theta / d phi @ u
+        return jvp(Joint(u, zeros.theta)).theta
+
+    def times(s, tree):
+        return jax.tree.map(lambda a, x: (a * x).astype(x.dtype), s, tree)
+
+    def minus(a, b):
+        return jax.tree.map(lambda x, y: (x - y).astype(x.dtype), a, b)
+
+    s_p, s_t = scale.phi, scale.theta
+
+    def a(s, tree):  # A = S^2
+        return times(s, times(s, tree))
+
+    b_phi = jax.tree.map(jnp.negative, times(s_p, minus(xi.phi, d_pt(a(s_t, xi.theta)))))
+    b_theta = jax.tree.map(jnp.negative, times(s_t, minus(xi.theta, d_tp(a(s_p, xi.phi)))))
+    m_phi = lambda u: minus(u, times(s_p, d_pt(a(s_t, d_tp(times(s_p, u))))))  # noqa: E731
+    m_theta = lambda v: minus(v, times(s_t, d_tp(a(s_p, d_pt(times(s_t, v))))))  # noqa: E731
+    n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
+    cap = min(2 * n + 10, 1000) if maxiter is None else maxiter
+    kw = dict(tol=default_tol(params) if tol is None else tol, maxiter=cap, nan_on_failure=strict)
+    warm = zeros if warm is None else warm
+    if symmetric:  # zero-sum: I + S D_pt A D_pt^T S is symmetric positive definite
+        u, info_u = linear_solve(m_phi, b_phi, warm.phi, **kw)
+        v, info_v = linear_solve(m_theta, b_theta, warm.theta, **kw)
+    else:  # CG on the normal equations M^T M x = M^T b
+        u, info_u = _normal_solve(m_phi, b_phi, warm.phi, kw)
+        v, info_v = _normal_solve(m_theta, b_theta, warm.theta, kw)
+    step = Joint(times(s_p, u), times(s_t, v))
+    step = jax.tree.map(lambda s_, p: s_.astype(jnp.result_type(p)), step, params)
+    failed = (~info_u.converged).astype(jnp.int32) + (~info_v.converged).astype(jnp.int32)
+    return step, Joint(u, v), info_u.iterations + info_v.iterations, failed
 
 
 def _normal_solve(matvec, b, x0, kw):
