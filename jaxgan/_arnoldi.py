@@ -11,7 +11,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._eig import eig
-from ._game import Game, Joint, check_game, check_joint, vector_field
+from ._game import Game, Joint, check_finite, check_game, check_joint, vector_field
 from ._step import corrected_field
 
 TARGETS = ("LM", "LR", "SR", "SM")
@@ -230,6 +230,7 @@ def top_eigenvalues(
     """
     game = check_game(game, "top_eigenvalues")
     w = check_joint(jax.tree.map(jnp.asarray, w), "top_eigenvalues", "w")
+    check_finite(w, "top_eigenvalues")
     if block not in (None, "phi", "theta"):
         raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")
     options = (k, which, block, krylov_size, tol, max_restarts)

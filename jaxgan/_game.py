@@ -15,6 +15,7 @@ Sign conventions (the contract of the whole library):
 from __future__ import annotations
 
 import dataclasses
+import os
 import weakref
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -186,6 +187,11 @@ def check_joint(w, where: str, arg: str = "w") -> Joint:
                     f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; parameters must be "
                     "floating point (e.g. jnp.float32 or jnp.float64)."
                 )
+            if jnp.finfo(dtype).bits < 32:
+                raise TypeError(
+                    f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; half precision is not supported "
+                    "(eigendecompositions and solves need float32 or float64): cast with `.astype(jnp.float32)`."
+                )
             if not _weakly_typed(leaf):
                 strong.setdefault(str(dtype), player)
     if len(strong) > 1:
@@ -237,8 +243,10 @@ def _call_loss(loss, name: str, phi, theta):
             f"({type(err).__name__}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; branch with "
             "`jnp.where` or `jax.lax.cond`, not `if`, `float()` or `np.` calls on the parameters."
         ) from err
-    except (TypeError, ValueError) as err:
-        if type(err) not in (TypeError, ValueError):
+    except Exception as err:
+        if type(err) not in (TypeError, ValueError) or not _raised_by_array_library(err):
+            # the loss's own exception: itself, with a note naming the loss
+            err.add_note(f"(raised by the game's `{name}` on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)})")
             raise
         raise type(err)(
             f"`{name}` failed on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)}: "
@@ -246,7 +254,28 @@ def _call_loss(loss, name: str, phi, theta):
         ) from err
 
 
+_ARRAY_LIBRARIES = tuple(
+    os.path.dirname(m.__file__) + os.sep for m in (jax, np) if getattr(m, "__file__", None)
+) + tuple(os.path.dirname(os.path.dirname(jax.__file__)) + os.sep + d + os.sep for d in ("jaxlib",))
+
+
+def _raised_by_array_library(err: BaseException) -> bool:
+    """Whether the innermost frame of ``err``'s traceback is in JAX or NumPy (a shape or
+    dtype error of an array operation) rather than in the user's own code."""
+    tb = err.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    return last.tb_frame.f_code.co_filename.startswith(_ARRAY_LIBRARIES)
+
+
 def _check_scalar_loss(value, name: str):
+    if not hasattr(value, "shape") and not isinstance(value, (int, float, np.number)):
+        hint = " (return only the loss; keep auxiliary outputs out of the game's losses)" if isinstance(value, (tuple, list, dict)) else ""
+        raise TypeError(f"`{name}` must return a scalar array, but returned {type(value).__name__}{hint}.")
     shape = jnp.shape(value)
     if shape != ():
         raise ValueError(
@@ -410,3 +439,33 @@ def vector_field(game: Game) -> Callable[[Joint], Joint]:
         return jax.tree.map(jnp.negative, xi(w))
 
     return v
+
+
+# --------------------------------------------------------------------------- hyperparameters
+
+def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_open: bool = False,
+                         high: Optional[float] = None, high_open: bool = True, allow_inf: bool = False):
+    """Check a numeric hyperparameter's type and domain when it is concrete: a real number
+    (or a scalar array), finite unless ``allow_inf``, at least ``low`` (above it with
+    ``low_open``) and below ``high`` when given. Traced values pass unchecked (their domain
+    is the caller's responsibility; documented at each transform). Returns ``value``."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{where}: `{name}` must be a real number, got {type(value).__name__} {value!r}.")
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # noqa: BLE001 - an object numpy cannot read
+        raise TypeError(f"{where}: `{name}` must be a real number, got {type(value).__name__}.") from err
+    if arr.dtype.kind not in "iuf" or arr.ndim != 0:
+        raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}.")
+    v = float(arr)
+    if np.isnan(v) or (np.isinf(v) and not allow_inf):
+        raise ValueError(f"{where}: `{name}` must be finite, got {v!r}.")
+    below = v <= low if low_open else v < low
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above:
+        lo = f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{where}: `{name}` must be {lo}{hi}, got {v!r}.")
+    return value

@@ -194,6 +194,8 @@ def retract(
       >>> float(r.w.theta), bool(r.converged), int(r.steps)
       (0.5, True, 1)
     """
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ValueError(f"retract: `max_steps` must be a positive int, got {max_steps!r}.")
     game = check_game(game, "retract")
     w = _arrays(check_joint(w, "retract"))
     method = _check_method(method, "retract")

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_game, check_joint
+from ._game import Game, Joint, _check_same_structure, check_finite, check_game, check_joint
 from ._cache import compiled
 from ._step import as_extra_args, check_tx, make_step, tx_at
 
@@ -131,6 +131,7 @@ def rollout(
         if key is not None:
             raise ValueError("rollout: `key` is only for a stochastic `game` (a callable key -> Game); this game is deterministic.")
     w0 = check_joint(w0, "rollout", "w0")
+    check_finite(w0, "rollout", "w0")
     check_tx(tx, "rollout", hyperparams)
     steps, k = _check_steps(steps, record_every, "rollout")
     program = compiled(
@@ -147,13 +148,18 @@ def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams):
     return program
 
 
-def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key=None, unroll: int = 1) -> Rollout:
+def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key=None, unroll: int = 1,
+        envelope_ref: Optional[Joint] = None):
     """The traceable body of ``rollout`` (checked arguments; ``tx`` accepts ``game=``).
 
     Non-finite values are absorbing for the parameters: every step is ``w + u``
     (``optax.apply_updates``), and NaN or inf plus anything is NaN or inf. So the run
     needs no per-step branch: it counts the steps after which ``w`` is still finite, and
     the first non-finite step is that count plus one.
+
+    With ``envelope_ref`` it also tracks the run's envelope, the largest squared distance
+    to ``envelope_ref`` over the steps of the middle half and of the last quarter, and
+    returns ``(Rollout, (middle, last))`` (``run_status`` judges growth on it).
     """
     record = (lambda w: w) if record is None else record
     if state is None:
@@ -168,23 +174,37 @@ def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key
         def step_at(w, s, t):
             return make_step(game(jax.random.fold_in(key, t)), tx)(w, s)
 
+    q1, q3 = steps // 4, steps - max(1, steps // 4)
+
     def one(carry, _):
-        w, s, finite_steps, t = carry
+        w, s, finite_steps, t, env = carry
         t = t + 1
         w, s = step_at(w, s, t)
-        return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t), None
+        if envelope_ref is not None:
+            d2 = sum(jnp.sum(jnp.square(a - b)) for a, b in zip(jax.tree.leaves(w), jax.tree.leaves(envelope_ref)))
+            d2 = d2.astype(env[0].dtype)
+            middle, last = env
+            env = (jnp.where((t > q1) & (t <= q3), jnp.maximum(middle, d2), middle),
+                   jnp.where(t > q3, jnp.maximum(last, d2), last))
+        return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t, env), None
 
     def chunk(carry, _):
         carry, _ = jax.lax.scan(one, carry, None, length=k, unroll=min(unroll, k))
         return carry, record(carry[0])
 
-    init = (w0, state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
-    (w, s, finite_steps, _), recorded = jax.lax.scan(chunk, init, None, length=steps // k)
+    if envelope_ref is None:
+        env0 = ()
+    else:
+        zero = jnp.zeros((), jnp.result_type(*jax.tree.leaves(w0)))
+        env0 = (zero, zero)
+    init = (w0, state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), env0)
+    (w, s, finite_steps, _, env), recorded = jax.lax.scan(chunk, init, None, length=steps // k)
     finite = finite_steps == steps
     first_bad = jnp.where(finite, -1, finite_steps + 1).astype(jnp.int32)
     start = record(w0)
     trajectory = jax.tree.map(lambda a, b: jnp.concatenate([jnp.asarray(a)[None].astype(b.dtype), b]), start, recorded)
-    return Rollout(final=w, state=s, trajectory=trajectory, finite=finite, first_nonfinite=first_bad)
+    out = Rollout(final=w, state=s, trajectory=trajectory, finite=finite, first_nonfinite=first_bad)
+    return out if envelope_ref is None else (out, tuple(jnp.sqrt(e) for e in env))
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -202,8 +222,10 @@ class SweepResult(NamedTuple):
       finite: ``(G,)`` whether each run stayed finite.
       first_nonfinite: ``(G,)`` first non-finite step, ``-1`` if none.
       status: ``(G,)`` outcome code: ``0`` converged (final distance at most ``rtol``
-        times the initial one), ``1`` bounded, ``2`` grew (final distance above the
-        initial one), ``3`` non-finite; names in ``jaxgan.STATUS_NAMES``.
+        times the initial one), ``1`` bounded, ``2`` grew (the largest distance of the last
+        quarter of the run is more than 5% above the largest before it, from the start
+        and the middle half, over every step: the envelope, not the last sample; ``run_status``),
+        ``3`` non-finite; names in ``jaxgan.STATUS_NAMES``.
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
@@ -368,9 +390,14 @@ def sweep(
         raise TypeError("sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`.")
     if isinstance(w0, Joint):
         check_joint(w0, "sweep", "w0")
+        check_finite(w0, "sweep", "w0")
     _per_grid_point(w0, Joint, "sweep", "w0")  # a Joint or a callable h -> Joint
     if w_star is not None:
         check_joint(w_star, "sweep", "w_star")
+        check_finite(w_star, "sweep", "w_star")
+    reference = w_star if w_star is not None else (game.equilibrium if isinstance(game, Game) else None)
+    if isinstance(w0, Joint) and reference is not None:
+        _check_same_structure(w0, reference, "sweep", "w_star" if w_star is not None else "game.equilibrium")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
     program = compiled(
         "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k, arity)
@@ -383,6 +410,32 @@ def sweep(
     outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+
+
+#: a run "grew" when the largest distance of its last quarter exceeds the largest before it
+#: (from the start and the middle half) by more than this fraction
+GROWTH_SLACK = 0.05
+
+
+def run_status(first, last, envelope, finite: jax.Array, rtol) -> jax.Array:
+    """A run's outcome from its distances ``d_t`` to the reference point at every step
+    ``t = 0, ..., T`` (``envelope = (max d_t over T/4 < t <= 3T/4, max d_t over t > 3T/4)``,
+    tracked by the run), judged on the run's envelope rather than its last sample:
+
+    * non-finite: the run overflowed (or its last distance is not finite);
+    * converged: ``d_T <= rtol d_0``;
+    * grew: the envelope of the last quarter exceeds ``(1 + GROWTH_SLACK) max(d_0, the
+      envelope of the middle half)``;
+    * bounded: otherwise (a bounded orbit is "bounded" whatever the phase of its last
+      step, the step count or the precision).
+    """
+    middle, tail = envelope
+    grew = tail > (1 + GROWTH_SLACK) * jnp.maximum(first, middle)
+    return jnp.where(
+        ~finite | ~jnp.isfinite(last),
+        NONFINITE,
+        jnp.where(last <= rtol * first, CONVERGED, jnp.where(grew, GREW, BOUNDED)),
+    )
 
 
 def _stochastic_arity(game, key) -> int:
@@ -421,17 +474,14 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
             ref = w_star if w_star is not None else (eq if eq is not None else ref_default)
             start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)")
             tx = as_extra_args(make_tx(h), "sweep (the transformation made by `make_tx`)")
-            out = run(g, tx, start, steps, k, key=key if arity else None)
-            dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
-            d0, d1 = dist[0], dist[-1]
             if ref is None:  # no reference point: only finiteness can be judged
+                out = run(g, tx, start, steps, k, key=key if arity else None)
+                dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
                 status = jnp.where(out.finite, BOUNDED, NONFINITE)
             else:
-                status = jnp.where(
-                    ~out.finite | ~jnp.isfinite(d1),
-                    NONFINITE,
-                    jnp.where(d1 <= rtol * d0, CONVERGED, jnp.where(d1 > d0, GREW, BOUNDED)),
-                )
+                out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=ref)
+                dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
+                status = run_status(dist[0], dist[-1], envelope, out.finite, rtol)
             return out.final, out.trajectory, dist, out.finite, out.first_nonfinite, status.astype(jnp.int32)
 
         return jax.vmap(run_one)(grid)

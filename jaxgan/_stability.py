@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import cached, compiled
-from ._game import Game, Joint, check_game, check_joint
+from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._rollout import CONVERGED, SweepResult, game_of_grid_point, sweep
 from ._spectral import step_spectral_radius
 from ._step import as_extra_args
@@ -109,9 +109,16 @@ def stability_map(
       (5, 5)
     """
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
+    if not isinstance(grid, dict):
+        raise TypeError(f"stability_map: `grid` must be a dict {{name: 1-D array}}, got {type(grid).__name__}.")
     grid = {k: jnp.asarray(v) for k, v in grid.items()}
     if not grid:
         raise ValueError("stability_map: `grid` is empty; give at least one hyperparameter array.")
+    for k, v in grid.items():
+        if v.ndim != 1:
+            raise ValueError(f"stability_map: grid axis `{k}` must be 1-D, got shape {v.shape}.")
+        if not np.all(np.isfinite(np.asarray(v))):
+            raise ValueError(f"stability_map: grid axis `{k}` has non-finite values (NaN or inf).")
     size = {int(np.size(v)) for v in grid.values()}
     if len(size) != 1 or 0 in size:
         raise ValueError(f"stability_map: every grid array needs the same non-zero length, got {sorted(size)}.")
@@ -122,6 +129,7 @@ def stability_map(
 
     if w_star is not None and not callable(w_star):
         check_joint(w_star, "stability_map", "w_star")
+        check_finite(w_star, "stability_map", "w_star")
     star_fn = w_star if callable(w_star) else None
     star_value = None if callable(w_star) else w_star
     program = compiled("stability_map", _radius_program, (game, make_tx, star_fn), (bool(batch_radius),))

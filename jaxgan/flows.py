@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_game, check_joint
+from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._cache import compiled
 from ._rollout import rollout, run
 from ._step import as_extra_args, corrected_field
@@ -75,9 +75,16 @@ def flow(
     """
     game = check_game(game, "flow")
     w0 = check_joint(jax.tree.map(jnp.asarray, w0), "flow", "w0")
+    check_finite(w0, "flow", "w0")
     ts = jnp.asarray(ts, ravel_pytree(w0)[0].dtype)
     if ts.ndim != 1 or ts.size < 1:
         raise ValueError(f"flow: `ts` must be a 1-D array of output times, got shape {ts.shape}.")
+    if not isinstance(ts, jax.core.Tracer):
+        t = np.asarray(ts)
+        if not np.all(np.isfinite(t)):
+            raise ValueError("flow: `ts` has non-finite times (NaN or inf).")
+        if t[0] != 0 or np.any(np.diff(t) <= 0):
+            raise ValueError(f"flow: `ts` must start at 0 and increase strictly, got {t.tolist()[:6]}.")
     program = compiled("flow", _flow_program, (game, transform), (float(rtol), float(atol), int(max_steps)))
     return program(w0, ts)
 
@@ -200,6 +207,7 @@ def refinement_test(
     """
     game = check_game(game, "refinement_test")
     w0 = check_joint(jax.tree.map(jnp.asarray, w0), "refinement_test", "w0")
+    check_finite(w0, "refinement_test", "w0")
     if not callable(make_tx):
         raise TypeError("refinement_test: `make_tx` must be a callable lr -> optax transformation.")
     if not isinstance(levels, int) or levels < 2:

@@ -111,6 +111,8 @@ def mode_coverage(samples, dataset, *, threshold: float = 3.0, min_fraction: flo
     x = _as_points(samples, "samples", "mode_coverage")
     if x.shape[1] != 2:
         raise ValueError(f"mode_coverage: `samples` must be 2-D points, shape (n, 2); got {x.shape}.")
+    if x.shape[0] == 0:
+        raise ValueError("mode_coverage: `samples` is empty (0 points): coverage of no samples is undefined.")
     if dataset.support_distance is None:
         raise ValueError(f"mode_coverage: data set {dataset.name!r} has full support (no modes, no support to be near).")
     if dataset.modes is None:

@@ -8,6 +8,7 @@ import optax
 
 from .._composition import check_projection_placement, player_of
 from .._game import Joint
+from .._game import check_hyperparameter
 
 
 def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
@@ -35,6 +36,7 @@ def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
       >>> float(u.phi), round(float(w.theta + u.theta), 6)
       (-1.0, 0.1)
     """
+    check_hyperparameter(c, "clip_discriminator", "c", low_open=True)
 
     def clip(p_theta, u_theta):
         return jax.tree.map(lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), p_theta, u_theta)

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._expect import Quadrature, expectation, gauss_hermite
+from .._game import check_hyperparameter
 from ..games._gan import GAN
 
 PAIRINGS = ("product", "pairs")
@@ -24,9 +25,7 @@ def _check_gan(game, where):
 
 
 def _check_nonnegative(value, name, where):
-    if not isinstance(value, jax.core.Tracer) and np.ndim(value) == 0 and float(value) < 0:
-        raise ValueError(f"{where}: `{name}` must be >= 0, got {value}.")
-    return value
+    check_hyperparameter(value, where, name)
 
 
 def _safe_norm(g):

@@ -13,6 +13,7 @@ from .._composition import field_of, inner_args, mark_wrapped, refuse_correction
 from .._game import Joint, check_game
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
 from .._solve import default_tol
+from .._game import check_hyperparameter
 
 STEPS = ("riemannian", "total", "partial")
 
@@ -142,6 +143,14 @@ def best_response(
     if projection not in ("cg", "dense"):
         raise ValueError(f"best_response: unknown `projection` {projection!r}; expected 'cg' or 'dense'.")
     retraction = _check_method(retraction, "best_response")
+    if not isinstance(max_retraction_steps, int) or isinstance(max_retraction_steps, bool) or max_retraction_steps < 1:
+        raise ValueError(f"best_response: `max_retraction_steps` must be a positive int, got {max_retraction_steps!r}.")
+    check_hyperparameter(damping, "best_response", "damping")
+    for name, value in (("tol", tol), ("solver_tol", solver_tol)):
+        if value is not None:
+            check_hyperparameter(value, "best_response", name, low_open=True)
+    if solver_maxiter is not None and (not isinstance(solver_maxiter, int) or isinstance(solver_maxiter, bool) or solver_maxiter < 1):
+        raise ValueError(f"best_response: `solver_maxiter` must be a positive int or None, got {solver_maxiter!r}.")
     if generator_projection is not None:
         if not callable(generator_projection):
             raise TypeError("best_response: `generator_projection` must be a callable on the generator's direction.")

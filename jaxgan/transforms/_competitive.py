@@ -11,6 +11,7 @@ import optax
 from .._composition import context, field_of, mark_wrapped
 from .._game import Joint, check_game
 from .._solve import default_tol, linear_solve
+from .._game import check_hyperparameter
 
 
 class CGDState(NamedTuple):
@@ -80,6 +81,7 @@ def cgd(
     References:
       Schaefer & Anandkumar, "Competitive gradient descent", NeurIPS 2019.
     """
+    check_hyperparameter(learning_rate, "cgd", "learning_rate", low_open=True)
     _check_options("cgd", warm_start, strict, maxiter)
 
     def init_fn(params):
@@ -168,6 +170,7 @@ def acgd(
     References:
       Schaefer, Zheng & Anandkumar, "Implicit competitive regularization in GANs", ICML 2020.
     """
+    check_hyperparameter(learning_rate, "acgd", "learning_rate", low_open=True)
     _check_options("acgd", warm_start, strict, maxiter)
     for name, value in (("beta", beta), ("eps", eps)):
         if not isinstance(value, jax.core.Tracer):

@@ -22,6 +22,7 @@ import optax
 from .._chain_order import probe_received
 from .._composition import check_correction_allowed, evaluation_point, register_correction
 from .._game import Joint, check_game, simultaneous_gradient
+from .._game import check_hyperparameter
 
 
 def _checked(updates, params, game, where):
@@ -124,6 +125,7 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
     References:
       Mescheder, Nowozin & Geiger, "The numerics of GANs", 2017.
     """
+    check_hyperparameter(gamma, "consensus", "gamma")
 
     def correct(game, updates, params):
         return _add(updates, gamma, _jacobian_transpose_times(game, params, updates))
@@ -199,6 +201,7 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
       Nie & Patel, "Towards a better understanding and regularization of GAN training
       dynamics", UAI 2019.
     """
+    check_hyperparameter(gamma, "jare", "gamma")
 
     def correct(game, updates, params):
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
@@ -239,6 +242,8 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) 
       Balduzzi, Racaniere, Martens, Foerster, Tuyls & Graepel, "The mechanics of
       n-player differentiable games", ICML 2018.
     """
+    check_hyperparameter(lam, "sga", "lam")
+    check_hyperparameter(epsilon, "sga", "epsilon", low_open=True)
     if not isinstance(align, bool):
         raise TypeError(f"sga: `align` must be a bool, got {type(align).__name__}.")
 

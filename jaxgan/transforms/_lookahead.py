@@ -10,6 +10,7 @@ import optax
 
 from .._composition import field_of, inner_args, mark_wrapped
 from .._game import Joint, check_game
+from .._game import check_hyperparameter
 
 
 class LookaheadState(NamedTuple):
@@ -64,6 +65,7 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
       Chavdarova, Pagliardini, Stich, Fleuret & Jaggi, "Taming GANs with Lookahead-Minmax",
       ICLR 2021.
     """
+    check_hyperparameter(alpha, "lookahead", "alpha", low_open=True, high=1.0, high_open=False)
     if not isinstance(inner, optax.GradientTransformation):
         raise TypeError(f"lookahead: `inner` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), got {type(inner).__name__}.")
     if not isinstance(sync_period, int) or isinstance(sync_period, bool) or sync_period < 1:

@@ -9,6 +9,7 @@ import optax
 
 from .._game import Joint, simultaneous_gradient
 from ._corrections import _vdot, correction_transform
+from .._game import check_hyperparameter
 
 
 def _off_diagonal(game, xi: Joint, w: Joint) -> Joint:
@@ -59,6 +60,7 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
       Letcher, Foerster, Balduzzi, Rocktaschel & Whiteson, "Stable opponent shaping in
       differentiable games", ICLR 2019.
     """
+    check_hyperparameter(alpha, "look_ahead", "alpha")
 
     def correct(game, xi, w):
         return _sub(xi, alpha, _off_diagonal(game, xi, w))
@@ -89,6 +91,7 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
       Foerster, Chen, Al-Shedivat, Whiteson, Abbeel & Mordatch, "Learning with
       opponent-learning awareness", AAMAS 2018. Letcher et al., ICLR 2019.
     """
+    check_hyperparameter(alpha, "lola", "alpha")
 
     def correct(game, xi, w):
         return _sub(_sub(xi, alpha, _off_diagonal(game, xi, w)), alpha, _shaping(game, w))
@@ -123,6 +126,7 @@ def sos(alpha: jax.typing.ArrayLike, *, a: float = 0.5, b: float = 0.1) -> optax
       Letcher, Foerster, Balduzzi, Rocktaschel & Whiteson, "Stable opponent shaping in
       differentiable games", ICLR 2019.
     """
+    check_hyperparameter(alpha, "sos", "alpha")
     for name, value in (("a", a), ("b", b)):
         if not 0 < float(value) < 1:
             raise ValueError(f"sos: `{name}` must be in (0, 1), got {value!r}.")

@@ -6,6 +6,7 @@ import optax
 
 from .._composition import context, inner_args
 from .._game import Joint
+from .._game import check_hyperparameter
 
 
 def _as_tx(tx, name):
@@ -73,4 +74,6 @@ def ttur(lr_g, lr_d) -> optax.GradientTransformationExtraArgs:
       >>> [[round(float(x), 6) for x in row] for row in m]
       [[1.0, -0.1], [0.4, 1.0]]
     """
+    check_hyperparameter(lr_g, "ttur", "lr_g")
+    check_hyperparameter(lr_d, "ttur", "lr_d")
     return per_player(optax.sgd(lr_g), optax.sgd(lr_d))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 import optax
 
@@ -35,6 +36,16 @@ def project_box(box: Box) -> optax.GradientTransformation:
     """
     if not isinstance(box, Box) or not isinstance(box.lo, Joint) or not isinstance(box.hi, Joint):
         raise TypeError(f"project_box: `box` must be a jaxgan.Box(lo, hi) of Joint bounds, got {type(box).__name__}.")
+    if jax.tree.structure(box.lo) != jax.tree.structure(box.hi):
+        raise ValueError("project_box: `box.lo` and `box.hi` have different tree structures.")
+    for a, b in zip(jax.tree.leaves(box.lo), jax.tree.leaves(box.hi)):
+        if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
+            continue  # traced bounds are the caller's to check
+        a, b = np.asarray(a), np.asarray(b)
+        if np.any(np.isnan(a)) or np.any(np.isnan(b)):
+            raise ValueError("project_box: the box's bounds have NaN entries (infinite bounds are allowed).")
+        if not np.all(a <= b):
+            raise ValueError("project_box: the box needs lo <= hi in every coordinate (got lo > hi somewhere).")
 
     def update_fn(updates, state, params=None, **extra_args):
         if params is None:

@@ -13,6 +13,7 @@ from .._composition import evaluation_point, register_correction
 from .._game import Joint, check_game
 from .._manifold import ridge_lift
 from .._solve import default_tol
+from .._game import check_hyperparameter
 
 
 class FollowTheRidgeState(NamedTuple):
@@ -86,6 +87,8 @@ def follow_the_ridge(
       Wang, Zhang & Ba, "On solving minimax optimization locally: a follow-the-ridge
       approach", ICLR 2020.
     """
+    check_hyperparameter(ratio, "follow_the_ridge", "ratio", low_open=True)
+    check_hyperparameter(damping, "follow_the_ridge", "damping")
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
             raise TypeError(f"follow_the_ridge: `{name}` must be a bool, got {type(flag).__name__}.")

@@ -115,6 +115,18 @@ def _check_box(box, where) -> Box:
     return box
 
 
+def _check_inside(params, box: Box, where: str) -> None:
+    """Refuse a concrete start outside the box (STON'R would otherwise clip it silently)."""
+    for p, a, b in zip(jax.tree.leaves(params), jax.tree.leaves(box.lo), jax.tree.leaves(box.hi)):
+        if any(isinstance(x, jax.core.Tracer) for x in (p, a, b)):
+            continue
+        p = np.asarray(p)
+        if not np.all(np.isfinite(p)):
+            raise ValueError(f"{where}: `params` has non-finite values (NaN or inf).")
+        if not np.all((np.asarray(a) <= p) & (p <= np.asarray(b))):
+            raise ValueError(f"{where}: the start `params` lies outside the box; start inside it (e.g. at a corner).")
+
+
 def _cube(box: Box) -> _Cube:
     lo, unravel = ravel_pytree(jax.tree.map(jnp.asarray, box.lo))
     hi, _ = ravel_pytree(jax.tree.map(jnp.asarray, box.hi))
@@ -205,6 +217,7 @@ def stonr(box, *, step_size: float = 1e-2, tol: Optional[float] = None, correcto
 
     def init_fn(params):
         check_joint(params, "stonr.init", "params")
+        _check_inside(params, box, "stonr.init")
         dtype = jnp.result_type(*jax.tree.leaves(params))
         int0 = jnp.asarray(0, jnp.int32)
         return StonrState(
@@ -446,6 +459,14 @@ def run_stonr(
     corner = jnp.asarray(corner, dtype)
     if corner.shape != (d,):
         raise ValueError(f"run_stonr: `corner` must have shape ({d},), got {corner.shape}.")
+    c = None if isinstance(corner, jax.core.Tracer) else np.asarray(corner)
+    if c is not None and not np.all((c == 0) | (c == 1)):
+        raise ValueError(
+            f"run_stonr: `corner` must be a corner of the unit cube (entries 0 or 1: 0 for the lower bound, 1 for the upper), "
+            f"got {c.tolist()[:8]}."
+        )
+    if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
+        raise ValueError(f"run_stonr: `max_events` must be a positive int, got {max_events!r}.")
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
     options = (float(step_size), None if tol is None else float(tol), int(max_steps), int(max_events))
     return compiled("run_stonr", _stonr_program, (game,), options)(box, corner)
