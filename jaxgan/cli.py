@@ -21,7 +21,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import games as catalogue
-from .report import builtin_algorithms, builtin_games, enable_compile_cache, load_game_file, run_report, table_rows
+from .report import (
+    builtin_algorithms,
+    builtin_games,
+    check_output_folder,
+    enable_compile_cache,
+    load_game_file,
+    run_report,
+    table_rows,
+)
+
 
 def default_cache_dir() -> str:
     """Where the CLI keeps JAX's persistent compilation cache: ``$XDG_CACHE_HOME/jaxgan/xla``
@@ -49,7 +58,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lr-min", type=float, default=1e-2, help="smallest learning rate (default 0.01)")
     parser.add_argument("--lr-max", type=float, default=10.0, help="largest learning rate (default 10)")
     parser.add_argument("--num-lr", type=int, default=24, help="learning rates, log-spaced (default 24)")
-    parser.add_argument("--steps", type=int, default=2000, help="steps per run (default 2000)")
+    parser.add_argument("--steps", type=int, default=2000,
+                        help="steps per run (default 2000); with the refinement test it is rounded up to a multiple of 8")
     parser.add_argument("--offset", type=float, default=0.5, help="start = equilibrium + offset (default 0.5)")
     parser.add_argument("--no-refinement", action="store_true", help="skip the learning-rate refinement test")
     parser.add_argument("--workers", type=int, default=2, help="worker processes tracing, compiling and running the analyses in parallel (default 2; 1: all in this process)")
@@ -68,15 +78,26 @@ def main(argv=None) -> int:
         "--stonr",
         action="append",
         choices=stonr_games + ["none"],
-        help="box-constrained game for STON'R (repeatable; default all; 'none' skips)",
+        help="box-constrained game for STON'R (repeatable; 'none' skips; default: all of them when no --game or "
+        "--game-file is given, none otherwise)",
     )
     args = parser.parse_args(argv)
+    for name in ("lr_min", "lr_max", "offset"):
+        if not np.isfinite(getattr(args, name)):
+            parser.error(f"--{name.replace('_', '-')} must be finite, got {getattr(args, name)!r}")
     if not (0 < args.lr_min < args.lr_max):
         parser.error("--lr-min and --lr-max must satisfy 0 < lr-min < lr-max")
-    if args.num_lr < 1 or args.steps < 1:
-        parser.error("--num-lr and --steps must be positive")
+    if args.num_lr < 1 or args.steps < 1 or args.workers < 1:
+        parser.error("--num-lr, --steps and --workers must be positive")
     if not args.no_refinement and args.steps % 8:
-        parser.error("--steps must be a multiple of 8 for the refinement test (or give --no-refinement)")
+        rounded = args.steps + (-args.steps) % 8
+        print(f"jaxgan: --steps {args.steps} rounded up to {rounded} (the refinement test halves the step three "
+              "times; --no-refinement keeps any count)", file=sys.stderr)
+        args.steps = rounded
+    try:
+        check_output_folder(args.out)
+    except OSError as err:
+        parser.error(str(err))
     if not args.float32:
         jax.config.update("jax_enable_x64", True)
     if not args.no_compile_cache:
@@ -91,12 +112,17 @@ def main(argv=None) -> int:
             chosen.update(load_game_file(args.game_file))
         except ValueError as err:
             parser.error(str(err))
+        except Exception as err:  # noqa: BLE001 - the user's file failed: one line, file and line
+            parser.error(_where_it_failed(args.game_file, err))
         sources.update({k: ("file", os.path.abspath(args.game_file), k) for k in chosen})
     if args.game or not args.game_file:
         chosen.update({k: games[k] for k in (args.game or list(games))})
         sources.update({k: ("builtin", k) for k in (args.game or list(games))})
     chosen_algs = {k: algorithms[k] for k in (args.algorithm or list(algorithms))}
-    chosen_stonr = [] if args.stonr and "none" in args.stonr else (args.stonr or stonr_games)
+    if args.stonr:
+        chosen_stonr = [] if "none" in args.stonr else args.stonr
+    else:  # STON'R's built-in box games only when the user chose no game
+        chosen_stonr = [] if (args.game or args.game_file) else stonr_games
     lrs = jnp.logspace(np.log10(args.lr_min), np.log10(args.lr_max), args.num_lr)
     print(
         f"jaxgan: {len(chosen)} games x {len(chosen_algs)} algorithms, {args.num_lr} learning rates in "
@@ -104,7 +130,31 @@ def main(argv=None) -> int:
         f"on {jax.devices()[0].platform} ({jax.device_count()} device(s))",
         flush=True,
     )
-    report = run_report(
+    try:
+        report = _run(chosen, chosen_algs, lrs, args, chosen_stonr, sources)
+    except KeyboardInterrupt:
+        print(f"\njaxgan: interrupted; {args.out} left as it was", file=sys.stderr)
+        return 130
+    _summary(report, args)
+    return 0
+
+
+def _where_it_failed(path: str, err: BaseException) -> str:
+    """``file:line: Type: message`` of an exception raised while running a game file."""
+    line = getattr(err, "lineno", None) if isinstance(err, SyntaxError) else None
+    tb = err.__traceback__
+    target = os.path.abspath(path)
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == target:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    where = f"{path}:{line}" if line else path
+    message = str(err).splitlines()[0] if str(err) else ""
+    return f"--game-file {where}: {type(err).__name__}: {message}"
+
+
+def _run(chosen, chosen_algs, lrs, args, chosen_stonr, sources):
+    return run_report(
         chosen,
         chosen_algs,
         lrs,
@@ -119,6 +169,9 @@ def main(argv=None) -> int:
         sources=sources,
         settings=vars(args),
     )
+
+
+def _summary(report, args) -> None:
     print("\n".join(table_rows(report)))
     if report.get("stonr"):
         print("\nSTON'R (projected SimGD / extragradient residuals after 10,000 steps at lr 0.02):")
@@ -137,7 +190,6 @@ def main(argv=None) -> int:
     print(f"wrote {os.path.join(args.out, 'report.md')}, report.json and {len(figures)} figure(s) in {report['seconds']:.1f} s")
     if not args.no_plot and not figures:
         print("(install matplotlib for the figures: pip install 'jaxgan[plots]')")
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
@@ -437,7 +441,85 @@ def run_report(
     field spectra and draws each game's figure as soon as its analyses are in. Otherwise
     they run on threads. The numbers do not depend on the number or kind of workers.
     """
+    final_out = out
+    out = _staging_folder(final_out)
+    try:
+        report = _run_report(games, algorithms, lrs, steps, out, offset=offset, refine=refine, stonr=stonr, plot=plot,
+                             devices=devices, settings=settings, workers=workers, sources=sources)
+        _commit(out, final_out, report)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return report
+
+
+def check_output_folder(out: str) -> None:
+    """Raise ``OSError`` (with the reason) unless ``out`` can be created and written, and a
+    staging folder beside it too: checked before any work."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise OSError(f"--out {out!r} exists and is not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+        for folder in (out, os.path.dirname(os.path.abspath(out))):
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+    except OSError as err:
+        raise OSError(f"--out {out!r} is not writable ({err.strerror or err})") from err
+
+
+def _staging_folder(out: str) -> str:
+    """A fresh folder beside ``out`` where the report is written before it is committed."""
+    parent = os.path.dirname(os.path.abspath(out))
+    os.makedirs(parent, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.staging-", dir=parent)
+
+
+def _commit(staging: str, out: str, report: dict) -> None:
+    """Move the finished report from ``staging`` into ``out`` with Ctrl-C held off: the
+    figures of an earlier report that this one does not produce are removed, each file is
+    replaced atomically (``os.replace``), ``report.json`` last."""
     os.makedirs(out, exist_ok=True)
+    previous = os.path.join(out, "report.json")
+    old_figures = set()
+    try:
+        with open(previous) as fh:
+            old_figures = {e.get("figure") for e in json.load(fh).get("games", {}).values() if e.get("figure")}
+    except (OSError, ValueError, AttributeError):
+        pass
+    new_files = sorted(os.listdir(staging))
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for name in old_figures - set(new_files):
+            if os.path.basename(name) == name and name.endswith(".png"):
+                try:
+                    os.remove(os.path.join(out, name))
+                except OSError:
+                    pass
+        for name in sorted(new_files, key=lambda n: n == "report.json"):
+            os.replace(os.path.join(staging, name), os.path.join(out, name))
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
+def strict_json(value):
+    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or
+    infinity; strict parsers reject them)."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _run_report(games, algorithms, lrs, steps, out, *, offset, refine, stonr, plot, devices, settings, workers, sources):
     start = time.perf_counter()
     report = {"settings": settings or {}, "device": jax.devices()[0].device_kind, "games": {}}
     progress = Progress(len(games) * len(algorithms) + len(stonr))
@@ -476,11 +558,43 @@ def run_report(
             return analyse_algorithm(built[gname], algorithms[aname], lrs, steps, offset, refine=refine, devices=devices)
 
         futures = {pool.submit(job, pair): ("pair",) + pair for pair in pairs}
-    with pool:
-        # the field spectra here while the workers start and run
+    _collect(pool, futures, games, algorithms, report, progress, plotter, in_processes, None if in_processes else built)
+    for gname, entry in report["games"].items():
+        entry["algorithms"] = {a: entry["algorithms"][a] for a in algorithms}
+    stonr_rows = report.pop("_stonr_rows", {})
+    if stonr:
+        if not in_processes:
+            for name in stonr:
+                stonr_rows.update(stonr_section([name]))
+                progress.step(f"STON'R {name}")
+        report["stonr"] = {name: stonr_rows[name] for name in stonr}
+    report["seconds"] = time.perf_counter() - start
+    with open(os.path.join(out, "report.json"), "w") as fh:
+        json.dump(strict_json(report), fh, indent=1, allow_nan=False)
+    with open(os.path.join(out, "report.md"), "w") as fh:
+        fh.write(markdown(report))
+    return report
+
+
+def _stop(pool) -> None:
+    """Stop a pool now (Ctrl-C): queued work is cancelled and worker processes are killed,
+    rather than waiting for the compilations they have started."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        try:
+            proc.kill()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
+def _collect(pool, futures, games, algorithms, report, progress, plotter, in_processes, built):
+    """Gather the analyses as they finish (the field spectra computed here meanwhile); on
+    any exception, Ctrl-C included, the pool is stopped at once, not drained."""
+    try:
         for gname, build in games.items():
             report["games"][gname].update(analyse_game(build() if in_processes else built[gname]))
-        stonr_rows = {}
+        stonr_rows = report.setdefault("_stonr_rows", {})
         for fut in as_completed(futures):
             kind, name, aname = futures[fut]
             if kind == "stonr":
@@ -491,20 +605,10 @@ def run_report(
             progress.step(f"{name} / {aname}")
             if plotter is not None and len(report["games"][name]["algorithms"]) == len(algorithms):
                 plotter.draw(name)
-    for gname, entry in report["games"].items():
-        entry["algorithms"] = {a: entry["algorithms"][a] for a in algorithms}
-    if stonr:
-        if not in_processes:
-            for name in stonr:
-                stonr_rows.update(stonr_section([name]))
-                progress.step(f"STON'R {name}")
-        report["stonr"] = {name: stonr_rows[name] for name in stonr}
-    report["seconds"] = time.perf_counter() - start
-    with open(os.path.join(out, "report.json"), "w") as fh:
-        json.dump(report, fh, indent=1)
-    with open(os.path.join(out, "report.md"), "w") as fh:
-        fh.write(markdown(report))
-    return report
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 class _Figures:

@@ -64,9 +64,8 @@ def test_main_job_rejects_bad_options(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["--lr-min", "1", "--lr-max", "0.1"])
     assert "lr-min" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli.main(["--steps", "10"])
-    assert "multiple of 8" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --steps 10 is rounded (to 16), so the bad game name fails
+        cli.main(["--steps", "10", "--game", "nope"])
     bad = tmp_path / "bad.py"
     bad.write_text("import jaxgan as jg\ngame = jg.zero_sum(lambda x, y: x * y)\n")
     with pytest.raises(SystemExit):
@@ -106,3 +105,81 @@ def test_main_job_runs_its_analyses_in_worker_processes_with_the_same_numbers(tm
     a = json.loads((tmp_path / "a" / "report.json").read_text())["games"]
     b = json.loads((tmp_path / "b" / "report.json").read_text())["games"]
     assert a == b
+
+
+def test_bad_options_and_files_fail_before_any_work(tmp_path, capsys):
+    bad = tmp_path / "bad_game.py"
+    bad.write_text("import jaxgan as jg\nx = 1\ngame = undefined_name\n")
+    for argv, message in (
+        (["--game-file", str(bad)], "bad_game.py:3: NameError: name 'undefined_name' is not defined"),
+        (["--lr-max", "inf"], "--lr-max must be finite"),
+        (["--offset", "nan"], "--offset must be finite"),
+        (["--workers", "0"], "must be positive"),
+        (["--out", str(bad / "x")], "is not writable"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(argv + ([] if "--out" in argv else ["--out", str(tmp_path / "r")]))
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("jaxgan: error: ") and message in err, err
+
+
+def test_any_step_count_strict_json_and_stonr_only_when_no_game_is_chosen(tmp_path, capsys):
+    out = tmp_path / "r"
+    rc = cli.main(["--game", "dirac-standard", "--algorithm", "simgd", "--num-lr", "3", "--steps", "101",
+                   "--no-plot", "--out", str(out)])
+    assert rc == 0
+    assert "rounded up to 104" in capsys.readouterr().err
+    text = (out / "report.json").read_text()
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    report = json.loads(text, parse_constant=refuse)  # no NaN or Infinity
+    assert report["settings"]["steps"] == 104 and "stonr" not in report  # a game was chosen: no STON'R
+    assert not [p for p in os.listdir(tmp_path) if "staging" in p]
+
+
+def test_stale_figures_are_removed(tmp_path):
+    out = tmp_path / "r"
+    common = ["--algorithm", "simgd", "--num-lr", "3", "--steps", "80", "--no-refinement", "--stonr", "none", "--out", str(out)]
+    assert cli.main(["--game", "dirac-standard", "--game", "turinici"] + common) == 0
+    assert (out / "turinici.png").exists()
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["--game", "dirac-standard"] + common) == 0
+    assert not (out / "turinici.png").exists() and (out / "dirac-standard.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"  # files the report did not write are left alone
+
+
+def test_ctrl_c_stops_within_seconds_and_leaves_the_folder_as_it_was(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "r"
+    small = ["--game", "dirac-standard", "--algorithm", "simgd", "--num-lr", "3", "--steps", "80", "--no-refinement",
+             "--stonr", "none", "--no-compile-cache", "--out", str(out)]
+    assert cli.main(small) == 0
+    before = {p: (out / p).read_bytes() for p in os.listdir(out)}
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    # a test runner's worker may ignore SIGINT, and a child inherits that: restore the default so
+    # that Python installs its KeyboardInterrupt handler, as in a terminal
+    proc = subprocess.Popen([sys.executable, "-m", "jaxgan", "--no-compile-cache", "--steps", "4000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        time.sleep(12)  # imports done, workers started and compiling
+        assert proc.poll() is None
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert elapsed < 10, elapsed
+    assert "interrupted" in err
+    after = {p: (out / p).read_bytes() for p in os.listdir(out)}
+    assert after == before  # untouched: the new report was staged beside it and never committed
+    assert not [p for p in os.listdir(tmp_path) if "staging" in p]
