@@ -229,7 +229,7 @@ def top_eigenvalues(
       [-1.0, -1.0]
     """
     game = check_game(game, "top_eigenvalues")
-    w = check_joint(jax.tree.map(jnp.asarray, w), "top_eigenvalues", "w")
+    w = jax.tree.map(jnp.asarray, check_joint(w, "top_eigenvalues", "w"))
     check_finite(w, "top_eigenvalues")
     if block not in (None, "phi", "theta"):
         raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")

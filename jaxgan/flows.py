@@ -74,7 +74,7 @@ def flow(
       (0.0, 1.0)
     """
     game = check_game(game, "flow")
-    w0 = check_joint(jax.tree.map(jnp.asarray, w0), "flow", "w0")
+    w0 = jax.tree.map(jnp.asarray, check_joint(w0, "flow", "w0"))
     check_finite(w0, "flow", "w0")
     ts = jnp.asarray(ts, ravel_pytree(w0)[0].dtype)
     if ts.ndim != 1 or ts.size < 1:
@@ -133,9 +133,11 @@ class Refinement(NamedTuple):
       order: the observed order ``log2(gap_{L-2} / gap_{L-1})`` (from the flow errors
         when the flow is known): 1 for a first-order method.
       scale: ``max_s |flow(s) - flow(0)|`` (or of the finest run): the size of the curve.
-      verdict: ``"converged"`` (the finest run is within ``rtol * scale`` of the flow, or of
-        the next finer run), ``"first order, not yet converged"`` (the gaps halve), or
-        ``"not converged"``.
+      verdict: ``"resolved"`` (the finest run is within ``rtol * scale`` of the flow, or of
+        the next finer run: the step resolves the gradient flow; a statement about the
+        discretisation, not about convergence to an equilibrium), ``"resolved (gaps below
+        tolerance, order not measured)"`` when the gaps are too small to show an order,
+        ``"first order, not yet resolved"`` (the gaps halve), or ``"not resolved"``.
 
     Examples:
       >>> import jaxgan as jg
@@ -206,7 +208,7 @@ def refinement_test(
       ([4, 2, 1], 1.0)
     """
     game = check_game(game, "refinement_test")
-    w0 = check_joint(jax.tree.map(jnp.asarray, w0), "refinement_test", "w0")
+    w0 = jax.tree.map(jnp.asarray, check_joint(w0, "refinement_test", "w0"))
     check_finite(w0, "refinement_test", "w0")
     if not callable(make_tx):
         raise TypeError("refinement_test: `make_tx` must be a callable lr -> optax transformation.")
@@ -272,7 +274,7 @@ def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refine
       >>> runs = np.stack([exact + 0.1 / 2**k * s[:, None] for k in range(3)])  # first-order errors
       >>> r = jg.flows.assess_refinement(runs, [0.1, 0.05, 0.025], s, exact)
       >>> round(r.order, 6), r.verdict
-      (1.0, 'first order, not yet converged')
+      (1.0, 'first order, not yet resolved')
     """
     runs = np.asarray(runs, dtype=float)
     if runs.ndim != 3 or runs.shape[0] < 2:
@@ -293,13 +295,13 @@ def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refine
             order = float(np.log2(gaps[-2] / gaps[-1])) if levels > 2 else float("nan")
             converged = gaps[-1] <= rtol * scale
     if not np.all(np.isfinite(runs)):
-        verdict = "not converged"
+        verdict = "not resolved"
     elif converged:
-        verdict = "converged"
+        verdict = "resolved" if np.isfinite(order) and order >= 0.5 else "resolved (gaps below tolerance, order not measured)"
     elif np.isfinite(order) and 0.7 <= order <= 1.3:
-        verdict = "first order, not yet converged"
+        verdict = "first order, not yet resolved"
     else:
-        verdict = "not converged"
+        verdict = "not resolved"
     return Refinement(
         jnp.asarray(etas), jnp.asarray(s), jnp.asarray(runs), jnp.asarray(flow_flat), jnp.asarray(gaps), jnp.asarray(errors), order, scale, verdict
     )

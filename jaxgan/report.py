@@ -191,12 +191,17 @@ def record_every(steps: int, multiple: int = 1) -> int:
 
 
 def measured_rates(distance: np.ndarray, every: int) -> np.ndarray:
-    """Per-step contraction ``(d_k / d_0)^(1/k)`` of each run, taken at the last recorded
-    ``k`` before the distance reaches the rounding floor (``1e-12 d_0``); for runs that
-    do not contract it is the rate over the whole run (above one when they grow)."""
+    """Per-step contraction ``(d_k / d_0)^(1/k)`` of each run over its transient: at the
+    last recorded ``k`` before the distance first reaches its floor, ``max(1e-12 d_0,
+    10 min_k d_k)`` (rounding, or an inner solver's tolerance where the run stalls); for
+    runs that do not contract it is the rate over the whole run (above one when they grow).
+    For a linear step this is ``rho``."""
     d0 = distance[:, :1]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        above = np.isfinite(distance) & (distance > 1e-12 * d0)
+        finite_d = np.where(np.isfinite(distance), distance, np.inf)
+        contracting = finite_d[:, -1:] < d0
+        floor = np.where(contracting, np.maximum(1e-12 * d0, 10 * np.min(finite_d, axis=1, keepdims=True)), 1e-12 * d0)
+        above = np.isfinite(distance) & (distance > floor)
         above[:, 0] = True
         last = np.where(above.all(axis=1), distance.shape[1] - 1, np.argmin(above, axis=1) - 1)
         last = np.maximum(last, 1)
@@ -274,6 +279,8 @@ def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float
             for i, j in zip(*np.nonzero(first_bad >= 0))
         ],
     }
+    if not np.any(np.isfinite(rho)):
+        row["not_applicable"] = _why_undefined(game)
     if refine:
         flat = np.asarray(jax.vmap(jax.vmap(lambda w: ravel_pytree(w)[0]))(res.trajectory))[g:]
         points = (flat.shape[1] - 1) // 2 ** (levels - 1)
@@ -289,6 +296,21 @@ def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float
             "verdict": r.verdict,
         }
     return row
+
+
+def _why_undefined(game: Game) -> str:
+    """Why no step of an algorithm has a finite spectral radius at the equilibrium."""
+    from ._jacobian import jacobian
+
+    eq = game.equilibrium
+    n_phi = ravel_pytree(eq.phi)[0].size
+    J = np.asarray(jacobian(game, eq))
+    h_tt = J[n_phi:, n_phi:]
+    smallest = float(np.min(np.abs(np.linalg.eigvals(h_tt)))) if h_tt.size else float("nan")
+    if smallest <= 1e-9 * max(1.0, float(np.max(np.abs(J)))):
+        return (f"not applicable: the discriminator's Hessian H_tt is singular at the equilibrium (smallest |eigenvalue| "
+                f"{smallest:.1e}), and the method solves with it (its update is undefined there)")
+    return "not applicable: the update's derivative is not finite at the equilibrium (an inner solve fails there)"
 
 
 def analyse_game(game: Game) -> dict:
@@ -652,6 +674,12 @@ def _eigs(pairs, limit=4):
     return text + (" ..." if len(pairs) > limit else "")
 
 
+def _simgd_bound(step) -> str:
+    if step is None or not step > 0:
+        return "no SimGD step is stable (an eigenvalue has `Re >= 0`)"
+    return f"SimGD stable for `0 < eta < {_f(step)}`"
+
+
 def table_rows(report: dict) -> List[str]:
     """The printed summary table, one line per (game, algorithm)."""
     header = (
@@ -663,6 +691,8 @@ def table_rows(report: dict) -> List[str]:
         for aname, row in entry["algorithms"].items():
             ref = row.get("refinement")
             ref_text = "-" if ref is None else f"{ref['verdict']} ({_f(ref.get('order'), 2)})"
+            if row.get("not_applicable"):
+                ref_text = "n/a: " + ("H_tt singular" if "singular" in row["not_applicable"] else "undefined") + " at eq."
             lines.append(
                 f"{gname:<21} {aname:<16} {_f(row['min_radius'], 4):>8} {row['best_lr']:>7.3g} "
                 f"{_f(row['measured_rate_at_best'], 4):>7} {row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} "
@@ -687,11 +717,13 @@ def markdown(report: dict) -> str:
         "learning rates x the algorithm's hyperparameter (the stability map; `rho < 1`: locally convergent), next to "
         "the outcome of a run from the perturbed start at every grid point. *Agree* counts grid points where "
         f"`rho < 1` iff the run converged, among those with `|rho - 1| > {MARGIN}`. *Rate* is the measured per-step "
-        "contraction at the learning rate of smallest `rho` (it should equal `rho`). *Refinement* is Turinici's test "
+        "contraction at the learning rate of smallest `rho`, fitted on the run's transient (above its floor: rounding, "
+        "or an inner solver's tolerance); for a linear step it equals `rho`. *Refinement* is Turinici's test "
         "at that learning rate: runs at `eta, eta/2, eta/4, eta/8` with 1x, 2x, 4x, 8x the steps, compared with each other on "
         "the cumulative learning rate; *order* is `log2` of the ratio of successive gaps (1: first order, the runs "
-        "approach the flow); *converged* means the finest gap is within 1% of the curve's size "
-        "(`jaxgan.refinement_test` also compares with the flow, by diffrax).",
+        "approach the flow); *resolved* means the finest gap is within 1% of the curve's size, i.e. the step "
+        "resolves the gradient flow (it says nothing about convergence to the equilibrium; `jaxgan.refinement_test` "
+        "also compares with the flow, by diffrax).",
         "",
     ]
     for gname, e in report["games"].items():
@@ -699,7 +731,7 @@ def markdown(report: dict) -> str:
             f"## {gname}",
             "",
             f"Eigenvalues {_eigs(e['eigenvalues'])}; phase factor {_f(e['phase_factor'])}, conditioning factor "
-            f"{_f(e['conditioning_factor'])}; SimGD stable for `eta < {_f(e['stable_simgd_step'])}`; flow "
+            f"{_f(e['conditioning_factor'])}; {_simgd_bound(e['stable_simgd_step'])}; flow "
             f"{'stable' if e['flow_stable'] else 'not stable'} at the equilibrium.",
             "",
             "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree (1-D) | "
@@ -716,6 +748,9 @@ def markdown(report: dict) -> str:
                 f"{r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} | {div_text} | "
                 f"{ref.get('verdict', '-')} | {_f(ref.get('order'), 2)} |"
             )
+        for aname, r in e["algorithms"].items():
+            if r.get("not_applicable"):
+                out += ["", f"*{aname}*: {r['not_applicable']}; its runs are still measured."]
         if e.get("figure"):
             out += ["", f"![{gname}]({e['figure']})"]
         out.append("")

@@ -11,6 +11,11 @@ import pytest
 import jaxgan as jg
 
 GAME = jg.zero_sum(lambda x, y: x @ y)
+_BOX_GAME = jg.games.constrained_examples()["bilinear"]
+
+
+def _raises(x, y):
+    raise KeyError("my_table")
 W = jg.Joint(jnp.ones(2), jnp.ones(2))
 XI = jg.Joint(jnp.ones(2), jnp.ones(2))
 
@@ -48,6 +53,35 @@ CASES = [
     ("a stochastic game without a key", lambda: jg.rollout(lambda k: GAME, optax.sgd(0.1), W, 2), ValueError, "needs `key=`"),
     ("samples with NaN in a metric", lambda: jg.metrics.wasserstein1(np.zeros((2, 2)), np.full((2, 2), np.nan)), ValueError,
      "`y` has non-finite values"),
+    ("a loss that returns a tuple, dict or None", lambda: jg.eigenvalues(jg.Game(lambda x, y: (x @ y, 0.0), lambda x, y: -(x @ y)), W),
+     TypeError, "`loss_g` must return a scalar array, but returned tuple"),
+    ("a loss that raises its own exception", lambda: jg.eigenvalues(jg.Game(_raises, lambda x, y: -(x @ y)), W), KeyError, "my_table"),
+    ("half-precision parameters", lambda: jg.eigenvalues(GAME, jg.Joint(jnp.ones(2, jnp.float16), jnp.ones(2, jnp.float16))),
+     TypeError, "half precision is not supported"),
+    ("a non-numeric hyperparameter", lambda: jg.consensus("abc"), TypeError, "consensus: `gamma` must be a real number"),
+    ("a hyperparameter out of its domain", lambda: jg.consensus(-1.0), ValueError, "consensus: `gamma` must be >= 0"),
+    ("a non-finite hyperparameter", lambda: jg.jare(float("inf")), ValueError, "jare: `gamma` must be finite"),
+    ("a zero ridge ratio", lambda: jg.follow_the_ridge(ratio=0.0), ValueError, "follow_the_ridge: `ratio` must be > 0"),
+    ("a non-finite point for a spectral radius", lambda: jg.spectral_radius(GAME, optax.sgd(0.1), jg.Joint(jnp.array([np.nan, 1.0]), jnp.ones(2))),
+     ValueError, "spectral_radius: `w.phi` has non-finite values"),
+    ("a non-finite start of a run", lambda: jg.rollout(GAME, optax.sgd(0.1), jg.Joint(jnp.ones(2), jnp.array([1.0, np.inf])), 2),
+     ValueError, "rollout: `w0.theta` has non-finite values"),
+    ("a reference point of the wrong shape", lambda: jg.sweep(GAME, lambda h: optax.sgd(h["lr"]), W, {"lr": jnp.ones(2)}, 2,
+                                                               w_star=jg.Joint(jnp.ones(3), jnp.ones(2))),
+     ValueError, "sweep: `w_star.phi` has shape (3,) but the parameter has shape (2,)"),
+    ("a stability-map grid of the wrong shape", lambda: jg.stability_map(GAME, lambda h: optax.sgd(h["lr"]), {"lr": jnp.ones((2, 2))}),
+     ValueError, "stability_map: grid axis `lr` must be 1-D"),
+    ("a NaN output time of a flow", lambda: jg.flow(GAME, W, jnp.array([0.0, np.nan])), ValueError, "flow: `ts` has non-finite times"),
+    ("a box with lower > upper bounds", lambda: jg.project_box(jg.Box(jg.Joint(1.0, 0.0), jg.Joint(0.0, 1.0))), ValueError,
+     "project_box: the box needs lo <= hi"),
+    ("a STON'R start that is not a corner", lambda: jg.run_stonr(_BOX_GAME.game, _BOX_GAME.box, corner=jnp.array([0.5, 0.0])),
+     ValueError, "run_stonr: `corner` must be a corner of the unit cube"),
+    ("no room for STON'R's events", lambda: jg.run_stonr(_BOX_GAME.game, _BOX_GAME.box, max_events=0), ValueError,
+     "run_stonr: `max_events` must be a positive int"),
+    ("a STON'R start outside the box", lambda: jg.stonr(_BOX_GAME.box).init(jg.Joint(jnp.asarray(5.0), jnp.asarray(0.5))),
+     ValueError, "stonr.init: the start `params` lies outside the box"),
+    ("zero samples in a metric", lambda: jg.metrics.mode_coverage(np.zeros((0, 2)), jg.datasets.ring()), ValueError,
+     "mode_coverage: `samples` is empty"),
 ]
 
 

@@ -53,11 +53,11 @@ def test_refinement_first_order_on_turinici():
     coarse = jg.refinement_test(
         TURINICI, lambda lr: jg.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.4, 20, levels=2, points=21
     )
-    assert coarse.verdict == "first order, not yet converged"
+    assert coarse.verdict == "first order, not yet resolved"
     fine = jg.refinement_test(
         TURINICI, lambda lr: jg.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.002, 4000, levels=2, points=41
     )
-    assert fine.verdict == "converged"
+    assert fine.verdict == "resolved"
 
 
 def test_refinement_first_order_on_the_regularised_dirac_gan():
@@ -174,8 +174,8 @@ def test_assess_refinement_closed_form():
     r = jg.flows.assess_refinement(runs, etas, s, exact)
     np.testing.assert_allclose(np.asarray(r.errors), np.array(etas) * 2.0 * np.sqrt(5.0), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(r.gaps), np.array(etas[1:]) * 2.0 * np.sqrt(5.0), rtol=1e-12)
-    assert abs(r.order - 1.0) < 1e-12 and r.verdict == "first order, not yet converged"
+    assert abs(r.order - 1.0) < 1e-12 and r.verdict == "first order, not yet resolved"
     runs[-1, 3, 0] = np.nan
-    assert jg.flows.assess_refinement(runs, etas, s).verdict == "not converged"
+    assert jg.flows.assess_refinement(runs, etas, s).verdict == "not resolved"
     with pytest.raises(ValueError, match="runs"):
         jg.flows.assess_refinement(runs[0], etas, s)

@@ -1,0 +1,83 @@
+"""Property test: malformed arguments drawn for every public entry point end in a ValueError or
+TypeError whose message names the function and the argument, never another exception."""
+
+import re
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxgan as jg
+
+GAME = jg.games.bilinear(1.0)
+W = jg.Joint(jnp.asarray(0.5), jnp.asarray(-0.5))
+GRID = {"lr": jnp.array([0.1, 0.2])}
+
+BAD_POINTS = [
+    None, 3.0, "w", (1.0, 2.0), [W.phi, W.theta], {"phi": 1.0},
+    jg.Joint(jnp.asarray(np.nan), jnp.asarray(0.0)), jg.Joint(jnp.asarray(0.0), jnp.asarray(np.inf)),
+    jg.Joint(jnp.asarray(1, jnp.int32), jnp.asarray(0.0)), jg.Joint(jnp.asarray(1.0, jnp.float16), jnp.asarray(0.0, jnp.float16)),
+    jg.Joint(jnp.asarray(1.0, jnp.float32), jnp.asarray(0.0, jnp.float64)), jg.Joint({}, jnp.asarray(0.0)),
+]
+BAD_HYPERPARAMETERS = [None, "abc", b"x", np.nan, np.inf, -np.inf, -1.0, [1.0, 2.0], {}, True, object(), jnp.ones(3)]
+
+# name -> (the function's name in messages, the argument's name, call with the bad value)
+POINT_ENTRIES = {
+    "eigenvalues": ("eigenvalues", "w", lambda v: jg.eigenvalues(GAME, v)),
+    "jacobian": ("jacobian", "w", lambda v: jg.jacobian(GAME, v)),
+    "spectrum": ("spectrum", "w", lambda v: jg.spectrum(GAME, v)),
+    "spectral_radius": ("spectral_radius", "w", lambda v: jg.spectral_radius(GAME, optax.sgd(0.1), v)),
+    "update_jacobian": ("update_jacobian", "w", lambda v: jg.update_jacobian(GAME, optax.sgd(0.1), v)),
+    "top_eigenvalues": ("top_eigenvalues", "w", lambda v: jg.top_eigenvalues(GAME, v, 1)),
+    "rollout": ("rollout", "w0", lambda v: jg.rollout(GAME, optax.sgd(0.1), v, 3)),
+    "sweep": ("sweep", "w0", lambda v: jg.sweep(GAME, lambda h: optax.sgd(h["lr"]), v, GRID, 3)),
+    "sweep w_star": ("sweep", "w_star", lambda v: jg.sweep(GAME, lambda h: optax.sgd(h["lr"]), W, GRID, 3, w_star=v)),
+    "stability_map": ("stability_map", "w_star", lambda v: jg.stability_map(GAME, lambda h: optax.sgd(h["lr"]), GRID, w_star=v)),
+    "flow": ("flow", "w0", lambda v: jg.flow(GAME, v, jnp.array([0.0, 1.0]))),
+    "refinement_test": ("refinement_test", "w0", lambda v: jg.refinement_test(GAME, optax.sgd, v, 0.1, 8, levels=2, points=2)),
+}
+HYPER_ENTRIES = {
+    "consensus": ("consensus", "gamma", lambda v: jg.consensus(v)),
+    "jare": ("jare", "gamma", lambda v: jg.jare(v)),
+    "sga": ("sga", "lam", lambda v: jg.sga(v)),
+    "look_ahead": ("look_ahead", "alpha", lambda v: jg.look_ahead(v)),
+    "lola": ("lola", "alpha", lambda v: jg.lola(v)),
+    "sos": ("sos", "alpha", lambda v: jg.sos(v)),
+    "cgd": ("cgd", "learning_rate", lambda v: jg.cgd(v)),
+    "acgd": ("acgd", "learning_rate", lambda v: jg.acgd(v)),
+    "follow_the_ridge": ("follow_the_ridge", "ratio", lambda v: jg.follow_the_ridge(ratio=v)),
+    "lookahead": ("lookahead", "alpha", lambda v: jg.lookahead(optax.sgd(0.1), alpha=v)),
+    "ttur": ("ttur", "lr_g", lambda v: jg.ttur(v, 0.1)),
+    "clip_discriminator": ("clip_discriminator", "c", lambda v: jg.regularizers.clip_discriminator(v)),
+    "r1": ("r1", "gamma", lambda v: jg.regularizers.r1(jg.games.dirac("standard"), v)),
+}
+
+
+def _check(function, argument, call, value):
+    try:
+        call(value)
+    except (TypeError, ValueError) as err:
+        message = str(err)
+        assert function in message, (function, message)
+        assert re.search(rf"`{re.escape(argument)}[`.\[]", message), (argument, message)
+    else:
+        raise AssertionError(f"{function} accepted {value!r} for `{argument}`")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(sorted(POINT_ENTRIES)), st.sampled_from(range(len(BAD_POINTS))))
+def test_malformed_points(entry, index):
+    function, argument, call = POINT_ENTRIES[entry]
+    if BAD_POINTS[index] is None and argument == "w_star":
+        return  # None is w_star's default (the game's equilibrium)
+    _check(function, argument, call, BAD_POINTS[index])
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from(sorted(HYPER_ENTRIES)), st.sampled_from(range(len(BAD_HYPERPARAMETERS))))
+def test_malformed_hyperparameters(entry, index):
+    function, argument, call = HYPER_ENTRIES[entry]
+    value = BAD_HYPERPARAMETERS[index]
+    _check(function, argument, call, value)
