@@ -230,7 +230,7 @@ class SweepResult(NamedTuple):
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> res = jg.sweep(jg.games.dirac("wgan"), lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.0),
-      ...                {"lr": jnp.array([0.1, 1e30])}, 20)
+      ...                {"lr": jnp.array([0.1, 1e30])}, 100)
       >>> res.finite.tolist(), [jg.STATUS_NAMES[int(s)] for s in res.status]  # SimGD spirals out; 1e30 overflows
       ([True, False], ['grew', 'non-finite'])
     """
