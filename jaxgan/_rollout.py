@@ -14,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, _check_same_structure, check_finite, check_game, check_joint
 from ._cache import compiled
-from ._step import as_extra_args, check_tx, make_step, tx_at
+from ._step import ReadKeys, as_extra_args, check_state, check_tx, make_step, tx_at
 
 PyTree = object
 
@@ -133,6 +133,7 @@ def rollout(
     w0 = check_joint(w0, "rollout", "w0")
     check_finite(w0, "rollout", "w0")
     check_tx(tx, "rollout", hyperparams)
+    check_state(tx, w0, state, "rollout", hyperparams)
     steps, k = _check_steps(steps, record_every, "rollout")
     program = compiled(
         "rollout", _rollout_program, (game, tx, record), (steps, k, stochastic, hyperparams is not None)
@@ -465,6 +466,12 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
 
     def program(grid, w0, w_star, rtol, key):
         def run_one(h):
+            h = ReadKeys(h)
+            out = _run_one(h)
+            h.check_all_read("sweep")
+            return out
+
+        def _run_one(h):
             if arity == 0:
                 g = check_game(game_fn(h), "sweep (the game built from the grid)")
                 eq = g.equilibrium

@@ -33,7 +33,7 @@ from ._eig import eig, eigvals
 from ._cache import compiled
 from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
-from ._step import check_tx, make_step, tx_at
+from ._step import check_state, check_tx, make_step, tx_at
 
 _DENSE_EIG_LIMIT = 8192
 
@@ -355,6 +355,7 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams):
     w = check_joint(w, where)
     check_finite(w, where)
     check_tx(tx, where, hyperparams)
+    check_state(tx, w, state, where, hyperparams)
     options = (check_chunk_size(chunk_size), hyperparams is not None, radius)
     return compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(w, state, hyperparams)
 

@@ -13,7 +13,7 @@ from ._cache import cached, compiled
 from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._rollout import CONVERGED, SweepResult, game_of_grid_point, sweep
 from ._spectral import step_spectral_radius
-from ._step import as_extra_args
+from ._step import ReadKeys, as_extra_args
 
 
 class StabilityMap(NamedTuple):
@@ -177,9 +177,12 @@ def _radius_program(game, make_tx, star_fn, batched):
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
 
     def one(h, star_value):
+        h = ReadKeys(h)
         g = check_game(game_fn(h), "stability_map (the game built from the grid)")
         tx = as_extra_args(make_tx(h), "stability_map (the transformation made by `make_tx`)")
-        return step_spectral_radius(g, tx, _fixed_point(game_fn, star_fn, star_value, h))
+        radius = step_spectral_radius(g, tx, _fixed_point(game_fn, star_fn, star_value, h))
+        h.check_all_read("stability_map")
+        return radius
 
     if batched:
         return lambda grid, star_value: jax.vmap(one, in_axes=(0, None))(grid, star_value)

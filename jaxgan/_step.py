@@ -37,6 +37,78 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
         )
 
 
+class ReadKeys(dict):
+    """A grid point ``h`` that records which keys the user's functions read (``make_tx``,
+    ``game(h)``, ``w0(h)``), so a grid axis nothing reads is refused instead of sweeping a
+    hyperparameter that changes nothing. Iterating over it counts as reading every key."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def _all(self):
+        self.read.update(super().keys())
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def check_all_read(self, where: str) -> None:
+        unread = sorted(set(dict.keys(self)) - self.read)
+        if unread:
+            names = ", ".join(f"`{k}`" for k in unread)
+            raise ValueError(
+                f"{where}: grid key(s) {names} are never read by `make_tx` (nor by the game or the start): every run "
+                f"would be the same; use the key (e.g. `h[{unread[0]!r}]`) or drop it from the grid."
+            )
+
+
+def check_state(tx, w, state, where: str, hyperparams=None) -> None:
+    """Refuse an optimiser state that is not the one ``tx.init(w)`` builds (another
+    optimiser's state), by tree structure and leaf shapes, before any work."""
+    if state is None:
+        return
+    try:
+        expected = jax.eval_shape(lambda: tx_at(tx, hyperparams, where).init(w))
+    except Exception:  # noqa: BLE001 - init needs traced values: checked when the step runs
+        return
+    got_def, want_def = jax.tree.structure(state), jax.tree.structure(expected)
+    if got_def != want_def:
+        raise ValueError(
+            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): tree structure "
+            f"{got_def} but `tx.init(w)` gives {want_def}."
+        )
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(expected), jax.tree.leaves(state)):
+        if tuple(a.shape) != tuple(jnp.shape(b)):
+            raise ValueError(
+                f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but `tx.init(w)` gives {tuple(a.shape)}."
+            )
+
+
 def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
     ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""

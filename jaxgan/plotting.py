@@ -44,7 +44,10 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
     algorithm, with the empirical outcome of each run marked (filled: converged)."""
     lrs = np.asarray(lrs)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
+    undrawn = [name for name, rho in radius.items() if not np.any(np.isfinite(np.asarray(rho, float)))]
     for name, rho in radius.items():
+        if name in undrawn:  # no finite radius: not in the legend, named below instead
+            continue
         (line,) = ax.plot(lrs, rho, label=name)
         conv = np.asarray(status[name]) == 0
         ax.scatter(lrs[conv], np.asarray(rho)[conv], color=line.get_color(), s=14, zorder=3)
@@ -57,6 +60,13 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
     import matplotlib.ticker as ticker
 
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    lo, hi = ax.get_ylim()
+    ticks = [t for t in (1e-3, 1e-2, 0.03, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0) if lo <= t <= hi]
+    ax.yaxis.set_major_locator(ticker.FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    if undrawn:
+        ax.text(0.01, 0.02, "not drawn (no finite radius at the equilibrium): " + ", ".join(undrawn),
+                transform=ax.transAxes, fontsize=7, color="0.3")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("spectral radius of one step")
 
@@ -152,7 +162,8 @@ def game_report_figure(path, title: str, entry: dict):
     ax = fig.add_subplot(grid[0, 1:3])
     plot_stability_over_lr(ax, lrs, radius, status)
     ax.set_title("one-step spectral radius (dots: runs, filled = converged)", fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, ncol=2)
     ax = fig.add_subplot(grid[0, 3])
     plot_refinement(ax, algs)
     ax.set_title("learning-rate refinement", fontsize=9)
@@ -162,8 +173,12 @@ def game_report_figure(path, title: str, entry: dict):
         rho = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)
         st = np.array([[STATUS_CODES[s] for s in row] for row in r["status"]])
         agree = r["map_agreement"]
-        mesh = plot_stability_map(ax, lrs, r["values"], rho, st, axis_name=r["axis"],
-                                  title=f"{name}: map vs runs agree {agree[0]}/{agree[1]}")
+        if r.get("not_applicable"):
+            why = "H_tt singular" if "singular" in r["not_applicable"] else "undefined"
+            title = f"{name}: radius n/a ({why})"
+        else:
+            title = f"{name}: map vs runs agree {agree[0]}/{agree[1]}"
+        mesh = plot_stability_map(ax, lrs, r["values"], rho, st, axis_name=r["axis"], title=title)
     fig.subplots_adjust(hspace=0.45, wspace=0.3, left=0.05, right=0.91, top=0.95, bottom=0.06)
     if mesh is not None:
         cbar = fig.colorbar(mesh, cax=fig.add_axes([0.93, 0.1, 0.012, 0.45]))

@@ -80,6 +80,10 @@ CASES = [
      "run_stonr: `max_events` must be a positive int"),
     ("a STON'R start outside the box", lambda: jg.stonr(_BOX_GAME.box).init(jg.Joint(jnp.asarray(5.0), jnp.asarray(0.5))),
      ValueError, "stonr.init: the start `params` lies outside the box"),
+    ("a grid key that nothing reads", lambda: jg.sweep(GAME, lambda h: optax.sgd(h["lr"]), W, {"lr": jnp.ones(2), "gamma": jnp.ones(2)}, 2),
+     ValueError, "sweep: grid key(s) `gamma` are never read"),
+    ("another optimiser's state", lambda: jg.update_jacobian(GAME, optax.sgd(0.1), W, state=optax.adam(0.1).init(W)), ValueError,
+     "update_jacobian: `state` does not match `tx.init(w)`"),
     ("zero samples in a metric", lambda: jg.metrics.mode_coverage(np.zeros((0, 2)), jg.datasets.ring()), ValueError,
      "mode_coverage: `samples` is empty"),
 ]
