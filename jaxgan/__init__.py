@@ -15,6 +15,11 @@ from . import transforms as transforms
 from ._arnoldi import TopEigenvalues as TopEigenvalues
 from ._arnoldi import arnoldi_eigenvalues as arnoldi_eigenvalues
 from ._arnoldi import top_eigenvalues as top_eigenvalues
+from ._certificate import Extremes as Extremes
+from ._certificate import StationaryPointCertificate as StationaryPointCertificate
+from ._certificate import stationary_point_certificate as stationary_point_certificate
+from ._density import SpectralDensity as SpectralDensity
+from ._density import spectral_density as spectral_density
 from ._expect import Quadrature as Quadrature
 from ._expect import expectation as expectation
 from ._expect import finite_support as finite_support
@@ -36,6 +41,8 @@ from ._manifold import retract as retract
 from ._manifold import ridge_lift as ridge_lift
 from ._manifold import tangent_projection as tangent_projection
 from ._manifold import total_derivative as total_derivative
+from ._path_angle import PathAngle as PathAngle
+from ._path_angle import path_angle as path_angle
 from ._rollout import STATUS_NAMES as STATUS_NAMES
 from ._rollout import Rollout as Rollout
 from ._rollout import SweepResult as SweepResult
@@ -103,11 +110,13 @@ __all__ = [
     "Blocks",
     "Box",
     "CGDState",
+    "Extremes",
     "Flow",
     "FollowTheRidgeState",
     "LookaheadState",
     "Game",
     "Joint",
+    "PathAngle",
     "Projection",
     "Quadrature",
     "Refinement",
@@ -117,6 +126,8 @@ __all__ = [
     "Spectrum",
     "StabilityMap",
     "StonrResult",
+    "SpectralDensity",
+    "StationaryPointCertificate",
     "SpectralTrace",
     "SweepResult",
     "TopEigenvalues",
@@ -153,6 +164,7 @@ __all__ = [
     "make_step",
     "matrix_eigenvalues",
     "metrics",
+    "path_angle",
     "per_player",
     "phase_factor",
     "project_box",
@@ -165,11 +177,13 @@ __all__ = [
     "sga",
     "sos",
     "simultaneous_gradient",
+    "spectral_density",
     "spectral_radius",
     "spectral_trace",
     "spectrum",
     "spectrum_of_matrix",
     "stability_map",
+    "stationary_point_certificate",
     "stable_step_bound",
     "stonr",
     "stonr_certificate",

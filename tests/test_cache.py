@@ -98,6 +98,9 @@ ENTRY_POINTS = {
     "sweep (stochastic game, key)": lambda: jg.sweep(NOISY, MAKE_LR, W0, {"lr": jnp.linspace(0.01, 1.0, 5)}, 20,
                                                      key=jax.random.PRNGKey(1)),
     "run_stonr": lambda: jg.run_stonr(BOX_GAME.game, BOX_GAME.box),
+    "spectral_density": lambda: jg.spectral_density(QUAD8, QUAD8.equilibrium, operator="schur_complement", num_probes=2),
+    "stationary_point_certificate": lambda: jg.stationary_point_certificate(QUAD8, QUAD8.equilibrium).stackelberg,
+    "path_angle": lambda: jg.path_angle(DIRAC, W0, DIRAC.equilibrium, num=9),
     "stonr_certificate": lambda: jg.stonr_certificate(BOX_GAME.game, BOX_GAME.box, jg.Joint(0.5, 0.5)),
 }
 

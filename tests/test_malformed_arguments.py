@@ -36,6 +36,9 @@ POINT_ENTRIES = {
     "sweep w_star": ("sweep", "w_star", lambda v: jg.sweep(GAME, lambda h: optax.sgd(h["lr"]), W, GRID, 3, w_star=v)),
     "stability_map": ("stability_map", "w_star", lambda v: jg.stability_map(GAME, lambda h: optax.sgd(h["lr"]), GRID, w_star=v)),
     "flow": ("flow", "w0", lambda v: jg.flow(GAME, v, jnp.array([0.0, 1.0]))),
+    "spectral_density": ("spectral_density", "w", lambda v: jg.spectral_density(GAME, v)),
+    "stationary_point_certificate": ("stationary_point_certificate", "w", lambda v: jg.stationary_point_certificate(GAME, v)),
+    "path_angle": ("path_angle", "w_init", lambda v: jg.path_angle(GAME, v, W)),
     "refinement_test": ("refinement_test", "w0", lambda v: jg.refinement_test(GAME, optax.sgd, v, 0.1, 8, levels=2, points=2)),
 }
 HYPER_ENTRIES = {
@@ -51,6 +54,8 @@ HYPER_ENTRIES = {
     "lookahead": ("lookahead", "alpha", lambda v: jg.lookahead(optax.sgd(0.1), alpha=v)),
     "ttur": ("ttur", "lr_g", lambda v: jg.ttur(v, 0.1)),
     "clip_discriminator": ("clip_discriminator", "c", lambda v: jg.regularizers.clip_discriminator(v)),
+    "stationary_point_certificate": ("stationary_point_certificate", "gtol",
+                                     lambda v: jg.stationary_point_certificate(GAME, W, gtol=v)),
     "r1": ("r1", "gamma", lambda v: jg.regularizers.r1(jg.games.dirac("standard"), v)),
 }
 

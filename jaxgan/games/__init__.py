@@ -1,6 +1,8 @@
-"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, neural games (flax or plain MLPs), bilinear and quadratic
+"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, neural games (flax or plain MLPs, DCGAN-style convolutional players), bilinear and quadratic
 games, the 1-D WGAN case study and the likelihood-ratio GAN."""
 
+from ._conv import DCGAN_SIZES as DCGAN_SIZES
+from ._conv import dcgan as dcgan
 from ._constrained import ConstrainedGame as ConstrainedGame
 from ._constrained import constrained_examples as constrained_examples
 from ._dirac import dirac as dirac
@@ -34,4 +36,4 @@ from ._wgan_1d import wgan_1d as wgan_1d
 from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
 from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "ipd_values", "iterated_prisoners_dilemma", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "mlp_apply", "mlp_gan", "mlp_init", "NeuralGAN", "neural_gan", "log_sigmoid", "loss_f", "loss_f_prime", "matching_pennies", "quadratic", "ridge_examples", "tandem", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
+__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "dcgan", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "dirac", "gan", "ipd_values", "iterated_prisoners_dilemma", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "mlp_apply", "mlp_gan", "mlp_init", "NeuralGAN", "neural_gan", "log_sigmoid", "loss_f", "loss_f_prime", "matching_pennies", "quadratic", "ridge_examples", "tandem", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]

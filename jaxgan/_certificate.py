@@ -1,0 +1,224 @@
+"""Which stationary point is this? Local Nash, differential Stackelberg (local minimax), or neither.
+
+At a point with ``xi = 0`` (both players' own gradients vanish), with ``H_pp = d^2 L_g /
+d phi^2``, ``H_tt = d^2 L_d / d theta^2`` and the leader's Stackelberg Hessian ``S``
+(``jaxgan._operators``):
+
+* **strict local Nash equilibrium** iff ``H_pp > 0`` and ``H_tt > 0`` (each player at a
+  strict local minimum of its own loss; Ratliff, Burden & Sastry 2013's differential Nash
+  equilibrium);
+* **differential Stackelberg equilibrium** (generator leading) iff ``H_tt > 0`` and
+  ``S > 0``, with the leader's total gradient zero (Fiez, Chasnov & Ratliff 2020). In a
+  zero-sum game ``min_phi max_theta f`` this is Jin, Netrapalli & Jordan's (2020) strict
+  local minimax point: ``f_tt < 0`` and ``f_pp - f_pt f_tt^{-1} f_tp > 0``, ``S`` being that
+  Schur complement. Every strict local Nash point of a zero-sum game is local minimax
+  (``S >= H_pp``); the converse fails (Jin et al.'s Proposition 18);
+* **neither** otherwise: the follower is not at a strict local minimum, or the leader's
+  total curvature has a negative direction.
+
+A zero eigenvalue (within ``rtol`` of the operator's scale) makes the second-order test
+inconclusive, and the verdict says so. Every extreme eigenvalue is computed matrix-free
+(restarted Arnoldi on products of the symmetric operator; the Schur products solve with
+``H_tt`` by conjugate gradient, and a failed solve shows as NaN), with its residual.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._arnoldi import arnoldi_eigenvalues
+from ._cache import compiled
+from ._density import inner_solve_options
+from ._game import Game, Joint, check_finite, check_game, check_hyperparameter, check_joint, simultaneous_gradient
+from ._operators import operator, probe_solve, split, stackelberg_total_gradient
+from ._solve import SolveInfo
+
+
+class Extremes(NamedTuple):
+    """The smallest and largest eigenvalue of a symmetric operator, with residuals.
+
+    Attributes:
+      smallest, largest: the extreme eigenvalues.
+      residuals: ``(2,)`` ``|H x - lambda x|`` of the unit Ritz vectors (smallest, largest).
+      converged: both residuals within the Arnoldi tolerance.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.quadratic(2.0, 1.0, 3.0)
+      >>> e = jg.stationary_point_certificate(game, game.equilibrium).follower
+      >>> round(float(e.smallest), 4), round(float(e.largest), 4)  # H_tt = 3 (a scalar player)
+      (3.0, 3.0)
+    """
+
+    smallest: jax.Array
+    largest: jax.Array
+    residuals: jax.Array
+    converged: jax.Array
+
+
+class StationaryPointCertificate(NamedTuple):
+    """The result of ``stationary_point_certificate``.
+
+    Attributes:
+      gradient_norm: ``|xi(w)|``.
+      total_gradient_norm: ``|T(w)|``, the leader's total gradient along the follower's
+        best response (zero wherever ``xi = 0`` in a zero-sum game).
+      leader: ``Extremes`` of ``H_pp``.
+      follower: ``Extremes`` of ``H_tt``.
+      stackelberg: ``Extremes`` of ``S`` (the Schur complement in a zero-sum game, the
+        leader's total Hessian otherwise).
+      inner_solve: the ``SolveInfo`` of one CG solve with ``H_tt`` (a diagnostic of the
+        solves inside the ``S`` products).
+      operator: ``"schur_complement"`` or ``"stackelberg_hessian"``.
+      verdict: ``"local Nash"``, ``"local minimax (differential Stackelberg), not Nash"``,
+        ``"local minimax (differential Stackelberg)"`` (``H_pp`` singular: Nash undecided),
+        ``"neither"``, ``"inconclusive"`` or ``"not stationary"``.
+      reason: one sentence with the numbers behind the verdict.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.quadratic(-2.0, 1.0, 1.0)  # S = -2 + 1 < 0
+      >>> cert = jg.stationary_point_certificate(game, game.equilibrium)
+      >>> cert.verdict, cert.operator
+      ('neither', 'schur_complement')
+    """
+
+    gradient_norm: float
+    total_gradient_norm: float
+    leader: Extremes
+    follower: Extremes
+    stackelberg: Extremes
+    inner_solve: SolveInfo
+    operator: str
+    verdict: str
+    reason: str
+
+
+def _extremes(matvec, n, dtype, tol):
+    if n == 1:
+        lam = matvec(jnp.ones((1,), dtype))[0]
+        return Extremes(lam, lam, jnp.zeros(2, dtype), jnp.asarray(True))
+
+    def mv(x):
+        parts = jnp.stack([x.real, x.imag]).astype(dtype)
+        out = jax.vmap(matvec)(parts)
+        return out[0] + 1j * out[1]
+
+    v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=dtype) * 1.618 + 0.5)
+    lo = arnoldi_eigenvalues(mv, v0, 1, which="SR", tol=tol)
+    hi = arnoldi_eigenvalues(mv, v0, 1, which="LR", tol=tol)
+    res = jnp.concatenate([lo.residuals, hi.residuals]).astype(dtype)
+    return Extremes(lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged)
+
+
+def stationary_point_certificate(
+    game: Game,
+    w: Joint,
+    *,
+    gtol: float = 1e-6,
+    rtol: float = 1e-6,
+    tol: Optional[float] = None,
+    maxiter: Optional[int] = None,
+) -> StationaryPointCertificate:
+    """Certify the type of the stationary point ``w``: strict local Nash, differential
+    Stackelberg / local minimax (generator leading) but not Nash, neither, or inconclusive
+    (see the module docstring for the conditions and their papers).
+
+    The numbers come from one compiled program per game object (``w`` traced); the
+    verdict is read from them on the host. A point with ``|xi| > gtol`` is reported
+    ``"not stationary"``, with the second-order numbers still given. An eigenvalue within
+    ``rtol * max(|smallest|, |largest|)`` of zero counts as zero.
+
+    Args:
+      game: a ``Game``.
+      w: the point.
+      gtol: largest ``|xi|`` (and, in a general-sum game, ``|T|``) taken as stationary.
+      rtol: relative size of an eigenvalue taken as zero.
+      tol, maxiter: of the inner CG solves with ``H_tt`` (defaults ``1e-2 sqrt(eps)`` and
+        ``max(4 n_theta, 20)``).
+
+    Returns:
+      A ``StationaryPointCertificate``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.games.quadratic(-1.0, 2.0, 1.0)  # f = -x^2/2 + 2xy - y^2/2
+      >>> cert = jg.stationary_point_certificate(game, game.equilibrium)
+      >>> cert.verdict, round(float(cert.stackelberg.smallest), 6)  # S = -1 + 4/1
+      ('local minimax (differential Stackelberg), not Nash', 3.0)
+    """
+    where = "stationary_point_certificate"
+    game = check_game(game, where)
+    w = jax.tree.map(jnp.asarray, check_joint(w, where))
+    check_finite(w, where)
+    gtol = float(check_hyperparameter(gtol, where, "gtol"))
+    rtol = float(check_hyperparameter(rtol, where, "rtol", high=1.0))
+    tol, maxiter = inner_solve_options(w, tol, maxiter, where)
+    name = "schur_complement" if game.zero_sum else "stackelberg_hessian"
+    out = compiled(where, _certificate_program, (game,), (name, tol, maxiter))(w)
+    out = jax.tree.map(np.asarray, out)
+    verdict, reason = _verdict(out, gtol, rtol, game.zero_sum)
+    g, t, leader, follower, stack, info = out
+    return StationaryPointCertificate(float(g), float(t), leader, follower, stack, info, name, verdict, reason)
+
+
+def _certificate_program(game, name, tol, maxiter):
+    def program(w):
+        dtype = jnp.result_type(*jax.tree.leaves(w))
+        arnoldi_tol = 1e-10 if dtype == jnp.float64 else 1e-4
+        g = jnp.linalg.norm(ravel_pytree(simultaneous_gradient(game)(w))[0])
+        t = jnp.linalg.norm(stackelberg_total_gradient(game, w, tol=tol, maxiter=maxiter))
+        found = []
+        for op in ("hessian_phi", "hessian_theta", name):
+            matvec, n = operator(game, w, op, tol=tol, maxiter=maxiter)
+            found.append(_extremes(matvec, n, dtype, arnoldi_tol))
+        return (g, t, *found, probe_solve(game, w, tol=tol, maxiter=maxiter))
+
+    return program
+
+
+def _is_positive(e: Extremes, rtol: float) -> str:
+    """``"positive"``, ``"negative"`` (a negative eigenvalue), ``"zero"`` or ``"failed"``."""
+    lo, hi = float(e.smallest), float(e.largest)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "failed"
+    zero = rtol * max(abs(lo), abs(hi), np.finfo(float).tiny)
+    if lo > zero:
+        return "positive"
+    if lo < -zero:
+        return "negative"
+    return "zero"
+
+
+def _verdict(out, gtol, rtol, zero_sum):
+    g, t, leader, follower, stack, info = out
+    lp, fp, sp = (_is_positive(e, rtol) for e in (leader, follower, stack))
+    numbers = (f"lambda_min(H_pp) = {float(leader.smallest):.6g}, lambda_min(H_tt) = {float(follower.smallest):.6g}, "
+               f"lambda_min(S) = {float(stack.smallest):.6g}")
+    if float(g) > gtol:
+        return "not stationary", f"|xi| = {float(g):.3g} > gtol = {gtol:g}: no second-order verdict ({numbers})."
+    if fp == "negative":
+        return "neither", f"the discriminator is not at a local minimum of its loss ({numbers})."
+    if fp in ("zero", "failed"):
+        return "inconclusive", f"H_tt has a zero eigenvalue within rtol: S is not defined and the test cannot decide ({numbers})."
+    if lp == "positive":
+        return "local Nash", f"both players are at strict local minima of their own losses ({numbers})."
+    if not zero_sum and float(t) > gtol:
+        return "neither", (f"not Nash (H_pp has a {'negative' if lp == 'negative' else 'zero'} eigenvalue) and the leader's "
+                           f"total gradient |T| = {float(t):.3g} > gtol: not a Stackelberg critical point ({numbers}).")
+    if sp == "positive":
+        tail = ", not Nash" if lp == "negative" else ""
+        return f"local minimax (differential Stackelberg){tail}", (
+            f"the generator's curvature along the discriminator's best response is positive"
+            f"{' while its own Hessian has a negative eigenvalue' if lp == 'negative' else ', its own Hessian has a zero eigenvalue'}"
+            f" ({numbers}).")
+    if sp == "negative":
+        return "neither", f"the leader's curvature along the follower's best response has a negative direction ({numbers})."
+    if sp == "failed":
+        return "inconclusive", f"the CG solves with H_tt inside S failed ({numbers}; inner solve residual {float(info.residual):.3g})."
+    return "inconclusive", f"a zero eigenvalue within rtol: the second-order test cannot decide ({numbers})."
