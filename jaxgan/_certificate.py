@@ -137,7 +137,8 @@ def stationary_point_certificate(
     Args:
       game: a ``Game``.
       w: the point.
-      gtol: largest ``|xi|`` (and, in a general-sum game, ``|T|``) taken as stationary.
+      gtol: largest ``|xi|`` (and, in a general-sum game, ``|T|``) taken as stationary;
+        ``inf`` reads the second-order conditions at any point (e.g. at the end of training).
       rtol: relative size of an eigenvalue taken as zero.
       tol, maxiter: of the inner CG solves with ``H_tt`` (defaults ``1e-2 sqrt(eps)`` and
         ``max(4 n_theta, 20)``).
@@ -156,7 +157,7 @@ def stationary_point_certificate(
     game = check_game(game, where)
     w = jax.tree.map(jnp.asarray, check_joint(w, where))
     check_finite(w, where)
-    gtol = float(check_hyperparameter(gtol, where, "gtol"))
+    gtol = float(check_hyperparameter(gtol, where, "gtol", allow_inf=True))
     rtol = float(check_hyperparameter(rtol, where, "rtol", high=1.0))
     tol, maxiter = inner_solve_options(w, tol, maxiter, where)
     name = "schur_complement" if game.zero_sum else "stackelberg_hessian"
