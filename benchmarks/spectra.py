@@ -17,8 +17,19 @@ by side in one run:
 
 Writes ``benchmarks/results/spectra.json``.
 
+With ``--conv`` it instead trains the DCGAN-style convolutional GAN (``jg.games.dcgan``,
+size ``"million"``: 1,013,122 parameters, float64) on the digits (``conv_gan.train``) and,
+at the last checkpoint, on the exact game of a fixed batch (64 digits, 64 latents),
+finds the top-``k`` eigenvalues by real part of the game Jacobian side by side:
+jaxgan's ``top_eigenvalues``, ARPACK on the same jitted JVP, ARPACK on PyTorch double
+backward (``torch_dcgan.py``, the same weights; skipped if torch is absent), and jaxgan on
+the consensus and JARE fields. Each runs in its own process, so its peak resident memory is
+its own; each reports time, products, the residual ``|A x - lambda x| / max|lambda|`` of
+every pair, and its Krylov storage. Writes ``benchmarks/results/spectra_conv.json``.
+
 Usage: ``python benchmarks/spectra.py [--widths 20 48 96] [--dense-max 6000] [--k 6]`` (rows of
-other widths already in the JSON are kept).
+other widths already in the JSON are kept); ``python benchmarks/spectra.py --conv
+[--conv-size million] [--conv-steps 100] [--methods ...]``.
 """
 
 from __future__ import annotations
@@ -26,6 +37,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import jax
@@ -107,7 +122,204 @@ def torch_operator(w, data, z):
     return sla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
 
 
+CONV_METHODS = ("jaxgan", "arpack-jax", "arpack-jax-default-ncv", "arpack-torch", "jaxgan-consensus", "jaxgan-jare")
+CONV_CORRECTIONS = {"jaxgan-consensus": ("consensus", 0.1), "jaxgan-jare": ("jare", 0.1)}
+
+
+def conv_game(size, seed=0, batch=64):
+    """The exact game of the fixed evaluation batch (as ``conv_gan.train`` builds it)."""
+    images, _ = jg.datasets.digits(dtype=np.float64)
+    return jg.games.dcgan(jnp.asarray(images[:batch]), key=jax.random.PRNGKey(seed), size=size, num_latents=batch,
+                          name=f"dcgan-{size}")
+
+
+def peak_rss_bytes():
+    """This process's peak resident memory (``VmHWM``: reset by exec, unlike ``ru_maxrss``)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def true_residuals(apply, vals, vecs):
+    """``|A x - lambda x| / max|lambda|`` of each pair, ``x`` normalised (one product per pair)."""
+    scale = float(np.max(np.abs(vals)))
+    out = []
+    for lam, x in zip(vals, vecs.T):
+        x = x / np.linalg.norm(x)
+        out.append(float(np.linalg.norm(apply(x) - lam * x) / scale))
+    return out
+
+
+def conv_child(method, size, checkpoint, k, tol, krylov, arpack_maxiter, max_restarts=300):
+    """One solver on the saved checkpoint, in this process: a dict for the JSON."""
+    ng = conv_game(size)
+    z0_init, unravel = ravel_pytree(ng.params)
+    z = jnp.asarray(np.load(checkpoint)["w"])
+    w = unravel(z)
+    n = int(z.size)
+    game = ng.game
+    rss_before = peak_rss_bytes()
+    row = {"method": method, "parameters": n}
+    if method.startswith("jaxgan"):
+        transform = None
+        if method in CONV_CORRECTIONS:
+            name, gamma = CONV_CORRECTIONS[method]
+            transform = getattr(jg, name)(gamma)
+            row["correction"] = f"jg.{name}({gamma})"
+        m = min(n, krylov)
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(jg.top_eigenvalues(game, w, k, which="LR", transform=transform, tol=tol, krylov_size=m,
+                                                        max_restarts=max_restarts))
+        seconds = time.perf_counter() - t0
+        vals = np.asarray(out.eigenvalues)
+        row.update(seconds=seconds, seconds_note="first call: includes tracing and compilation",
+                   matvecs=int(out.matvecs), restarts=int(out.restarts), converged=bool(out.converged),
+                   residuals=(np.asarray(out.residuals) / np.max(np.abs(vals))).tolist(),
+                   krylov_bytes=(m + 1) * n * 8, krylov_note=f"{m + 1} float64 basis vectors (real arithmetic)")
+    else:
+        if method.startswith("arpack-jax"):
+            field = jg.vector_field(game)
+            jvp = jax.jit(lambda q, v: jax.jvp(lambda p: ravel_pytree(field(unravel(p)))[0], (q,), (v,))[1])
+            real = lambda v: np.asarray(jvp(z, jnp.asarray(v)))  # noqa: E731
+            row["operator"] = "J v: the jitted jax.jvp of the field"
+        else:
+            try:
+                import torch_dcgan
+            except ImportError:  # pragma: no cover
+                raise
+            op_t, torch_field = torch_dcgan.operator(ng, w)
+            row["torch_field_vs_jaxgan"] = torch_dcgan.check_field(ng, w, torch_field)
+            real = op_t.matvec
+            row["operator"] = "J^T v: PyTorch double backward (same eigenvalues)"
+        count = [0]
+
+        def matvec(v):
+            v = np.asarray(v)
+            count[0] += 2 if np.iscomplexobj(v) else 1
+            return real(v.real) + 1j * real(v.imag) if np.iscomplexobj(v) else real(v)
+
+        op = sla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+        ncv = min(n, 2 * k + 1) if method == "arpack-jax-default-ncv" else min(n, krylov)
+        maxiter = max(1, arpack_maxiter // max(ncv - k, 1))  # a budget of about arpack_maxiter products
+        t0 = time.perf_counter()
+        converged = True
+        try:
+            vals, vecs = sla.eigs(op, k=k, which="LR", tol=tol, v0=np.ones(n), ncv=ncv, maxiter=maxiter)
+        except sla.ArpackNoConvergence as err:  # keeps the pairs that did converge
+            converged = False
+            vals, vecs = err.eigenvalues, err.eigenvectors
+        seconds = time.perf_counter() - t0
+        order = np.argsort(-vals.real)
+        vals, vecs = vals[order], vecs[:, order]
+        used = count[0]
+        residuals = true_residuals(matvec, vals, vecs) if len(vals) else []
+        row.update(seconds=seconds, seconds_note="includes the first product's compilation" if method.startswith("arpack-jax") else "",
+                   matvecs=used, converged=converged, converged_pairs=int(len(vals)), residuals=residuals,
+                   maxiter=maxiter, krylov_bytes=ncv * n * 8,
+                   krylov_note=f"ARPACK's ncv = {ncv} float64 basis vectors" + (" (scipy's default 2k + 1)" if ncv == 2 * k + 1 else ""))
+    row.update(eigenvalues=[[float(v.real), float(v.imag)] for v in vals],
+               peak_rss_bytes=peak_rss_bytes(), rss_before_solve_bytes=rss_before)
+    return row
+
+
+def compare_conv_rows(rows):
+    """Each ARPACK row against jaxgan's (eigenvalues and time), and one printed line a row."""
+    ref = next((np.array([complex(*v) for v in r["eigenvalues"]]) for r in rows if r.get("method") == "jaxgan" and "eigenvalues" in r), None)
+    for row in rows:
+        if "eigenvalues" not in row:
+            continue
+        vals = np.array([complex(*v) for v in row["eigenvalues"]])
+        if ref is not None and row["method"].startswith("arpack") and len(vals):
+            row["vs_jaxgan"] = rel_error(vals, ref)
+        mib = lambda b: b / 2**20  # noqa: E731
+        print(f"{row['method']:>17}: {row['seconds']:7.1f} s, {row['matvecs']:4d} products, "
+              f"max residual {max(row['residuals'] or [np.nan]):.1e} ({'converged' if row['converged'] else 'not converged'}), Krylov {mib(row['krylov_bytes']):6.0f} MiB, "
+              f"peak RSS {mib(row['peak_rss_bytes']):6.0f} MiB; lambda_1 = {vals[0].real if len(vals) else np.nan:+.6g}"
+              + (f"; vs jaxgan {row['vs_jaxgan']:.1e}" if "vs_jaxgan" in row else ""), flush=True)
+    for row in rows:
+        if row.get("method", "").startswith("arpack") and "seconds" in row:
+            base = next((r for r in rows if r.get("method") == "jaxgan" and "seconds" in r), None)
+            if base is not None:
+                row["seconds_over_jaxgan"] = row["seconds"] / base["seconds"]
+
+
+def conv_main(args):
+    from conv_gan import train
+
+    ng, w0, w1, train_s = train(args.conv_size, args.conv_steps, dtype=np.float64)
+    z1, _ = ravel_pytree(w1)
+    grad_norm = float(np.linalg.norm(np.asarray(ravel_pytree(jg.vector_field(ng.game)(w1))[0])))
+    print(f"trained dcgan-{args.conv_size} ({z1.size:,} parameters, float64) for {args.conv_steps} Adam steps: "
+          f"{train_s:.1f} s; |xi| at the checkpoint {grad_norm:.3g}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "checkpoint.npz")
+        np.savez(ckpt, w=np.asarray(z1))
+        for method in args.methods:
+            if method == "arpack-torch":
+                import importlib.util
+
+                if importlib.util.find_spec("torch") is None:
+                    rows.append({"method": method, "note": "torch not installed: PyTorch column skipped"})
+                    print(f"{method:>17}: skipped (torch not installed)", flush=True)
+                    continue
+            cmd = [sys.executable, os.path.abspath(__file__), "--conv-child", method, "--conv-size", args.conv_size,
+                   "--checkpoint", ckpt, "--k", str(args.k), "--tol", str(args.tol if method in ("jaxgan",) or
+                                                                            method.startswith("arpack") else args.corrected_tol),
+                   "--krylov", str(args.krylov), "--arpack-maxiter", str(args.arpack_maxiter),
+                   "--max-restarts", str(args.max_restarts if method in CONV_CORRECTIONS else 300)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE)
+            if proc.returncode != 0:
+                tail = proc.stderr.strip().splitlines()[-3:]
+                rows.append({"method": method, "error": " | ".join(tail)})
+                print(f"{method:>17}: failed: {tail}", flush=True)
+                continue
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append(row)
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    path = os.path.join(HERE, "results", "spectra_conv.json")
+    if os.path.exists(path):  # rows of other methods on the same checkpoint are kept (re-measure one method)
+        old = json.load(open(path))
+        if (old.get("size"), old.get("train_steps"), old.get("k")) == (args.conv_size, args.conv_steps, args.k):
+            done = {r["method"] for r in rows}
+            rows = [r for r in old["rows"] if r["method"] not in done] + rows
+            rows.sort(key=lambda r: CONV_METHODS.index(r["method"]))
+    compare_conv_rows(rows)
+    out = {"hardware": hardware(), "size": args.conv_size, "parameters": int(z1.size), "k": args.k, "which": "LR",
+           "tol": args.tol, "corrected_tol": args.corrected_tol, "krylov": args.krylov, "arpack_maxiter": args.arpack_maxiter, "train_steps": args.conv_steps, "train_s": train_s, "gradient_norm_at_checkpoint": grad_norm,
+           "rows": rows}
+    with open(path, "w") as fh:
+        json.dump(out, fh, indent=1)
+
+
 def main():
+    if "--conv" in sys.argv or "--conv-child" in sys.argv:
+        parser = argparse.ArgumentParser(description="top-k spectra of the convolutional GAN")
+        parser.add_argument("--conv", action="store_true")
+        parser.add_argument("--conv-child", default=None)
+        parser.add_argument("--conv-size", default="million")
+        parser.add_argument("--conv-steps", type=int, default=100)
+        parser.add_argument("--checkpoint", default=None)
+        parser.add_argument("--k", type=int, default=6)
+        parser.add_argument("--tol", type=float, default=1e-8)
+        parser.add_argument("--corrected-tol", type=float, default=1e-6, help="tolerance for the corrected fields")
+        parser.add_argument("--max-restarts", type=int, default=2, help="restart cap for the corrected fields")
+        parser.add_argument("--krylov", type=int, default=120, help="Krylov size (jaxgan) and ncv (ARPACK)")
+        parser.add_argument("--arpack-maxiter", type=int, default=900,
+                            help="ARPACK's budget in products (maxiter = budget / (ncv - k) restarts)")
+        parser.add_argument("--methods", nargs="+", default=list(CONV_METHODS), choices=CONV_METHODS)
+        args = parser.parse_args()
+        if args.conv_child:
+            print(json.dumps(conv_child(args.conv_child, args.conv_size, args.checkpoint, args.k, args.tol, args.krylov,
+                                        args.arpack_maxiter, args.max_restarts)))
+        else:
+            conv_main(args)
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[20, 48, 96])
     parser.add_argument("--dense-max", type=int, default=6000, help="largest n for dense eig")

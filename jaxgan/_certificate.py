@@ -20,6 +20,10 @@ A zero eigenvalue (within ``rtol`` of the operator's scale) makes the second-ord
 inconclusive, and the verdict says so. Every extreme eigenvalue is computed matrix-free
 (restarted Arnoldi on products of the symmetric operator; the Schur products solve with
 ``H_tt`` by conjugate gradient, and a failed solve shows as NaN), with its residual.
+``S``, ``T`` and the inner solve are computed only where ``H_tt`` is positive definite:
+elsewhere the follower has no strict local best response, the verdict does not read them
+(it is "neither" or "inconclusive" from ``H_tt`` alone), and CG on an indefinite ``H_tt``
+would only spend its iteration budget; they are NaN and the reason says so.
 """
 
 from __future__ import annotations
@@ -67,7 +71,8 @@ class StationaryPointCertificate(NamedTuple):
     Attributes:
       gradient_norm: ``|xi(w)|``.
       total_gradient_norm: ``|T(w)|``, the leader's total gradient along the follower's
-        best response (zero wherever ``xi = 0`` in a zero-sum game).
+        best response (zero wherever ``xi = 0`` in a zero-sum game); NaN where ``H_tt``
+        is not positive definite, as are ``stackelberg`` and ``inner_solve``.
       leader: ``Extremes`` of ``H_pp``.
       follower: ``Extremes`` of ``H_tt``.
       stackelberg: ``Extremes`` of ``S`` (the Schur complement in a zero-sum game, the
@@ -104,14 +109,9 @@ def _extremes(matvec, n, dtype, tol):
         lam = matvec(jnp.ones((1,), dtype))[0]
         return Extremes(lam, lam, jnp.zeros(2, dtype), jnp.asarray(True))
 
-    def mv(x):
-        parts = jnp.stack([x.real, x.imag]).astype(dtype)
-        out = jax.vmap(matvec)(parts)
-        return out[0] + 1j * out[1]
-
     v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=dtype) * 1.618 + 0.5)
-    lo = arnoldi_eigenvalues(mv, v0, 1, which="SR", tol=tol)
-    hi = arnoldi_eigenvalues(mv, v0, 1, which="LR", tol=tol)
+    lo = arnoldi_eigenvalues(matvec, v0, 1, which="SR", tol=tol)  # a real map: real arithmetic
+    hi = arnoldi_eigenvalues(matvec, v0, 1, which="LR", tol=tol)
     res = jnp.concatenate([lo.residuals, hi.residuals]).astype(dtype)
     return Extremes(lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged)
 
@@ -161,24 +161,35 @@ def stationary_point_certificate(
     rtol = float(check_hyperparameter(rtol, where, "rtol", high=1.0))
     tol, maxiter = inner_solve_options(w, tol, maxiter, where)
     name = "schur_complement" if game.zero_sum else "stackelberg_hessian"
-    out = compiled(where, _certificate_program, (game,), (name, tol, maxiter))(w)
+    out = compiled(where, _certificate_program, (game,), (name, tol, maxiter, rtol))(w)
     out = jax.tree.map(np.asarray, out)
     verdict, reason = _verdict(out, gtol, rtol, game.zero_sum)
     g, t, leader, follower, stack, info = out
     return StationaryPointCertificate(float(g), float(t), leader, follower, stack, info, name, verdict, reason)
 
 
-def _certificate_program(game, name, tol, maxiter):
+def _certificate_program(game, name, tol, maxiter, rtol):
     def program(w):
         dtype = jnp.result_type(*jax.tree.leaves(w))
         arnoldi_tol = 1e-10 if dtype == jnp.float64 else 1e-4
         g = jnp.linalg.norm(ravel_pytree(simultaneous_gradient(game)(w))[0])
-        t = jnp.linalg.norm(stackelberg_total_gradient(game, w, tol=tol, maxiter=maxiter))
-        found = []
-        for op in ("hessian_phi", "hessian_theta", name):
-            matvec, n = operator(game, w, op, tol=tol, maxiter=maxiter)
-            found.append(_extremes(matvec, n, dtype, arnoldi_tol))
-        return (g, t, *found, probe_solve(game, w, tol=tol, maxiter=maxiter))
+        leader, follower = (_extremes(*operator(game, w, op, tol=tol, maxiter=maxiter), dtype, arnoldi_tol)
+                            for op in ("hessian_phi", "hessian_theta"))
+        scale = jnp.maximum(jnp.maximum(jnp.abs(follower.smallest), jnp.abs(follower.largest)), jnp.finfo(dtype).tiny)
+        definite = follower.smallest > rtol * scale  # NaN compares False
+
+        def with_best_response(w):
+            t = jnp.linalg.norm(stackelberg_total_gradient(game, w, tol=tol, maxiter=maxiter))
+            stack = _extremes(*operator(game, w, name, tol=tol, maxiter=maxiter), dtype, arnoldi_tol)
+            return t, stack, probe_solve(game, w, tol=tol, maxiter=maxiter)
+
+        def undefined(w):  # H_tt not positive definite: no best response to solve for (and CG would fail)
+            shapes = jax.eval_shape(with_best_response, w)
+            return jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan if jnp.issubdtype(x.dtype, jnp.inexact)
+                                                   else 0, x.dtype), shapes)
+
+        t, stack, info = jax.lax.cond(definite, with_best_response, undefined, w)
+        return g, t, leader, follower, stack, info
 
     return program
 
@@ -199,8 +210,9 @@ def _is_positive(e: Extremes, rtol: float) -> str:
 def _verdict(out, gtol, rtol, zero_sum):
     g, t, leader, follower, stack, info = out
     lp, fp, sp = (_is_positive(e, rtol) for e in (leader, follower, stack))
-    numbers = (f"lambda_min(H_pp) = {float(leader.smallest):.6g}, lambda_min(H_tt) = {float(follower.smallest):.6g}, "
-               f"lambda_min(S) = {float(stack.smallest):.6g}")
+    s_text = (f"lambda_min(S) = {float(stack.smallest):.6g}" if fp == "positive"
+              else "S not computed: H_tt is not positive definite")
+    numbers = f"lambda_min(H_pp) = {float(leader.smallest):.6g}, lambda_min(H_tt) = {float(follower.smallest):.6g}, {s_text}"
     if float(g) > gtol:
         return "not stationary", f"|xi| = {float(g):.3g} > gtol = {gtol:g}: no second-order verdict ({numbers})."
     if fp == "negative":

@@ -84,6 +84,13 @@ CASES = [
      ValueError, "sweep: grid key(s) `gamma` are never read"),
     ("another optimiser's state", lambda: jg.update_jacobian(GAME, optax.sgd(0.1), W, state=optax.adam(0.1).init(W)), ValueError,
      "update_jacobian: `state` does not match `tx.init(w)`"),
+    ("an unknown spectral operator", lambda: jg.spectral_density(GAME, W, operator="hessian"), ValueError,
+     "spectral_density: `operator` must be one of"),
+    ("convolutional players that do not fit the images", lambda: jg.games.dcgan(jnp.zeros((4, 64)), key=jax.random.PRNGKey(0),
+                                                                                   image_shape=(4, 4, 1)), ValueError,
+     "dcgan: `image_shape` (4, 4, 1) has 16 values but the data's rows have 64."),
+    ("path-angle end points that do not match", lambda: jg.path_angle(GAME, W, jg.Joint(jnp.ones(3), jnp.ones(2))), ValueError,
+     "path_angle: `w_final` must have the structure and shapes of `w_init`."),
     ("zero samples in a metric", lambda: jg.metrics.mode_coverage(np.zeros((0, 2)), jg.datasets.ring()), ValueError,
      "mode_coverage: `samples` is empty"),
 ]

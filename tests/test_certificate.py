@@ -19,7 +19,7 @@ MINIMAX = "local minimax (differential Stackelberg), not Nash"
         (1.0, 1.0, 1.0, NASH, 2.0),  # f = x^2/2 + xy - y^2/2: both strictly convex in their own variable
         (-1.0, 2.0, 1.0, MINIMAX, 3.0),  # S = a + b^2 / c = -1 + 4 > 0 while f_xx < 0
         (-2.0, 1.0, 1.0, "neither", -1.0),  # S = -2 + 1 < 0
-        (1.0, 0.5, -1.0, "neither", 0.75),  # the maximiser sits at a minimum of f in y
+        (1.0, 0.5, -1.0, "neither", None),  # the maximiser sits at a minimum of f in y: S not computed
         (0.0, 1.0, 1.0, "local minimax (differential Stackelberg)", 1.0),  # f_xx = 0: Nash undecided, S = 1
         (1.0, 1.0, 0.0, "inconclusive", None),  # f_yy = 0: S undefined
     ],
@@ -33,6 +33,9 @@ def test_verdicts_on_scalar_quadratic_games(a, b, c, verdict, s):
     np.testing.assert_allclose(float(cert.follower.smallest), c, atol=1e-12)
     if s is not None:
         np.testing.assert_allclose(float(cert.stackelberg.smallest), s, rtol=1e-10)
+    else:  # H_tt not positive definite: no best response, S and T are not computed
+        assert np.isnan(float(cert.stackelberg.smallest)) and np.isnan(cert.total_gradient_norm)
+        assert c > 0 or "S not computed" in cert.reason
     assert cert.operator == "schur_complement"
 
 

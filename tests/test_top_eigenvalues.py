@@ -101,3 +101,37 @@ def test_top_k_bad_input():
         jg.top_eigenvalues(game, w, 2, block="generator")
     with pytest.raises(ValueError, match="krylov_size"):
         jg.top_eigenvalues(game, w, 2, krylov_size=2)
+
+
+@pytest.mark.parametrize("k, m", [(3, 9), (4, 10), (5, 12)])
+def test_real_arithmetic_keeps_conjugate_pairs_whole_across_restarts(k, m):
+    # a real matrix made of rotation blocks (complex pairs) and real eigenvalues; a small Krylov
+    # space forces many restarts, and odd and even k put the cut inside a pair
+    rng = np.random.default_rng(k)
+    blocks = []
+    for i in range(12):
+        r, a = 1.0 + 0.3 * i, 0.5 + 0.2 * i
+        blocks.append(np.array([[r, -a], [a, r]]) if i % 2 == 0 else np.diag([r + 0.05, -r]))
+    D = np.zeros((24, 24))
+    for i, b in enumerate(blocks):
+        D[2 * i:2 * i + 2, 2 * i:2 * i + 2] = b
+    P = rng.normal(size=(24, 24))
+    A = P @ D @ np.linalg.inv(P)
+    dense = np.linalg.eigvals(A)
+    seen = []
+
+    def matvec(x):
+        seen.append(x.dtype)
+        return jnp.asarray(A, x.dtype) @ x
+
+    out = jg.arnoldi_eigenvalues(matvec, jnp.ones(24), k, which="LR", krylov_size=m, max_restarts=2000)
+    assert bool(out.converged) and int(out.restarts) > 3
+    assert all(not jnp.issubdtype(d, jnp.complexfloating) for d in seen)  # real products only
+    want = dense[np.argsort(-dense.real)][:k]
+    got = np.asarray(out.eigenvalues)
+    # the k-th value may be either member of a pair: compare real parts and |imag|
+    np.testing.assert_allclose(got.real, want.real, rtol=1e-8)
+    np.testing.assert_allclose(np.abs(got.imag), np.abs(want.imag), rtol=1e-8, atol=1e-9)
+    complex_start = jg.arnoldi_eigenvalues(lambda x: jnp.asarray(A, x.dtype) @ x, jnp.ones(24, jnp.complex128), k,
+                                           which="LR", krylov_size=m, max_restarts=2000)
+    np.testing.assert_allclose(np.sort(np.asarray(complex_start.eigenvalues).real), np.sort(got.real), rtol=1e-8)
