@@ -117,6 +117,9 @@ def test_a_point_that_is_not_stationary_says_so_with_its_numbers():
     n_phi = ravel_pytree(ng.params.phi)[0].shape[0]
     lam = np.linalg.eigvalsh((J[:n_phi, :n_phi] + J[:n_phi, :n_phi].T) / 2)
     np.testing.assert_allclose([float(cert.leader.smallest), float(cert.leader.largest)], [lam[0], lam[-1]], atol=1e-9)
+    # gtol=inf reads the same numbers as a second-order verdict (the same compiled program)
+    anywhere = jg.stationary_point_certificate(ng.game, ng.params, gtol=np.inf)
+    assert anywhere.verdict != "not stationary" and float(anywhere.leader.smallest) == float(cert.leader.smallest)
 
 
 def test_bad_options():

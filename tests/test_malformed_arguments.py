@@ -54,8 +54,9 @@ HYPER_ENTRIES = {
     "lookahead": ("lookahead", "alpha", lambda v: jg.lookahead(optax.sgd(0.1), alpha=v)),
     "ttur": ("ttur", "lr_g", lambda v: jg.ttur(v, 0.1)),
     "clip_discriminator": ("clip_discriminator", "c", lambda v: jg.regularizers.clip_discriminator(v)),
-    "stationary_point_certificate": ("stationary_point_certificate", "gtol",
-                                     lambda v: jg.stationary_point_certificate(GAME, W, gtol=v)),
+    # gtol accepts inf (read the second-order conditions anywhere): rtol is the checked option here
+    "stationary_point_certificate": ("stationary_point_certificate", "rtol",
+                                     lambda v: jg.stationary_point_certificate(GAME, W, rtol=v)),
     "r1": ("r1", "gamma", lambda v: jg.regularizers.r1(jg.games.dirac("standard"), v)),
 }
 
