@@ -10,6 +10,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
+from ._conv_layout import canonical_convolutions
 from ._eig import eig
 from ._game import Game, Joint, check_finite, check_game, check_joint, vector_field
 from ._step import corrected_field
@@ -125,6 +126,7 @@ def arnoldi_eigenvalues(
         raise ValueError(f"top_eigenvalues: `krylov_size` must be in ({k}, {n}], got {m}.")
     cdtype = jnp.result_type(v0.dtype, jnp.complex64)
     real = jnp.finfo(cdtype).dtype
+    matvec = canonical_convolutions(matvec)  # products run in a loop body: see _conv_layout
     # a real map from a real start keeps a real Krylov space: real arithmetic (as ARPACK's
     # dnaupd), half the products' cost and the basis's memory of complex arithmetic
     real_path = (not jnp.iscomplexobj(v0)) and m >= k + 3 and _maps_reals(matvec, v0)

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import compiled
+from ._conv_layout import canonical_convolutions
 from ._game import Game, Joint, check_finite, check_game, check_hyperparameter, check_joint
 from ._operators import OPERATORS, operator
 from ._solve import default_tol
@@ -85,6 +86,7 @@ def lanczos_tridiagonal(matvec: Callable[[jax.Array], jax.Array], v0: jax.Array,
     eps = jnp.finfo(dtype).eps
     V = jnp.zeros((steps, n), dtype)
     q = v0 / jnp.linalg.norm(v0)
+    matvec = canonical_convolutions(matvec)  # products run in a loop body: see _conv_layout
 
     def body(j, carry):
         V, q, alpha, beta = carry

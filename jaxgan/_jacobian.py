@@ -15,6 +15,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, check_finite, check_game, check_joint
 from ._cache import compiled
+from ._conv_layout import canonical_convolutions
 from ._step import corrected_field
 
 
@@ -53,18 +54,22 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     if n <= chunk_size:  # one block: a single batched JVP (no linearisation to stage, a shorter trace)
         return jax.vmap(lambda t: jax.jvp(fn, (z,), (t,))[1], out_axes=1)(jnp.eye(n, dtype=z.dtype))
     c = min(chunk_size, n)
-    out, jvp = jax.linearize(fn, z)
     rows = jnp.arange(n)
 
-    def block(result, b):
-        start = jnp.minimum(b * c, n - c)
-        basis = (rows[:, None] == start + jnp.arange(c)[None, :]).astype(z.dtype)  # (n, c)
-        cols = jax.vmap(jvp, in_axes=1, out_axes=1)(basis)  # (m, c)
-        return jax.lax.dynamic_update_slice(result, cols.astype(result.dtype), (0, start)), None
+    def chunked(z):
+        out, jvp = jax.linearize(fn, z)
 
-    result = jnp.zeros((out.shape[0], n), out.dtype)
-    result, _ = jax.lax.scan(block, result, jnp.arange(-(-n // c)))
-    return result
+        def block(result, b):
+            start = jnp.minimum(b * c, n - c)
+            basis = (rows[:, None] == start + jnp.arange(c)[None, :]).astype(z.dtype)  # (n, c)
+            cols = jax.vmap(jvp, in_axes=1, out_axes=1)(basis)  # (m, c)
+            return jax.lax.dynamic_update_slice(result, cols.astype(result.dtype), (0, start)), None
+
+        result = jnp.zeros((out.shape[0], n), out.dtype)
+        return jax.lax.scan(block, result, jnp.arange(-(-n // c)))[0]
+
+    # the products run in a scan body: convolutions in XLA's CPU kernel layout (see _conv_layout)
+    return canonical_convolutions(chunked)(z)
 
 
 def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:

@@ -14,6 +14,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._game import Game, Joint, _check_same_structure, check_finite, check_game, check_joint
 from ._cache import compiled
+from ._conv_layout import canonical_convolutions
 from ._step import ReadKeys, as_extra_args, check_state, check_tx, make_step, tx_at
 
 PyTree = object
@@ -199,7 +200,9 @@ def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key
         zero = jnp.zeros((), jnp.result_type(*jax.tree.leaves(w0)))
         env0 = (zero, zero)
     init = (w0, state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), env0)
-    (w, s, finite_steps, _, env), recorded = jax.lax.scan(chunk, init, None, length=steps // k)
+    # the steps run in a scan body: convolutions in XLA's CPU kernel layout (see _conv_layout)
+    scan = canonical_convolutions(lambda init: jax.lax.scan(chunk, init, None, length=steps // k))
+    (w, s, finite_steps, _, env), recorded = scan(init)
     finite = finite_steps == steps
     first_bad = jnp.where(finite, -1, finite_steps + 1).astype(jnp.int32)
     start = record(w0)

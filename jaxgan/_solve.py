@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._conv_layout import canonical_convolutions
+
 PyTree = object
 
 
@@ -72,6 +74,7 @@ def conjugate_gradient(
     Returns:
       ``(x, SolveInfo)``.
     """
+    matvec = canonical_convolutions(matvec)  # products run in a loop body: see _conv_layout
     if x0 is None:
         x0 = jax.tree.map(jnp.zeros_like, b)
     r0 = jax.tree.map(lambda bb, m: bb - m, b, matvec(x0))
