@@ -9,6 +9,7 @@ consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``
 from . import datasets as datasets
 from . import flows as flows
 from . import games as games
+from . import manifold as manifold
 from . import metrics as metrics
 from . import regularizers as regularizers
 from . import transforms as transforms
@@ -29,8 +30,8 @@ from ._expect import gauss_hermite_1d as gauss_hermite_1d
 from ._game import Box as Box
 from ._game import Game as Game
 from ._game import Joint as Joint
-from ._game import simultaneous_gradient as simultaneous_gradient
-from ._game import vector_field as vector_field
+from ._field import simultaneous_gradient as simultaneous_gradient
+from ._field import vector_field as vector_field
 from ._game import zero_sum as zero_sum
 from ._jacobian import Blocks as Blocks
 from ._jacobian import jacobian as jacobian
@@ -63,18 +64,21 @@ from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
 from ._trace import SpectralTrace as SpectralTrace
 from ._trace import spectral_trace as spectral_trace
-from ._step import corrected_field as corrected_field
+from ._field import corrected_field as corrected_field
 from ._step import make_step as make_step
 from .flows import Flow as Flow
 from .flows import Refinement as Refinement
 from .flows import flow as flow
 from .flows import refinement_test as refinement_test
 from .transforms import AlternatingState as AlternatingState
+from .transforms import LOCAL_TYPES as LOCAL_TYPES
 from .transforms import BestResponseState as BestResponseState
+from .transforms import BestResponseStats as BestResponseStats
 from .transforms import ACGDState as ACGDState
 from .transforms import AndersonState as AndersonState
 from .transforms import CGDState as CGDState
 from .transforms import StonrResult as StonrResult
+from .transforms import StonrState as StonrState
 from .transforms import project_box as project_box
 from .transforms import run_stonr as run_stonr
 from .transforms import stonr as stonr
@@ -107,15 +111,17 @@ __all__ = [
     "AlternatingState",
     "AndersonState",
     "BestResponseState",
+    "BestResponseStats",
     "Blocks",
     "Box",
     "CGDState",
     "Extremes",
     "Flow",
     "FollowTheRidgeState",
-    "LookaheadState",
     "Game",
     "Joint",
+    "LOCAL_TYPES",
+    "LookaheadState",
     "PathAngle",
     "Projection",
     "Quadrature",
@@ -123,12 +129,13 @@ __all__ = [
     "Retraction",
     "Rollout",
     "STATUS_NAMES",
+    "SpectralDensity",
+    "SpectralTrace",
     "Spectrum",
     "StabilityMap",
-    "StonrResult",
-    "SpectralDensity",
     "StationaryPointCertificate",
-    "SpectralTrace",
+    "StonrResult",
+    "StonrState",
     "SweepResult",
     "TopEigenvalues",
     "acgd",
@@ -162,6 +169,7 @@ __all__ = [
     "look_ahead",
     "lookahead",
     "make_step",
+    "manifold",
     "matrix_eigenvalues",
     "metrics",
     "path_angle",
@@ -175,16 +183,16 @@ __all__ = [
     "rollout",
     "run_stonr",
     "sga",
-    "sos",
     "simultaneous_gradient",
+    "sos",
     "spectral_density",
     "spectral_radius",
     "spectral_trace",
     "spectrum",
     "spectrum_of_matrix",
     "stability_map",
-    "stationary_point_certificate",
     "stable_step_bound",
+    "stationary_point_certificate",
     "stonr",
     "stonr_certificate",
     "sweep",

@@ -12,8 +12,10 @@ from jax.flatten_util import ravel_pytree
 from ._cache import compiled
 from ._conv_layout import canonical_convolutions
 from ._eig import eig
-from ._game import Game, Joint, check_finite, check_game, check_joint, vector_field
-from ._step import corrected_field
+from ._checks import check_finite, check_game, check_joint
+from ._field import vector_field
+from ._game import Game, Joint
+from ._field import corrected_field
 
 TARGETS = ("LM", "LR", "SR", "SM")
 

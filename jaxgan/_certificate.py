@@ -38,8 +38,10 @@ from jax.flatten_util import ravel_pytree
 from ._arnoldi import arnoldi_eigenvalues
 from ._cache import compiled
 from ._density import inner_solve_options
-from ._game import Game, Joint, check_finite, check_game, check_hyperparameter, check_joint, simultaneous_gradient
-from ._operators import operator, probe_solve, split, stackelberg_total_gradient
+from ._checks import check_finite, check_game, check_hyperparameter, check_joint
+from ._field import simultaneous_gradient
+from ._game import Game, Joint
+from ._operators import operator, probe_solve, stackelberg_total_gradient
 from ._solve import SolveInfo
 
 

@@ -65,14 +65,6 @@ def context(extra_args: Dict[str, Any]) -> Optional[FieldContext]:
     return ctx if isinstance(ctx, FieldContext) else None
 
 
-def field_of(extra_args: Dict[str, Any], game) -> Callable:
-    """The field a wrapper evaluates at new points: the context's, else the game's plain ``xi``."""
-    from ._game import simultaneous_gradient
-
-    ctx = context(extra_args)
-    return ctx.field if ctx is not None else simultaneous_gradient(game)
-
-
 def check_correction_allowed(extra_args: Dict[str, Any], name: str) -> None:
     """Refuse a correction inside an inner optimiser that steps one player (or a direction
     that is not a field)."""

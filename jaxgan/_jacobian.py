@@ -13,10 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_joint
+from ._game import Game, Joint
 from ._cache import compiled
 from ._conv_layout import canonical_convolutions
-from ._step import corrected_field
+from ._field import corrected_field
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:

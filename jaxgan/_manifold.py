@@ -31,7 +31,9 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_game, check_joint, simultaneous_gradient
+from ._checks import check_game, check_joint
+from ._field import simultaneous_gradient
+from ._game import Game, Joint
 from ._solve import SolveInfo, default_tol, linear_solve, tree_norm
 
 PyTree = object

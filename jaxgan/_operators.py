@@ -30,7 +30,8 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, simultaneous_gradient
+from ._field import simultaneous_gradient
+from ._game import Game, Joint
 from ._solve import SolveInfo, conjugate_gradient, linear_solve
 
 Flat = Callable[[jax.Array], jax.Array]

@@ -21,7 +21,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._game import Game, Joint, check_finite, check_game, check_joint, simultaneous_gradient
+from ._checks import check_finite, check_game, check_joint
+from ._field import simultaneous_gradient
+from ._game import Game, Joint
 
 
 class PathAngle(NamedTuple):

@@ -12,10 +12,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, _check_same_structure, check_finite, check_game, check_joint
+from ._checks import _check_same_structure, check_finite, check_game, check_joint
+from ._game import Game, Joint
 from ._cache import compiled
 from ._conv_layout import canonical_convolutions
-from ._step import ReadKeys, as_extra_args, check_state, check_tx, make_step, tx_at
+from ._field import as_extra_args
+from ._step import check_state, check_tx, make_step, ReadKeys, tx_at
 
 PyTree = object
 

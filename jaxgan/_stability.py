@@ -10,10 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import cached, compiled
-from ._game import Game, Joint, check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_joint
+from ._game import Game, Joint
 from ._rollout import CONVERGED, SweepResult, game_of_grid_point, sweep
 from ._spectral import step_spectral_radius
-from ._step import ReadKeys, as_extra_args
+from ._field import as_extra_args
+from ._step import ReadKeys
 
 
 class StabilityMap(NamedTuple):

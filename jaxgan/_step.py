@@ -8,19 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._chain_order import check_chain_order
-from ._composition import FIELD_CONTEXT, FieldContext
-from ._game import Game, Joint, check_game, simultaneous_gradient
-
-
-def as_extra_args(tx, where: str) -> optax.GradientTransformationExtraArgs:
-    """Accept any optax transformation; wrap plain ones so that ``game=`` passes through."""
-    if not isinstance(tx, optax.GradientTransformation):
-        raise TypeError(
-            f"{where}: `tx` must be an optax.GradientTransformation (e.g. `optax.sgd(0.1)` or "
-            f"`optax.chain(jg.alternating(...), ...)`), got {type(tx).__name__}."
-        )
-    return optax.with_extra_args_support(tx)
+from ._checks import check_game
+from ._field import as_extra_args, checked_update, simultaneous_gradient
+from ._game import Game, Joint
 
 
 def check_tx(tx, where: str, hyperparams=None) -> None:
@@ -117,20 +107,6 @@ def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     return as_extra_args(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)")
 
 
-def _order_checked_update(tx, game: Game):
-    """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
-    time it is traced (``check_chain_order``)."""
-    checked = []
-    field = simultaneous_gradient(game)
-
-    def update(xi, state, w):
-        if not checked:
-            check_chain_order(tx, xi, state, w, game=game, **{FIELD_CONTEXT: FieldContext(field)})
-            checked.append(True)
-        return tx.update(xi, state, w, game=game, **{FIELD_CONTEXT: FieldContext(field)})
-
-    return update
-
 
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
     """The one-step map of algorithm ``tx`` on ``game``.
@@ -163,7 +139,7 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
     tx = as_extra_args(tx, "make_step")
     field = simultaneous_gradient(game)
 
-    update = _order_checked_update(tx, game)
+    update = checked_update(tx, game)
 
     def step(w, state):
         updates, state = update(field(w), state, w)
@@ -171,31 +147,3 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
 
     return step
 
-
-def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
-    """The vector field of a correction: ``v_T(w) = -T(xi(w))`` at ``w``.
-
-    ``T`` is a stateless jaxgan correction (``consensus``, ``jare``, ``sga``, a
-    regulariser's transform, or a chain of them) applied with a fresh state; with
-    ``transform=None`` this is the plain ``vector_field``. Its Jacobian at an
-    equilibrium is the papers' regularised ``A`` (Mescheder 2017, Nie & Patel Theorem 3).
-
-    Examples:
-      >>> import jaxgan as jg
-      >>> v = jg.corrected_field(jg.games.dirac("wgan"), jg.consensus(1.0))
-      >>> float(v(jg.Joint(1.0, 0.0)).phi)
-      -1.0
-    """
-    game = check_game(game, "corrected_field")
-    field = simultaneous_gradient(game)
-    if transform is None:
-        return lambda w: jax.tree.map(jnp.negative, field(w))
-    tx = as_extra_args(transform, "corrected_field")
-
-    update = _order_checked_update(tx, game)
-
-    def v(w):
-        updates, _ = update(field(w), tx.init(w), w)
-        return jax.tree.map(jnp.negative, updates)
-
-    return v

@@ -28,7 +28,8 @@ import jax.numpy as jnp
 
 from ._arnoldi import field_top_eigenvalues
 from ._cache import compiled
-from ._game import Game, check_game, check_joint
+from ._checks import check_game, check_joint
+from ._game import Game
 from ._spectral import field_eigenvalues, phase_factor
 
 

@@ -16,10 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._game import Game, Joint, check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_joint
+from ._game import Game, Joint
 from ._cache import compiled
 from ._rollout import rollout, run
-from ._step import as_extra_args, corrected_field
+from ._field import as_extra_args, corrected_field
 
 PyTree = object
 
@@ -305,3 +306,5 @@ def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refine
     return Refinement(
         jnp.asarray(etas), jnp.asarray(s), jnp.asarray(runs), jnp.asarray(flow_flat), jnp.asarray(gaps), jnp.asarray(errors), order, scale, verdict
     )
+
+__all__ = ["Flow", "Refinement", "assess_refinement", "flatten_trajectory", "flow", "refinement_test", "solve_flow"]

@@ -189,3 +189,6 @@ def game_report_figure(path, title: str, entry: dict):
 
 
 STATUS_CODES = {"converged": 0, "bounded": 1, "grew": 2, "non-finite": 3}
+
+__all__ = ["game_report_figure", "have_matplotlib", "plot_eigenvalue_plane", "plot_refinement", "plot_stability_map",
+           "plot_stability_over_lr"]

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 
 from .._expect import finite_support
 from .._game import Joint
-from ._gan import GAN, gan
-from ._losses import check_loss, loss_f_prime
+from .._gan import GAN, gan
+from .._losses import check_loss, loss_f_prime
 
 
 def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> GAN:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._expect import expectation, fixed_samples, gauss_hermite
 from .._game import Game, Joint
-from ._losses import check_loss, loss_f
+from .._losses import check_loss, loss_f
 
 
 def linear_gaussian(

@@ -24,8 +24,8 @@ import numpy as np
 
 from .._expect import fixed_samples
 from .._game import Joint
-from ._gan import GAN, gan
-from ._losses import check_loss
+from .._gan import GAN, gan
+from .._losses import check_loss
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

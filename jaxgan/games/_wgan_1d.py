@@ -8,7 +8,8 @@ import numpy as np
 
 from .._expect import gauss_hermite
 from .._game import Joint
-from ._gan import gan
+from .._gan import gan
+from ..regularizers import relu_gp, wgan_gp
 
 PENALTIES = ("gp", "relu", "none")
 
@@ -46,8 +47,6 @@ def wgan_1d(lam: float = 1.0, penalty: str = "gp", *, order: int = 4):
       >>> abs(float(xi.theta)) < 1e-6, round(float(xi.phi), 6)  # D's gradient 0; G's gradient theta_D
       (True, 1.25)
     """
-    from ..regularizers import relu_gp, wgan_gp
-
     if penalty not in PENALTIES:
         raise ValueError(f"wgan_1d: unknown `penalty` {penalty!r}; expected one of {PENALTIES}.")
     if not np.ndim(lam) == 0 or not float(lam) > 0:

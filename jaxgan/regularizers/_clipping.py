@@ -8,7 +8,7 @@ import optax
 
 from .._composition import check_projection_placement, player_of
 from .._game import Joint
-from .._game import check_hyperparameter
+from .._checks import check_hyperparameter
 
 
 def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:

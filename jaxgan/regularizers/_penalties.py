@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._expect import Quadrature, expectation, gauss_hermite
-from .._game import check_hyperparameter
-from ..games._gan import GAN
+from .._checks import check_hyperparameter
+from .._gan import GAN
 
 PAIRINGS = ("product", "pairs")
 

@@ -8,8 +8,10 @@ import jax
 import optax
 
 from .._chain_order import probe_received
-from .._composition import field_of, inner_args, mark_wrapped
-from .._game import Joint, check_game
+from .._composition import inner_args, mark_wrapped
+from .._field import field_of
+from .._checks import check_game
+from .._game import Joint
 
 ORDERS = ("d_first", "g_first")
 

@@ -8,8 +8,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._composition import field_of, inner_args, mark_wrapped
-from .._game import Joint, check_game
+from .._composition import inner_args, mark_wrapped
+from .._field import field_of
+from .._checks import check_game
+from .._game import Joint
 from .._solve import default_tol
 
 

@@ -8,10 +8,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._composition import context, field_of, mark_wrapped
-from .._game import Joint, check_game
+from .._composition import context, mark_wrapped
+from .._field import field_of
+from .._checks import check_game
+from .._game import Joint
 from .._solve import default_tol, linear_solve
-from .._game import check_hyperparameter
+from .._checks import check_hyperparameter
 
 
 class CGDState(NamedTuple):

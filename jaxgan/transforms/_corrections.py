@@ -21,8 +21,10 @@ import optax
 
 from .._chain_order import probe_received
 from .._composition import check_correction_allowed, evaluation_point, register_correction
-from .._game import Joint, check_game, simultaneous_gradient
-from .._game import check_hyperparameter
+from .._checks import check_game
+from .._field import simultaneous_gradient
+from .._game import Joint
+from .._checks import check_hyperparameter
 
 
 def _checked(updates, params, game, where):

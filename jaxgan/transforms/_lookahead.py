@@ -8,9 +8,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._composition import field_of, inner_args, mark_wrapped
-from .._game import Joint, check_game
-from .._game import check_hyperparameter
+from .._composition import inner_args, mark_wrapped
+from .._field import field_of
+from .._checks import check_game
+from .._game import Joint
+from .._checks import check_hyperparameter
 
 
 class LookaheadState(NamedTuple):

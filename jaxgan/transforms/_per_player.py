@@ -6,7 +6,7 @@ import optax
 
 from .._composition import context, inner_args
 from .._game import Joint
-from .._game import check_hyperparameter
+from .._checks import check_hyperparameter
 
 
 def _as_tx(tx, name):

@@ -10,10 +10,11 @@ import optax
 
 from .._chain_order import probe_received
 from .._composition import evaluation_point, register_correction
-from .._game import Joint, check_game
+from .._checks import check_game
+from .._game import Joint
 from .._manifold import ridge_lift
 from .._solve import default_tol
-from .._game import check_hyperparameter
+from .._checks import check_hyperparameter
 
 
 class FollowTheRidgeState(NamedTuple):

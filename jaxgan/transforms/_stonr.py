@@ -47,7 +47,9 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._game import Box, Game, Joint, check_game, check_joint, simultaneous_gradient
+from .._checks import check_game, check_joint
+from .._field import simultaneous_gradient
+from .._game import Box, Game, Joint
 from .._cache import compiled
 
 #: event codes in ``StonrResult.event_log``
@@ -393,7 +395,7 @@ def _certificate(game: Game, box: Box, w: Joint):
     jm = jnp.where(keep, jac, eye)
     both_phi = is_phi[:, None] & is_phi[None, :]
     both_theta = ~is_phi[:, None] & ~is_phi[None, :]
-    a = jnp.where(both_phi, jm, jnp.where(both_theta, 0.0, 0.0)) + jnp.where(~both_phi, eye, 0.0)
+    a = jnp.where(both_phi, jm, 0.0) + jnp.where(~both_phi, eye, 0.0)
     c = jnp.where(both_theta, jm, 0.0) + jnp.where(~both_theta, eye, 0.0)
     b = jnp.where(is_phi[:, None] & ~is_phi[None, :], jm, 0.0)
     b2 = jnp.where(~is_phi[:, None] & is_phi[None, :], jm, 0.0)

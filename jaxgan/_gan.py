@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .._expect import Quadrature, expectation
-from .._game import Game, Joint
+from ._expect import Quadrature, expectation
+from ._game import Game, Joint
 from ._losses import check_loss, loss_f
 
 Penalty = Callable[["GAN", object, object], jax.Array]

@@ -1,0 +1,183 @@
+"""Input checks, run once at a public entry point: each names the argument and says what
+was expected (the bad-input table of the README). Internal calls pass checked values."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._game import Game, Joint
+
+def check_game(game, where: str) -> Game:
+    """Raise a clear error unless ``game`` is a ``Game``."""
+    if game is None:
+        raise TypeError(
+            f"{where} needs the game: pass `game=game` (a jaxgan.Game), e.g. "
+            "`tx.update(xi, state, params, game=game)`."
+        )
+    if not isinstance(game, Game):
+        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {type(game).__name__}.")
+    return game
+
+
+def check_joint(w, where: str, arg: str = "w") -> Joint:
+    """Raise a clear error unless ``w`` is a ``Joint`` of floating-point leaves."""
+    if not isinstance(w, Joint):
+        raise TypeError(
+            f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {type(w).__name__}. "
+            f"Wrap the players' parameters: `jg.Joint(phi=..., theta=...)`."
+        )
+    strong = {}
+    for player in ("phi", "theta"):
+        leaves = jax.tree.leaves(getattr(w, player))
+        if not leaves:
+            raise ValueError(f"{where}: `{arg}.{player}` has no array leaves; each player needs parameters.")
+        for leaf in leaves:
+            dtype = jnp.result_type(leaf)
+            if not jnp.issubdtype(dtype, jnp.floating):
+                raise TypeError(
+                    f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; parameters must be "
+                    "floating point (e.g. jnp.float32 or jnp.float64)."
+                )
+            if jnp.finfo(dtype).bits < 32:
+                raise TypeError(
+                    f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; half precision is not supported "
+                    "(eigendecompositions and solves need float32 or float64): cast with `.astype(jnp.float32)`."
+                )
+            if not _weakly_typed(leaf):
+                strong.setdefault(str(dtype), player)
+    if len(strong) > 1:
+        found = ", ".join(f"{d} (in `{arg}.{p}`)" for d, p in strong.items())
+        raise TypeError(
+            f"{where}: `{arg}` mixes floating dtypes: {found}; cast every leaf to one dtype, e.g. "
+            f"`jax.tree.map(lambda x: x.astype(jnp.float64), {arg})`."
+        )
+    return w
+
+
+def _weakly_typed(leaf) -> bool:
+    """Python scalars and weakly typed arrays take the other leaves' dtype: they never mix."""
+    if isinstance(leaf, (bool, int, float, complex)):
+        return True
+    return bool(getattr(getattr(leaf, "aval", leaf), "weak_type", False))
+
+
+def check_finite(w, where: str, arg: str = "w") -> None:
+    """Raise if a concrete (non-traced) pytree has NaN or inf; traced values pass."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(w):
+        if isinstance(leaf, jax.core.Tracer):
+            continue
+        if not np.all(np.isfinite(np.asarray(leaf))):
+            raise ValueError(
+                f"{where}: `{arg}{jax.tree_util.keystr(path)}` has non-finite values (NaN or inf); "
+                "pass a finite point (an equilibrium for spectra)."
+            )
+
+
+def _shapes(tree):
+    return jax.tree.map(lambda x: tuple(jnp.shape(x)), tree)
+
+
+_TRACED_CONVERSIONS = tuple(
+    getattr(jax.errors, name)
+    for name in ("ConcretizationTypeError", "TracerArrayConversionError", "TracerBoolConversionError", "TracerIntegerConversionError")
+    if hasattr(jax.errors, name)
+)
+
+
+def _call_loss(loss, name: str, phi, theta):
+    """Evaluate a loss; a shape or type error inside it is re-raised naming the parameters' shapes."""
+    try:
+        return loss(phi, theta)
+    except _TRACED_CONVERSIONS as err:
+        raise TypeError(
+            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or NumPy value "
+            f"({type(err).__name__}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; branch with "
+            "`jnp.where` or `jax.lax.cond`, not `if`, `float()` or `np.` calls on the parameters."
+        ) from err
+    except Exception as err:
+        if type(err) not in (TypeError, ValueError) or not _raised_by_array_library(err):
+            # the loss's own exception: itself, with a note naming the loss
+            err.add_note(f"(raised by the game's `{name}` on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)})")
+            raise
+        raise type(err)(
+            f"`{name}` failed on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)}: "
+            f"{str(err).splitlines()[0]} Check that `w` has the structure and shapes the game's losses expect."
+        ) from err
+
+
+_ARRAY_LIBRARIES = tuple(
+    os.path.dirname(m.__file__) + os.sep for m in (jax, np) if getattr(m, "__file__", None)
+) + tuple(os.path.dirname(os.path.dirname(jax.__file__)) + os.sep + d + os.sep for d in ("jaxlib",))
+
+
+def _raised_by_array_library(err: BaseException) -> bool:
+    """Whether the innermost frame of ``err``'s traceback is in JAX or NumPy (a shape or
+    dtype error of an array operation) rather than in the user's own code."""
+    tb = err.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    return last.tb_frame.f_code.co_filename.startswith(_ARRAY_LIBRARIES)
+
+
+def _check_scalar_loss(value, name: str):
+    if not hasattr(value, "shape") and not isinstance(value, (int, float, np.number)):
+        hint = " (return only the loss; keep auxiliary outputs out of the game's losses)" if isinstance(value, (tuple, list, dict)) else ""
+        raise TypeError(f"`{name}` must return a scalar array, but returned {type(value).__name__}{hint}.")
+    shape = jnp.shape(value)
+    if shape != ():
+        raise ValueError(
+            f"`{name}` must return a scalar, but returned shape {shape}. Reduce it "
+            "(e.g. `.mean()` over the batch) before returning."
+        )
+    if not jnp.issubdtype(jnp.result_type(value), jnp.floating):
+        raise TypeError(f"`{name}` must return a floating-point scalar, got dtype {jnp.result_type(value)}.")
+
+
+def _check_same_structure(reference, value, where: str, arg: str):
+    ref_def = jax.tree.structure(reference)
+    val_def = jax.tree.structure(value)
+    if ref_def != val_def:
+        raise ValueError(f"{where}: `{arg}` has tree structure {val_def}, expected {ref_def} (that of the parameters).")
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(reference), jax.tree.leaves(value)):
+        if jnp.shape(a) != jnp.shape(b):
+            raise ValueError(
+                f"{where}: `{arg}{jax.tree_util.keystr(path)}` has shape {jnp.shape(b)} but the "
+                f"parameter has shape {jnp.shape(a)}."
+            )
+
+
+def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_open: bool = False,
+                         high: Optional[float] = None, high_open: bool = True, allow_inf: bool = False):
+    """Check a numeric hyperparameter's type and domain when it is concrete: a real number
+    (or a scalar array), finite unless ``allow_inf``, at least ``low`` (above it with
+    ``low_open``) and below ``high`` when given. Traced values pass unchecked (their domain
+    is the caller's responsibility; documented at each transform). Returns ``value``."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{where}: `{name}` must be a real number, got {type(value).__name__} {value!r}.")
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # noqa: BLE001 - an object numpy cannot read
+        raise TypeError(f"{where}: `{name}` must be a real number, got {type(value).__name__}.") from err
+    if arr.dtype.kind not in "iuf" or arr.ndim != 0:
+        raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}.")
+    v = float(arr)
+    if np.isnan(v) or (np.isinf(v) and not allow_inf):
+        raise ValueError(f"{where}: `{name}` must be finite, got {v!r}.")
+    below = v <= low if low_open else v < low
+    above = high is not None and (v >= high if high_open else v > high)
+    if below or above:
+        lo = f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{where}: `{name}` must be {lo}{hi}, got {v!r}.")
+    return value

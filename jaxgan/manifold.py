@@ -1,0 +1,18 @@
+"""The follower's best-response manifold ``M = {(phi, theta): grad_theta loss_d = 0}``.
+
+The public home of the manifold tools that best-response descent, Follow-the-Ridge and GLGD
+are built on: the projection onto the tangent space ``T_w M = null([H_tp, H_tt])``, the
+retraction of ``theta`` back onto ``M``, the leader's total derivative along it and the
+ridge lift (formulas and references in ``jaxgan._manifold``). The same objects stay
+reachable at the top level (``jg.retract`` is ``jg.manifold.retract``) for code written
+before this namespace existed.
+"""
+
+from ._manifold import Projection as Projection
+from ._manifold import Retraction as Retraction
+from ._manifold import retract as retract
+from ._manifold import ridge_lift as ridge_lift
+from ._manifold import tangent_projection as tangent_projection
+from ._manifold import total_derivative as total_derivative
+
+__all__ = ["Projection", "Retraction", "retract", "ridge_lift", "tangent_projection", "total_derivative"]

@@ -1,0 +1,126 @@
+"""The import direction between jaxgan's layers (the README's module map states the same rule).
+
+A module may import modules of its own layer or of a lower one, never of a higher one, and
+the modules of one layer import one another without cycles. Imports inside functions count.
+"""
+
+import ast
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(ROOT, "jaxgan")
+
+#: low to high; a module not listed is an error (a new module must take a place here)
+LAYERS = [
+    ("base", ["_game", "_cache", "_eig", "_conv_layout", "_chain_order", "_expect", "_losses", "datasets", "plotting"]),
+    ("checks, solvers, composition", ["_checks", "_solve", "_composition", "_gan"]),
+    ("field", ["_field"]),
+    ("step", ["_step"]),
+    ("analysis", ["_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",
+                  "_manifold", "manifold", "_trace"]),
+    ("runs", ["_rollout"]),
+    ("families: transforms and regularisers", ["transforms", "regularizers"]),
+    ("families: games", ["games"]),
+    ("studies", ["_stability", "flows", "metrics"]),
+    ("application", ["report", "cli", "__main__", "__init__"]),
+]
+LAYER = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
+
+
+def _unit(module):
+    """The layer unit of a dotted module under jaxgan: a subpackage counts as one unit."""
+    parts = module.split(".")
+    return parts[0] if parts[0] in ("transforms", "regularizers", "games") else module
+
+
+def _modules():
+    for dirpath, _, files in os.walk(PACKAGE):
+        for f in files:
+            if f.endswith(".py"):
+                rel = os.path.relpath(os.path.join(dirpath, f), PACKAGE)[:-3].replace(os.sep, ".")
+                yield rel.removesuffix(".__init__") if rel != "__init__" else rel, os.path.join(dirpath, f)
+
+
+def _imports(module, path):
+    """The jaxgan modules ``module`` imports (relative and absolute, at any depth)."""
+    package = module.split(".")[:-1] if not path.endswith("__init__.py") else module.split(".")
+    if module == "__init__":
+        package = []
+    out = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                target = ".".join(base + ([node.module] if node.module else []))
+                if node.module is None:  # from . import x
+                    out.update(".".join(base + [a.name]) for a in node.names)
+                elif target:
+                    out.add(target)
+            elif node.module and node.module.startswith("jaxgan."):
+                out.add(node.module[len("jaxgan."):])
+        elif isinstance(node, ast.Import):
+            out.update(a.name[len("jaxgan."):] for a in node.names if a.name.startswith("jaxgan."))
+    return {m for m in out if m}
+
+
+def test_every_module_has_a_layer():
+    missing = sorted({_unit(m) for m, _ in _modules()} - set(LAYER))
+    assert not missing, f"modules without a layer in tests/test_layers.py (and the README's module map): {missing}"
+
+
+def test_no_module_imports_a_higher_layer():
+    bad = []
+    for module, path in _modules():
+        mine = LAYER[_unit(module)]
+        for target in _imports(module, path):
+            unit = _unit(target)
+            if unit in LAYER and LAYER[unit] > mine and _unit(module) != unit:
+                bad.append(f"{module} ({LAYERS[mine][0]}) imports {target} ({LAYERS[LAYER[unit]][0]})")
+    assert not bad, "imports against the layer order:\n" + "\n".join(sorted(bad))
+
+
+def test_no_import_cycles_between_units():
+    graph = {}
+    for module, path in _modules():
+        graph.setdefault(_unit(module), set()).update(
+            _unit(t) for t in _imports(module, path) if _unit(t) in LAYER and _unit(t) != _unit(module))
+    graph.pop("__init__", None)
+    seen, stack = set(), []
+
+    def visit(node):
+        if node in stack:
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(node):] + [node]))
+        if node in seen:
+            return
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt != "__init__":
+                visit(nxt)
+        stack.pop()
+        seen.add(node)
+
+    for node in sorted(graph):
+        visit(node)
+
+
+def test_the_readme_module_map_lists_every_module():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    section = readme[readme.index("## Module map"):]
+    section = section[: section.index("\n## ", 4)]
+    for unit in LAYER:
+        if unit not in ("__init__", "__main__"):
+            assert f"`{unit}" in section, f"the README's module map has no line for {unit}"
+
+
+def test_the_top_level_rule():
+    """Every transform name is top-level; the catalogues are not (the README's stated rule)."""
+    import jaxgan as jg
+
+    top = set(jg.__all__)
+    assert set(jg.transforms.__all__) <= top
+    for catalogue in (jg.games, jg.regularizers, jg.datasets, jg.metrics):
+        assert not (set(catalogue.__all__) - {"__all__"}) & top, catalogue.__name__
+    for name in ("simultaneous_gradient", "vector_field", "corrected_field", "make_step", "rollout", "sweep",
+                 "top_eigenvalues", "spectral_density", "stationary_point_certificate", "stability_map", "flow"):
+        assert name in top
+    assert {"manifold", "transforms", "games"} <= top
