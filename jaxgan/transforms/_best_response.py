@@ -29,6 +29,14 @@ class BestResponseStats(NamedTuple):
       solver_iterations: CG iterations of the last step's projection or solves.
       matvecs: Hessian-vector products so far (a ``K K^T`` product counts two).
       failures: steps so far whose retraction or solve missed its tolerance within its cap.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxgan as jg
+      >>> game = jg.games.quadratic(1.0, 2.0, 4.0)
+      >>> run = jg.rollout(game, jg.best_response(optax.sgd(0.1)), jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0)), 5)
+      >>> stats = run.state.stats
+      >>> int(stats.failures), int(stats.matvecs), bool(stats.retraction_residual < 1e-6)
+      (0, 11, True)
     """
 
     retraction_steps: jax.Array

@@ -75,6 +75,13 @@ class StonrState(NamedTuple):
       fresh: the phase was just re-entered by backtracking, at a point where its
         coordinate is still satisfied: it must move before a good exit can count.
       done: all coordinates satisfied.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> tx = jg.stonr(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
+      >>> state = tx.init(jg.Joint(jnp.asarray(0.2), jnp.asarray(0.3)))
+      >>> int(state.i), state.S.tolist(), bool(state.done)
+      (0, [False, False], False)
     """
 
     i: jax.Array
