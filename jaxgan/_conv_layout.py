@@ -63,6 +63,8 @@ def _convolution(lhs, rhs, *, dimension_numbers, **params):
 
 def _rewrite_closed(closed: core.ClosedJaxpr) -> core.ClosedJaxpr:
     """The same function as ``closed`` with its convolutions canonical (same in/out types)."""
+    if not _has_convolution(closed.jaxpr):
+        return closed  # nothing to rewrite: no second trace
     avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in closed.jaxpr.invars]
     new = jax.make_jaxpr(lambda *args: _evaluate(closed.jaxpr, closed.consts, args))(*avals)
     if new.consts and not closed.consts:
