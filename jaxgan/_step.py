@@ -107,7 +107,6 @@ def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     return as_extra_args(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)")
 
 
-
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
     """The one-step map of algorithm ``tx`` on ``game``.
 
