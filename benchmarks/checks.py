@@ -20,10 +20,10 @@ import time
 
 import jax
 import optax
+from sweep_dirac import hardware
 
 import jaxgan as jg
 from jaxgan import _chain_order, _game, _step
-from sweep_dirac import hardware
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -32,9 +32,10 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")
-import jaxgan as jg  # noqa: E402
 from conv_gan import train  # noqa: E402
 from sweep_dirac import hardware  # noqa: E402
+
+import jaxgan as jg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -25,9 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from sweep_dirac import hardware
 
 import jaxgan as jg
-from sweep_dirac import hardware
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -32,8 +32,9 @@ import numpy as np
 import optax
 
 jax.config.update("jax_enable_x64", True)
-import jaxgan as jg  # noqa: E402
 from sweep_dirac import hardware  # noqa: E402
+
+import jaxgan as jg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")

@@ -50,8 +50,9 @@ import scipy.sparse.linalg as sla
 from jax.flatten_util import ravel_pytree
 
 jax.config.update("jax_enable_x64", True)
-import jaxgan as jg  # noqa: E402
 from sweep_dirac import hardware  # noqa: E402
+
+import jaxgan as jg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

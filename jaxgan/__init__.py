@@ -27,11 +27,12 @@ from ._expect import finite_support as finite_support
 from ._expect import fixed_samples as fixed_samples
 from ._expect import gauss_hermite as gauss_hermite
 from ._expect import gauss_hermite_1d as gauss_hermite_1d
+from ._field import corrected_field as corrected_field
+from ._field import simultaneous_gradient as simultaneous_gradient
+from ._field import vector_field as vector_field
 from ._game import Box as Box
 from ._game import Game as Game
 from ._game import Joint as Joint
-from ._field import simultaneous_gradient as simultaneous_gradient
-from ._field import vector_field as vector_field
 from ._game import zero_sum as zero_sum
 from ._jacobian import Blocks as Blocks
 from ._jacobian import jacobian as jacobian
@@ -44,15 +45,12 @@ from ._manifold import tangent_projection as tangent_projection
 from ._manifold import total_derivative as total_derivative
 from ._path_angle import PathAngle as PathAngle
 from ._path_angle import path_angle as path_angle
-from ._rollout import STATUS_NAMES as STATUS_NAMES
 from ._rollout import Rollout as Rollout
 from ._rollout import SweepResult as SweepResult
 from ._rollout import grid_product as grid_product
 from ._rollout import rollout as rollout
 from ._rollout import sweep as sweep
 from ._spectral import Spectrum as Spectrum
-from ._stability import StabilityMap as StabilityMap
-from ._stability import stability_map as stability_map
 from ._spectral import conditioning_factor as conditioning_factor
 from ._spectral import eigenvalues as eigenvalues
 from ._spectral import matrix_eigenvalues as matrix_eigenvalues
@@ -62,32 +60,31 @@ from ._spectral import spectrum as spectrum
 from ._spectral import spectrum_of_matrix as spectrum_of_matrix
 from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
+from ._stability import StabilityMap as StabilityMap
+from ._stability import stability_map as stability_map
+from ._status import RESULTS as RESULTS
+from ._status import STATUS_NAMES as STATUS_NAMES
+from ._step import make_step as make_step
 from ._trace import SpectralTrace as SpectralTrace
 from ._trace import spectral_trace as spectral_trace
-from ._field import corrected_field as corrected_field
-from ._step import make_step as make_step
 from .flows import Flow as Flow
 from .flows import Refinement as Refinement
 from .flows import flow as flow
 from .flows import refinement_test as refinement_test
-from .transforms import AlternatingState as AlternatingState
 from .transforms import LOCAL_TYPES as LOCAL_TYPES
+from .transforms import ACGDState as ACGDState
+from .transforms import AlternatingState as AlternatingState
+from .transforms import AndersonState as AndersonState
 from .transforms import BestResponseState as BestResponseState
 from .transforms import BestResponseStats as BestResponseStats
-from .transforms import ACGDState as ACGDState
-from .transforms import AndersonState as AndersonState
 from .transforms import CGDState as CGDState
-from .transforms import StonrResult as StonrResult
-from .transforms import StonrState as StonrState
-from .transforms import project_box as project_box
-from .transforms import run_stonr as run_stonr
-from .transforms import stonr as stonr
-from .transforms import stonr_certificate as stonr_certificate
 from .transforms import FollowTheRidgeState as FollowTheRidgeState
 from .transforms import LookaheadState as LookaheadState
+from .transforms import StonrResult as StonrResult
+from .transforms import StonrState as StonrState
+from .transforms import acgd as acgd
 from .transforms import alternating as alternating
 from .transforms import best_response as best_response
-from .transforms import acgd as acgd
 from .transforms import cgd as cgd
 from .transforms import consensus as consensus
 from .transforms import extragradient as extragradient
@@ -100,8 +97,12 @@ from .transforms import lola as lola
 from .transforms import look_ahead as look_ahead
 from .transforms import lookahead as lookahead
 from .transforms import per_player as per_player
+from .transforms import project_box as project_box
+from .transforms import run_stonr as run_stonr
 from .transforms import sga as sga
 from .transforms import sos as sos
+from .transforms import stonr as stonr
+from .transforms import stonr_certificate as stonr_certificate
 from .transforms import ttur as ttur
 
 __version__ = "0.1.0"
@@ -125,6 +126,7 @@ __all__ = [
     "PathAngle",
     "Projection",
     "Quadrature",
+    "RESULTS",
     "Refinement",
     "Retraction",
     "Rollout",

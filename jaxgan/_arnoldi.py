@@ -10,12 +10,11 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
+from ._checks import check_finite, check_game, check_joint
 from ._conv_layout import canonical_convolutions
 from ._eig import eig
-from ._checks import check_finite, check_game, check_joint
-from ._field import vector_field
+from ._field import corrected_field, vector_field
 from ._game import Game, Joint
-from ._field import corrected_field
 
 TARGETS = ("LM", "LR", "SR", "SM")
 

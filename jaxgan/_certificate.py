@@ -37,8 +37,8 @@ from jax.flatten_util import ravel_pytree
 
 from ._arnoldi import arnoldi_eigenvalues
 from ._cache import compiled
-from ._density import inner_solve_options
 from ._checks import check_finite, check_game, check_hyperparameter, check_joint
+from ._density import inner_solve_options
 from ._field import simultaneous_gradient
 from ._game import Game, Joint
 from ._operators import operator, probe_solve, stackelberg_total_gradient

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._game import Game, Joint
 
+
 def check_game(game, where: str) -> Game:
     """Raise a clear error unless ``game`` is a ``Game``."""
     if game is None:

@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import compiled
-from ._conv_layout import canonical_convolutions
 from ._checks import check_finite, check_game, check_hyperparameter, check_joint
+from ._conv_layout import canonical_convolutions
 from ._game import Game, Joint
 from ._operators import OPERATORS, operator
 from ._solve import default_tol

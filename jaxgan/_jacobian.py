@@ -13,11 +13,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_finite, check_game, check_joint
-from ._game import Game, Joint
 from ._cache import compiled
+from ._checks import check_finite, check_game, check_joint
 from ._conv_layout import canonical_convolutions
 from ._field import corrected_field
+from ._game import Game, Joint
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:

@@ -13,7 +13,7 @@ stays near zero where the norm is large says the field turns around the path (ro
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -12,18 +12,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import _check_same_structure, check_finite, check_game, check_joint
-from ._game import Game, Joint
 from ._cache import compiled
+from ._checks import _check_same_structure, check_finite, check_game, check_joint
 from ._conv_layout import canonical_convolutions
 from ._field import as_extra_args
-from ._step import check_state, check_tx, make_step, ReadKeys, tx_at
+from ._game import Game, Joint
+from ._status import RESULTS
+from ._step import ReadKeys, check_state, check_tx, make_step, tx_at
 
 PyTree = object
 
-#: Outcome codes of a run in a sweep, indexing ``STATUS_NAMES``.
-CONVERGED, BOUNDED, GREW, NONFINITE = 0, 1, 2, 3
-STATUS_NAMES = ("converged", "bounded", "grew", "non-finite")
 
 
 class Rollout(NamedTuple):
@@ -227,11 +225,11 @@ class SweepResult(NamedTuple):
         (NaN if there is no reference point).
       finite: ``(G,)`` whether each run stayed finite.
       first_nonfinite: ``(G,)`` first non-finite step, ``-1`` if none.
-      status: ``(G,)`` outcome code: ``0`` converged (final distance at most ``rtol``
-        times the initial one), ``1`` bounded, ``2`` grew (the largest distance of the last
-        quarter of the run is more than 5% above the largest before it, from the start
-        and the middle half, over every step: the envelope, not the last sample; ``run_status``),
-        ``3`` non-finite; names in ``jaxgan.STATUS_NAMES``.
+      status: ``(G,)`` outcome code (``jaxgan.RESULTS``): ``converged`` (final distance at
+        most ``rtol`` times the initial one), ``bounded``, ``grew`` (the largest distance of
+        the last quarter of the run is more than 5% above the largest before it, from the
+        start and the middle half, over every step: the envelope, not the last sample;
+        ``run_status``), ``non_finite``; names in ``jaxgan.STATUS_NAMES``.
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
@@ -251,8 +249,7 @@ class SweepResult(NamedTuple):
 
     def summary(self) -> Dict[str, int]:
         """Number of runs per outcome, e.g. ``{"converged": 12, "grew": 3, ...}``."""
-        status = np.asarray(self.status)
-        return {name: int((status == code).sum()) for code, name in enumerate(STATUS_NAMES)}
+        return RESULTS.counts(self.status)
 
 
 def grid_product(**axes) -> Tuple[Dict[str, jax.Array], Tuple[int, ...]]:
@@ -439,8 +436,8 @@ def run_status(first, last, envelope, finite: jax.Array, rtol) -> jax.Array:
     grew = tail > (1 + GROWTH_SLACK) * jnp.maximum(first, middle)
     return jnp.where(
         ~finite | ~jnp.isfinite(last),
-        NONFINITE,
-        jnp.where(last <= rtol * first, CONVERGED, jnp.where(grew, GREW, BOUNDED)),
+        RESULTS.non_finite,
+        jnp.where(last <= rtol * first, RESULTS.converged, jnp.where(grew, RESULTS.grew, RESULTS.bounded)),
     )
 
 
@@ -489,7 +486,7 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
             if ref is None:  # no reference point: only finiteness can be judged
                 out = run(g, tx, start, steps, k, key=key if arity else None)
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
-                status = jnp.where(out.finite, BOUNDED, NONFINITE)
+                status = jnp.where(out.finite, RESULTS.bounded, RESULTS.non_finite)
             else:
                 out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=ref)
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)

@@ -29,9 +29,9 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._eig import eig, eigvals
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_joint
+from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
 from ._step import check_state, check_tx, make_step, tx_at

@@ -11,10 +11,11 @@ import numpy as np
 
 from ._cache import cached, compiled
 from ._checks import check_finite, check_game, check_joint
-from ._game import Game, Joint
-from ._rollout import CONVERGED, SweepResult, game_of_grid_point, sweep
-from ._spectral import step_spectral_radius
 from ._field import as_extra_args
+from ._game import Game, Joint
+from ._rollout import SweepResult, game_of_grid_point, sweep
+from ._spectral import step_spectral_radius
+from ._status import RESULTS
 from ._step import ReadKeys
 
 
@@ -26,7 +27,7 @@ class StabilityMap(NamedTuple):
       shape: the grid's shape (``grid_product``'s), or ``(G,)``.
       radius: ``(G,)`` spectral radius of one step at the fixed point.
       predicted: ``(G,)`` ``radius < 1 - 1e-6``.
-      status: ``(G,)`` the sweep's outcome codes (``STATUS_NAMES``), or None without runs.
+      status: ``(G,)`` the sweep's outcome codes (``jaxgan.RESULTS``), or None without runs.
       agree: ``(G,)`` the prediction matches the outcome (converged iff predicted stable),
         or None.
       clear: ``(G,)`` points away from the boundary, ``|radius - 1| > margin``.
@@ -153,7 +154,7 @@ def stability_map(
             record_every=record_every, devices=devices,
         )
         status = res.status
-        agree = predicted == (status == CONVERGED)
+        agree = predicted == (status == RESULTS.converged)
     return StabilityMap(grid, shape, radius, predicted, status, agree, clear, res if steps is not None else None)
 
 

@@ -16,11 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_finite, check_game, check_joint
-from ._game import Game, Joint
 from ._cache import compiled
-from ._rollout import rollout, run
+from ._checks import check_finite, check_game, check_joint
 from ._field import as_extra_args, corrected_field
+from ._game import Game, Joint
+from ._rollout import rollout, run
 
 PyTree = object
 

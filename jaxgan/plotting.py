@@ -10,6 +10,8 @@ from typing import Dict
 
 import numpy as np
 
+from ._status import RESULTS
+
 
 def have_matplotlib() -> bool:
     """Whether matplotlib can be imported."""
@@ -97,7 +99,7 @@ def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")
     mesh = ax.pcolormesh(_edges(lrs, True), _edges(y, False), np.ma.masked_invalid(logr).T, cmap=cmap,
                          vmin=-0.5, vmax=0.5, shading="flat")
-    conv = status == 0
+    conv = status == RESULTS.converged
     gx, gy = np.meshgrid(lrs, y, indexing="ij")
     ax.scatter(gx[conv], gy[conv], s=5, c="k", marker="o", lw=0)
     ax.scatter(gx[~conv], gy[~conv], s=9, c="k", marker="x", lw=0.6)

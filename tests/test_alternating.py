@@ -4,10 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
-import jaxgan as jg
 from closed_forms import F_PRIME_0
 
+import jaxgan as jg
 
 
 def lemma_2_5(a):

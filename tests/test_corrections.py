@@ -5,11 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
-import jaxgan as jg
 from closed_forms import F_PRIME_0, sorted_eigs
 
-
+import jaxgan as jg
 
 
 @pytest.mark.parametrize("loss", jg.games.LOSSES)

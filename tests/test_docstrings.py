@@ -7,9 +7,9 @@ import pkgutil
 
 import jax
 import pytest
+from compat import float32_mode
 
 import jaxgan
-from compat import float32_mode
 
 
 def _modules():

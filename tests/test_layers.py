@@ -12,7 +12,7 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 
 #: low to high; a module not listed is an error (a new module must take a place here)
 LAYERS = [
-    ("base", ["_game", "_cache", "_eig", "_conv_layout", "_chain_order", "_expect", "_losses", "datasets", "plotting"]),
+    ("base", ["_game", "_status", "_cache", "_eig", "_conv_layout", "_chain_order", "_expect", "_losses", "datasets", "plotting"]),
     ("checks, solvers, composition", ["_checks", "_solve", "_composition", "_gan"]),
     ("field", ["_field"]),
     ("step", ["_step"]),
@@ -30,7 +30,7 @@ LAYER = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
 def _unit(module):
     """The layer unit of a dotted module under jaxgan: a subpackage counts as one unit."""
     parts = module.split(".")
-    return parts[0] if parts[0] in ("transforms", "regularizers", "games") else module
+    return parts[0] if parts[0] in ("transforms", "regularizers", "games", "report") else module
 
 
 def _modules():

@@ -11,12 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from compat import float32_mode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.flatten_util import ravel_pytree
 
 import jaxgan as jg
-from compat import float32_mode
 
 SETTINGS = settings(max_examples=3, deadline=None, derandomize=True, database=None)
 FEW = settings(max_examples=2, deadline=None, derandomize=True, database=None)

@@ -5,11 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-
-import jaxgan as jg
 from closed_forms import F_PRIME_0 as F1
 from closed_forms import F_SECOND_0 as F2
 from closed_forms import sorted_eigs
+
+import jaxgan as jg
 
 R = jg.regularizers
 

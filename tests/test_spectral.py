@@ -5,11 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from closed_forms import F_PRIME_0
 
 import jaxgan as jg
-from closed_forms import F_PRIME_0
 from jaxgan import _spectral
-
 
 
 def test_dirac_spectrum_diagnostics():

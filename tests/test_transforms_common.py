@@ -16,6 +16,7 @@ import pytest
 
 import jaxgan as jg
 
+
 def _corrected(factory, value):
     return lambda lr: optax.chain(factory(value), optax.sgd(lr))
 

@@ -1,32 +1,32 @@
 """The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, neural games (flax or plain MLPs, DCGAN-style convolutional players), bilinear and quadratic
 games, the 1-D WGAN case study and the likelihood-ratio GAN."""
 
-from ._conv import DCGAN_SIZES as DCGAN_SIZES
-from ._conv import dcgan as dcgan
-from ._constrained import ConstrainedGame as ConstrainedGame
-from ._constrained import constrained_examples as constrained_examples
-from ._dirac import dirac as dirac
 from .._gan import GAN as GAN
 from .._gan import gan as gan
 from .._gan import lemma3_blocks as lemma3_blocks
 from .._gan import theorem5_eigenvalues as theorem5_eigenvalues
+from .._losses import LOSSES as LOSSES
+from .._losses import log_sigmoid as log_sigmoid
+from .._losses import loss_f as loss_f
+from .._losses import loss_f_prime as loss_f_prime
+from ._constrained import ConstrainedGame as ConstrainedGame
+from ._constrained import constrained_examples as constrained_examples
+from ._conv import DCGAN_SIZES as DCGAN_SIZES
+from ._conv import dcgan as dcgan
+from ._dirac import dirac as dirac
 from ._likelihood_ratio import AlternatingMinimisation as AlternatingMinimisation
 from ._likelihood_ratio import LikelihoodRatioGame as LikelihoodRatioGame
 from ._likelihood_ratio import likelihood_ratio as likelihood_ratio
 from ._linear_gaussian import linear_gaussian as linear_gaussian
+from ._matrix_games import ipd_values as ipd_values
+from ._matrix_games import iterated_prisoners_dilemma as iterated_prisoners_dilemma
+from ._matrix_games import matching_pennies as matching_pennies
+from ._matrix_games import tandem as tandem
 from ._neural import NeuralGAN as NeuralGAN
 from ._neural import mlp_apply as mlp_apply
 from ._neural import mlp_gan as mlp_gan
 from ._neural import mlp_init as mlp_init
 from ._neural import neural_gan as neural_gan
-from .._losses import LOSSES as LOSSES
-from ._matrix_games import ipd_values as ipd_values
-from ._matrix_games import iterated_prisoners_dilemma as iterated_prisoners_dilemma
-from ._matrix_games import matching_pennies as matching_pennies
-from ._matrix_games import tandem as tandem
-from .._losses import log_sigmoid as log_sigmoid
-from .._losses import loss_f as loss_f
-from .._losses import loss_f_prime as loss_f_prime
 from ._quadratic import bilinear as bilinear
 from ._quadratic import quadratic as quadratic
 from ._quadratic import ridge_examples as ridge_examples

@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_hyperparameter
 from .._composition import check_projection_placement, player_of
 from .._game import Joint
-from .._checks import check_hyperparameter
 
 
 def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:

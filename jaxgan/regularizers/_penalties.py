@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._expect import Quadrature, expectation, gauss_hermite
 from .._checks import check_hyperparameter
+from .._expect import Quadrature, expectation, gauss_hermite
 from .._gan import GAN
 
 PAIRINGS = ("product", "pairs")

@@ -2,12 +2,15 @@
 
 from ._alternating import AlternatingState as AlternatingState
 from ._alternating import alternating as alternating
+from ._anderson import AndersonState as AndersonState
+from ._anderson import gda_am as gda_am
 from ._best_response import BestResponseState as BestResponseState
 from ._best_response import BestResponseStats as BestResponseStats
 from ._best_response import best_response as best_response
 from ._best_response import glgd as glgd
-from ._anderson import AndersonState as AndersonState
-from ._anderson import gda_am as gda_am
+from ._box import LOCAL_TYPES as LOCAL_TYPES
+from ._box import certificate as stonr_certificate
+from ._box import project_box as project_box
 from ._competitive import ACGDState as ACGDState
 from ._competitive import CGDState as CGDState
 from ._competitive import acgd as acgd
@@ -23,15 +26,12 @@ from ._opponent_shaping import lola as lola
 from ._opponent_shaping import look_ahead as look_ahead
 from ._opponent_shaping import sos as sos
 from ._per_player import per_player as per_player
-from ._projection import project_box as project_box
+from ._per_player import ttur as ttur
 from ._ridge import FollowTheRidgeState as FollowTheRidgeState
 from ._ridge import follow_the_ridge as follow_the_ridge
-from ._stonr import LOCAL_TYPES as LOCAL_TYPES
-from ._stonr import StonrResult as StonrResult
 from ._stonr import StonrState as StonrState
-from ._stonr import certificate as stonr_certificate
-from ._stonr import run_stonr as run_stonr
 from ._stonr import stonr as stonr
-from ._per_player import ttur as ttur
+from ._stonr_run import StonrResult as StonrResult
+from ._stonr_run import run_stonr as run_stonr
 
 __all__ = ["ACGDState", "AndersonState", "AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "acgd", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "gda_am", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]

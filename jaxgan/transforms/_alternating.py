@@ -8,9 +8,9 @@ import jax
 import optax
 
 from .._chain_order import probe_received
+from .._checks import check_game
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
-from .._checks import check_game
 from .._game import Joint
 
 ORDERS = ("d_first", "g_first")

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_game
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
-from .._checks import check_game
 from .._game import Joint
 from .._solve import default_tol
 

@@ -9,13 +9,12 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import with_probe
+from .._checks import check_game, check_hyperparameter
 from .._composition import inner_args, mark_wrapped, refuse_corrections_before
 from .._field import field_of
-from .._checks import check_game
 from .._game import Joint
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
 from .._solve import default_tol
-from .._checks import check_hyperparameter
 
 STEPS = ("riemannian", "total", "partial")
 

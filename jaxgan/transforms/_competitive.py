@@ -8,12 +8,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_game, check_hyperparameter
 from .._composition import context, mark_wrapped
 from .._field import field_of
-from .._checks import check_game
 from .._game import Joint
 from .._solve import default_tol, linear_solve
-from .._checks import check_hyperparameter
 
 
 class CGDState(NamedTuple):

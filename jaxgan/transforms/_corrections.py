@@ -20,11 +20,10 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
+from .._checks import check_game, check_hyperparameter
 from .._composition import check_correction_allowed, evaluation_point, register_correction
-from .._checks import check_game
 from .._field import simultaneous_gradient
 from .._game import Joint
-from .._checks import check_hyperparameter
 
 
 def _checked(updates, params, game, where):

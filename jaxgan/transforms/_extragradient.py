@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 import optax
 
 from .._chain_order import with_probe
+from .._checks import check_game
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
-from .._checks import check_game
 from .._game import Joint
 
 

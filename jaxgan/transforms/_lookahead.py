@@ -8,11 +8,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_game, check_hyperparameter
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
-from .._checks import check_game
 from .._game import Joint
-from .._checks import check_hyperparameter
 
 
 class LookaheadState(NamedTuple):

@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_hyperparameter
 from .._field import simultaneous_gradient
 from .._game import Joint
 from ._corrections import _vdot, correction_transform
-from .._checks import check_hyperparameter
 
 
 def _off_diagonal(game, xi: Joint, w: Joint) -> Joint:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import optax
 
+from .._checks import check_hyperparameter
 from .._composition import context, inner_args
 from .._game import Joint
-from .._checks import check_hyperparameter
 
 
 def _as_tx(tx, name):

@@ -9,12 +9,11 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
+from .._checks import check_game, check_hyperparameter
 from .._composition import evaluation_point, register_correction
-from .._checks import check_game
 from .._game import Joint
 from .._manifold import ridge_lift
 from .._solve import default_tol
-from .._checks import check_hyperparameter
 
 
 class FollowTheRidgeState(NamedTuple):

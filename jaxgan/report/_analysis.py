@@ -1,0 +1,206 @@
+"""The report's numbers: the field spectrum of a game, the stability map, 1-D analysis and
+refinement test of an algorithm, and STON'R on the box-constrained games."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
+
+from .. import games as catalogue
+from .._game import Game
+from .._jacobian import jacobian
+from .._rollout import rollout, sweep
+from .._spectral import spectrum
+from .._stability import stability_map
+from .._status import RESULTS
+from ..flows import assess_refinement
+from ..transforms import extragradient, project_box, run_stonr, stonr_certificate
+from ._registry import Algorithm
+
+#: Runs within this distance of spectral radius one may go either way in finitely many steps.
+MARGIN = 0.02
+
+
+def record_every(steps: int, multiple: int = 1) -> int:
+    """The recording interval of a run of ``steps`` steps: the largest ``k`` at most
+    ``max(1, steps // 100)`` (about 100 records) with ``steps / k`` a multiple of
+    ``multiple`` (which must divide ``steps``)."""
+    if steps % multiple:
+        raise ValueError(f"record_every: {multiple} must divide steps ({steps}).")
+    for k in range(max(1, steps // 100), 0, -1):
+        if (steps // multiple) % k == 0:
+            return k
+    return 1
+
+
+def measured_rates(distance: np.ndarray, every: int) -> np.ndarray:
+    """Per-step contraction ``(d_k / d_0)^(1/k)`` of each run over its transient: at the
+    last recorded ``k`` before the distance first reaches its floor, ``max(1e-12 d_0,
+    10 min_k d_k)`` (rounding, or an inner solver's tolerance where the run stalls); for
+    runs that do not contract it is the rate over the whole run (above one when they grow).
+    For a linear step this is ``rho``."""
+    d0 = distance[:, :1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        finite_d = np.where(np.isfinite(distance), distance, np.inf)
+        contracting = finite_d[:, -1:] < d0
+        floor = np.where(contracting, np.maximum(1e-12 * d0, 10 * np.min(finite_d, axis=1, keepdims=True)), 1e-12 * d0)
+        above = np.isfinite(distance) & (distance > floor)
+        above[:, 0] = True
+        last = np.where(above.all(axis=1), distance.shape[1] - 1, np.argmin(above, axis=1) - 1)
+        last = np.maximum(last, 1)
+        dk = np.take_along_axis(distance, last[:, None], axis=1)[:, 0]
+        rate = (dk / d0[:, 0]) ** (1.0 / (last * every))
+    return np.where(np.isfinite(rate), rate, np.inf)
+
+
+def _finite_or_none(x):
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+REFINEMENT_LEVELS = 4
+
+
+def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True,
+                      devices=None) -> dict:
+    """Stability map (radius and sweep over ``lrs x alg.values``), the 1-D learning-rate
+    analysis at ``alg.default``, and the refinement test at the learning rate of smallest
+    radius.
+
+    The refinement's four runs (``eta, eta/2, eta/4, eta/8`` for ``steps/8, ..., steps``
+    steps) ride in the same sweep as the map, so they cost no compilation of their own;
+    ``steps`` must then be a multiple of 8.
+    """
+    lrs = np.asarray(lrs)
+    values = np.asarray(alg.values, dtype=lrs.dtype)
+    shape = (lrs.size, values.size)
+    grid = {"lr": jnp.asarray(np.repeat(lrs, values.size)), "h": jnp.asarray(np.tile(values, lrs.size))}
+    make_tx = lambda h: alg.make(h["lr"], h["h"])  # noqa: E731
+    w0 = jax.tree.map(lambda x: jnp.asarray(x) + offset, game.equilibrium)
+    m = stability_map(game, make_tx, grid, shape=shape, margin=MARGIN, batch_radius=alg.batch_radius)
+    rho = np.asarray(m.radius).reshape(shape)
+    col = int(np.argmin(np.abs(values - alg.default)))
+    r1 = rho[:, col]
+    best = int(np.nanargmin(r1)) if np.any(np.isfinite(r1)) else 0
+    eta = float(lrs[best])
+    levels = REFINEMENT_LEVELS if refine else 0
+    etas = eta / 2.0 ** np.arange(levels)
+    every = record_every(steps, 2 ** (levels - 1) if refine else 1)
+    runs_grid = {
+        "lr": jnp.concatenate([grid["lr"], jnp.asarray(etas, grid["lr"].dtype)]),
+        "h": jnp.concatenate([grid["h"], jnp.full(levels, alg.default, grid["h"].dtype)]),
+    }
+    res = sweep(game, make_tx, w0, runs_grid, steps, record_every=every, devices=devices)
+    g = rho.size
+    status = np.asarray(res.status)[:g].reshape(shape)
+    first_bad = np.asarray(res.first_nonfinite)[:g].reshape(shape)
+    distance = np.asarray(res.distance)[:g].reshape(shape + (-1,))
+    rates = measured_rates(distance[:, col], every)
+    clear_map = np.abs(rho - 1.0) > MARGIN
+    agree_map = int(np.sum(((rho < 1 - 1e-6) == (status == RESULTS.converged)) & clear_map))
+    predicted = r1 < 1 - 1e-6
+    converged = status[:, col] == RESULTS.converged
+    clear = clear_map[:, col]
+    row = {
+        "axis": alg.axis,
+        "values": values.tolist(),
+        "default": alg.default,
+        "radius": [[_finite_or_none(x) for x in r] for r in rho],
+        "status": [[RESULTS(int(s)).label for s in r] for r in status],
+        "first_nonfinite": first_bad.tolist(),
+        "map_agreement": [agree_map, int(clear_map.sum())],
+        "min_radius": _finite_or_none(r1[best]),
+        "best_lr": eta,
+        "measured_rate_at_best": _finite_or_none(rates[best]),
+        "converged": int(converged.sum()),
+        "predicted_stable": int(predicted.sum()),
+        "runs": int(lrs.size),
+        "agree_1d": [int(np.sum((predicted == converged) & clear)), int(clear.sum())],
+        "outcomes": RESULTS.counts(status[:, col]),
+        "diverged": [
+            {"lr": float(lrs[i]), alg.axis or "h": float(values[j]), "step": int(first_bad[i, j])}
+            for i, j in zip(*np.nonzero(first_bad >= 0))
+        ],
+    }
+    if not np.any(np.isfinite(rho)):
+        row["not_applicable"] = _why_undefined(game)
+    if refine:
+        flat = np.asarray(jax.vmap(jax.vmap(lambda w: ravel_pytree(w)[0]))(res.trajectory))[g:]
+        points = (flat.shape[1] - 1) // 2 ** (levels - 1)
+        runs = np.stack([flat[k, :: 2**k][: points + 1] for k in range(levels)])
+        r = assess_refinement(runs, etas, np.arange(points + 1) * every * eta)
+        row["refinement"] = {
+            "eta": eta,
+            "etas": etas.tolist(),
+            "steps": [steps // 2 ** (levels - 1 - k) for k in range(levels)],
+            "gaps": [_finite_or_none(e) for e in np.asarray(r.gaps)],
+            "order": _finite_or_none(r.order),
+            "scale": _finite_or_none(r.scale),
+            "verdict": r.verdict,
+        }
+    return row
+
+
+def _why_undefined(game: Game) -> str:
+    """Why no step of an algorithm has a finite spectral radius at the equilibrium."""
+    eq = game.equilibrium
+    n_phi = ravel_pytree(eq.phi)[0].size
+    J = np.asarray(jacobian(game, eq))
+    h_tt = J[n_phi:, n_phi:]
+    smallest = float(np.min(np.abs(np.linalg.eigvals(h_tt)))) if h_tt.size else float("nan")
+    if smallest <= 1e-9 * max(1.0, float(np.max(np.abs(J)))):
+        return (f"not applicable: the discriminator's Hessian H_tt is singular at the equilibrium (smallest |eigenvalue| "
+                f"{smallest:.1e}), and the method solves with it (its update is undefined there)")
+    return "not applicable: the update's derivative is not finite at the equilibrium (an inner solve fails there)"
+
+
+def analyse_game(game: Game) -> dict:
+    """The field spectrum at the game's equilibrium."""
+    spec = spectrum(game, game.equilibrium)
+    return {
+        "eigenvalues": [[float(z.real), float(z.imag)] for z in np.asarray(spec.eigenvalues)],
+        "phase_factor": _finite_or_none(spec.phase_factor),
+        "conditioning_factor": _finite_or_none(spec.conditioning_factor),
+        "stable_simgd_step": _finite_or_none(spec.stable_step),
+        "flow_stable": bool(spec.is_stable),
+    }
+
+
+# --------------------------------------------------------------------------- STON'R
+
+STONR_BASELINE_STEPS = 10000
+
+
+def _projected_residual(ex, method: str):
+    """The certificate's residual after projected SimGD or projected extragradient (both
+    half-steps projected: the projection inside the look-ahead's optimiser)."""
+    step = optax.chain(optax.sgd(0.02), project_box(ex.box))
+    tx = step if method == "simgd" else extragradient(step)
+    w0 = jax.tree.map(lambda a, b: jnp.asarray((a + b) / 2 + 0.1), ex.box.lo, ex.box.hi)
+    final = rollout(ex.game, tx, w0, STONR_BASELINE_STEPS).final
+    return float(stonr_certificate(ex.game, ex.box, final)[0])
+
+
+def stonr_section(names: Sequence[str]) -> dict:
+    """STON'R on built-in box-constrained games: the point, its certificate and events,
+    next to projected SimGD's and extragradient's residuals after 10,000 steps."""
+    examples = catalogue.constrained_examples()
+    rows = {}
+    for name in names:
+        ex = examples[name]
+        out = run_stonr(ex.game, ex.box)
+        rows[name] = {
+            "point": [float(out.point.phi), float(out.point.theta)],
+            "status": out.status_name,
+            "residual": float(out.residual),
+            "local_type": out.local_type_name,
+            "events_good_bad_middling_moves": [int(c) for c in np.asarray(out.counts)],
+            "projected_simgd_residual": _projected_residual(ex, "simgd"),
+            "projected_extragradient_residual": _projected_residual(ex, "extragradient"),
+        }
+    return rows

@@ -1,0 +1,172 @@
+"""The report's registry: its algorithms (each with the hyperparameter its stability map
+spans), its built-in games, and games loaded from a user's file."""
+
+from __future__ import annotations
+
+import os
+import runpy
+from typing import Callable, Dict, NamedTuple, Optional
+
+import jax.numpy as jnp
+import optax
+
+from .. import games as catalogue
+from .. import regularizers
+from .._game import Game, Joint
+from ..regularizers import clip_discriminator
+from ..transforms import (
+    alternating,
+    best_response,
+    cgd,
+    consensus,
+    extragradient,
+    follow_the_ridge,
+    hamiltonian,
+    jare,
+    lola,
+    look_ahead,
+    sga,
+    sos,
+    ttur,
+)
+
+
+class Algorithm(NamedTuple):
+    """An algorithm of the report: ``make(lr, h) -> optax transformation``.
+
+    Attributes:
+      make: the transformation at learning rate ``lr`` and hyperparameter ``h``.
+      axis: the hyperparameter's name (the stability map's second axis), or None.
+      values: the hyperparameter's values on the map.
+      default: the value of the 1-D learning-rate analysis and the refinement test.
+      batch_radius: whether ``stability_map`` vmaps the radii (False for inner solvers).
+    """
+
+    make: Callable
+    axis: Optional[str]
+    values: tuple
+    default: float
+    batch_radius: bool = True
+
+
+RATIOS = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: The critic's weight-clipping bound of ``clipped-critic-5`` (the WGAN paper's 0.01 is for
+#: networks; on these games the parameters are O(1)).
+CRITIC_CLIP = 1.0
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: The opponent's assumed learning rate of look-ahead, LOLA and SOS.
+ALPHAS = (0.0, 0.25, 0.5, 1.0, 2.0)
+
+
+def builtin_algorithms() -> Dict[str, Algorithm]:
+    """Every algorithm of the library with the hyperparameter its stability map spans:
+    the discriminator-to-generator learning-rate ratio (TTUR) for SimGD, alternating GD,
+    the clipped 5-step critic, extragradient and Follow-the-Ridge, the correction weight for
+    consensus, JARE, SGA and consensus or JARE composed with alternating GD (the corrected
+    field at every player step), the opponent's assumed learning rate for look-ahead, LOLA
+    and SOS; best-response descent (Riemannian step, Newton retraction), CGD and Hamiltonian
+    descent have the learning rate only. ACGD and GDA-AM are not in the report: their
+    updates are not differentiable at an equilibrium (ACGD's step size ``eta / (sqrt(v) +
+    eps)`` at ``v = 0``, GDA-AM's mixing weights where the residuals vanish), so a spectral
+    radius there does not describe them; ``notebooks/game_optimisers.ipynb`` and
+    ``benchmarks/corrections.py`` measure them by their runs."""
+    return {
+        "simgd": Algorithm(lambda lr, r: ttur(lr, r * lr), "lr_d/lr_g", RATIOS, 1.0),
+        "alternating": Algorithm(
+            lambda lr, r: alternating(Joint(optax.sgd(lr), optax.sgd(r * lr))), "lr_d/lr_g", RATIOS, 1.0
+        ),
+        "consensus": Algorithm(
+            lambda lr, g: optax.chain(consensus(g), optax.sgd(lr)), "gamma", WEIGHTS, 1.0
+        ),
+        "jare": Algorithm(lambda lr, g: optax.chain(jare(g), optax.sgd(lr)), "gamma", WEIGHTS, 1.0),
+        "sga": Algorithm(lambda lr, g: optax.chain(sga(g), optax.sgd(lr)), "lambda", WEIGHTS, 1.0),
+        # the composition rule: every player step of the alternating round uses the corrected field
+        "consensus+alternating": Algorithm(
+            lambda lr, g: optax.chain(consensus(g), alternating(optax.sgd(lr))), "gamma", WEIGHTS, 1.0
+        ),
+        "jare+alternating": Algorithm(lambda lr, g: optax.chain(jare(g), alternating(optax.sgd(lr))), "gamma", WEIGHTS, 1.0),
+        # WGAN-style training: 5 critic steps per generator step, the critic clipped after each
+        "clipped-critic-5": Algorithm(
+            lambda lr, r: alternating(
+                Joint(optax.sgd(lr), optax.chain(optax.sgd(r * lr), clip_discriminator(CRITIC_CLIP))), d_steps=5
+            ),
+            "lr_d/lr_g", RATIOS, 1.0,
+        ),
+        "extragradient": Algorithm(lambda lr, r: extragradient(ttur(lr, r * lr)), "lr_d/lr_g", RATIOS, 1.0),
+        "follow-the-ridge": Algorithm(
+            lambda lr, r: optax.chain(follow_the_ridge(ratio=1.0 / r), ttur(lr, r * lr)),
+            "lr_d/lr_g",
+            RATIOS,
+            1.0,
+            batch_radius=False,
+        ),
+        "best-response": Algorithm(
+            lambda lr, _: best_response(optax.sgd(lr)), None, (0.0,), 0.0, batch_radius=False
+        ),
+        # the field's other methods: the learning rate is part of CGD's update; look-ahead,
+        # LOLA and SOS span the opponent's assumed learning rate alpha
+        "cgd": Algorithm(lambda lr, _: cgd(lr), None, (0.0,), 0.0, batch_radius=False),
+        "hamiltonian": Algorithm(lambda lr, _: optax.chain(hamiltonian(), optax.sgd(lr)), None, (0.0,), 0.0),
+        "look-ahead": Algorithm(lambda lr, a: optax.chain(look_ahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+        "lola": Algorithm(lambda lr, a: optax.chain(lola(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+        "sos": Algorithm(lambda lr, a: optax.chain(sos(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+    }
+
+
+def builtin_games() -> Dict[str, Callable[[], Game]]:
+    """The games the main job knows, by name (each with its equilibrium)."""
+    return {
+        "dirac-standard": lambda: catalogue.dirac("standard"),
+        "dirac-non_saturating": lambda: catalogue.dirac("non_saturating"),
+        "dirac-wgan": lambda: catalogue.dirac("wgan"),
+        "dirac-standard+r1": lambda: regularizers.r1(catalogue.dirac("standard"), 0.3),
+        "dirac-standard+noise": lambda: regularizers.instance_noise(catalogue.dirac("standard"), 0.7),
+        "linear-gaussian": lambda: catalogue.linear_gaussian(jnp.array([1.0, 0.5]), 1.0),
+        "turinici": lambda: catalogue.turinici(1.0),
+    }
+
+
+def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:
+    """Games from a user's Python file: it defines ``game`` (a ``jaxgan.Game`` with an
+    ``equilibrium``) or ``games`` (a dict ``name -> Game``)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"--game-file: no such file {path!r}.")
+    namespace = runpy.run_path(path)
+    found = namespace.get("games")
+    if found is None and "game" in namespace:
+        found = {os.path.splitext(os.path.basename(path))[0]: namespace["game"]}
+    if not isinstance(found, dict) or not found:
+        raise ValueError(f"--game-file: {path} must define `game = jaxgan.Game(...)` or `games = {{name: Game}}`.")
+    out = {}
+    for name, g in found.items():
+        if not isinstance(g, Game):
+            raise ValueError(f"--game-file: `{name}` in {path} is a {type(g).__name__}, expected a jaxgan.Game.")
+        if g.equilibrium is None:
+            raise ValueError(
+                f"--game-file: game `{name}` in {path} has no equilibrium; build it with "
+                "`jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` so the analysis knows where to look."
+            )
+        out[str(name)] = (lambda g=g: g)
+    return out
+
+
+#: Where a game of the report comes from, so that a worker process can build it again:
+#: ``("builtin", name)`` or ``("file", path, name)``.
+GameSource = tuple
+
+
+def _build_from_source(source: GameSource) -> Game:
+    if source[0] == "builtin":
+        return builtin_games()[source[1]]()
+    if source[0] == "file":
+        return load_game_file(source[1])[source[2]]()
+    raise ValueError(f"unknown game source {source!r}")
+
+
+def build_from_source(source: GameSource) -> Game:
+    """The game a ``GameSource`` names (a worker process builds its games again from these)."""
+    if source[0] == "builtin":
+        return builtin_games()[source[1]]()
+    if source[0] == "file":
+        return load_game_file(source[1])[source[2]]()
+    raise ValueError(f"unknown game source {source!r}")

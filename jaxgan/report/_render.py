@@ -1,0 +1,167 @@
+"""The report rendered: strict JSON, the printed table, the markdown and the figures."""
+
+from __future__ import annotations
+
+import os
+from typing import List
+
+import numpy as np
+
+from ._analysis import MARGIN, STONR_BASELINE_STEPS
+
+
+def strict_json(value):
+    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or
+    infinity; strict parsers reject them)."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+class Figures:
+    """Draws one game's figure once its analyses are complete (matplotlib, if installed)."""
+
+    def __init__(self, out: str, report: dict, algorithms):
+        from ..plotting import have_matplotlib
+
+        self.out, self.report, self.algorithms = out, report, list(algorithms)
+        self.enabled = have_matplotlib()
+
+    def draw(self, gname: str):
+        if not self.enabled:
+            return
+        from ..plotting import game_report_figure
+
+        entry = self.report["games"][gname]
+        ordered = dict(entry, algorithms={a: entry["algorithms"][a] for a in self.algorithms})
+        entry["figure"] = f"{_slug(gname)}.png"
+        game_report_figure(os.path.join(self.out, entry["figure"]), gname, ordered)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _f(x, digits=3):
+    if x is None:
+        return "-"
+    x = float(x)
+    if np.isinf(x):
+        return "inf"
+    if np.isnan(x):
+        return "-"
+    return f"{x:.{digits}g}"
+
+
+def _eigs(pairs, limit=4):
+    clean = lambda x: 0.0 if abs(x) < 1e-12 else x  # noqa: E731
+    text = " ".join(f"{clean(a):+.3g}{clean(b):+.3g}i" for a, b in pairs[:limit])
+    return text + (" ..." if len(pairs) > limit else "")
+
+
+def _simgd_bound(step) -> str:
+    if step is None or not step > 0:
+        return "no SimGD step is stable (an eigenvalue has `Re >= 0`)"
+    return f"SimGD stable for `0 < eta < {_f(step)}`"
+
+
+def table_rows(report: dict) -> List[str]:
+    """The printed summary table, one line per (game, algorithm)."""
+    header = (
+        f"{'game':<21} {'algorithm':<16} {'min rho':>8} {'at lr':>7} {'rate':>7} {'conv/stable/runs':>16} "
+        f"{'agree 1-D':>9} {'map agree':>9} {'refinement (order)':<34}"
+    )
+    lines = [header, "-" * len(header)]
+    for gname, entry in report["games"].items():
+        for aname, row in entry["algorithms"].items():
+            ref = row.get("refinement")
+            ref_text = "-" if ref is None else f"{ref['verdict']} ({_f(ref.get('order'), 2)})"
+            if row.get("not_applicable"):
+                ref_text = "n/a: " + ("H_tt singular" if "singular" in row["not_applicable"] else "undefined") + " at eq."
+            lines.append(
+                f"{gname:<21} {aname:<16} {_f(row['min_radius'], 4):>8} {row['best_lr']:>7.3g} "
+                f"{_f(row['measured_rate_at_best'], 4):>7} {row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} "
+                f"{row['agree_1d'][0]:>4}/{row['agree_1d'][1]:<4} {row['map_agreement'][0]:>4}/{row['map_agreement'][1]:<4} "
+                f"{ref_text:<34}"
+            )
+    return lines
+
+
+def markdown(report: dict) -> str:
+    """The report as markdown."""
+    s = report.get("settings", {})
+    out = [
+        "# jaxgan analysis report",
+        "",
+        f"Device: {report.get('device', '?')}; {s.get('steps', '?')} steps per run from the equilibrium + "
+        f"{s.get('offset', '?')}; learning rates {s.get('lr_min', '?')} to {s.get('lr_max', '?')} "
+        f"({s.get('num_lr', '?')}, log-spaced); {report.get('seconds', 0):.0f} s.",
+        "",
+        "For each game: the eigenvalues of the field's Jacobian `A = dv/dw` at the equilibrium (stable flow iff every "
+        "`Re < 0`), and for each algorithm the spectral radius `rho` of one step at the equilibrium over a grid of "
+        "learning rates x the algorithm's hyperparameter (the stability map; `rho < 1`: locally convergent), next to "
+        "the outcome of a run from the perturbed start at every grid point. *Agree* counts grid points where "
+        f"`rho < 1` iff the run converged, among those with `|rho - 1| > {MARGIN}`. *Rate* is the measured per-step "
+        "contraction at the learning rate of smallest `rho`, fitted on the run's transient (above its floor: rounding, "
+        "or an inner solver's tolerance); for a linear step it equals `rho`. *Refinement* is Turinici's test "
+        "at that learning rate: runs at `eta, eta/2, eta/4, eta/8` with 1x, 2x, 4x, 8x the steps, compared with each other on "
+        "the cumulative learning rate; *order* is `log2` of the ratio of successive gaps (1: first order, the runs "
+        "approach the flow); *resolved* means the finest gap is within 1% of the curve's size, i.e. the step "
+        "resolves the gradient flow (it says nothing about convergence to the equilibrium; `jaxgan.refinement_test` "
+        "also compares with the flow, by diffrax).",
+        "",
+    ]
+    for gname, e in report["games"].items():
+        out += [
+            f"## {gname}",
+            "",
+            f"Eigenvalues {_eigs(e['eigenvalues'])}; phase factor {_f(e['phase_factor'])}, conditioning factor "
+            f"{_f(e['conditioning_factor'])}; {_simgd_bound(e['stable_simgd_step'])}; flow "
+            f"{'stable' if e['flow_stable'] else 'not stable'} at the equilibrium.",
+            "",
+            "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree (1-D) | "
+            "map axis | agree (map) | diverged runs | refinement | order |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for aname, r in e["algorithms"].items():
+            ref = r.get("refinement") or {}
+            div = r["diverged"]
+            div_text = f"{len(div)} (first at step {min(d['step'] for d in div)})" if div else "0"
+            out.append(
+                f"| {aname} | {_f(r['min_radius'], 4)} | {r['best_lr']:.3g} | {_f(r['measured_rate_at_best'], 4)} | "
+                f"{r['converged']} / {r['predicted_stable']} / {r['runs']} | {r['agree_1d'][0]}/{r['agree_1d'][1]} | "
+                f"{r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} | {div_text} | "
+                f"{ref.get('verdict', '-')} | {_f(ref.get('order'), 2)} |"
+            )
+        for aname, r in e["algorithms"].items():
+            if r.get("not_applicable"):
+                out += ["", f"*{aname}*: {r['not_applicable']}; its runs are still measured."]
+        if e.get("figure"):
+            out += ["", f"![{gname}]({e['figure']})"]
+        out.append("")
+    if report.get("stonr"):
+        out += [
+            "## STON'R on box-constrained games",
+            "",
+            f"Residual of the first-order min-max conditions `|z - Pi_box(z - V(z))|` at STON'R's point, next to "
+            f"projected SimGD and extragradient after {STONR_BASELINE_STEPS} steps at lr 0.02.",
+            "",
+            "| game | point | residual | local type | good / bad / middling events | SimGD residual | EG residual |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in report["stonr"].items():
+            c = r["events_good_bad_middling_moves"]
+            out.append(
+                f"| {name} | ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) | {r['residual']:.1e} | {r['local_type']} | "
+                f"{c[0]} / {c[1]} / {c[2]} | {r['projected_simgd_residual']:.2e} | {r['projected_extragradient_residual']:.2e} |"
+            )
+        out.append("")
+    return "\n".join(out)

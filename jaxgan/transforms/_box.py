@@ -1,0 +1,191 @@
+"""Boxes: the projection on a box (``project_box``), the unit-cube geometry STON'R works in,
+and the first-order certificate of a point of a box game (its variational-inequality
+residual and local type)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
+
+from .._cache import compiled
+from .._checks import check_game
+from .._composition import check_projection_placement, player_of
+from .._field import simultaneous_gradient
+from .._game import Box, Game, Joint
+
+#: ``StonrResult.local_type`` codes, indexing ``LOCAL_TYPES``
+FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = 0, 1, 2
+LOCAL_TYPES = ("first-order", "local min-max", "local Nash")
+
+
+def check_box(box, where: str, *, strict: bool) -> Box:
+    """``box`` as a ``Box`` of ``Joint`` bounds of matching structure and shapes (a pair
+    ``(lo, hi)`` is accepted), its concrete bounds free of NaN and ordered: ``lo < hi``
+    in every coordinate when ``strict`` (STON'R maps the box onto the unit cube), else
+    ``lo <= hi`` (a projection; infinite bounds allowed). Traced bounds are the caller's
+    to check."""
+    if not isinstance(box, Box):
+        if isinstance(box, (tuple, list)) and len(box) == 2:
+            box = Box(*box)
+        else:
+            raise TypeError(f"{where}: `box` must be a jaxgan.Box(lo, hi) (or a pair) of Joint bounds, got {type(box).__name__}.")
+    for name in ("lo", "hi"):
+        if not isinstance(getattr(box, name), Joint):
+            raise TypeError(f"{where}: `box.{name}` must be a jaxgan.Joint, got {type(getattr(box, name)).__name__}.")
+    if jax.tree.structure(box.lo) != jax.tree.structure(box.hi):
+        raise ValueError(f"{where}: `box.lo` and `box.hi` have different tree structures.")
+    for a, b in zip(jax.tree.leaves(box.lo), jax.tree.leaves(box.hi)):
+        if np.shape(a) != np.shape(b):
+            raise ValueError(f"{where}: `box.lo` and `box.hi` leaves have shapes {np.shape(a)} and {np.shape(b)}.")
+        if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
+            continue
+        a, b = np.asarray(a), np.asarray(b)
+        if np.any(np.isnan(a)) or np.any(np.isnan(b)):
+            raise ValueError(f"{where}: the box's bounds have NaN entries (infinite bounds are allowed).")
+        if strict and not np.all(a < b):
+            raise ValueError(f"{where}: the box needs lo < hi in every coordinate (got lo >= hi somewhere).")
+        if not strict and not np.all(a <= b):
+            raise ValueError(f"{where}: the box needs lo <= hi in every coordinate (got lo > hi somewhere).")
+    return box
+
+
+def check_inside(params, box: Box, where: str) -> None:
+    """Refuse a concrete start outside the box (STON'R would otherwise clip it silently)."""
+    for p, a, b in zip(jax.tree.leaves(params), jax.tree.leaves(box.lo), jax.tree.leaves(box.hi)):
+        if any(isinstance(x, jax.core.Tracer) for x in (p, a, b)):
+            continue
+        p = np.asarray(p)
+        if not np.all(np.isfinite(p)):
+            raise ValueError(f"{where}: `params` has non-finite values (NaN or inf).")
+        if not np.all((np.asarray(a) <= p) & (p <= np.asarray(b))):
+            raise ValueError(f"{where}: the start `params` lies outside the box; start inside it (e.g. at a corner).")
+
+
+class Cube(NamedTuple):
+    """The box as an affine map of the unit cube, on flat vectors."""
+
+    lo: jax.Array
+    scale: jax.Array
+    unravel: object
+    n_phi: int
+
+
+def unit_cube(box: Box) -> Cube:
+    """The affine map of the unit cube onto ``box``, on flat vectors (``x`` coordinates first)."""
+    lo, unravel = ravel_pytree(jax.tree.map(jnp.asarray, box.lo))
+    hi, _ = ravel_pytree(jax.tree.map(jnp.asarray, box.hi))
+    n_phi = ravel_pytree(box.lo.phi)[0].size
+    return Cube(lo, hi - lo, unravel, n_phi)
+
+
+def project_box(box: Box) -> optax.GradientTransformation:
+    """Keep the iterate in ``box``: the update ``u`` becomes ``Pi_box(w + u) - w``.
+
+    Place it *last* in a chain (after the learning rate): ``optax.chain(optax.sgd(eta),
+    jg.project_box(box))`` is projected SimGD, ``w <- Pi_box(w - eta xi(w))``. With
+    ``extragradient(optax.chain(optax.sgd(eta), project_box(box)))`` both half-steps are
+    projected (Korpelevich's method on a box). Inside a per-player optimiser (one of
+    ``alternating``'s, ``per_player``'s or ``ttur``'s) it projects that player's parameters
+    on its part of the box after each of its steps: ``jg.alternating(jg.Joint(chain(sgd,
+    project_box(box)), chain(sgd, project_box(box))))``. After ``alternating`` or
+    ``extragradient`` it would project once per round and raises.
+
+    Args:
+      box: ``Box(lo, hi)`` of ``Joint`` bounds shaped like the parameters.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> tx = optax.chain(optax.sgd(1.0), jg.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))))
+      >>> w = jg.Joint(0.5, 0.5)
+      >>> u, _ = tx.update(jg.Joint(-2.0, 0.25), tx.init(w), w)
+      >>> float(w.phi + u.phi), float(w.theta + u.theta)
+      (1.0, 0.25)
+    """
+    box = check_box(box, "project_box", strict=False)
+
+    def update_fn(updates, state, params=None, **extra_args):
+        if params is None:
+            raise ValueError("project_box needs the current parameters: call `update(u, state, params)`.")
+        check_projection_placement(extra_args, "project_box")
+        lo, hi = box.lo, box.hi
+        if not isinstance(params, Joint):  # one player's step (inside alternating, per_player, ttur)
+            player = player_of(extra_args, "project_box")
+            lo, hi = getattr(lo, player), getattr(hi, player)
+        new = jax.tree.map(
+            lambda p, u, a, b: (jnp.clip(p + u, a, b) - p).astype(jnp.result_type(u)), params, updates, lo, hi
+        )
+        return new, state
+
+    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+
+
+def certificate(game: Game, box, w: Joint):
+    """The first-order certificate of a point of a box game: the residual
+    ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units) and the local type.
+
+    The type uses the interior coordinates (strictly inside the box): with ``J = d xi /
+    dw`` split by player, a strict local Nash point has ``J_phiphi`` and ``J_thetatheta``
+    positive definite; a strict local min-max point has ``J_thetatheta`` positive definite
+    and the Schur complement ``J_phiphi - J_phitheta J_thetatheta^{-1} J_thetaphi``
+    positive definite (for ``min_x max_y f``: ``-H_yy`` and ``H_xx - H_xy H_yy^{-1}
+    H_yx``).
+
+    Returns:
+      ``(residual, local_type)`` with ``local_type`` 0, 1 or 2 (``LOCAL_TYPES``).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.zero_sum(lambda x, y: (x - 0.5) ** 2 - (y - 0.5) ** 2)
+      >>> box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
+      >>> r, t = jg.stonr_certificate(game, box, jg.Joint(0.5, 0.5))
+      >>> float(r), jg.transforms.LOCAL_TYPES[int(t)]
+      (0.0, 'local Nash')
+    """
+    game = check_game(game, "certificate")
+    box = check_box(box, "certificate", strict=True)
+    box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
+    return compiled("stonr_certificate", lambda g: lambda b, p: first_order_certificate(g, b, p), (game,))(box, jax.tree.map(jnp.asarray, w))
+
+
+def first_order_certificate(game: Game, box: Box, w: Joint):
+    """The traceable body of ``certificate``."""
+    cube = unit_cube(box)
+    z, unravel = ravel_pytree(jax.tree.map(jnp.asarray, w))
+    dtype = z.dtype
+    field = simultaneous_gradient(game)
+
+    def xi_flat(x):
+        return ravel_pytree(field(unravel(x)))[0]
+
+    lo, hi = cube.lo.astype(dtype), (cube.lo + cube.scale).astype(dtype)
+    xi = xi_flat(z)
+    residual = jnp.max(jnp.abs(z - jnp.clip(z - xi, lo, hi)))
+    jac = jax.jacfwd(xi_flat)(z)
+    d = z.size
+    idx = jnp.arange(d)
+    span = hi - lo
+    interior = (z > lo + 1e-9 * span) & (z < hi - 1e-9 * span)
+    is_phi = idx < cube.n_phi
+    eye = jnp.eye(d, dtype=dtype)
+    keep = interior[:, None] & interior[None, :]
+    jm = jnp.where(keep, jac, eye)
+    both_phi = is_phi[:, None] & is_phi[None, :]
+    both_theta = ~is_phi[:, None] & ~is_phi[None, :]
+    a = jnp.where(both_phi, jm, 0.0) + jnp.where(~both_phi, eye, 0.0)
+    c = jnp.where(both_theta, jm, 0.0) + jnp.where(~both_theta, eye, 0.0)
+    b = jnp.where(is_phi[:, None] & ~is_phi[None, :], jm, 0.0)
+    b2 = jnp.where(~is_phi[:, None] & is_phi[None, :], jm, 0.0)
+
+    def pd(m):
+        return jnp.min(jnp.linalg.eigvalsh((m + m.T) / 2)) > 0
+
+    schur = a - b @ jnp.linalg.solve(c, b2)
+    nash = pd(a) & pd(c)
+    minmax = pd(c) & pd(jnp.where(both_phi, schur, eye))
+    local_type = jnp.where(nash, LOCAL_NASH, jnp.where(minmax, LOCAL_MINMAX, FIRST_ORDER))
+    return residual, local_type.astype(jnp.int32)
