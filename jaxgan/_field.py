@@ -13,12 +13,12 @@ from typing import Any, Callable, Dict
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ._chain_order import check_chain_order
 from ._checks import _call_loss, _check_same_structure, _check_scalar_loss, check_game, check_joint
 from ._composition import FIELD_CONTEXT, FieldContext, context
 from ._game import Game, Joint
+from ._scaffold import accept_transformation
 
 # --------------------------------------------------------------------------- differentiability
 
@@ -171,16 +171,6 @@ def field_of(extra_args: Dict[str, Any], game) -> Callable:
 # --------------------------------------------------------------------------- corrected fields
 
 
-def as_extra_args(tx, where: str) -> optax.GradientTransformationExtraArgs:
-    """Accept any optax transformation; wrap plain ones so that ``game=`` passes through."""
-    if not isinstance(tx, optax.GradientTransformation):
-        raise TypeError(
-            f"{where}: `tx` must be an optax.GradientTransformation (e.g. `optax.sgd(0.1)` or "
-            f"`optax.chain(jg.alternating(...), ...)`), got {type(tx).__name__}."
-        )
-    return optax.with_extra_args_support(tx)
-
-
 def checked_update(tx, game: Game):
     """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
     time it is traced (``check_chain_order``)."""
@@ -214,7 +204,7 @@ def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
     field = simultaneous_gradient(game)
     if transform is None:
         return lambda w: jax.tree.map(jnp.negative, field(w))
-    tx = as_extra_args(transform, "corrected_field")
+    tx = accept_transformation(transform, "corrected_field", "transform")
 
     update = checked_update(tx, game)
 

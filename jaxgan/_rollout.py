@@ -15,8 +15,8 @@ from jax.flatten_util import ravel_pytree
 from ._cache import compiled
 from ._checks import _check_same_structure, check_finite, check_game, check_joint
 from ._conv_layout import canonical_convolutions
-from ._field import as_extra_args
 from ._game import Game, Joint
+from ._scaffold import accept_transformation
 from ._status import RESULTS
 from ._step import ReadKeys, check_state, check_tx, make_step, tx_at
 
@@ -482,7 +482,7 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
                 eq = check_game(g(key), "sweep (the stochastic game at `key`)").equilibrium
             ref = w_star if w_star is not None else (eq if eq is not None else ref_default)
             start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)")
-            tx = as_extra_args(make_tx(h), "sweep (the transformation made by `make_tx`)")
+            tx = accept_transformation(make_tx(h), "sweep (the transformation made by `make_tx`)", "tx")
             if ref is None:  # no reference point: only finiteness can be judged
                 out = run(g, tx, start, steps, k, key=key if arity else None)
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)

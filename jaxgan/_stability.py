@@ -11,9 +11,9 @@ import numpy as np
 
 from ._cache import cached, compiled
 from ._checks import check_finite, check_game, check_joint
-from ._field import as_extra_args
 from ._game import Game, Joint
 from ._rollout import SweepResult, game_of_grid_point, sweep
+from ._scaffold import accept_transformation
 from ._spectral import step_spectral_radius
 from ._status import RESULTS
 from ._step import ReadKeys
@@ -182,7 +182,7 @@ def _radius_program(game, make_tx, star_fn, batched):
     def one(h, star_value):
         h = ReadKeys(h)
         g = check_game(game_fn(h), "stability_map (the game built from the grid)")
-        tx = as_extra_args(make_tx(h), "stability_map (the transformation made by `make_tx`)")
+        tx = accept_transformation(make_tx(h), "stability_map (the transformation made by `make_tx`)", "tx")
         radius = step_spectral_radius(g, tx, _fixed_point(game_fn, star_fn, star_value, h))
         h.check_all_read("stability_map")
         return radius

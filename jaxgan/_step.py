@@ -9,15 +9,16 @@ import jax.numpy as jnp
 import optax
 
 from ._checks import check_game
-from ._field import as_extra_args, checked_update, simultaneous_gradient
+from ._field import checked_update, simultaneous_gradient
 from ._game import Game, Joint
+from ._scaffold import accept_transformation
 
 
 def check_tx(tx, where: str, hyperparams=None) -> None:
     """Check an entry point's ``tx`` argument: an optax transformation, or with
     ``hyperparams`` a callable ``h -> transformation`` (a ``make_tx``)."""
     if hyperparams is None:
-        as_extra_args(tx, where)
+        accept_transformation(tx, where, "tx")
         return
     if isinstance(tx, optax.GradientTransformation) or not callable(tx):
         raise TypeError(
@@ -103,8 +104,8 @@ def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
     ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""
     if hyperparams is None:
-        return as_extra_args(tx, where)
-    return as_extra_args(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)")
+        return accept_transformation(tx, where, "tx")
+    return accept_transformation(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx")
 
 
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
@@ -135,7 +136,7 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
       (0.5, 1.5)
     """
     game = check_game(game, "make_step")
-    tx = as_extra_args(tx, "make_step")
+    tx = accept_transformation(tx, "make_step", "tx")
     field = simultaneous_gradient(game)
 
     update = checked_update(tx, game)

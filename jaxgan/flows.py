@@ -18,9 +18,10 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_joint
-from ._field import as_extra_args, corrected_field
+from ._field import corrected_field
 from ._game import Game, Joint
 from ._rollout import rollout, run
+from ._scaffold import accept_transformation
 
 PyTree = object
 
@@ -252,7 +253,7 @@ def flatten_trajectory(ws):
 def _refinement_program(game, make_tx, steps, every):
     def program(w0, etas):
         def one(lr):
-            tx = as_extra_args(make_tx(lr), "refinement_test (the transformation made by `make_tx`)")
+            tx = accept_transformation(make_tx(lr), "refinement_test (the transformation made by `make_tx`)", "tx")
             return flatten_trajectory(run(game, tx, w0, steps, every).trajectory)
 
         return jax.vmap(one)(etas)

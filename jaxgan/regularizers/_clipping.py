@@ -9,6 +9,7 @@ import optax
 from .._checks import check_hyperparameter
 from .._composition import check_projection_placement, player_of
 from .._game import Joint
+from .._scaffold import PLAIN_CALL, require_params
 
 
 def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
@@ -42,8 +43,7 @@ def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
         return jax.tree.map(lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), p_theta, u_theta)
 
     def update_fn(updates, state, params=None, **extra_args):
-        if params is None:
-            raise ValueError("clip_discriminator needs the current parameters: call `update(u, state, params)`.")
+        require_params(params, "clip_discriminator", PLAIN_CALL)
         check_projection_placement(extra_args, "clip_discriminator")
         if isinstance(params, Joint) and isinstance(updates, Joint):
             return Joint(updates.phi, clip(params.theta, updates.theta)), state

@@ -8,10 +8,10 @@ import jax
 import optax
 
 from .._chain_order import probe_received
-from .._checks import check_game
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
 from .._game import Joint
+from .._scaffold import accept_transformation, checked_game_update, require_joint
 
 ORDERS = ("d_first", "g_first")
 
@@ -28,15 +28,6 @@ class AlternatingState(NamedTuple):
 
     g: optax.OptState
     d: optax.OptState
-
-
-def _player_tx(tx, name):
-    if not isinstance(tx, optax.GradientTransformation):
-        raise TypeError(
-            f"alternating: `{name}` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), "
-            f"got {type(tx).__name__}."
-        )
-    return optax.with_extra_args_support(tx)
 
 
 def _check_steps(name, value):
@@ -116,23 +107,16 @@ def alternating(
     if order not in ORDERS:
         raise ValueError(f"alternating: unknown `order` {order!r}; expected 'd_first' or 'g_first'.")
     if isinstance(inner, Joint):
-        tx_g, tx_d = _player_tx(inner.phi, "inner.phi"), _player_tx(inner.theta, "inner.theta")
+        tx_g, tx_d = accept_transformation(inner.phi, "alternating", "inner.phi"), accept_transformation(inner.theta, "alternating", "inner.theta")
     else:
-        tx_g = tx_d = _player_tx(inner, "inner")
+        tx_g = tx_d = accept_transformation(inner, "alternating")
 
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"alternating.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        require_joint(params, "alternating.init")
         return AlternatingState(g=tx_g.init(params.phi), d=tx_d.init(params.theta))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "alternating")
-        if params is None:
-            raise ValueError(
-                "alternating needs the current parameters: call `update(xi, state, params, game=game)`."
-            )
-        if not isinstance(updates, Joint):
-            raise TypeError(f"alternating: `updates` must be the Joint field xi, got {type(updates).__name__}.")
+        game = checked_game_update(updates, params, game, "alternating", joint=("updates",))
         field = field_of(extra_args, game)
         g_args = dict(inner_args(extra_args, "alternating", field, "phi"), game=game)
         d_args = dict(inner_args(extra_args, "alternating", field, "theta"), game=game)

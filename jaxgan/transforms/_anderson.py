@@ -8,10 +8,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._checks import check_game
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
 from .._game import Joint
+from .._scaffold import accept_transformation, checked_game_update, require_joint
 from .._solve import default_tol
 
 
@@ -93,29 +93,22 @@ def gda_am(
       Walker & Ni, "Anderson acceleration for fixed-point iterations", SIAM J. Numer. Anal.
       2011.
     """
-    if not isinstance(inner, optax.GradientTransformation):
-        raise TypeError(f"gda_am: `inner` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), got {type(inner).__name__}.")
+    inner = accept_transformation(inner, "gda_am")
     if not isinstance(window, int) or isinstance(window, bool) or window < 0:
         raise ValueError(f"gda_am: `window` must be a non-negative int, got {window!r}.")
     if ridge is not None:
         r = float(ridge)
         if not (0.0 < r < float("inf")):
             raise ValueError(f"gda_am: `ridge` must be positive and finite, got {ridge!r}.")
-    inner = optax.with_extra_args_support(inner)
     size = window + 1
 
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"gda_am.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        require_joint(params, "gda_am.init")
         history = jax.tree.map(lambda p: jnp.zeros((size,) + jnp.shape(p), jnp.result_type(p)), params)
         return AndersonState(inner.init(params), history, history, jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "gda_am")
-        if params is None:
-            raise ValueError("gda_am needs the current parameters: call `update(xi, state, params, game=game)`.")
-        if not isinstance(params, Joint):
-            raise TypeError(f"gda_am: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        game = checked_game_update(updates, params, game, "gda_am", joint=("params",))
         field = field_of(extra_args, game)
         u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_args(extra_args, "gda_am", field))
         mark_wrapped(extra_args, "gda_am")

@@ -9,11 +9,12 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import with_probe
-from .._checks import check_game, check_hyperparameter
+from .._checks import check_hyperparameter
 from .._composition import inner_args, mark_wrapped, refuse_corrections_before
 from .._field import field_of
 from .._game import Joint
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
+from .._scaffold import accept_transformation, checked_game_update
 from .._solve import default_tol
 
 STEPS = ("riemannian", "total", "partial")
@@ -143,10 +144,7 @@ def best_response(
       Bonnabel, "Stochastic gradient descent on Riemannian manifolds", IEEE TAC 2013.
       Fiez, Chasnov & Ratliff, "Implicit learning dynamics in Stackelberg games", 2020.
     """
-    if not isinstance(inner, optax.GradientTransformation):
-        raise TypeError(
-            f"best_response: `inner` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), got {type(inner).__name__}."
-        )
+    inner = accept_transformation(inner, "best_response")
     if step not in STEPS:
         raise ValueError(f"best_response: unknown `step` {step!r}; expected one of {STEPS}.")
     if projection not in ("cg", "dense"):
@@ -171,7 +169,6 @@ def best_response(
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
             raise TypeError(f"best_response: `{name}` must be a bool, got {type(flag).__name__}.")
-    inner = optax.with_extra_args_support(inner)
 
     def init_fn(params):
         if not isinstance(params, Joint):
@@ -183,11 +180,7 @@ def best_response(
         return BestResponseState(inner.init(params), zeros, zeros, stats)
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "best_response")
-        if params is None:
-            raise ValueError("best_response needs the current parameters: call `update(xi, state, params, game=game)`.")
-        if not isinstance(params, Joint):
-            raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        game = checked_game_update(updates, params, game, "best_response", joint=("params",))
         del updates  # the direction is computed at the retracted point
         refuse_corrections_before(
             extra_args, "best_response",

@@ -17,6 +17,7 @@ from .._checks import check_game
 from .._composition import check_projection_placement, player_of
 from .._field import simultaneous_gradient
 from .._game import Box, Game, Joint
+from .._scaffold import PLAIN_CALL, require_params
 
 #: ``StonrResult.local_type`` codes, indexing ``LOCAL_TYPES``
 FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = 0, 1, 2
@@ -109,8 +110,7 @@ def project_box(box: Box) -> optax.GradientTransformation:
     box = check_box(box, "project_box", strict=False)
 
     def update_fn(updates, state, params=None, **extra_args):
-        if params is None:
-            raise ValueError("project_box needs the current parameters: call `update(u, state, params)`.")
+        require_params(params, "project_box", PLAIN_CALL)
         check_projection_placement(extra_args, "project_box")
         lo, hi = box.lo, box.hi
         if not isinstance(params, Joint):  # one player's step (inside alternating, per_player, ttur)

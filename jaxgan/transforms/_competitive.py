@@ -8,10 +8,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._checks import check_game, check_hyperparameter
+from .._checks import check_hyperparameter
 from .._composition import context, mark_wrapped
 from .._field import field_of
 from .._game import Joint
+from .._scaffold import checked_game_update, require_joint
 from .._solve import default_tol, linear_solve
 
 
@@ -86,7 +87,7 @@ def cgd(
     _check_options("cgd", warm_start, strict, maxiter)
 
     def init_fn(params):
-        _check_joint(params, "cgd.init")
+        require_joint(params, "cgd.init")
         zeros = jax.tree.map(jnp.zeros_like, params)
         return CGDState(zeros, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
 
@@ -182,7 +183,7 @@ def acgd(
                 raise ValueError(f"acgd: `{name}` must be {want}, got {value!r}.")
 
     def init_fn(params):
-        _check_joint(params, "acgd.init")
+        require_joint(params, "acgd.init")
         zeros = jax.tree.map(jnp.zeros_like, params)
         i0 = jnp.asarray(0, jnp.int32)
         return ACGDState(zeros, zeros, i0, i0, i0)
@@ -211,19 +212,10 @@ def _check_options(name, warm_start, strict, maxiter):
         raise ValueError(f"{name}: `maxiter` must be a positive int or None, got {maxiter!r}.")
 
 
-def _check_joint(params, where):
-    if not isinstance(params, Joint):
-        raise TypeError(f"{where}: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
-
-
 def _local_game(updates, params, game, extra_args, name):
     """The checks shared by ``cgd`` and ``acgd``, and the field whose local game they solve
     (the chain's corrected field when corrections come before)."""
-    game = check_game(game, name)
-    if params is None:
-        raise ValueError(f"{name} needs the current parameters: call `update(xi, state, params, game=game)`.")
-    if not isinstance(params, Joint) or not isinstance(updates, Joint):
-        raise TypeError(f"{name}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+    game = checked_game_update(updates, params, game, name)
     ctx = context(extra_args)
     corrected = ctx is not None and bool(ctx.corrections)
     field = field_of(extra_args, game)

@@ -20,19 +20,11 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
-from .._checks import check_game, check_hyperparameter
+from .._checks import check_hyperparameter
 from .._composition import check_correction_allowed, evaluation_point, register_correction
 from .._field import simultaneous_gradient
 from .._game import Joint
-
-
-def _checked(updates, params, game, where):
-    game = check_game(game, where)
-    if params is None:
-        raise ValueError(f"{where} needs the current parameters: call `update(xi, state, params, game=game)`.")
-    if not isinstance(updates, Joint) or not isinstance(params, Joint):
-        raise TypeError(f"{where}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
-    return game
+from .._scaffold import checked_game_update
 
 
 def correction_transform(name: str, correct) -> optax.GradientTransformationExtraArgs:
@@ -46,7 +38,7 @@ def correction_transform(name: str, correct) -> optax.GradientTransformationExtr
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         probing = probe_received(updates, extra_args, name)  # raises if a stage before rewrote the field
         check_correction_allowed(extra_args, name)  # before the Joint checks: the clearer message
-        game = _checked(updates, params, game, name)
+        game = checked_game_update(updates, params, game, name)
         register_correction(extra_args, name, lambda v, w: correct(game, v, w))
         if probing:
             return updates, state

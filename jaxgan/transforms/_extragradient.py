@@ -5,10 +5,9 @@ from __future__ import annotations
 import optax
 
 from .._chain_order import with_probe
-from .._checks import check_game
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
-from .._game import Joint
+from .._scaffold import accept_transformation, checked_game_update
 
 
 def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
@@ -46,18 +45,10 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
       problems", 1976. Gidel, Berard, Vignoud, Vincent & Lacoste-Julien, "A variational
       inequality perspective on generative adversarial networks", ICLR 2019.
     """
-    if not isinstance(inner, optax.GradientTransformation):
-        raise TypeError(
-            f"extragradient: `inner` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), got {type(inner).__name__}."
-        )
-    inner = optax.with_extra_args_support(inner)
+    inner = accept_transformation(inner, "extragradient")
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "extragradient")
-        if params is None:
-            raise ValueError("extragradient needs the current parameters: call `update(xi, state, params, game=game)`.")
-        if not isinstance(params, Joint):
-            raise TypeError(f"extragradient: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        game = checked_game_update(updates, params, game, "extragradient", joint=("params",))
         field = field_of(extra_args, game)
         look, _ = inner.update(updates, state, params, game=game, **inner_args(extra_args, "extragradient", field))
         w_half = optax.apply_updates(params, look)

@@ -8,10 +8,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._checks import check_game, check_hyperparameter
+from .._checks import check_hyperparameter
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
 from .._game import Joint
+from .._scaffold import accept_transformation, checked_game_update, require_joint
 
 
 class LookaheadState(NamedTuple):
@@ -67,24 +68,17 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
       ICLR 2021.
     """
     check_hyperparameter(alpha, "lookahead", "alpha", low_open=True, high=1.0, high_open=False)
-    if not isinstance(inner, optax.GradientTransformation):
-        raise TypeError(f"lookahead: `inner` must be an optax.GradientTransformation (e.g. optax.sgd(0.1)), got {type(inner).__name__}.")
+    inner = accept_transformation(inner, "lookahead")
     if not isinstance(sync_period, int) or isinstance(sync_period, bool) or sync_period < 1:
         raise ValueError(f"lookahead: `sync_period` must be a positive int, got {sync_period!r}.")
-    inner = optax.with_extra_args_support(inner)
 
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"lookahead.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        require_joint(params, "lookahead.init")
         slow = jax.tree.map(jnp.asarray, params)
         return LookaheadState(inner.init(params), slow, jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "lookahead")
-        if params is None:
-            raise ValueError("lookahead needs the current parameters: call `update(xi, state, params, game=game)`.")
-        if not isinstance(params, Joint):
-            raise TypeError(f"lookahead: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        game = checked_game_update(updates, params, game, "lookahead", joint=("params",))
         field = field_of(extra_args, game)
         u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_args(extra_args, "lookahead", field))
         mark_wrapped(extra_args, "lookahead")

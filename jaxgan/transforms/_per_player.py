@@ -7,12 +7,7 @@ import optax
 from .._checks import check_hyperparameter
 from .._composition import context, inner_args
 from .._game import Joint
-
-
-def _as_tx(tx, name):
-    if not isinstance(tx, optax.GradientTransformation):
-        raise TypeError(f"per_player: `{name}` must be an optax.GradientTransformation, got {type(tx).__name__}.")
-    return optax.with_extra_args_support(tx)
+from .._scaffold import accept_transformation
 
 
 def per_player(generator: optax.GradientTransformation, discriminator: optax.GradientTransformation):
@@ -41,7 +36,7 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
       >>> round(float(u.phi), 6), float(u.theta)
       (-0.1, -1.0)
     """
-    tx_g, tx_d = _as_tx(generator, "generator"), _as_tx(discriminator, "discriminator")
+    tx_g, tx_d = accept_transformation(generator, "per_player", "generator"), accept_transformation(discriminator, "per_player", "discriminator")
 
     def init_fn(params):
         if not isinstance(params, Joint):

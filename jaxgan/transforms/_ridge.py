@@ -9,10 +9,11 @@ import jax.numpy as jnp
 import optax
 
 from .._chain_order import probe_received
-from .._checks import check_game, check_hyperparameter
+from .._checks import check_hyperparameter
 from .._composition import evaluation_point, register_correction
 from .._game import Joint
 from .._manifold import ridge_lift
+from .._scaffold import checked_game_update, require_joint
 from .._solve import default_tol
 
 
@@ -94,17 +95,12 @@ def follow_the_ridge(
             raise TypeError(f"follow_the_ridge: `{name}` must be a bool, got {type(flag).__name__}.")
 
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"follow_the_ridge.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        require_joint(params, "follow_the_ridge.init")
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         return FollowTheRidgeState(zeros, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = check_game(game, "follow_the_ridge")
-        if params is None:
-            raise ValueError("follow_the_ridge needs the current parameters: call `update(xi, state, params, game=game)`.")
-        if not isinstance(updates, Joint) or not isinstance(params, Joint):
-            raise TypeError("follow_the_ridge: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+        game = checked_game_update(updates, params, game, "follow_the_ridge")
         def correct(v, w, warm):
             s_tol = default_tol(w) if tol is None else tol
             d_theta, y, info = ridge_lift(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)

@@ -46,9 +46,10 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._checks import check_game, check_joint
+from .._checks import check_joint
 from .._field import simultaneous_gradient
 from .._game import Game
+from .._scaffold import checked_game_update
 from ._box import Cube, check_box, check_inside, unit_cube
 
 #: event codes in ``StonrResult.event_log``
@@ -183,10 +184,8 @@ def stonr(box, *, step_size: float = 1e-2, tol: Optional[float] = None, correcto
         )
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        del updates, extra_args
-        game = check_game(game, "stonr")
-        if params is None:
-            raise ValueError("stonr needs the current parameters: call `update(xi, state, params, game=game)`.")
+        game = checked_game_update(updates, params, game, "stonr", joint=("params",))
+        del updates, extra_args  # STON'R computes its own field in the cube's coordinates
         w = ravel_pytree(jax.tree.map(jnp.asarray, params))[0]
         if w.size != d:
             raise ValueError(f"stonr: `params` have {w.size} coordinates but the box has {d}.")

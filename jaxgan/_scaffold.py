@@ -1,0 +1,92 @@
+"""The scaffold every jaxgan transformation shares: its error messages, accepting an inner
+optax transformation, and the checks at the top of a game-aware ``update``.
+
+A jaxgan transformation is an ``optax.GradientTransformationExtraArgs`` whose ``update``
+receives the field ``xi`` as ``updates``, the point ``w`` as ``params`` and the game as
+``game=`` (``make_step`` passes all three). The helpers here are the one place where what
+it checks, and what it says when a call is wrong, is written:
+
+* ``NO_PARAMS_MSG``: the message of an ``update`` called without ``params`` (in the manner
+  of optax's ``NO_PARAMS_MSG``);
+* ``accept_transformation``: an inner transformation (``extragradient(inner)``,
+  ``alternating(Joint(g, d))``, ...) type-checked and given extra-args support, so that
+  ``game=`` and the field context pass through it;
+* ``require_params``, ``require_joint`` and ``checked_game_update``: the game, ``params``
+  and ``Joint`` checks (``init`` functions use ``require_joint``).
+
+Hyperparameters follow one rule: a numeric hyperparameter that may be traced (a learning
+rate, weight, damping or tolerance: ``vmap`` over it in a sweep) is annotated
+``jax.typing.ArrayLike`` and checked with ``_checks.check_hyperparameter`` when concrete;
+a structural one (a number of steps, a window, a static compile option) is an ``int`` or
+``float`` whose docstring says "(static)". ``tests/test_transforms_common.py`` checks both.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import optax
+
+from ._checks import check_game
+from ._game import Game, Joint
+
+#: The message of a game-aware ``update`` called without ``params``; ``{where}`` is the
+#: transformation's name, ``{call}`` the call to write.
+NO_PARAMS_MSG = "{where} needs the current parameters: call `{call}`."
+
+#: The call of a game-aware ``update`` (corrections, wrappers, solvers).
+GAME_CALL = "update(xi, state, params, game=game)"
+#: The call of a stage after the learning rate (projections, clipping): no game needed.
+PLAIN_CALL = "update(u, state, params)"
+
+
+def require_params(params, where: str, call: str = GAME_CALL) -> None:
+    """Raise ``ValueError`` (``NO_PARAMS_MSG``) when ``params`` is ``None``."""
+    if params is None:
+        raise ValueError(NO_PARAMS_MSG.format(where=where, call=call))
+
+
+def accept_transformation(tx, where: str, arg: str = "inner",
+                          example: str = "optax.sgd(0.1)") -> optax.GradientTransformationExtraArgs:
+    """``tx`` with extra-args support (``game=`` and the field context pass through it).
+
+    Raises:
+      TypeError: ``tx`` is not an ``optax.GradientTransformation``; the message names
+        ``where``'s argument ``arg`` and gives ``example``.
+    """
+    if not isinstance(tx, optax.GradientTransformation):
+        raise TypeError(
+            f"{where}: `{arg}` must be an optax.GradientTransformation (e.g. {example}), got {type(tx).__name__}."
+        )
+    return optax.with_extra_args_support(tx)
+
+
+def checked_game_update(updates, params, game, where: str, *, joint: Sequence[str] = ("updates", "params")) -> Game:
+    """The checks at the top of a game-aware ``update``: ``game`` is a valid ``Game``,
+    ``params`` is given, and the arguments named in ``joint`` are ``Joint`` pytrees.
+    Returns the checked game.
+
+    Raises:
+      TypeError: ``game`` is missing or not a ``Game``; an argument of ``joint`` is not a
+        ``Joint``.
+      ValueError: ``params`` is ``None`` (``NO_PARAMS_MSG``).
+    """
+    game = check_game(game, where)
+    require_params(params, where)
+    _check_joint_args(where, joint, updates=updates, params=params)
+    return game
+
+
+def require_joint(value, where: str, arg: str = "params") -> Joint:
+    """``value`` unchanged; raise ``TypeError`` naming ``where``'s ``arg`` unless it is a ``Joint``."""
+    if not isinstance(value, Joint):
+        what = "the Joint field xi" if arg == "updates" else "a jaxgan.Joint"
+        raise TypeError(f"{where}: `{arg}` must be {what}, got {type(value).__name__}.")
+    return value
+
+
+def _check_joint_args(where: str, joint: Sequence[str], **values) -> None:
+    if tuple(joint) == ("updates", "params") and not all(isinstance(values[n], Joint) for n in joint):
+        raise TypeError(f"{where}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+    for name in joint:
+        require_joint(values[name], where, name)
