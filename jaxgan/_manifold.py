@@ -34,7 +34,7 @@ from jax.flatten_util import ravel_pytree
 from ._checks import check_game, check_joint
 from ._field import simultaneous_gradient
 from ._game import Game, Joint
-from ._solve import SolveInfo, default_tol, linear_solve, tree_norm
+from ._solve import SolveInfo, default_tol, linear_solve, residual_norm
 
 PyTree = object
 RetractionMethod = Union[str, optax.GradientTransformation, Callable]
@@ -90,24 +90,8 @@ def discriminator_gradient(game: Game) -> Callable[[Joint], PyTree]:
     return lambda w: field(w).theta
 
 
-def _arrays(tree):
-    return jax.tree.map(jnp.asarray, tree)
-
-
-def _zeros(tree):
-    return jax.tree.map(jnp.zeros_like, tree)
-
-
-def _add(a, b, scale=1.0):
-    return jax.tree.map(lambda x, y: (x + scale * y).astype(x.dtype), a, b)
-
-
-def _size(tree):
-    return sum(jnp.size(x) for x in jax.tree.leaves(tree))
-
-
 def _maxiter(tree, maxiter):
-    return min(2 * _size(tree) + 10, 1000) if maxiter is None else maxiter
+    return min(2 * optax.tree.size(tree) + 10, 1000) if maxiter is None else maxiter
 
 
 class _Linearized(NamedTuple):
@@ -125,10 +109,11 @@ def _linearize(game: Game, w: Joint) -> _Linearized:
 def _h_tt_solve(lin: _Linearized, w: Joint, b, warm, damping, tol, maxiter, strict=False):
     """``(H_tt + damping I)^{-1} b`` by warm-started CG (``H_tt`` symmetric: the
     discriminator's Hessian)."""
-    zeros_phi = _zeros(w.phi)
+    zeros_phi = optax.tree.zeros_like(w.phi)
 
     def matvec(v):
-        return _add(lin.jvp(Joint(zeros_phi, v)), v, damping)
+        jv = lin.jvp(Joint(zeros_phi, v))
+        return optax.tree.cast_like(optax.tree.add_scale(jv, damping, v), jv)
 
     return linear_solve(matvec, b, warm, tol=tol, maxiter=maxiter, nan_on_failure=strict)
 
@@ -199,7 +184,7 @@ def retract(
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise ValueError(f"retract: `max_steps` must be a positive int, got {max_steps!r}.")
     game = check_game(game, "retract")
-    w = _arrays(check_joint(w, "retract"))
+    w = jax.tree.map(jnp.asarray, check_joint(w, "retract"))
     method = _check_method(method, "retract")
     tol = default_tol(w) if tol is None else tol
     if not isinstance(max_steps, int) or max_steps < 0:
@@ -211,12 +196,12 @@ def retract(
     def newton_step(w_):
         lin = _linearize(game, w_)
         s, info = _h_tt_solve(lin, w_, lin.value, None, damping, default_tol(w_), maxiter, strict)
-        return Joint(w_.phi, _add(w_.theta, s, -1.0)), info.iterations
+        return Joint(w_.phi, optax.tree.sub(w_.theta, s)), info.iterations
 
     if callable(method) and not isinstance(method, (str, optax.GradientTransformation)):
         theta = method(w.phi)
         out = Joint(w.phi, jax.tree.map(lambda t, ref: jnp.asarray(t).astype(jnp.result_type(ref)), theta, w.theta))
-        res = tree_norm(xi_theta(out))
+        res = residual_norm(xi_theta(out))
         return Retraction(out, int0, res, res <= tol, int0)
 
     start = jax.lax.stop_gradient(w) if implicit else w
@@ -225,9 +210,9 @@ def retract(
         def body(c):
             w_, k, mv, _ = c
             w_, it = newton_step(w_)
-            return w_, k + 1, mv + it, tree_norm(xi_theta(w_))
+            return w_, k + 1, mv + it, residual_norm(xi_theta(w_))
 
-        carry0 = (start, int0, int0, tree_norm(xi_theta(start)))
+        carry0 = (start, int0, int0, residual_norm(xi_theta(start)))
     else:
         tx = optax.with_extra_args_support(method)
 
@@ -235,9 +220,9 @@ def retract(
             (w_, s), k, mv, _ = c
             u, s = tx.update(xi_theta(w_), s, w_.theta)
             w_ = Joint(w_.phi, optax.apply_updates(w_.theta, u))
-            return (w_, s), k + 1, mv, tree_norm(xi_theta(w_))
+            return (w_, s), k + 1, mv, residual_norm(xi_theta(w_))
 
-        carry0 = ((start, tx.init(start.theta)), int0, int0, tree_norm(xi_theta(start)))
+        carry0 = ((start, tx.init(start.theta)), int0, int0, residual_norm(xi_theta(start)))
 
     def cond(c):
         return (c[1] < max_steps) & (c[3] > tol)
@@ -266,7 +251,7 @@ def _implicit_best_response(game, damping, maxiter, strict):
         phi_dot, _ = tangents
         w = Joint(phi, theta)
         lin = _linearize(game, w)
-        rhs = lin.jvp(Joint(phi_dot, _zeros(theta)))
+        rhs = lin.jvp(Joint(phi_dot, optax.tree.zeros_like(theta)))
         y, _ = _h_tt_solve(lin, w, rhs, None, damping, default_tol(w), maxiter, strict)
         return theta, jax.tree.map(jnp.negative, y)
 
@@ -315,10 +300,10 @@ def tangent_projection(
       (1.0, 1.0)
     """
     game = check_game(game, "tangent_projection")
-    w = _arrays(check_joint(w, "tangent_projection"))
+    w = jax.tree.map(jnp.asarray, check_joint(w, "tangent_projection"))
     if not isinstance(g, Joint):
         raise TypeError(f"tangent_projection: `g` must be a jaxgan.Joint like `w`, got {type(g).__name__}.")
-    g = _arrays(g)
+    g = jax.tree.map(jnp.asarray, g)
     if method not in ("cg", "dense"):
         raise ValueError(f"tangent_projection: unknown `method` {method!r}; expected 'cg' or 'dense'.")
     tol = default_tol(w) if tol is None else tol
@@ -328,7 +313,7 @@ def tangent_projection(
     x, info = linear_solve(
         lambda x_: lin.jvp(lin.vjp(x_)), lin.jvp(g), warm, tol=tol, maxiter=_maxiter(w.theta, maxiter), nan_on_failure=strict
     )
-    return Projection(_add(g, lin.vjp(x), -1.0), x, info)
+    return Projection(optax.tree.cast_like(optax.tree.sub(g, lin.vjp(x)), g), x, info)
 
 
 def _dense_projection(game, w, g):
@@ -376,12 +361,12 @@ def total_derivative(
       2.0
     """
     game = check_game(game, "total_derivative")
-    w = _arrays(check_joint(w, "total_derivative"))
+    w = jax.tree.map(jnp.asarray, check_joint(w, "total_derivative"))
     tol = default_tol(w) if tol is None else tol
     grads = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
     lin = _linearize(game, w)
     y, info = _h_tt_solve(lin, w, grads.theta, warm, damping, tol, _maxiter(w.theta, maxiter), strict)
-    return _add(grads.phi, lin.vjp(y).phi, -1.0), y, info
+    return optax.tree.sub(grads.phi, lin.vjp(y).phi), y, info
 
 
 def ridge_lift(
@@ -412,9 +397,9 @@ def ridge_lift(
       0.5
     """
     game = check_game(game, "ridge_lift")
-    w = _arrays(check_joint(w, "ridge_lift"))
+    w = jax.tree.map(jnp.asarray, check_joint(w, "ridge_lift"))
     tol = default_tol(w) if tol is None else tol
     lin = _linearize(game, w)
-    rhs = lin.jvp(Joint(_arrays(dphi), _zeros(w.theta)))
+    rhs = lin.jvp(Joint(jax.tree.map(jnp.asarray, dphi), optax.tree.zeros_like(w.theta)))
     y, info = _h_tt_solve(lin, w, rhs, warm, damping, tol, _maxiter(w.theta, maxiter), strict)
     return jax.tree.map(jnp.negative, y), y, info

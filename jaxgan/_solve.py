@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from ._conv_layout import canonical_convolutions
 
@@ -34,19 +35,11 @@ class SolveInfo(NamedTuple):
     converged: jax.Array
 
 
-def tree_vdot(a: PyTree, b: PyTree) -> jax.Array:
-    """``sum_leaves <a, b>``."""
-    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
-
-def tree_norm(a: PyTree) -> jax.Array:
-    """Euclidean norm of a pytree seen as one vector (no derivative: a diagnostic)."""
-    a = jax.lax.stop_gradient(a)
-    return jnp.sqrt(sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(a)))
-
-
-def _axpy(alpha, x, y):
-    return jax.tree.map(lambda a, b: (b + alpha * a).astype(b.dtype), x, y)
+def residual_norm(a: PyTree) -> jax.Array:
+    """``optax.tree.norm`` of a residual, without a derivative: a stopping test and a
+    diagnostic (the norm's derivative at a zero residual is not finite, and forward-mode
+    differentiation through a solve or a retraction must not see it)."""
+    return optax.tree.norm(jax.lax.stop_gradient(a))
 
 
 def default_tol(tree: PyTree) -> float:
@@ -78,8 +71,8 @@ def conjugate_gradient(
     if x0 is None:
         x0 = jax.tree.map(jnp.zeros_like, b)
     r0 = jax.tree.map(lambda bb, m: bb - m, b, matvec(x0))
-    stop = jnp.maximum(tol * tree_norm(b), atol)
-    rr0 = tree_vdot(r0, r0)
+    stop = jnp.maximum(tol * residual_norm(b), atol)
+    rr0 = optax.tree.vdot(r0, r0)
 
     def cond(c):
         _, _, _, rr, k = c
@@ -88,13 +81,13 @@ def conjugate_gradient(
     def body(c):
         x, r, p, rr, k = c
         mp = matvec(p)
-        pmp = tree_vdot(p, mp)
+        pmp = optax.tree.vdot(p, mp)
         alpha = rr / jnp.where(pmp == 0, 1, pmp)
-        x = _axpy(alpha, p, x)
-        r = _axpy(-alpha, mp, r)
-        rr_new = tree_vdot(r, r)
+        x = optax.tree.cast_like(optax.tree.add_scale(x, alpha, p), x)
+        r = optax.tree.cast_like(optax.tree.add_scale(r, -alpha, mp), r)
+        rr_new = optax.tree.vdot(r, r)
         beta = rr_new / jnp.where(rr == 0, 1, rr)
-        p = jax.tree.map(lambda rv, pv: (rv + beta * pv).astype(rv.dtype), r, p)
+        p = optax.tree.cast_like(optax.tree.add_scale(r, beta, p), r)
         return x, r, p, rr_new, k + 1
 
     x, _, _, rr, k = jax.lax.while_loop(cond, body, (x0, r0, r0, rr0, jnp.asarray(0, jnp.int32)))

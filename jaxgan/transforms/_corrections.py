@@ -53,12 +53,6 @@ def _jacobian_transpose_times(game, params, v):
     return vjp(v)[0]
 
 
-def _add(xi, scale, correction):
-    """``xi + scale * correction`` in ``xi``'s dtypes (a traced float64 ``scale`` must not
-    promote a float32 run)."""
-    return jax.tree.map(lambda x, c: (x + scale * c).astype(x.dtype), xi, correction)
-
-
 def _jare_correction(game, params):
     """JARE's correction ``(grad_phi |xi_theta|^2 / 2, grad_theta |xi_phi|^2 / 2)`` at
     ``params`` by one reverse pass.
@@ -72,7 +66,7 @@ def _jare_correction(game, params):
     def energy(phi_, theta_):
         xi_theta = field(Joint(phi_, params.theta)).theta
         xi_phi = field(Joint(params.phi, theta_)).phi
-        return (_vdot(xi_theta, xi_theta) + _vdot(xi_phi, xi_phi)) / 2
+        return (optax.tree.vdot(xi_theta, xi_theta) + optax.tree.vdot(xi_phi, xi_phi)) / 2
 
     return Joint(*jax.grad(energy, argnums=(0, 1))(params.phi, params.theta))
 
@@ -88,10 +82,6 @@ def _own_curvature(game, params, u: Joint, v: Joint):
     g = second(lambda p: game.loss_g(p, params.theta), params.phi, u.phi, v.phi)
     d = second(lambda t: game.loss_d(params.phi, t), params.theta, u.theta, v.theta)
     return g + d
-
-
-def _vdot(a, b):
-    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
@@ -121,7 +111,7 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
     check_hyperparameter(gamma, "consensus", "gamma")
 
     def correct(game, updates, params):
-        return _add(updates, gamma, _jacobian_transpose_times(game, params, updates))
+        return optax.tree.cast_like(optax.tree.add_scale(updates, gamma, _jacobian_transpose_times(game, params, updates)), updates)
 
     return correction_transform("consensus", correct)
 
@@ -198,7 +188,7 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
 
     def correct(game, updates, params):
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
-        return _add(updates, gamma, _jare_correction(game, params))
+        return optax.tree.cast_like(optax.tree.add_scale(updates, gamma, _jare_correction(game, params)), updates)
 
     return correction_transform("jare", correct)
 
@@ -249,18 +239,18 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) 
             if align:
                 xi_s_xi = _own_curvature(game, params, updates, updates)
                 at_s_xi = _own_curvature(game, params, at_xi, updates)
-                alignment = xi_s_xi * (at_s_xi + _vdot(at_xi, at_xi)) / d
+                alignment = xi_s_xi * (at_s_xi + optax.tree.vdot(at_xi, at_xi)) / d
         else:
             field = simultaneous_gradient(game)
             _, j_xi = jax.jvp(field, (params,), (updates,))
             _, vjp = jax.vjp(field, params)
             (jt_xi,) = vjp(updates)
             at_xi = jax.tree.map(lambda a, b: (a - b) / 2, jt_xi, j_xi)
-            alignment = _vdot(updates, jt_xi) * _vdot(at_xi, jt_xi) / d
+            alignment = optax.tree.vdot(updates, jt_xi) * optax.tree.vdot(at_xi, jt_xi) / d
         scale = jnp.asarray(lam)
         if align:
             sign = jnp.sign(alignment + epsilon)
             scale = scale * jax.lax.stop_gradient(sign)
-        return _add(updates, scale, at_xi)
+        return optax.tree.cast_like(optax.tree.add_scale(updates, scale, at_xi), updates)
 
     return correction_transform("sga", correct)

@@ -10,7 +10,7 @@ import optax
 from .._checks import check_hyperparameter
 from .._field import simultaneous_gradient
 from .._game import Joint
-from ._corrections import _vdot, correction_transform
+from ._corrections import correction_transform
 
 
 def _off_diagonal(game, xi: Joint, w: Joint) -> Joint:
@@ -37,10 +37,6 @@ def _shaping(game, w: Joint) -> Joint:
     return Joint(back_g.phi, back_d.theta)
 
 
-def _sub(a, scale, b):
-    return jax.tree.map(lambda x, y: (x - scale * y).astype(x.dtype), a, b)
-
-
 def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Look-ahead (LA): each player differentiates its loss at the opponent's next naive step,
     to first order ``xi_LA = (I - alpha H_o) xi`` (Zhang & Lesser 2010; Letcher et al. 2019),
@@ -64,7 +60,7 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
     check_hyperparameter(alpha, "look_ahead", "alpha")
 
     def correct(game, xi, w):
-        return _sub(xi, alpha, _off_diagonal(game, xi, w))
+        return optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
 
     return correction_transform("look_ahead", correct)
 
@@ -95,7 +91,8 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     check_hyperparameter(alpha, "lola", "alpha")
 
     def correct(game, xi, w):
-        return _sub(_sub(xi, alpha, _off_diagonal(game, xi, w)), alpha, _shaping(game, w))
+        xi_la = optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
+        return optax.tree.cast_like(optax.tree.add_scale(xi_la, -alpha, _shaping(game, w)), xi)
 
     return correction_transform("lola", correct)
 
@@ -134,13 +131,13 @@ def sos(alpha: jax.typing.ArrayLike, *, a: float = 0.5, b: float = 0.1) -> optax
 
     def correct(game, xi, w):
         chi = _shaping(game, w)
-        xi0 = _sub(xi, alpha, _off_diagonal(game, xi, w))
-        inner = -alpha * _vdot(chi, xi0)
-        norm0 = _vdot(xi0, xi0)
+        xi0 = optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
+        inner = -alpha * optax.tree.vdot(chi, xi0)
+        norm0 = optax.tree.vdot(xi0, xi0)
         p1 = jnp.where(inner >= 0, 1.0, jnp.minimum(1.0, -a * norm0 / jnp.where(inner >= 0, -1.0, inner)))
-        norm = _vdot(xi, xi)
+        norm = optax.tree.vdot(xi, xi)
         p2 = jnp.where(jnp.sqrt(norm) >= b, 1.0, norm)
         p = jnp.minimum(p1, p2)
-        return _sub(xi0, alpha * p, chi)
+        return optax.tree.cast_like(optax.tree.add_scale(xi0, -(alpha * p), chi), xi0)
 
     return correction_transform("sos", correct)
