@@ -7,6 +7,8 @@ Python loop, traced once); dtypes are kept in float32 and float64; and it does w
 theory says on a game with a closed-form answer.
 """
 
+import inspect
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -213,3 +215,64 @@ def test_theory_on_the_dirac_gan(name, lr):
     game = _game(name)
     rho = jg.spectral_radius(game, TRANSFORMS[name][0](lr), game.equilibrium)
     np.testing.assert_allclose(rho, TRANSFORMS[name][2](lr), rtol=1e-7)
+
+
+# ------------------------------------------------------------------ the factories' signatures
+
+
+def _args_entry(doc: str, param: str) -> str:
+    """The text of ``param``'s entry in a Google-style ``Args:`` section ('' if none)."""
+    lines = (doc or "").splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        names = stripped.split(":", 1)[0]
+        if ":" in stripped and param in [n.strip() for n in names.split(",")]:
+            indent = len(line) - len(line.lstrip())
+            out = [stripped]
+            for nxt in lines[i + 1:]:
+                if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= indent:
+                    break
+                out.append(nxt.strip())
+            return " ".join(out)
+    return ""
+
+
+def _factories():
+    for mod in (jg.transforms, jg.regularizers):
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj):
+                yield f"{mod.__name__}.{name}", obj
+
+
+def test_numeric_hyperparameters_are_arraylike_or_said_static():
+    """The scaffold's rule (``jaxgan/_scaffold.py``): every parameter of a public transform or
+    regulariser factory is annotated; a numeric hyperparameter is ``jax.typing.ArrayLike``
+    (traceable: vmap over it), and one typed ``float`` is a static option its ``Args`` entry
+    says is "(static)"."""
+    bad = []
+    for qualname, fn in _factories():
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind is p.VAR_KEYWORD:
+                continue
+            ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
+            if p.annotation is p.empty:
+                bad.append(f"{qualname}({p.name}): no annotation")
+            elif "float" in ann and "(static)" not in _args_entry(fn.__doc__, p.name):
+                bad.append(f"{qualname}({p.name}: {ann}): a float that is not documented (static); use jax.typing.ArrayLike")
+            elif isinstance(p.default, float) and "ArrayLike" not in ann and "float" not in ann:
+                bad.append(f"{qualname}({p.name}: {ann} = {p.default}): a numeric default without ArrayLike")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_state_is_a_typed_named_tuple():
+    """Each transform's state type is a NamedTuple whose fields all have a type more precise
+    than ``object``/``Any``."""
+    states = [getattr(jg.transforms, n) for n in jg.transforms.__all__ if n.endswith("State")]
+    assert len(states) >= 8
+    for state in states:
+        assert issubclass(state, tuple) and hasattr(state, "_fields"), state
+        hints = state.__annotations__
+        assert set(hints) == set(state._fields), state
+        loose = [f for f, t in hints.items() if str(t) in ("object", "Any", "typing.Any")]
+        assert not loose, f"{state.__name__}: fields typed object/Any: {loose}"

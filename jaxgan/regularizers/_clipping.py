@@ -12,7 +12,7 @@ from .._game import Joint
 from .._scaffold import PLAIN_CALL, require_params
 
 
-def clip_discriminator(c) -> optax.GradientTransformationExtraArgs:
+def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Project the discriminator's parameters onto the box ``[-c, c]`` after each step.
 
     A projection acts on where the step lands, so this transform goes *last* in a chain

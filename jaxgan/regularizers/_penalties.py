@@ -43,7 +43,7 @@ def _mean_sq_grad(game: GAN, theta, rule: Quadrature):
     return expectation(lambda x: jnp.sum(jnp.square(_input_grad(game, theta, x))), rule)
 
 
-def r1(game: GAN, gamma) -> GAN:
+def r1(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     """R1: the zero-centred gradient penalty on the data (Mescheder et al. 2018, Eq. 9),
 
     .. math:: R_1(\\theta) = \\frac{\\gamma}{2} E_{x \\sim p_D}[|\\nabla_x D_\\theta(x)|^2],
@@ -66,7 +66,7 @@ def r1(game: GAN, gamma) -> GAN:
     )
 
 
-def r2(game: GAN, gamma) -> GAN:
+def r2(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     """R2: the zero-centred gradient penalty on generated samples (Mescheder et al. 2018, Eq. 10),
 
     .. math:: R_2(\\phi, \\theta) = \\frac{\\gamma}{2} E_{z}[|\\nabla_x D_\\theta(G_\\phi(z))|^2],
@@ -124,7 +124,7 @@ def _check_interp_args(order, pairing, where):
         raise ValueError(f"{where}: unknown `pairing` {pairing!r}; expected 'product' or 'pairs'.")
 
 
-def wgan_gp(game: GAN, lam, *, target: float = 1.0, order: int = 4, pairing: str = "product") -> GAN:
+def wgan_gp(game: GAN, lam: jax.typing.ArrayLike, *, target: jax.typing.ArrayLike = 1.0, order: int = 4, pairing: str = "product") -> GAN:
     """The WGAN-GP gradient penalty on interpolates (Gulrajani et al. 2017),
 
     .. math:: \\lambda E_{\\hat x}[(|\\nabla_x D_\\theta(\\hat x)| - g_0)^2], \\quad
@@ -155,7 +155,7 @@ def wgan_gp(game: GAN, lam, *, target: float = 1.0, order: int = 4, pairing: str
     return game.with_penalty("wgan-gp" if target == 1.0 else f"wgan-gp{target:g}", penalty)
 
 
-def relu_gp(game: GAN, lam, *, order: int = 4, pairing: str = "product") -> GAN:
+def relu_gp(game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: str = "product") -> GAN:
     """The ReLU gradient penalty ``lam * E[ReLU(|grad_x D(x_hat)| - 1)]`` on interpolates
     (seed 001 section 12).
 
@@ -180,7 +180,7 @@ def relu_gp(game: GAN, lam, *, order: int = 4, pairing: str = "product") -> GAN:
     return game.with_penalty("relu-gp", penalty)
 
 
-def instance_noise(game: GAN, sigma, *, order: int = 8, noise: Optional[jax.Array] = None) -> GAN:
+def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, noise: Optional[jax.Array] = None) -> GAN:
     """Instance noise: every sample the discriminator sees, real or generated, is
     ``x + sigma * eps`` with ``eps ~ N(0, I)`` (Sonderby et al. 2016; Mescheder et al. 2018,
     Lemma 3.2).
@@ -238,7 +238,7 @@ def instance_noise(game: GAN, sigma, *, order: int = 8, noise: Optional[jax.Arra
     return game.with_rules(data, latents, generator, suffix="+noise")
 
 
-def fresh_instance_noise(game: GAN, sigma, *, samples: int = 1) -> Callable[[jax.Array], GAN]:
+def fresh_instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, samples: int = 1) -> Callable[[jax.Array], GAN]:
     """Instance noise drawn anew at every step: the stochastic game ``key -> GAN`` whose
     discriminator sees ``x + sigma * eps`` with ``samples`` fresh standard-normal draws of
     ``eps`` at every step (the same draws perturb the real and the generated samples; each

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._checks import check_hyperparameter
 from .._composition import inner_args, mark_wrapped
 from .._field import field_of
 from .._game import Joint
@@ -36,7 +37,7 @@ def gda_am(
     inner: optax.GradientTransformation,
     *,
     window: int = 5,
-    ridge: Optional[float] = None,
+    ridge: Optional[jax.typing.ArrayLike] = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Anderson mixing of a GDA iteration (GDA-AM, He et al. 2022): the fixed-point map
     ``g(w) = w + u(xi(w))`` of ``inner`` (``optax.sgd(h)`` for simultaneous GDA,
@@ -97,9 +98,7 @@ def gda_am(
     if not isinstance(window, int) or isinstance(window, bool) or window < 0:
         raise ValueError(f"gda_am: `window` must be a non-negative int, got {window!r}.")
     if ridge is not None:
-        r = float(ridge)
-        if not (0.0 < r < float("inf")):
-            raise ValueError(f"gda_am: `ridge` must be positive and finite, got {ridge!r}.")
+        check_hyperparameter(ridge, "gda_am", "ridge", low_open=True)
     size = window + 1
 
     def init_fn(params):
@@ -129,7 +128,7 @@ def gda_am(
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-def _mixing_weights(residuals: Joint, valid: jax.Array, size: int, ridge: Optional[float]) -> jax.Array:
+def _mixing_weights(residuals: Joint, valid: jax.Array, size: int, ridge: Optional[jax.typing.ArrayLike]) -> jax.Array:
     """``alpha = G^-1 1 / (1^T G^-1 1)`` over the ``valid`` newest residuals (the others get
     weight zero), ``G`` their Gram matrix normalised by its trace plus ``ridge I``."""
     leaves = [jnp.reshape(r, (size, -1)) for r in jax.tree.leaves(residuals)]

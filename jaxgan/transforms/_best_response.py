@@ -57,8 +57,8 @@ class BestResponseState(NamedTuple):
     """
 
     inner: optax.OptState
-    multiplier: object
-    lift: object
+    multiplier: optax.Params
+    lift: optax.Params
     stats: BestResponseStats
 
 
@@ -69,11 +69,11 @@ def best_response(
     retraction: RetractionMethod = "newton",
     projection: str = "cg",
     generator_projection: Optional[Callable] = None,
-    tol: Optional[float] = None,
+    tol: Optional[jax.typing.ArrayLike] = None,
     max_retraction_steps: int = 100,
-    solver_tol: Optional[float] = None,
+    solver_tol: Optional[jax.typing.ArrayLike] = None,
     solver_maxiter: Optional[int] = None,
-    damping: float = 0.0,
+    damping: jax.typing.ArrayLike = 0.0,
     warm_start: bool = True,
     strict: bool = True,
 ) -> optax.GradientTransformationExtraArgs:

@@ -124,7 +124,7 @@ def project_box(box: Box) -> optax.GradientTransformation:
     return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
 
 
-def certificate(game: Game, box, w: Joint):
+def certificate(game: Game, box: Box, w: Joint):
     """The first-order certificate of a point of a box game: the residual
     ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units) and the local type.
 

@@ -34,7 +34,7 @@ class CGDState(NamedTuple):
 def cgd(
     learning_rate: jax.typing.ArrayLike,
     *,
-    tol: Optional[float] = None,
+    tol: Optional[jax.typing.ArrayLike] = None,
     maxiter: Optional[int] = None,
     warm_start: bool = True,
     strict: bool = False,
@@ -84,7 +84,7 @@ def cgd(
       Schaefer & Anandkumar, "Competitive gradient descent", NeurIPS 2019.
     """
     check_hyperparameter(learning_rate, "cgd", "learning_rate", low_open=True)
-    _check_options("cgd", warm_start, strict, maxiter)
+    _check_options("cgd", warm_start, strict, maxiter, tol)
 
     def init_fn(params):
         require_joint(params, "cgd.init")
@@ -127,7 +127,7 @@ def acgd(
     *,
     beta: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-3,
-    tol: Optional[float] = None,
+    tol: Optional[jax.typing.ArrayLike] = None,
     maxiter: Optional[int] = None,
     warm_start: bool = True,
     strict: bool = False,
@@ -173,7 +173,7 @@ def acgd(
       Schaefer, Zheng & Anandkumar, "Implicit competitive regularization in GANs", ICML 2020.
     """
     check_hyperparameter(learning_rate, "acgd", "learning_rate", low_open=True)
-    _check_options("acgd", warm_start, strict, maxiter)
+    _check_options("acgd", warm_start, strict, maxiter, tol)
     for name, value in (("beta", beta), ("eps", eps)):
         if not isinstance(value, jax.core.Tracer):
             v = float(value)
@@ -204,7 +204,9 @@ def acgd(
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-def _check_options(name, warm_start, strict, maxiter):
+def _check_options(name, warm_start, strict, maxiter, tol):
+    if tol is not None:
+        check_hyperparameter(tol, name, "tol", low_open=True)
     for flag_name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name}: `{flag_name}` must be a bool, got {type(flag).__name__}.")

@@ -193,7 +193,7 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     return correction_transform("jare", correct)
 
 
-def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: float = 0.1) -> optax.GradientTransformationExtraArgs:
+def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.ArrayLike = 0.1) -> optax.GradientTransformationExtraArgs:
     """Symplectic gradient adjustment (Balduzzi et al. 2018):
 
     .. math:: \\xi \\leftarrow \\xi + \\lambda A^T \\xi, \\qquad A = (J - J^T) / 2,

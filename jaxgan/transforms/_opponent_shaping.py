@@ -97,7 +97,7 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     return correction_transform("lola", correct)
 
 
-def sos(alpha: jax.typing.ArrayLike, *, a: float = 0.5, b: float = 0.1) -> optax.GradientTransformationExtraArgs:
+def sos(alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.typing.ArrayLike = 0.1) -> optax.GradientTransformationExtraArgs:
     """Stable Opponent Shaping (Letcher et al. 2019, Algorithm 1): LOLA's shaping term
     scaled by ``p`` so that fixed points are kept and the step stays a descent direction,
 
@@ -125,9 +125,8 @@ def sos(alpha: jax.typing.ArrayLike, *, a: float = 0.5, b: float = 0.1) -> optax
       differentiable games", ICLR 2019.
     """
     check_hyperparameter(alpha, "sos", "alpha")
-    for name, value in (("a", a), ("b", b)):
-        if not 0 < float(value) < 1:
-            raise ValueError(f"sos: `{name}` must be in (0, 1), got {value!r}.")
+    check_hyperparameter(a, "sos", "a", low_open=True, high=1.0)
+    check_hyperparameter(b, "sos", "b", low_open=True, high=1.0)
 
     def correct(game, xi, w):
         chi = _shaping(game, w)

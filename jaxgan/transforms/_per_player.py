@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import optax
 
 from .._checks import check_hyperparameter
@@ -56,7 +57,7 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-def ttur(lr_g, lr_d) -> optax.GradientTransformationExtraArgs:
+def ttur(lr_g: jax.typing.ArrayLike, lr_d: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """The two time-scale update rule (Heusel et al. 2017): SGD with learning rate
     ``lr_g`` for the generator and ``lr_d`` for the discriminator.
 

@@ -27,7 +27,7 @@ class FollowTheRidgeState(NamedTuple):
       ('warm', 'iterations', 'failures')
     """
 
-    warm: object
+    warm: optax.Params
     iterations: jax.Array
     failures: jax.Array
 
@@ -36,7 +36,7 @@ def follow_the_ridge(
     ratio: jax.typing.ArrayLike = 1.0,
     *,
     damping: jax.typing.ArrayLike = 0.0,
-    tol: Optional[float] = None,
+    tol: Optional[jax.typing.ArrayLike] = None,
     maxiter: Optional[int] = None,
     warm_start: bool = True,
     strict: bool = True,
@@ -90,6 +90,8 @@ def follow_the_ridge(
     """
     check_hyperparameter(ratio, "follow_the_ridge", "ratio", low_open=True)
     check_hyperparameter(damping, "follow_the_ridge", "damping")
+    if tol is not None:
+        check_hyperparameter(tol, "follow_the_ridge", "tol", low_open=True)
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
             raise TypeError(f"follow_the_ridge: `{name}` must be a bool, got {type(flag).__name__}.")

@@ -46,9 +46,9 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._checks import check_joint
+from .._checks import check_hyperparameter, check_joint
 from .._field import simultaneous_gradient
-from .._game import Game
+from .._game import Box, Game
 from .._scaffold import checked_game_update
 from ._box import Cube, check_box, check_inside, unit_cube
 
@@ -139,7 +139,7 @@ def _newton(vfn, jfn, z, rows_mask, extra_row=None, extra_rhs=None, iters=3):
     return jax.lax.fori_loop(0, iters, body, z)
 
 
-def stonr(box, *, step_size: float = 1e-2, tol: Optional[float] = None, corrector_steps: int = 3) -> optax.GradientTransformationExtraArgs:
+def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax.typing.ArrayLike] = None, corrector_steps: int = 3) -> optax.GradientTransformationExtraArgs:
     """STON'R as an optax-style transformation: each ``update`` is one STON'R iteration
     (an event's bookkeeping, or one predictor-corrector move along the ridge) and returns
     the displacement; ``run_stonr`` drives it to termination. See the module docstring
@@ -164,6 +164,11 @@ def stonr(box, *, step_size: float = 1e-2, tol: Optional[float] = None, correcto
       (0.5, 0.5, 'converged')
     """
     box = check_box(box, "stonr", strict=True)
+    check_hyperparameter(step_size, "stonr", "step_size", low_open=True)
+    if tol is not None:
+        check_hyperparameter(tol, "stonr", "tol", low_open=True)
+    if not isinstance(corrector_steps, int) or isinstance(corrector_steps, bool) or corrector_steps < 1:
+        raise ValueError(f"stonr: `corrector_steps` must be a positive int, got {corrector_steps!r}.")
     cube = unit_cube(box)
     d = int(cube.lo.size)
 

@@ -63,9 +63,9 @@ class StonrResult(NamedTuple):
 
 def run_stonr(
     game: Game,
-    box,
+    box: Box,
     *,
-    corner=None,
+    corner: Optional[jax.typing.ArrayLike] = None,
     step_size: float = 1e-2,
     tol: Optional[float] = None,
     max_steps: int = 20000,
@@ -84,10 +84,10 @@ def run_stonr(
 
     Args:
       game: a ``Game`` (``zero_sum(f)`` for ``min_x max_y f``).
-      box: ``Box(lo, hi)`` of ``Joint`` bounds (``lo < hi``).
+      box: ``Box(lo, hi)`` of ``Joint`` bounds (``lo < hi``; traced).
       corner: optional start corner (traceable).
-      step_size: arc length per move in the unit cube.
-      tol: the zero test for ``V_i``.
+      step_size: arc length per move in the unit cube (static).
+      tol: the zero test for ``V_i`` (static); default ``1e3 eps``.
       max_steps: iteration cap (static).
       max_events: rows of the event log (static).
 
