@@ -10,10 +10,10 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_point
 from ._conv_layout import canonical_convolutions
 from ._eig import eig
-from ._field import corrected_field, vector_field
+from ._field import negated_field
 from ._game import Game, Joint
 
 TARGETS = ("LM", "LR", "SR", "SM")
@@ -277,7 +277,7 @@ def top_eigenvalues(
       [-1.0, -1.0]
     """
     game = check_game(game, "top_eigenvalues")
-    w = jax.tree.map(jnp.asarray, check_joint(w, "top_eigenvalues", "w"))
+    w = jax.tree.map(jnp.asarray, check_point(game, w, "top_eigenvalues", "w"))
     check_finite(w, "top_eigenvalues")
     if block not in (None, "phi", "theta"):
         raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")
@@ -298,7 +298,7 @@ def _top_eigenvalues_program(game, transform, k, which, block, krylov_size, tol,
 def field_top_eigenvalues(game, w, k, *, which="LM", block=None, transform=None, krylov_size=None, tol=None,
                           max_restarts=300, v0=None) -> TopEigenvalues:
     """The traceable body of ``top_eigenvalues`` (checked arguments)."""
-    field = vector_field(game) if transform is None else corrected_field(game, transform)
+    field = negated_field(game, transform)
     if block is None:
         z0, unravel = ravel_pytree(w)
 

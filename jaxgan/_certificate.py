@@ -37,9 +37,9 @@ from jax.flatten_util import ravel_pytree
 
 from ._arnoldi import arnoldi_eigenvalues
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_hyperparameter, check_joint
+from ._checks import check_finite, check_game, check_hyperparameter, check_point
 from ._density import inner_solve_options
-from ._field import simultaneous_gradient
+from ._field import game_field
 from ._game import Game, Joint
 from ._operators import operator, probe_solve, stackelberg_total_gradient
 from ._solve import SolveInfo
@@ -157,7 +157,7 @@ def stationary_point_certificate(
     """
     where = "stationary_point_certificate"
     game = check_game(game, where)
-    w = jax.tree.map(jnp.asarray, check_joint(w, where))
+    w = jax.tree.map(jnp.asarray, check_point(game, w, where))
     check_finite(w, where)
     gtol = float(check_hyperparameter(gtol, where, "gtol", allow_inf=True))
     rtol = float(check_hyperparameter(rtol, where, "rtol", high=1.0))
@@ -174,7 +174,7 @@ def _certificate_program(game, name, tol, maxiter, rtol):
     def program(w):
         dtype = jnp.result_type(*jax.tree.leaves(w))
         arnoldi_tol = 1e-10 if dtype == jnp.float64 else 1e-4
-        g = jnp.linalg.norm(ravel_pytree(simultaneous_gradient(game)(w))[0])
+        g = jnp.linalg.norm(ravel_pytree(game_field(game)(w))[0])
         leader, follower = (_extremes(*operator(game, w, op, tol=tol, maxiter=maxiter), dtype, arnoldi_tol)
                             for op in ("hessian_phi", "hessian_theta"))
         scale = jnp.maximum(jnp.maximum(jnp.abs(follower.smallest), jnp.abs(follower.largest)), jnp.finfo(dtype).tiny)

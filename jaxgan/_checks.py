@@ -3,7 +3,9 @@ was expected (the bad-input table of the README). Internal calls pass checked va
 
 from __future__ import annotations
 
+import functools
 import os
+import weakref
 from typing import Optional
 
 import jax
@@ -90,7 +92,7 @@ _TRACED_CONVERSIONS = tuple(
 )
 
 
-def _call_loss(loss, name: str, phi, theta):
+def call_loss(loss, name: str, phi, theta):
     """Evaluate a loss; a shape or type error inside it is re-raised naming the parameters' shapes."""
     try:
         return loss(phi, theta)
@@ -182,3 +184,128 @@ def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_
         hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
         raise ValueError(f"{where}: `{name}` must be {lo}{hi}, got {v!r}.")
     return value
+
+
+# --------------------------------------------------------------------------- differentiability
+
+# games already checked, with the parameter signatures they were checked at: a validation
+# cache (weak in the game), never read for results
+_CHECKED_FIELDS: "weakref.WeakKeyDictionary[Game, set]" = weakref.WeakKeyDictionary()
+
+
+def _own_gradients(game: Game):
+    """``w -> (grad_phi loss_g, grad_theta loss_d)`` by autodiff, each loss checked to be a
+    scalar (the checked gradients ``check_differentiable`` traces)."""
+
+    def grads(w: Joint):
+        def lg(phi):
+            val = call_loss(game.loss_g, "loss_g", phi, w.theta)
+            _check_scalar_loss(val, "loss_g")
+            return val
+
+        def ld(theta):
+            val = call_loss(game.loss_d, "loss_d", w.phi, theta)
+            _check_scalar_loss(val, "loss_d")
+            return val
+
+        return jax.grad(lg)(w.phi), jax.grad(ld)(w.theta)
+
+    return grads
+
+
+def check_differentiable(game: Game, w: Joint) -> None:
+    """Raise unless each player's loss depends differentiably on the player's own parameters.
+
+    A loss that ignores its player, or reaches it only through operations without a
+    derivative (``stop_gradient``, rounding, comparisons, integer casts), has a gradient
+    that is *identically* zero: that player never moves, whatever the algorithm. The test
+    is structural, on the jaxpr of the two gradients (shapes only): a player fails when
+    none of its gradient leaves depends on the parameters and all of them are zero. A
+    single flat leaf (a critic bias that cancels out) is a legitimate zero direction and
+    passes. Traced values are fine; ``check_field`` runs it once per game and parameter shapes.
+    """
+    grads = _own_gradients(game)
+    closed = jax.make_jaxpr(grads)(w)
+    jaxpr = closed.jaxpr
+    varying = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(_is_var(v) and v in varying for v in eqn.invars):
+            varying.update(eqn.outvars)
+    constant = [not (_is_var(v) and v in varying) for v in jaxpr.outvars]
+    n_phi = len(jax.tree.leaves(w.phi))
+    for player, loss, flags in (("phi", "loss_g", constant[:n_phi]), ("theta", "loss_d", constant[n_phi:])):
+        if flags and all(flags) and _constant_gradient_is_zero(grads, w, player):
+            raise ValueError(
+                f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect to `{player}` is "
+                f"identically zero (the loss ignores `{player}`, or reaches it only through stop_gradient, rounding, "
+                f"comparisons or integer casts), so that player never moves. Check that `{loss}` uses `{player}`."
+            )
+
+
+def _is_var(v) -> bool:
+    return not hasattr(v, "val")  # a jaxpr Literal carries its value
+
+
+def _constant_gradient_is_zero(grads, w, player: str) -> bool:
+    """Evaluate a parameter-independent gradient (at zeros: it is the same everywhere);
+    ``False`` when it closes over traced values and cannot be evaluated now."""
+    zeros = jax.tree.map(lambda x: np.zeros(jnp.shape(x), jnp.result_type(x)), w)
+    with jax.ensure_compile_time_eval():
+        g = grads(zeros)[0 if player == "phi" else 1]
+    leaves = jax.tree.leaves(g)
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        return False
+    return all(not np.any(np.asarray(x)) for x in leaves)
+
+
+def check_field(game: Game, w: Joint, where: str) -> None:
+    """The checks of a game's field at ``w``'s structure and shapes, run once at a public
+    entry point (and cached per game and parameter signature): with ``grad_fn``, that it
+    returns a ``Joint`` shaped like ``w`` (traced abstractly); otherwise, that each loss
+    returns a floating-point scalar and depends differentiably on its player
+    (``check_differentiable``). Internal code then evaluates ``_field.game_field``
+    unchecked."""
+    signature = _signature(w)
+    seen = _CHECKED_FIELDS.setdefault(game, set())
+    if signature in seen:
+        return
+    if game.grad_fn is None:
+        check_differentiable(game, w)
+    else:
+        out = jax.eval_shape(game.grad_fn, w)
+        if not isinstance(out, Joint):
+            raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {type(out).__name__}.")
+        _check_same_structure(w, out, where, "grad_fn(w)")
+    seen.add(signature)
+
+
+def check_point(game: Game, w, where: str, arg: str = "w") -> Joint:
+    """``w`` checked as a point of ``game`` at a public entry point: a ``Joint`` of floating
+    leaves (``check_joint``) at which the game's field is well defined (``check_field``).
+    ``game`` must have passed ``check_game``."""
+    w = check_joint(w, where, arg)
+    check_field(game, w, where)
+    return w
+
+
+def _signature(w: Joint) -> tuple:
+    return (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
+
+
+def checked_entry(where: str):
+    """Decorate the body of a public ``fn(game, w, ...)``: the public function checks
+    ``game`` (``check_game``) and ``w`` (``check_point``) once and calls the body with
+    checked values; the body stays reachable as ``fn.unchecked`` for internal callers that
+    hold checked values already (a transformation's ``update`` after
+    ``_scaffold.checked_game_update``), so nothing is checked twice."""
+
+    def wrap(body):
+        @functools.wraps(body)
+        def public(game, w, *args, **kwargs):
+            game = check_game(game, where)
+            return body(game, check_point(game, w, where), *args, **kwargs)
+
+        public.unchecked = body
+        return public
+
+    return wrap

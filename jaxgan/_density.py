@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_hyperparameter, check_joint
+from ._checks import check_finite, check_game, check_hyperparameter, check_point
 from ._conv_layout import canonical_convolutions
 from ._game import Game, Joint
 from ._operators import OPERATORS, operator
@@ -182,7 +182,7 @@ def spectral_density(
     """
     where = "spectral_density"
     game = check_game(game, where)
-    w = jax.tree.map(jnp.asarray, check_joint(w, where))
+    w = jax.tree.map(jnp.asarray, check_point(game, w, where))
     check_finite(w, where)
     if operator not in DENSITY_OPERATORS:
         raise ValueError(f"{where}: `operator` must be one of {DENSITY_OPERATORS}, got {operator!r}.")

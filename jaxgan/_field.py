@@ -7,94 +7,16 @@ differentiate these functions, runs step along them.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, Dict
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ._chain_order import check_chain_order
-from ._checks import _call_loss, _check_same_structure, _check_scalar_loss, check_game, check_joint
+from ._checks import call_loss, check_game, check_point
 from ._composition import FIELD_CONTEXT, FieldContext, context
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
-
-# --------------------------------------------------------------------------- differentiability
-
-# games already checked, with the parameter signatures they were checked at: a validation
-# cache (weak in the game), never read for results
-_DIFFERENTIABLE: "weakref.WeakKeyDictionary[Game, set]" = weakref.WeakKeyDictionary()
-
-
-def _own_gradients(game: Game):
-    """``w -> (grad_phi loss_g, grad_theta loss_d)`` by autodiff, each loss checked to be a scalar."""
-
-    def grads(w: Joint):
-        def lg(phi):
-            val = _call_loss(game.loss_g, "loss_g", phi, w.theta)
-            _check_scalar_loss(val, "loss_g")
-            return val
-
-        def ld(theta):
-            val = _call_loss(game.loss_d, "loss_d", w.phi, theta)
-            _check_scalar_loss(val, "loss_d")
-            return val
-
-        return jax.grad(lg)(w.phi), jax.grad(ld)(w.theta)
-
-    return grads
-
-
-def check_differentiable(game: Game, w: Joint) -> None:
-    """Raise unless each player's loss depends differentiably on the player's own parameters.
-
-    A loss that ignores its player, or reaches it only through operations without a
-    derivative (``stop_gradient``, rounding, comparisons, integer casts), has a gradient
-    that is *identically* zero: that player never moves, whatever the algorithm. The test
-    is structural, on the jaxpr of the two gradients (shapes only): a player fails when
-    none of its gradient leaves depends on the parameters and all of them are zero. A
-    single flat leaf (a critic bias that cancels out) is a legitimate zero direction and
-    passes. Checked once per game and parameter shapes; traced values are fine.
-    """
-    signature = (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
-    seen = _DIFFERENTIABLE.setdefault(game, set())
-    if signature in seen:
-        return
-    grads = _own_gradients(game)
-    closed = jax.make_jaxpr(grads)(w)
-    jaxpr = closed.jaxpr
-    varying = set(jaxpr.invars)
-    for eqn in jaxpr.eqns:
-        if any(_is_var(v) and v in varying for v in eqn.invars):
-            varying.update(eqn.outvars)
-    constant = [not (_is_var(v) and v in varying) for v in jaxpr.outvars]
-    n_phi = len(jax.tree.leaves(w.phi))
-    for player, loss, flags in (("phi", "loss_g", constant[:n_phi]), ("theta", "loss_d", constant[n_phi:])):
-        if flags and all(flags) and _constant_gradient_is_zero(grads, w, player):
-            raise ValueError(
-                f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect to `{player}` is "
-                f"identically zero (the loss ignores `{player}`, or reaches it only through stop_gradient, rounding, "
-                f"comparisons or integer casts), so that player never moves. Check that `{loss}` uses `{player}`."
-            )
-    seen.add(signature)
-
-
-def _is_var(v) -> bool:
-    return not hasattr(v, "val")  # a jaxpr Literal carries its value
-
-
-def _constant_gradient_is_zero(grads, w, player: str) -> bool:
-    """Evaluate a parameter-independent gradient (at zeros: it is the same everywhere);
-    ``False`` when it closes over traced values and cannot be evaluated now."""
-    zeros = jax.tree.map(lambda x: np.zeros(jnp.shape(x), jnp.result_type(x)), w)
-    with jax.ensure_compile_time_eval():
-        g = grads(zeros)[0 if player == "phi" else 1]
-    leaves = jax.tree.leaves(g)
-    if any(isinstance(x, jax.core.Tracer) for x in leaves):
-        return False
-    return all(not np.any(np.asarray(x)) for x in leaves)
-
 
 # --------------------------------------------------------------------------- fields
 
@@ -120,18 +42,27 @@ def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
       (2.0, -1.0)
     """
     game = check_game(game, "simultaneous_gradient")
-    own_gradients = _own_gradients(game)
+    field = game_field(game)
 
     def xi(w: Joint) -> Joint:
-        w = check_joint(w, "simultaneous_gradient")
-        if game.grad_fn is not None:
-            out = game.grad_fn(w)
-            if not isinstance(out, Joint):
-                raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {type(out).__name__}.")
-            _check_same_structure(w, out, "simultaneous_gradient", "grad_fn(w)")
-            return out
-        check_differentiable(game, w)
-        return Joint(*own_gradients(w))
+        return field(check_point(game, w, "simultaneous_gradient"))
+
+    return xi
+
+
+def game_field(game: Game) -> Callable[[Joint], Joint]:
+    """``w -> xi(w)`` of a game that passed ``check_game``, evaluated without checks: the
+    form every internal caller uses once its public entry point has checked the game and
+    the point (``_checks.check_point``). ``game.grad_fn`` when given, else reverse-mode
+    autodiff of each loss in its own player (a failing loss still names itself:
+    ``_checks.call_loss``)."""
+    if game.grad_fn is not None:
+        return game.grad_fn
+
+    def xi(w: Joint) -> Joint:
+        g = jax.grad(lambda phi: call_loss(game.loss_g, "loss_g", phi, w.theta))(w.phi)
+        d = jax.grad(lambda theta: call_loss(game.loss_d, "loss_d", w.phi, theta))(w.theta)
+        return Joint(g, d)
 
     return xi
 
@@ -165,7 +96,7 @@ def vector_field(game: Game) -> Callable[[Joint], Joint]:
 def field_of(extra_args: Dict[str, Any], game) -> Callable:
     """The field a wrapper evaluates at new points: the context's, else the game's plain ``xi``."""
     ctx = context(extra_args)
-    return ctx.field if ctx is not None else simultaneous_gradient(game)
+    return ctx.field if ctx is not None else game_field(game)
 
 
 # --------------------------------------------------------------------------- corrected fields
@@ -175,7 +106,7 @@ def checked_update(tx, game: Game):
     """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
     time it is traced (``check_chain_order``)."""
     checked = []
-    field = simultaneous_gradient(game)
+    field = game_field(game)
 
     def update(xi, state, w):
         if not checked:
@@ -201,11 +132,19 @@ def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
       -1.0
     """
     game = check_game(game, "corrected_field")
-    field = simultaneous_gradient(game)
+    v = negated_field(game, transform, "corrected_field")
+    return lambda w: v(check_point(game, w, "corrected_field"))
+
+
+def negated_field(game: Game, transform=None, where: str = "corrected_field") -> Callable[[Joint], Joint]:
+    """``w -> -T(xi(w))`` (``-xi(w)`` without ``transform``) of a checked game, evaluated
+    without the point checks: what ``corrected_field`` returns once its entry point has
+    checked ``w``, for the analyses (Jacobians, spectra, flows) that check their point
+    themselves. The transform's chain order is checked the first time it is traced."""
+    field = game_field(game)
     if transform is None:
         return lambda w: jax.tree.map(jnp.negative, field(w))
-    tx = accept_transformation(transform, "corrected_field", "transform")
-
+    tx = accept_transformation(transform, where, "transform")
     update = checked_update(tx, game)
 
     def v(w):

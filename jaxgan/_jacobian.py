@@ -14,9 +14,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_point
 from ._conv_layout import canonical_convolutions
-from ._field import corrected_field
+from ._field import negated_field
 from ._game import Game, Joint
 
 
@@ -114,7 +114,7 @@ def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_s
     ``where``, ``body``, game, transform and chunk size): the entry point of ``jacobian``,
     ``eigenvalues`` and ``spectrum``. Checks ``w`` first and, after, that ``A`` is finite."""
     game = check_game(game, where)
-    w = check_joint(w, where)
+    w = check_point(game, w, where)
     check_finite(w, where)
     program = compiled(where, _field_jacobian_program, (game, transform, body), (check_chunk_size(chunk_size),))
     out, finite = program(w)
@@ -133,7 +133,7 @@ def _field_jacobian_program(game, transform, body, chunk_size):
 def field_jacobian(game: Game, transform, w: Joint, chunk_size: int) -> jax.Array:
     """The traceable body of ``jacobian``: ``d(-T(xi))/dw`` at ``w`` as a dense matrix."""
     z, unravel = ravel_pytree(w)
-    v = corrected_field(game, transform)
+    v = negated_field(game, transform)
 
     def v_flat(z):
         return ravel_pytree(v(unravel(z)))[0]

@@ -31,8 +31,8 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import check_game, check_joint
-from ._field import simultaneous_gradient
+from ._checks import checked_entry
+from ._field import game_field
 from ._game import Game, Joint
 from ._solve import SolveInfo, default_tol, linear_solve, residual_norm
 
@@ -86,7 +86,7 @@ class Projection(NamedTuple):
 
 def discriminator_gradient(game: Game) -> Callable[[Joint], PyTree]:
     """``w -> grad_theta loss_d(w)``: the equation ``= 0`` of the best-response manifold."""
-    field = simultaneous_gradient(game)
+    field = game_field(game)
     return lambda w: field(w).theta
 
 
@@ -133,6 +133,7 @@ def _check_method(method, where):
     return method
 
 
+@checked_entry("retract")
 def retract(
     game: Game,
     w: Joint,
@@ -183,8 +184,7 @@ def retract(
     """
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise ValueError(f"retract: `max_steps` must be a positive int, got {max_steps!r}.")
-    game = check_game(game, "retract")
-    w = jax.tree.map(jnp.asarray, check_joint(w, "retract"))
+    w = jax.tree.map(jnp.asarray, w)
     method = _check_method(method, "retract")
     tol = default_tol(w) if tol is None else tol
     if not isinstance(max_steps, int) or max_steps < 0:
@@ -258,6 +258,7 @@ def _implicit_best_response(game, damping, maxiter, strict):
     return best
 
 
+@checked_entry("tangent_projection")
 def tangent_projection(
     game: Game,
     w: Joint,
@@ -299,8 +300,7 @@ def tangent_projection(
       >>> round(float(p.vector.phi), 6), round(float(p.vector.theta), 6)
       (1.0, 1.0)
     """
-    game = check_game(game, "tangent_projection")
-    w = jax.tree.map(jnp.asarray, check_joint(w, "tangent_projection"))
+    w = jax.tree.map(jnp.asarray, w)
     if not isinstance(g, Joint):
         raise TypeError(f"tangent_projection: `g` must be a jaxgan.Joint like `w`, got {type(g).__name__}.")
     g = jax.tree.map(jnp.asarray, g)
@@ -328,6 +328,7 @@ def _dense_projection(game, w, g):
     return Projection(unravel(gz - k.T @ x), unravel_theta(x), info)
 
 
+@checked_entry("total_derivative")
 def total_derivative(
     game: Game,
     w: Joint,
@@ -360,8 +361,7 @@ def total_derivative(
       >>> round(float(d), 6)
       2.0
     """
-    game = check_game(game, "total_derivative")
-    w = jax.tree.map(jnp.asarray, check_joint(w, "total_derivative"))
+    w = jax.tree.map(jnp.asarray, w)
     tol = default_tol(w) if tol is None else tol
     grads = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
     lin = _linearize(game, w)
@@ -369,6 +369,7 @@ def total_derivative(
     return optax.tree.sub(grads.phi, lin.vjp(y).phi), y, info
 
 
+@checked_entry("ridge_lift")
 def ridge_lift(
     game: Game,
     w: Joint,
@@ -396,8 +397,7 @@ def ridge_lift(
       >>> round(float(dt), 6)
       0.5
     """
-    game = check_game(game, "ridge_lift")
-    w = jax.tree.map(jnp.asarray, check_joint(w, "ridge_lift"))
+    w = jax.tree.map(jnp.asarray, w)
     tol = default_tol(w) if tol is None else tol
     lin = _linearize(game, w)
     rhs = lin.jvp(Joint(jax.tree.map(jnp.asarray, dphi), optax.tree.zeros_like(w.theta)))

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._field import simultaneous_gradient
+from ._field import game_field
 from ._game import Game, Joint
 from ._solve import SolveInfo, conjugate_gradient, linear_solve
 
@@ -57,7 +57,7 @@ def split(w: Joint) -> Split:
 
 def _flat_xi(game: Game, s: Split):
     """``(zp, zt) -> (xi_phi, xi_theta)`` on flat player vectors."""
-    xi = simultaneous_gradient(game)
+    xi = game_field(game)
 
     def f(zp, zt):
         g = xi(Joint(s.unravel_phi(zp), s.unravel_theta(zt)))

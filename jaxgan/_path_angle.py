@@ -21,8 +21,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_joint
-from ._field import simultaneous_gradient
+from ._checks import check_finite, check_game, check_joint, check_point
+from ._field import game_field
 from ._game import Game, Joint
 
 
@@ -81,7 +81,8 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
     """
     where = "path_angle"
     game = check_game(game, where)
-    w_init = jax.tree.map(jnp.asarray, check_joint(w_init, where, "w_init"))
+    w_init = jax.tree.map(jnp.asarray, check_point(game, w_init, where, "w_init"))
+    # w_final must be shaped like w_init (below), so the field check of w_init serves both
     w_final = jax.tree.map(jnp.asarray, check_joint(w_final, where, "w_final"))
     check_finite(w_init, where, "w_init")
     check_finite(w_final, where, "w_final")
@@ -109,7 +110,7 @@ def _cosine(a, b):
 
 
 def _path_angle_program(game):
-    xi = simultaneous_gradient(game)
+    xi = game_field(game)
 
     def program(w0, w1, alphas):
         z0, unravel = ravel_pytree(w0)

@@ -13,12 +13,12 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import _check_same_structure, check_finite, check_game, check_joint
+from ._checks import _check_same_structure, check_field, check_finite, check_game, check_joint, check_point
 from ._conv_layout import canonical_convolutions
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 from ._status import RESULTS
-from ._step import ReadKeys, check_state, check_tx, make_step, tx_at
+from ._step import ReadKeys, check_state, check_tx, make_step, step_of, tx_at
 
 PyTree = object
 
@@ -131,7 +131,7 @@ def rollout(
         game = check_game(game, "rollout")
         if key is not None:
             raise ValueError("rollout: `key` is only for a stochastic `game` (a callable key -> Game); this game is deterministic.")
-    w0 = check_joint(w0, "rollout", "w0")
+    w0 = check_joint(w0, "rollout", "w0") if stochastic else check_point(game, w0, "rollout", "w0")
     check_finite(w0, "rollout", "w0")
     check_tx(tx, "rollout", hyperparams)
     check_state(tx, w0, state, "rollout", hyperparams)
@@ -167,7 +167,7 @@ def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key
     if state is None:
         state = tx.init(w0)
     if key is None:
-        step = make_step(game, tx)
+        step = step_of(game, tx)
 
         def step_at(w, s, t):
             return step(w, s)
@@ -482,6 +482,8 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
                 eq = check_game(g(key), "sweep (the stochastic game at `key`)").equilibrium
             ref = w_star if w_star is not None else (eq if eq is not None else ref_default)
             start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)")
+            if arity == 0:
+                check_field(g, start, "sweep")
             tx = accept_transformation(make_tx(h), "sweep (the transformation made by `make_tx`)", "tx")
             if ref is None:  # no reference point: only finiteness can be judged
                 out = run(g, tx, start, steps, k, key=key if arity else None)

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import optax
 
-from ._checks import check_game
+from ._checks import check_field, check_game
 from ._game import Game, Joint
 
 #: The message of a game-aware ``update`` called without ``params``; ``{where}`` is the
@@ -62,9 +62,11 @@ def accept_transformation(tx, where: str, arg: str = "inner",
 
 
 def checked_game_update(updates, params, game, where: str, *, joint: Sequence[str] = ("updates", "params")) -> Game:
-    """The checks at the top of a game-aware ``update``: ``game`` is a valid ``Game``,
-    ``params`` is given, and the arguments named in ``joint`` are ``Joint`` pytrees.
-    Returns the checked game.
+    """The checks at the top of a game-aware ``update``, its public entry point: ``game``
+    is a valid ``Game``, ``params`` is given, the arguments named in ``joint`` are
+    ``Joint`` pytrees and the game's field is well defined at ``params``
+    (``_checks.check_field``, cached per game and shapes). Returns the checked game; the
+    update then evaluates the field unchecked (``_field.game_field``).
 
     Raises:
       TypeError: ``game`` is missing or not a ``Game``; an argument of ``joint`` is not a
@@ -74,6 +76,8 @@ def checked_game_update(updates, params, game, where: str, *, joint: Sequence[st
     game = check_game(game, where)
     require_params(params, where)
     _check_joint_args(where, joint, updates=updates, params=params)
+    if isinstance(params, Joint):
+        check_field(game, params, where)
     return game
 
 

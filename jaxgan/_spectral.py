@@ -30,11 +30,11 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_point
 from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
-from ._step import check_state, check_tx, make_step, tx_at
+from ._step import check_state, check_tx, step_of, tx_at
 
 _DENSE_EIG_LIMIT = 8192
 
@@ -353,7 +353,7 @@ def update_jacobian(
 def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams):
     """The entry point of ``update_jacobian`` (``radius=False``) and ``spectral_radius``."""
     game = check_game(game, where)
-    w = check_joint(w, where)
+    w = check_point(game, w, where)
     check_finite(w, where)
     check_tx(tx, where, hyperparams)
     check_state(tx, w, state, where, hyperparams)
@@ -372,7 +372,7 @@ def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius):
 
 def step_jacobian(game: Game, tx, w: Joint, state, chunk_size: int) -> jax.Array:
     """The traceable body of ``update_jacobian`` (``tx`` accepts ``game=``)."""
-    step = make_step(game, tx)
+    step = step_of(game, tx)
     if state is None:
         _, state = step(w, tx.init(w))
     s_diff, merge = _split_state(state)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import cached, compiled
-from ._checks import check_finite, check_game, check_joint
+from ._checks import check_finite, check_game, check_joint, check_point
 from ._game import Game, Joint
 from ._rollout import SweepResult, game_of_grid_point, sweep
 from ._scaffold import accept_transformation
@@ -183,7 +183,7 @@ def _radius_program(game, make_tx, star_fn, batched):
         h = ReadKeys(h)
         g = check_game(game_fn(h), "stability_map (the game built from the grid)")
         tx = accept_transformation(make_tx(h), "stability_map (the transformation made by `make_tx`)", "tx")
-        radius = step_spectral_radius(g, tx, _fixed_point(game_fn, star_fn, star_value, h))
+        radius = step_spectral_radius(g, tx, check_point(g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map"))
         h.check_all_read("stability_map")
         return radius
 

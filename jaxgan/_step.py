@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._checks import check_game
-from ._field import checked_update, simultaneous_gradient
+from ._checks import check_game, check_point
+from ._field import checked_update, game_field
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 
@@ -136,9 +136,16 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
       (0.5, 1.5)
     """
     game = check_game(game, "make_step")
-    tx = accept_transformation(tx, "make_step", "tx")
-    field = simultaneous_gradient(game)
+    step = step_of(game, accept_transformation(tx, "make_step", "tx"))
+    return lambda w, state: step(check_point(game, w, "make_step"), state)
 
+
+def step_of(game: Game, tx: optax.GradientTransformationExtraArgs) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
+    """``make_step``'s map for a game, transformation and points its public entry point
+    has checked (``check_game``, ``accept_transformation``, ``check_point``): runs and
+    update Jacobians build their programs from it. The chain order is still checked, the
+    first time it is traced."""
+    field = game_field(game)
     update = checked_update(tx, game)
 
     def step(w, state):

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 
 from ._arnoldi import field_top_eigenvalues
 from ._cache import compiled
-from ._checks import check_game, check_joint
+from ._checks import check_game, check_point
 from ._game import Game
 from ._spectral import field_eigenvalues, phase_factor
 
@@ -121,7 +121,7 @@ def spectral_trace(
     counts = {jnp.shape(x)[0] for x in leaves}
     if len(counts) != 1:
         raise ValueError(f"{where}: `checkpoints` leaves disagree on the number of checkpoints: {sorted(counts)}.")
-    check_joint(jax.tree.map(lambda x: x[0], checkpoints), where, "checkpoints")
+    check_point(game, jax.tree.map(lambda x: x[0], checkpoints), where, "checkpoints")
     if method not in ("dense", "arnoldi"):
         raise ValueError(f"{where}: unknown `method` {method!r}; expected 'dense' or 'arnoldi'.")
 

@@ -17,8 +17,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_joint
-from ._field import corrected_field
+from ._checks import check_finite, check_game, check_point
+from ._field import negated_field
 from ._game import Game, Joint
 from ._rollout import rollout, run
 from ._scaffold import accept_transformation
@@ -76,7 +76,7 @@ def flow(
       (0.0, 1.0)
     """
     game = check_game(game, "flow")
-    w0 = jax.tree.map(jnp.asarray, check_joint(w0, "flow", "w0"))
+    w0 = jax.tree.map(jnp.asarray, check_point(game, w0, "flow", "w0"))
     check_finite(w0, "flow", "w0")
     ts = jnp.asarray(ts, ravel_pytree(w0)[0].dtype)
     if ts.ndim != 1 or ts.size < 1:
@@ -103,7 +103,7 @@ def solve_flow(game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e
     import diffrax
 
     z0, unravel = ravel_pytree(w0)
-    v = corrected_field(game, transform)
+    v = negated_field(game, transform)
 
     def rhs(t, z, args):
         return ravel_pytree(v(unravel(z)))[0]
@@ -210,7 +210,7 @@ def refinement_test(
       ([4, 2, 1], 1.0)
     """
     game = check_game(game, "refinement_test")
-    w0 = jax.tree.map(jnp.asarray, check_joint(w0, "refinement_test", "w0"))
+    w0 = jax.tree.map(jnp.asarray, check_point(game, w0, "refinement_test", "w0"))
     check_finite(w0, "refinement_test", "w0")
     if not callable(make_tx):
         raise TypeError("refinement_test: `make_tx` must be a callable lr -> optax transformation.")

@@ -160,10 +160,10 @@ def test_a_new_coarse_learning_rate_in_the_refinement_test_compiles_nothing():
 
 
 def test_trace_time_checks_run_once_per_program(monkeypatch):
-    from jaxgan import _field
+    from jaxgan import _checks, _field
 
     calls = collections.Counter()
-    order, differentiable = _field.check_chain_order, _field.check_differentiable
+    order, differentiable = _field.check_chain_order, _checks.check_differentiable
 
     def counted_order(*a, **k):
         calls["chain order"] += 1
@@ -174,7 +174,7 @@ def test_trace_time_checks_run_once_per_program(monkeypatch):
         return differentiable(*a, **k)
 
     monkeypatch.setattr(_field, "check_chain_order", counted_order)
-    monkeypatch.setattr(_field, "check_differentiable", counted_differentiable)
+    monkeypatch.setattr(_checks, "check_differentiable", counted_differentiable)
     game = jg.games.dirac("wgan")
     tx = optax.chain(jg.consensus(1.0), optax.sgd(0.1))
     jg.rollout(game, tx, W0, 20)

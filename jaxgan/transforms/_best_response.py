@@ -201,15 +201,15 @@ def best_response(
         def warm(x):
             return x if warm_start else None
 
-        before = retract(game, params, **kw)
+        before = retract.unchecked(game, params, **kw)
         w = before.w
         lift = zeros  # unused warm starts are reset, so they add no unit eigenvalue to update_jacobian
         if step == "riemannian":
             grad_w = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
             if projection == "dense":
-                proj = tangent_projection(game, w, grad_w, method="dense")
+                proj = tangent_projection.unchecked(game, w, grad_w, method="dense")
             else:
-                proj = tangent_projection(
+                proj = tangent_projection.unchecked(
                     game, w, grad_w, warm=warm(state.multiplier), tol=s_tol, maxiter=solver_maxiter, strict=strict
                 )
             delta, inner_state = inner.update(
@@ -219,7 +219,7 @@ def best_response(
             multiplier, iters, ok, matvecs = proj.multiplier, proj.info.iterations, proj.info.converged, 2 * proj.info.iterations
         else:
             if step == "total":
-                d_phi, multiplier, info = total_derivative(game, w, warm=warm(state.multiplier), **solve_kw)
+                d_phi, multiplier, info = total_derivative.unchecked(game, w, warm=warm(state.multiplier), **solve_kw)
                 iters, ok = info.iterations, info.converged
             else:
                 d_phi = jax.grad(game.loss_g)(w.phi, w.theta)
@@ -232,13 +232,13 @@ def best_response(
                 **with_probe(inner_args(extra_args, "best_response", field, no_corrections=True), direction),
             )
             if step == "total":
-                d_theta, lift, info = ridge_lift(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
+                d_theta, lift, info = ridge_lift.unchecked(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
                 iters, ok = iters + info.iterations, ok & info.converged
                 delta = Joint(delta.phi, d_theta)
             else:
                 delta = Joint(delta.phi, zeros)
             matvecs = iters
-        after = retract(game, optax.apply_updates(w, delta), implicit=True, **kw)
+        after = retract.unchecked(game, optax.apply_updates(w, delta), implicit=True, **kw)
         failed = ~(before.converged & after.converged & ok)
         displacement = jax.tree.map(lambda new, old: (new - old).astype(old.dtype), after.w, params)
         if strict:

@@ -13,9 +13,9 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._cache import compiled
-from .._checks import check_game
+from .._checks import check_game, check_point
 from .._composition import check_projection_placement, player_of
-from .._field import simultaneous_gradient
+from .._field import game_field
 from .._game import Box, Game, Joint
 from .._scaffold import PLAIN_CALL, require_params
 
@@ -146,10 +146,11 @@ def certificate(game: Game, box: Box, w: Joint):
       >>> float(r), jg.transforms.LOCAL_TYPES[int(t)]
       (0.0, 'local Nash')
     """
-    game = check_game(game, "certificate")
-    box = check_box(box, "certificate", strict=True)
+    game = check_game(game, "stonr_certificate")
+    box = check_box(box, "stonr_certificate", strict=True)
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
-    return compiled("stonr_certificate", lambda g: lambda b, p: first_order_certificate(g, b, p), (game,))(box, jax.tree.map(jnp.asarray, w))
+    w = jax.tree.map(jnp.asarray, check_point(game, w, "stonr_certificate"))
+    return compiled("stonr_certificate", lambda g: lambda b, p: first_order_certificate(g, b, p), (game,))(box, w)
 
 
 def first_order_certificate(game: Game, box: Box, w: Joint):
@@ -157,7 +158,7 @@ def first_order_certificate(game: Game, box: Box, w: Joint):
     cube = unit_cube(box)
     z, unravel = ravel_pytree(jax.tree.map(jnp.asarray, w))
     dtype = z.dtype
-    field = simultaneous_gradient(game)
+    field = game_field(game)
 
     def xi_flat(x):
         return ravel_pytree(field(unravel(x)))[0]

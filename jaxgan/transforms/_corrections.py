@@ -22,7 +22,7 @@ import optax
 from .._chain_order import probe_received
 from .._checks import check_hyperparameter
 from .._composition import check_correction_allowed, evaluation_point, register_correction
-from .._field import simultaneous_gradient
+from .._field import game_field
 from .._game import Joint
 from .._scaffold import checked_game_update
 
@@ -49,7 +49,7 @@ def correction_transform(name: str, correct) -> optax.GradientTransformationExtr
 
 def _jacobian_transpose_times(game, params, v):
     """``J^T v`` at ``params`` (``J = d xi / dw``): one VJP of the field."""
-    _, vjp = jax.vjp(simultaneous_gradient(game), params)
+    _, vjp = jax.vjp(game_field(game), params)
     return vjp(v)[0]
 
 
@@ -61,7 +61,7 @@ def _jare_correction(game, params):
     being the (closed-over, still differentiable) ``params``: the forward pass is one
     field evaluation split in two, the reverse pass costs about one VJP of the field.
     """
-    field = simultaneous_gradient(game)
+    field = game_field(game)
 
     def energy(phi_, theta_):
         xi_theta = field(Joint(phi_, params.theta)).theta
@@ -241,7 +241,7 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.Ar
                 at_s_xi = _own_curvature(game, params, at_xi, updates)
                 alignment = xi_s_xi * (at_s_xi + optax.tree.vdot(at_xi, at_xi)) / d
         else:
-            field = simultaneous_gradient(game)
+            field = game_field(game)
             _, j_xi = jax.jvp(field, (params,), (updates,))
             _, vjp = jax.vjp(field, params)
             (jt_xi,) = vjp(updates)

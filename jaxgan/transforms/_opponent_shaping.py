@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import optax
 
 from .._checks import check_hyperparameter
-from .._field import simultaneous_gradient
+from .._field import game_field
 from .._game import Joint
 from ._corrections import correction_transform
 
@@ -17,7 +17,7 @@ def _off_diagonal(game, xi: Joint, w: Joint) -> Joint:
     """``H_o xi`` at ``w``: the off-diagonal blocks of ``H = d xi / dw`` applied to ``xi``,
     ``(D_pt xi_theta, D_tp xi_phi)`` (two JVPs of the field: one JVP would add the diagonal
     blocks' products)."""
-    field = simultaneous_gradient(game)
+    field = game_field(game)
     zeros = jax.tree.map(jnp.zeros_like, w)
     _, from_phi = jax.jvp(field, (w,), (Joint(xi.phi, zeros.theta),))
     _, from_theta = jax.jvp(field, (w,), (Joint(zeros.phi, xi.theta),))
@@ -31,7 +31,7 @@ def _shaping(game, w: Joint) -> Joint:
     zeros = jax.tree.map(jnp.zeros_like, w)
     cross_g = jax.grad(lambda t: game.loss_g(w.phi, t))(w.theta)  # grad_theta L_g
     cross_d = jax.grad(lambda p: game.loss_d(p, w.theta))(w.phi)  # grad_phi L_d
-    _, vjp = jax.vjp(simultaneous_gradient(game), w)
+    _, vjp = jax.vjp(game_field(game), w)
     (back_g,) = vjp(Joint(zeros.phi, cross_g))  # (D_tp^T cross_g, D_tt^T cross_g)
     (back_d,) = vjp(Joint(cross_d, zeros.theta))  # (D_pp^T cross_d, D_pt^T cross_d)
     return Joint(back_g.phi, back_d.theta)

@@ -105,7 +105,7 @@ def follow_the_ridge(
         game = checked_game_update(updates, params, game, "follow_the_ridge")
         def correct(v, w, warm):
             s_tol = default_tol(w) if tol is None else tol
-            d_theta, y, info = ridge_lift(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)
+            d_theta, y, info = ridge_lift.unchecked(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)
             # d_theta = -H^-1 H_tp xi_phi: add ratio * d_theta to xi_theta
             theta = jax.tree.map(lambda x, c: (x + ratio * c).astype(x.dtype), v.theta, d_theta)
             return Joint(v.phi, theta), y, info

@@ -47,8 +47,8 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._checks import check_hyperparameter, check_joint
-from .._field import simultaneous_gradient
-from .._game import Box, Game
+from .._field import game_field
+from .._game import Box, Game, Joint
 from .._scaffold import checked_game_update
 from ._box import Cube, check_box, check_inside, unit_cube
 
@@ -90,7 +90,7 @@ class StonrState(NamedTuple):
 
 def _improvement(game: Game, cube: Cube):
     """``z -> V(z)``: minus the simultaneous gradient in cube coordinates."""
-    field = simultaneous_gradient(game)
+    field = game_field(game)
 
     def v(z):
         w = cube.unravel(cube.lo.astype(z.dtype) + cube.scale.astype(z.dtype) * z)
@@ -189,11 +189,12 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
         )
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
+        if isinstance(params, Joint) and sum(int(jnp.size(x)) for x in jax.tree.leaves(params)) != d:
+            n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
+            raise ValueError(f"stonr: `params` have {n} coordinates but the box has {d}.")
         game = checked_game_update(updates, params, game, "stonr", joint=("params",))
         del updates, extra_args  # STON'R computes its own field in the cube's coordinates
         w = ravel_pytree(jax.tree.map(jnp.asarray, params))[0]
-        if w.size != d:
-            raise ValueError(f"stonr: `params` have {w.size} coordinates but the box has {d}.")
         dtype = w.dtype
         eps = (1e3 * jnp.finfo(dtype).eps) if tol is None else tol
         z = jnp.clip((w - cube.lo.astype(dtype)) / cube.scale.astype(dtype), 0.0, 1.0)

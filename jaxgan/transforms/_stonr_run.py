@@ -12,8 +12,8 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._cache import compiled
-from .._checks import check_game
-from .._field import simultaneous_gradient
+from .._checks import check_field, check_game
+from .._field import game_field
 from .._game import Box, Game, Joint
 from .._status import RESULTS, STATUS_NAMES
 from ._box import LOCAL_TYPES, check_box, first_order_certificate, unit_cube
@@ -122,6 +122,7 @@ def run_stonr(
     if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
         raise ValueError(f"run_stonr: `max_events` must be a positive int, got {max_events!r}.")
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
+    check_field(game, box.lo, "run_stonr")  # the field at the box's shapes (the run's own points are inside it)
     options = (float(step_size), None if tol is None else float(tol), int(max_steps), int(max_events))
     return compiled("run_stonr", _stonr_program, (game,), options)(box, corner)
 
@@ -151,7 +152,7 @@ def _stonr_program(game, step_size, tol, max_steps, max_events):
         unit = Box(*(jax.tree.map(lambda x, v=v: np.full(np.shape(x), v, dtype), box.lo) for v in (0.0, 1.0)))
         tx = stonr(unit, step_size=step_size, tol=tol)
         w0 = unravel(jnp.zeros(d, dtype))
-        field = simultaneous_gradient(reflected)
+        field = game_field(reflected)
         path0 = jnp.zeros((max_steps + 1, d), dtype)  # row 0: the start z = 0
         log0 = -jnp.ones((max_events, 3), jnp.int32)
 
