@@ -10,7 +10,7 @@ from typing import Dict
 
 import numpy as np
 
-from ._status import RESULTS
+from ._status import RESULTS, STATUS_NAMES
 
 
 def have_matplotlib() -> bool:
@@ -160,7 +160,7 @@ def game_report_figure(path, title: str, entry: dict):
     for name, r in algs.items():
         col = int(np.argmin(np.abs(np.asarray(r["values"]) - r["default"])))
         radius[name] = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)[:, col]
-        status[name] = np.array([[STATUS_CODES[s] for s in row] for row in r["status"]])[:, col]
+        status[name] = np.array([[STATUS_NAMES.index(s) for s in row] for row in r["status"]])[:, col]
     ax = fig.add_subplot(grid[0, 1:3])
     plot_stability_over_lr(ax, lrs, radius, status)
     ax.set_title("one-step spectral radius (dots: runs, filled = converged)", fontsize=9)
@@ -173,7 +173,7 @@ def game_report_figure(path, title: str, entry: dict):
     for i, (name, r) in enumerate(algs.items()):
         ax = fig.add_subplot(grid[1 + i // ncol, i % ncol])
         rho = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)
-        st = np.array([[STATUS_CODES[s] for s in row] for row in r["status"]])
+        st = np.array([[STATUS_NAMES.index(s) for s in row] for row in r["status"]])
         agree = r["map_agreement"]
         if r.get("not_applicable"):
             why = "H_tt singular" if "singular" in r["not_applicable"] else "undefined"
@@ -189,8 +189,6 @@ def game_report_figure(path, title: str, entry: dict):
     plt.close(fig)
     return path
 
-
-STATUS_CODES = {"converged": 0, "bounded": 1, "grew": 2, "non-finite": 3}
 
 __all__ = ["game_report_figure", "have_matplotlib", "plot_eigenvalue_plane", "plot_refinement", "plot_stability_map",
            "plot_stability_over_lr"]

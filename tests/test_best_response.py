@@ -1,27 +1,14 @@
 """Best-response-manifold descent, Follow-the-Ridge and the manifold tools (seed 001;
 Wang, Zhang & Ba 2020), against closed forms."""
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from closed_forms import player_block, random_schur_quadratic, sorted_eigs
 
 import jaxgan as jg
-
-
-def _sorted(lam):
-    lam = np.asarray(lam)
-    return lam[np.lexsort((lam.imag.round(8), lam.real.round(8)))]
-
-
-def _player_block(m, w):
-    """The parameter block of an update Jacobian (warm-start state columns are zero, so
-    the other eigenvalues are zeros)."""
-    n = sum(np.size(x) for x in jax.tree.leaves(w))
-    return np.asarray(m)[:n, :n]
-
 
 # ----------------------------------------------------------------- quadratic games: exact rates
 
@@ -50,31 +37,18 @@ def test_one_dimensional_rates():
     np.testing.assert_allclose(got[:, 2], got[:, 1], rtol=1e-10)
 
 
-def _random_quadratic(seed, n, m):
-    rng = np.random.default_rng(seed)
-    q = rng.normal(size=(n, n))
-    A = (q + q.T) / 2  # indefinite
-    B = rng.normal(size=(n, m))
-    r = rng.normal(size=(m, m))
-    C = r @ r.T + m * np.eye(m)
-    # make the Schur complement positive definite
-    S = A + B @ np.linalg.solve(C, B.T)
-    A = A + (abs(np.linalg.eigvalsh(S).min()) + 0.5) * np.eye(n)
-    return A, B, C
-
-
 @pytest.mark.parametrize("seed,n,m", [(0, 3, 2), (1, 2, 4)])
 def test_multidimensional_rates(seed, n, m):
-    A, B, C = _random_quadratic(seed, n, m)
+    A, B, C = random_schur_quadratic(seed, n, m)
     game = jg.games.quadratic(A, B, C)
     eta = 0.05
     S = A + B @ np.linalg.solve(C, B.T)
     G = np.linalg.solve(np.eye(n) + B @ np.linalg.solve(C, np.linalg.solve(C, B.T)), S)
     for step, core in (("total", S), ("riemannian", G)):
         tx = jg.best_response(optax.sgd(eta), step=step)
-        lam = np.linalg.eigvals(_player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
+        lam = np.linalg.eigvals(player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
         expected = np.concatenate([1 - eta * np.linalg.eigvals(core), np.zeros(m)])
-        np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-9)
+        np.testing.assert_allclose(sorted_eigs(lam), sorted_eigs(expected), atol=1e-9)
 
 
 def test_runs_follow_the_rate_and_stay_on_the_manifold():
@@ -92,92 +66,7 @@ def test_runs_follow_the_rate_and_stay_on_the_manifold():
 # ----------------------------------------------------------------- the projection
 
 
-def _nonlinear_game(n=6, m=10, seed=3):
-    rng = np.random.default_rng(seed)
-    A = jnp.asarray(np.diag(rng.uniform(0.5, 1.5, n)))
-    B = jnp.asarray(rng.normal(size=(n, m)) / np.sqrt(m))
-    C = jnp.asarray(np.diag(rng.uniform(0.5, 2.0, m)))
-
-    def f(x, y):
-        return x @ A @ x / 2 + 0.05 * jnp.sum(x**4) + jnp.tanh(x) @ B @ y - y @ C @ y / 2 - 0.05 * jnp.sum(y**4)
-
-    return jg.zero_sum(f, equilibrium=jg.Joint(jnp.zeros(n), jnp.zeros(m)))
-
-
-def test_tangent_projection_properties():
-    game = _nonlinear_game()
-
-    @jax.jit
-    def check(w0, g):
-        w = jg.retract(game, w0).w
-        p = jg.tangent_projection(game, w, g)
-        d = jg.tangent_projection(game, w, g, method="dense")
-        _, k_pg = jax.jvp(lambda w_: jg.simultaneous_gradient(game)(w_).theta, (w,), (p.vector,))
-        return p.vector, d.vector, k_pg, jg.tangent_projection(game, w, p.vector).vector
-
-    w0 = jg.Joint(jax.random.normal(jax.random.PRNGKey(0), (6,)), jnp.zeros(10))
-    p, d, k_pg, pp = check(w0, jg.Joint(jnp.arange(6.0), jnp.ones(10)))
-    chex.assert_trees_all_close(p, d, atol=1e-10)
-    np.testing.assert_allclose(k_pg, 0, atol=1e-10)  # tangent: K (P g) = 0
-    chex.assert_trees_all_close(pp, p, atol=1e-10)  # P is idempotent
-
-
-def test_warm_started_projection_is_exact_and_cheaper():
-    game = _nonlinear_game(20, 60)
-    w0 = jg.Joint(jnp.linspace(-1.0, 1.0, 20), jnp.zeros(60))
-    out = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(0.1), projection="dense"), w, 40, record_every=1))(w0)
-    points = [jax.tree.map(lambda x: x[i], out.trajectory) for i in range(1, 41)]
-
-    @jax.jit
-    def both(w, warm):
-        g = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
-        warm_p = jg.tangent_projection(game, w, g, warm=warm)
-        cold_p = jg.tangent_projection(game, w, g)
-        exact = jg.tangent_projection(game, w, g, method="dense")
-        return warm_p, cold_p, exact
-
-    warm, warm_its, cold_its = jnp.zeros(60), 0, 0
-    for w in points:
-        wp, cp, ex = both(w, warm)
-        chex.assert_trees_all_close(wp.vector, ex.vector, atol=1e-8)
-        chex.assert_trees_all_close(cp.vector, ex.vector, atol=1e-8)
-        warm, warm_its, cold_its = wp.multiplier, warm_its + int(wp.info.iterations), cold_its + int(cp.info.iterations)
-    print(f"least-squares CG iterations over 40 steps: warm {warm_its}, cold {cold_its}")
-    assert warm_its < 0.95 * cold_its, (warm_its, cold_its)
-    # the transform's own counter: warm starts use fewer Hessian-vector products
-    runs = {
-        flag: jax.jit(lambda w, f=flag: jg.rollout(game, jg.best_response(optax.sgd(0.1), warm_start=f), w, 40))(w0)
-        for flag in (True, False)
-    }
-    print({f: int(r.state.stats.matvecs) for f, r in runs.items()})
-    assert int(runs[True].state.stats.matvecs) < int(runs[False].state.stats.matvecs)
-    chex.assert_trees_all_close(runs[True].final, runs[False].final, atol=1e-8)
-    chex.assert_trees_all_close(runs[True].final, out.final, atol=1e-8)
-
-
 # ----------------------------------------------------------------- retraction and failures
-
-
-def test_retraction_methods_agree():
-    game = _nonlinear_game()
-    w = jg.Joint(jnp.linspace(-1.0, 1.0, 6), jnp.ones(10))
-    newton = jg.retract(game, w)
-    gd = jg.retract(game, w, method=optax.sgd(0.3), max_steps=2000)
-    assert bool(newton.converged) and bool(gd.converged)
-    assert int(newton.steps) < 10 < int(gd.steps)
-    chex.assert_trees_all_close(newton.w, gd.w, atol=1e-9)
-    capped = jg.retract(game, w, method=optax.sgd(0.3), max_steps=5)
-    assert not bool(capped.converged) and int(capped.steps) == 5
-
-
-def test_missing_best_response_is_reported_not_used():
-    game = jg.games.dirac("wgan")  # loss_d = -psi * theta: no best response for theta != 0
-    w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0))
-    strict = jg.rollout(game, jg.best_response(optax.sgd(0.1)), w0, 5)
-    assert not bool(strict.finite) and int(strict.first_nonfinite) == 1
-    assert int(strict.state.stats.failures) >= 1
-    lax_run = jg.rollout(game, jg.best_response(optax.sgd(0.1), strict=False, max_retraction_steps=3), w0, 5)
-    assert int(lax_run.state.stats.failures) == 5
 
 
 def test_bad_arguments():
@@ -198,55 +87,6 @@ def test_bad_arguments():
 
 
 # ----------------------------------------------------------------- Follow-the-Ridge
-
-
-@pytest.mark.parametrize("seed,n,m", [(0, 3, 2), (4, 2, 3)])
-def test_follow_the_ridge_spectrum(seed, n, m):
-    A, B, C = _random_quadratic(seed, n, m)
-    game = jg.games.quadratic(A, B, C)
-    eta_x, eta_y = 0.02, 0.05
-    tx = optax.chain(jg.follow_the_ridge(eta_x / eta_y), jg.ttur(eta_x, eta_y))
-    lam = np.linalg.eigvals(_player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
-    S = A + B @ np.linalg.solve(C, B.T)  # Schur complement of f's Hessian (H_yy = -C)
-    expected = np.concatenate([1 - eta_x * np.linalg.eigvals(S), 1 + eta_y * np.linalg.eigvals(-C)])
-    np.testing.assert_allclose(_sorted(lam), _sorted(expected), atol=1e-9)
-
-
-def test_ridge_examples_gda_versus_follow_the_ridge():
-    games = jg.games.ridge_examples()
-    eta = 0.05
-    ftr = optax.chain(jg.follow_the_ridge(), optax.sgd(eta))
-    # g1, g3: strict local minimax, GDA unstable, FR stable with the predicted radius
-    for name, schur in (("g1", 2.0), ("g3", 8.0)):
-        g = games[name]
-        assert float(jg.spectral_radius(g, optax.sgd(eta), g.equilibrium)) > 1
-        np.testing.assert_allclose(
-            jg.spectral_radius(g, ftr, g.equilibrium), max(abs(1 - eta * schur), abs(1 - eta * 2.0)), rtol=1e-9
-        )
-        w0 = jg.Joint(jnp.asarray(0.3), jnp.asarray(-0.2))
-        run = jax.jit(lambda w, g=g: jg.rollout(g, ftr, w, 2000).final)(w0)
-        gda = jax.jit(lambda w, g=g: jg.rollout(g, optax.sgd(eta), w, 2000).final)(w0)
-        assert max(abs(float(run.phi)), abs(float(run.theta))) < 1e-8
-        assert max(abs(float(gda.phi)), abs(float(gda.theta))) > 1.0
-    # g2: not a local minimax; GDA converges to it, FR is repelled
-    g = games["g2"]
-    assert float(jg.spectral_radius(g, optax.sgd(eta), g.equilibrium)) < 1
-    np.testing.assert_allclose(jg.spectral_radius(g, ftr, g.equilibrium), 1 + eta * 2.0, rtol=1e-9)
-
-
-def test_follow_the_ridge_and_best_response_converge_where_simgd_spirals_out():
-    game = jg.games.quadratic(-2.0, 2.0, 1.0)  # Schur -2 + 4 = 2 > 0; trace of A = 1 > 0
-    w0 = jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5))
-    eta = 0.1
-    algos = {
-        "simgd": optax.sgd(eta),
-        "ftr": optax.chain(jg.follow_the_ridge(), optax.sgd(eta)),
-        "br": jg.best_response(optax.sgd(eta)),
-        "br-total": jg.best_response(optax.sgd(eta), step="total"),
-    }
-    dist = {k: float(jnp.hypot(*jax.jit(lambda w, t=t: jg.rollout(game, t, w, 400).final)(w0))) for k, t in algos.items()}
-    assert dist["simgd"] > 1.0
-    assert max(dist["ftr"], dist["br"], dist["br-total"]) < 1e-6
 
 
 # ----------------------------------------------------------------- seed 001: the 1-D WGAN

@@ -291,19 +291,6 @@ def test_corrections_inside_extragradient_mean_the_same_as_before_it():
     np.testing.assert_allclose(ravel_pytree(a)[0], ravel_pytree(b)[0], rtol=1e-13)
 
 
-def test_lookahead_period_map_closed_form():
-    # on a bilinear game SimGD is M = I + lr A exactly; k fast steps then the slow step:
-    # w_k = ((1 - alpha) I + alpha M^k) w_0
-    game = jg.games.bilinear(1.0)
-    lr, k, alpha = 0.2, 3, 0.4
-    w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(-0.5))
-    out = jg.rollout(game, jg.lookahead(optax.sgd(lr), sync_period=k, alpha=alpha), w0, 4 * k, record_every=k)
-    A = np.array([[0.0, -1.0], [1.0, 0.0]])
-    period = (1 - alpha) * np.eye(2) + alpha * np.linalg.matrix_power(np.eye(2) + lr * A, k)
-    expected = [np.linalg.matrix_power(period, j) @ np.array([1.0, -0.5]) for j in range(5)]
-    np.testing.assert_allclose(np.stack([out.trajectory.phi, out.trajectory.theta], 1), np.stack(expected), rtol=1e-13)
-
-
 # --------------------------------------------------------------------------- the GAN_stability notebook's runs
 # Transcribed from the formulas of the public GAN_stability DiracGAN notebook (Mescheder et
 # al. 2018): generator position theta, discriminator slope psi, velocity

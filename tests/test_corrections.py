@@ -105,42 +105,6 @@ def test_jare_phase_to_zero_and_conditioning_to_one():
     np.testing.assert_allclose(lam.real / 250.0, -1.0, atol=0.15)
 
 
-@pytest.mark.parametrize("eta", [0.1, 0.5, 0.9])
-def test_extragradient_on_bilinear_games(eta):
-    game = jg.games.bilinear(np.diag([1.0, 0.5]))
-    rho = jg.spectral_radius(game, jg.extragradient(optax.sgd(eta)), game.equilibrium)
-    radii = [np.sqrt(1 - (eta * s) ** 2 + (eta * s) ** 4) for s in (1.0, 0.5)]
-    np.testing.assert_allclose(rho, max(radii), rtol=1e-12)
-    assert float(jg.spectral_radius(game, optax.sgd(eta), game.equilibrium)) > 1  # SimGD diverges
-    steps = 4000
-    out = jg.rollout(game, jg.extragradient(optax.sgd(eta)), jg.Joint(jnp.ones(2), jnp.ones(2)), steps)
-    dist = float(jnp.linalg.norm(jnp.concatenate([out.final.phi, out.final.theta])))
-    assert dist < 10 * 2.0 * max(radii) ** steps  # contracts at the predicted rate (|w0| = 2)
-
-
-def test_optax_optimistic_gradient_and_lookahead_compose_with_games():
-    game = jg.games.bilinear(1.0)
-    w0 = jg.Joint(jnp.array(1.0), jnp.array(1.0))
-    # optimistic GD: w+ = w - eta (2 xi_t - xi_{t-1}); stateful, its update Jacobian includes the state
-    ogd = optax.optimistic_gradient_descent(0.2)
-    out = jg.rollout(game, ogd, w0, 2000)
-    assert float(jnp.hypot(out.final.phi, out.final.theta)) < 1e-6
-    assert float(jg.spectral_radius(game, ogd, game.equilibrium)) < 1
-    # lookahead over SimGD (slow weights pull the fast ones back)
-    la = optax.lookahead(optax.sgd(0.2), sync_period=5, slow_step_size=0.5)
-    params = optax.LookaheadParams.init_synced(w0)
-    state = la.init(params)
-    xi = jg.simultaneous_gradient(game)
-
-    def body(_, carry):
-        params, state = carry
-        u, state = la.update(xi(params.fast), state, params)
-        return optax.apply_updates(params, u), state
-
-    params, state = jax.jit(lambda c: jax.lax.fori_loop(0, 3000, body, c))((params, state))
-    assert float(jnp.hypot(params.slow.phi, params.slow.theta)) < 1e-6
-
-
 def test_correction_errors():
     game = jg.games.dirac("wgan")
     w = game.equilibrium

@@ -14,7 +14,6 @@ import jaxgan as jg
 R = jg.regularizers
 
 
-
 def _roots(b, c):
     """Roots of lambda^2 - b lambda + c, sorted."""
     d = np.sqrt(complex(b**2 - 4 * c))
@@ -146,22 +145,6 @@ def test_clip_discriminator_projects():
     out = jg.rollout(game, tx, jg.Joint(jnp.array(1.0), jnp.array(0.0)), 200, record_every=1)
     assert float(jnp.max(jnp.abs(out.trajectory.theta))) <= 0.2 + 1e-15
     assert float(jnp.max(jnp.abs(out.trajectory.theta))) == pytest.approx(0.2)
-
-
-def test_per_player_and_ttur():
-    game = jg.games.linear_gaussian(jnp.array([1.0, 0.5]), 1.0)
-    m = jg.update_jacobian(game, jg.ttur(0.1, 0.5), game.equilibrium)
-    a = np.asarray(jg.jacobian(game, game.equilibrium))
-    scale = np.diag([0.1, 0.1, 0.5, 0.5])
-    np.testing.assert_allclose(m, np.eye(4) + scale @ a, atol=1e-13)
-    # Adam for D, SGD for G, after a correction, in one chain; runs and keeps both states
-    tx = optax.chain(jg.jare(1.0), jg.per_player(optax.sgd(0.05), optax.adam(0.01)))
-    w0 = jg.Joint(game.equilibrium.phi + 0.2, game.equilibrium.theta + 0.1)
-    out = jg.rollout(game, tx, w0, 3000)
-    assert bool(out.finite)
-    assert float(jnp.linalg.norm(out.final.phi - game.equilibrium.phi)) < 0.05
-    with pytest.raises(TypeError, match="`discriminator` must be an optax.GradientTransformation"):
-        jg.per_player(optax.sgd(0.1), "adam")
 
 
 def test_regularizer_errors():

@@ -1,0 +1,53 @@
+"""_solve: matrix-free conjugate gradient and the implicitly differentiated linear solve."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan._solve import conjugate_gradient, default_tol, linear_solve, residual_norm
+
+
+def _spd(n, seed=0):
+    q = np.random.default_rng(seed).normal(size=(n, n))
+    return jnp.asarray(q @ q.T + n * np.eye(n))
+
+
+def test_cg_solves_a_pytree_system_to_its_tolerance():
+    m = _spd(6)
+    b = {"a": jnp.arange(1.0, 4.0), "b": jnp.ones(3)}
+
+    def matvec(x):
+        y = m @ jnp.concatenate([x["a"], x["b"]])
+        return {"a": y[:3], "b": y[3:]}
+
+    x, info = conjugate_gradient(matvec, b, tol=1e-12, maxiter=50)
+    exact = np.linalg.solve(np.asarray(m), np.concatenate([np.asarray(b["a"]), np.asarray(b["b"])]))
+    np.testing.assert_allclose(np.concatenate([x["a"], x["b"]]), exact, rtol=1e-10)
+    assert bool(info.converged) and int(info.iterations) <= 6 + 1
+
+
+def test_linear_solve_has_the_exact_solutions_derivative():
+    m = _spd(4, seed=1)
+
+    def solve(scale):
+        x, _ = linear_solve(lambda v: scale * (m @ v), jnp.ones(4), tol=1e-13, maxiter=40)
+        return jnp.sum(x)
+
+    # d/ds sum((s M)^{-1} 1) = -sum(M^{-1} 1) / s^2
+    expected = -np.sum(np.linalg.solve(np.asarray(m), np.ones(4))) / 2.0**2
+    np.testing.assert_allclose(float(jax.grad(solve)(2.0)), expected, rtol=1e-9)
+
+
+def test_a_missed_tolerance_is_nan_only_when_asked():
+    m = jnp.diag(jnp.array([1.0, -1.0]))  # indefinite: CG need not converge in one step
+    x, info = linear_solve(lambda v: m @ v, jnp.ones(2), tol=1e-14, maxiter=1, nan_on_failure=True)
+    assert not bool(info.converged) and bool(jnp.all(jnp.isnan(x)))
+
+
+def test_default_tolerance_and_residual_norm():
+    assert default_tol(jnp.ones(2, jnp.float64)) == pytest.approx(1e-2 * np.sqrt(np.finfo(np.float64).eps))
+    assert default_tol(jnp.ones(2, jnp.float32)) == pytest.approx(1e-2 * np.sqrt(np.finfo(np.float32).eps))
+    assert float(residual_norm({"a": jnp.array([3.0]), "b": jnp.array([4.0])})) == 5.0
+    # no derivative through the residual (it would not be finite at zero)
+    assert float(jax.grad(lambda t: residual_norm(t * jnp.zeros(2)))(1.0)) == 0.0
