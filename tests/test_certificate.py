@@ -7,7 +7,6 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import jaxgan as jg
-from jaxgan._operators import stackelberg_hessian
 
 NASH = "local Nash"
 MINIMAX = "local minimax (differential Stackelberg), not Nash"
@@ -81,29 +80,6 @@ def test_general_sum_uses_the_leaders_total_hessian(b, verdict, total):
     assert cert.operator == "stackelberg_hessian"
     np.testing.assert_allclose(float(cert.stackelberg.smallest), total, rtol=1e-12)
     assert cert.verdict == verdict, cert.reason
-
-
-def test_the_total_hessian_equals_the_hessian_along_a_nonlinear_best_response():
-    # L_d = |theta - g(phi)|^2 / 2, so r(phi) = g(phi); at a point on the ridge the operator is
-    # the Hessian of phi -> L_g(phi, g(phi)), third-order terms of r included
-    W = jnp.asarray(np.random.default_rng(1).normal(size=(3, 4)))
-
-    def g(p):
-        return jnp.tanh(W @ p)
-
-    def loss_g(p, t):
-        return jnp.sum(jnp.sin(p)) * jnp.sum(t**2) + t @ jnp.cos(W @ p) + 0.1 * jnp.sum(p**4)
-
-    def loss_d(p, t):
-        return 0.5 * jnp.sum((t - g(p)) ** 2)
-
-    game = jg.Game(loss_g, loss_d)
-    phi = jnp.asarray([0.3, -0.2, 0.5, 0.1])
-    w = jg.Joint(phi, g(phi))
-    expected = jax.hessian(lambda p: loss_g(p, g(p)))(phi)
-    op = stackelberg_hessian(game, w, tol=1e-13, maxiter=50)
-    got = jax.vmap(op)(jnp.eye(4)).T
-    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-9, atol=1e-10)
 
 
 def test_a_point_that_is_not_stationary_says_so_with_its_numbers():

@@ -28,20 +28,9 @@ def test_dirac_closed_form_gradient_equals_autodiff(loss):
         np.testing.assert_allclose(jg.jacobian(auto, w), jg.jacobian(closed, w), rtol=1e-12, atol=1e-15)
 
 
-def test_log_sigmoid_custom_derivative_matches_reference():
-    t = jnp.linspace(-40.0, 40.0, 101)
-    np.testing.assert_allclose(jg.games.log_sigmoid(t), jax.nn.log_sigmoid(t), rtol=1e-14, atol=1e-300)
-    d1 = jax.vmap(jax.grad(jg.games.log_sigmoid))(t)
-    np.testing.assert_allclose(d1, jax.vmap(jax.grad(jax.nn.log_sigmoid))(t), rtol=1e-12)
-    d2 = jax.vmap(jax.grad(jax.grad(jg.games.log_sigmoid)))(t)
-    np.testing.assert_allclose(d2, -jax.nn.sigmoid(t) * jax.nn.sigmoid(-t), rtol=1e-12, atol=1e-300)
-    assert float(jax.grad(jax.grad(jg.games.log_sigmoid))(0.0)) == -0.25
-
-
 def _theorem1(mu, a=-0.5, q=-0.5):
     disc = np.sqrt(complex(q**2 * mu**2 - 4 * a**2))
     return [(q * mu + disc) / 2, (q * mu - disc) / 2]
-
 
 
 @pytest.mark.parametrize(

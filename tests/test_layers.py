@@ -124,3 +124,64 @@ def test_the_top_level_rule():
                  "top_eigenvalues", "spectral_density", "stationary_point_certificate", "stability_map", "flow"):
         assert name in top
     assert {"manifold", "transforms", "games"} <= top
+
+
+# --------------------------------------------------------------------------- tests follow the code
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+
+#: modules whose tests live in a file of another name (one file per subpackage catalogue;
+#: the CLI entry point with the CLI)
+TEST_FILE = {
+    "__main__": "test_cli.py",
+    "__init__": "test_layers.py",  # the top-level rule, below
+    "_stonr_run": "test_stonr.py",
+    "games": "test_games.py",
+    "regularizers": "test_regularizers.py",
+    "report": "test_report.py",
+    "transforms": "test_transforms_common.py",
+}
+#: the catalogues and the report share their package's test file, except the neural games
+SHARED = {"games", "regularizers", "report"}
+OWN_FILE_IN_SHARED = {"games._neural", "games._conv"}
+#: test files about a property of the whole library, not one module
+CROSS_CUTTING = {
+    "test_bad_input.py": "the bad-input table, every entry point",
+    "test_cache.py": "compile once: compilation counts at every public entry point",
+    "test_composition.py": "chained transforms against reference loops (the composition rule)",
+    "test_determinism.py": "bitwise repeatability",
+    "test_docs.py": "the API reference builds, every public name has an entry",
+    "test_docstrings.py": "docstring examples run",
+    "test_layers.py": "the import direction and the module/test layout",
+    "test_malformed_arguments.py": "malformed arguments at every public entry point",
+    "test_notebooks.py": "the notebooks execute",
+    "test_properties.py": "property tests across games and transforms",
+    "test_readme.py": "the README's commands and examples",
+    "test_sharding.py": "sweeps sharded over devices",
+    "test_transforms_common.py": "what every transform shares (signatures, states, jit/vmap)",
+}
+
+
+def _test_file(module):
+    """The test file of a module: ``test_<name>.py`` with the leading underscore dropped."""
+    for key in (module, module.split(".")[-1]):
+        if key in TEST_FILE:
+            return TEST_FILE[key]
+    unit = module.split(".")[0]
+    if unit in SHARED and module not in OWN_FILE_IN_SHARED:
+        return TEST_FILE[unit]
+    return f"test_{module.split('.')[-1].lstrip('_')}.py"
+
+
+def test_every_module_has_its_test_file():
+    files = set(os.listdir(TESTS))
+    missing = sorted(f"{m} -> tests/{_test_file(m)}" for m, _ in _modules() if _test_file(m) not in files)
+    assert not missing, "modules without their test file:\n" + "\n".join(missing)
+
+
+def test_every_test_file_belongs_to_a_module_or_is_cross_cutting():
+    owned = {_test_file(m) for m, _ in _modules()} | set(CROSS_CUTTING)
+    stray = sorted(f for f in os.listdir(TESTS) if f.startswith("test_") and f.endswith(".py") and f not in owned)
+    assert not stray, f"test files with no module of that name (name them after the module they test): {stray}"
+    gone = sorted(set(CROSS_CUTTING) - set(os.listdir(TESTS)))
+    assert not gone, f"CROSS_CUTTING lists test files that no longer exist: {gone}"

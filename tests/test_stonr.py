@@ -114,17 +114,6 @@ def test_jit_and_float32():
     np.testing.assert_allclose([out.point.phi, out.point.theta], [3 / 7, 2 / 7], atol=1e-5)
 
 
-def test_certificate_local_types():
-    box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
-    g1 = jg.games.ridge_examples()["g1"]  # strict local minimax, not Nash
-    r, t = jg.stonr_certificate(g1, box, jg.Joint(0.0, 0.0))
-    assert float(r) == 0.0 and jg.transforms.LOCAL_TYPES[int(t)] == "local min-max"
-    r, t = jg.stonr_certificate(_double_well(), box, jg.Joint(0.0, 0.0))  # x at a maximum of its own loss
-    assert float(r) == 0.0 and int(t) == 0
-    r, _ = jg.stonr_certificate(g1, box, jg.Joint(0.5, 0.0))
-    np.testing.assert_allclose(r, 1.0)  # xi = (-3, -2): the projected step stops at the faces x = 1, y = 1
-
-
 def test_bad_input():
     game = EXAMPLES["bilinear"].game
     with pytest.raises(ValueError, match="lo < hi"):

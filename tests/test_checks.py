@@ -1,0 +1,105 @@
+"""jaxgan._checks: the input checks run once at a public entry point (check_game, check_joint,
+check_hyperparameter, check_field / check_point with their per-signature cache, checked_entry)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgan as jg
+from jaxgan import _checks
+
+GAME = jg.zero_sum(lambda x, y: jnp.sum(x * y))
+
+
+def test_check_game_and_check_joint_name_the_argument_and_the_fix():
+    with pytest.raises(TypeError, match=r"f needs the game: pass `game=game`"):
+        _checks.check_game(None, "f")
+    with pytest.raises(TypeError, match=r"f: `game` must be a jaxgan.Game, got dict"):
+        _checks.check_game({}, "f")
+    with pytest.raises(TypeError, match=r"f: `w0` must be a jaxgan.Joint\(phi, theta\), got tuple"):
+        _checks.check_joint((1.0, 2.0), "f", "w0")
+    with pytest.raises(ValueError, match=r"f: `w.theta` has no array leaves"):
+        _checks.check_joint(jg.Joint(1.0, ()), "f")
+    with pytest.raises(TypeError, match=r"`w.phi` has a leaf of dtype int32"):
+        _checks.check_joint(jg.Joint(jnp.arange(2, dtype=jnp.int32), 1.0), "f")
+    with pytest.raises(TypeError, match="half precision"):
+        _checks.check_joint(jg.Joint(jnp.ones(2, jnp.float16), 1.0), "f")
+    with pytest.raises(TypeError, match="mixes floating dtypes"):
+        _checks.check_joint(jg.Joint(jnp.ones(2, jnp.float32), jnp.ones(2, jnp.float64)), "f")
+    w = jg.Joint(jnp.ones(2, jnp.float32), 1.0)  # a Python float is weakly typed: it mixes with float32
+    assert _checks.check_joint(w, "f") is w
+
+
+@pytest.mark.parametrize(
+    "value,kwargs,error,match",
+    [
+        (True, {}, TypeError, r"`h` must be a real number, got bool"),
+        ("0.1", {}, TypeError, r"`h` must be a real number, got str"),
+        (np.ones(2), {}, TypeError, r"`h` must be a real scalar, got ndarray of dtype float64 and shape \(2,\)"),
+        (float("nan"), {}, ValueError, r"`h` must be finite, got nan"),
+        (float("inf"), {}, ValueError, r"`h` must be finite"),
+        (-0.5, {}, ValueError, r"`h` must be >= 0, got -0.5"),
+        (0.0, {"low_open": True}, ValueError, r"`h` must be > 0, got 0.0"),
+        (1.0, {"high": 1.0}, ValueError, r"`h` must be >= 0 and < 1, got 1.0"),
+    ],
+)
+def test_check_hyperparameter_refuses_with_the_domain(value, kwargs, error, match):
+    with pytest.raises(error, match=r"f: " + match):
+        _checks.check_hyperparameter(value, "f", "h", **kwargs)
+
+
+def test_check_hyperparameter_passes_valid_and_traced_values_through():
+    assert _checks.check_hyperparameter(1.0, "f", "h", high=1.0, high_open=False) == 1.0
+    assert _checks.check_hyperparameter(float("inf"), "f", "h", allow_inf=True) == float("inf")
+    assert float(jax.jit(lambda h: _checks.check_hyperparameter(h, "f", "h") * 2)(-1.0)) == -2.0  # traced: the caller's
+
+
+def test_check_field_runs_once_per_game_and_signature(monkeypatch):
+    calls = []
+    real = _checks.check_differentiable
+    monkeypatch.setattr(_checks, "check_differentiable", lambda g, w: (calls.append(w), real(g, w)))
+    game = jg.zero_sum(lambda x, y: jnp.sum(x * y))
+    w2 = jg.Joint(jnp.ones(2), jnp.ones(2))
+    for _ in range(3):
+        _checks.check_point(game, w2, "f")
+    assert len(calls) == 1
+    _checks.check_point(game, jg.Joint(jnp.ones(3), jnp.ones(3)), "f")  # new shapes: checked again
+    _checks.check_point(game, jax.tree.map(lambda x: x.astype(jnp.float32), w2), "f")  # new dtype: again
+    assert len(calls) == 3
+    _checks.check_point(jg.zero_sum(lambda x, y: jnp.sum(x * y)), w2, "f")  # a new game: again
+    assert len(calls) == 4
+
+
+def test_check_field_refuses_a_loss_that_ignores_its_player_and_a_bad_grad_fn():
+    ignores = jg.Game(lambda x, y: jnp.sum(y**2), lambda x, y: jnp.sum(x * y))
+    with pytest.raises(ValueError, match=r"`loss_g` does not depend differentiably on `phi`"):
+        _checks.check_point(ignores, jg.Joint(jnp.ones(2), jnp.ones(2)), "f")
+    stopped = jg.Game(lambda x, y: jnp.sum(x * y), lambda x, y: jnp.sum(jax.lax.stop_gradient(y) * x))
+    with pytest.raises(ValueError, match=r"`loss_d` does not depend differentiably on `theta`"):
+        _checks.check_point(stopped, jg.Joint(jnp.ones(2), jnp.ones(2)), "f")
+    bad_grad = jg.Game(GAME.loss_g, GAME.loss_d, grad_fn=lambda w: (w.theta, -w.phi))
+    with pytest.raises(TypeError, match="`grad_fn` must return a jaxgan.Joint, got tuple"):
+        _checks.check_point(bad_grad, jg.Joint(jnp.ones(2), jnp.ones(2)), "f")
+    with pytest.raises(ValueError, match="scalar"):
+        _checks.check_point(jg.zero_sum(lambda x, y: x * y), jg.Joint(jnp.ones(2), jnp.ones(2)), "f")
+
+
+def test_checked_entry_checks_then_calls_the_body_which_stays_reachable():
+    seen = []
+
+    @_checks.checked_entry("my_entry")
+    def entry(game, w, scale=1.0):
+        """Doc of the body."""
+        seen.append((game, w))
+        return scale * jnp.sum(w.phi)
+
+    w = jg.Joint(jnp.ones(2), jnp.ones(2))
+    assert float(entry(GAME, w, scale=3.0)) == 6.0 and seen[-1] == (GAME, w)
+    assert entry.__doc__ == "Doc of the body." and entry.__name__ == "entry"
+    with pytest.raises(TypeError, match=r"my_entry: `w` must be a jaxgan.Joint"):
+        entry(GAME, (1.0, 2.0))
+    with pytest.raises(TypeError, match=r"my_entry: `game` must be a jaxgan.Game"):
+        entry(None.__class__, w)
+    assert len(seen) == 1  # the body never ran on bad input
+    assert float(entry.unchecked(None, jg.Joint(jnp.ones(3), None))) == 3.0  # the body itself checks nothing

@@ -1,0 +1,70 @@
+"""jaxgan.report: the report's numbers (record intervals, measured rates, the field spectrum,
+one algorithm's map and runs) against closed forms, and its strict JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+import jaxgan as jg
+from jaxgan import report
+
+
+def test_record_every_gives_about_a_hundred_records_and_respects_the_multiple():
+    assert report.record_every(1000) == 10
+    assert report.record_every(250) == 2
+    assert report.record_every(50) == 1
+    assert report.record_every(1000, 8) == 5  # 1000 / 8 = 125 rounds of 8: 5 divides 125, 10 does not
+    assert (1000 // 8) % report.record_every(1000, 8) == 0
+    with pytest.raises(ValueError, match=r"record_every: 8 must divide steps \(1001\)"):
+        report.record_every(1001, 8)
+
+
+def test_measured_rates_of_geometric_runs_are_their_ratios():
+    # d_k = d_0 rho^(k * every): the measured per-step rate is rho, for contraction, growth and a
+    # run that reaches the rounding floor (rate taken before the floor)
+    every, k = 3, np.arange(40)
+    rhos = np.array([0.9, 1.05, 0.3])
+    distance = 2.0 * rhos[:, None] ** (k[None, :] * every)
+    distance[2, 20:] = distance[2, 19] * 1e-3  # stalls: rounding or an inner solver's tolerance
+    np.testing.assert_allclose(report.measured_rates(distance, every), rhos, rtol=1e-12)
+    # a run that overflows: its rate before the first non-finite record, above one
+    grow = 1.5 ** (k * every)
+    grow[25:] = np.inf
+    np.testing.assert_allclose(report.measured_rates(grow[None, :], every), [1.5], rtol=1e-12)
+
+
+def test_strict_json_has_no_nan_or_infinity():
+    value = {"a": [1.0, float("nan"), np.float32(np.inf)], "b": (np.int64(3), np.bool_(True)), "c": "ok"}
+    out = report.strict_json(value)
+    assert out == {"a": [1.0, None, None], "b": [3, True], "c": "ok"}
+    assert json.loads(json.dumps(out, allow_nan=False)) == out
+
+
+def test_analyse_game_gives_the_field_spectrum_of_the_dirac_gan():
+    # Mescheder et al. 2018, Lemma 2.2: the Dirac-GAN field's Jacobian at (0, 0) has eigenvalues
+    # +-i f'(0), f'(0) = 1/2 for the standard loss; purely imaginary, so the flow is not stable
+    entry = report.analyse_game(jg.games.dirac("standard"))
+    eig = sorted(map(tuple, entry["eigenvalues"]), key=lambda z: z[1])
+    np.testing.assert_allclose(eig, [(0.0, -0.5), (0.0, 0.5)], atol=1e-12)
+    assert entry["flow_stable"] is False
+    json.dumps(entry, allow_nan=False)
+
+
+def test_analyse_algorithm_map_and_runs_on_a_linear_game_match_the_closed_form():
+    # f = x^2/2 + x y - y^2/2: xi = J w with J = [[1, 1], [-1, 1]] (eigenvalues 1 +- i); SimGD at
+    # lr_d/lr_g = 1 has radius |1 - lr (1 +- i)| = sqrt((1 - lr)^2 + lr^2), below one for lr < 1.
+    # J is normal, so every run contracts its distance by exactly that factor per step.
+    game = jg.games.quadratic(1.0, 1.0, 1.0)
+    lrs = np.array([0.1, 0.5, 0.9, 1.2])
+    alg = report.builtin_algorithms()["simgd"]
+    row = report.analyse_algorithm(game, alg, lrs, steps=256, offset=0.5, refine=False)
+    col = row["values"].index(1.0)
+    rho = np.sqrt((1 - lrs) ** 2 + lrs**2)
+    np.testing.assert_allclose([r[col] for r in row["radius"]], rho, rtol=1e-12)
+    assert [s[col] for s in row["status"]] == ["converged", "converged", "converged", "grew"]
+    assert row["best_lr"] == 0.5 and row["min_radius"] == pytest.approx(np.sqrt(0.5), rel=1e-12)
+    assert row["measured_rate_at_best"] == pytest.approx(np.sqrt(0.5), rel=1e-9)
+    assert row["map_agreement"][0] == row["map_agreement"][1]  # the map and the runs agree off the margin
+    assert row["outcomes"] == {"converged": 3, "bounded": 0, "grew": 1, "non-finite": 0}
+    assert "not_applicable" not in row
