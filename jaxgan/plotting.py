@@ -141,6 +141,17 @@ def plot_refinement(ax, algorithms: Dict[str, dict]):
     ax.legend(fontsize=6)
 
 
+_CODE_OF_NAME = {name: code for code, name in enumerate(STATUS_NAMES)}
+
+
+def _decoded_grids(r):
+    """An algorithm's report grids as arrays: the radius (``None``, undefined, as NaN) and
+    the run outcomes as ``RESULTS`` codes."""
+    rho = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)
+    st = np.array([[_CODE_OF_NAME[s] for s in row] for row in r["status"]])
+    return rho, st
+
+
 def game_report_figure(path, title: str, entry: dict):
     """One game's page of the report: the field eigenvalues, the one-step radius against
     the learning rate (default hyperparameters, run outcomes marked), the refinement
@@ -156,11 +167,11 @@ def game_report_figure(path, title: str, entry: dict):
     ax = fig.add_subplot(grid[0, 0])
     plot_eigenvalue_plane(ax, eig[:, 0] + 1j * eig[:, 1])
     ax.set_title(f"{title}: field eigenvalues", fontsize=9)
+    grids = {name: _decoded_grids(r) for name, r in algs.items()}
     radius, status = {}, {}
     for name, r in algs.items():
         col = int(np.argmin(np.abs(np.asarray(r["values"]) - r["default"])))
-        radius[name] = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)[:, col]
-        status[name] = np.array([[STATUS_NAMES.index(s) for s in row] for row in r["status"]])[:, col]
+        radius[name], status[name] = grids[name][0][:, col], grids[name][1][:, col]
     ax = fig.add_subplot(grid[0, 1:3])
     plot_stability_over_lr(ax, lrs, radius, status)
     ax.set_title("one-step spectral radius (dots: runs, filled = converged)", fontsize=9)
@@ -172,8 +183,7 @@ def game_report_figure(path, title: str, entry: dict):
     mesh = None
     for i, (name, r) in enumerate(algs.items()):
         ax = fig.add_subplot(grid[1 + i // ncol, i % ncol])
-        rho = np.array([[np.nan if x is None else x for x in row] for row in r["radius"]], float)
-        st = np.array([[STATUS_NAMES.index(s) for s in row] for row in r["status"]])
+        rho, st = grids[name]
         agree = r["map_agreement"]
         if r.get("not_applicable"):
             why = "H_tt singular" if "singular" in r["not_applicable"] else "undefined"
