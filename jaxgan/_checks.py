@@ -6,12 +6,13 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from typing import Optional
+from typing import Optional, Tuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._cache import compiled
 from ._game import Game, Joint
 
 
@@ -292,20 +293,39 @@ def _signature(w: Joint) -> tuple:
     return (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
 
 
-def checked_entry(where: str):
+def checked_entry(where: str, static: Tuple[str, ...] = ()):
     """Decorate the body of a public ``fn(game, w, ...)``: the public function checks
-    ``game`` (``check_game``) and ``w`` (``check_point``) once and calls the body with
-    checked values; the body stays reachable as ``fn.unchecked`` for internal callers that
-    hold checked values already (a transformation's ``update`` after
-    ``_scaffold.checked_game_update``), so nothing is checked twice."""
+    ``game`` (``check_game``) and ``w`` (``check_point``) once and runs the body as one
+    compiled program, cached (``_cache.compiled``) by the game's identity and the values
+    of the ``static`` keyword options (and of every option passed as ``None``, which
+    selects a default): a repeat call with the same game, options and shapes compiles
+    nothing; the arrays (``w``, the other positional arguments, numeric keyword options
+    such as ``tol``) are its traced arguments. The body stays reachable as
+    ``fn.unchecked`` for internal callers that hold checked values already (a
+    transformation's ``update`` after ``_scaffold.checked_game_update``), so nothing is
+    checked twice."""
 
     def wrap(body):
         @functools.wraps(body)
         def public(game, w, *args, **kwargs):
             game = check_game(game, where)
-            return body(game, check_point(game, w, where), *args, **kwargs)
+            w = check_point(game, w, where)
+            fixed = {k: v for k, v in kwargs.items() if k in static or v is None}
+            traced = {k: v for k, v in kwargs.items() if k not in fixed}
+            # the type with the value: 100 and 100.0, or True and 1, are different options
+            options = (len(args),) + tuple((k, type(v), v) for k, v in sorted(fixed.items()))
+            return compiled(where, _entry_program, (body, game), options)(w, args, traced)
 
         public.unchecked = body
         return public
 
     return wrap
+
+
+def _entry_program(body, game, nargs, *options):
+    fixed = {k: v for k, _, v in options}
+
+    def program(w, args, traced):
+        return body(game, w, *args, **fixed, **traced)
+
+    return program

@@ -133,7 +133,7 @@ def _check_method(method, where):
     return method
 
 
-@checked_entry("retract")
+@checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"))
 def retract(
     game: Game,
     w: Joint,
@@ -258,7 +258,7 @@ def _implicit_best_response(game, damping, maxiter, strict):
     return best
 
 
-@checked_entry("tangent_projection")
+@checked_entry("tangent_projection", static=("method", "maxiter", "strict"))
 def tangent_projection(
     game: Game,
     w: Joint,
@@ -328,7 +328,7 @@ def _dense_projection(game, w, g):
     return Projection(unravel(gz - k.T @ x), unravel_theta(x), info)
 
 
-@checked_entry("total_derivative")
+@checked_entry("total_derivative", static=("maxiter", "strict"))
 def total_derivative(
     game: Game,
     w: Joint,
@@ -369,7 +369,7 @@ def total_derivative(
     return optax.tree.sub(grads.phi, lin.vjp(y).phi), y, info
 
 
-@checked_entry("ridge_lift")
+@checked_entry("ridge_lift", static=("maxiter", "strict"))
 def ridge_lift(
     game: Game,
     w: Joint,

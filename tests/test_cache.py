@@ -62,6 +62,8 @@ def _quadratic8():
 
 
 QUAD8 = _quadratic8()
+W8 = jg.Joint(jnp.linspace(-1.0, 1.0, 8), jnp.linspace(0.5, -0.5, 8))
+G8 = jg.Joint(jnp.ones(8), jnp.ones(8))
 BOX_GAME = jg.games.constrained_examples()["matrix-2x2"]
 SIMGD = optax.sgd(0.1)
 CONSENSUS = optax.chain(jg.consensus(0.5), optax.sgd(0.2))
@@ -102,6 +104,12 @@ ENTRY_POINTS = {
     "stationary_point_certificate": lambda: jg.stationary_point_certificate(QUAD8, QUAD8.equilibrium).stackelberg,
     "path_angle": lambda: jg.path_angle(DIRAC, W0, DIRAC.equilibrium, num=9),
     "stonr_certificate": lambda: jg.stonr_certificate(BOX_GAME.game, BOX_GAME.box, jg.Joint(0.5, 0.5)),
+    "manifold.retract (newton)": lambda: jg.manifold.retract(QUAD8, W8, tol=1e-6),
+    "manifold.retract (optax)": lambda: jg.manifold.retract(QUAD8, W8, method=SIMGD, max_steps=20),
+    "manifold.tangent_projection": lambda: jg.manifold.tangent_projection(QUAD8, W8, G8),
+    "manifold.tangent_projection (dense)": lambda: jg.manifold.tangent_projection(QUAD8, W8, G8, method="dense"),
+    "manifold.total_derivative": lambda: jg.manifold.total_derivative(QUAD8, W8, damping=0.1),
+    "manifold.ridge_lift": lambda: jg.manifold.ridge_lift(QUAD8, W8, jnp.ones(8)),
 }
 
 
@@ -110,6 +118,13 @@ def test_a_repeat_call_compiles_nothing(name):
     first, second = assert_second_call_compiles_nothing(ENTRY_POINTS[name])
     for a, b in zip(jax.tree.leaves(first), jax.tree.leaves(second)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_a_new_tolerance_or_damping_of_a_manifold_tool_compiles_nothing():
+    jax.block_until_ready(jg.manifold.total_derivative(QUAD8, W8, damping=0.1, tol=1e-6))
+    with counting() as c:
+        jax.block_until_ready(jg.manifold.total_derivative(QUAD8, W8, damping=0.3, tol=1e-7))
+    assert c == {"compiles": 0, "traces": 0}, c
 
 
 def test_a_new_grid_of_the_same_size_compiles_nothing():

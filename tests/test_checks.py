@@ -91,11 +91,14 @@ def test_checked_entry_checks_then_calls_the_body_which_stays_reachable():
     @_checks.checked_entry("my_entry")
     def entry(game, w, scale=1.0):
         """Doc of the body."""
-        seen.append((game, w))
+        seen.append((game, jax.tree.map(lambda x: (x.shape, x.dtype), w)))
         return scale * jnp.sum(w.phi)
 
     w = jg.Joint(jnp.ones(2), jnp.ones(2))
-    assert float(entry(GAME, w, scale=3.0)) == 6.0 and seen[-1] == (GAME, w)
+    assert float(entry(GAME, w, scale=3.0)) == 6.0
+    assert seen[-1][0] is GAME and seen[-1][1] == jax.tree.map(lambda x: (x.shape, x.dtype), w)
+    # the body runs as one compiled program: a repeat call, a new numeric option too, reuses it
+    assert float(entry(GAME, w, scale=2.0)) == 4.0 and len(seen) == 1
     assert entry.__doc__ == "Doc of the body." and entry.__name__ == "entry"
     with pytest.raises(TypeError, match=r"my_entry: `w` must be a jaxgan.Joint"):
         entry(GAME, (1.0, 2.0))
