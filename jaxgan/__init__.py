@@ -50,9 +50,11 @@ from ._rollout import SweepResult as SweepResult
 from ._rollout import grid_product as grid_product
 from ._rollout import rollout as rollout
 from ._rollout import sweep as sweep
+from ._spectral import VERDICTS as VERDICTS
 from ._spectral import Spectrum as Spectrum
 from ._spectral import conditioning_factor as conditioning_factor
 from ._spectral import eigenvalues as eigenvalues
+from ._spectral import flow_verdict as flow_verdict
 from ._spectral import matrix_eigenvalues as matrix_eigenvalues
 from ._spectral import phase_factor as phase_factor
 from ._spectral import spectral_radius as spectral_radius
@@ -60,10 +62,13 @@ from ._spectral import spectrum as spectrum
 from ._spectral import spectrum_of_matrix as spectrum_of_matrix
 from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
+from ._spectral import verdict_tolerance as verdict_tolerance
 from ._stability import StabilityMap as StabilityMap
 from ._stability import stability_map as stability_map
 from ._status import RESULTS as RESULTS
 from ._status import STATUS_NAMES as STATUS_NAMES
+from ._step import chain as chain
+from ._step import declare as declare
 from ._step import make_step as make_step
 from ._trace import SpectralTrace as SpectralTrace
 from ._trace import spectral_trace as spectral_trace
@@ -88,6 +93,7 @@ from .transforms import best_response as best_response
 from .transforms import cgd as cgd
 from .transforms import consensus as consensus
 from .transforms import extragradient as extragradient
+from .transforms import field_correction as field_correction
 from .transforms import follow_the_ridge as follow_the_ridge
 from .transforms import gda_am as gda_am
 from .transforms import glgd as glgd
@@ -131,6 +137,7 @@ __all__ = [
     "Retraction",
     "Rollout",
     "STATUS_NAMES",
+    "VERDICTS",
     "SpectralDensity",
     "SpectralTrace",
     "Spectrum",
@@ -145,16 +152,20 @@ __all__ = [
     "arnoldi_eigenvalues",
     "best_response",
     "cgd",
+    "chain",
     "conditioning_factor",
     "consensus",
     "corrected_field",
     "datasets",
+    "declare",
     "eigenvalues",
     "expectation",
     "extragradient",
+    "field_correction",
     "finite_support",
     "fixed_samples",
     "flow",
+    "flow_verdict",
     "flows",
     "follow_the_ridge",
     "games",
@@ -205,5 +216,6 @@ __all__ = [
     "ttur",
     "update_jacobian",
     "vector_field",
+    "verdict_tolerance",
     "zero_sum",
 ]

@@ -7,14 +7,13 @@ differentiate these functions, runs step along them.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
-from ._chain_order import check_chain_order
+from ._algebra import FIELD, resolve
 from ._checks import call_loss, check_game, check_point
-from ._composition import FIELD_CONTEXT, FieldContext, context
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 
@@ -93,26 +92,19 @@ def vector_field(game: Game) -> Callable[[Joint], Joint]:
     return v
 
 
-def field_of(extra_args: Dict[str, Any], game) -> Callable:
-    """The field a wrapper evaluates at new points: the context's, else the game's plain ``xi``."""
-    ctx = context(extra_args)
-    return ctx.field if ctx is not None else game_field(game)
-
-
 # --------------------------------------------------------------------------- corrected fields
 
 
-def checked_update(tx, game: Game):
-    """``tx.update(xi, state, w, game=game)`` whose chain order is checked once, the first
-    time it is traced (``check_chain_order``)."""
-    checked = []
+def resolved_update(tx, game: Game):
+    """``tx.update(xi, state, w, game=game)`` as the step algebra means it: each time it is
+    traced the chain is resolved (``_algebra.resolve``: its order checked against the rule,
+    abstractly) and every stage is handed the corrected field as the immutable extra argument
+    ``jaxgan_field``."""
     field = game_field(game)
 
     def update(xi, state, w):
-        if not checked:
-            check_chain_order(tx, xi, state, w, game=game, **{FIELD_CONTEXT: FieldContext(field)})
-            checked.append(True)
-        return tx.update(xi, state, w, game=game, **{FIELD_CONTEXT: FieldContext(field)})
+        resolution = resolve(tx, field, xi, state, w, {"game": game})
+        return tx.update(xi, state, w, game=game, **{FIELD: resolution.field})
 
     return update
 
@@ -140,12 +132,12 @@ def negated_field(game: Game, transform=None, where: str = "corrected_field") ->
     """``w -> -T(xi(w))`` (``-xi(w)`` without ``transform``) of a checked game, evaluated
     without the point checks: what ``corrected_field`` returns once its entry point has
     checked ``w``, for the analyses (Jacobians, spectra, flows) that check their point
-    themselves. The transform's chain order is checked the first time it is traced."""
+    themselves. The transform's chain is resolved (``resolved_update``) each time it is traced."""
     field = game_field(game)
     if transform is None:
         return lambda w: jax.tree.map(jnp.negative, field(w))
     tx = accept_transformation(transform, where, "transform")
-    update = checked_update(tx, game)
+    update = resolved_update(tx, game)
 
     def v(w):
         updates, _ = update(field(w), tx.init(w), w)

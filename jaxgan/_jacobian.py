@@ -18,6 +18,7 @@ from ._checks import check_finite, check_game, check_point
 from ._conv_layout import canonical_convolutions
 from ._field import negated_field
 from ._game import Game, Joint
+from ._step import check_read, check_tx, read_checked, tx_at
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:
@@ -73,7 +74,7 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     return canonical_convolutions(chunked)(z)
 
 
-def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
+def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
     """Dense Jacobian ``A = dv/dw`` of the vector field ``v = -xi`` at ``w``.
 
     For a zero-sum game ``min_phi max_theta f`` this is the papers' matrix
@@ -89,8 +90,11 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
       game: a ``Game``.
       w: the point, a ``Joint``.
       transform: optional stateless correction (e.g. ``jg.consensus(1.0)``): the
-        Jacobian is then of the corrected field ``-T(xi)`` (see ``corrected_field``).
+        Jacobian is then of the corrected field ``-T(xi)`` (see ``corrected_field``). With
+        ``hyperparams``, a callable ``h -> transformation`` (a ``make_tx``).
       chunk_size: JVPs per block (``None``: 16).
+      hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced: a new
+        value compiles nothing; a dict key it never reads raises).
 
     Returns:
       ``(n, n)`` array, rows and columns in ravel order (``phi`` first).
@@ -102,29 +106,38 @@ def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
       Array([[ 0., -1.],
              [ 1.,  0.]], dtype=float32)
     """
-    return of_field_jacobian("jacobian", _the_matrix, game, w, transform, chunk_size)
+    return of_field_jacobian("jacobian", _the_matrix, game, w, transform, chunk_size, hyperparams)
 
 
 def _the_matrix(a, w):
     return a
 
 
-def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_size) -> object:
+def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_size, hyperparams=None) -> object:
     """``body(A, w)`` for the dense field Jacobian ``A`` at ``w``, as one cached program (per
     ``where``, ``body``, game, transform and chunk size): the entry point of ``jacobian``,
-    ``eigenvalues`` and ``spectrum``. Checks ``w`` first and, after, that ``A`` is finite."""
+    ``eigenvalues`` and ``spectrum``. Checks ``w`` first and, after, that ``A`` is finite.
+    With ``hyperparams`` the transform is a ``make_tx`` called on them inside the program."""
     game = check_game(game, where)
     w = check_point(game, w, where)
     check_finite(w, where)
-    program = compiled(where, _field_jacobian_program, (game, transform, body), (check_chunk_size(chunk_size),))
-    out, finite = program(w)
+    if hyperparams is not None:
+        if transform is None:
+            raise TypeError(f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`.")
+        check_tx(transform, where, hyperparams)
+    options = (check_chunk_size(chunk_size), hyperparams is not None)
+    program = compiled(where, _field_jacobian_program, (game, transform, body), options)
+    out, finite = program(w, hyperparams)
     check_finite_jacobian(finite, where)
     return out
 
 
-def _field_jacobian_program(game, transform, body, chunk_size):
-    def program(w):
-        a = field_jacobian(game, transform, w, chunk_size)
+def _field_jacobian_program(game, transform, body, chunk_size, with_hyperparams):
+    def program(w, hyperparams):
+        h = read_checked(hyperparams) if with_hyperparams else None
+        t = tx_at(transform, h, "transform") if with_hyperparams else transform
+        a = field_jacobian(game, t, w, chunk_size)
+        check_read(h, "transform")
         return body(a, w), jnp.all(jnp.isfinite(a))
 
     return program

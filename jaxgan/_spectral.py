@@ -34,7 +34,8 @@ from ._checks import check_finite, check_game, check_point
 from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
-from ._step import check_state, check_tx, step_of, tx_at
+from ._step import check_read, check_state, check_tx, read_checked, step_of, tx_at
+from ._step_map import split_state, step_map
 
 _DENSE_EIG_LIMIT = 8192
 
@@ -68,7 +69,7 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
     return _sort_eig(eigvals(jnp.asarray(a)))
 
 
-def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> jax.Array:
+def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
 
     Sorted by real part, then imaginary part. The flow ``dw/dt = v`` is locally
@@ -78,8 +79,11 @@ def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[in
     Args:
       game: a ``Game``.
       w: the point, a ``Joint``.
-      transform: optional stateless correction; eigenvalues of the corrected field.
+      transform: optional stateless correction; eigenvalues of the corrected field. With
+        ``hyperparams``, a callable ``h -> transformation`` (a ``make_tx``).
       chunk_size: JVPs per batch when assembling ``A`` (see ``jacobian``).
+      hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced: a
+        new value compiles nothing; a dict key it never reads raises).
 
     Returns:
       Complex array ``(n,)``.
@@ -90,7 +94,7 @@ def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[in
       >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
       [-1.0, 1.0]
     """
-    return of_field_jacobian("eigenvalues", _sorted_eigenvalues, game, w, transform, chunk_size)
+    return of_field_jacobian("eigenvalues", _sorted_eigenvalues, game, w, transform, chunk_size, hyperparams)
 
 
 def _sorted_eigenvalues(a, w=None):
@@ -106,47 +110,99 @@ def field_eigenvalues(game: Game, transform, w: Joint, chunk_size: int = 16) -> 
 # --------------------------------------------------------------------------- diagnostics
 
 
-def phase_factor(lam: jax.Array) -> jax.Array:
-    """Largest ``|Im lambda| / |Re lambda|`` (``inf`` for a non-zero imaginary eigenvalue).
+def verdict_tolerance(lam: jax.Array) -> jax.Array:
+    """The tolerance of every verdict on a spectrum: ``100 n eps max|lambda|``, a real part
+    within it of zero is on the imaginary axis (``n`` eigenvalues, ``eps`` their precision).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> float(jg.verdict_tolerance(jnp.array([0.0 + 1j, 0.0 - 1j], jnp.complex64))) > 0
+      True
+    """
+    lam = jnp.asarray(lam)
+    eps = jnp.finfo(lam.dtype).eps
+    return 100.0 * lam.size * eps * jnp.max(jnp.abs(lam), initial=0.0)
+
+
+def _tolerance(lam, tol):
+    return verdict_tolerance(lam) if tol is None else tol
+
+
+def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
+    """Largest ``|Im lambda| / |Re lambda|``: ``inf`` for an eigenvalue on the imaginary axis
+    (``|Re| <= tol``, ``|Im| > tol``); an eigenvalue with ``|Im| <= tol`` counts as real.
+
+    ``tol`` defaults to ``verdict_tolerance(lam)``, so a real part at rounding level gives
+    ``inf``, not ``1e16``.
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> float(jg.phase_factor(jnp.array([-1 + 2j, -1 - 2j, -3 + 0j])))
       2.0
+      >>> float(jg.phase_factor(jnp.array([-1e-16 + 1.7j, -1e-16 - 1.7j])))
+      inf
     """
+    lam = jnp.asarray(lam)
+    tol = _tolerance(lam, tol)
     re, im = jnp.abs(lam.real), jnp.abs(lam.imag)
-    ratio = jnp.where(im == 0, 0.0, im / jnp.where(re == 0, 0.0, re))
-    ratio = jnp.where((re == 0) & (im > 0), jnp.inf, ratio)
+    on_axis = re <= tol
+    ratio = jnp.where((im <= tol) | on_axis, 0.0, im / jnp.where(on_axis, 1.0, re))
+    ratio = jnp.where(on_axis & (im > tol), jnp.inf, ratio)
     return jnp.max(ratio)
 
 
-def conditioning_factor(lam: jax.Array) -> jax.Array:
-    """``max |lambda| / min |lambda|`` (``inf`` if an eigenvalue is zero).
+def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
+    """``max |lambda| / min |lambda|``: ``inf`` if an eigenvalue is zero to ``tol``
+    (default ``verdict_tolerance(lam)``).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> float(jg.conditioning_factor(jnp.array([-1.0 + 0j, -4.0 + 0j])))
       4.0
     """
+    lam = jnp.asarray(lam)
+    tol = _tolerance(lam, tol)
     mod = jnp.abs(lam)
-    return jnp.max(mod) / jnp.min(mod)
+    small = jnp.min(mod)
+    return jnp.where(small <= tol, jnp.inf, jnp.max(mod) / jnp.where(small <= tol, 1.0, small))
 
 
-def stable_step_bound(lam: jax.Array) -> jax.Array:
+#: Verdicts on a spectrum (``Spectrum.verdict``): every ``Re < -tol``; the largest real part
+#: within ``tol`` of zero; some ``Re > tol``.
+VERDICTS = ("stable", "marginal", "unstable")
+
+
+def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
+    """0 (stable), 1 (marginal) or 2 (unstable): the continuous-time verdict on eigenvalues of
+    ``A``, with the tolerance ``tol`` (default ``verdict_tolerance(lam)``) around the axis.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> [jg.VERDICTS[int(jg.flow_verdict(jnp.array(x)))] for x in ([-1 + 1j], [-1e-17 + 1j], [1e-3 + 0j])]
+      ['stable', 'marginal', 'unstable']
+    """
+    lam = jnp.asarray(lam)
+    tol = _tolerance(lam, tol)
+    top = jnp.max(lam.real)
+    return jnp.where(top < -tol, 0, jnp.where(top <= tol, 1, 2)).astype(jnp.int32)
+
+
+def stable_step_bound(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """Largest SimGD step: ``sup{eta : |1 + eta lambda| < 1 for all lambda}``.
 
-    ``min_lambda 2 |Re lambda| / |lambda|^2`` when every ``Re lambda < 0``, else 0 (no
-    positive step contracts).
+    ``min_lambda 2 |Re lambda| / |lambda|^2`` when every ``Re lambda < -tol`` (the flow is
+    stable, ``flow_verdict``), else 0 (no positive step contracts).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> round(float(jg.stable_step_bound(jnp.array([-1.0 + 1j, -1.0 - 1j]))), 6)
       1.0
     """
+    lam = jnp.asarray(lam)
     re = lam.real
     mod2 = jnp.abs(lam) ** 2
     bound = jnp.min(-2.0 * re / jnp.where(mod2 == 0, 1.0, mod2))
-    return jnp.where(jnp.all(re < 0), bound, jnp.zeros_like(bound))
+    return jnp.where(flow_verdict(lam, tol) == 0, bound, jnp.zeros_like(bound))
 
 
 class Spectrum(NamedTuple):
@@ -157,7 +213,8 @@ class Spectrum(NamedTuple):
       phase_factor: largest ``|Im| / |Re|``.
       conditioning_factor: ``max |lambda| / min |lambda|``.
       stable_step: largest stable SimGD step (0 if none).
-      is_stable: every ``Re lambda < 0`` (flow locally asymptotically stable).
+      is_stable: every ``Re lambda < -tolerance`` (flow locally asymptotically stable);
+        False for a centre (eigenvalues on the axis to ``tolerance``).
       block_structured: ``A`` has Lemma 3's form ``[[0, -P], [P^T, Q]]`` (to ``sqrt(eps)``
         relative); the per-eigenvalue block fields below are NaN where it has not.
       P: ``(n_phi, n_theta)`` block ``-A_{phi theta}``.
@@ -170,6 +227,10 @@ class Spectrum(NamedTuple):
         are real (NaN where complex).
       block_step_bound: per eigenvalue, the block's largest stable SimGD step
         (Corollaries 1 and 2).
+      verdict: 0 stable, 1 marginal (the largest real part within ``tolerance`` of zero),
+        2 unstable; ``VERDICTS[verdict]`` is the word (``verdict_label``).
+      tolerance: ``verdict_tolerance(eigenvalues)``, ``100 n eps max|lambda|``: the band
+        around the imaginary axis that every verdict and factor here uses.
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -191,6 +252,13 @@ class Spectrum(NamedTuple):
     zeta: jax.Array
     tau: jax.Array
     block_step_bound: jax.Array
+    verdict: jax.Array
+    tolerance: jax.Array
+
+    @property
+    def verdict_label(self) -> str:
+        """``"stable"``, ``"marginal"`` or ``"unstable"`` (a concrete, unbatched spectrum)."""
+        return VERDICTS[int(self.verdict)]
 
 
 def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
@@ -236,12 +304,14 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     block_step = jnp.where(complex_roots, step_complex, step_real)
     block_step = jnp.where(stable_block, block_step, 0.0)
     nan = jnp.nan
+    tol_axis = verdict_tolerance(lam)
+    verdict = flow_verdict(lam, tol_axis)
     return Spectrum(
         eigenvalues=lam,
-        phase_factor=phase_factor(lam),
-        conditioning_factor=conditioning_factor(lam),
-        stable_step=stable_step_bound(lam),
-        is_stable=jnp.all(lam.real < 0),
+        phase_factor=phase_factor(lam, tol_axis),
+        conditioning_factor=conditioning_factor(lam, tol_axis),
+        stable_step=stable_step_bound(lam, tol_axis),
+        is_stable=verdict == 0,
         block_structured=structured,
         P=p,
         Q=q,
@@ -250,10 +320,12 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
         zeta=jnp.where(ok, zeta, nan),
         tau=jnp.where(ok, tau, nan),
         block_step_bound=jnp.where(ok, block_step, nan),
+        verdict=verdict,
+        tolerance=tol_axis,
     )
 
 
-def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None) -> Spectrum:
+def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> Spectrum:
     """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
 
     See ``Spectrum`` for the fields: eigenvalues, phase and conditioning factors, the
@@ -266,8 +338,10 @@ def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
     Args:
       game: a ``Game``.
       w: a finite point (typically an equilibrium), a ``Joint``.
-      transform: optional stateless correction; the spectrum of the corrected field.
+      transform: optional stateless correction; the spectrum of the corrected field. With
+        ``hyperparams``, a callable ``h -> transformation`` (a ``make_tx``).
       chunk_size: JVPs per batch when assembling the Jacobian.
+      hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced).
 
     Returns:
       A ``Spectrum`` (a pytree of arrays: works under ``jit`` and ``vmap``).
@@ -282,7 +356,7 @@ def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
       >>> s.eigenvalues.imag.round(6).tolist(), float(s.stable_step)
       ([-0.5, 0.5], 0.0)
     """
-    return of_field_jacobian("spectrum", _spectrum_at, game, w, transform, chunk_size)
+    return of_field_jacobian("spectrum", _spectrum_at, game, w, transform, chunk_size, hyperparams)
 
 
 def _spectrum_at(a, w):
@@ -292,39 +366,33 @@ def _spectrum_at(a, w):
 # --------------------------------------------------------------------------- update maps
 
 
-def _split_state(state):
-    """Inexact (differentiable) leaves of an optimiser state, and a function to put them back."""
-    leaves, treedef = jax.tree.flatten(state)
-    mask = [jnp.issubdtype(jnp.result_type(x), jnp.inexact) for x in leaves]
-    diff = [x for x, m in zip(leaves, mask) if m]
-
-    def merge(diff_leaves):
-        it = iter(diff_leaves)
-        return jax.tree.unflatten(treedef, [next(it) if m else x for x, m in zip(leaves, mask)])
-
-    return diff, merge
-
-
 def update_jacobian(
-    game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
+    game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None, cycle: bool = False
 ) -> jax.Array:
-    """Jacobian of one whole step of an optax algorithm, over parameters and state.
+    """Jacobian of one whole step of an optax algorithm, over parameters and dynamic state.
 
     The step is ``(w, s) -> (w + u, s')`` with ``u, s' = tx.update(xi(w), s, w,
     game=game)`` (``make_step``). Its Jacobian is taken by forward mode over the flat
-    vector ``z = (w, s_float)``: the parameters in ravel order, then the floating-point
-    leaves of the state in tree order (integer leaves such as step counts are held
-    fixed). For stateless algorithms it is ``n x n``; ``optax.sgd(eta)`` gives exactly
-    ``I + eta A``. A fixed point ``(w*, s*)`` of the step is locally asymptotically
-    stable if its spectral radius is below one: the stability of any composed algorithm
-    (alternating, momentum, extragradient, corrections) is computed, not derived.
+    vector ``z = (w, s_dynamic)``: the parameters in ravel order, then the state's *dynamic*
+    floating-point leaves in tree order. Constants of the map are held fixed, not
+    linearised: integer leaves (step counts) and floating-point leaves the step hands back
+    unchanged (the hyperparameters of ``optax.inject_hyperparams``), so an injected optimiser
+    has the Jacobian of the plain one. For stateless algorithms it is ``n x n``;
+    ``optax.sgd(eta)`` gives exactly ``I + eta A``. A fixed point ``(w*, s*)`` of the step is
+    locally asymptotically stable if its spectral radius is below one.
+
+    A step whose map depends on the step count is periodic (``lookahead``: every
+    ``sync_period`` steps) or never repeats (a schedule, a bias correction). By default this
+    is one step's Jacobian at the phase of ``state``; ``cycle=True`` gives the Jacobian of the
+    step's whole period of ``k`` steps from ``state`` (``jg.spectral_radius`` is
+    ``rho(cycle)^(1/k)``). A non-finite Jacobian at a finite point (the step is not
+    differentiable there: Adam at a zero second moment) raises.
 
     Compiled once per structure: cached by the identity of ``game`` and ``tx`` and the
-    static ``chunk_size``; ``w``, ``state`` and ``hyperparams`` are traced. For a new
-    learning rate without a new compilation pass a ``make_tx`` and ``hyperparams``:
-    ``update_jacobian(game, lambda h: optax.sgd(h["lr"]), w, hyperparams={"lr": 0.1})``
-    (hyperparameters inside an ``inject_hyperparams`` state would count as state
-    coordinates of the step).
+    static options; ``w``, ``state`` and ``hyperparams`` are traced. For a new learning
+    rate without a new compilation pass a ``make_tx`` and ``hyperparams``:
+    ``update_jacobian(game, lambda h: optax.sgd(h["lr"]), w, hyperparams={"lr": 0.1})``; a
+    key that ``make_tx`` never reads raises.
 
     Args:
       game: a ``Game``.
@@ -336,9 +404,13 @@ def update_jacobian(
         first-step special cases behind (optax's optimistic GD takes a plain step first).
       chunk_size: JVPs per batch (static).
       hyperparams: the pytree handed to ``tx`` when it is a ``make_tx`` (traced).
+      cycle: the Jacobian of the step's whole period instead of one step (static).
 
     Returns:
-      Square array of size ``n + n_state``.
+      Square array of size ``n + n_dynamic_state``.
+
+    Raises:
+      ValueError: the step is not differentiable at the point (non-finite Jacobian).
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -347,60 +419,118 @@ def update_jacobian(
       >>> [[round(float(x), 6) for x in row] for row in m]
       [[1.0, -0.1], [0.1, 1.0]]
     """
-    return _of_step("update_jacobian", False, game, tx, w, state, chunk_size, hyperparams)
+    return _of_step("update_jacobian", False, game, tx, w, state, chunk_size, hyperparams, cycle)
 
 
-def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams):
+def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=False):
     """The entry point of ``update_jacobian`` (``radius=False``) and ``spectral_radius``."""
     game = check_game(game, where)
     w = check_point(game, w, where)
     check_finite(w, where)
     check_tx(tx, where, hyperparams)
     check_state(tx, w, state, where, hyperparams)
-    options = (check_chunk_size(chunk_size), hyperparams is not None, radius)
-    return compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(w, state, hyperparams)
+    if not isinstance(cycle, bool):
+        raise TypeError(f"{where}: `cycle` must be a bool, got {type(cycle).__name__}.")
+    options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle)
+    out = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(w, state, hyperparams)
+    check_differentiable_step(out, where)
+    return out
 
 
-def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius):
+def check_differentiable_step(value, where: str) -> None:
+    """Refuse a non-finite Jacobian or radius of a finite point (when concrete): the step is
+    not differentiable there (Adam's or RMSProp's ``1 / sqrt(v)`` at ``v = 0``, a mixing or a
+    solve that is undefined at a fixed point)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    if not bool(jnp.all(jnp.isfinite(value))):
+        raise ValueError(
+            f"{where}: the step is not differentiable at this point and state (its Jacobian has non-finite "
+            "entries): e.g. Adam's or RMSProp's 1 / sqrt(v) at a second moment v = 0, as at a fixed point reached "
+            "from the default state, or a solve or mixing undefined at a fixed point. Pass a `state` where the map "
+            "is differentiable (v > 0), or measure the rate with `rollout`/`sweep`."
+        )
+
+
+def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cycle):
+    where = "spectral_radius" if radius else "update_jacobian"
+
     def program(w, state, hyperparams):
-        t = tx_at(tx, hyperparams if with_hyperparams else None, "update_jacobian")
-        m = step_jacobian(game, t, w, state, chunk_size)
-        return jnp.max(jnp.abs(eigvals(m))) if radius else m
+        h = read_checked(hyperparams) if with_hyperparams else None
+        t = tx_at(tx, h, where)
+        if radius:
+            out = step_spectral_radius(game, t, w, state, chunk_size)
+        else:
+            out = step_jacobian(game, t, w, state, chunk_size, cycle=cycle)
+        check_read(h, where)
+        return out
 
     return program
 
 
-def step_jacobian(game: Game, tx, w: Joint, state, chunk_size: int) -> jax.Array:
-    """The traceable body of ``update_jacobian`` (``tx`` accepts ``game=``)."""
+def _step_and_structure(game, tx, w, state):
     step = step_of(game, tx)
     if state is None:
         _, state = step(w, tx.init(w))
-    s_diff, merge = _split_state(state)
+    return step, state, step_map(game, tx, step, w, state)
+
+
+def step_jacobian(game: Game, tx, w: Joint, state, chunk_size: int, *, cycle: bool = False) -> jax.Array:
+    """The traceable body of ``update_jacobian`` (``tx`` accepts ``game=``): the Jacobian of
+    one step, or with ``cycle`` of the step's whole period, over ``(w, dynamic state)``."""
+    step, state, structure = _step_and_structure(game, tx, w, state)
+    return _map_jacobian(step, w, state, structure, structure.period if cycle else 1, chunk_size)
+
+
+def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax.Array:
+    s_diff, merge = split_state(state, structure.dynamic)
     z0, unravel = ravel_pytree((w, s_diff))
 
-    def step_flat(z):
+    def map_flat(z):
         w_, s_ = unravel(z)
-        w_next, s_next = step(w_, merge(s_))
-        s_next_diff, _ = _split_state(s_next)
-        return ravel_pytree((w_next, s_next_diff))[0]
+        s_ = merge(s_)
+        for _ in range(steps):
+            w_, s_ = step(w_, s_)
+        return ravel_pytree((w_, split_state(s_, structure.dynamic)[0]))[0]
 
-    return dense_jacobian(step_flat, z0, chunk_size)
+    return dense_jacobian(map_flat, z0, chunk_size)
 
 
 def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int = 16) -> jax.Array:
-    """The traceable body of ``spectral_radius``."""
-    return jnp.max(jnp.abs(eigvals(step_jacobian(game, tx, w, state, chunk_size))))
+    """The traceable body of ``spectral_radius``: ``rho(cycle)^(1/k)`` over the step's period
+    ``k`` (``k = 1``: one step), over its dynamic state; a map that never repeats is refused."""
+    step, state, structure = _step_and_structure(game, tx, w, state)
+    if structure.never_repeats is not None:
+        raise ValueError(
+            "spectral_radius: the step's map depends on time and never repeats, so it has no spectral radius: "
+            f"{structure.never_repeats}. Use a constant-in-time form of the optimiser (no schedule, no bias "
+            "correction) or measure the rate with `rollout`/`sweep` (`jg.update_jacobian` still gives one step's "
+            "Jacobian at the state's step count)."
+        )
+    m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
+    rho = jnp.max(jnp.abs(eigvals(m)))
+    return rho if structure.period == 1 else rho ** (1.0 / structure.period)
 
 
 def spectral_radius(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
 ) -> jax.Array:
-    """Spectral radius of ``update_jacobian(game, tx, w, state)``.
+    """Spectral radius of the step per step: ``rho(J)`` of ``update_jacobian(game, tx, w,
+    state)``, over the parameters and the dynamic state (constants of the map held fixed).
+
+    For a step that repeats every ``k`` steps (``lookahead``) it is ``rho(J_cycle)^(1/k)``,
+    ``J_cycle`` the Jacobian of the whole period (``update_jacobian(..., cycle=True)``): the
+    rate per step of the runs. A step whose map never repeats (a learning-rate schedule, a bias
+    correction: a counter it reads that no stage declares periodic) has no spectral radius
+    and raises with the reason, as does a step that is not differentiable at the point.
 
     Below one: the algorithm converges locally (linearly, at that rate per step) to the
     fixed point; above one: it is locally unstable. Compiled once per ``(game, tx,
     chunk_size)`` as ``update_jacobian`` is; a ``make_tx`` with ``hyperparams`` gives every
-    learning rate from one program.
+    learning rate from one program (a key ``make_tx`` never reads raises).
+
+    Raises:
+      ValueError: the map never repeats, or is not differentiable at the point.
 
     Examples:
       >>> import optax, jaxgan as jg

@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ._algebra import FIELD, PROBE, Info, Role, resolve, transformation
 from ._checks import check_game, check_point
-from ._field import checked_update, game_field
+from ._field import game_field, resolved_update
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 
@@ -68,8 +69,14 @@ class ReadKeys(dict):
         self._all()
         return super().__iter__()
 
-    def check_all_read(self, where: str) -> None:
+    def check_all_read(self, where: str, arg: str = "") -> None:
         unread = sorted(set(dict.keys(self)) - self.read)
+        if unread and arg:
+            names = ", ".join(f"`{k}`" for k in unread)
+            raise ValueError(
+                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: a misspelt or unused hyperparameter "
+                f"would be silently ignored; use the key (e.g. `h[{unread[0]!r}]`) or drop it."
+            )
         if unread:
             names = ", ".join(f"`{k}`" for k in unread)
             raise ValueError(
@@ -100,6 +107,18 @@ def check_state(tx, w, state, where: str, hyperparams=None) -> None:
             )
 
 
+def read_checked(hyperparams):
+    """``hyperparams`` as a ``ReadKeys`` when it is a dict (so that ``check_read`` can refuse a
+    key that ``make_tx`` never reads), else unchanged."""
+    return ReadKeys(hyperparams) if isinstance(hyperparams, dict) else hyperparams
+
+
+def check_read(hyperparams, where: str) -> None:
+    """After ``make_tx`` has been used: refuse a ``hyperparams`` key it never read."""
+    if isinstance(hyperparams, ReadKeys):
+        hyperparams.check_all_read(where, "hyperparams")
+
+
 def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
     ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""
@@ -113,12 +132,13 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
 
     ``step(w, s)`` computes ``xi(w)``, ``updates, s' = tx.update(xi, s, w, game=game)``
     and returns ``(w + updates, s')``. Every run, sweep and update Jacobian in jaxgan is
-    built from this one function. When first traced it checks the chain's order: a jaxgan
-    correction placed after a stage that rewrote ``xi`` (a learning-rate scaling) raises a
-    ``ValueError`` naming it. It also passes the step's field context (``jaxgan_field``),
-    so that a wrapper evaluating the field at a new point (``alternating``,
-    ``extragradient``, ``lookahead``) uses the field as the corrections before it in the
-    chain define it (``jaxgan._composition``).
+    built from this one function. When traced it resolves the chain by the step algebra
+    (``jaxgan._algebra``): a chain the rule gives no meaning (a correction after a
+    learning-rate scaling, a stage after a full step, a projection before one) raises a
+    ``ValueError`` naming the rule, and every stage is handed the corrected field as data
+    (``jaxgan_field``), so that a full step evaluating the field at a new point
+    (``alternating``, ``extragradient``, ``lookahead``, ``cgd``) uses the field as the
+    corrections before it define it.
 
     Args:
       game: a ``Game``.
@@ -143,10 +163,10 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
 def step_of(game: Game, tx: optax.GradientTransformationExtraArgs) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
     """``make_step``'s map for a game, transformation and points its public entry point
     has checked (``check_game``, ``accept_transformation``, ``check_point``): runs and
-    update Jacobians build their programs from it. The chain order is still checked, the
-    first time it is traced."""
+    update Jacobians build their programs from it. The chain is still resolved by the step
+    algebra each time it is traced."""
     field = game_field(game)
-    update = checked_update(tx, game)
+    update = resolved_update(tx, game)
 
     def step(w, state):
         updates, state = update(field(w), state, w)
@@ -154,3 +174,79 @@ def step_of(game: Game, tx: optax.GradientTransformationExtraArgs) -> Callable[[
 
     return step
 
+
+
+def chain(*stages) -> optax.GradientTransformationExtraArgs:
+    """``optax.chain`` with the step algebra built in: the chain resolves itself when its
+    ``update`` is called by hand.
+
+    Inside jaxgan's entry points (``make_step``, ``rollout``, ``sweep``, ``update_jacobian``,
+    ...) an ``optax.chain`` and a ``jg.chain`` of the same stages are the same algorithm. A
+    hand-written loop that calls ``tx.update(xi, state, w, game=game)`` itself is different:
+    ``optax.chain`` hands its stages nothing but the updates, so a full step after a
+    correction there would see the game's plain field. ``jg.chain`` resolves the chain
+    (checks the rule, composes the corrections into the field) on every call that has
+    ``params`` and ``game=``, so a hand-called update equals the entry points' step.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.games.dirac("wgan")
+      >>> tx = jg.chain(jg.consensus(1.0), jg.extragradient(optax.sgd(0.5)))
+      >>> w = jg.Joint(1.0, 0.5)
+      >>> u, _ = tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)
+      >>> ref = jg.rollout(game, tx, w, 1).final
+      >>> bool(abs(w.phi + u.phi - ref.phi) < 1e-12 and abs(w.theta + u.theta - ref.theta) < 1e-12)
+      True
+    """
+    inner = optax.chain(*(accept_transformation(t, "chain", f"stages[{i}]") for i, t in enumerate(stages)))
+
+    def update_fn(updates, state, params=None, **extra_args):
+        game = extra_args.get("game")
+        if PROBE in extra_args or FIELD in extra_args or params is None or not isinstance(game, Game):
+            return inner.update(updates, state, params, **extra_args)
+        game = check_game(game, "chain")
+        resolution = resolve(inner, game_field(game), updates, state, params, extra_args)
+        return inner.update(updates, state, params, **extra_args, **{FIELD: resolution.field})
+
+    return optax.GradientTransformationExtraArgs(inner.init, update_fn)
+
+
+ROLES = {"direction": Role.DIRECTION, "projection": Role.PROJECTION}
+
+
+def declare(tx, role: str, *, name: str = "a user's stage") -> optax.GradientTransformationExtraArgs:
+    """Declare the role of a transformation of your own in the step algebra.
+
+    An optax transformation that jaxgan does not know is a *direction stage* (it turns the
+    field into an update). A projection, which must act on the point after each player's
+    step, says so here: ``jg.declare(my_projection, "projection")``. It may then follow a
+    direction stage or a step that moves once (``cgd``), sits in a per-player inner optimiser
+    (``alternating``, ``per_player``), receives ``jaxgan_player`` ("phi" or "theta") there, and
+    is refused before a full step or after one that moves several times in a round. For a
+    field correction write ``jg.field_correction(name, correct)``.
+
+    Args:
+      tx: an optax transformation.
+      role: ``"direction"`` or ``"projection"`` (static).
+      name: the name the step algebra's messages use.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> proj = jg.declare(optax.identity(), "projection", name="my_projection")
+      >>> tx = optax.chain(proj, jg.extragradient(optax.sgd(0.1)))
+      >>> game = jg.games.bilinear(1.0)
+      >>> try:
+      ...     jg.rollout(game, tx, jg.Joint(1.0, 1.0), 1)
+      ... except ValueError as e:
+      ...     print(str(e)[:58])
+      my_projection before the full step extragradient would pr
+    """
+    if role not in ROLES:
+        raise ValueError(
+            f"declare: unknown `role` {role!r}; expected one of {sorted(ROLES)} (a field correction is declared with "
+            "jg.field_correction, full steps are jaxgan's own)."
+        )
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"declare: `name` must be a non-empty string, got {name!r}.")
+    inner = accept_transformation(tx, "declare", "tx")
+    return transformation(Info(ROLES[role], name), inner.init, inner.update)

@@ -178,7 +178,7 @@ def test_trace_time_checks_run_once_per_program(monkeypatch):
     from jaxgan import _checks, _field
 
     calls = collections.Counter()
-    order, differentiable = _field.check_chain_order, _checks.check_differentiable
+    order, differentiable = _field.resolve, _checks.check_differentiable
 
     def counted_order(*a, **k):
         calls["chain order"] += 1
@@ -188,7 +188,7 @@ def test_trace_time_checks_run_once_per_program(monkeypatch):
         calls["differentiable"] += 1
         return differentiable(*a, **k)
 
-    monkeypatch.setattr(_field, "check_chain_order", counted_order)
+    monkeypatch.setattr(_field, "resolve", counted_order)
     monkeypatch.setattr(_checks, "check_differentiable", counted_differentiable)
     game = jg.games.dirac("wgan")
     tx = optax.chain(jg.consensus(1.0), optax.sgd(0.1))

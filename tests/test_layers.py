@@ -12,11 +12,11 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 
 #: low to high; a module not listed is an error (a new module must take a place here)
 LAYERS = [
-    ("base", ["_game", "_status", "_cache", "_eig", "_conv_layout", "_chain_order", "_expect", "_losses", "datasets", "plotting"]),
-    ("checks, solvers, composition", ["_checks", "_scaffold", "_solve", "_composition", "_gan"]),
+    ("base", ["_game", "_status", "_cache", "_eig", "_conv_layout", "_expect", "_losses", "datasets", "plotting"]),
+    ("checks, solvers, step algebra", ["_checks", "_scaffold", "_solve", "_algebra", "_gan"]),
     ("field", ["_field"]),
     ("step", ["_step"]),
-    ("analysis", ["_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",
+    ("analysis", ["_step_map", "_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",
                   "_manifold", "manifold", "_trace"]),
     ("runs", ["_rollout"]),
     ("families: transforms and regularisers", ["transforms", "regularizers"]),

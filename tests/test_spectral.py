@@ -160,3 +160,75 @@ def test_spectrum_errors(monkeypatch):
 # ------------------------------------------------ a backend without eig (TPU): host LAPACK
 
 
+
+
+# --------------------------------------------------------------------------- verdicts with a stated tolerance
+
+
+def test_a_centre_is_marginal_not_stable():
+    game = jg.games.quadratic(-1.0, 2.0, 1.0)
+    s = jg.spectrum(game, game.equilibrium)
+    np.testing.assert_allclose(np.abs(np.asarray(s.eigenvalues.imag)), [3**0.5, 3**0.5], rtol=1e-12)
+    assert not bool(s.is_stable) and s.verdict_label == "marginal"
+    assert float(s.stable_step) == 0.0
+    assert float(s.phase_factor) == float("inf")
+    assert float(s.tolerance) == pytest.approx(100 * 2 * np.finfo(np.float64).eps * 3**0.5)
+
+
+@pytest.mark.parametrize("lam,verdict", [
+    ([-1e-17 + 1j, -1e-17 - 1j], "marginal"),
+    ([1e-17 + 1j, 1e-17 - 1j], "marginal"),
+    ([-1e-9 + 1j, -1e-9 - 1j], "stable"),
+    ([1e-9 + 0j, -1.0 + 0j], "unstable"),
+    ([-1.0 + 0j, -2.0 + 0j], "stable"),
+])
+def test_verdicts_at_rounding_level_real_parts(lam, verdict):
+    lam = jnp.asarray(lam, jnp.complex128)
+    assert jg.VERDICTS[int(jg.flow_verdict(lam))] == verdict
+    s = jg.spectrum_of_matrix(jnp.asarray([[lam[0].real, -lam[0].imag], [lam[0].imag, lam[0].real]]), n_phi=1)
+    assert s.verdict_label == verdict if lam[0].imag != 0 else True
+
+
+def test_factors_are_infinite_on_the_axis_and_at_zero():
+    assert float(jg.phase_factor(jnp.asarray([-1e-17 + 2j, -1e-17 - 2j]))) == float("inf")
+    assert float(jg.conditioning_factor(jnp.asarray([1e-18 + 0j, -2.0 + 0j]))) == float("inf")
+    assert float(jg.phase_factor(jnp.asarray([-1.0 + 2j, -1.0 - 2j]))) == 2.0
+
+
+# --------------------------------------------------------------------------- hyperparameters everywhere, checked
+
+
+def test_a_misspelt_hyperparameter_is_refused_by_every_entry_point():
+    game = jg.games.dirac("wgan")
+    w = game.equilibrium
+
+    def make_tx(h):
+        return optax.sgd(h["lr"], momentum=h["beta"])
+
+    assert float(jg.spectral_radius(game, make_tx, w, hyperparams={"lr": 0.5, "beta": -0.5})) > 0
+    for call in (jg.spectral_radius, jg.update_jacobian):
+        with pytest.raises(ValueError, match="`betta` are never read"):
+            call(game, make_tx, w, hyperparams={"lr": 0.5, "beta": -0.5, "betta": -0.5})
+    for call in (jg.eigenvalues, jg.spectrum, jg.jacobian):
+        with pytest.raises(ValueError, match="`x` are never read"):
+            call(game, w, transform=lambda h: jg.consensus(h["g"]), hyperparams={"g": 0.5, "x": 1.0})
+
+
+def test_spectra_with_a_make_tx_take_new_hyperparameters_without_compiling():
+    from test_cache import counting
+
+    game = jg.games.dirac("wgan")
+    w = game.equilibrium
+    make_tx = lambda h: jg.consensus(h["g"])  # noqa: E731
+    for call in (jg.eigenvalues, jg.jacobian, jg.spectrum):
+        jax.block_until_ready(call(game, w, transform=make_tx, hyperparams={"g": jnp.asarray(0.5)}))
+        with counting() as c:
+            jax.block_until_ready(call(game, w, transform=make_tx, hyperparams={"g": jnp.asarray(0.25)}))
+        assert c == {"compiles": 0, "traces": 0}, (call.__name__, c)
+    np.testing.assert_allclose(np.asarray(jg.eigenvalues(game, w, transform=make_tx, hyperparams={"g": 0.25}).real),
+                               np.asarray(jg.eigenvalues(game, w, transform=jg.consensus(0.25)).real), rtol=1e-12)
+    sgd = lambda h: optax.sgd(h["lr"])  # noqa: E731
+    jax.block_until_ready(jg.spectral_radius(game, sgd, w, hyperparams={"lr": 0.3}))
+    with counting() as c:
+        jax.block_until_ready(jg.spectral_radius(game, sgd, w, hyperparams={"lr": 0.4}))
+    assert c == {"compiles": 0, "traces": 0}, c

@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._algebra import Info, Role, player_of, transformation
 from .._checks import check_hyperparameter
-from .._composition import check_projection_placement, player_of
 from .._game import Joint
 from .._scaffold import PLAIN_CALL, require_params
 
@@ -44,7 +44,6 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
 
     def update_fn(updates, state, params=None, **extra_args):
         require_params(params, "clip_discriminator", PLAIN_CALL)
-        check_projection_placement(extra_args, "clip_discriminator")
         if isinstance(params, Joint) and isinstance(updates, Joint):
             return Joint(updates.phi, clip(params.theta, updates.theta)), state
         if isinstance(params, Joint) or isinstance(updates, Joint):
@@ -54,4 +53,4 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
             return clip(params, updates), state
         return updates, state
 
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+    return transformation(Info(Role.PROJECTION, "clip_discriminator"), lambda params: optax.EmptyState(), update_fn)

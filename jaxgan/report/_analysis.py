@@ -168,6 +168,8 @@ def analyse_game(game: Game) -> dict:
         "conditioning_factor": _finite_or_none(spec.conditioning_factor),
         "stable_simgd_step": _finite_or_none(spec.stable_step),
         "flow_stable": bool(spec.is_stable),
+        "flow_verdict": spec.verdict_label,
+        "verdict_tolerance": float(spec.tolerance),
     }
 
 

@@ -125,7 +125,9 @@ def markdown(report: dict) -> str:
             "",
             f"Eigenvalues {_eigs(e['eigenvalues'])}; phase factor {_f(e['phase_factor'])}, conditioning factor "
             f"{_f(e['conditioning_factor'])}; {_simgd_bound(e['stable_simgd_step'])}; flow "
-            f"{'stable' if e['flow_stable'] else 'not stable'} at the equilibrium.",
+            f"{e.get('flow_verdict', 'stable' if e['flow_stable'] else 'not stable')} at the equilibrium"
+            + (f" (real parts within {e['verdict_tolerance']:.1e} of zero count as on the axis)." if "verdict_tolerance" in e
+               else "."),
             "",
             "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree (1-D) | "
             "map axis | agree (map) | diverged runs | refinement | order |",

@@ -16,6 +16,7 @@ from ._competitive import CGDState as CGDState
 from ._competitive import acgd as acgd
 from ._competitive import cgd as cgd
 from ._corrections import consensus as consensus
+from ._corrections import field_correction as field_correction
 from ._corrections import hamiltonian as hamiltonian
 from ._corrections import jare as jare
 from ._corrections import sga as sga
@@ -34,4 +35,4 @@ from ._stonr import stonr as stonr
 from ._stonr_run import StonrResult as StonrResult
 from ._stonr_run import run_stonr as run_stonr
 
-__all__ = ["ACGDState", "AndersonState", "AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "acgd", "best_response", "cgd", "consensus", "extragradient", "follow_the_ridge", "gda_am", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["ACGDState", "AndersonState", "AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "acgd", "best_response", "cgd", "consensus", "extragradient", "field_correction", "follow_the_ridge", "gda_am", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]

@@ -7,9 +7,8 @@ from typing import NamedTuple, Union
 import jax
 import optax
 
-from .._chain_order import probe_received
-from .._composition import inner_args, mark_wrapped
-from .._field import field_of
+from .._algebra import PLAYER, Info, Place, Role, check_place, field_of, inner_extra, probe_inner, transformation
+from .._field import game_field
 from .._game import Joint
 from .._scaffold import accept_transformation, checked_game_update, require_joint
 
@@ -110,6 +109,8 @@ def alternating(
         tx_g, tx_d = accept_transformation(inner.phi, "alternating", "inner.phi"), accept_transformation(inner.theta, "alternating", "inner.theta")
     else:
         tx_g = tx_d = accept_transformation(inner, "alternating")
+    for tx in (tx_g, tx_d):
+        check_place(tx, Place.PLAYER, "alternating")
 
     def init_fn(params):
         require_joint(params, "alternating.init")
@@ -117,12 +118,9 @@ def alternating(
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "alternating", joint=("updates",))
-        field = field_of(extra_args, game)
-        g_args = dict(inner_args(extra_args, "alternating", field, "phi"), game=game)
-        d_args = dict(inner_args(extra_args, "alternating", field, "theta"), game=game)
-        mark_wrapped(extra_args, "alternating")
-        if probe_received(updates, extra_args, "alternating"):
-            return updates, state
+        field = field_of(extra_args, game_field(game))
+        g_args = dict(inner_extra(extra_args, field=field, player="phi"), game=game)
+        d_args = dict(inner_extra(extra_args, field=field, player="theta"), game=game)
 
         def g_move(w, s, grad):
             u, s = tx_g.update(grad, s, w.phi, **g_args)
@@ -161,4 +159,12 @@ def alternating(
         total = jax.tree.map(lambda new, old: new - old, w, params)
         return total, AlternatingState(g=s_g, d=s_d)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    def probe_inners(updates, state, params, extra, record):
+        require_joint(updates, "alternating", "updates")
+        require_joint(params, "alternating")
+        probe_inner(record, tx_g, updates.phi, state.g, params.phi, {**extra, PLAYER: "phi"}, Place.PLAYER, "alternating")
+        probe_inner(record, tx_d, updates.theta, state.d, params.theta, {**extra, PLAYER: "theta"}, Place.PLAYER, "alternating")
+
+    info = Info(Role.STEP, "alternating", form="`jg.alternating(jg.Joint(tx_g, optax.chain(tx_d, jg.{after}(...))))` (or "
+                "the projection in both players' optimisers)")
+    return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._algebra import Counter, Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
 from .._checks import check_hyperparameter
-from .._composition import inner_args, mark_wrapped
-from .._field import field_of
+from .._field import game_field
 from .._game import Joint
 from .._scaffold import accept_transformation, checked_game_update, require_joint
 from .._solve import default_tol
@@ -108,9 +108,9 @@ def gda_am(
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "gda_am", joint=("params",))
-        field = field_of(extra_args, game)
-        u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_args(extra_args, "gda_am", field))
-        mark_wrapped(extra_args, "gda_am")
+        field = field_of(extra_args, game_field(game))
+        nested = inner_field(inner, field, updates, state.inner, params, {**extra_args, "game": game})
+        u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_extra(extra_args, field=nested))
         count = state.count + 1
         if window == 0:
             return u, AndersonState(inner_state, state.images, state.residuals, count)
@@ -125,7 +125,17 @@ def gda_am(
         total = jax.tree.map(lambda m, p: (m - p).astype(jnp.result_type(p)), mixed, params)
         return total, AndersonState(inner_state, images, residuals, count)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    def probe_inners(updates, state, params, extra, record):
+        require_joint(params, "gda_am")
+        probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "gda_am")
+
+    info = Info(Role.STEP, "gda_am", form="`jg.gda_am(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
+    why = (
+        "GDA-AM's mixing weights use the `min(count, m + 1)` newest residuals, so its map changes over the first "
+        "m + 1 steps and its step count is part of the map"
+    )
+    return transformation(info, init_fn, update_fn, probe_inner=probe_inners,
+                          counter=lambda state: (state.count, Counter(None, why)))
 
 
 def _mixing_weights(residuals: Joint, valid: jax.Array, size: int, ridge: Optional[jax.typing.ArrayLike]) -> jax.Array:

@@ -8,10 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._chain_order import with_probe
+from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformation
 from .._checks import check_hyperparameter
-from .._composition import inner_args, mark_wrapped, refuse_corrections_before
-from .._field import field_of
 from .._game import Joint
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
 from .._scaffold import accept_transformation, checked_game_update
@@ -182,13 +180,6 @@ def best_response(
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "best_response", joint=("params",))
         del updates  # the direction is computed at the retracted point
-        refuse_corrections_before(
-            extra_args, "best_response",
-            "it computes its direction from the game's losses on the best-response manifold; regularise the game "
-            "instead (jg.regularizers), e.g. `jg.best_response(optax.sgd(lr))` on `jg.regularizers.r1(game, gamma)`.",
-        )
-        mark_wrapped(extra_args, "best_response")
-        field = field_of(extra_args, game)
         params = jax.tree.map(jnp.asarray, params)
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         r_tol = default_tol(params) if tol is None else tol
@@ -214,7 +205,7 @@ def best_response(
                 )
             delta, inner_state = inner.update(
                 proj.vector, state.inner, w, game=game,
-                **with_probe(inner_args(extra_args, "best_response", field, no_corrections=True), proj.vector),
+                **inner_extra(extra_args),
             )
             multiplier, iters, ok, matvecs = proj.multiplier, proj.info.iterations, proj.info.converged, 2 * proj.info.iterations
         else:
@@ -229,7 +220,7 @@ def best_response(
             direction = Joint(d_phi, zeros)
             delta, inner_state = inner.update(
                 direction, state.inner, w, game=game,
-                **with_probe(inner_args(extra_args, "best_response", field, no_corrections=True), direction),
+                **inner_extra(extra_args),
             )
             if step == "total":
                 d_theta, lift, info = ridge_lift.unchecked(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
@@ -253,7 +244,18 @@ def best_response(
         )
         return displacement, BestResponseState(inner_state, multiplier, lift, stats)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    def probe_inners(updates, state, params, extra, record):
+        if not isinstance(params, Joint):
+            raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+        probe_inner(record, inner, updates, state.inner, params, extra, Place.DIRECTION_ONLY, "best_response")
+
+    info = Info(
+        Role.STEP, "best_response", uses_field=False,
+        why="it computes its direction from the game's losses on the best-response manifold; regularise the game "
+        "instead (jg.regularizers), e.g. `jg.best_response(optax.sgd(lr))` on `jg.regularizers.r1(game, gamma)`.",
+        form="`jg.best_response(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
+    )
+    return transformation(info, init_fn, update_fn, probe_inner=probe_inners)
 
 
 def glgd(

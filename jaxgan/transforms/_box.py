@@ -12,9 +12,9 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
+from .._algebra import Info, Role, player_of, transformation
 from .._cache import compiled
 from .._checks import check_game, check_point
-from .._composition import check_projection_placement, player_of
 from .._field import game_field
 from .._game import Box, Game, Joint
 from .._scaffold import PLAIN_CALL, require_params
@@ -111,7 +111,6 @@ def project_box(box: Box) -> optax.GradientTransformation:
 
     def update_fn(updates, state, params=None, **extra_args):
         require_params(params, "project_box", PLAIN_CALL)
-        check_projection_placement(extra_args, "project_box")
         lo, hi = box.lo, box.hi
         if not isinstance(params, Joint):  # one player's step (inside alternating, per_player, ttur)
             player = player_of(extra_args, "project_box")
@@ -121,7 +120,7 @@ def project_box(box: Box) -> optax.GradientTransformation:
         )
         return new, state
 
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+    return transformation(Info(Role.PROJECTION, "project_box"), lambda params: optax.EmptyState(), update_fn)
 
 
 def certificate(game: Game, box: Box, w: Joint):

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._algebra import Counter, Info, Role, field_of, is_corrected, transformation
 from .._checks import check_hyperparameter
-from .._composition import context, mark_wrapped
-from .._field import field_of
+from .._field import game_field
 from .._game import Joint
 from .._scaffold import checked_game_update, require_joint
 from .._solve import default_tol, linear_solve
@@ -102,7 +102,7 @@ def cgd(
         )
         return step, CGDState(solution, iterations, state.failures + failed)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return transformation(Info(Role.STEP, "cgd", moves_once=True), init_fn, update_fn)
 
 
 class ACGDState(NamedTuple):
@@ -201,7 +201,9 @@ def acgd(
         )
         return step, ACGDState(solution, nu, count, iterations, state.failures + failed)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    why = "ACGD's step sizes carry the bias correction 1 - beta^t of their second moments, so its map changes every step"
+    return transformation(Info(Role.STEP, "acgd", moves_once=True), init_fn, update_fn,
+                          counter=lambda state: (state.count, Counter(None, why)))
 
 
 def _check_options(name, warm_start, strict, maxiter, tol):
@@ -218,11 +220,8 @@ def _local_game(updates, params, game, extra_args, name):
     """The checks shared by ``cgd`` and ``acgd``, and the field whose local game they solve
     (the chain's corrected field when corrections come before)."""
     game = checked_game_update(updates, params, game, name)
-    ctx = context(extra_args)
-    corrected = ctx is not None and bool(ctx.corrections)
-    field = field_of(extra_args, game)
-    mark_wrapped(extra_args, name)
-    return field, corrected, game
+    field = field_of(extra_args, game_field(game))
+    return field, is_corrected(field), game
 
 
 def _competitive_step(field, symmetric, xi, params, scale, warm, tol, maxiter, strict):

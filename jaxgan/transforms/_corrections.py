@@ -19,32 +19,61 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._chain_order import probe_received
+from .._algebra import Info, Role, evaluation_point, transformation
 from .._checks import check_hyperparameter
-from .._composition import check_correction_allowed, evaluation_point, register_correction
 from .._field import game_field
 from .._game import Joint
 from .._scaffold import checked_game_update
 
 
 def correction_transform(name: str, correct) -> optax.GradientTransformationExtraArgs:
-    """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``.
+    """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``
+    (role: field correction).
 
-    It rewrites the incoming field at ``params`` and records itself in the step's field
-    context, so that a wrapper after it (``alternating``, ``extragradient``, ...) evaluates
-    the corrected field ``w -> correct(game, field(w), w)`` at every point it visits.
+    It rewrites the incoming field at ``params`` (at the point where that field was evaluated,
+    when a full step says so), and declares ``w -> correct(game, F(w), w)`` to the step
+    algebra, so that a full step after it (``alternating``, ``extragradient``, ...) evaluates
+    the corrected field at every point it visits.
     """
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        probing = probe_received(updates, extra_args, name)  # raises if a stage before rewrote the field
-        check_correction_allowed(extra_args, name)  # before the Joint checks: the clearer message
         game = checked_game_update(updates, params, game, name)
-        register_correction(extra_args, name, lambda v, w: correct(game, v, w))
-        if probing:
-            return updates, state
         return correct(game, updates, evaluation_point(extra_args, params)), state
 
-    return optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(), update_fn)
+    return transformation(
+        Info(Role.CORRECTION, name), lambda params: optax.EmptyState(), update_fn,
+        correct=lambda game: (lambda v, w: correct(game, v, w)),
+    )
+
+
+def field_correction(name: str, correct) -> optax.GradientTransformationExtraArgs:
+    """Declare a field correction of your own: ``correct(game, xi, w) -> xi'``, a pure function
+    of the game, the incoming field and the point (a ``Joint`` pytree of ``xi``'s structure).
+
+    The result has the role *field correction* in the step algebra: it comes first in a chain,
+    composes with the other corrections as a function of the field, and a full step after it
+    (``alternating``, ``extragradient``, ``cgd``, ...) evaluates the corrected field at every
+    point it visits. Placed after a direction stage it raises.
+
+    Args:
+      name: the name the step algebra's messages use (a string).
+      correct: ``(game, xi, w) -> xi'``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
+
+    Examples:
+      >>> import jax, optax, jaxgan as jg
+      >>> damp = jg.field_correction("damp", lambda game, xi, w: jax.tree.map(lambda g, x: g + 0.5 * x, xi, w))
+      >>> game = jg.games.bilinear(1.0)
+      >>> round(float(jg.spectral_radius(game, optax.chain(damp, optax.sgd(0.5)), game.equilibrium)), 6)
+      0.901388
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"field_correction: `name` must be a non-empty string, got {name!r}.")
+    if not callable(correct):
+        raise TypeError(f"field_correction: `correct` must be a callable (game, xi, w) -> xi', got {type(correct).__name__}.")
+    return correction_transform(name, correct)
 
 
 def _jacobian_transpose_times(game, params, v):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import optax
 
-from .._chain_order import with_probe
-from .._composition import inner_args, mark_wrapped
-from .._field import field_of
-from .._scaffold import accept_transformation, checked_game_update
+from .._algebra import Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
+from .._field import game_field
+from .._scaffold import accept_transformation, checked_game_update, require_joint
 
 
 def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
@@ -49,18 +48,16 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "extragradient", joint=("params",))
-        field = field_of(extra_args, game)
-        look, _ = inner.update(updates, state, params, game=game, **inner_args(extra_args, "extragradient", field))
+        field = field_of(extra_args, game_field(game))
+        nested = inner_field(inner, field, updates, state, params, {**extra_args, "game": game})
+        look, _ = inner.update(updates, state, params, game=game, **inner_extra(extra_args, field=nested))
         w_half = optax.apply_updates(params, look)
         xi_half = field(w_half)
-        out = inner.update(
-            xi_half, state, params, game=game,
-            **with_probe(inner_args(extra_args, "extragradient", field, at=w_half), xi_half),
-        )
-        mark_wrapped(extra_args, "extragradient")
-        return out
+        return inner.update(xi_half, state, params, game=game, **inner_extra(extra_args, field=nested, at=w_half))
 
-    return optax.GradientTransformationExtraArgs(inner.init, update_fn)
+    def probe_inners(updates, state, params, extra, record):
+        require_joint(params, "extragradient")
+        probe_inner(record, inner, updates, state, params, extra, Place.JOINT, "extragradient")
 
-
-
+    info = Info(Role.STEP, "extragradient", form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
+    return transformation(info, inner.init, update_fn, probe_inner=probe_inners)

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._algebra import Counter, Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
 from .._checks import check_hyperparameter
-from .._composition import inner_args, mark_wrapped
-from .._field import field_of
+from .._field import game_field
 from .._game import Joint
 from .._scaffold import accept_transformation, checked_game_update, require_joint
 
@@ -79,9 +79,9 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "lookahead", joint=("params",))
-        field = field_of(extra_args, game)
-        u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_args(extra_args, "lookahead", field))
-        mark_wrapped(extra_args, "lookahead")
+        field = field_of(extra_args, game_field(game))
+        nested = inner_field(inner, field, updates, state.inner, params, {**extra_args, "game": game})
+        u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_extra(extra_args, field=nested))
         fast = optax.apply_updates(params, u)
         count = state.count + 1
         sync = count % sync_period == 0
@@ -90,4 +90,11 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
         total = jax.tree.map(lambda t, p: (t - p).astype(jnp.result_type(p)), target, params)
         return total, LookaheadState(inner_state, slow, count)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    def probe_inners(updates, state, params, extra, record):
+        require_joint(params, "lookahead")
+        probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "lookahead")
+
+    info = Info(Role.STEP, "lookahead", form="`jg.lookahead(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
+    # the map depends on the step count through the synchronisation every k steps: period k
+    return transformation(info, init_fn, update_fn, probe_inner=probe_inners,
+                          counter=lambda state: (state.count, Counter(sync_period)))

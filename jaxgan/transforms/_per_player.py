@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax
 import optax
 
+from .._algebra import PLAYER, Info, Place, Role, check_place, inner_extra, probe_inner, transformation
 from .._checks import check_hyperparameter
-from .._composition import context, inner_args
 from .._game import Joint
 from .._scaffold import accept_transformation
 
@@ -38,6 +38,8 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
       (-0.1, -1.0)
     """
     tx_g, tx_d = accept_transformation(generator, "per_player", "generator"), accept_transformation(discriminator, "per_player", "discriminator")
+    for tx in (tx_g, tx_d):
+        check_place(tx, Place.PLAYER, "per_player")
 
     def init_fn(params):
         if not isinstance(params, Joint):
@@ -49,12 +51,18 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
             raise TypeError(f"per_player: `updates` must be a jaxgan.Joint, got {type(updates).__name__}.")
         p_phi = None if params is None else params.phi
         p_theta = None if params is None else params.theta
-        field = context(extra_args).field if context(extra_args) is not None else None
-        u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **inner_args(extra_args, "per_player", field, "phi"))
-        u_d, s_d = tx_d.update(updates.theta, state.theta, p_theta, **inner_args(extra_args, "per_player", field, "theta"))
+        u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **inner_extra(extra_args, player="phi"))
+        u_d, s_d = tx_d.update(updates.theta, state.theta, p_theta, **inner_extra(extra_args, player="theta"))
         return Joint(u_g, u_d), Joint(s_g, s_d)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    def probe_inners(updates, state, params, extra, record):
+        if not isinstance(updates, Joint) or not isinstance(params, Joint):
+            raise TypeError("per_player: `updates` and `params` must be jaxgan.Joint pytrees.")
+        probe_inner(record, tx_g, updates.phi, state.phi, params.phi, {**extra, PLAYER: "phi"}, Place.PLAYER, "per_player")
+        probe_inner(record, tx_d, updates.theta, state.theta, params.theta, {**extra, PLAYER: "theta"}, Place.PLAYER,
+                    "per_player")
+
+    return transformation(Info(Role.DIRECTION, "per_player"), init_fn, update_fn, probe_inner=probe_inners)
 
 
 def ttur(lr_g: jax.typing.ArrayLike, lr_d: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:

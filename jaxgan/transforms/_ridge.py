@@ -8,9 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._chain_order import probe_received
+from .._algebra import Info, Role, evaluation_point, transformation
 from .._checks import check_hyperparameter
-from .._composition import evaluation_point, register_correction
 from .._game import Joint
 from .._manifold import ridge_lift
 from .._scaffold import checked_game_update, require_joint
@@ -101,22 +100,21 @@ def follow_the_ridge(
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         return FollowTheRidgeState(zeros, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
 
+    def correct(game, v, w, warm):
+        s_tol = default_tol(w) if tol is None else tol
+        d_theta, y, info = ridge_lift.unchecked(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)
+        # d_theta = -H^-1 H_tp xi_phi: add ratio * d_theta to xi_theta
+        theta = jax.tree.map(lambda x, c: (x + ratio * c).astype(x.dtype), v.theta, d_theta)
+        return Joint(v.phi, theta), y, info
+
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "follow_the_ridge")
-        def correct(v, w, warm):
-            s_tol = default_tol(w) if tol is None else tol
-            d_theta, y, info = ridge_lift.unchecked(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)
-            # d_theta = -H^-1 H_tp xi_phi: add ratio * d_theta to xi_theta
-            theta = jax.tree.map(lambda x, c: (x + ratio * c).astype(x.dtype), v.theta, d_theta)
-            return Joint(v.phi, theta), y, info
-
-        # a wrapper after it evaluates the corrected field elsewhere with a cold-started solve
-        probing = probe_received(updates, extra_args, "follow_the_ridge")  # raises if a stage before rewrote xi
-        register_correction(extra_args, "follow_the_ridge", lambda v, w: correct(v, w, None)[0])
-        if probing:
-            return updates, state
-        corrected, y, info = correct(updates, evaluation_point(extra_args, params), state.warm if warm_start else None)
+        corrected, y, info = correct(game, updates, evaluation_point(extra_args, params), state.warm if warm_start else None)
         new_state = FollowTheRidgeState(y, info.iterations, state.failures + (~info.converged).astype(jnp.int32))
         return corrected, new_state
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    # a full step after it evaluates the corrected field elsewhere with a cold-started solve
+    return transformation(
+        Info(Role.CORRECTION, "follow_the_ridge"), init_fn, update_fn,
+        correct=lambda game: (lambda v, w: correct(game, v, w, None)[0]),
+    )

@@ -46,6 +46,7 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
+from .._algebra import Info, Role, transformation
 from .._checks import check_hyperparameter, check_joint
 from .._field import game_field
 from .._game import Box, Game, Joint
@@ -255,6 +256,8 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
         _, unravel = ravel_pytree(params)
         return jax.tree.map(lambda a, b: (a - jnp.asarray(b)).astype(jnp.result_type(b)), unravel(w_out), params), new_state
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    info = Info(Role.STEP, "stonr", moves_once=True, uses_field=False,
+                why="STON'R computes its own field in the box's unit-cube coordinates; regularise the game instead.")
+    return transformation(info, init_fn, update_fn)
 
 

@@ -1,0 +1,403 @@
+"""The step algebra: the role of every stage of a chain, the one rule that says which stage may
+follow which, and the immutable field each stage is handed.
+
+Roles (``Role``):
+
+* **field correction** (consensus, JARE, SGA, Hamiltonian, LA, LOLA, SOS, Follow-the-Ridge, a
+  user's ``field_correction``): the field in, a corrected field out. They come first and
+  compose as functions of the field: ``F = C_k o ... o C_1 o xi``.
+* **direction stage** (every optax transformation, ``per_player``, ``ttur``): turns the field
+  into an update (clipping, momentum, Adam scaling, the learning rate).
+* **full step** (CGD, ACGD, alternating, extragradient, lookahead, best response, GLGD,
+  GDA-AM, STON'R): takes the corrected field ``F`` and produces the final update, learning
+  rate included.
+* **projection** (``project_box``, ``clip_discriminator``, a user's own declared with
+  ``declare(tx, "projection")``): acts on the point after each player's step.
+
+``RULE`` is the table of what may follow what; ``PLACE`` says which roles an inner optimiser
+may hold (a per-player inner steps one player: no correction or full step there). A chain is
+resolved once per trace, abstractly (``jax.eval_shape``: nothing runs): every jaxgan stage
+records its role in a ``_Probe`` instead of computing, and a stage that is not jaxgan's is
+seen as a direction stage by the new update pytree it builds. The resolution either raises a
+``ValueError`` naming the rule and the form that works, or returns the corrected field ``F``
+(a pure function of the point, built from the corrections' formulas) and the step's time
+structure (counters, period). The real call then hands ``F`` to every stage as the extra
+argument ``jaxgan_field``: data, never mutated, so the same chain gives the same answer under
+``jit``, ``vmap``, ``grad`` and ``lax.cond``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import weakref
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+import jax
+import optax
+
+#: extra arguments of the real call (immutable data) and of the probe trace
+FIELD = "jaxgan_field"
+AT = "jaxgan_at"
+PLAYER = "jaxgan_player"
+PROBE = "jaxgan_probe"
+PLAYERS = ("phi", "theta")
+_OURS = (FIELD, AT, PLAYER, PROBE)
+
+
+class Role(str, enum.Enum):
+    """The role of a stage in a chain (the step algebra)."""
+
+    CORRECTION = "field correction"
+    DIRECTION = "direction stage"
+    STEP = "full step"
+    PROJECTION = "projection"
+
+
+class Rule(NamedTuple):
+    """One entry of ``RULE``: may ``after`` follow ``before``?
+
+    ``allowed`` is the verdict; ``unless`` names a property of a stage (``"before.moves_once"``,
+    ``"after.uses_field"``) that reverses it when false; ``why`` is the message when refused.
+    """
+
+    allowed: bool
+    why: str = ""
+    unless: Optional[str] = None
+
+
+C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
+
+_FIRST = (
+    "{after} must come first in the optax chain, before any learning-rate scaling or optimiser: it reads its "
+    "updates as the field xi, but {before} already transformed them (e.g. `optax.chain(optax.sgd(lr), "
+    "jg.{after}(...))`). Write `optax.chain(jg.{after}(...), optax.sgd(lr))`; several corrections may be chained "
+    "together ahead of the optimiser."
+)
+_AFTER_STEP = (
+    "{before} is a full step: it produces the final update, learning rate included, and nothing that changes "
+    "the update may follow it, so {after} after it is refused. Put corrections before it "
+    "(`optax.chain(jg.consensus(g), jg.{before}(...))`) and direction stages inside it where it takes an inner "
+    "optimiser (`jg.{before}(optax.chain(...))`)."
+)
+
+#: What may follow what: ``RULE[(before, after)]``. The test suite enumerates it.
+RULE: Dict[Tuple[Role, Role], Rule] = {
+    (C, C): Rule(True),
+    (C, D): Rule(True),
+    (C, S): Rule(
+        True, unless="after.uses_field",
+        why="{after} does not use the incoming field, so {before} before it would be ignored: {after_why}",
+    ),
+    (C, P): Rule(True),
+    (D, C): Rule(False, _FIRST),
+    (D, D): Rule(True),
+    (D, S): Rule(
+        False,
+        "{after} is a full step: it takes the (corrected) field and applies its own learning rate, but {before} "
+        "before it already turned the field into an update, which would change the algorithm. Write the step "
+        "alone after the corrections, `optax.chain(<corrections>, jg.{after}(...))`, with its learning rate in its "
+        "own arguments (or in its inner optimiser).",
+    ),
+    (D, P): Rule(True),
+    (S, C): Rule(False, _AFTER_STEP),
+    (S, D): Rule(False, _AFTER_STEP),
+    (S, S): Rule(False, _AFTER_STEP),
+    (S, P): Rule(
+        True, unless="before.moves_once",
+        why="{after} after {before} would project once per round, not after each step {before} takes: put it in "
+        "the inner optimiser, {form}.",
+    ),
+    (P, C): Rule(False, "{after} after {before}: a projection comes last in a step (it acts on the point after "
+                 "the step), and a field correction comes first. Write `optax.chain(jg.{after}(...), ..., "
+                 "<projection>)`."),
+    (P, D): Rule(False, "{after} after {before} would move the point off the set it projects on: a projection "
+                 "comes last, after every direction stage (`optax.chain(..., optax.sgd(lr), <projection>)`)."),
+    (P, S): Rule(False, "{before} before the full step {after} would project before the step, never after it: "
+                 "put the projection in {after}'s inner optimiser (`jg.{after}(optax.chain(optax.sgd(lr), "
+                 "<projection>))`) or after a step that moves once."),
+    (P, P): Rule(True),
+}
+
+
+class Place(str, enum.Enum):
+    """Where a chain runs: the top of a step, or inside a full step's inner optimiser."""
+
+    TOP = "the top of the step"
+    JOINT = "a joint inner optimiser"
+    PLAYER = "a per-player inner optimiser"
+    DIRECTION_ONLY = "an inner optimiser fed a direction that is not a field"
+
+
+#: Which roles a chain may hold, by where it runs (``None``: allowed).
+PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
+    **{(Place.TOP, r): None for r in Role},
+    **{(Place.JOINT, r): None for r in Role},
+    (Place.PLAYER, C): (
+        "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: put corrections before "
+        "the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{wrapper}(optax.sgd(lr)))`; {wrapper} then uses the "
+        "corrected field at every point it visits."
+    ),
+    (Place.PLAYER, D): None,
+    (Place.PLAYER, S): (
+        "{name} inside {wrapper}'s inner optimiser: a full step needs both players, but each inner optimiser of "
+        "{wrapper} steps one player. Use `jg.{name}(...)` on its own, or direction stages inside {wrapper}."
+    ),
+    (Place.PLAYER, P): None,
+    (Place.DIRECTION_ONLY, C): (
+        "{name} inside {wrapper}'s inner optimiser would correct a direction that is not a field: regularise the "
+        "game instead (jg.regularizers)."
+    ),
+    (Place.DIRECTION_ONLY, D): None,
+    (Place.DIRECTION_ONLY, S): (
+        "{name} inside {wrapper}'s inner optimiser: {wrapper} hands its inner optimiser a direction, not a field, "
+        "so a full step there has no field to step with. Use direction stages inside {wrapper}."
+    ),
+    (Place.DIRECTION_ONLY, P): None,
+}
+
+
+class Counter(NamedTuple):
+    """A step counter a stage declares in its state: the map repeats every ``period`` steps,
+    or (``period=None``) never repeats, for the reason ``why``."""
+
+    period: Optional[int]
+    why: str = ""
+
+
+class Info(NamedTuple):
+    """What a stage declares: its role and name, and for a full step whether it moves the
+    point once per round (a projection may follow it) and whether it uses the incoming field."""
+
+    role: Role
+    name: str
+    moves_once: bool = False
+    uses_field: bool = True
+    why: str = ""
+    form: str = ""
+
+
+_UNDECLARED = Info(Role.DIRECTION, "a direction stage (an optax transformation)")
+
+
+class Resolution(NamedTuple):
+    """A resolved chain: its corrected field, and its counters by the id of the state leaf
+    that holds them (``Counter``)."""
+
+    field: Callable
+    corrections: Tuple[str, ...]
+    counters: Dict[int, Counter]
+
+
+class _Probe:
+    """The record of one abstract trace of a chain (lives only inside the probe)."""
+
+    def __init__(self, start, place: Place, wrapper: Optional[str], counters: Dict[int, Counter]):
+        self.current = start
+        self.sequence: List[Info] = []
+        self.place, self.wrapper = place, wrapper
+        self.corrections: List[Tuple[str, Callable]] = []
+        self.counters = counters
+
+    def record(self, info: Info, updates, correct: Optional[Callable] = None, counter=None) -> None:
+        if updates is not self.current:
+            self.sequence.append(_UNDECLARED)
+        self.sequence.append(info)
+        self.current = updates
+        if info.role is Role.CORRECTION:
+            self.corrections.append((info.name, correct))
+        if counter is not None:
+            leaf, declared = counter
+            self.counters[id(leaf)] = declared
+
+    def finish(self, out) -> None:
+        if out is not self.current:
+            self.sequence.append(_UNDECLARED)
+        for info in self.sequence:
+            why = PLACE[(self.place, info.role)]
+            if why is not None:
+                raise ValueError(why.format(name=info.name, wrapper=self.wrapper))
+        for before, after in zip(self.sequence, self.sequence[1:]):
+            check_pair(before, after)
+
+
+def check_pair(before: Info, after: Info) -> None:
+    """Apply ``RULE`` to two consecutive stages; raise ``ValueError`` naming the rule."""
+    rule = RULE[(before.role, after.role)]
+    allowed = rule.allowed
+    if rule.unless is not None:
+        who, prop = rule.unless.split(".")
+        if not getattr(before if who == "before" else after, prop):
+            allowed = not allowed
+    if allowed:
+        return
+    message = rule.why.format(
+        before=before.name, after=after.name, after_why=after.why, form=before.form.format(after=after.name) if before.form else f"`jg.{before.name}(...)`"
+    )
+    raise ValueError(f"{message} (step algebra: a {after.role.value} may not follow a {before.role.value} here)")
+
+
+class CorrectedField:
+    """``w -> C_k(...C_1(base(w), w)..., w)``: a field as corrections define it (immutable).
+
+    Attributes:
+      names: the corrections applied, in order (those of ``base`` first).
+    """
+
+    __slots__ = ("_base", "_corrections", "names")
+
+    def __init__(self, base: Callable, corrections):
+        self._base, self._corrections = base, tuple(c for _, c in corrections)
+        self.names = getattr(base, "names", ()) + tuple(n for n, _ in corrections)
+
+    def __call__(self, w):
+        v = self._base(w)
+        for correct in self._corrections:
+            v = correct(v, w)
+        return v
+
+
+def compose(field: Callable, corrections) -> Callable:
+    """``field`` corrected by ``corrections`` (pairs ``(name, correct(v, w))``, in order); the
+    field itself when there are none."""
+    return CorrectedField(field, corrections) if corrections else field
+
+
+def is_corrected(field: Callable) -> bool:
+    """Whether a field handed down differs from the game's ``xi`` (corrections came before)."""
+    return isinstance(field, CorrectedField)
+
+
+def probe(tx, start, state, params, extra: Dict[str, Any], place: Place = Place.TOP,
+          wrapper: Optional[str] = None, counters: Optional[Dict[int, Counter]] = None) -> _Probe:
+    """Trace ``tx.update`` in probe mode (call it inside an abstract trace) and check the rule."""
+    record = _Probe(start, place, wrapper, {} if counters is None else counters)
+    out, _ = tx.update(start, state, params, **{k: v for k, v in extra.items() if k not in _OURS}, **{PROBE: record})
+    record.finish(out)
+    return record
+
+
+def resolve(tx, field: Callable, start, state, params, extra: Dict[str, Any], place: Place = Place.TOP,
+            wrapper: Optional[str] = None) -> Resolution:
+    """The resolution of a chain: checked against ``RULE`` and ``PLACE``, its corrected field
+    (``field`` corrected by its corrections) and its counters, keyed by the position of their
+    leaf in ``jax.tree.leaves(state)``. Abstract: nothing runs."""
+    found: Dict[str, Any] = {}
+
+    def run(start_, state_, params_):
+        leaves = jax.tree.leaves(state_)
+        record = probe(tx, start_, state_, params_, extra, place, wrapper)
+        position = {id(x): i for i, x in enumerate(leaves)}
+        found["corrections"] = tuple(record.corrections)
+        found["counters"] = {position[k]: v for k, v in record.counters.items() if k in position}
+        return start_
+
+    jax.eval_shape(run, start, state, params)
+    corrections = found["corrections"]
+    return Resolution(compose(field, corrections), tuple(n for n, _ in corrections), found["counters"])
+
+
+def inner_field(inner, field: Callable, start, state, params, extra: Dict[str, Any]) -> Callable:
+    """The field a joint inner optimiser hands a full step nested in it: ``field`` corrected by
+    the inner's own corrections (resolved abstractly, once per trace)."""
+    return resolve(inner, field, start, state, params, extra, Place.JOINT).field
+
+
+# --------------------------------------------------------------------------- what stages call
+
+#: the declared ``Info`` of each jaxgan stage, by its ``update`` function (read-only metadata)
+_DECLARED: "weakref.WeakKeyDictionary[Callable, Info]" = weakref.WeakKeyDictionary()
+
+
+def info_of(tx) -> Optional[Info]:
+    """The role a jaxgan stage declared, or ``None`` (an optax transformation, a chain)."""
+    try:
+        return _DECLARED.get(tx.update)
+    except TypeError:
+        return None
+
+
+def check_place(tx, place: Place, wrapper: str) -> None:
+    """Refuse, when a step is built, a jaxgan stage that ``PLACE`` forbids in ``wrapper``'s
+    inner optimiser (chains are checked when the step is traced)."""
+    info = info_of(tx)
+    if info is not None:
+        why = PLACE[(place, info.role)]
+        if why is not None:
+            raise ValueError(why.format(name=info.name, wrapper=wrapper))
+
+
+def transformation(info: Info, init_fn, update_fn, *, probe_inner: Optional[Callable] = None,
+                   correct: Optional[Callable] = None, counter: Optional[Callable] = None
+                   ) -> optax.GradientTransformationExtraArgs:
+    """A jaxgan stage: ``update_fn`` in a real call; in the probe, it records ``info`` (and,
+    for a correction, ``correct(game) -> (v, w) -> v'``; for a counter, ``counter(state) ->
+    (leaf, Counter)``), lets ``probe_inner(updates, state, params, extra, record)`` probe its
+    inner optimisers, and returns its updates untouched."""
+
+    def update(updates, state, params=None, **extra_args):
+        record = extra_args.get(PROBE)
+        if not isinstance(record, _Probe):
+            return update_fn(updates, state, params, **extra_args)
+        game = extra_args.get("game")
+        fn = None if correct is None else correct(game)
+        record.record(info, updates, fn, None if counter is None else counter(state))
+        if probe_inner is not None:
+            probe_inner(updates, state, params, extra_args, record)
+        return updates, state
+
+    _DECLARED[update] = info
+    return optax.GradientTransformationExtraArgs(init_fn, update)
+
+
+def probe_inner(record: _Probe, tx, start, state, params, extra: Dict[str, Any], place: Place, wrapper: str) -> _Probe:
+    """Probe a full step's inner optimiser (inside the parent's probe): its own rule, its counters
+    shared with the parent's."""
+    return probe(tx, start, state, params, extra, place, wrapper, record.counters)
+
+
+def inner_extra(extra: Dict[str, Any], *, field: Optional[Callable] = None, at=None, player: Optional[str] = None
+                ) -> Dict[str, Any]:
+    """The extra arguments of an inner optimiser's real call: the caller's, with its own field,
+    evaluation point and player (data handed down; nothing shared is changed)."""
+    out = {k: v for k, v in extra.items() if k not in _OURS}
+    if field is not None:
+        out[FIELD] = field
+    if at is not None:
+        out[AT] = at
+    if player is not None:
+        out[PLAYER] = player
+    return out
+
+
+def field_of(extra: Dict[str, Any], default: Callable) -> Callable:
+    """The field a full step evaluates at new points: the one the chain handed down, else
+    ``default`` (the game's ``xi``: a full step called on its own)."""
+    field = extra.get(FIELD)
+    return default if field is None else field
+
+
+def evaluation_point(extra: Dict[str, Any], params):
+    """Where a correction evaluates its Jacobian products: where its incoming field was
+    evaluated (``params``, unless a full step says otherwise: extragradient's look-ahead)."""
+    at = extra.get(AT)
+    return params if at is None else at
+
+
+def player_of(extra: Dict[str, Any], where: str) -> str:
+    """The player a per-player projection acts for (``jaxgan_player``), or a clear error."""
+    player = extra.get(PLAYER)
+    if player not in PLAYERS:
+        raise TypeError(
+            f"{where}: got one player's parameters (not a jaxgan.Joint) but no `jaxgan_player`: use it inside "
+            "jg.alternating, jg.per_player or jg.ttur (which say which player each step is for), or on the joint "
+            "parameters."
+        )
+    return player
+
+
+def lcm(periods) -> int:
+    out = 1
+    for p in periods:
+        out = out * p // math.gcd(out, p)
+    return out

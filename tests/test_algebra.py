@@ -1,0 +1,174 @@
+"""jaxgan._algebra: the step algebra. Every pair (role, role) of ``RULE`` either raises naming
+the rule or equals a reference step written here with plain ``jax.grad``."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgan as jg
+from jaxgan._algebra import PLACE, RULE, Place, Role
+
+C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
+
+# a nonlinear general-sum game of two scalars
+GAME = jg.Game(lambda x, y: jnp.sin(x) * y + 0.3 * x**2, lambda x, y: -jnp.sin(x) * y + 0.2 * y**2 + 0.1 * x * y**2)
+W = jg.Joint(jnp.asarray(0.4), jnp.asarray(-0.7))
+GAMMA, LR, ETA = 0.3, 0.2, 0.25
+BOX = jg.Box(jg.Joint(-0.45, -0.6), jg.Joint(0.45, 0.6))
+
+
+def xi(z):  # the field with plain jax.grad, on z = (x, y)
+    x, y = z[0], z[1]
+    return jnp.stack([jax.grad(GAME.loss_g, 0)(x, y), jax.grad(GAME.loss_d, 1)(x, y)])
+
+
+def consensus_field(z):
+    return xi(z) + GAMMA * jax.jacfwd(xi)(z).T @ xi(z)
+
+
+def clip(z, u, lo=(-0.45, -0.6), hi=(0.45, 0.6)):
+    return jnp.clip(z + u, jnp.asarray(lo), jnp.asarray(hi)) - z
+
+
+def cgd_update(field, z):
+    jac = jax.jacfwd(field)(z)
+    h_o = jac * (1 - jnp.eye(2))
+    return -ETA * jnp.linalg.solve(jnp.eye(2) + ETA * h_o, field(z))
+
+
+def extragradient_update(field, z):
+    half = z - LR * field(z)
+    return -LR * field(half)
+
+
+Z = jnp.stack([W.phi, W.theta])
+
+#: representative stages of each role, and the reference update of each allowed pair
+STAGE = {
+    C: lambda: jg.consensus(GAMMA),
+    D: lambda: optax.sgd(LR),
+    "step (several moves)": lambda: jg.extragradient(optax.sgd(LR)),
+    "step (moves once)": lambda: jg.cgd(ETA),
+    P: lambda: jg.project_box(BOX),
+}
+ALLOWED = {
+    (C, C): lambda z: consensus_field(z) + GAMMA * jax.jacfwd(xi)(z).T @ consensus_field(z),
+    (C, D): lambda z: -LR * consensus_field(z),
+    (C, "step (several moves)"): lambda z: extragradient_update(consensus_field, z),
+    (C, "step (moves once)"): lambda z: cgd_update(consensus_field, z),
+    (C, P): lambda z: clip(z, consensus_field(z)),
+    (D, D): lambda z: -LR * -LR * xi(z),
+    (D, P): lambda z: clip(z, -LR * xi(z)),
+    ("step (moves once)", P): lambda z: clip(z, cgd_update(xi, z)),
+    (P, P): lambda z: clip(z, clip(z, xi(z)), lo=(-0.4, -0.5), hi=(0.4, 0.5)),
+}
+
+
+def _role(key):
+    return key if isinstance(key, Role) else S
+
+
+def _chain(a, b):
+    first = STAGE[a]()
+    second = jg.project_box(jg.Box(jg.Joint(-0.4, -0.5), jg.Joint(0.4, 0.5))) if (a, b) == (P, P) else STAGE[b]()
+    return optax.chain(first, second)
+
+
+def test_the_rule_covers_every_pair_of_roles_and_every_place():
+    assert set(RULE) == set(itertools.product(Role, Role))
+    assert set(PLACE) == set(itertools.product(Place, Role))
+
+
+PAIRS = [(a, b) for a in STAGE for b in STAGE]
+
+
+@pytest.mark.parametrize("a,b", PAIRS, ids=[f"{_role(a).name}-{_role(b).name}-{i}" for i, (a, b) in enumerate(PAIRS)])
+def test_every_pair_of_roles_raises_naming_the_rule_or_equals_the_reference(a, b):
+    rule = RULE[(_role(a), _role(b))]
+    allowed = rule.allowed
+    if rule.unless == "before.moves_once":
+        allowed = a == "step (moves once)"
+    assert allowed == ((a, b) in ALLOWED), (a, b)
+    tx = _chain(a, b)
+    if not allowed:
+        with pytest.raises(ValueError, match=f"step algebra: a {_role(b).value} may not follow a {_role(a).value}"):
+            jg.make_step(GAME, tx)(W, tx.init(W))
+        return
+    w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
+    expected = Z + ALLOWED[(a, b)](Z)
+    np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(expected), rtol=1e-11, atol=1e-12)
+    # jg.chain called by hand is the same step
+    hand = jg.chain(_chain(a, b))
+    u, _ = hand.update(jg.simultaneous_gradient(GAME)(W), hand.init(W), W, game=GAME)
+    np.testing.assert_allclose([float(W.phi + u.phi), float(W.theta + u.theta)], np.asarray(expected), rtol=1e-11,
+                               atol=1e-12)
+
+
+def test_the_issue_s_chains_raise_naming_the_rule():
+    game = jg.games.bilinear(1.0)
+    w = game.equilibrium
+    box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
+    cases = [
+        (optax.chain(optax.sgd(0.1), jg.cgd(0.1)), "cgd is a full step"),
+        (optax.chain(jg.cgd(0.2), optax.sgd(0.1)), "nothing that changes the update may follow it"),
+        (optax.chain(jg.alternating(optax.sgd(0.1)), optax.scale(0.5)), "alternating is a full step"),
+        (optax.chain(jg.best_response(optax.sgd(0.1)), optax.scale(0.5)), "best_response is a full step"),
+        (optax.chain(jg.project_box(box), jg.extragradient(optax.sgd(0.1))), "before the full step extragradient"),
+        (optax.chain(jg.project_box(box), optax.sgd(0.1)), "off the set"),
+        (optax.chain(jg.consensus(1.0), jg.stonr(box)), "stonr does not use the incoming field"),
+    ]
+    for tx, fragment in cases:
+        with pytest.raises(ValueError, match="step algebra") as err:
+            jg.spectral_radius(game, tx, w)
+        assert fragment in str(err.value), str(err.value)
+    with pytest.raises(ValueError, match="cgd inside alternating's inner optimiser"):  # refused when built
+        jg.alternating(jg.cgd(0.1))
+
+
+def test_the_field_is_data_gradients_and_vmap_pass_through_the_resolved_step():
+    def w_next(gamma):
+        tx = optax.chain(jg.consensus(gamma), jg.extragradient(optax.sgd(LR)))
+        return jg.make_step(GAME, tx)(W, tx.init(W))[0].phi
+
+    def reference(gamma):
+        def field(z):
+            return xi(z) + gamma * jax.jacfwd(xi)(z).T @ xi(z)
+
+        return (Z + -LR * field(Z - LR * field(Z)))[0]
+
+    np.testing.assert_allclose(float(jax.grad(w_next)(0.3)), float(jax.grad(reference)(0.3)), rtol=1e-10)
+    gammas = jnp.asarray([0.0, 0.3, 0.7])
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(w_next))(gammas)), np.asarray(jax.vmap(reference)(gammas)),
+                               rtol=1e-11)
+
+
+def test_a_user_declares_a_projection_and_a_correction():
+    proj = jg.declare(jg.project_box(BOX), "projection", name="my_box")
+    tx = optax.chain(optax.sgd(LR), proj)
+    w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
+    np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(Z + clip(Z, -LR * xi(Z))), rtol=1e-12)
+    with pytest.raises(ValueError, match="my_box before the full step cgd"):
+        bad = optax.chain(proj, jg.cgd(0.1))
+        jg.make_step(GAME, bad)(W, bad.init(W))
+    mine = jg.field_correction("mine", lambda game, v, w: jax.tree.map(lambda a, b: a + 0.5 * b, v, w))
+    tx = optax.chain(mine, jg.extragradient(optax.sgd(LR)))
+    w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
+    expected = Z + extragradient_update(lambda z: xi(z) + 0.5 * z, Z)
+    np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(expected), rtol=1e-12)
+    with pytest.raises(ValueError, match="unknown `role`"):
+        jg.declare(optax.sgd(0.1), "step")
+    with pytest.raises(TypeError, match="`correct` must be a callable"):
+        jg.field_correction("x", 3)
+
+
+def test_a_nested_full_step_sees_the_inner_corrections():
+    # lookahead over (consensus, extragradient): the inner extragradient looks ahead with the consensus field
+    inner = optax.chain(jg.consensus(GAMMA), jg.extragradient(optax.sgd(LR)))
+    tx = jg.lookahead(inner, sync_period=3, alpha=0.5)
+    w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
+    expected = Z + extragradient_update(consensus_field, Z)  # first fast step: no synchronisation yet
+    np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(expected), rtol=1e-11)
