@@ -94,8 +94,9 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (D, D): Rule(True),
     (D, S): Rule(
         False,
-        "{after} is a full step: it takes the (corrected) field and applies its own learning rate, but {before} "
-        "before it already turned the field into an update, which would change the algorithm. Write the step "
+        "{after} must come first in the optax chain, after the corrections only: it is a full step, which takes "
+        "the (corrected) field and applies its own learning rate, but {before} before it already turned the field "
+        "into an update, which would change the algorithm. Write the step "
         "alone after the corrections, `optax.chain(<corrections>, jg.{after}(...))`, with its learning rate in its "
         "own arguments (or in its inner optimiser).",
     ),
@@ -213,12 +214,12 @@ class _Probe:
     def finish(self, out) -> None:
         if out is not self.current:
             self.sequence.append(_UNDECLARED)
+        for before, after in zip(self.sequence, self.sequence[1:]):
+            check_pair(before, after)
         for info in self.sequence:
             why = PLACE[(self.place, info.role)]
             if why is not None:
                 raise ValueError(why.format(name=info.name, wrapper=self.wrapper))
-        for before, after in zip(self.sequence, self.sequence[1:]):
-            check_pair(before, after)
 
 
 def check_pair(before: Info, after: Info) -> None:

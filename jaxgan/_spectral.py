@@ -35,7 +35,7 @@ from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
 from ._step import check_read, check_state, check_tx, read_checked, step_of, tx_at
-from ._step_map import split_state, step_map
+from ._step_map import settle, split_state, step_map
 
 _DENSE_EIG_LIMIT = 8192
 
@@ -377,7 +377,9 @@ def update_jacobian(
     floating-point leaves in tree order. Constants of the map are held fixed, not
     linearised: integer leaves (step counts) and floating-point leaves the step hands back
     unchanged (the hyperparameters of ``optax.inject_hyperparams``), so an injected optimiser
-    has the Jacobian of the plain one. For stateless algorithms it is ``n x n``;
+    has the Jacobian of the plain one; a first-step flag the step sets to a constant (optax's
+    optimistic GD's ``is_initial_step``) takes its settled value. For stateless algorithms it
+    is ``n x n``;
     ``optax.sgd(eta)`` gives exactly ``I + eta A``. A fixed point ``(w*, s*)`` of the step is
     locally asymptotically stable if its spectral radius is below one.
 
@@ -472,7 +474,8 @@ def _step_and_structure(game, tx, w, state):
     step = step_of(game, tx)
     if state is None:
         _, state = step(w, tx.init(w))
-    return step, state, step_map(game, tx, step, w, state)
+    structure = step_map(game, tx, step, w, state)
+    return step, settle(step, w, state, structure), structure
 
 
 def step_jacobian(game: Game, tx, w: Joint, state, chunk_size: int, *, cycle: bool = False) -> jax.Array:

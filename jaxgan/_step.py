@@ -238,8 +238,8 @@ def declare(tx, role: str, *, name: str = "a user's stage") -> optax.GradientTra
       >>> try:
       ...     jg.rollout(game, tx, jg.Joint(1.0, 1.0), 1)
       ... except ValueError as e:
-      ...     print(str(e)[:58])
-      my_projection before the full step extragradient would pr
+      ...     print(str(e).split(":")[0])
+      my_projection before the full step extragradient would project before the step, never after it
     """
     if role not in ROLES:
         raise ValueError(

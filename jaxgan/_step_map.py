@@ -42,12 +42,16 @@ class StepMap(NamedTuple):
       constants: paths of the floating-point leaves held fixed (constants of the map).
       period: steps per cycle (1: the map does not depend on time).
       never_repeats: ``None``, or why the map changes with time and never repeats.
+      settled: integer leaves the map reads but sets to a constant (a first-step flag, such
+        as optax's optimistic GD's ``is_initial_step``): from the second step on the map is
+        the one with their settled value, which the analysis uses.
     """
 
     dynamic: Tuple[bool, ...]
     constants: Tuple[str, ...]
     period: int
     never_repeats: Optional[str]
+    settled: Tuple[int, ...] = ()
 
 
 def _is_var(v) -> bool:
@@ -117,6 +121,8 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
     """The structure of ``step`` (``make_step``'s map of ``tx`` on ``game``) at ``(w, state)``:
     traced abstractly, nothing runs."""
     leaves = jax.tree.leaves(state)
+    if not leaves:  # a stateless step (SimGD, corrections, CGD without state): one map, no time
+        return StepMap((), (), 1, None)
     paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(state)]
     n_w = len(jax.tree.leaves(w))
     closed = jax.make_jaxpr(step)(w, state)
@@ -132,8 +138,9 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
             constants.append(f"state{paths[i]}")
     # which integer leaves do the coordinates of the next point and state depend on?
     counters = resolve(tx, game_field(game), jax.eval_shape(game_field(game), w), state, w, {"game": game}).counters
-    period, reasons = 1, []
+    period, reasons, settled = 1, [], []
     wanted = list(range(n_w)) + [n_w + i for i, d in enumerate(dynamic) if d]
+    computed = _depends(jaxpr, [True] * len(jaxpr.invars))
     for i, is_float in enumerate(inexact):
         if is_float:
             continue
@@ -141,6 +148,9 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
         sources[n_w + i] = True
         deps = _depends(jaxpr, sources)
         if not any(deps[j] for j in wanted):
+            continue
+        if not computed[n_w + i]:
+            settled.append(i)
             continue
         declared = counters.get(i)
         if declared is not None and declared.period is not None:
@@ -152,7 +162,17 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
                 f"the integer state leaf `state{paths[i]}` (a step count: a learning-rate schedule, Adam's bias "
                 "correction 1 - b^t, ...) enters the map, so the map changes every step and never repeats"
             )
-    return StepMap(tuple(dynamic), tuple(constants), period, "; ".join(reasons) or None)
+    return StepMap(tuple(dynamic), tuple(constants), period, "; ".join(reasons) or None, tuple(settled))
+
+
+def settle(step, w, state, structure: StepMap):
+    """``state`` with its settled leaves (``StepMap.settled``) at the value the step sets them to."""
+    if not structure.settled:
+        return state
+    _, after = step(w, state)
+    leaves, treedef = jax.tree.flatten(state)
+    new = jax.tree.leaves(after)
+    return jax.tree.unflatten(treedef, [new[i] if i in structure.settled else x for i, x in enumerate(leaves)])
 
 
 def split_state(state, dynamic):

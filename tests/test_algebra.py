@@ -113,7 +113,7 @@ def test_the_issue_s_chains_raise_naming_the_rule():
     w = game.equilibrium
     box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
     cases = [
-        (optax.chain(optax.sgd(0.1), jg.cgd(0.1)), "cgd is a full step"),
+        (optax.chain(optax.sgd(0.1), jg.cgd(0.1)), "cgd must come first in the optax chain, after the corrections only"),
         (optax.chain(jg.cgd(0.2), optax.sgd(0.1)), "nothing that changes the update may follow it"),
         (optax.chain(jg.alternating(optax.sgd(0.1)), optax.scale(0.5)), "alternating is a full step"),
         (optax.chain(jg.best_response(optax.sgd(0.1)), optax.scale(0.5)), "best_response is a full step"),

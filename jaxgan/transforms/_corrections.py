@@ -15,6 +15,8 @@ one forward (JVP) pass, while on a game flagged ``zero_sum`` its adjustment ``A^
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -46,7 +48,7 @@ def correction_transform(name: str, correct) -> optax.GradientTransformationExtr
     )
 
 
-def field_correction(name: str, correct) -> optax.GradientTransformationExtraArgs:
+def field_correction(name: str, correct: Callable) -> optax.GradientTransformationExtraArgs:
     """Declare a field correction of your own: ``correct(game, xi, w) -> xi'``, a pure function
     of the game, the incoming field and the point (a ``Joint`` pytree of ``xi``'s structure).
 
