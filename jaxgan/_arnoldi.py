@@ -15,6 +15,7 @@ from ._conv_layout import canonical_convolutions
 from ._eig import eig
 from ._field import negated_field
 from ._game import Game, Joint
+from ._step import check_read, check_transform_hyperparams, transform_at
 
 TARGETS = ("LM", "LR", "SR", "SM")
 
@@ -239,6 +240,7 @@ def top_eigenvalues(
     tol: Optional[float] = None,
     max_restarts: int = 300,
     v0=None,
+    hyperparams=None,
 ) -> TopEigenvalues:
     """``k`` eigenvalues of the Jacobian ``A = dv/dw`` of the game's vector field at ``w``,
     matrix-free: restarted Arnoldi on Jacobian-vector products (``jax.jvp``), never
@@ -261,9 +263,12 @@ def top_eigenvalues(
       k: number of eigenvalues (``< n``).
       which: the target, see above.
       block: ``None`` (the joint Jacobian), ``"phi"`` or ``"theta"``.
-      transform: optional stateless correction.
+      transform: optional stateless correction; with ``hyperparams``, a callable
+        ``h -> transformation`` (a ``make_tx``).
       krylov_size, tol, max_restarts: see ``arnoldi_eigenvalues``.
       v0: start vector ``(n,)`` (default: a fixed deterministic vector).
+      hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced: a new
+        value compiles nothing; a dict key it never reads raises).
 
     Returns:
       A ``TopEigenvalues`` (eigenvalues best first, residuals, restarts, converged,
@@ -281,16 +286,20 @@ def top_eigenvalues(
     check_finite(w, "top_eigenvalues")
     if block not in (None, "phi", "theta"):
         raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")
-    options = (k, which, block, krylov_size, tol, max_restarts)
-    return compiled("top_eigenvalues", _top_eigenvalues_program, (game, transform), options)(w, v0)
+    check_transform_hyperparams(transform, hyperparams, "top_eigenvalues")
+    options = (k, which, block, krylov_size, tol, max_restarts, hyperparams is not None)
+    return compiled("top_eigenvalues", _top_eigenvalues_program, (game, transform), options)(w, v0, hyperparams)
 
 
-def _top_eigenvalues_program(game, transform, k, which, block, krylov_size, tol, max_restarts):
-    def program(w, v0):
-        return field_top_eigenvalues(
-            game, w, k, which=which, block=block, transform=transform, krylov_size=krylov_size, tol=tol,
+def _top_eigenvalues_program(game, transform, k, which, block, krylov_size, tol, max_restarts, with_hyperparams):
+    def program(w, v0, hyperparams):
+        t, h = transform_at(transform, hyperparams if with_hyperparams else None, "top_eigenvalues")
+        out = field_top_eigenvalues(
+            game, w, k, which=which, block=block, transform=t, krylov_size=krylov_size, tol=tol,
             max_restarts=max_restarts, v0=v0,
         )
+        check_read(h, "top_eigenvalues")
+        return out
 
     return program
 

@@ -18,7 +18,7 @@ from ._checks import check_finite, check_game, check_point
 from ._conv_layout import canonical_convolutions
 from ._field import negated_field
 from ._game import Game, Joint
-from ._step import check_read, check_tx, read_checked, tx_at
+from ._step import check_read, check_transform_hyperparams, transform_at
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:
@@ -121,10 +121,7 @@ def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_s
     game = check_game(game, where)
     w = check_point(game, w, where)
     check_finite(w, where)
-    if hyperparams is not None:
-        if transform is None:
-            raise TypeError(f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`.")
-        check_tx(transform, where, hyperparams)
+    check_transform_hyperparams(transform, hyperparams, where)
     options = (check_chunk_size(chunk_size), hyperparams is not None)
     program = compiled(where, _field_jacobian_program, (game, transform, body), options)
     out, finite = program(w, hyperparams)
@@ -134,8 +131,7 @@ def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_s
 
 def _field_jacobian_program(game, transform, body, chunk_size, with_hyperparams):
     def program(w, hyperparams):
-        h = read_checked(hyperparams) if with_hyperparams else None
-        t = tx_at(transform, h, "transform") if with_hyperparams else transform
+        t, h = transform_at(transform, hyperparams if with_hyperparams else None, "transform")
         a = field_jacobian(game, t, w, chunk_size)
         check_read(h, "transform")
         return body(a, w), jnp.all(jnp.isfinite(a))

@@ -25,7 +25,8 @@ class StabilityMap(NamedTuple):
     Attributes:
       grid: ``{name: (G,) array}``.
       shape: the grid's shape (``grid_product``'s), or ``(G,)``.
-      radius: ``(G,)`` spectral radius of one step at the fixed point.
+      radius: ``(G,)`` spectral radius of one step at the fixed point (``spectral_radius``: per
+        step over the cycle of a periodic step).
       predicted: ``(G,)`` ``radius < 1 - 1e-6``.
       status: ``(G,)`` the sweep's outcome codes (``jaxgan.RESULTS``), or None without runs.
       agree: ``(G,)`` the prediction matches the outcome (converged iff predicted stable),

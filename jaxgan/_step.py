@@ -119,6 +119,24 @@ def check_read(hyperparams, where: str) -> None:
         hyperparams.check_all_read(where, "hyperparams")
 
 
+def check_transform_hyperparams(transform, hyperparams, where: str) -> None:
+    """An analysis's ``transform=`` with ``hyperparams=``: a ``make_tx`` is required."""
+    if hyperparams is None:
+        return
+    if transform is None:
+        raise TypeError(f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`.")
+    check_tx(transform, where, hyperparams)
+
+
+def transform_at(transform, hyperparams, where: str):
+    """Inside a program: ``(transform, None)``, or with ``hyperparams`` the transformation
+    ``transform(h)`` and ``h`` (a ``ReadKeys`` for ``check_read`` once it has been used)."""
+    if hyperparams is None:
+        return transform, None
+    h = read_checked(hyperparams)
+    return tx_at(transform, h, where), h
+
+
 def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
     ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""

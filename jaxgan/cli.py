@@ -181,8 +181,8 @@ def _summary(report, args) -> None:
                 f"{r['local_type']:<14} SimGD {r['projected_simgd_residual']:.2e} EG {r['projected_extragradient_residual']:.2e}"
             )
     print(
-        "\nrho: spectral radius of one step at the equilibrium (< 1: locally convergent), minimised over the learning"
-        "\nrates at the default hyperparameter; rate: measured per-step contraction of the run there; conv/stable/runs:"
+        "\nrho: spectral radius of one step at the equilibrium, per step over its cycle for a periodic step (lookahead)"
+        "\n(< 1: locally convergent), minimised over the learning rates at the default hyperparameter; rate: measured per-step contraction of the run there; conv/stable/runs:"
         "\nconverged runs / points with rho < 1 / all; agree: rho < 1 iff converged, away from rho = 1, on the 1-D"
         "\ngrid and on the whole (lr x hyperparameter) map; refinement: Turinici's test at the best lr."
     )

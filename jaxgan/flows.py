@@ -22,6 +22,7 @@ from ._field import negated_field
 from ._game import Game, Joint
 from ._rollout import rollout, run
 from ._scaffold import accept_transformation
+from ._step import check_read, check_transform_hyperparams, transform_at
 
 PyTree = object
 
@@ -48,6 +49,7 @@ def flow(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     max_steps: int = 100_000,
+    hyperparams=None,
 ) -> Flow:
     """Solve ``dw/dt = v_T(w)``, ``w(0) = w0``, at the times ``ts`` (diffrax, Tsit5 with an
     adaptive PID step size).
@@ -62,9 +64,12 @@ def flow(
       game: a ``Game``.
       w0: the start.
       ts: increasing output times, ``ts[0] = 0``.
-      transform: optional stateless correction.
+      transform: optional stateless correction; with ``hyperparams``, a callable
+        ``h -> transformation`` (a ``make_tx``).
       rtol, atol: the step-size controller's tolerances.
       max_steps: diffrax's cap.
+      hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced: a new
+        value compiles nothing; a dict key it never reads raises).
 
     Returns:
       A ``Flow``.
@@ -87,13 +92,18 @@ def flow(
             raise ValueError("flow: `ts` has non-finite times (NaN or inf).")
         if t[0] != 0 or np.any(np.diff(t) <= 0):
             raise ValueError(f"flow: `ts` must start at 0 and increase strictly, got {t.tolist()[:6]}.")
-    program = compiled("flow", _flow_program, (game, transform), (float(rtol), float(atol), int(max_steps)))
-    return program(w0, ts)
+    check_transform_hyperparams(transform, hyperparams, "flow")
+    options = (float(rtol), float(atol), int(max_steps), hyperparams is not None)
+    program = compiled("flow", _flow_program, (game, transform), options)
+    return program(w0, ts, hyperparams)
 
 
-def _flow_program(game, transform, rtol, atol, max_steps):
-    def program(w0, ts):
-        return solve_flow(game, w0, ts, transform=transform, rtol=rtol, atol=atol, max_steps=max_steps)
+def _flow_program(game, transform, rtol, atol, max_steps, with_hyperparams):
+    def program(w0, ts, hyperparams):
+        t, h = transform_at(transform, hyperparams if with_hyperparams else None, "flow")
+        out = solve_flow(game, w0, ts, transform=t, rtol=rtol, atol=atol, max_steps=max_steps)
+        check_read(h, "flow")
+        return out
 
     return program
 

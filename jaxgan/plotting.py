@@ -70,7 +70,7 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
         ax.text(0.01, 0.02, "not drawn (no finite radius at the equilibrium): " + ", ".join(undrawn),
                 transform=ax.transAxes, fontsize=7, color="0.3")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("spectral radius of one step")
+    ax.set_ylabel("spectral radius per step")
 
 
 def _edges(values, log):

@@ -172,3 +172,18 @@ def test_a_nested_full_step_sees_the_inner_corrections():
     w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
     expected = Z + extragradient_update(consensus_field, Z)  # first fast step: no synchronisation yet
     np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(expected), rtol=1e-11)
+
+
+def test_the_resolved_step_gives_the_same_answer_inside_lax_cond():
+    tx = optax.chain(jg.consensus(GAMMA), jg.extragradient(optax.sgd(LR)))
+    step = jg.make_step(GAME, tx)
+    direct, _ = step(W, tx.init(W))
+
+    def branch(w):
+        return step(w, tx.init(w))[0]
+
+    inside = jax.jit(lambda w, p: jax.lax.cond(p, branch, lambda w_: w_, w))(W, True)
+    np.testing.assert_allclose([float(inside.phi), float(inside.theta)], [float(direct.phi), float(direct.theta)],
+                               rtol=1e-13)
+    np.testing.assert_allclose([float(direct.phi), float(direct.theta)],
+                               np.asarray(Z + extragradient_update(consensus_field, Z)), rtol=1e-11)

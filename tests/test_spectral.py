@@ -209,9 +209,12 @@ def test_a_misspelt_hyperparameter_is_refused_by_every_entry_point():
     for call in (jg.spectral_radius, jg.update_jacobian):
         with pytest.raises(ValueError, match="`betta` are never read"):
             call(game, make_tx, w, hyperparams={"lr": 0.5, "beta": -0.5, "betta": -0.5})
-    for call in (jg.eigenvalues, jg.spectrum, jg.jacobian):
+    for call in (jg.eigenvalues, jg.spectrum, jg.jacobian, lambda *a, **k: jg.top_eigenvalues(*a, k=1, **k),
+                 lambda g, w, **k: jg.flow(g, w, jnp.asarray([0.0, 1.0]), **k)):
         with pytest.raises(ValueError, match="`x` are never read"):
             call(game, w, transform=lambda h: jg.consensus(h["g"]), hyperparams={"g": 0.5, "x": 1.0})
+    with pytest.raises(TypeError, match="needs `transform=`"):
+        jg.eigenvalues(game, w, hyperparams={"g": 0.5})
 
 
 def test_spectra_with_a_make_tx_take_new_hyperparameters_without_compiling():
@@ -220,11 +223,13 @@ def test_spectra_with_a_make_tx_take_new_hyperparameters_without_compiling():
     game = jg.games.dirac("wgan")
     w = game.equilibrium
     make_tx = lambda h: jg.consensus(h["g"])  # noqa: E731
-    for call in (jg.eigenvalues, jg.jacobian, jg.spectrum):
+    top = lambda g, w, **kw: jg.top_eigenvalues(g, w, k=1, **kw)  # noqa: E731
+    flow = lambda g, w, **kw: jg.flow(g, jg.Joint(jnp.asarray(0.3), jnp.asarray(0.1)), jnp.asarray([0.0, 1.0]), **kw)  # noqa: E731
+    for call in (jg.eigenvalues, jg.jacobian, jg.spectrum, top, flow):
         jax.block_until_ready(call(game, w, transform=make_tx, hyperparams={"g": jnp.asarray(0.5)}))
         with counting() as c:
             jax.block_until_ready(call(game, w, transform=make_tx, hyperparams={"g": jnp.asarray(0.25)}))
-        assert c == {"compiles": 0, "traces": 0}, (call.__name__, c)
+        assert c == {"compiles": 0, "traces": 0}, (call, c)
     np.testing.assert_allclose(np.asarray(jg.eigenvalues(game, w, transform=make_tx, hyperparams={"g": 0.25}).real),
                                np.asarray(jg.eigenvalues(game, w, transform=jg.consensus(0.25)).real), rtol=1e-12)
     sgd = lambda h: optax.sgd(h["lr"])  # noqa: E731

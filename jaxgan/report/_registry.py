@@ -25,6 +25,7 @@ from ..transforms import (
     jare,
     lola,
     look_ahead,
+    lookahead,
     sga,
     sos,
     ttur,
@@ -56,6 +57,9 @@ CRITIC_CLIP = 1.0
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 #: The opponent's assumed learning rate of look-ahead, LOLA and SOS.
 ALPHAS = (0.0, 0.25, 0.5, 1.0, 2.0)
+#: Lookahead-minmax's slow step (in (0, 1]) and its synchronisation period.
+SLOW_STEPS = (0.25, 0.5, 0.75, 1.0)
+SYNC_PERIOD = 5
 
 
 def builtin_algorithms() -> Dict[str, Algorithm]:
@@ -64,11 +68,14 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
     the clipped 5-step critic, extragradient and Follow-the-Ridge, the correction weight for
     consensus, JARE, SGA and consensus or JARE composed with alternating GD (the corrected
     field at every player step), the opponent's assumed learning rate for look-ahead, LOLA
-    and SOS; best-response descent (Riemannian step, Newton retraction), CGD and Hamiltonian
-    descent have the learning rate only. ACGD and GDA-AM are not in the report: their
-    updates are not differentiable at an equilibrium (ACGD's step size ``eta / (sqrt(v) +
-    eps)`` at ``v = 0``, GDA-AM's mixing weights where the residuals vanish), so a spectral
-    radius there does not describe them; ``notebooks/game_optimisers.ipynb`` and
+    and SOS, the slow step of Lookahead-minmax (a periodic step: its radius is the per-step
+    rate over its cycle of ``sync_period`` steps); best-response descent (Riemannian step,
+    Newton retraction), CGD and Hamiltonian descent have the learning rate only. ACGD and
+    GDA-AM are not in the report: their maps never repeat (``jg.spectral_radius`` refuses them
+    with the reason: ACGD's bias correction ``1 - beta^t``, GDA-AM's window filling over its
+    first ``m + 1`` steps) and are not differentiable at an equilibrium (ACGD's step size
+    ``eta / (sqrt(v) + eps)`` at ``v = 0``, GDA-AM's mixing weights where the residuals
+    vanish), so no spectral radius describes them; ``notebooks/game_optimisers.ipynb`` and
     ``benchmarks/corrections.py`` measure them by their runs."""
     return {
         "simgd": Algorithm(lambda lr, r: ttur(lr, r * lr), "lr_d/lr_g", RATIOS, 1.0),
@@ -110,6 +117,10 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
         "look-ahead": Algorithm(lambda lr, a: optax.chain(look_ahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
         "lola": Algorithm(lambda lr, a: optax.chain(lola(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
         "sos": Algorithm(lambda lr, a: optax.chain(sos(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+        # periodic: its radius is the cycle's per-step rate rho(J_cycle)^(1/k) (jg.spectral_radius)
+        "lookahead": Algorithm(
+            lambda lr, a: lookahead(optax.sgd(lr), sync_period=SYNC_PERIOD, alpha=a), "alpha", SLOW_STEPS, 0.5
+        ),
     }
 
 
