@@ -68,3 +68,20 @@ def test_analyse_algorithm_map_and_runs_on_a_linear_game_match_the_closed_form()
     assert row["map_agreement"][0] == row["map_agreement"][1]  # the map and the runs agree off the margin
     assert row["outcomes"] == {"converged": 3, "bounded": 0, "grew": 1, "non-finite": 0}
     assert "not_applicable" not in row
+
+
+def test_analyse_algorithm_of_lookahead_uses_the_cycle_rate_and_agrees_with_the_runs():
+    # x*y: SimGD M = [[1, -lr], [lr, 1]]; lookahead's cycle C = (1 - a) I + a M^k, per-step rate rho(C)^(1/k)
+    game = jg.games.bilinear(1.0)
+    lrs = np.array([0.1, 0.5, 1.0, 3.0])
+    alg = report.builtin_algorithms()["lookahead"]
+    row = report.analyse_algorithm(game, alg, lrs, steps=400, offset=0.5, refine=False)
+    col = row["values"].index(alg.default)
+    from jaxgan.report._registry import SYNC_PERIOD
+
+    k, a = SYNC_PERIOD, alg.default
+    expected = [np.max(np.abs(np.linalg.eigvals((1 - a) * np.eye(2) + a * np.linalg.matrix_power(
+        np.array([[1.0, -lr], [lr, 1.0]]), k)))) ** (1 / k) for lr in lrs]
+    np.testing.assert_allclose([r[col] for r in row["radius"]], expected, rtol=1e-10)
+    assert row["agree_1d"][0] == row["agree_1d"][1] and row["map_agreement"][0] == row["map_agreement"][1]
+    assert row["measured_rate_at_best"] == pytest.approx(row["min_radius"], rel=2e-2)
