@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +41,32 @@ def default_cache_dir() -> str:
     return os.path.join(base, "jaxgan", "xla")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler, ``timeout``): stops the run as Ctrl-C does (workers killed,
+    the staging folder removed, the output folder left as it was)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    """The command line; returns the exit code (0, 2 for a refused option, 130 for Ctrl-C,
+    143 for SIGTERM)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except Terminated:
+        print("jaxgan: terminated (SIGTERM); the output folder was left as it was", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv=None) -> int:
     games = builtin_games()
     algorithms = builtin_algorithms()
     parser = argparse.ArgumentParser(
@@ -85,6 +112,9 @@ def main(argv=None) -> int:
     for name in ("lr_min", "lr_max", "offset"):
         if not np.isfinite(getattr(args, name)):
             parser.error(f"--{name.replace('_', '-')} must be finite, got {getattr(args, name)!r}")
+    if args.offset == 0:
+        parser.error("--offset 0 starts every run at the equilibrium: every run would read as converged and the "
+                     "report would measure nothing; give a non-zero offset (default 0.5)")
     if not (0 < args.lr_min < args.lr_max):
         parser.error("--lr-min and --lr-max must satisfy 0 < lr-min < lr-max")
     if args.num_lr < 1 or args.steps < 1 or args.workers < 1:
@@ -112,6 +142,9 @@ def main(argv=None) -> int:
             chosen.update(load_game_file(args.game_file))
         except ValueError as err:
             parser.error(str(err))
+        except SystemExit as err:  # the file called sys.exit(): nothing was analysed, so say so
+            parser.error(f"--game-file {args.game_file}: the file exited (sys.exit({err.code!r})) while it was "
+                         "loaded: it must define `game` or `games`, not run a program")
         except Exception as err:  # noqa: BLE001 - the user's file failed: one line, file and line
             parser.error(_where_it_failed(args.game_file, err))
         sources.update({k: ("file", os.path.abspath(args.game_file), k) for k in chosen})
@@ -132,6 +165,8 @@ def main(argv=None) -> int:
     )
     try:
         report = _run(chosen, chosen_algs, lrs, args, chosen_stonr, sources)
+    except Terminated:
+        raise
     except KeyboardInterrupt:
         print(f"\njaxgan: interrupted; {args.out} left as it was", file=sys.stderr)
         return 130

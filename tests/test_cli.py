@@ -183,3 +183,103 @@ def test_ctrl_c_stops_within_seconds_and_leaves_the_folder_as_it_was(tmp_path):
     after = {p: (out / p).read_bytes() for p in os.listdir(out)}
     assert after == before  # untouched: the new report was staged beside it and never committed
     assert not [p for p in os.listdir(tmp_path) if "staging" in p]
+
+
+# --------------------------------------------------------------------------- every way a run can end
+
+
+SMALL = ["--algorithm", "simgd", "--num-lr", "3", "--steps", "80", "--no-refinement", "--stonr", "none",
+         "--no-compile-cache", "--no-plot"]
+
+
+def _refused(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err, err
+    return err
+
+
+def test_meaningless_starts_and_game_files_are_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "new" / "report"
+    _refused(capsys, ["--game", "dirac-standard", "--offset", "0", "--out", str(out)] + SMALL,
+             "--offset 0 starts every run at the equilibrium")
+    exits = tmp_path / "exits.py"
+    exits.write_text("import sys\nsys.exit(0)\n")
+    _refused(capsys, ["--game-file", str(exits), "--out", str(out)] + SMALL, "the file exited (sys.exit(0))")
+    moved = tmp_path / "moved.py"
+    moved.write_text(USER_GAME.replace("jg.Joint(jnp.array(0.0), jnp.array(0.0))", "jg.Joint(jnp.array(0.5), jnp.array(0.0))"))
+    # xi(0.5, 0) = (x + 2y, -(2x - y/2)) = (0.5, -1): |xi| = sqrt(1.25)
+    _refused(capsys, ["--game-file", str(moved), "--out", str(out)] + SMALL, "|xi(w*)| = 1.12")
+    assert not (tmp_path / "new").exists()  # nothing created by a refused run
+
+
+def test_games_whose_names_collide_get_one_figure_each(tmp_path):
+    from jaxgan.report._render import figure_names
+
+    assert figure_names(["a b", "a_b", "A_B", "c"]) == {"a b": "a_b.png", "a_b": "a_b-2.png", "A_B": "A_B-3.png",
+                                                        "c": "c.png"}
+    path = tmp_path / "two.py"
+    path.write_text(USER_GAME + "\ngames = {'my game': game, 'my_game': game}\n")
+    out = tmp_path / "r"
+    argv = ["--game-file", str(path), "--out", str(out)] + [a for a in SMALL if a != "--no-plot"]
+    assert cli.main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    figures = [e.get("figure") for e in report["games"].values()]
+    if all(figures):  # matplotlib installed
+        assert sorted(figures) == ["my_game-2.png", "my_game.png"]
+        assert sorted(p for p in os.listdir(out) if p.endswith(".png")) == sorted(figures)
+
+
+def test_sigterm_stops_the_workers_and_leaves_no_folder_behind(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "fresh" / "r"
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    proc = subprocess.Popen([sys.executable, "-m", "jaxgan", "--no-compile-cache", "--steps", "4000", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    def children():
+        kids = []
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/stat") as fh:
+                        if int(fh.read().rsplit(")", 1)[1].split()[1]) == proc.pid:
+                            kids.append(int(pid))
+                except (OSError, IndexError, ValueError):
+                    pass
+        return kids
+
+    try:
+        workers = []
+        for _ in range(60):  # imports done, workers started
+            time.sleep(0.5)
+            workers = children()
+            if len(workers) >= 2:
+                break
+        time.sleep(2)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    assert err.strip().splitlines()[-1] == "jaxgan: terminated (SIGTERM); the output folder was left as it was"
+    assert workers, "no worker process was seen"
+    time.sleep(1)
+    alive = []
+    for pid in workers:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(pid)
+        except OSError:
+            pass
+    assert not alive, f"worker processes left running: {alive}"
+    assert not (tmp_path / "fresh").exists()  # no output folder, no staging folder
+    assert not [p for p in os.listdir(tmp_path) if "staging" in p]

@@ -9,9 +9,11 @@ from typing import Callable, Dict, NamedTuple, Optional
 
 import jax.numpy as jnp
 import optax
+from jax.flatten_util import ravel_pytree
 
 from .. import games as catalogue
 from .. import regularizers
+from .._field import simultaneous_gradient
 from .._game import Game, Joint
 from ..regularizers import clip_discriminator
 from ..transforms import (
@@ -157,8 +159,27 @@ def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:
                 f"--game-file: game `{name}` in {path} has no equilibrium; build it with "
                 "`jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` so the analysis knows where to look."
             )
+        _check_stationary(g, str(name), path)
         out[str(name)] = (lambda g=g: g)
     return out
+
+
+def _check_stationary(game: Game, name: str, path: str) -> None:
+    """Refuse a stated equilibrium at which the field does not vanish: a report about it would
+    analyse a point the runs move away from."""
+    try:
+        field = ravel_pytree(simultaneous_gradient(game)(game.equilibrium))[0]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"--game-file: game `{name}` in {path}: {err}") from err
+    norm = float(jnp.linalg.norm(field))
+    scale = float(jnp.linalg.norm(ravel_pytree(game.equilibrium)[0]))
+    tol = 1e-6 * (1.0 + scale)
+    if not norm <= tol:
+        raise ValueError(
+            f"--game-file: the stated equilibrium of game `{name}` in {path} is not a stationary point: the field "
+            f"has norm |xi(w*)| = {norm:.3g} there (at most {tol:.1g} expected); give the point where both players' "
+            "gradients vanish."
+        )
 
 
 #: Where a game of the report comes from, so that a worker process can build it again:

@@ -34,6 +34,7 @@ class Figures:
 
         self.out, self.report, self.algorithms = out, report, list(algorithms)
         self.enabled = have_matplotlib()
+        self.files = figure_names(list(report["games"]))
 
     def draw(self, gname: str):
         if not self.enabled:
@@ -42,12 +43,34 @@ class Figures:
 
         entry = self.report["games"][gname]
         ordered = dict(entry, algorithms={a: entry["algorithms"][a] for a in self.algorithms})
-        entry["figure"] = f"{_slug(gname)}.png"
+        entry["figure"] = self.files[gname]
         game_report_figure(os.path.join(self.out, entry["figure"]), gname, ordered)
+
+
+def _order(ref: dict) -> str:
+    """The refinement's order, or ``-`` where its verdict says the order was not measured."""
+    if "not measured" in ref.get("verdict", "") or ref.get("order") is None:
+        return "-"
+    return _f(ref["order"], 2)
 
 
 def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def figure_names(games) -> dict:
+    """One figure file name per game, unique also on case-insensitive file systems: games
+    whose names map to the same file name (``"a b"`` and ``"a_b"``) get ``-2``, ``-3``, ..."""
+    taken, out = set(), {}
+    for name in games:
+        base = _slug(name) or "game"
+        candidate, n = base, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{base}-{n}"
+        taken.add(candidate.lower())
+        out[name] = f"{candidate}.png"
+    return out
 
 
 def _f(x, digits=3):
@@ -83,7 +106,7 @@ def table_rows(report: dict) -> List[str]:
     for gname, entry in report["games"].items():
         for aname, row in entry["algorithms"].items():
             ref = row.get("refinement")
-            ref_text = "-" if ref is None else f"{ref['verdict']} ({_f(ref.get('order'), 2)})"
+            ref_text = "-" if ref is None else f"{ref['verdict']} ({_order(ref)})"
             if row.get("not_applicable"):
                 ref_text = "n/a: " + ("H_tt singular" if "singular" in row["not_applicable"] else "undefined") + " at eq."
             lines.append(
@@ -130,18 +153,20 @@ def markdown(report: dict) -> str:
                else "."),
             "",
             "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree (1-D) | "
-            "map axis | agree (map) | diverged runs | refinement | order |",
+            "map axis | agree (map) | diverged (of the map's points) | refinement | order |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for aname, r in e["algorithms"].items():
             ref = r.get("refinement") or {}
             div = r["diverged"]
-            div_text = f"{len(div)} (first at step {min(d['step'] for d in div)})" if div else "0"
+            points = sum(len(row) for row in r["radius"])
+            div_text = (f"{len(div)} of {points} (first at step {min(d['step'] for d in div)})" if div
+                        else f"0 of {points}")
             out.append(
                 f"| {aname} | {_f(r['min_radius'], 4)} | {r['best_lr']:.3g} | {_f(r['measured_rate_at_best'], 4)} | "
                 f"{r['converged']} / {r['predicted_stable']} / {r['runs']} | {r['agree_1d'][0]}/{r['agree_1d'][1]} | "
                 f"{r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} | {div_text} | "
-                f"{ref.get('verdict', '-')} | {_f(ref.get('order'), 2)} |"
+                f"{ref.get('verdict', '-')} | {_order(ref) if ref else '-'} |"
             )
         for aname, r in e["algorithms"].items():
             if r.get("not_applicable"):

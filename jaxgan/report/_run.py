@@ -86,28 +86,52 @@ def run_report(
     they run on threads. The numbers do not depend on the number or kind of workers.
     """
     final_out = out
+    created = _missing_folders(final_out)
     out = _staging_folder(final_out)
+    done = False
     try:
         report = _run_report(games, algorithms, lrs, steps, out, offset=offset, refine=refine, stonr=stonr, plot=plot,
                              devices=devices, settings=settings, workers=workers, sources=sources)
         _commit(out, final_out, report)
+        done = True
     finally:
         shutil.rmtree(out, ignore_errors=True)
+        if not done:  # a failed or stopped run leaves no folder it created
+            for folder in created:
+                if not os.path.isdir(folder):
+                    continue
+                try:
+                    os.rmdir(folder)
+                except OSError:  # not empty: something else put files there
+                    break
     return report
 
 
 def check_output_folder(out: str) -> None:
     """Raise ``OSError`` (with the reason) unless ``out`` can be created and written, and a
-    staging folder beside it too: checked before any work."""
+    staging folder beside it too: checked before any work, creating nothing."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise OSError(f"--out {out!r} exists and is not a folder")
+    existing = os.path.abspath(out)
+    while not os.path.isdir(existing):
+        parent = os.path.dirname(existing)
+        if os.path.exists(existing) or parent == existing:
+            raise OSError(f"--out {out!r} is not writable ({existing!r} is not a folder)")
+        existing = parent
     try:
-        os.makedirs(out, exist_ok=True)
-        for folder in (out, os.path.dirname(os.path.abspath(out))):
-            with tempfile.TemporaryFile(dir=folder):
-                pass
+        with tempfile.TemporaryFile(dir=existing):
+            pass
     except OSError as err:
         raise OSError(f"--out {out!r} is not writable ({err.strerror or err})") from err
+
+
+def _missing_folders(out: str) -> list:
+    """The folders of ``out``'s path that do not exist yet, deepest first."""
+    missing, path = [], os.path.abspath(out)
+    while not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
 
 
 def _staging_folder(out: str) -> str:
@@ -118,7 +142,7 @@ def _staging_folder(out: str) -> str:
 
 
 def _commit(staging: str, out: str, report: dict) -> None:
-    """Move the finished report from ``staging`` into ``out`` with Ctrl-C held off: the
+    """Move the finished report from ``staging`` into ``out`` with Ctrl-C and SIGTERM held off: the
     figures of an earlier report that this one does not produce are removed, each file is
     replaced atomically (``os.replace``), ``report.json`` last."""
     os.makedirs(out, exist_ok=True)
@@ -130,9 +154,9 @@ def _commit(staging: str, out: str, report: dict) -> None:
     except (OSError, ValueError, AttributeError):
         pass
     new_files = sorted(os.listdir(staging))
-    handler = None
+    handlers = {}
     if threading.current_thread() is threading.main_thread():
-        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for name in old_figures - set(new_files):
             if os.path.basename(name) == name and name.endswith(".png"):
@@ -143,8 +167,8 @@ def _commit(staging: str, out: str, report: dict) -> None:
         for name in sorted(new_files, key=lambda n: n == "report.json"):
             os.replace(os.path.join(staging, name), os.path.join(out, name))
     finally:
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def _run_report(games, algorithms, lrs, steps, out, *, offset, refine, stonr, plot, devices, settings, workers, sources):
