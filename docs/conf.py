@@ -33,6 +33,8 @@ autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_ivar = True
+# the option domains each public function declares (jaxgan._domains) render as a parameter list
+napoleon_custom_sections = [("Domains", "params_style")]
 html_theme = "alabaster"
 html_title = "jaxgan"
 

@@ -12,6 +12,7 @@ from jax.flatten_util import ravel_pytree
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_point
 from ._conv_layout import canonical_convolutions
+from ._domains import Choice, Integer, Maybe, Real, domains
 from ._eig import eig
 from ._field import negated_field
 from ._game import Game, Joint
@@ -44,6 +45,18 @@ class TopEigenvalues(NamedTuple):
     matvecs: jax.Array
 
 
+def check_start_vector(v0, where: str) -> None:
+    """Refuse a concrete start vector that is zero or not finite: Krylov's basis starts from
+    ``v0 / |v0|``, undefined there (every eigenvalue would come back NaN)."""
+    if isinstance(v0, jax.core.Tracer):
+        return
+    if not bool(jnp.all(jnp.isfinite(v0))):
+        raise ValueError(f"{where}: `v0` has non-finite values; the start vector must be finite and non-zero.")
+    if not bool(jnp.any(v0 != 0)):
+        raise ValueError(f"{where}: `v0` is the zero vector: Krylov's basis starts from v0 / |v0|, which is undefined; "
+                         "give a non-zero start vector (or None for the default).")
+
+
 def _maps_reals(matvec, v0) -> bool:
     """Whether ``matvec`` maps real ``(n,)`` vectors to real vectors (checked on shapes only)."""
     try:
@@ -64,6 +77,7 @@ def _order(theta, which):
     return theta.real  # SR
 
 
+@domains(k=Integer(1), which=Choice("LM", "LR", "SR", "SM"), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1))
 def arnoldi_eigenvalues(
     matvec: Callable[[jax.Array], jax.Array],
     v0: jax.Array,
@@ -120,6 +134,7 @@ def arnoldi_eigenvalues(
     v0 = jnp.asarray(v0)
     if v0.ndim != 1:
         raise ValueError(f"top_eigenvalues: the start vector must be 1-D, got shape {v0.shape}.")
+    check_start_vector(v0, "arnoldi_eigenvalues")
     n = v0.shape[0]
     if not isinstance(k, (int, np.integer)) or not 1 <= k < n:
         raise ValueError(f"top_eigenvalues: `k` must be an int in [1, n - 1] = [1, {n - 1}], got {k!r} (use eigenvalues() for all).")
@@ -228,6 +243,7 @@ def arnoldi_eigenvalues(
     return TopEigenvalues(theta[:k], res[:k], restarts, done(theta, res), count)
 
 
+@domains(k=Integer(1), which=Choice("LM", "LR", "SR", "SM"), block=Maybe(Choice("phi", "theta")), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1))
 def top_eigenvalues(
     game: Game,
     w: Joint,
@@ -287,6 +303,8 @@ def top_eigenvalues(
     if block not in (None, "phi", "theta"):
         raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")
     check_transform_hyperparams(transform, hyperparams, "top_eigenvalues")
+    if v0 is not None:
+        check_start_vector(jnp.asarray(v0), "top_eigenvalues")
     options = (k, which, block, krylov_size, tol, max_restarts, hyperparams is not None)
     return compiled("top_eigenvalues", _top_eigenvalues_program, (game, transform), options)(w, v0, hyperparams)
 

@@ -39,6 +39,7 @@ from ._arnoldi import arnoldi_eigenvalues
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_hyperparameter, check_point
 from ._density import inner_solve_options
+from ._domains import Integer, Maybe, Real, domains
 from ._field import game_field
 from ._game import Game, Joint
 from ._operators import operator, probe_solve, stackelberg_total_gradient
@@ -118,6 +119,7 @@ def _extremes(matvec, n, dtype, tol):
     return Extremes(lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged)
 
 
+@domains(gtol=Real(0, allow_inf=True), rtol=Real(0, 1, high_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)))
 def stationary_point_certificate(
     game: Game,
     w: Joint,

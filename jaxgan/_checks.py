@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import compiled
+from ._domains import describe
 from ._game import Game, Joint
 
 
@@ -24,7 +25,7 @@ def check_game(game, where: str) -> Game:
             "`tx.update(xi, state, params, game=game)`."
         )
     if not isinstance(game, Game):
-        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {type(game).__name__}.")
+        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {describe(game)}.")
     return game
 
 
@@ -32,7 +33,7 @@ def check_joint(w, where: str, arg: str = "w") -> Joint:
     """Raise a clear error unless ``w`` is a ``Joint`` of floating-point leaves."""
     if not isinstance(w, Joint):
         raise TypeError(
-            f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {type(w).__name__}. "
+            f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {describe(w)}. "
             f"Wrap the players' parameters: `jg.Joint(phi=..., theta=...)`."
         )
     strong = {}
@@ -100,7 +101,7 @@ def call_loss(loss, name: str, phi, theta):
     except _TRACED_CONVERSIONS as err:
         raise TypeError(
             f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or NumPy value "
-            f"({type(err).__name__}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; branch with "
+            f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; branch with "
             "`jnp.where` or `jax.lax.cond`, not `if`, `float()` or `np.` calls on the parameters."
         ) from err
     except Exception as err:
@@ -135,7 +136,7 @@ def _raised_by_array_library(err: BaseException) -> bool:
 def _check_scalar_loss(value, name: str):
     if not hasattr(value, "shape") and not isinstance(value, (int, float, np.number)):
         hint = " (return only the loss; keep auxiliary outputs out of the game's losses)" if isinstance(value, (tuple, list, dict)) else ""
-        raise TypeError(f"`{name}` must return a scalar array, but returned {type(value).__name__}{hint}.")
+        raise TypeError(f"`{name}` must return a scalar array, but returned {describe(value)}{hint}.")
     shape = jnp.shape(value)
     if shape != ():
         raise ValueError(
@@ -168,13 +169,13 @@ def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_
     if isinstance(value, jax.core.Tracer):
         return value
     if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
-        raise TypeError(f"{where}: `{name}` must be a real number, got {type(value).__name__} {value!r}.")
+        raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)} {value!r}.")
     try:
         arr = np.asarray(value)
     except Exception as err:  # noqa: BLE001 - an object numpy cannot read
-        raise TypeError(f"{where}: `{name}` must be a real number, got {type(value).__name__}.") from err
+        raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)}.") from err
     if arr.dtype.kind not in "iuf" or arr.ndim != 0:
-        raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}.")
+        raise TypeError(f"{where}: `{name}` must be a real scalar, got {describe(value)} of dtype {arr.dtype} and shape {arr.shape}.")
     v = float(arr)
     if np.isnan(v) or (np.isinf(v) and not allow_inf):
         raise ValueError(f"{where}: `{name}` must be finite, got {v!r}.")
@@ -275,7 +276,7 @@ def check_field(game: Game, w: Joint, where: str) -> None:
     else:
         out = jax.eval_shape(game.grad_fn, w)
         if not isinstance(out, Joint):
-            raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {type(out).__name__}.")
+            raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {describe(out)}.")
         _check_same_structure(w, out, where, "grad_fn(w)")
     seen.add(signature)
 

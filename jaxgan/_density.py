@@ -31,6 +31,7 @@ import numpy as np
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_hyperparameter, check_point
 from ._conv_layout import canonical_convolutions
+from ._domains import Choice, Integer, Maybe, Real, domains
 from ._game import Game, Joint
 from ._operators import OPERATORS, operator
 from ._solve import default_tol
@@ -130,6 +131,7 @@ def lanczos_quadrature(matvec: Callable[[jax.Array], jax.Array], n: int, lanczos
     return SpectralDensity(nodes, weights)
 
 
+@domains(operator=Choice(*DENSITY_OPERATORS), num_probes=Integer(1), lanczos_steps=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)))
 def spectral_density(
     game: Game,
     w: Joint,

@@ -23,6 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._domains import Integer, describe, domains
+
 _MAX_GRID_NODES = 1_000_000
 
 
@@ -44,6 +46,7 @@ class Quadrature(NamedTuple):
     weights: jax.Array
 
 
+@domains(order=Integer(1))
 def gauss_hermite_1d(order: int):
     """Probabilists' Gauss-Hermite nodes and weights for ``N(0, 1)``.
 
@@ -68,6 +71,7 @@ def gauss_hermite_1d(order: int):
     return x, w / np.sqrt(2.0 * np.pi)
 
 
+@domains(order=Integer(1))
 def gauss_hermite(mean, cov, order: int = 8) -> Quadrature:
     """Tensor-grid Gauss-Hermite rule for ``N(mean, cov)`` in ``d`` dimensions.
 
@@ -194,7 +198,7 @@ def expectation(fn: Callable, rule: Quadrature):
       1.0
     """
     if not isinstance(rule, Quadrature):
-        raise TypeError(f"expectation: `rule` must be a jaxgan.Quadrature, got {type(rule).__name__}.")
+        raise TypeError(f"expectation: `rule` must be a jaxgan.Quadrature, got {describe(rule)}.")
     sizes = {jnp.shape(x)[0] for x in jax.tree.leaves(rule.nodes)}
     if sizes == {1}:  # one node (a Dirac distribution): no batch to map over, a shorter trace
         value = fn(jax.tree.map(lambda x: x[0], rule.nodes))

@@ -18,6 +18,8 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 
+from ._domains import describe
+
 PyTree = Any
 Loss = Callable[[PyTree, PyTree], jax.Array]
 
@@ -105,12 +107,12 @@ class Game:
         if self.grad_fn is not None and not callable(self.grad_fn):
             raise TypeError(
                 "Game: `grad_fn` must be a callable `w -> Joint(grad_phi loss_g, "
-                f"grad_theta loss_d)` or None, got {type(self.grad_fn).__name__}."
+                f"grad_theta loss_d)` or None, got {describe(self.grad_fn)}."
             )
         if self.equilibrium is not None and not isinstance(self.equilibrium, Joint):
             raise TypeError(
                 "Game: `equilibrium` must be a jaxgan.Joint or None, got "
-                f"{type(self.equilibrium).__name__}."
+                f"{describe(self.equilibrium)}."
             )
 
     def replace(self, **changes) -> "Game":
@@ -140,7 +142,7 @@ def zero_sum(f: Loss, *, grad_fn=None, equilibrium=None, name: str = "zero-sum g
       -1.0
     """
     if not callable(f):
-        raise TypeError(f"zero_sum: `f` must be a callable `(phi, theta) -> scalar`, got {type(f).__name__}.")
+        raise TypeError(f"zero_sum: `f` must be a callable `(phi, theta) -> scalar`, got {describe(f)}.")
 
     def loss_d(phi, theta):
         return -f(phi, theta)

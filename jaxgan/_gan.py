@@ -21,9 +21,10 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from ._domains import Choice, describe, domains
 from ._expect import Quadrature, expectation
 from ._game import Game, Joint
-from ._losses import check_loss, loss_f
+from ._losses import LOSSES, check_loss, loss_f
 
 Penalty = Callable[["GAN", object, object], jax.Array]
 
@@ -89,11 +90,12 @@ def _check_rule(rule, name):
     if not isinstance(rule, Quadrature):
         raise TypeError(
             f"gan: `{name}` must be a jaxgan.Quadrature (jg.fixed_samples(x), jg.finite_support(...), "
-            f"jg.gauss_hermite(...)), got {type(rule).__name__}."
+            f"jg.gauss_hermite(...)), got {describe(rule)}."
         )
     return rule
 
 
+@domains(loss=Choice(*LOSSES))
 def gan(
     generator: Callable,
     discriminator: Callable,
@@ -216,7 +218,7 @@ def lemma3_blocks(game: GAN, w: Joint):
       ([[0.5]], [[0.0]])
     """
     if not isinstance(game, GAN):
-        raise TypeError(f"lemma3_blocks: `game` must be a jaxgan.games.GAN, got {type(game).__name__}.")
+        raise TypeError(f"lemma3_blocks: `game` must be a jaxgan.games.GAN, got {describe(game)}.")
     f = loss_f(game.loss)
     f1 = jax.grad(f)(jnp.zeros(()))
     f2 = jax.grad(jax.grad(f))(jnp.zeros(()))

@@ -16,6 +16,7 @@ from jax.flatten_util import ravel_pytree
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_point
 from ._conv_layout import canonical_convolutions
+from ._domains import Integer, Maybe, domains
 from ._field import negated_field
 from ._game import Game, Joint
 from ._step import check_read, check_transform_hyperparams, transform_at
@@ -74,6 +75,7 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     return canonical_convolutions(chunked)(z)
 
 
+@domains(chunk_size=Maybe(Integer(1)))
 def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
     """Dense Jacobian ``A = dv/dw`` of the vector field ``v = -xi`` at ``w``.
 

@@ -32,6 +32,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from ._checks import checked_entry
+from ._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
 from ._field import game_field
 from ._game import Game, Joint
 from ._solve import SolveInfo, default_tol, linear_solve, residual_norm
@@ -128,11 +129,12 @@ def _check_method(method, where):
     elif not isinstance(method, optax.GradientTransformation) and not callable(method):
         raise TypeError(
             f"{where}: `retraction` must be 'newton', an optax.GradientTransformation or a "
-            f"callable phi -> theta*, got {type(method).__name__}."
+            f"callable phi -> theta*, got {describe(method)}."
         )
     return method
 
 
+@domains(tol=Maybe(Real(0, low_open=True)), max_steps=Integer(1), damping=Real(0), implicit=Flag(), solver_maxiter=Maybe(Integer(1)), strict=Flag())
 @checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"))
 def retract(
     game: Game,
@@ -258,6 +260,7 @@ def _implicit_best_response(game, damping, maxiter, strict):
     return best
 
 
+@domains(method=Choice("cg", "dense"), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
 @checked_entry("tangent_projection", static=("method", "maxiter", "strict"))
 def tangent_projection(
     game: Game,
@@ -302,7 +305,7 @@ def tangent_projection(
     """
     w = jax.tree.map(jnp.asarray, w)
     if not isinstance(g, Joint):
-        raise TypeError(f"tangent_projection: `g` must be a jaxgan.Joint like `w`, got {type(g).__name__}.")
+        raise TypeError(f"tangent_projection: `g` must be a jaxgan.Joint like `w`, got {describe(g)}.")
     g = jax.tree.map(jnp.asarray, g)
     if method not in ("cg", "dense"):
         raise ValueError(f"tangent_projection: unknown `method` {method!r}; expected 'cg' or 'dense'.")
@@ -328,6 +331,7 @@ def _dense_projection(game, w, g):
     return Projection(unravel(gz - k.T @ x), unravel_theta(x), info)
 
 
+@domains(damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
 @checked_entry("total_derivative", static=("maxiter", "strict"))
 def total_derivative(
     game: Game,
@@ -369,6 +373,7 @@ def total_derivative(
     return optax.tree.sub(grads.phi, lin.vjp(y).phi), y, info
 
 
+@domains(damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
 @checked_entry("ridge_lift", static=("maxiter", "strict"))
 def ridge_lift(
     game: Game,

@@ -22,6 +22,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_joint, check_point
+from ._domains import Integer, domains
 from ._field import game_field
 from ._game import Game, Joint
 
@@ -53,6 +54,7 @@ class PathAngle(NamedTuple):
     loss_d: jax.Array
 
 
+@domains(num=Integer(2))
 def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: int = 57) -> PathAngle:
     """The norm of the simultaneous gradient ``xi``, its cosine with the segment direction
     ``w_1 - w_0`` (joint and per player), and the losses along ``w(alpha) = w_0 + alpha (w_1
@@ -90,6 +92,12 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
         jnp.shape(x) for x in jax.tree.leaves(w_final)
     ]:
         raise ValueError(f"{where}: `w_final` must have the structure and shapes of `w_init`.")
+    leaves = jax.tree.leaves((w_init, w_final))
+    if not any(isinstance(x, jax.core.Tracer) for x in leaves) and all(
+        bool(jnp.all(a == b)) for a, b in zip(jax.tree.leaves(w_init), jax.tree.leaves(w_final))
+    ):
+        raise ValueError(f"{where}: `w_final` equals `w_init`: the segment has zero length, so its direction and every "
+                         "cosine with it are undefined; give two different points.")
     if alphas is None:
         if not isinstance(num, (int, np.integer)) or isinstance(num, bool) or num < 2:
             raise ValueError(f"{where}: `num` must be an int >= 2, got {num!r}.")

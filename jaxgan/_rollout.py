@@ -15,6 +15,7 @@ from jax.flatten_util import ravel_pytree
 from ._cache import compiled
 from ._checks import _check_same_structure, check_field, check_finite, check_game, check_joint, check_point
 from ._conv_layout import canonical_convolutions
+from ._domains import Integer, Maybe, Real, describe, domains
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 from ._status import RESULTS
@@ -66,6 +67,7 @@ def _check_steps(steps, record_every, where):
     return int(steps), int(record_every)
 
 
+@domains(steps=Integer(1), record_every=Maybe(Integer(1)))
 def rollout(
     game: Game,
     tx,
@@ -311,7 +313,7 @@ def _per_grid_point(value, cls, where: str, arg: str) -> Callable[[dict], object
         return lambda h: value
     if callable(value):
         return value
-    raise TypeError(f"{where}: `{arg}` must be a jaxgan.{cls.__name__} or a callable `h -> {cls.__name__}`, got {type(value).__name__}.")
+    raise TypeError(f"{where}: `{arg}` must be a jaxgan.{cls.__name__} or a callable `h -> {cls.__name__}`, got {describe(value)}.")
 
 
 def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
@@ -325,6 +327,7 @@ def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     return game_fn
 
 
+@domains(steps=Integer(1), record_every=Maybe(Integer(1)), rtol=Real(0, 1, low_open=True, high_open=True))
 def sweep(
     game: Union[Game, Callable[[dict], Game]],
     make_tx: Callable[[dict], object],
@@ -355,7 +358,10 @@ def sweep(
       grid: ``{name: (G,) array}``, zipped; ``grid_product`` builds products.
       steps: steps per run.
       record_every: as in ``rollout``.
-      w_star: reference point for distances; default ``game.equilibrium``.
+      w_star: reference point for distances and statuses; default ``game.equilibrium``. A
+        game without an equilibrium needs one, or ``w_star="growth"``: the statuses then
+        judge the growth of each run's displacement from its start (``distance`` is
+        ``|w_t - w_0|``; bounded, grew or non-finite: "converged" needs a reference).
       rtol: a run has converged when its final distance is at most ``rtol`` times its
         initial distance.
       key: runs a stochastic game (fresh minibatches or instance noise at every step):
@@ -395,15 +401,22 @@ def sweep(
         check_joint(w0, "sweep", "w0")
         check_finite(w0, "sweep", "w0")
     _per_grid_point(w0, Joint, "sweep", "w0")  # a Joint or a callable h -> Joint
-    if w_star is not None:
+    growth = isinstance(w_star, str)
+    if growth and w_star != "growth":
+        raise ValueError(f"sweep: unknown `w_star` {w_star!r}; expected a Joint, None or 'growth'.")
+    if growth:
+        w_star = None
+    elif w_star is not None:
         check_joint(w_star, "sweep", "w_star")
         check_finite(w_star, "sweep", "w_star")
     reference = w_star if w_star is not None else (game.equilibrium if isinstance(game, Game) else None)
+    if reference is None and not growth and isinstance(game, Game) and key is None:
+        raise ValueError(_NO_REFERENCE)
     if isinstance(w0, Joint) and reference is not None:
         _check_same_structure(w0, reference, "sweep", "w_star" if w_star is not None else "game.equilibrium")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
     program = compiled(
-        "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k, arity)
+        "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k, arity, growth)
     )
     w0_value = w0 if isinstance(w0, Joint) else None
     if devices is None:
@@ -414,6 +427,12 @@ def sweep(
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status)
 
+
+_NO_REFERENCE = (
+    "sweep: the game has no equilibrium and no `w_star` was given, so a run's status would have no reference (a run "
+    "that grew to 1e30 could read as bounded): pass `w_star=` (the point the runs should reach), build the game with "
+    "`equilibrium=`, or `w_star='growth'` to judge the growth of each run's displacement from its start."
+)
 
 #: a run "grew" when the largest distance of its last quarter exceeds the largest before it
 #: (from the start and the middle half) by more than this fraction
@@ -441,6 +460,16 @@ def run_status(first, last, envelope, finite: jax.Array, rtol) -> jax.Array:
     )
 
 
+def growth_status(first, last, envelope, finite: jax.Array) -> jax.Array:
+    """A run's outcome without a reference point (``w_star="growth"``), from its displacement
+    ``d_t = |w_t - w_0|``: non-finite as in ``run_status``; grew when the last quarter's
+    envelope exceeds ``(1 + GROWTH_SLACK)`` times the middle half's; bounded otherwise (a run
+    that settles at an unknown point is bounded: "converged" needs a reference)."""
+    middle, tail = envelope
+    grew = tail > (1 + GROWTH_SLACK) * jnp.maximum(first, middle)
+    return jnp.where(~finite | ~jnp.isfinite(last), RESULTS.non_finite, jnp.where(grew, RESULTS.grew, RESULTS.bounded))
+
+
 def _stochastic_arity(game, key) -> int:
     """0 for a deterministic sweep; with ``key``, 1 for ``key -> Game``, 2 for ``(h, key) -> Game``."""
     if key is None:
@@ -449,7 +478,7 @@ def _stochastic_arity(game, key) -> int:
         raise TypeError(
             "sweep: with `key=`, `game` must be a stochastic game, a callable `key -> Game` (e.g. "
             "`NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) or `(h, key) -> Game`; "
-            f"got {type(game).__name__}."
+            f"got {describe(game)}."
         )
     import inspect
 
@@ -461,7 +490,7 @@ def _stochastic_arity(game, key) -> int:
     return 2 if len(params) == 2 else 1
 
 
-def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
+def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
     """``(grid, w0, w_star, rtol, key) -> outcome arrays``: the vmapped runs of one sweep."""
     game_fn = _per_grid_point(game, Game, "sweep", "game") if arity == 0 else None
     ref_default = game.equilibrium if isinstance(game, Game) else None
@@ -485,10 +514,12 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity):
             if arity == 0:
                 check_field(g, start, "sweep")
             tx = accept_transformation(make_tx(h), "sweep (the transformation made by `make_tx`)", "tx")
-            if ref is None:  # no reference point: only finiteness can be judged
-                out = run(g, tx, start, steps, k, key=key if arity else None)
-                dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
-                status = jnp.where(out.finite, RESULTS.bounded, RESULTS.non_finite)
+            if growth:  # no reference point: the growth of the displacement from the start
+                out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=start)
+                dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, start)
+                status = growth_status(dist[0], dist[-1], envelope, out.finite)
+            elif ref is None:
+                raise ValueError(_NO_REFERENCE)
             else:
                 out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=ref)
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)

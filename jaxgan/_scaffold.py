@@ -28,6 +28,7 @@ from typing import Sequence
 import optax
 
 from ._checks import check_field, check_game
+from ._domains import describe
 from ._game import Game, Joint
 
 #: The message of a game-aware ``update`` called without ``params``; ``{where}`` is the
@@ -56,7 +57,7 @@ def accept_transformation(tx, where: str, arg: str = "inner",
     """
     if not isinstance(tx, optax.GradientTransformation):
         raise TypeError(
-            f"{where}: `{arg}` must be an optax.GradientTransformation (e.g. {example}), got {type(tx).__name__}."
+            f"{where}: `{arg}` must be an optax.GradientTransformation (e.g. {example}), got {describe(tx)}."
         )
     return optax.with_extra_args_support(tx)
 
@@ -85,7 +86,7 @@ def require_joint(value, where: str, arg: str = "params") -> Joint:
     """``value`` unchanged; raise ``TypeError`` naming ``where``'s ``arg`` unless it is a ``Joint``."""
     if not isinstance(value, Joint):
         what = "the Joint field xi" if arg == "updates" else "a jaxgan.Joint"
-        raise TypeError(f"{where}: `{arg}` must be {what}, got {type(value).__name__}.")
+        raise TypeError(f"{where}: `{arg}` must be {what}, got {describe(value)}.")
     return value
 
 

@@ -31,6 +31,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_point
+from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
@@ -69,6 +70,7 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
     return _sort_eig(eigvals(jnp.asarray(a)))
 
 
+@domains(chunk_size=Maybe(Integer(1)))
 def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
 
@@ -128,6 +130,15 @@ def _tolerance(lam, tol):
     return verdict_tolerance(lam) if tol is None else tol
 
 
+def _eigenvalues_arg(lam, where: str) -> jax.Array:
+    """``lam`` as an array, refused when it holds no eigenvalue (every factor is undefined)."""
+    lam = jnp.asarray(lam)
+    if lam.size == 0:
+        raise ValueError(f"{where}: `lam` is empty: the factor of no eigenvalues is undefined.")
+    return lam
+
+
+@domains(tol=Maybe(Real(0)))
 def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """Largest ``|Im lambda| / |Re lambda|``: ``inf`` for an eigenvalue on the imaginary axis
     (``|Re| <= tol``, ``|Im| > tol``); an eigenvalue with ``|Im| <= tol`` counts as real.
@@ -142,7 +153,7 @@ def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
       >>> float(jg.phase_factor(jnp.array([-1e-16 + 1.7j, -1e-16 - 1.7j])))
       inf
     """
-    lam = jnp.asarray(lam)
+    lam = _eigenvalues_arg(lam, "phase_factor")
     tol = _tolerance(lam, tol)
     re, im = jnp.abs(lam.real), jnp.abs(lam.imag)
     on_axis = re <= tol
@@ -151,6 +162,7 @@ def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
     return jnp.max(ratio)
 
 
+@domains(tol=Maybe(Real(0)))
 def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """``max |lambda| / min |lambda|``: ``inf`` if an eigenvalue is zero to ``tol``
     (default ``verdict_tolerance(lam)``).
@@ -160,7 +172,7 @@ def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = No
       >>> float(jg.conditioning_factor(jnp.array([-1.0 + 0j, -4.0 + 0j])))
       4.0
     """
-    lam = jnp.asarray(lam)
+    lam = _eigenvalues_arg(lam, "conditioning_factor")
     tol = _tolerance(lam, tol)
     mod = jnp.abs(lam)
     small = jnp.min(mod)
@@ -172,6 +184,7 @@ def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = No
 VERDICTS = ("stable", "marginal", "unstable")
 
 
+@domains(tol=Maybe(Real(0)))
 def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """0 (stable), 1 (marginal) or 2 (unstable): the continuous-time verdict on eigenvalues of
     ``A``, with the tolerance ``tol`` (default ``verdict_tolerance(lam)``) around the axis.
@@ -181,12 +194,13 @@ def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
       >>> [jg.VERDICTS[int(jg.flow_verdict(jnp.array(x)))] for x in ([-1 + 1j], [-1e-17 + 1j], [1e-3 + 0j])]
       ['stable', 'marginal', 'unstable']
     """
-    lam = jnp.asarray(lam)
+    lam = _eigenvalues_arg(lam, "flow_verdict")
     tol = _tolerance(lam, tol)
     top = jnp.max(lam.real)
     return jnp.where(top < -tol, 0, jnp.where(top <= tol, 1, 2)).astype(jnp.int32)
 
 
+@domains(tol=Maybe(Real(0)))
 def stable_step_bound(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """Largest SimGD step: ``sup{eta : |1 + eta lambda| < 1 for all lambda}``.
 
@@ -198,7 +212,7 @@ def stable_step_bound(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None
       >>> round(float(jg.stable_step_bound(jnp.array([-1.0 + 1j, -1.0 - 1j]))), 6)
       1.0
     """
-    lam = jnp.asarray(lam)
+    lam = _eigenvalues_arg(lam, "stable_step_bound")
     re = lam.real
     mod2 = jnp.abs(lam) ** 2
     bound = jnp.min(-2.0 * re / jnp.where(mod2 == 0, 1.0, mod2))
@@ -261,6 +275,7 @@ class Spectrum(NamedTuple):
         return VERDICTS[int(self.verdict)]
 
 
+@domains(n_phi=Integer(1))
 def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     """The ``Spectrum`` of a joint Jacobian whose first ``n_phi`` rows are the generator's.
 
@@ -272,6 +287,8 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     """
     a = jnp.asarray(a)
     _check_square(a, "spectrum")
+    if a.shape[0] < 2:
+        raise ValueError(f"spectrum: `a` is {a.shape[0]}x{a.shape[0]}: a joint Jacobian of two players is at least 2x2.")
     if not 0 < n_phi < a.shape[0]:
         raise ValueError(f"spectrum: `n_phi` must be in 1..{a.shape[0] - 1}, got {n_phi}.")
     lam, vecs = _sort_eig(*eig(a))
@@ -325,6 +342,7 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     )
 
 
+@domains(chunk_size=Maybe(Integer(1)))
 def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> Spectrum:
     """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
 
@@ -366,6 +384,7 @@ def _spectrum_at(a, w):
 # --------------------------------------------------------------------------- update maps
 
 
+@domains(chunk_size=Maybe(Integer(1)), cycle=Flag())
 def update_jacobian(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None, cycle: bool = False
 ) -> jax.Array:
@@ -432,7 +451,7 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
     check_tx(tx, where, hyperparams)
     check_state(tx, w, state, where, hyperparams)
     if not isinstance(cycle, bool):
-        raise TypeError(f"{where}: `cycle` must be a bool, got {type(cycle).__name__}.")
+        raise TypeError(f"{where}: `cycle` must be a bool, got {describe(cycle)}.")
     options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle)
     out = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(w, state, hyperparams)
     check_differentiable_step(out, where)
@@ -515,6 +534,7 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
     return rho if structure.period == 1 else rho ** (1.0 / structure.period)
 
 
+@domains(chunk_size=Maybe(Integer(1)))
 def spectral_radius(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
 ) -> jax.Array:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ._cache import cached, compiled
 from ._checks import check_finite, check_game, check_joint, check_point
+from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._game import Game, Joint
 from ._rollout import SweepResult, game_of_grid_point, sweep
 from ._scaffold import accept_transformation
@@ -57,6 +58,7 @@ class StabilityMap(NamedTuple):
         return int(np.sum(np.asarray(self.agree) & clear)), int(clear.sum())
 
 
+@domains(steps=Maybe(Integer(1)), margin=Real(0), record_every=Maybe(Integer(1)), batch_radius=Flag())
 def stability_map(
     game: Union[Game, Callable[[dict], Game]],
     make_tx: Callable[[dict], object],
@@ -114,7 +116,7 @@ def stability_map(
     """
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
     if not isinstance(grid, dict):
-        raise TypeError(f"stability_map: `grid` must be a dict {{name: 1-D array}}, got {type(grid).__name__}.")
+        raise TypeError(f"stability_map: `grid` must be a dict {{name: 1-D array}}, got {describe(grid)}.")
     grid = {k: jnp.asarray(v) for k, v in grid.items()}
     if not grid:
         raise ValueError("stability_map: `grid` is empty; give at least one hyperparameter array.")

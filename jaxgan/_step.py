@@ -10,6 +10,7 @@ import optax
 
 from ._algebra import FIELD, PROBE, Info, Role, resolve, transformation
 from ._checks import check_game, check_point
+from ._domains import describe
 from ._field import game_field, resolved_update
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
@@ -24,7 +25,7 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
     if isinstance(tx, optax.GradientTransformation) or not callable(tx):
         raise TypeError(
             f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a make_tx, e.g. "
-            f"`lambda h: optax.sgd(h['lr'])`), got {type(tx).__name__}; without `hyperparams`, pass the "
+            f"`lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; without `hyperparams`, pass the "
             "transformation itself."
         )
 

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from ._arnoldi import field_top_eigenvalues
 from ._cache import compiled
 from ._checks import check_game, check_point
+from ._domains import Choice, Flag, Integer, Maybe, Real, domains
 from ._game import Game
 from ._spectral import field_eigenvalues, phase_factor
 
@@ -66,6 +67,7 @@ class SpectralTrace(NamedTuple):
     zero_count: jax.Array
 
 
+@domains(method=Choice("dense", "arnoldi"), k=Integer(1), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1), smallest=Flag(), zero_tol=Maybe(Real(0, low_open=True)))
 def spectral_trace(
     game: Game,
     checkpoints,

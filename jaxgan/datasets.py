@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._domains import Choice, Integer, Real, domains
+
 
 @dataclasses.dataclass(frozen=True)
 class Dataset2D:
@@ -71,6 +73,7 @@ def _mixture(name: str, modes: np.ndarray, std: float) -> Dataset2D:
     return Dataset2D(name, sampler, modes, float(std), distance)
 
 
+@domains(num_modes=Integer(1), radius=Real(0, low_open=True), std=Real(0))
 def ring(num_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Dataset2D:
     """``num_modes`` Gaussians of standard deviation ``std`` equally spaced on a circle.
 
@@ -85,6 +88,7 @@ def ring(num_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Dataset2
     return _mixture(f"ring{num_modes}", modes, std)
 
 
+@domains(side=Integer(1), spacing=Real(0, low_open=True), std=Real(0))
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Dataset2D:
     """``side x side`` Gaussians of standard deviation ``std`` on a square grid centred at 0.
 
@@ -127,11 +131,13 @@ def _segments(name: str, starts, ends, tol: float) -> Dataset2D:
     return Dataset2D(name, sampler, None, tol, lambda x: _segments_distance(x, starts, ends))
 
 
+@domains(tol=Real(0, low_open=True))
 def line(tol: float = 0.05) -> Dataset2D:
     """Uniform on the segment ``[-1, 1] x {0}`` (Mescheder et al. 2018, Fig. 5, "Line")."""
     return _segments("line", [[-1.0, 0.0]], [[1.0, 0.0]], tol)
 
 
+@domains(tol=Real(0, low_open=True))
 def four_lines(tol: float = 0.05) -> Dataset2D:
     """Uniform on four parallel segments ``[-1, 1] x {-0.75, -0.25, 0.25, 0.75}``
     (Mescheder et al. 2018, Fig. 5, "Four lines")."""
@@ -139,6 +145,7 @@ def four_lines(tol: float = 0.05) -> Dataset2D:
     return _segments("four_lines", np.stack([-np.ones(4), ys], 1), np.stack([np.ones(4), ys], 1), tol)
 
 
+@domains(radius=Real(0, low_open=True), tol=Real(0, low_open=True))
 def circle(radius: float = 1.0, tol: float = 0.05) -> Dataset2D:
     """Uniform on the circle of radius ``radius`` (Mescheder et al. 2018, Fig. 5, "Circle").
 
@@ -163,6 +170,7 @@ def circle(radius: float = 1.0, tol: float = 0.05) -> Dataset2D:
 MESCHEDER_2D = ("gaussian", "line", "circle", "four_lines")
 
 
+@domains(name=Choice("ring", "grid", "gaussian", "line", "circle", "four_lines"))
 def by_name(name: str) -> Dataset2D:
     """A 2-D data set by name: ``ring``, ``grid``, ``gaussian``, ``line``, ``circle``, ``four_lines``."""
     table = {"ring": ring, "grid": grid, "gaussian": gaussian, "line": line, "circle": circle, "four_lines": four_lines}

@@ -9,7 +9,7 @@ cumulative learning rate ``s = eta * n``, with each other and with the flow.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +18,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_point
+from ._domains import Flag, Integer, Real, domains
 from ._field import negated_field
 from ._game import Game, Joint
 from ._rollout import rollout, run
@@ -28,18 +29,22 @@ PyTree = object
 
 
 class Flow(NamedTuple):
-    """A solved flow: ``ts`` ``(T,)`` and the states ``ys`` (a ``Joint`` of ``(T, ...)`` leaves).
+    """A solved flow: ``ts`` ``(T,)``, the states ``ys`` (a ``Joint`` of ``(T, ...)`` leaves) and
+    ``solved``, whether the solver reached ``ts[-1]`` within its ``max_steps`` (where it did not,
+    the states it did not reach are not finite; ``flow`` called eagerly raises instead).
 
     Examples:
       >>> import jaxgan as jg
       >>> jg.Flow._fields
-      ('ts', 'ys')
+      ('ts', 'ys', 'solved')
     """
 
     ts: jax.Array
     ys: Joint
+    solved: Optional[jax.Array] = None
 
 
+@domains(rtol=Real(0, low_open=True), atol=Real(0), max_steps=Integer(1))
 def flow(
     game: Game,
     w0: Joint,
@@ -95,7 +100,14 @@ def flow(
     check_transform_hyperparams(transform, hyperparams, "flow")
     options = (float(rtol), float(atol), int(max_steps), hyperparams is not None)
     program = compiled("flow", _flow_program, (game, transform), options)
-    return program(w0, ts, hyperparams)
+    out = program(w0, ts, hyperparams)
+    if not isinstance(out.solved, jax.core.Tracer) and not bool(out.solved):
+        raise ValueError(
+            f"flow: the solver took its `max_steps` = {int(max_steps)} steps before reaching t = {float(ts[-1]):g} "
+            "(a stiff or fast-growing flow, or tolerances too tight): raise `max_steps` or loosen `rtol`/`atol`; "
+            "inside jit the result's `solved` field says so."
+        )
+    return out
 
 
 def _flow_program(game, transform, rtol, atol, max_steps, with_hyperparams):
@@ -108,6 +120,7 @@ def _flow_program(game, transform, rtol, atol, max_steps, with_hyperparams):
     return program
 
 
+@domains(rtol=Real(0, low_open=True), atol=Real(0), max_steps=Integer(1))
 def solve_flow(game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e-12, max_steps=100_000) -> Flow:
     """The traceable body of ``flow`` (checked arguments)."""
     import diffrax
@@ -128,8 +141,9 @@ def solve_flow(game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e
         saveat=diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps,
+        throw=False,
     )
-    return Flow(ts, jax.vmap(unravel)(sol.ys))
+    return Flow(ts, jax.vmap(unravel)(sol.ys), sol.result == diffrax.RESULTS.successful)
 
 
 class Refinement(NamedTuple):
@@ -168,6 +182,7 @@ class Refinement(NamedTuple):
     verdict: str
 
 
+@domains(eta=Real(0, low_open=True), steps=Integer(1), levels=Integer(2), points=Integer(1), with_flow=Flag(), rtol=Real(0, low_open=True), batched=Flag())
 def refinement_test(
     game: Game,
     make_tx: Callable,
@@ -271,6 +286,7 @@ def _refinement_program(game, make_tx, steps, every):
     return program
 
 
+@domains(rtol=Real(0, low_open=True))
 def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refinement:
     """The statistic, observed order and verdict of a refinement test from its runs.
 

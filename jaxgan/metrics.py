@@ -27,11 +27,16 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from ._domains import Integer, Real, domains
 
-def _as_points(x, arg: str, where: str) -> np.ndarray:
+
+def _as_points(x, arg: str, where: str, at_least: int = 1) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"{where}: `{arg}` must be an (n, d) array of samples, got shape {a.shape}.")
+    if a.shape[0] < at_least:
+        raise ValueError(f"{where}: `{arg}` has {a.shape[0]} sample(s); at least {at_least} are needed "
+                         f"({'a covariance needs two' if at_least == 2 else 'the result of no samples is undefined'}).")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{where}: `{arg}` has non-finite values ({int(np.sum(~np.isfinite(a)))} entries).")
     return a
@@ -80,6 +85,7 @@ class ModeReport(NamedTuple):
     counts: Optional[np.ndarray]
 
 
+@domains(threshold=Real(0, low_open=True))
 def high_quality_fraction(samples, dataset, threshold: float = 3.0) -> float:
     """Fraction of samples within ``threshold`` standard deviations of a mode of
     ``dataset`` (a ``jaxgan.datasets.Dataset2D``), or within its tolerance of a
@@ -91,9 +97,11 @@ def high_quality_fraction(samples, dataset, threshold: float = 3.0) -> float:
       >>> jg.metrics.high_quality_fraction(ds.sample(jax.random.PRNGKey(0), 400), ds) > 0.98  # 1 - e^(-9/2)
       True
     """
+    _as_points(samples, "samples", "high_quality_fraction")
     return mode_coverage(samples, dataset, threshold=threshold).high_quality
 
 
+@domains(threshold=Real(0, low_open=True), min_fraction=Real(0, 1))
 def mode_coverage(samples, dataset, *, threshold: float = 3.0, min_fraction: float = 0.1) -> ModeReport:
     """Modes covered and high-quality fraction (see the module docstring).
 
@@ -143,8 +151,8 @@ def frechet_distance(features_a, features_b) -> float:
       >>> round(jg.metrics.frechet_distance(x, x + 2.0), 6)  # a shift by (2, 2, 2)
       12.0
     """
-    a = _as_points(features_a, "features_a", "frechet_distance")
-    b = _as_points(features_b, "features_b", "frechet_distance")
+    a = _as_points(features_a, "features_a", "frechet_distance", at_least=2)
+    b = _as_points(features_b, "features_b", "frechet_distance", at_least=2)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"frechet_distance: feature dimensions differ: {a.shape[1]} and {b.shape[1]}.")
     ma, mb = a.mean(0), b.mean(0)
@@ -196,6 +204,7 @@ class DigitsClassifier(NamedTuple):
         return e / e.sum(1, keepdims=True)
 
 
+@domains(steps=Integer(1), seed=Integer(0))
 @functools.lru_cache(maxsize=None)
 def digits_classifier(steps: int = 400, seed: int = 0) -> DigitsClassifier:
     """Train (once per process, deterministically) the digits classifier of the metrics.

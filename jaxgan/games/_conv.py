@@ -26,6 +26,8 @@ from typing import Any, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
+from .._domains import Choice, Integer, Maybe, domains
+from .._losses import LOSSES
 from ._neural import NeuralGAN, _check_count, _check_data, neural_gan
 
 #: Named sizes for 8x8 single-channel images: keyword arguments of ``dcgan``.
@@ -78,6 +80,7 @@ def _modules():
     return Generator, Discriminator
 
 
+@domains(latent_dim=Maybe(Integer(1)), g_channels=Maybe(Integer(1)), d_channels=Maybe(Integer(1)), num_latents=Maybe(Integer(1)), loss=Choice(*LOSSES))
 def dcgan(
     data,
     *,

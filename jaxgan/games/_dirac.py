@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from .._domains import Choice, Flag, domains
 from .._expect import finite_support
 from .._game import Joint
 from .._gan import GAN, gan
-from .._losses import check_loss, loss_f_prime
+from .._losses import LOSSES, check_loss, loss_f_prime
 
 
+@domains(loss=Choice(*LOSSES), closed_form_grad=Flag())
 def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> GAN:
     """The Dirac-GAN: data ``delta_0``, generator ``delta_theta``, ``D(x) = psi x``.
 

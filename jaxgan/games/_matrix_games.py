@@ -7,6 +7,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .._domains import Real, domains
 from .._game import Game, Joint, zero_sum
 
 #: The prisoner's dilemma's losses (years in prison) of player 1 and player 2 in the states
@@ -50,6 +51,7 @@ def matching_pennies(*, name: str = "matching-pennies") -> Game:
     return zero_sum(f, equilibrium=Joint(jnp.asarray(0.0), jnp.asarray(0.0)), name=name)
 
 
+@domains(gamma=Real(0, 1, high_open=True))
 def ipd_values(theta1: jax.Array, theta2: jax.Array, gamma: jax.typing.ArrayLike = 0.96):
     """The exact (1 - gamma)-scaled discounted losses ``(L1, L2)`` of the iterated
     prisoner's dilemma with memory-one policies (Foerster et al. 2018, section 4.1).
@@ -85,6 +87,7 @@ def ipd_values(theta1: jax.Array, theta2: jax.Array, gamma: jax.typing.ArrayLike
     return (1 - gamma) * occupancy @ r1, (1 - gamma) * occupancy @ r2
 
 
+@domains(gamma=Real(0, 1, high_open=True))
 def iterated_prisoners_dilemma(gamma: float = 0.96, *, name: str = "ipd") -> Game:
     """The iterated prisoner's dilemma with exact discounted values (``ipd_values``): each
     player's parameters are its five policy logits. Naive learners tend to mutual

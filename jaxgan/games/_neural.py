@@ -22,10 +22,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._domains import Choice, Integer, Maybe, describe, domains
 from .._expect import fixed_samples
 from .._game import Joint
 from .._gan import GAN, gan
-from .._losses import check_loss
+from .._losses import LOSSES, check_loss
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -132,7 +133,7 @@ def _adapt(module, key, example, arg: str):
             )
         return params, lambda p, x: nnx.merge(graphdef, p, rest)(x)
     raise TypeError(
-        f"neural_gan: `{arg}` must be a flax.linen.Module or a flax.nnx.Module, got {type(module).__name__} "
+        f"neural_gan: `{arg}` must be a flax.linen.Module or a flax.nnx.Module, got {describe(module)} "
         "(for plain functions use jaxgan.games.gan or mlp_gan)."
     )
 
@@ -164,6 +165,7 @@ def _scalar_logit(apply, where):
     return d
 
 
+@domains(latent_dim=Integer(1), num_latents=Maybe(Integer(1)), loss=Choice(*LOSSES))
 def neural_gan(
     generator,
     discriminator,
@@ -260,6 +262,7 @@ def mlp_apply(params, x, activation: Callable = jnp.tanh):
     return x
 
 
+@domains(latent_dim=Integer(1), num_latents=Maybe(Integer(1)), loss=Choice(*LOSSES))
 def mlp_gan(
     data,
     *,

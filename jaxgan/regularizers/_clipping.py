@@ -8,10 +8,12 @@ import optax
 
 from .._algebra import Info, Role, player_of, transformation
 from .._checks import check_hyperparameter
+from .._domains import Real, domains
 from .._game import Joint
 from .._scaffold import PLAIN_CALL, require_params
 
 
+@domains(c=Real(0, low_open=True))
 def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Project the discriminator's parameters onto the box ``[-c, c]`` after each step.
 

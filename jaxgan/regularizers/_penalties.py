@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_hyperparameter
+from .._domains import Choice, Integer, Real, describe, domains
 from .._expect import Quadrature, expectation, gauss_hermite
 from .._gan import GAN
 
@@ -19,7 +20,7 @@ def _check_gan(game, where):
     if not isinstance(game, GAN):
         raise TypeError(
             f"{where}: `game` must be a jaxgan.games.GAN (built with jg.games.gan or a GAN catalogue game) so that "
-            f"the penalty can see the discriminator and the data, got {type(game).__name__}."
+            f"the penalty can see the discriminator and the data, got {describe(game)}."
         )
     return game
 
@@ -43,6 +44,7 @@ def _mean_sq_grad(game: GAN, theta, rule: Quadrature):
     return expectation(lambda x: jnp.sum(jnp.square(_input_grad(game, theta, x))), rule)
 
 
+@domains(gamma=Real(0))
 def r1(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     """R1: the zero-centred gradient penalty on the data (Mescheder et al. 2018, Eq. 9),
 
@@ -66,6 +68,7 @@ def r1(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     )
 
 
+@domains(gamma=Real(0))
 def r2(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     """R2: the zero-centred gradient penalty on generated samples (Mescheder et al. 2018, Eq. 10),
 
@@ -124,6 +127,7 @@ def _check_interp_args(order, pairing, where):
         raise ValueError(f"{where}: unknown `pairing` {pairing!r}; expected 'product' or 'pairs'.")
 
 
+@domains(lam=Real(0), target=Real(0), order=Integer(1), pairing=Choice(*PAIRINGS))
 def wgan_gp(game: GAN, lam: jax.typing.ArrayLike, *, target: jax.typing.ArrayLike = 1.0, order: int = 4, pairing: str = "product") -> GAN:
     """The WGAN-GP gradient penalty on interpolates (Gulrajani et al. 2017),
 
@@ -155,6 +159,7 @@ def wgan_gp(game: GAN, lam: jax.typing.ArrayLike, *, target: jax.typing.ArrayLik
     return game.with_penalty("wgan-gp" if target == 1.0 else f"wgan-gp{target:g}", penalty)
 
 
+@domains(lam=Real(0), order=Integer(1), pairing=Choice(*PAIRINGS))
 def relu_gp(game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: str = "product") -> GAN:
     """The ReLU gradient penalty ``lam * E[ReLU(|grad_x D(x_hat)| - 1)]`` on interpolates
     (seed 001 section 12).
@@ -180,6 +185,7 @@ def relu_gp(game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: st
     return game.with_penalty("relu-gp", penalty)
 
 
+@domains(sigma=Real(0), order=Integer(1))
 def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, noise: Optional[jax.Array] = None) -> GAN:
     """Instance noise: every sample the discriminator sees, real or generated, is
     ``x + sigma * eps`` with ``eps ~ N(0, I)`` (Sonderby et al. 2016; Mescheder et al. 2018,
@@ -238,6 +244,7 @@ def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, no
     return game.with_rules(data, latents, generator, suffix="+noise")
 
 
+@domains(sigma=Real(0), samples=Integer(1))
 def fresh_instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, samples: int = 1) -> Callable[[jax.Array], GAN]:
     """Instance noise drawn anew at every step: the stochastic game ``key -> GAN`` whose
     discriminator sees ``x + sigma * eps`` with ``samples`` fresh standard-normal draws of

@@ -8,6 +8,7 @@ import jax
 import optax
 
 from .._algebra import PLAYER, Info, Place, Role, check_place, field_of, inner_extra, probe_inner, transformation
+from .._domains import Choice, Integer, domains
 from .._field import game_field
 from .._game import Joint
 from .._scaffold import accept_transformation, checked_game_update, require_joint
@@ -35,6 +36,7 @@ def _check_steps(name, value):
     return value
 
 
+@domains(d_steps=Integer(1), g_steps=Integer(1), order=Choice(*ORDERS))
 def alternating(
     inner: Union[optax.GradientTransformation, Joint],
     *,

@@ -10,6 +10,7 @@ import optax
 
 from .._algebra import Counter, Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
 from .._checks import check_hyperparameter
+from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Joint
 from .._scaffold import accept_transformation, checked_game_update, require_joint
@@ -33,6 +34,7 @@ class AndersonState(NamedTuple):
     count: jax.Array
 
 
+@domains(window=Integer(0), ridge=Maybe(Real(0, low_open=True)))
 def gda_am(
     inner: optax.GradientTransformation,
     *,

@@ -10,6 +10,7 @@ import optax
 
 from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformation
 from .._checks import check_hyperparameter
+from .._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
 from .._game import Joint
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
 from .._scaffold import accept_transformation, checked_game_update
@@ -60,6 +61,7 @@ class BestResponseState(NamedTuple):
     stats: BestResponseStats
 
 
+@domains(step=Choice(*STEPS), tol=Maybe(Real(0, low_open=True)), max_retraction_steps=Integer(1), solver_tol=Maybe(Real(0, low_open=True)), solver_maxiter=Maybe(Integer(1)), damping=Real(0), warm_start=Flag(), strict=Flag())
 def best_response(
     inner: optax.GradientTransformation,
     *,
@@ -166,11 +168,11 @@ def best_response(
             )
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
-            raise TypeError(f"best_response: `{name}` must be a bool, got {type(flag).__name__}.")
+            raise TypeError(f"best_response: `{name}` must be a bool, got {describe(flag)}.")
 
     def init_fn(params):
         if not isinstance(params, Joint):
-            raise TypeError(f"best_response.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+            raise TypeError(f"best_response.init: `params` must be a jaxgan.Joint, got {describe(params)}.")
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         residual_dtype = jnp.result_type(*jax.tree.leaves(params))
         int0 = jnp.asarray(0, jnp.int32)
@@ -246,7 +248,7 @@ def best_response(
 
     def probe_inners(updates, state, params, extra, record):
         if not isinstance(params, Joint):
-            raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+            raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {describe(params)}.")
         probe_inner(record, inner, updates, state.inner, params, extra, Place.DIRECTION_ONLY, "best_response")
 
     info = Info(

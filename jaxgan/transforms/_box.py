@@ -15,6 +15,7 @@ from jax.flatten_util import ravel_pytree
 from .._algebra import Info, Role, player_of, transformation
 from .._cache import compiled
 from .._checks import check_game, check_point
+from .._domains import describe
 from .._field import game_field
 from .._game import Box, Game, Joint
 from .._scaffold import PLAIN_CALL, require_params
@@ -34,7 +35,7 @@ def check_box(box, where: str, *, strict: bool) -> Box:
         if isinstance(box, (tuple, list)) and len(box) == 2:
             box = Box(*box)
         else:
-            raise TypeError(f"{where}: `box` must be a jaxgan.Box(lo, hi) (or a pair) of Joint bounds, got {type(box).__name__}.")
+            raise TypeError(f"{where}: `box` must be a jaxgan.Box(lo, hi) (or a pair) of Joint bounds, got {describe(box)}.")
     for name in ("lo", "hi"):
         if not isinstance(getattr(box, name), Joint):
             raise TypeError(f"{where}: `box.{name}` must be a jaxgan.Joint, got {type(getattr(box, name)).__name__}.")

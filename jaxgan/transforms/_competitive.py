@@ -10,6 +10,7 @@ import optax
 
 from .._algebra import Counter, Info, Role, field_of, is_corrected, transformation
 from .._checks import check_hyperparameter
+from .._domains import Flag, Integer, Maybe, Real, describe, domains
 from .._field import game_field
 from .._game import Joint
 from .._scaffold import checked_game_update, require_joint
@@ -31,6 +32,7 @@ class CGDState(NamedTuple):
     failures: jax.Array
 
 
+@domains(learning_rate=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), warm_start=Flag(), strict=Flag())
 def cgd(
     learning_rate: jax.typing.ArrayLike,
     *,
@@ -122,6 +124,7 @@ class ACGDState(NamedTuple):
     failures: jax.Array
 
 
+@domains(learning_rate=Real(0, low_open=True), beta=Real(0, 1, high_open=True), eps=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), warm_start=Flag(), strict=Flag())
 def acgd(
     learning_rate: jax.typing.ArrayLike,
     *,
@@ -211,7 +214,7 @@ def _check_options(name, warm_start, strict, maxiter, tol):
         check_hyperparameter(tol, name, "tol", low_open=True)
     for flag_name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
-            raise TypeError(f"{name}: `{flag_name}` must be a bool, got {type(flag).__name__}.")
+            raise TypeError(f"{name}: `{flag_name}` must be a bool, got {describe(flag)}.")
     if maxiter is not None and (not isinstance(maxiter, int) or isinstance(maxiter, bool) or maxiter < 1):
         raise ValueError(f"{name}: `maxiter` must be a positive int or None, got {maxiter!r}.")
 

@@ -23,6 +23,7 @@ import optax
 
 from .._algebra import Info, Role, evaluation_point, transformation
 from .._checks import check_hyperparameter
+from .._domains import Flag, Real, describe, domains
 from .._field import game_field
 from .._game import Joint
 from .._scaffold import checked_game_update
@@ -74,7 +75,7 @@ def field_correction(name: str, correct: Callable) -> optax.GradientTransformati
     if not isinstance(name, str) or not name:
         raise TypeError(f"field_correction: `name` must be a non-empty string, got {name!r}.")
     if not callable(correct):
-        raise TypeError(f"field_correction: `correct` must be a callable (game, xi, w) -> xi', got {type(correct).__name__}.")
+        raise TypeError(f"field_correction: `correct` must be a callable (game, xi, w) -> xi', got {describe(correct)}.")
     return correction_transform(name, correct)
 
 
@@ -115,6 +116,7 @@ def _own_curvature(game, params, u: Joint, v: Joint):
     return g + d
 
 
+@domains(gamma=Real(0))
 def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017):
 
@@ -184,6 +186,7 @@ def hamiltonian() -> optax.GradientTransformationExtraArgs:
     return correction_transform("hamiltonian", correct)
 
 
+@domains(gamma=Real(0))
 def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Jacobian regularisation, JARE (Nie & Patel 2019): only the off-diagonal blocks of
     ``J^T xi``,
@@ -224,6 +227,7 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     return correction_transform("jare", correct)
 
 
+@domains(lam=Real(0), align=Flag(), epsilon=Real(0, low_open=True))
 def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.ArrayLike = 0.1) -> optax.GradientTransformationExtraArgs:
     """Symplectic gradient adjustment (Balduzzi et al. 2018):
 
@@ -259,7 +263,7 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.Ar
     check_hyperparameter(lam, "sga", "lam")
     check_hyperparameter(epsilon, "sga", "epsilon", low_open=True)
     if not isinstance(align, bool):
-        raise TypeError(f"sga: `align` must be a bool, got {type(align).__name__}.")
+        raise TypeError(f"sga: `align` must be a bool, got {describe(align)}.")
 
     def correct(game, updates, params):
         d = sum(jnp.size(x) for x in jax.tree.leaves(updates))

@@ -10,6 +10,7 @@ import optax
 
 from .._algebra import Counter, Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
 from .._checks import check_hyperparameter
+from .._domains import Integer, Real, domains
 from .._field import game_field
 from .._game import Joint
 from .._scaffold import accept_transformation, checked_game_update, require_joint
@@ -29,6 +30,7 @@ class LookaheadState(NamedTuple):
     count: jax.Array
 
 
+@domains(sync_period=Integer(1), alpha=Real(0, 1, low_open=True))
 def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alpha: jax.typing.ArrayLike = 0.5
               ) -> optax.GradientTransformationExtraArgs:
     """Lookahead-minmax: ``k`` fast steps of ``inner`` on both players, then the slow

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import optax
 
 from .._checks import check_hyperparameter
+from .._domains import Real, domains
 from .._field import game_field
 from .._game import Joint
 from ._corrections import correction_transform
@@ -37,6 +38,7 @@ def _shaping(game, w: Joint) -> Joint:
     return Joint(back_g.phi, back_d.theta)
 
 
+@domains(alpha=Real(0))
 def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Look-ahead (LA): each player differentiates its loss at the opponent's next naive step,
     to first order ``xi_LA = (I - alpha H_o) xi`` (Zhang & Lesser 2010; Letcher et al. 2019),
@@ -65,6 +67,7 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
     return correction_transform("look_ahead", correct)
 
 
+@domains(alpha=Real(0))
 def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """LOLA with exact gradients (Foerster et al. 2018): each player shapes the opponent's
     learning step, ``xi_LOLA = (I - alpha H_o) xi - alpha chi`` with
@@ -97,6 +100,7 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     return correction_transform("lola", correct)
 
 
+@domains(alpha=Real(0), a=Real(0, 1, low_open=True, high_open=True), b=Real(0, 1, low_open=True, high_open=True))
 def sos(alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.typing.ArrayLike = 0.1) -> optax.GradientTransformationExtraArgs:
     """Stable Opponent Shaping (Letcher et al. 2019, Algorithm 1): LOLA's shaping term
     scaled by ``p`` so that fixed points are kept and the step stays a descent direction,

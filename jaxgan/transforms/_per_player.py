@@ -7,6 +7,7 @@ import optax
 
 from .._algebra import PLAYER, Info, Place, Role, check_place, inner_extra, probe_inner, transformation
 from .._checks import check_hyperparameter
+from .._domains import Real, describe, domains
 from .._game import Joint
 from .._scaffold import accept_transformation
 
@@ -43,12 +44,12 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
 
     def init_fn(params):
         if not isinstance(params, Joint):
-            raise TypeError(f"per_player.init: `params` must be a jaxgan.Joint, got {type(params).__name__}.")
+            raise TypeError(f"per_player.init: `params` must be a jaxgan.Joint, got {describe(params)}.")
         return Joint(tx_g.init(params.phi), tx_d.init(params.theta))
 
     def update_fn(updates, state, params=None, **extra_args):
         if not isinstance(updates, Joint):
-            raise TypeError(f"per_player: `updates` must be a jaxgan.Joint, got {type(updates).__name__}.")
+            raise TypeError(f"per_player: `updates` must be a jaxgan.Joint, got {describe(updates)}.")
         p_phi = None if params is None else params.phi
         p_theta = None if params is None else params.theta
         u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **inner_extra(extra_args, player="phi"))
@@ -65,6 +66,7 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
     return transformation(Info(Role.DIRECTION, "per_player"), init_fn, update_fn, probe_inner=probe_inners)
 
 
+@domains(lr_g=Real(0), lr_d=Real(0))
 def ttur(lr_g: jax.typing.ArrayLike, lr_d: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """The two time-scale update rule (Heusel et al. 2017): SGD with learning rate
     ``lr_g`` for the generator and ``lr_d`` for the discriminator.

@@ -10,6 +10,7 @@ import optax
 
 from .._algebra import Info, Role, evaluation_point, transformation
 from .._checks import check_hyperparameter
+from .._domains import Flag, Integer, Maybe, Real, describe, domains
 from .._game import Joint
 from .._manifold import ridge_lift
 from .._scaffold import checked_game_update, require_joint
@@ -31,6 +32,7 @@ class FollowTheRidgeState(NamedTuple):
     failures: jax.Array
 
 
+@domains(ratio=Real(0, low_open=True), damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), warm_start=Flag(), strict=Flag())
 def follow_the_ridge(
     ratio: jax.typing.ArrayLike = 1.0,
     *,
@@ -93,7 +95,7 @@ def follow_the_ridge(
         check_hyperparameter(tol, "follow_the_ridge", "tol", low_open=True)
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
-            raise TypeError(f"follow_the_ridge: `{name}` must be a bool, got {type(flag).__name__}.")
+            raise TypeError(f"follow_the_ridge: `{name}` must be a bool, got {describe(flag)}.")
 
     def init_fn(params):
         require_joint(params, "follow_the_ridge.init")

@@ -48,6 +48,7 @@ from jax.flatten_util import ravel_pytree
 
 from .._algebra import Info, Role, transformation
 from .._checks import check_hyperparameter, check_joint
+from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
 from .._scaffold import checked_game_update
@@ -140,6 +141,7 @@ def _newton(vfn, jfn, z, rows_mask, extra_row=None, extra_rhs=None, iters=3):
     return jax.lax.fori_loop(0, iters, body, z)
 
 
+@domains(step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), corrector_steps=Integer(0))
 def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax.typing.ArrayLike] = None, corrector_steps: int = 3) -> optax.GradientTransformationExtraArgs:
     """STON'R as an optax-style transformation: each ``update`` is one STON'R iteration
     (an event's bookkeeping, or one predictor-corrector move along the ridge) and returns

@@ -13,6 +13,7 @@ from jax.flatten_util import ravel_pytree
 
 from .._cache import compiled
 from .._checks import check_field, check_game
+from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
 from .._status import RESULTS, STATUS_NAMES
@@ -61,6 +62,7 @@ class StonrResult(NamedTuple):
         return LOCAL_TYPES[int(self.local_type)]
 
 
+@domains(step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), max_steps=Integer(1), max_events=Integer(1))
 def run_stonr(
     game: Game,
     box: Box,

@@ -1,0 +1,240 @@
+"""Option domains, declared once next to a public function's signature.
+
+``@domains(tol=Maybe(Real(low=0, low_open=True)), maxiter=Maybe(Integer(1)))`` states what
+each numeric or categorical option may be. The same declaration checks a concrete value when
+the function is called (a ``ValueError``/``TypeError`` naming the function, the option, the
+domain and the value), writes the function's ``Domains:`` docstring section, and generates the
+probe suite's values just outside each domain (``tests/test_probes.py``). Traced values
+(inside ``jit``/``vmap``) are not checked: where a traced value can make a result meaningless,
+the result carries a status.
+"""
+
+from __future__ import annotations
+
+import abc
+import functools
+import inspect
+import math
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import jax
+import numpy as np
+
+#: every declared public function, by ``module.qualname`` (read by the probe suite)
+DECLARED: Dict[str, Callable] = {}
+
+
+class Domain(abc.ABC):
+    """The allowed values of one option."""
+
+    text: str = ""
+
+    @abc.abstractmethod
+    def check(self, value, where: str, name: str) -> None:
+        """Raise ``TypeError``/``ValueError`` naming ``where`` and ``name`` unless ``value`` is in
+        the domain (traced values pass)."""
+
+    def outside(self) -> Tuple[Any, ...]:
+        """Values just outside the domain (for the probe suite)."""
+        return ()
+
+
+def describe(value) -> str:
+    """What a user passed, in their words: a type name, or an array's shape and dtype (never
+    an internal type such as a tracer's)."""
+    if isinstance(value, jax.core.Tracer):
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype} traced by jit/vmap"
+    if isinstance(value, (jax.Array, np.ndarray)):
+        return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return type(value).__name__
+
+
+def _is_traced(value) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(value))
+
+
+def _static(value, where, name, text) -> None:
+    if _is_traced(value):
+        raise TypeError(f"{where}: `{name}` is a static option (it shapes the program) and must be {text}, got "
+                        f"{describe(value)}: pass a Python value, not one traced by jit/vmap.")
+
+
+class Real(Domain):
+    """A real scalar (a Python number or a 0-d array) in ``[low, high)`` by default; ``low_open``
+    and ``high_open`` choose the ends, ``allow_inf`` admits ``inf``."""
+
+    def __init__(self, low: Optional[float] = None, high: Optional[float] = None, *, low_open: bool = False,
+                 high_open: bool = False, allow_inf: bool = False):
+        self.low, self.high, self.low_open, self.high_open, self.allow_inf = low, high, low_open, high_open, allow_inf
+        parts = []
+        if low is not None:
+            parts.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            parts.append(f"{'<' if high_open else '<='} {high:g}")
+        bound = " and ".join(parts)
+        self.text = f"a {'' if allow_inf else 'finite '}real number{' ' + bound if bound else ''}"
+
+    def check(self, value, where, name):
+        if _is_traced(value):
+            return
+        if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+        try:
+            arr = np.asarray(value)
+        except Exception as err:  # noqa: BLE001 - an object numpy cannot read
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {type(value).__name__}.") from err
+        if arr.dtype.kind not in "iuf" or arr.ndim != 0:
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got a {type(value).__name__} of dtype "
+                            f"{arr.dtype} and shape {arr.shape}.")
+        v = float(arr)
+        bad = math.isnan(v) or (math.isinf(v) and not self.allow_inf)
+        if self.low is not None:
+            bad |= v <= self.low if self.low_open else v < self.low
+        if self.high is not None:
+            bad |= v >= self.high if self.high_open else v > self.high
+        if bad:
+            raise ValueError(f"{where}: `{name}` must be {self.text}, got {v!r}.")
+
+    def outside(self):
+        out = [float("nan"), "1.0", True]
+        if not self.allow_inf:
+            out.append(float("inf"))
+        if self.low is not None:
+            out.append(self.low if self.low_open else self.low - max(1e-3, abs(self.low) * 1e-3))
+        if self.high is not None:
+            out.append(self.high if self.high_open else self.high + max(1e-3, abs(self.high) * 1e-3))
+        return tuple(out)
+
+
+class Integer(Domain):
+    """A Python ``int`` (not a ``bool``) in ``[low, high]`` (static: it shapes the program)."""
+
+    def __init__(self, low: Optional[int] = None, high: Optional[int] = None):
+        self.low, self.high = low, high
+        if low is not None and high is not None:
+            self.text = f"an int in [{low}, {high}]"
+        elif low == 1:
+            self.text = "a positive int"
+        elif low == 0:
+            self.text = "a non-negative int"
+        elif low is not None:
+            self.text = f"an int >= {low}"
+        else:
+            self.text = "an int"
+
+    def check(self, value, where, name):
+        _static(value, where, name, self.text)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ValueError(f"{where}: `{name}` must be {self.text}, got {value!r}.")
+
+    def outside(self):
+        out = [1.5, True, "2"]
+        if self.low is not None:
+            out.append(self.low - 1)
+        if self.high is not None:
+            out.append(self.high + 1)
+        return tuple(out)
+
+
+class Choice(Domain):
+    """One of a fixed set of values (strings, or other hashables)."""
+
+    def __init__(self, *options):
+        self.options = options
+        self.text = "one of " + ", ".join(repr(o) for o in options)
+
+    def check(self, value, where, name):
+        _static(value, where, name, self.text)
+        try:
+            ok = any(type(value) is type(o) and value == o for o in self.options)
+        except Exception:  # noqa: BLE001 - an incomparable value
+            ok = False
+        if not ok:
+            raise ValueError(f"{where}: unknown `{name}` {value!r}; expected {self.text}.")
+
+    def outside(self):
+        return ("__not_an_option__", 3)
+
+
+class Flag(Domain):
+    """A Python ``bool``."""
+
+    text = "a bool (True or False)"
+
+    def check(self, value, where, name):
+        _static(value, where, name, self.text)
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+
+    def outside(self):
+        return (1, "yes")
+
+
+class Maybe(Domain):
+    """``None`` (the documented default) or a value of ``inner``."""
+
+    def __init__(self, inner: Domain):
+        self.inner = inner
+        self.text = f"None or {inner.text}"
+
+    def check(self, value, where, name):
+        if value is not None:
+            try:
+                self.inner.check(value, where, name)
+            except (TypeError, ValueError) as err:
+                raise type(err)(str(err).replace(f"must be {self.inner.text}", f"must be {self.text}")) from None
+
+    def outside(self):
+        return self.inner.outside()
+
+
+def domains(**declared: Domain) -> Callable[[Callable], Callable]:
+    """Declare the domains of a public function's options (see the module docstring).
+
+    The returned function checks every declared option that a call passes (defaults are
+    valid by construction), then runs the function; it keeps the signature
+    (``inspect.signature``) and gains ``__domains__`` and a ``Domains:`` docstring section.
+    """
+
+    def wrap(fn: Callable) -> Callable:
+        sig = inspect.signature(fn)
+        unknown = sorted(set(declared) - set(sig.parameters))
+        if unknown:
+            raise TypeError(f"domains of {fn.__qualname__}: no parameter named {unknown}")
+        where = fn.__name__
+
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            try:
+                bound = sig.bind_partial(*args, **kwargs).arguments
+            except TypeError:
+                return fn(*args, **kwargs)  # the call's own TypeError names the problem
+            for name, domain in declared.items():
+                if name in bound:
+                    domain.check(bound[name], where, name)
+            return fn(*args, **kwargs)
+
+        checked.__domains__ = dict(declared)
+        checked.__doc__ = _with_domains(fn.__doc__, declared)
+        DECLARED[f"{fn.__module__}.{fn.__qualname__}"] = checked
+        return checked
+
+    return wrap
+
+
+def _with_domains(doc: Optional[str], declared: Dict[str, Domain]) -> Optional[str]:
+    """``doc`` with a ``Domains:`` section listing each declared option's domain, after its
+    ``Args:`` section (Google style, as napoleon renders it)."""
+    if doc is None or not declared:
+        return doc
+    lines = doc.splitlines()
+    indent = next((len(x) - len(x.lstrip()) for x in lines[1:] if x.strip()), 4)
+    pad = " " * indent
+    section = ["", f"{pad}Domains:"] + [f"{pad}  {name}: {d.text} (checked when concrete)." for name, d in declared.items()]
+    heads = [i for i, x in enumerate(lines) if x.strip() in ("Returns:", "Raises:", "Examples:", "References:", "Yields:")]
+    at = heads[0] if heads else len(lines)
+    while at > 0 and not lines[at - 1].strip():
+        at -= 1
+    return "\n".join(lines[:at] + section + lines[at:])

@@ -1,0 +1,254 @@
+"""The probe suite: values just outside each declared option domain (``jaxgan._domains``) must
+raise a ``ValueError``/``TypeError`` naming the function and the option; a public function with
+a numeric or categorical option and no declaration fails; degenerate inputs give an error or a
+status, never a bare NaN."""
+
+import inspect
+import warnings
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxgan as jg
+from jaxgan._domains import DECLARED
+
+G = jg.games.quadratic(1.0, 1.0, 1.0)  # f = x^2/2 + x y - y^2/2: a strict local min-max at 0
+W = jg.Joint(jnp.asarray(0.3), jnp.asarray(0.2))
+W1 = jg.Joint(jnp.asarray(-0.1), jnp.asarray(0.5))
+GAN = jg.games.dirac("standard")
+BOX = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
+BOX_GAME = jg.games.matching_pennies()
+LAM = jnp.asarray([-1.0 + 1j, -1.0 - 1j])
+RING = jg.datasets.ring()
+SAMPLES = jnp.tile(RING.modes, (4, 1))
+DATA = jax.random.normal(jax.random.PRNGKey(0), (16, 2))
+GRID = {"lr": jnp.asarray([0.1, 0.2])}
+
+
+def _with(defaults):
+    return lambda fn: (lambda **kw: fn(**{**defaults, **kw}))
+
+
+#: one valid call of every declared function; a probe overrides one option
+BASE = {
+    "jaxgan.datasets.ring": lambda **k: jg.datasets.ring(**k),
+    "jaxgan.datasets.grid": lambda **k: jg.datasets.grid(**k),
+    "jaxgan.datasets.line": lambda **k: jg.datasets.line(**k),
+    "jaxgan.datasets.four_lines": lambda **k: jg.datasets.four_lines(**k),
+    "jaxgan.datasets.circle": lambda **k: jg.datasets.circle(**k),
+    "jaxgan.datasets.by_name": lambda **k: jg.datasets.by_name(**{"name": "ring", **k}),
+    "jaxgan._rollout.rollout": lambda **k: jg.rollout(G, optax.sgd(0.1), W, **{"steps": 4, **k}),
+    "jaxgan._rollout.sweep": lambda **k: jg.sweep(G, lambda h: optax.sgd(h["lr"]), W, GRID, **{"steps": 4, **k}),
+    "jaxgan.flows.flow": lambda **k: jg.flow(G, W, jnp.asarray([0.0, 0.1]), **k),
+    "jaxgan.flows.refinement_test": lambda **k: jg.refinement_test(
+        G, optax.sgd, W, **{"eta": 0.1, "steps": 8, "levels": 2, "points": 2, **k}),
+    "jaxgan.flows.assess_refinement": lambda **k: jg.flows.assess_refinement(
+        np.zeros((2, 3, 2)), np.asarray([0.1, 0.05]), np.linspace(0.0, 1.0, 3), **k),
+    "jaxgan._expect.gauss_hermite_1d": lambda **k: jg.gauss_hermite_1d(**{"order": 3, **k}),
+    "jaxgan._expect.gauss_hermite": lambda **k: jg.gauss_hermite(0.0, 1.0, **k),
+    "jaxgan.games._dirac.dirac": lambda **k: jg.games.dirac(**k),
+    "jaxgan.games._linear_gaussian.linear_gaussian": lambda **k: jg.games.linear_gaussian(
+        jnp.asarray([1.0, 0.5]), **{"sigma2": 1.0, **k}),
+    "jaxgan.games._matrix_games.iterated_prisoners_dilemma": lambda **k: jg.games.iterated_prisoners_dilemma(**k),
+    "jaxgan.games._wgan_1d.wgan_1d": lambda **k: jg.games.wgan_1d(**k),
+    "jaxgan.games._neural.neural_gan": lambda **k: jg.games.neural_gan(
+        nn.Dense(2), nn.Dense(1), DATA, **{"key": jax.random.PRNGKey(0), "latent_dim": 2, **k}),
+    "jaxgan._gan.gan": lambda **k: jg.games.gan(
+        lambda p, z: p + z, lambda t, x: t * x, jg.fixed_samples(jnp.zeros((1, 1))), jg.fixed_samples(jnp.zeros((1, 1))),
+        **k),
+    "jaxgan.flows.solve_flow": lambda **k: jg.flows.solve_flow(G, W, jnp.asarray([0.0, 0.1]), **k),
+    "jaxgan.games._matrix_games.ipd_values": lambda **k: jg.games.ipd_values(jnp.zeros(5), jnp.zeros(5), **k),
+    "jaxgan.games._neural.mlp_gan": lambda **k: jg.games.mlp_gan(DATA, **{"key": jax.random.PRNGKey(0), **k}),
+    "jaxgan.games._conv.dcgan": lambda **k: jg.games.dcgan(
+        jnp.zeros((4, 64)), **{"key": jax.random.PRNGKey(0), **k}),
+    "jaxgan.regularizers._clipping.clip_discriminator": lambda **k: jg.regularizers.clip_discriminator(
+        **{"c": 0.1, **k}),
+    "jaxgan.regularizers._penalties.r1": lambda **k: jg.regularizers.r1(GAN, **{"gamma": 1.0, **k}),
+    "jaxgan.regularizers._penalties.r2": lambda **k: jg.regularizers.r2(GAN, **{"gamma": 1.0, **k}),
+    "jaxgan.regularizers._penalties.wgan_gp": lambda **k: jg.regularizers.wgan_gp(GAN, **{"lam": 1.0, **k}),
+    "jaxgan.regularizers._penalties.relu_gp": lambda **k: jg.regularizers.relu_gp(GAN, **{"lam": 1.0, **k}),
+    "jaxgan.regularizers._penalties.instance_noise": lambda **k: jg.regularizers.instance_noise(
+        GAN, **{"sigma": 0.5, **k}),
+    "jaxgan.regularizers._penalties.fresh_instance_noise": lambda **k: jg.regularizers.fresh_instance_noise(
+        GAN, **{"sigma": 0.5, **k}),
+    "jaxgan._manifold.retract": lambda **k: jg.retract(G, W, **k),
+    "jaxgan._manifold.tangent_projection": lambda **k: jg.tangent_projection(G, W, W1, **k),
+    "jaxgan._manifold.total_derivative": lambda **k: jg.total_derivative(G, W, **k),
+    "jaxgan._manifold.ridge_lift": lambda **k: jg.ridge_lift(G, W, jnp.asarray(0.1), **k),
+    "jaxgan.metrics.high_quality_fraction": lambda **k: jg.metrics.high_quality_fraction(SAMPLES, RING, **k),
+    "jaxgan.metrics.mode_coverage": lambda **k: jg.metrics.mode_coverage(SAMPLES, RING, **k),
+    "jaxgan.metrics.digits_classifier": lambda **k: jg.metrics.digits_classifier(**k),
+    "jaxgan.transforms._alternating.alternating": lambda **k: jg.alternating(optax.sgd(0.1), **k),
+    "jaxgan.transforms._anderson.gda_am": lambda **k: jg.gda_am(optax.sgd(0.1), **k),
+    "jaxgan.transforms._best_response.best_response": lambda **k: jg.best_response(optax.sgd(0.1), **k),
+    "jaxgan.transforms._competitive.cgd": lambda **k: jg.cgd(**{"learning_rate": 0.1, **k}),
+    "jaxgan.transforms._competitive.acgd": lambda **k: jg.acgd(**{"learning_rate": 0.1, **k}),
+    "jaxgan.transforms._corrections.consensus": lambda **k: jg.consensus(**{"gamma": 1.0, **k}),
+    "jaxgan.transforms._corrections.jare": lambda **k: jg.jare(**{"gamma": 1.0, **k}),
+    "jaxgan.transforms._corrections.sga": lambda **k: jg.sga(**{"lam": 1.0, **k}),
+    "jaxgan.transforms._lookahead.lookahead": lambda **k: jg.lookahead(optax.sgd(0.1), **k),
+    "jaxgan.transforms._opponent_shaping.look_ahead": lambda **k: jg.look_ahead(**{"alpha": 0.1, **k}),
+    "jaxgan.transforms._opponent_shaping.lola": lambda **k: jg.lola(**{"alpha": 0.1, **k}),
+    "jaxgan.transforms._opponent_shaping.sos": lambda **k: jg.sos(**{"alpha": 0.1, **k}),
+    "jaxgan.transforms._per_player.ttur": lambda **k: jg.ttur(**{"lr_g": 0.1, "lr_d": 0.2, **k}),
+    "jaxgan.transforms._ridge.follow_the_ridge": lambda **k: jg.follow_the_ridge(**k),
+    "jaxgan.transforms._stonr.stonr": lambda **k: jg.stonr(BOX, **k),
+    "jaxgan.transforms._stonr_run.run_stonr": lambda **k: jg.run_stonr(BOX_GAME, BOX, **k),
+    "jaxgan._arnoldi.arnoldi_eigenvalues": lambda **k: jg.arnoldi_eigenvalues(
+        lambda v: jnp.asarray([[1.0, 2.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 2.0]]) @ v, jnp.ones(3), **{"k": 1, **k}),
+    "jaxgan._arnoldi.top_eigenvalues": lambda **k: jg.top_eigenvalues(G, W, **{"k": 1, **k}),
+    "jaxgan._density.spectral_density": lambda **k: jg.spectral_density(G, W, **{"lanczos_steps": 1, **k}),
+    "jaxgan._certificate.stationary_point_certificate": lambda **k: jg.stationary_point_certificate(
+        G, G.equilibrium, **k),
+    "jaxgan._jacobian.jacobian": lambda **k: jg.jacobian(G, W, **k),
+    "jaxgan._path_angle.path_angle": lambda **k: jg.path_angle(G, W, W1, **k),
+    "jaxgan._spectral.eigenvalues": lambda **k: jg.eigenvalues(G, W, **k),
+    "jaxgan._spectral.phase_factor": lambda **k: jg.phase_factor(LAM, **k),
+    "jaxgan._spectral.conditioning_factor": lambda **k: jg.conditioning_factor(LAM, **k),
+    "jaxgan._spectral.flow_verdict": lambda **k: jg.flow_verdict(LAM, **k),
+    "jaxgan._spectral.stable_step_bound": lambda **k: jg.stable_step_bound(LAM, **k),
+    "jaxgan._spectral.spectrum_of_matrix": lambda **k: jg.spectrum_of_matrix(
+        jnp.asarray([[0.0, -1.0], [1.0, -1.0]]), **{"n_phi": 1, **k}),
+    "jaxgan._spectral.spectrum": lambda **k: jg.spectrum(G, W, **k),
+    "jaxgan._spectral.update_jacobian": lambda **k: jg.update_jacobian(G, optax.sgd(0.1), W, **k),
+    "jaxgan._spectral.spectral_radius": lambda **k: jg.spectral_radius(G, optax.sgd(0.1), W, **k),
+    "jaxgan._stability.stability_map": lambda **k: jg.stability_map(
+        G, lambda h: optax.sgd(h["lr"]), GRID, **{"w_star": G.equilibrium, **k}),
+    "jaxgan._trace.spectral_trace": lambda **k: jg.spectral_trace(
+        G, jax.tree.map(lambda x: jnp.stack([x, x]), W), **k),
+}
+
+PROBES = [(name, option, bad) for name, fn in sorted(DECLARED.items()) for option, domain in fn.__domains__.items()
+          for bad in domain.outside()]
+
+
+def test_every_declared_function_has_a_valid_call_and_it_runs():
+    assert sorted(BASE) == sorted(DECLARED), "declared functions and the probe table disagree"
+
+
+@pytest.mark.parametrize("name", sorted(set(BASE) - {"jaxgan.metrics.digits_classifier"}))
+def test_the_valid_call_of_each_declared_function_runs(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        BASE[name]()
+
+
+@pytest.mark.parametrize("name,option,bad", PROBES, ids=[f"{n.split('.')[-1]}-{o}-{b!r}" for n, o, b in PROBES])
+def test_a_value_just_outside_a_declared_domain_is_refused_naming_function_and_option(name, option, bad):
+    with pytest.raises((ValueError, TypeError)) as err:
+        BASE[name](**{option: bad})
+    message = str(err.value)
+    assert name.split(".")[-1] in message and f"`{option}`" in message, message
+    assert "Tracer" not in message
+
+
+#: parameters of public functions that take no domain: objects, arrays, pytrees, names, keys
+UNDECLARED_KINDS = {"name", "key", "hyperparams", "transform", "state", "w_star", "w0", "devices", "shape", "v0",
+                    "record", "corner", "warm", "alphas", "noise", "probs", "data", "latents", "grad_fn", "equilibrium",
+                    "penalties", "activation", "output_activation", "hidden", "disc_hidden", "image_shape", "size",
+                    "dtype", "method", "retraction", "projection", "generator_projection", "flow", "x_r", "b", "c",
+                    "gamma_ipd"}
+
+
+def _public_callables():
+    namespaces = [jg, jg.transforms, jg.games, jg.regularizers, jg.metrics, jg.datasets, jg.flows, jg.manifold]
+    seen = {}
+    for ns in namespaces:
+        for attr in getattr(ns, "__all__", []):
+            obj = getattr(ns, attr)
+            if inspect.isfunction(obj) and id(obj) not in seen:
+                seen[id(obj)] = obj
+    return list(seen.values())
+
+
+def test_a_public_function_with_a_numeric_or_categorical_option_declares_its_domain():
+    declared = {id(inspect.unwrap(f)) for f in DECLARED.values()}
+    missing = []
+    for fn in _public_callables():
+        options = [p for p in inspect.signature(fn).parameters.values()
+                   if p.default is not p.empty and isinstance(p.default, (bool, int, float, str))
+                   and p.name not in UNDECLARED_KINDS]
+        if options and id(inspect.unwrap(fn)) not in declared:
+            missing.append(f"{fn.__module__}.{fn.__qualname__}({', '.join(p.name for p in options)})")
+    assert not missing, "public functions without declared domains:\n" + "\n".join(missing)
+
+
+def test_the_docstring_and_the_error_come_from_one_declaration():
+    domain = DECLARED["jaxgan.transforms._competitive.cgd"].__domains__["tol"]
+    assert f"tol: {domain.text}" in jg.cgd.__doc__
+    with pytest.raises(ValueError) as err:
+        jg.cgd(0.1, tol=-1.0)
+    assert domain.text in str(err.value)
+
+
+def test_probe_counts_by_function():
+    counts = {}
+    for name, _, _ in PROBES:
+        counts[name] = counts.get(name, 0) + 1
+    assert len(counts) == len(DECLARED) and sum(counts.values()) == len(PROBES) >= 400
+
+
+# --------------------------------------------------------------------------- undefined means an error or a status
+
+XY = jg.Game(lambda x, y: x * y, lambda x, y: -x * y)  # no equilibrium attached
+
+#: degenerate inputs: each gives an error naming the cause (never a bare NaN or an arbitrary number)
+DEGENERATE = {
+    "Frechet distance of one sample": (lambda: jg.metrics.frechet_distance(np.zeros((1, 2)), np.ones((5, 2))),
+                                       "at least 2 are needed"),
+    "classifier score of no samples": (lambda: jg.metrics.classifier_score(np.zeros((0, 3))), "0 sample(s)"),
+    "mode coverage of no samples": (lambda: jg.metrics.high_quality_fraction(np.zeros((0, 2)), RING),
+                                    "high_quality_fraction: `samples` has 0 sample(s)"),
+    "a zero-length segment": (lambda: jg.path_angle(G, W, W), "zero length"),
+    "factors of no eigenvalues": (lambda: jg.phase_factor(jnp.zeros((0,), jnp.complex64)), "`lam` is empty"),
+    "conditioning of no eigenvalues": (lambda: jg.conditioning_factor(jnp.zeros((0,), jnp.complex64)), "empty"),
+    "a zero start vector": (lambda: jg.top_eigenvalues(G, W, k=1, v0=jnp.zeros(2)), "zero vector"),
+    "a zero Arnoldi start": (lambda: jg.arnoldi_eigenvalues(lambda v: v, jnp.zeros(3), 1), "zero vector"),
+    "a sweep with no reference": (lambda: jg.sweep(XY, lambda h: optax.sgd(h["lr"]), W, GRID, 10), "no equilibrium"),
+    "a flow that runs out of steps": (lambda: jg.flow(G, W, jnp.asarray([0.0, 10.0]), max_steps=2), "max_steps"),
+    "a 1x1 joint Jacobian": (lambda: jg.spectrum_of_matrix(jnp.zeros((1, 1)), n_phi=1), "at least 2x2"),
+    "a step not differentiable at the point": (lambda: jg.update_jacobian(
+        G, jg.gda_am(optax.sgd(0.1), window=2), G.equilibrium), "not differentiable"),
+    "a map that never repeats": (lambda: jg.spectral_radius(G, optax.adam(0.1), G.equilibrium), "never repeats"),
+}
+
+
+@pytest.mark.parametrize("case", list(DEGENERATE))
+def test_a_degenerate_input_gives_an_error_naming_its_cause(case):
+    call, fragment = DEGENERATE[case]
+    with pytest.raises(ValueError) as err:
+        call()
+    assert fragment in str(err.value), str(err.value)
+
+
+def test_inside_jit_an_undefined_result_carries_a_status():
+    flow = jax.jit(lambda w: jg.flows.solve_flow(G, w, jnp.asarray([0.0, 10.0]), max_steps=2))(W)
+    assert not bool(flow.solved)
+    ok = jax.jit(lambda w: jg.flows.solve_flow(G, w, jnp.asarray([0.0, 1.0])))(W)
+    assert bool(ok.solved)
+
+
+def test_a_sweep_without_reference_judges_growth_and_says_so():
+    lrs = jnp.asarray([0.1, 0.5, 3.0])
+    res = jg.sweep(XY, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.5), {"lr": lrs}, 200, w_star="growth")
+    # SimGD on x*y spirals out for every lr (|1 + i lr| > 1): the displacement grows, never "converged"
+    assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["grew", "grew", "grew"]
+    np.testing.assert_allclose(float(res.distance[0, 0]), 0.0)  # the displacement from the start
+    settle = jg.sweep(jg.Game(G.loss_g, G.loss_d), lambda h: optax.sgd(h["lr"]), W, {"lr": jnp.asarray([0.1])}, 400,
+                      w_star="growth")
+    assert jg.STATUS_NAMES[int(settle.status[0])] == "bounded"  # it converges to a point it was not told
+    with pytest.raises(ValueError, match="unknown `w_star`"):
+        jg.sweep(XY, lambda h: optax.sgd(h["lr"]), W, GRID, 10, w_star="grow")
+
+
+def test_no_message_names_an_internal_type():
+    for call in (lambda: jax.jit(lambda x: jg.cgd(0.1).init(x))(1.0),
+                 lambda: jax.jit(lambda n: jg.rollout(G, optax.sgd(0.1), W, n))(3),
+                 lambda: jax.jit(lambda k: jg.lookahead(optax.sgd(0.1), sync_period=k))(2)):
+        with pytest.raises((TypeError, ValueError)) as err:
+            call()
+        assert "Tracer" not in str(err.value) and "traced by jit/vmap" in str(err.value), str(err.value)
