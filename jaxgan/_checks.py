@@ -175,7 +175,7 @@ def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_
     except Exception as err:  # noqa: BLE001 - an object numpy cannot read
         raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)}.") from err
     if arr.dtype.kind not in "iuf" or arr.ndim != 0:
-        raise TypeError(f"{where}: `{name}` must be a real scalar, got {describe(value)} of dtype {arr.dtype} and shape {arr.shape}.")
+        raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}.")
     v = float(arr)
     if np.isnan(v) or (np.isinf(v) and not allow_inf):
         raise ValueError(f"{where}: `{name}` must be finite, got {v!r}.")

@@ -60,7 +60,7 @@ def _static(value, where, name, text) -> None:
 
 
 class Real(Domain):
-    """A real scalar (a Python number or a 0-d array) in ``[low, high)`` by default; ``low_open``
+    """A real scalar (a Python number or a 0-d array) in ``[low, high]`` by default; ``low_open``
     and ``high_open`` choose the ends, ``allow_inf`` admits ``inf``."""
 
     def __init__(self, low: Optional[float] = None, high: Optional[float] = None, *, low_open: bool = False,
@@ -71,29 +71,31 @@ class Real(Domain):
             parts.append(f"{'>' if low_open else '>='} {low:g}")
         if high is not None:
             parts.append(f"{'<' if high_open else '<='} {high:g}")
-        bound = " and ".join(parts)
-        self.text = f"a {'' if allow_inf else 'finite '}real number{' ' + bound if bound else ''}"
+        self.bound = " and ".join(parts)
+        self.text = f"a {'' if allow_inf else 'finite '}real number{' ' + self.bound if self.bound else ''}"
 
     def check(self, value, where, name):
         if _is_traced(value):
             return
         if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+            raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)} {value!r}.")
         try:
             arr = np.asarray(value)
         except Exception as err:  # noqa: BLE001 - an object numpy cannot read
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got {type(value).__name__}.") from err
+            raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)}.") from err
         if arr.dtype.kind not in "iuf" or arr.ndim != 0:
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got a {type(value).__name__} of dtype "
+            raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype "
                             f"{arr.dtype} and shape {arr.shape}.")
         v = float(arr)
-        bad = math.isnan(v) or (math.isinf(v) and not self.allow_inf)
+        if math.isnan(v) or (math.isinf(v) and not self.allow_inf):
+            raise ValueError(f"{where}: `{name}` must be finite, got {v!r} ({self.text}).")
+        bad = False
         if self.low is not None:
             bad |= v <= self.low if self.low_open else v < self.low
         if self.high is not None:
             bad |= v >= self.high if self.high_open else v > self.high
         if bad:
-            raise ValueError(f"{where}: `{name}` must be {self.text}, got {v!r}.")
+            raise ValueError(f"{where}: `{name}` must be {self.bound}, got {v!r} ({self.text}).")
 
     def outside(self):
         out = [float("nan"), "1.0", True]
@@ -152,7 +154,7 @@ class Choice(Domain):
         except Exception:  # noqa: BLE001 - an incomparable value
             ok = False
         if not ok:
-            raise ValueError(f"{where}: unknown `{name}` {value!r}; expected {self.text}.")
+            raise ValueError(f"{where}: `{name}` must be {self.text}; unknown `{name}` {value!r}.")
 
     def outside(self):
         return ("__not_an_option__", 3)

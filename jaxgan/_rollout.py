@@ -224,14 +224,18 @@ class SweepResult(NamedTuple):
       final: final parameters.
       trajectory: recorded parameters ``(G, T, ...)``.
       distance: Euclidean distance to the reference point at each recorded step ``(G, T)``
-        (NaN if there is no reference point).
+        (without one, the displacement ``|w_t - w_0|`` from the start).
       finite: ``(G,)`` whether each run stayed finite.
       first_nonfinite: ``(G,)`` first non-finite step, ``-1`` if none.
       status: ``(G,)`` outcome code (``jaxgan.RESULTS``): ``converged`` (final distance at
         most ``rtol`` times the initial one), ``bounded``, ``grew`` (the largest distance of
         the last quarter of the run is more than 5% above the largest before it, from the
         start and the middle half, over every step: the envelope, not the last sample;
-        ``run_status``), ``non_finite``; names in ``jaxgan.STATUS_NAMES``.
+        ``run_status``), ``non_finite``; names in ``jaxgan.STATUS_NAMES``. Without a reference
+        point the statuses judge the growth of the displacement (``growth_status``): bounded,
+        grew or non-finite, never converged.
+      reference: what the statuses were judged against: ``"w_star"``, ``"game.equilibrium"`` or
+        ``"growth"`` (no reference point).
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
@@ -248,6 +252,7 @@ class SweepResult(NamedTuple):
     finite: jax.Array
     first_nonfinite: jax.Array
     status: jax.Array
+    reference: str = "game.equilibrium"
 
     def summary(self) -> Dict[str, int]:
         """Number of runs per outcome, e.g. ``{"converged": 12, "grew": 3, ...}``."""
@@ -358,10 +363,10 @@ def sweep(
       grid: ``{name: (G,) array}``, zipped; ``grid_product`` builds products.
       steps: steps per run.
       record_every: as in ``rollout``.
-      w_star: reference point for distances and statuses; default ``game.equilibrium``. A
-        game without an equilibrium needs one, or ``w_star="growth"``: the statuses then
-        judge the growth of each run's displacement from its start (``distance`` is
-        ``|w_t - w_0|``; bounded, grew or non-finite: "converged" needs a reference).
+      w_star: reference point for distances and statuses; default ``game.equilibrium``. Without
+        either (or with ``w_star="growth"``) the statuses judge the growth of each run's
+        displacement from its start (``distance`` is ``|w_t - w_0|``; bounded, grew or
+        non-finite: "converged" needs a reference), and ``SweepResult.reference`` says so.
       rtol: a run has converged when its final distance is at most ``rtol`` times its
         initial distance.
       key: runs a stochastic game (fresh minibatches or instance noise at every step):
@@ -410,8 +415,9 @@ def sweep(
         check_joint(w_star, "sweep", "w_star")
         check_finite(w_star, "sweep", "w_star")
     reference = w_star if w_star is not None else (game.equilibrium if isinstance(game, Game) else None)
-    if reference is None and not growth and isinstance(game, Game) and key is None:
-        raise ValueError(_NO_REFERENCE)
+    if reference is None and isinstance(game, Game):
+        growth = True
+    label = "growth" if growth else ("w_star" if w_star is not None else "game.equilibrium")
     if isinstance(w0, Joint) and reference is not None:
         _check_same_structure(w0, reference, "sweep", "w_star" if w_star is not None else "game.equilibrium")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
@@ -421,18 +427,13 @@ def sweep(
     w0_value = w0 if isinstance(w0, Joint) else None
     if devices is None:
         final, traj, dist, finite, first_bad, status = _on_every_core(program, grid, (w0_value, w_star, rtol, key))
-        return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+        return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
     sharded, size = _shard_grid(grid, devices)
     outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
-    return SweepResult(grid, final, traj, dist, finite, first_bad, status)
+    return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
 
 
-_NO_REFERENCE = (
-    "sweep: the game has no equilibrium and no `w_star` was given, so a run's status would have no reference (a run "
-    "that grew to 1e30 could read as bounded): pass `w_star=` (the point the runs should reach), build the game with "
-    "`equilibrium=`, or `w_star='growth'` to judge the growth of each run's displacement from its start."
-)
 
 #: a run "grew" when the largest distance of its last quarter exceeds the largest before it
 #: (from the start and the middle half) by more than this fraction
@@ -514,12 +515,10 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
             if arity == 0:
                 check_field(g, start, "sweep")
             tx = accept_transformation(make_tx(h), "sweep (the transformation made by `make_tx`)", "tx")
-            if growth:  # no reference point: the growth of the displacement from the start
+            if growth or ref is None:  # no reference point: the growth of the displacement from the start
                 out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=start)
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, start)
                 status = growth_status(dist[0], dist[-1], envelope, out.finite)
-            elif ref is None:
-                raise ValueError(_NO_REFERENCE)
             else:
                 out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=ref)
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)

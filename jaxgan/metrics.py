@@ -35,7 +35,8 @@ def _as_points(x, arg: str, where: str, at_least: int = 1) -> np.ndarray:
     if a.ndim != 2:
         raise ValueError(f"{where}: `{arg}` must be an (n, d) array of samples, got shape {a.shape}.")
     if a.shape[0] < at_least:
-        raise ValueError(f"{where}: `{arg}` has {a.shape[0]} sample(s); at least {at_least} are needed "
+        raise ValueError(f"{where}: `{arg}` {'is empty' if a.shape[0] == 0 else 'has 1 sample'}: at least {at_least} "
+                         f"sample(s) are needed "
                          f"({'a covariance needs two' if at_least == 2 else 'the result of no samples is undefined'}).")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{where}: `{arg}` has non-finite values ({int(np.sum(~np.isfinite(a)))} entries).")

@@ -136,6 +136,7 @@ TEST_FILE = {
     "__main__": "test_cli.py",
     "__init__": "test_layers.py",  # the top-level rule, below
     "_stonr_run": "test_stonr.py",
+    "_domains": "test_probes.py",  # the declarations and the probes generated from them
     "games": "test_games.py",
     "regularizers": "test_regularizers.py",
     "report": "test_report.py",

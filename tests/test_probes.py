@@ -182,7 +182,7 @@ def test_the_docstring_and_the_error_come_from_one_declaration():
     assert f"tol: {domain.text}" in jg.cgd.__doc__
     with pytest.raises(ValueError) as err:
         jg.cgd(0.1, tol=-1.0)
-    assert domain.text in str(err.value)
+    assert domain.inner.text in str(err.value) and "`tol` must be > 0" in str(err.value)
 
 
 def test_probe_counts_by_function():
@@ -199,16 +199,15 @@ XY = jg.Game(lambda x, y: x * y, lambda x, y: -x * y)  # no equilibrium attached
 #: degenerate inputs: each gives an error naming the cause (never a bare NaN or an arbitrary number)
 DEGENERATE = {
     "Frechet distance of one sample": (lambda: jg.metrics.frechet_distance(np.zeros((1, 2)), np.ones((5, 2))),
-                                       "at least 2 are needed"),
-    "classifier score of no samples": (lambda: jg.metrics.classifier_score(np.zeros((0, 3))), "0 sample(s)"),
+                                       "at least 2 sample(s) are needed"),
+    "classifier score of no samples": (lambda: jg.metrics.classifier_score(np.zeros((0, 3))), "is empty"),
     "mode coverage of no samples": (lambda: jg.metrics.high_quality_fraction(np.zeros((0, 2)), RING),
-                                    "high_quality_fraction: `samples` has 0 sample(s)"),
+                                    "high_quality_fraction: `samples` is empty"),
     "a zero-length segment": (lambda: jg.path_angle(G, W, W), "zero length"),
     "factors of no eigenvalues": (lambda: jg.phase_factor(jnp.zeros((0,), jnp.complex64)), "`lam` is empty"),
     "conditioning of no eigenvalues": (lambda: jg.conditioning_factor(jnp.zeros((0,), jnp.complex64)), "empty"),
     "a zero start vector": (lambda: jg.top_eigenvalues(G, W, k=1, v0=jnp.zeros(2)), "zero vector"),
     "a zero Arnoldi start": (lambda: jg.arnoldi_eigenvalues(lambda v: v, jnp.zeros(3), 1), "zero vector"),
-    "a sweep with no reference": (lambda: jg.sweep(XY, lambda h: optax.sgd(h["lr"]), W, GRID, 10), "no equilibrium"),
     "a flow that runs out of steps": (lambda: jg.flow(G, W, jnp.asarray([0.0, 10.0]), max_steps=2), "max_steps"),
     "a 1x1 joint Jacobian": (lambda: jg.spectrum_of_matrix(jnp.zeros((1, 1)), n_phi=1), "at least 2x2"),
     "a step not differentiable at the point": (lambda: jg.update_jacobian(
@@ -236,7 +235,11 @@ def test_a_sweep_without_reference_judges_growth_and_says_so():
     lrs = jnp.asarray([0.1, 0.5, 3.0])
     res = jg.sweep(XY, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.5), {"lr": lrs}, 200, w_star="growth")
     # SimGD on x*y spirals out for every lr (|1 + i lr| > 1): the displacement grows, never "converged"
-    assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["grew", "grew", "grew"]
+    assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["grew", "grew", "grew"] and res.reference == "growth"
+    # without an equilibrium or w_star the same rule applies, and the result says so
+    auto = jg.sweep(XY, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.5), {"lr": lrs}, 200)
+    assert auto.reference == "growth" and auto.status.tolist() == res.status.tolist()
+    assert jg.sweep(G, lambda h: optax.sgd(h["lr"]), W, GRID, 10).reference == "game.equilibrium"
     np.testing.assert_allclose(float(res.distance[0, 0]), 0.0)  # the displacement from the start
     settle = jg.sweep(jg.Game(G.loss_g, G.loss_d), lambda h: optax.sgd(h["lr"]), W, {"lr": jnp.asarray([0.1])}, 400,
                       w_star="growth")

@@ -15,7 +15,7 @@ from ..regularizers import relu_gp, wgan_gp
 PENALTIES = ("gp", "relu", "none")
 
 
-@domains(lam=Real(0, low_open=True), penalty=Choice("gp", "zero_gp"), order=Integer(1))
+@domains(lam=Real(0, low_open=True), penalty=Choice(*PENALTIES), order=Integer(1))
 def wgan_1d(lam: float = 1.0, penalty: str = "gp", *, order: int = 4):
     """The 1-D WGAN of seed 001 section 11: data ``x ~ N(0, 1)``, generator ``G(z) = z +
     theta_G`` (``z ~ N(0, 1)``), critic ``D(x) = theta_D x``, built with ``games.gan``
