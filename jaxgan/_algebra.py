@@ -16,7 +16,7 @@ Roles (``Role``):
 
 ``RULE`` is the table of what may follow what; ``PLACE`` says which roles an inner optimiser
 may hold (a per-player inner steps one player: no correction or full step there). A chain is
-resolved once per trace, abstractly (``jax.eval_shape``: nothing runs): every jaxgan stage
+resolved once per trace, abstractly (in the caller's trace, as dead code): every jaxgan stage
 records its role in a ``_Probe`` instead of computing, and a stage that is not jaxgan's is
 seen as a direction stage by the new update pytree it builds. The resolution either raises a
 ``ValueError`` naming the rule and the form that works, or returns the corrected field ``F``
@@ -89,7 +89,9 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
         True, unless="after.uses_field",
         why="{after} does not use the incoming field, so {before} before it would be ignored: {after_why}",
     ),
-    (C, P): Rule(True),
+    (C, P): Rule(False, "{after} right after {before} would take the corrected field itself as the update (no "
+                 "learning rate: a step of one along the field, uphill): put a direction stage or a full step between, "
+                 "`optax.chain(jg.{before}(...), optax.sgd(lr), <projection>)`."),
     (D, C): Rule(False, _FIRST),
     (D, D): Rule(True),
     (D, S): Rule(
@@ -126,8 +128,10 @@ class Place(str, enum.Enum):
 
     TOP = "the top of the step"
     JOINT = "a joint inner optimiser"
+    SHIFTED = "a joint inner optimiser fed a field evaluated at another point"
     PLAYER = "a per-player inner optimiser"
     DIRECTION_ONLY = "an inner optimiser fed a direction that is not a field"
+    FIELD = "a corrected field (`transform=` of a spectrum, a flow or `corrected_field`)"
 
 
 #: Which roles a chain may hold, by where it runs (``None``: allowed).
@@ -136,8 +140,8 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
     **{(Place.JOINT, r): None for r in Role},
     (Place.PLAYER, C): (
         "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: put corrections before "
-        "the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{wrapper}(optax.sgd(lr)))`; {wrapper} then uses the "
-        "corrected field at every point it visits."
+        "the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{wrapper}(...))`; {wrapper} then uses the corrected field "
+        "at every point it visits."
     ),
     (Place.PLAYER, D): None,
     (Place.PLAYER, S): (
@@ -155,7 +159,22 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
         "so a full step there has no field to step with. Use direction stages inside {wrapper}."
     ),
     (Place.DIRECTION_ONLY, P): None,
+    **{(Place.SHIFTED, r): None for r in (C, D, P)},
+    (Place.SHIFTED, S): (
+        "{name} inside {wrapper}'s inner optimiser: {wrapper} applies its inner optimiser at the current point to the "
+        "field of another point (the look-ahead), which gives a full step no meaning. Nest the other way round "
+        "(`jg.{name}(...)` of a joint step) or use direction stages inside {wrapper}."
+    ),
+    (Place.FIELD, C): None,
+    **{(Place.FIELD, r): (
+        "`transform=` takes field corrections only (consensus, jare, sga, hamiltonian, look_ahead, lola, sos, "
+        "follow_the_ridge): {name} is a " + r.value + ", and the spectrum, flow or corrected field is of the field, "
+        "not of a step. For the spectrum of a step use jg.update_jacobian / jg.spectral_radius."
+    ) for r in (D, S, P)},
 }
+
+#: Where a chain must turn the field into an update (a direction stage or a full step)
+NEEDS_UPDATE = {Place.TOP, Place.JOINT, Place.SHIFTED, Place.PLAYER, Place.DIRECTION_ONLY}
 
 
 class Counter(NamedTuple):
@@ -178,7 +197,16 @@ class Info(NamedTuple):
     form: str = ""
 
 
-_UNDECLARED = Info(Role.DIRECTION, "a direction stage (an optax transformation)")
+def info_of_name(info: "Info") -> bool:
+    """Whether a recorded stage is one of jaxgan's own (not an undeclared optax stage)."""
+    return info is not _UNDECLARED
+
+
+_UNDECLARED = Info(
+    Role.DIRECTION,
+    "a direction stage (an optax transformation, or an optax wrapper that rebuilds the updates: masked, "
+    "multi_transform, apply_if_finite)",
+)
 
 
 class Resolution(NamedTuple):
@@ -220,6 +248,15 @@ class _Probe:
             why = PLACE[(self.place, info.role)]
             if why is not None:
                 raise ValueError(why.format(name=info.name, wrapper=self.wrapper))
+        if self.place in NEEDS_UPDATE and not any(i.role in (Role.DIRECTION, Role.STEP) for i in self.sequence):
+            names = ", ".join(i.name for i in self.sequence) or "an empty chain"
+            where = "" if self.wrapper is None else f" (inside {self.wrapper}'s inner optimiser)"
+            raise ValueError(
+                f"the step{where} has no stage that turns the field into an update: {names} alone would step along "
+                "the field itself with a step of one (uphill, without a learning rate). Add a direction stage or a "
+                "full step, e.g. `optax.chain(<corrections>, optax.sgd(lr))` (step algebra: a step needs a direction "
+                "stage or a full step)."
+            )
 
 
 def check_pair(before: Info, after: Info) -> None:
@@ -270,11 +307,12 @@ def is_corrected(field: Callable) -> bool:
 
 
 def probe(tx, start, state, params, extra: Dict[str, Any], place: Place = Place.TOP,
-          wrapper: Optional[str] = None, counters: Optional[Dict[int, Counter]] = None) -> _Probe:
-    """Trace ``tx.update`` in probe mode (call it inside an abstract trace) and check the rule."""
+          wrapper: Optional[str] = None, counters: Optional[Dict[int, Counter]] = None, check: bool = True) -> _Probe:
+    """Trace ``tx.update`` in probe mode and (with ``check``) apply the rule to what it recorded."""
     record = _Probe(start, place, wrapper, {} if counters is None else counters)
     out, _ = tx.update(start, state, params, **{k: v for k, v in extra.items() if k not in _OURS}, **{PROBE: record})
-    record.finish(out)
+    if check:
+        record.finish(out)
     return record
 
 
@@ -282,20 +320,18 @@ def resolve(tx, field: Callable, start, state, params, extra: Dict[str, Any], pl
             wrapper: Optional[str] = None) -> Resolution:
     """The resolution of a chain: checked against ``RULE`` and ``PLACE``, its corrected field
     (``field`` corrected by its corrections) and its counters, keyed by the position of their
-    leaf in ``jax.tree.leaves(state)``. Abstract: nothing runs."""
-    found: Dict[str, Any] = {}
+    leaf in ``jax.tree.leaves(state)``.
 
-    def run(start_, state_, params_):
-        leaves = jax.tree.leaves(state_)
-        record = probe(tx, start_, state_, params_, extra, place, wrapper)
-        position = {id(x): i for i, x in enumerate(leaves)}
-        found["corrections"] = tuple(record.corrections)
-        found["counters"] = {position[k]: v for k, v in record.counters.items() if k in position}
-        return start_
-
-    jax.eval_shape(run, start, state, params)
-    corrections = found["corrections"]
-    return Resolution(compose(field, corrections), tuple(n for n, _ in corrections), found["counters"])
+    The probe runs in the caller's own trace (the optax stages' arithmetic it traces is dead
+    code, removed by the compiler): a correction built there from a traced hyperparameter
+    (``optax.inject_hyperparams(jg.consensus)``) then belongs to the trace that uses its field.
+    """
+    leaves = jax.tree.leaves(state)
+    record = probe(tx, start, state, params, extra, place, wrapper)
+    position = {id(x): i for i, x in enumerate(leaves)}
+    counters = {position[k]: v for k, v in record.counters.items() if k in position}
+    corrections = tuple(record.corrections)
+    return Resolution(compose(field, corrections), tuple(n for n, _ in corrections), counters)
 
 
 def inner_field(inner, field: Callable, start, state, params, extra: Dict[str, Any]) -> Callable:

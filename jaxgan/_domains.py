@@ -127,7 +127,11 @@ class Integer(Domain):
     def check(self, value, where, name):
         _static(value, where, name, self.text)
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+            hint = ""
+            if isinstance(value, (jax.Array, np.ndarray)) and np.ndim(value) == 0:
+                hint = (" (optax.inject_hyperparams turns numbers into arrays: pass a static option such as this one "
+                        "in its `static_args`)")
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}{hint}.")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise ValueError(f"{where}: `{name}` must be {self.text}, got {value!r}.")
 

@@ -12,7 +12,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from ._algebra import FIELD, resolve
+from ._algebra import FIELD, Place, resolve
 from ._checks import call_loss, check_game, check_point
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
@@ -95,7 +95,7 @@ def vector_field(game: Game) -> Callable[[Joint], Joint]:
 # --------------------------------------------------------------------------- corrected fields
 
 
-def resolved_update(tx, game: Game):
+def resolved_update(tx, game: Game, place: Place = Place.TOP):
     """``tx.update(xi, state, w, game=game)`` as the step algebra means it: each time it is
     traced the chain is resolved (``_algebra.resolve``: its order checked against the rule,
     abstractly) and every stage is handed the corrected field as the immutable extra argument
@@ -103,7 +103,7 @@ def resolved_update(tx, game: Game):
     field = game_field(game)
 
     def update(xi, state, w):
-        resolution = resolve(tx, field, xi, state, w, {"game": game})
+        resolution = resolve(tx, field, xi, state, w, {"game": game}, place)
         return tx.update(xi, state, w, game=game, **{FIELD: resolution.field})
 
     return update
@@ -137,7 +137,7 @@ def negated_field(game: Game, transform=None, where: str = "corrected_field") ->
     if transform is None:
         return lambda w: jax.tree.map(jnp.negative, field(w))
     tx = accept_transformation(transform, where, "transform")
-    update = resolved_update(tx, game)
+    update = resolved_update(tx, game, Place.FIELD)
 
     def v(w):
         updates, _ = update(field(w), tx.init(w), w)

@@ -124,18 +124,18 @@ def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_s
     w = check_point(game, w, where)
     check_finite(w, where)
     check_transform_hyperparams(transform, hyperparams, where)
-    options = (check_chunk_size(chunk_size), hyperparams is not None)
+    options = (check_chunk_size(chunk_size), hyperparams is not None, where)
     program = compiled(where, _field_jacobian_program, (game, transform, body), options)
     out, finite = program(w, hyperparams)
     check_finite_jacobian(finite, where)
     return out
 
 
-def _field_jacobian_program(game, transform, body, chunk_size, with_hyperparams):
+def _field_jacobian_program(game, transform, body, chunk_size, with_hyperparams, where):
     def program(w, hyperparams):
-        t, h = transform_at(transform, hyperparams if with_hyperparams else None, "transform")
+        t, h = transform_at(transform, hyperparams if with_hyperparams else None, where)
         a = field_jacobian(game, t, w, chunk_size)
-        check_read(h, "transform")
+        check_read(h, where)
         return body(a, w), jnp.all(jnp.isfinite(a))
 
     return program

@@ -19,7 +19,7 @@ from ._domains import Integer, Maybe, Real, describe, domains
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 from ._status import RESULTS
-from ._step import ReadKeys, check_state, check_tx, make_step, step_of, tx_at
+from ._step import ReadKeys, check_read, check_state, check_tx, make_step, read_checked, step_of, tx_at
 
 PyTree = object
 
@@ -146,8 +146,11 @@ def rollout(
 
 def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams):
     def program(w0, state, key, hyperparams):
-        return run(game, tx_at(tx, hyperparams if with_hyperparams else None, "rollout"), w0, steps, k,
-                   record=record, state=state, key=key if stochastic else None)
+        h = read_checked(hyperparams) if with_hyperparams else None
+        out = run(game, tx_at(tx, h, "rollout"), w0, steps, k, record=record, state=state,
+                  key=key if stochastic else None)
+        check_read(h, "rollout")
+        return out
 
     return program
 

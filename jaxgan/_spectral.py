@@ -307,21 +307,23 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     a1 = jnp.real(jnp.sum(jnp.conj(y) * (q.astype(y.dtype) @ y), axis=0)) / yy_safe
     py = p.astype(y.dtype) @ y
     a2 = jnp.sum(jnp.abs(py) ** 2, axis=0) / yy_safe
+    tol_axis = verdict_tolerance(lam)
     disc = a1**2 - 4.0 * a2
     complex_roots = disc < 0
     sqrt_abs = jnp.sqrt(jnp.abs(disc))
-    zeta = jnp.where(complex_roots, sqrt_abs / jnp.abs(a1), jnp.nan)
+    # a block's real part -a1/2 within the spectrum's tolerance of zero is on the axis: zeta is infinite there
+    on_axis = jnp.abs(a1) <= 2.0 * tol_axis
+    zeta = jnp.where(complex_roots, jnp.where(on_axis, jnp.inf, sqrt_abs / jnp.where(on_axis, 1.0, jnp.abs(a1))), jnp.nan)
     r_big = jnp.abs(a1) / 2 + sqrt_abs / 2
     r_small = jnp.abs(jnp.abs(a1) / 2 - sqrt_abs / 2)
     tau = jnp.where(complex_roots, jnp.nan, r_big / r_small)
     # Largest step for the block's roots: complex pair |Re|=|a1|/2, |r|^2=a2; real pair 2/|r_max|.
-    stable_block = a1 < 0
+    stable_block = a1 < -2.0 * tol_axis
     step_complex = jnp.abs(a1) / jnp.where(a2 == 0, 1.0, a2)
     step_real = 2.0 / r_big
     block_step = jnp.where(complex_roots, step_complex, step_real)
     block_step = jnp.where(stable_block, block_step, 0.0)
     nan = jnp.nan
-    tol_axis = verdict_tolerance(lam)
     verdict = flow_verdict(lam, tol_axis)
     return Spectrum(
         eigenvalues=lam,

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._algebra import FIELD, PROBE, Info, Role, resolve, transformation
+from ._algebra import FIELD, PROBE, Info, Place, Role, info_of, info_of_name, probe, resolve, transformation
 from ._checks import check_game, check_point
 from ._domains import describe
 from ._field import game_field, resolved_update
@@ -28,6 +28,10 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
             f"`lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; without `hyperparams`, pass the "
             "transformation itself."
         )
+    if not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(hyperparams)):
+        # built once with the concrete values: the option domains of the transformations it makes are checked
+        # here (inside the compiled program they are traced, hence unchecked)
+        accept_transformation(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx")
 
 
 class ReadKeys(dict):
@@ -233,7 +237,7 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
 ROLES = {"direction": Role.DIRECTION, "projection": Role.PROJECTION}
 
 
-def declare(tx, role: str, *, name: str = "a user's stage") -> optax.GradientTransformationExtraArgs:
+def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransformationExtraArgs:
     """Declare the role of a transformation of your own in the step algebra.
 
     An optax transformation that jaxgan does not know is a *direction stage* (it turns the
@@ -247,7 +251,7 @@ def declare(tx, role: str, *, name: str = "a user's stage") -> optax.GradientTra
     Args:
       tx: an optax transformation.
       role: ``"direction"`` or ``"projection"`` (static).
-      name: the name the step algebra's messages use.
+      name: the name the step algebra's messages use (default ``"user_stage"``).
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -268,4 +272,15 @@ def declare(tx, role: str, *, name: str = "a user's stage") -> optax.GradientTra
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare: `name` must be a non-empty string, got {name!r}.")
     inner = accept_transformation(tx, "declare", "tx")
-    return transformation(Info(ROLES[role], name), inner.init, inner.update)
+    if info_of(inner) is not None:
+        raise ValueError(f"declare: `tx` is jaxgan's {info_of(inner).name}, whose role ({info_of(inner).role.value}) "
+                         "is its own: it cannot be declared a " + ROLES[role].value + ".")
+
+    def probe_contents(updates, state, params, extra, record):
+        inside = probe(inner, updates, state, params, extra, Place.JOINT, name, check=False)
+        ours = [i.name for i in inside.sequence if info_of_name(i)]
+        if ours:
+            raise ValueError(f"declare: `tx` ({name}) contains jaxgan's {', '.join(ours)}, whose roles are their own: "
+                             "declare only transformations of your own, and chain jaxgan's stages beside them.")
+
+    return transformation(Info(ROLES[role], name), inner.init, inner.update, probe_inner=probe_contents)

@@ -137,7 +137,7 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
         if constant:
             constants.append(f"state{paths[i]}")
     # which integer leaves do the coordinates of the next point and state depend on?
-    counters = resolve(tx, game_field(game), jax.eval_shape(game_field(game), w), state, w, {"game": game}).counters
+    counters = resolve(tx, game_field(game), game_field(game)(w), state, w, {"game": game}).counters
     period, reasons, settled = 1, [], []
     wanted = list(range(n_w)) + [n_w + i for i, d in enumerate(dynamic) if d]
     computed = _depends(jaxpr, [True] * len(jaxpr.invars))

@@ -32,6 +32,7 @@ from ._checks import check_game, check_point
 from ._domains import Choice, Flag, Integer, Maybe, Real, domains
 from ._game import Game
 from ._spectral import field_eigenvalues, phase_factor
+from ._step import check_read, check_transform_hyperparams, transform_at
 
 
 class SpectralTrace(NamedTuple):
@@ -80,6 +81,7 @@ def spectral_trace(
     max_restarts: int = 300,
     smallest: bool = True,
     zero_tol: Optional[float] = None,
+    hyperparams=None,
 ) -> SpectralTrace:
     """Phase and conditioning factors of the Jacobian at each checkpoint of a run.
 
@@ -99,6 +101,8 @@ def spectral_trace(
       smallest: Arnoldi only: also seek the ``k`` smallest-magnitude eigenvalues (the
         conditioning factor); ``False`` skips that slow target (``conditioning`` is NaN,
         ``eigenvalues`` has ``2k`` columns).
+      hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced: a new
+        value compiles nothing; a dict key it never reads raises).
       zero_tol: dense only: eigenvalues with ``|lambda| <= zero_tol * max |lambda|`` are
         numerically zero (default ``n * eps``, the accuracy of a backward-stable ``eig``)
         and are left out of the conditioning factor; otherwise a network's exact flat
@@ -127,12 +131,20 @@ def spectral_trace(
     if method not in ("dense", "arnoldi"):
         raise ValueError(f"{where}: unknown `method` {method!r}; expected 'dense' or 'arnoldi'.")
 
-    options = (method, k, krylov_size, tol, max_restarts, bool(smallest), zero_tol)
-    return SpectralTrace(*compiled("spectral_trace", _trace_program, (game, transform), options)(checkpoints))
+    check_transform_hyperparams(transform, hyperparams, where)
+    options = (method, k, krylov_size, tol, max_restarts, bool(smallest), zero_tol, hyperparams is not None)
+    program = compiled("spectral_trace", _trace_program, (game, transform), options)
+    return SpectralTrace(*program(checkpoints, hyperparams))
 
 
-def _trace_program(game, transform, method, k, krylov_size, tol, max_restarts, smallest, zero_tol):
-    def at(w):
+def _trace_program(game, make_transform, method, k, krylov_size, tol, max_restarts, smallest, zero_tol, with_hp):
+    def program(ws, hyperparams):
+        transform, h = transform_at(make_transform, hyperparams if with_hp else None, "spectral_trace")
+        out = jax.lax.map(lambda w: at(w, transform), ws)
+        check_read(h, "spectral_trace")
+        return out
+
+    def at(w, transform):
         if method == "dense":
             lam = field_eigenvalues(game, transform, w)
             ok = jnp.asarray(True)
@@ -157,4 +169,4 @@ def _trace_program(game, transform, method, k, krylov_size, tol, max_restarts, s
             phase = phase_factor(lam)
         return lam, phase, cond, jnp.max(lam.real), jnp.max(jnp.abs(lam)), ok, zeros
 
-    return lambda ws: jax.lax.map(at, ws)
+    return program

@@ -196,6 +196,7 @@ def refinement_test(
     with_flow: bool = True,
     rtol: float = 0.01,
     batched: bool = True,
+    hyperparams=None,
 ) -> Refinement:
     """Turinici's learning-rate refinement test (seed 004): has the run converged in the
     learning rate?
@@ -224,6 +225,7 @@ def refinement_test(
       batched: run all levels in one vmapped program over the learning rates (one
         compilation; each level runs the finest level's number of steps, ``levels / 2``
         times the work of separate runs); ``False`` compiles one run per level.
+      hyperparams: handed to ``transform`` when it is a ``make_tx`` (as in ``flow``).
 
     Returns:
       A ``Refinement``.
@@ -264,7 +266,7 @@ def refinement_test(
     s = np.arange(points) * every * eta
     flow_flat = None
     if with_flow:
-        fl = flow(game, w0, jnp.asarray(s), transform=transform)
+        fl = flow(game, w0, jnp.asarray(s), transform=transform, hyperparams=hyperparams)
         flow_flat = np.asarray(flatten_trajectory(fl.ys))
     return assess_refinement(runs, etas, s, flow_flat, rtol=rtol)
 

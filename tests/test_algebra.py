@@ -56,15 +56,15 @@ STAGE = {
     P: lambda: jg.project_box(BOX),
 }
 ALLOWED = {
-    (C, C): lambda z: consensus_field(z) + GAMMA * jax.jacfwd(xi)(z).T @ consensus_field(z),
+    # a pair with no update stage is completed by an SGD step after it (C, C) or before it (P, P)
+    (C, C): lambda z: -LR * (consensus_field(z) + GAMMA * jax.jacfwd(xi)(z).T @ consensus_field(z)),
     (C, D): lambda z: -LR * consensus_field(z),
     (C, "step (several moves)"): lambda z: extragradient_update(consensus_field, z),
     (C, "step (moves once)"): lambda z: cgd_update(consensus_field, z),
-    (C, P): lambda z: clip(z, consensus_field(z)),
     (D, D): lambda z: -LR * -LR * xi(z),
     (D, P): lambda z: clip(z, -LR * xi(z)),
     ("step (moves once)", P): lambda z: clip(z, cgd_update(xi, z)),
-    (P, P): lambda z: clip(z, clip(z, xi(z)), lo=(-0.4, -0.5), hi=(0.4, 0.5)),
+    (P, P): lambda z: clip(z, clip(z, -LR * xi(z)), lo=(-0.4, -0.5), hi=(0.4, 0.5)),
 }
 
 
@@ -75,7 +75,41 @@ def _role(key):
 def _chain(a, b):
     first = STAGE[a]()
     second = jg.project_box(jg.Box(jg.Joint(-0.4, -0.5), jg.Joint(0.4, 0.5))) if (a, b) == (P, P) else STAGE[b]()
+    if (a, b) == (C, C):
+        return optax.chain(first, second, optax.sgd(LR))
+    if (a, b) == (P, P):
+        return optax.chain(optax.sgd(LR), first, second)
     return optax.chain(first, second)
+
+
+def test_a_step_without_an_update_stage_and_transform_with_a_step_are_refused():
+    for tx in (jg.consensus(0.5), optax.chain(jg.consensus(0.5), jg.jare(0.1)), optax.identity()):
+        with pytest.raises(ValueError, match="has no stage that turns the field into an update"):
+            jg.make_step(GAME, tx)(W, tx.init(W))
+    for transform, role in ((optax.chain(jg.consensus(0.5), optax.sgd(0.1)), "direction stage"),
+                            (jg.extragradient(optax.sgd(0.1)), "full step"), (jg.cgd(0.1), "full step")):
+        with pytest.raises(ValueError, match=f"takes field corrections only .* is a {role}"):
+            jg.eigenvalues(GAME, W, transform=transform)
+    with pytest.raises(ValueError, match="cgd inside extragradient's inner optimiser"):
+        tx = jg.extragradient(jg.cgd(0.1))
+        jg.make_step(GAME, tx)(W, tx.init(W))
+    with pytest.raises(ValueError, match="declare: `tx` is jaxgan's cgd"):
+        jg.declare(jg.cgd(0.3), "direction")
+    with pytest.raises(ValueError, match="contains jaxgan's cgd"):
+        tx = optax.chain(jg.declare(optax.chain(jg.cgd(0.3)), "direction"), optax.scale(2.0))
+        jg.make_step(GAME, tx)(W, tx.init(W))
+
+
+def test_an_injected_correction_hyperparameter_works_before_a_full_step():
+    injected = optax.inject_hyperparams(jg.consensus)(gamma=GAMMA)
+    for step in (lambda: jg.extragradient(optax.sgd(LR)), lambda: jg.cgd(ETA)):
+        a = optax.chain(injected, step())
+        b = optax.chain(jg.consensus(GAMMA), step())
+        wa, _ = jg.make_step(GAME, a)(W, a.init(W))
+        wb, _ = jg.make_step(GAME, b)(W, b.init(W))
+        np.testing.assert_allclose([float(wa.phi), float(wa.theta)], [float(wb.phi), float(wb.theta)], rtol=1e-12)
+        np.testing.assert_allclose(float(jg.spectral_radius(GAME, a, W)), float(jg.spectral_radius(GAME, b, W)),
+                                   rtol=1e-12)
 
 
 def test_the_rule_covers_every_pair_of_roles_and_every_place():
@@ -146,8 +180,15 @@ def test_the_field_is_data_gradients_and_vmap_pass_through_the_resolved_step():
                                rtol=1e-11)
 
 
+def _my_box():
+    def update(u, state, params=None):
+        return jax.tree.map(lambda p, v, lo, hi: jnp.clip(p + v, lo, hi) - p, params, u, BOX.lo, BOX.hi), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
 def test_a_user_declares_a_projection_and_a_correction():
-    proj = jg.declare(jg.project_box(BOX), "projection", name="my_box")
+    proj = jg.declare(_my_box(), "projection", name="my_box")
     tx = optax.chain(optax.sgd(LR), proj)
     w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
     np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(Z + clip(Z, -LR * xi(Z))), rtol=1e-12)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optax
 
-from .._algebra import Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
+from .._algebra import Info, Place, Role, field_of, inner_extra, probe_inner, transformation
 from .._field import game_field
 from .._scaffold import accept_transformation, checked_game_update, require_joint
 
@@ -49,15 +49,14 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "extragradient", joint=("params",))
         field = field_of(extra_args, game_field(game))
-        nested = inner_field(inner, field, updates, state, params, {**extra_args, "game": game})
-        look, _ = inner.update(updates, state, params, game=game, **inner_extra(extra_args, field=nested))
+        look, _ = inner.update(updates, state, params, game=game, **inner_extra(extra_args, field=field))
         w_half = optax.apply_updates(params, look)
         xi_half = field(w_half)
-        return inner.update(xi_half, state, params, game=game, **inner_extra(extra_args, field=nested, at=w_half))
+        return inner.update(xi_half, state, params, game=game, **inner_extra(extra_args, field=field, at=w_half))
 
     def probe_inners(updates, state, params, extra, record):
         require_joint(params, "extragradient")
-        probe_inner(record, inner, updates, state, params, extra, Place.JOINT, "extragradient")
+        probe_inner(record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient")
 
     info = Info(Role.STEP, "extragradient", form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
     return transformation(info, inner.init, update_fn, probe_inner=probe_inners)
