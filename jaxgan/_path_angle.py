@@ -34,8 +34,11 @@ class PathAngle(NamedTuple):
       alphas: the path coordinates (``0`` at ``w_0``, ``1`` at ``w_1``).
       field_norm: ``|xi(w(alpha))|``.
       cosine: ``<xi, w_1 - w_0> / (|xi| |w_1 - w_0|)``: the path-angle's cosine (``-1``:
-        descent points along the path towards ``w_1``).
-      cosine_phi, cosine_theta: the same cosine for each player's part alone.
+        descent points along the path towards ``w_1``); NaN where the field vanishes
+        (``field_norm == 0``: the angle is undefined there, never reported as 0).
+      cosine_phi, cosine_theta: the same cosine for each player's part alone; NaN where that
+        player's part of the field vanishes, or everywhere when the segment does not move
+        that player.
       loss_g, loss_d: the players' losses.
 
     Examples:
@@ -113,8 +116,9 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
 
 
 def _cosine(a, b):
+    """``<a, b> / (|a| |b|)``, NaN where either vanishes (0/0: undefined, not 0)."""
     na, nb = jnp.linalg.norm(a), jnp.linalg.norm(b)
-    return jnp.where((na > 0) & (nb > 0), jnp.vdot(a, b) / jnp.where(na * nb > 0, na * nb, 1.0), 0.0)
+    return jnp.where((na > 0) & (nb > 0), jnp.vdot(a, b) / jnp.where(na * nb > 0, na * nb, 1.0), jnp.nan)
 
 
 def _path_angle_program(game):

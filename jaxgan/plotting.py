@@ -138,7 +138,8 @@ def plot_refinement(ax, algorithms: Dict[str, dict]):
         ax.plot(xs, np.sqrt(ylo * yhi) * xs / np.sqrt(lo * hi), "k:", lw=0.8, label="slope 1")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("refinement error")
-    ax.legend(fontsize=6)
+    # below the panel, not over its lines: one entry per algorithm can fill the axes
+    ax.legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
 
 
 _CODE_OF_NAME = {name: code for code, name in enumerate(STATUS_NAMES)}
@@ -176,7 +177,7 @@ def game_report_figure(path, title: str, entry: dict):
     plot_stability_over_lr(ax, lrs, radius, status)
     ax.set_title("one-step spectral radius (dots: runs, filled = converged)", fontsize=9)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     ax = fig.add_subplot(grid[0, 3])
     plot_refinement(ax, algs)
     ax.set_title("learning-rate refinement", fontsize=9)
@@ -191,7 +192,7 @@ def game_report_figure(path, title: str, entry: dict):
         else:
             title = f"{name}: map vs runs agree {agree[0]}/{agree[1]}"
         mesh = plot_stability_map(ax, lrs, r["values"], rho, st, axis_name=r["axis"], title=title)
-    fig.subplots_adjust(hspace=0.45, wspace=0.3, left=0.05, right=0.91, top=0.95, bottom=0.06)
+    fig.subplots_adjust(hspace=0.75, wspace=0.3, left=0.05, right=0.91, top=0.95, bottom=0.06)
     if mesh is not None:
         cbar = fig.colorbar(mesh, cax=fig.add_axes([0.93, 0.1, 0.012, 0.45]))
         cbar.set_label("log10 spectral radius (grey: undefined)")

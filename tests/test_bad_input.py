@@ -93,6 +93,30 @@ CASES = [
      "path_angle: `w_final` must have the structure and shapes of `w_init`."),
     ("zero samples in a metric", lambda: jg.metrics.mode_coverage(np.zeros((0, 2)), jg.datasets.ring()), ValueError,
      "mode_coverage: `samples` is empty"),
+    # the classes of the third hardening round (tests/test_probes.py generates the domain probes)
+    ("an option outside its declared domain", lambda: jg.cgd(0.1, maxiter=0), ValueError,
+     "cgd: `maxiter` must be None or a positive int, got 0."),
+    ("a static option traced by jit", lambda: jax.jit(lambda k: jg.lookahead(optax.sgd(0.1), sync_period=k))(2), TypeError,
+     "lookahead: `sync_period` is a static option"),
+    ("too few samples for a metric", lambda: jg.metrics.frechet_distance(np.zeros((1, 2)), np.ones((4, 2))), ValueError,
+     "frechet_distance: `features_a` has 1 sample: at least 2 sample(s) are needed"),
+    ("a zero-length segment", lambda: jg.path_angle(GAME, W, W), ValueError, "path_angle: `w_final` equals `w_init`"),
+    ("a zero start vector", lambda: jg.top_eigenvalues(GAME, W, k=1, v0=jnp.zeros(4)), ValueError,
+     "top_eigenvalues: `v0` is the zero vector"),
+    ("a flow that runs out of steps", lambda: jg.flow(GAME, W, jnp.asarray([0.0, 10.0]), max_steps=2), ValueError,
+     "flow: the solver took its `max_steps` = 2 steps"),
+    ("a chain the step algebra gives no meaning", lambda: jg.spectral_radius(GAME, optax.chain(optax.sgd(0.1), jg.cgd(0.1)), W),
+     ValueError, "cgd must come first in the optax chain, after the corrections only"),
+    ("a step with no update stage", lambda: jg.rollout(GAME, jg.consensus(1.0), W, 2), ValueError,
+     "has no stage that turns the field into an update"),
+    ("a step whose map never repeats", lambda: jg.spectral_radius(GAME, optax.adam(0.1), W), ValueError,
+     "the step's map depends on time and never repeats"),
+    ("a step not differentiable at the point", lambda: jg.update_jacobian(
+        GAME, jg.gda_am(optax.sgd(0.1), window=2), jg.Joint(jnp.zeros(2), jnp.zeros(2))), ValueError,
+     "update_jacobian: the step is not differentiable at this point and state"),
+    ("a misspelt hyperparameter", lambda: jg.spectral_radius(GAME, lambda h: optax.sgd(h["lr"]), W,
+                                                             hyperparams={"lr": 0.1, "betta": 0.5}),
+     ValueError, "spectral_radius: `hyperparams` key(s) `betta` are never read by `make_tx`"),
 ]
 
 

@@ -53,3 +53,13 @@ def test_bad_input():
         jg.path_angle(game, jg.Joint(1.0, 0.0), jg.Joint(0.0, 0.0), alphas=jnp.array([0.0, np.nan]))
     with pytest.raises(ValueError, match="path_angle: `w_init.phi` has non-finite"):
         jg.path_angle(game, jg.Joint(np.inf, 0.0), jg.Joint(0.0, 0.0))
+
+
+def test_the_cosine_is_undefined_where_the_field_vanishes_never_zero():
+    game = jg.games.quadratic(1.0, 1.0, 1.0)  # xi = (x + y, y - x): zero only at the origin
+    out = jg.path_angle(game, jg.Joint(1.0, 1.0), jg.Joint(0.0, 0.0), alphas=jnp.asarray([0.0, 0.5, 1.0]))
+    norm, cos = np.asarray(out.field_norm), np.asarray(out.cosine)
+    assert norm[2] == 0.0 and np.isnan(cos[2])  # at the equilibrium: 0/0, flagged by field_norm == 0
+    assert np.all(np.isfinite(cos[:2]))
+    only_phi = jg.path_angle(game, jg.Joint(1.0, 1.0), jg.Joint(0.0, 1.0), num=3)
+    assert np.all(np.isnan(np.asarray(only_phi.cosine_theta)))  # the segment does not move theta
