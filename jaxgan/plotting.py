@@ -139,7 +139,7 @@ def plot_refinement(ax, algorithms: Dict[str, dict]):
     ax.set_xlabel("learning rate")
     ax.set_ylabel("refinement error")
     # below the panel, not over its lines: one entry per algorithm can fill the axes
-    ax.legend(fontsize=6, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+    ax.legend(fontsize=5, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
 
 
 _CODE_OF_NAME = {name: code for code, name in enumerate(STATUS_NAMES)}
@@ -192,7 +192,7 @@ def game_report_figure(path, title: str, entry: dict):
         else:
             title = f"{name}: map vs runs agree {agree[0]}/{agree[1]}"
         mesh = plot_stability_map(ax, lrs, r["values"], rho, st, axis_name=r["axis"], title=title)
-    fig.subplots_adjust(hspace=0.75, wspace=0.3, left=0.05, right=0.91, top=0.95, bottom=0.06)
+    fig.subplots_adjust(hspace=0.85, wspace=0.3, left=0.05, right=0.91, top=0.95, bottom=0.06)
     if mesh is not None:
         cbar = fig.colorbar(mesh, cax=fig.add_axes([0.93, 0.1, 0.012, 0.45]))
         cbar.set_label("log10 spectral radius (grey: undefined)")
