@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import compiled
-from ._domains import describe
+from ._domains import Real, describe
 from ._game import Game, Joint
 
 
@@ -165,26 +165,9 @@ def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_
     """Check a numeric hyperparameter's type and domain when it is concrete: a real number
     (or a scalar array), finite unless ``allow_inf``, at least ``low`` (above it with
     ``low_open``) and below ``high`` when given. Traced values pass unchecked (their domain
-    is the caller's responsibility; documented at each transform). Returns ``value``."""
-    if isinstance(value, jax.core.Tracer):
-        return value
-    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
-        raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)} {value!r}.")
-    try:
-        arr = np.asarray(value)
-    except Exception as err:  # noqa: BLE001 - an object numpy cannot read
-        raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)}.") from err
-    if arr.dtype.kind not in "iuf" or arr.ndim != 0:
-        raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype {arr.dtype} and shape {arr.shape}.")
-    v = float(arr)
-    if np.isnan(v) or (np.isinf(v) and not allow_inf):
-        raise ValueError(f"{where}: `{name}` must be finite, got {v!r}.")
-    below = v <= low if low_open else v < low
-    above = high is not None and (v >= high if high_open else v > high)
-    if below or above:
-        lo = f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
-        raise ValueError(f"{where}: `{name}` must be {lo}{hi}, got {v!r}.")
+    is the caller's responsibility; documented at each transform). Returns ``value``.
+    The same check as a declared ``_domains.Real`` domain."""
+    Real(low, high, low_open=low_open, high_open=high_open, allow_inf=allow_inf).check(value, where, name)
     return value
 
 
