@@ -313,3 +313,74 @@ def _entry_program(body, game, nargs, *options):
         return body(game, w, *args, **fixed, **traced)
 
     return program
+
+
+# --------------------------------------------------------------------------- hyperparameter keys
+
+
+class ReadKeys(dict):
+    """A grid point ``h`` that records which keys the user's functions read (``make_tx``,
+    ``game(h)``, ``w0(h)``), so a grid axis nothing reads is refused instead of sweeping a
+    hyperparameter that changes nothing. Iterating over it counts as reading every key."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.read = set()
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def _all(self):
+        self.read.update(super().keys())
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def check_all_read(self, where: str, arg: str = "") -> None:
+        unread = sorted(set(dict.keys(self)) - self.read)
+        if unread and arg:
+            names = ", ".join(f"`{k}`" for k in unread)
+            raise ValueError(
+                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: a misspelt or unused hyperparameter "
+                f"would be silently ignored; use the key (e.g. `h[{unread[0]!r}]`) or drop it."
+            )
+        if unread:
+            names = ", ".join(f"`{k}`" for k in unread)
+            raise ValueError(
+                f"{where}: grid key(s) {names} are never read by `make_tx` (nor by the game or the start): every run "
+                f"would be the same; use the key (e.g. `h[{unread[0]!r}]`) or drop it from the grid."
+            )
+
+
+def read_checked(hyperparams):
+    """``hyperparams`` as a ``ReadKeys`` when it is a dict (so that ``check_read`` can refuse a
+    key that ``make_tx`` never reads), else unchanged."""
+    return ReadKeys(hyperparams) if isinstance(hyperparams, dict) else hyperparams
+
+
+def check_read(hyperparams, where: str) -> None:
+    """After ``make_tx`` has been used: refuse a ``hyperparams`` key it never read."""
+    if isinstance(hyperparams, ReadKeys):
+        hyperparams.check_all_read(where, "hyperparams")

@@ -11,9 +11,10 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from ._algebra import FIELD, Place, resolve
-from ._checks import call_loss, check_game, check_point
+from ._checks import call_loss, check_game, check_point, check_read, read_checked
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 
@@ -109,13 +110,15 @@ def resolved_update(tx, game: Game, place: Place = Place.TOP):
     return update
 
 
-def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
+def corrected_field(game: Game, transform=None, *, hyperparams=None) -> Callable[[Joint], Joint]:
     """The vector field of a correction: ``v_T(w) = -T(xi(w))`` at ``w``.
 
     ``T`` is a stateless jaxgan correction (``consensus``, ``jare``, ``sga``, a
     regulariser's transform, or a chain of them) applied with a fresh state; with
     ``transform=None`` this is the plain ``vector_field``. Its Jacobian at an
     equilibrium is the papers' regularised ``A`` (Mescheder 2017, Nie & Patel Theorem 3).
+    With ``hyperparams``, ``transform`` is a ``make_tx`` called on them (a dict key it never
+    reads raises). ``transform`` takes field corrections only (the step algebra).
 
     Examples:
       >>> import jaxgan as jg
@@ -124,6 +127,13 @@ def corrected_field(game: Game, transform=None) -> Callable[[Joint], Joint]:
       -1.0
     """
     game = check_game(game, "corrected_field")
+    if hyperparams is not None:
+        if transform is None or isinstance(transform, optax.GradientTransformation) or not callable(transform):
+            raise TypeError("corrected_field: with `hyperparams=`, `transform` must be a callable "
+                            "`h -> transformation` (a make_tx).")
+        h = read_checked(hyperparams)
+        transform = transform(h)
+        check_read(h, "corrected_field")
     v = negated_field(game, transform, "corrected_field")
     return lambda w: v(check_point(game, w, "corrected_field"))
 

@@ -13,13 +13,23 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import _check_same_structure, check_field, check_finite, check_game, check_joint, check_point
+from ._checks import (
+    ReadKeys,
+    _check_same_structure,
+    check_field,
+    check_finite,
+    check_game,
+    check_joint,
+    check_point,
+    check_read,
+    read_checked,
+)
 from ._conv_layout import canonical_convolutions
 from ._domains import Integer, Maybe, Real, describe, domains
 from ._game import Game, Joint
 from ._scaffold import accept_transformation
 from ._status import RESULTS
-from ._step import ReadKeys, check_read, check_state, check_tx, make_step, read_checked, step_of, tx_at
+from ._step import check_state, check_tx, make_step, step_of, tx_at
 
 PyTree = object
 

@@ -30,12 +30,12 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_point
+from ._checks import check_finite, check_game, check_point, check_read, read_checked
 from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
-from ._step import check_read, check_state, check_tx, read_checked, step_of, tx_at
+from ._step import check_state, check_tx, step_of, tx_at
 from ._step_map import settle, split_state, step_map
 
 _DENSE_EIG_LIMIT = 8192

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from ._algebra import FIELD, PROBE, Info, Place, Role, info_of, info_of_name, probe, resolve, transformation
-from ._checks import check_game, check_point
+from ._checks import check_game, check_point, read_checked
 from ._domains import describe
 from ._field import game_field, resolved_update
 from ._game import Game, Joint
@@ -34,62 +34,6 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
         accept_transformation(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx")
 
 
-class ReadKeys(dict):
-    """A grid point ``h`` that records which keys the user's functions read (``make_tx``,
-    ``game(h)``, ``w0(h)``), so a grid axis nothing reads is refused instead of sweeping a
-    hyperparameter that changes nothing. Iterating over it counts as reading every key."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.read = set()
-
-    def __getitem__(self, key):
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def get(self, key, default=None):
-        self.read.add(key)
-        return super().get(key, default)
-
-    def __contains__(self, key):
-        self.read.add(key)
-        return super().__contains__(key)
-
-    def _all(self):
-        self.read.update(super().keys())
-
-    def keys(self):
-        self._all()
-        return super().keys()
-
-    def items(self):
-        self._all()
-        return super().items()
-
-    def values(self):
-        self._all()
-        return super().values()
-
-    def __iter__(self):
-        self._all()
-        return super().__iter__()
-
-    def check_all_read(self, where: str, arg: str = "") -> None:
-        unread = sorted(set(dict.keys(self)) - self.read)
-        if unread and arg:
-            names = ", ".join(f"`{k}`" for k in unread)
-            raise ValueError(
-                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: a misspelt or unused hyperparameter "
-                f"would be silently ignored; use the key (e.g. `h[{unread[0]!r}]`) or drop it."
-            )
-        if unread:
-            names = ", ".join(f"`{k}`" for k in unread)
-            raise ValueError(
-                f"{where}: grid key(s) {names} are never read by `make_tx` (nor by the game or the start): every run "
-                f"would be the same; use the key (e.g. `h[{unread[0]!r}]`) or drop it from the grid."
-            )
-
-
 def check_state(tx, w, state, where: str, hyperparams=None) -> None:
     """Refuse an optimiser state that is not the one ``tx.init(w)`` builds (another
     optimiser's state), by tree structure and leaf shapes, before any work."""
@@ -110,18 +54,6 @@ def check_state(tx, w, state, where: str, hyperparams=None) -> None:
             raise ValueError(
                 f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but `tx.init(w)` gives {tuple(a.shape)}."
             )
-
-
-def read_checked(hyperparams):
-    """``hyperparams`` as a ``ReadKeys`` when it is a dict (so that ``check_read`` can refuse a
-    key that ``make_tx`` never reads), else unchanged."""
-    return ReadKeys(hyperparams) if isinstance(hyperparams, dict) else hyperparams
-
-
-def check_read(hyperparams, where: str) -> None:
-    """After ``make_tx`` has been used: refuse a ``hyperparams`` key it never read."""
-    if isinstance(hyperparams, ReadKeys):
-        hyperparams.check_all_read(where, "hyperparams")
 
 
 def check_transform_hyperparams(transform, hyperparams, where: str) -> None:
