@@ -197,7 +197,7 @@ class Info(NamedTuple):
     form: str = ""
 
 
-def info_of_name(info: "Info") -> bool:
+def is_declared(info: "Info") -> bool:
     """Whether a recorded stage is one of jaxgan's own (not an undeclared optax stage)."""
     return info is not _UNDECLARED
 
@@ -210,8 +210,8 @@ _UNDECLARED = Info(
 
 
 class Resolution(NamedTuple):
-    """A resolved chain: its corrected field, and its counters by the id of the state leaf
-    that holds them (``Counter``)."""
+    """A resolved chain: its corrected field, the names of its corrections, and its counters
+    (``Counter``) by the position of their leaf in ``jax.tree.leaves(state)``."""
 
     field: Callable
     corrections: Tuple[str, ...]
@@ -219,7 +219,8 @@ class Resolution(NamedTuple):
 
 
 class _Probe:
-    """The record of one abstract trace of a chain (lives only inside the probe)."""
+    """The record of one probe of a chain: the roles in the order met, the corrections' formulas
+    and the declared counters (mutable, but it lives only while the probe runs)."""
 
     def __init__(self, start, place: Place, wrapper: Optional[str], counters: Dict[int, Counter]):
         self.current = start

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._algebra import FIELD, PROBE, Info, Place, Role, info_of, info_of_name, probe, resolve, transformation
+from ._algebra import FIELD, PROBE, Info, Place, Role, info_of, is_declared, probe, resolve, transformation
 from ._checks import check_game, check_point, read_checked
 from ._domains import describe
 from ._field import game_field, resolved_update
@@ -210,7 +210,7 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
 
     def probe_contents(updates, state, params, extra, record):
         inside = probe(inner, updates, state, params, extra, Place.JOINT, name, check=False)
-        ours = [i.name for i in inside.sequence if info_of_name(i)]
+        ours = [i.name for i in inside.sequence if is_declared(i)]
         if ours:
             raise ValueError(f"declare: `tx` ({name}) contains jaxgan's {', '.join(ours)}, whose roles are their own: "
                              "declare only transformations of your own, and chain jaxgan's stages beside them.")
