@@ -78,3 +78,22 @@ def test_acgd_from_a_state_with_positive_second_moments_is_exact_one_step():
     state = tx.init(w)._replace(nu=jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5)), count=jnp.asarray(3, jnp.int32))
     j = jg.update_jacobian(game, tx, w, state)
     assert bool(jnp.all(jnp.isfinite(j)))
+
+
+def test_a_periodic_step_s_radius_compiles_once_and_takes_new_hyperparameters():
+    import jax
+    from test_cache import counting
+
+    tx = jg.lookahead(optax.sgd(0.5), sync_period=5, alpha=0.5)
+    jax.block_until_ready(jg.spectral_radius(XY, tx, W_STAR))
+    with counting() as c:
+        jax.block_until_ready(jg.spectral_radius(XY, tx, W_STAR))
+    assert c == {"compiles": 0, "traces": 0}, c
+    make = lambda h: jg.lookahead(optax.sgd(h["lr"]), sync_period=5, alpha=h["alpha"])  # noqa: E731
+    jax.block_until_ready(jg.spectral_radius(XY, make, W_STAR, hyperparams={"lr": 0.5, "alpha": 0.5}))
+    with counting() as c:
+        rho = jg.spectral_radius(XY, make, W_STAR, hyperparams={"lr": 0.2, "alpha": 0.3})
+    assert c == {"compiles": 0, "traces": 0}, c
+    m = np.array([[1.0, -0.2], [0.2, 1.0]])
+    expected = np.max(np.abs(np.linalg.eigvals(0.7 * np.eye(2) + 0.3 * np.linalg.matrix_power(m, 5)))) ** 0.2
+    np.testing.assert_allclose(float(rho), expected, rtol=1e-10)
