@@ -137,7 +137,7 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
         if constant:
             constants.append(f"state{paths[i]}")
     # which integer leaves do the coordinates of the next point and state depend on?
-    counters = resolve(tx, game_field(game), game_field(game)(w), state, w, {"game": game}).counters
+    counters = None  # the stages' declared counters, resolved only when the map reads an integer leaf
     period, reasons, settled = 1, [], []
     wanted = list(range(n_w)) + [n_w + i for i, d in enumerate(dynamic) if d]
     computed = _depends(jaxpr, [True] * len(jaxpr.invars))
@@ -152,6 +152,8 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
         if not computed[n_w + i]:
             settled.append(i)
             continue
+        if counters is None:
+            counters = resolve(tx, game_field(game), game_field(game)(w), state, w, {"game": game}).counters
         declared = counters.get(i)
         if declared is not None and declared.period is not None:
             period = lcm([period, declared.period])
