@@ -33,6 +33,10 @@ from ._field import vector_field as vector_field
 from ._game import Box as Box
 from ._game import Game as Game
 from ._game import Joint as Joint
+from ._game import NPlayerGame as NPlayerGame
+from ._game import Players as Players
+from ._game import StackedPlayers as StackedPlayers
+from ._game import n_player_game as n_player_game
 from ._game import zero_sum as zero_sum
 from ._jacobian import Blocks as Blocks
 from ._jacobian import jacobian as jacobian
@@ -114,6 +118,7 @@ from .transforms import ttur as ttur
 __version__ = "0.1.0"
 
 __all__ = [
+    "n_player_game",
     "ACGDState",
     "AlternatingState",
     "AndersonState",
@@ -128,6 +133,9 @@ __all__ = [
     "Game",
     "Joint",
     "LOCAL_TYPES",
+    "NPlayerGame",
+    "Players",
+    "StackedPlayers",
     "LookaheadState",
     "PathAngle",
     "Projection",

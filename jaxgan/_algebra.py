@@ -425,6 +425,9 @@ def evaluation_point(extra: Dict[str, Any], params):
 def player_of(extra: Dict[str, Any], where: str) -> str:
     """The player a per-player projection acts for (``jaxgan_player``), or a clear error."""
     player = extra.get(PLAYER)
+    if isinstance(player, int) and not isinstance(player, bool):
+        raise ValueError(f"{where} acts for a generator or a discriminator, so it is defined for two players; here it "
+                         f"steps player {player} of an n-player game.")
     if player not in PLAYERS:
         raise TypeError(
             f"{where}: got one player's parameters (not a jaxgan.Joint) but no `jaxgan_player`: use it inside "

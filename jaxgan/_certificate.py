@@ -158,7 +158,7 @@ def stationary_point_certificate(
       ('local minimax (differential Stackelberg), not Nash', 3.0)
     """
     where = "stationary_point_certificate"
-    game = check_game(game, where)
+    game = check_game(game, where, two_player="stationary_point_certificate")
     w = jax.tree.map(jnp.asarray, check_point(game, w, where))
     check_finite(w, where)
     gtol = float(check_hyperparameter(gtol, where, "gtol", allow_inf=True))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -14,49 +14,78 @@ import numpy as np
 
 from ._cache import compiled
 from ._domains import Real, describe
-from ._game import Game, Joint
+from ._game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers
+from ._players import require_two_players
 
 
-def check_game(game, where: str) -> Game:
-    """Raise a clear error unless ``game`` is a ``Game``."""
+def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Game:
+    """Raise a clear error unless ``game`` is a game (a two-player ``Game`` or an
+    ``NPlayerGame``). With ``two_player`` (``True``, or the key of ``where``'s reason in
+    ``_players.TWO_PLAYER_ONLY``) a game of more than two players is refused, saying why."""
     if game is None:
         raise TypeError(
             f"{where} needs the game: pass `game=game` (a jaxgan.Game), e.g. "
             "`tx.update(xi, state, params, game=game)`."
         )
-    if not isinstance(game, Game):
-        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {describe(game)}.")
+    if not isinstance(game, GAME_TYPES):
+        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {describe(game)} (games of n players come "
+                        "from jaxgan.n_player_game).")
+    if two_player:
+        require_two_players(game, where, two_player if isinstance(two_player, str) else "")
     return game
 
 
-def check_joint(w, where: str, arg: str = "w") -> Joint:
-    """Raise a clear error unless ``w`` is a ``Joint`` of floating-point leaves."""
-    if not isinstance(w, Joint):
+def check_joint(w, where: str, arg: str = "w", game=None):
+    """Raise a clear error unless ``w`` is a point of floating-point leaves: a ``Joint`` for a
+    two-player game (or without a game), ``Players`` of ``game.n`` players, or
+    ``StackedPlayers`` of a stacked n-player game."""
+    if isinstance(game, NPlayerGame):
+        want = StackedPlayers if game.stacked else Players
+        text = (f"a jaxgan.StackedPlayers of {game.n} players (the players along the leading axis)" if game.stacked
+                else f"a jaxgan.Players of {game.n} players")
+        if not isinstance(w, want):
+            hint = " (the game has n players: `jg.Players(x_1, ..., x_n)`)" if isinstance(w, Joint) else ""
+            raise TypeError(f"{where}: `{arg}` must be {text}, got {describe(w)}{hint}.")
+        if len(w) != game.n:
+            raise ValueError(f"{where}: `{arg}` holds {len(w)} players but the game has {game.n}.")
+        if game.stacked:
+            sizes = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree.leaves(w.x)}
+            if sizes != {game.n}:
+                raise ValueError(f"{where}: every leaf of `{arg}.x` must have the players along its leading axis "
+                                 f"(length {game.n}), got leading lengths {sorted(map(str, sizes))}.")
+        named = [(f"[{i}]", x) for i, x in enumerate(w)] if not game.stacked else [(".x", w.x)]
+    elif isinstance(w, (Players, StackedPlayers)) and game is None:  # the game is not known here
+        named = [(f"[{i}]", x) for i, x in enumerate(w)] if isinstance(w, Players) else [(".x", w.x)]
+    elif not isinstance(w, Joint):
+        players = (f" (this is a two-player game: use jaxgan.Joint(phi, theta); {describe(w)} is for "
+                   "jaxgan.n_player_game)") if isinstance(w, (Players, StackedPlayers)) else ""
         raise TypeError(
-            f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {describe(w)}. "
+            f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {describe(w)}{players}. "
             f"Wrap the players' parameters: `jg.Joint(phi=..., theta=...)`."
         )
+    else:
+        named = [(".phi", w.phi), (".theta", w.theta)]
     strong = {}
-    for player in ("phi", "theta"):
-        leaves = jax.tree.leaves(getattr(w, player))
+    for player, value in named:
+        leaves = jax.tree.leaves(value)
         if not leaves:
-            raise ValueError(f"{where}: `{arg}.{player}` has no array leaves; each player needs parameters.")
+            raise ValueError(f"{where}: `{arg}{player}` has no array leaves; each player needs parameters.")
         for leaf in leaves:
             dtype = jnp.result_type(leaf)
             if not jnp.issubdtype(dtype, jnp.floating):
                 raise TypeError(
-                    f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; parameters must be "
+                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; parameters must be "
                     "floating point (e.g. jnp.float32 or jnp.float64)."
                 )
             if jnp.finfo(dtype).bits < 32:
                 raise TypeError(
-                    f"{where}: `{arg}.{player}` has a leaf of dtype {dtype}; half precision is not supported "
+                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; half precision is not supported "
                     "(eigendecompositions and solves need float32 or float64): cast with `.astype(jnp.float32)`."
                 )
             if not _weakly_typed(leaf):
                 strong.setdefault(str(dtype), player)
     if len(strong) > 1:
-        found = ", ".join(f"{d} (in `{arg}.{p}`)" for d, p in strong.items())
+        found = ", ".join(f"{d} (in `{arg}{p}`)" for d, p in strong.items())
         raise TypeError(
             f"{where}: `{arg}` mixes floating dtypes: {found}; cast every leaf to one dtype, e.g. "
             f"`jax.tree.map(lambda x: x.astype(jnp.float64), {arg})`."
@@ -133,6 +162,31 @@ def _raised_by_array_library(err: BaseException) -> bool:
     return last.tb_frame.f_code.co_filename.startswith(_ARRAY_LIBRARIES)
 
 
+def call_player_loss(loss, name: str, w):
+    """Evaluate an n-player loss ``w -> scalar`` (``name`` like ``losses[2]``); a failure inside
+    it is re-raised naming the loss and the players' shapes, as ``call_loss`` does."""
+    try:
+        return loss(w)
+    except _TRACED_CONVERSIONS as err:
+        raise TypeError(
+            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or NumPy value "
+            f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only."
+        ) from err
+    except IndexError as err:
+        n = len(w)
+        raise IndexError(f"`{name}` indexes a player that does not exist: the game has {n} players, `w[0]` to "
+                         f"`w[{n - 1}]` ({err}).") from err
+    except Exception as err:
+        shapes = _shapes(w.x if isinstance(w, StackedPlayers) else tuple(w))
+        if type(err) not in (TypeError, ValueError, IndexError) or not _raised_by_array_library(err):
+            err.add_note(f"(raised by the game's `{name}` on players of shapes {shapes})")
+            raise
+        raise type(err)(
+            f"`{name}` failed on players of shapes {shapes}: {str(err).splitlines()[0]} Each loss is a function "
+            "of the whole jaxgan.Players (`w[i]` is player i's parameters)."
+        ) from err
+
+
 def _check_scalar_loss(value, name: str):
     if not hasattr(value, "shape") and not isinstance(value, (int, float, np.number)):
         hint = " (return only the loss; keep auxiliary outputs out of the game's losses)" if isinstance(value, (tuple, list, dict)) else ""
@@ -178,38 +232,67 @@ def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_
 _CHECKED_FIELDS: "weakref.WeakKeyDictionary[Game, set]" = weakref.WeakKeyDictionary()
 
 
-def _own_gradients(game: Game):
-    """``w -> (grad_phi loss_g, grad_theta loss_d)`` by autodiff, each loss checked to be a
-    scalar (the checked gradients ``check_differentiable`` traces)."""
+def _own_gradients(game):
+    """``w -> (grad_{x_1} l_1, ..., grad_{x_n} l_n)`` by autodiff, each loss checked to be a
+    scalar (the checked gradients ``check_differentiable`` traces), with the players' labels
+    and the names of their losses."""
+    if isinstance(game, Game):
+        def grads(w: Joint):
+            def lg(phi):
+                val = call_loss(game.loss_g, "loss_g", phi, w.theta)
+                _check_scalar_loss(val, "loss_g")
+                return val
 
-    def grads(w: Joint):
-        def lg(phi):
-            val = call_loss(game.loss_g, "loss_g", phi, w.theta)
-            _check_scalar_loss(val, "loss_g")
-            return val
+            def ld(theta):
+                val = call_loss(game.loss_d, "loss_d", w.phi, theta)
+                _check_scalar_loss(val, "loss_d")
+                return val
 
-        def ld(theta):
-            val = call_loss(game.loss_d, "loss_d", w.phi, theta)
-            _check_scalar_loss(val, "loss_d")
-            return val
+            return jax.grad(lg)(w.phi), jax.grad(ld)(w.theta)
 
-        return jax.grad(lg)(w.phi), jax.grad(ld)(w.theta)
+        return grads, (("phi", "loss_g"), ("theta", "loss_d"))
 
-    return grads
+    if game.stacked:
+        def stacked(w):
+            def own(i):
+                def loss(x_i):
+                    x = jax.tree.map(lambda a, b: a.at[i].set(b), w.x, x_i)
+                    val = call_player_loss(lambda v: game.losses(i, v.x), "losses", StackedPlayers(x))
+                    _check_scalar_loss(val, "losses")
+                    return val
+
+                return jax.grad(loss)(jax.tree.map(lambda a: a[i], w.x))
+
+            return (jax.vmap(own)(jnp.arange(game.n)),)
+
+        return stacked, (("x", "losses"),)
+
+    def grads_n(w):
+        out = []
+        for i, loss in enumerate(game.losses):
+            def own(x, i=i, loss=loss):
+                val = call_player_loss(loss, f"losses[{i}]", w.replace(i, x))
+                _check_scalar_loss(val, f"losses[{i}]")
+                return val
+
+            out.append(jax.grad(own)(w[i]))
+        return tuple(out)
+
+    return grads_n, tuple((f"w[{i}]", f"losses[{i}]") for i in range(game.n))
 
 
-def check_differentiable(game: Game, w: Joint) -> None:
+def check_differentiable(game, w) -> None:
     """Raise unless each player's loss depends differentiably on the player's own parameters.
 
     A loss that ignores its player, or reaches it only through operations without a
     derivative (``stop_gradient``, rounding, comparisons, integer casts), has a gradient
     that is *identically* zero: that player never moves, whatever the algorithm. The test
-    is structural, on the jaxpr of the two gradients (shapes only): a player fails when
+    is structural, on the jaxpr of the players' gradients (shapes only): a player fails when
     none of its gradient leaves depends on the parameters and all of them are zero. A
     single flat leaf (a critic bias that cancels out) is a legitimate zero direction and
     passes. Traced values are fine; ``check_field`` runs it once per game and parameter shapes.
     """
-    grads = _own_gradients(game)
+    grads, names = _own_gradients(game)
     closed = jax.make_jaxpr(grads)(w)
     jaxpr = closed.jaxpr
     varying = set(jaxpr.invars)
@@ -217,9 +300,12 @@ def check_differentiable(game: Game, w: Joint) -> None:
         if any(_is_var(v) and v in varying for v in eqn.invars):
             varying.update(eqn.outvars)
     constant = [not (_is_var(v) and v in varying) for v in jaxpr.outvars]
-    n_phi = len(jax.tree.leaves(w.phi))
-    for player, loss, flags in (("phi", "loss_g", constant[:n_phi]), ("theta", "loss_d", constant[n_phi:])):
-        if flags and all(flags) and _constant_gradient_is_zero(grads, w, player):
+    sizes = [len(jax.tree.leaves(g)) for g in jax.eval_shape(grads, w)]
+    start = 0
+    for index, ((player, loss), size) in enumerate(zip(names, sizes)):
+        flags = constant[start:start + size]
+        start += size
+        if flags and all(flags) and _constant_gradient_is_zero(grads, w, index):
             raise ValueError(
                 f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect to `{player}` is "
                 f"identically zero (the loss ignores `{player}`, or reaches it only through stop_gradient, rounding, "
@@ -231,12 +317,12 @@ def _is_var(v) -> bool:
     return not hasattr(v, "val")  # a jaxpr Literal carries its value
 
 
-def _constant_gradient_is_zero(grads, w, player: str) -> bool:
+def _constant_gradient_is_zero(grads, w, index: int) -> bool:
     """Evaluate a parameter-independent gradient (at zeros: it is the same everywhere);
     ``False`` when it closes over traced values and cannot be evaluated now."""
     zeros = jax.tree.map(lambda x: np.zeros(jnp.shape(x), jnp.result_type(x)), w)
     with jax.ensure_compile_time_eval():
-        g = grads(zeros)[0 if player == "phi" else 1]
+        g = grads(zeros)[index]
     leaves = jax.tree.leaves(g)
     if any(isinstance(x, jax.core.Tracer) for x in leaves):
         return False
@@ -258,8 +344,9 @@ def check_field(game: Game, w: Joint, where: str) -> None:
         check_differentiable(game, w)
     else:
         out = jax.eval_shape(game.grad_fn, w)
-        if not isinstance(out, Joint):
-            raise TypeError(f"`grad_fn` must return a jaxgan.Joint, got {describe(out)}.")
+        if type(out) is not type(w):
+            raise TypeError(f"`grad_fn` must return a jaxgan.{type(w).__name__}, "
+                            f"got {describe(out)} (the type of the parameters).")
         _check_same_structure(w, out, where, "grad_fn(w)")
     seen.add(signature)
 
@@ -268,7 +355,7 @@ def check_point(game: Game, w, where: str, arg: str = "w") -> Joint:
     """``w`` checked as a point of ``game`` at a public entry point: a ``Joint`` of floating
     leaves (``check_joint``) at which the game's field is well defined (``check_field``).
     ``game`` must have passed ``check_game``."""
-    w = check_joint(w, where, arg)
+    w = check_joint(w, where, arg, game)
     check_field(game, w, where)
     return w
 
@@ -277,7 +364,7 @@ def _signature(w: Joint) -> tuple:
     return (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
 
 
-def checked_entry(where: str, static: Tuple[str, ...] = ()):
+def checked_entry(where: str, static: Tuple[str, ...] = (), *, two_player: Union[bool, str] = False):
     """Decorate the body of a public ``fn(game, w, ...)``: the public function checks
     ``game`` (``check_game``) and ``w`` (``check_point``) once and runs the body as one
     compiled program, cached (``_cache.compiled``) by the game's identity and the values
@@ -292,7 +379,7 @@ def checked_entry(where: str, static: Tuple[str, ...] = ()):
     def wrap(body):
         @functools.wraps(body)
         def public(game, w, *args, **kwargs):
-            game = check_game(game, where)
+            game = check_game(game, where, two_player=two_player)
             w = check_point(game, w, where)
             fixed = {k: v for k, v in kwargs.items() if k in static or v is None}
             traced = {k: v for k, v in kwargs.items() if k not in fixed}

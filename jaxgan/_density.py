@@ -188,6 +188,10 @@ def spectral_density(
     check_finite(w, where)
     if operator not in DENSITY_OPERATORS:
         raise ValueError(f"{where}: `operator` must be one of {DENSITY_OPERATORS}, got {operator!r}.")
+    if operator != "jacobian_symmetric" and not isinstance(w, Joint):
+        raise ValueError(f"{where}: `operator` {operator!r} is of a generator and a discriminator, so it is defined "
+                         f"for two players; the game has {len(w)}: use operator='jacobian_symmetric' (the symmetric "
+                         "part of the game Jacobian, any number of players).")
     n = _size(w, operator)
     lanczos_steps = min(n, 64) if lanczos_steps is None else lanczos_steps
     for name, value in (("num_probes", num_probes), ("lanczos_steps", lanczos_steps)):
@@ -207,7 +211,7 @@ def inner_solve_options(w, tol, maxiter, where):
         tol = default_tol(w)
     else:
         tol = float(check_hyperparameter(tol, where, "tol", low=0.0, low_open=True))
-    n_theta = int(sum(np.size(x) for x in jax.tree.leaves(w.theta)))
+    n_theta = int(sum(np.size(x) for x in jax.tree.leaves(w.theta if isinstance(w, Joint) else w)))
     if maxiter is None:
         maxiter = max(4 * n_theta, 20)
     elif not isinstance(maxiter, (int, np.integer)) or isinstance(maxiter, bool) or maxiter < 1:
@@ -216,6 +220,8 @@ def inner_solve_options(w, tol, maxiter, where):
 
 
 def _size(w, name):
+    if name == "jacobian_symmetric":
+        return int(sum(np.size(x) for x in jax.tree.leaves(w)))
     n_phi = int(sum(np.size(x) for x in jax.tree.leaves(w.phi)))
     n_theta = int(sum(np.size(x) for x in jax.tree.leaves(w.theta)))
     return {"hessian_theta": n_theta, "jacobian_symmetric": n_phi + n_theta}.get(name, n_phi)

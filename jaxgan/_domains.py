@@ -164,6 +164,31 @@ class Choice(Domain):
         return ("__not_an_option__", 3)
 
 
+class PlayerOrder(Domain):
+    """One of the named two-player orders, or a tuple that is a permutation of ``range(n)``
+    for some ``n >= 2`` (the players in the order they move; static)."""
+
+    def __init__(self, *named):
+        self.named = named
+        self.text = ", ".join(repr(o) for o in named) + " or a permutation of range(n) as a tuple, e.g. (2, 0, 1)"
+
+    def check(self, value, where, name):
+        _static(value, where, name, self.text)
+        if isinstance(value, str):
+            if value not in self.named:
+                raise ValueError(f"{where}: `{name}` must be {self.text}; unknown `{name}` {value!r}.")
+            return
+        if not isinstance(value, tuple) or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                                                   for i in value):
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+        if len(value) < 2 or sorted(int(i) for i in value) != list(range(len(value))):
+            raise ValueError(f"{where}: `{name}` must be {self.text}; {value!r} is not a permutation of "
+                             f"range({len(value)}).")
+
+    def outside(self):
+        return ("__not_an_option__", (0, 0, 1), (1, 2), [1, 0], (0,))
+
+
 class Flag(Domain):
     """A Python ``bool``."""
 

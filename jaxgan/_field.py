@@ -13,9 +13,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from . import _players as players
 from ._algebra import FIELD, Place, resolve
-from ._checks import call_loss, check_game, check_point, check_read, read_checked
-from ._game import Game, Joint
+from ._checks import call_loss, call_player_loss, check_game, check_point, check_read, read_checked
+from ._game import Game, Joint, NPlayerGame
+from ._players import player_loss
 from ._scaffold import accept_transformation
 
 # --------------------------------------------------------------------------- fields
@@ -58,11 +60,29 @@ def game_field(game: Game) -> Callable[[Joint], Joint]:
     ``_checks.call_loss``)."""
     if game.grad_fn is not None:
         return game.grad_fn
+    if isinstance(game, NPlayerGame):
+        return _n_player_field(game)
 
     def xi(w: Joint) -> Joint:
         g = jax.grad(lambda phi: call_loss(game.loss_g, "loss_g", phi, w.theta))(w.phi)
         d = jax.grad(lambda theta: call_loss(game.loss_d, "loss_d", w.phi, theta))(w.theta)
         return Joint(g, d)
+
+    return xi
+
+
+def _n_player_field(game: NPlayerGame):
+    """``xi_i = grad_{x_i} l_i(w)``: one reverse pass of each player's loss in its own
+    parameters (a Python loop over ``Players``; one ``vmap`` over ``StackedPlayers``, so
+    ``n`` reverse passes of one loss, ``O(n)`` times a loss's cost)."""
+
+    def own_gradient(w, i):
+        loss = player_loss(game, i)
+        name = "losses" if game.stacked else f"losses[{i}]"
+        return jax.grad(lambda x: call_player_loss(loss, name, players.put(w, i, x)))(players.get(w, i))
+
+    def xi(w):
+        return players.for_each(w, lambda i: own_gradient(w, i))
 
     return xi
 

@@ -1,4 +1,5 @@
-"""The types of a game: joint parameters, box constraints, the game itself.
+"""The types of a game: joint parameters, box constraints, the game itself, for two
+players and for n.
 
 Sign conventions (the contract of the whole library):
 
@@ -9,12 +10,17 @@ Sign conventions (the contract of the whole library):
 * The simultaneous gradient ``xi(w) = Joint(grad_phi loss_g, grad_theta loss_d)`` is
   what optax consumes (``jaxgan._field``); the vector field is ``v = -xi`` (Mescheder et
   al. 2017, 2018; Nie & Patel 2019). Jacobians and spectra are of ``v``.
+* ``Players(x_1, ..., x_n)`` and ``n_player_game(losses)``: player ``i`` minimises
+  ``losses[i](w)``; ``xi = Players(grad_{x_1} l_1, ..., grad_{x_n} l_n)`` (Balduzzi et
+  al. 2018, "The mechanics of n-player differentiable games"). ``StackedPlayers(x)`` holds
+  many identical players along the leading axis of ``x`` (one program whatever ``n``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple, Optional
+import inspect
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import jax
 
@@ -148,3 +154,207 @@ def zero_sum(f: Loss, *, grad_fn=None, equilibrium=None, name: str = "zero-sum g
         return -f(phi, theta)
 
     return Game(loss_g=f, loss_d=loss_d, grad_fn=grad_fn, equilibrium=equilibrium, name=name, zero_sum=True)
+
+
+# --------------------------------------------------------------------------- n players
+
+
+@jax.tree_util.register_pytree_node_class
+class Players(tuple):
+    """Joint parameters of an n-player game (``n >= 2``): a pytree that indexes like a tuple.
+
+    ``w[i]`` is player ``i``'s parameters (any pytree), ``len(w)`` the number of players.
+    Jacobians of n-player games have rows and columns in player order, ``ravel`` order
+    within a player (``jax.flatten_util.ravel_pytree`` of ``w``).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> w = jg.Players(jnp.zeros(2), 1.0, jnp.ones(3))
+      >>> len(w), w[2].shape
+      (3, (3,))
+    """
+
+    def __new__(cls, *players):
+        return super().__new__(cls, players)
+
+    def __repr__(self) -> str:
+        return "Players(" + ", ".join(repr(x) for x in self) + ")"
+
+    def tree_flatten(self):
+        return tuple(self), None
+
+    @classmethod
+    def tree_unflatten(cls, _, children):
+        return cls(*children)
+
+    def replace(self, i: int, value) -> "Players":
+        """A copy with player ``i``'s parameters replaced by ``value``."""
+        return Players(*(value if j == i else x for j, x in enumerate(self)))
+
+
+@jax.tree_util.register_pytree_node_class
+class StackedPlayers:
+    """Many identical players stacked along the leading axis of every leaf of ``x``: player
+    ``i``'s parameters are ``jax.tree.map(lambda a: a[i], x)``. The batched form of
+    ``Players`` for games written as one loss ``loss(i, x)`` (``n_player_game(loss, n=...)``):
+    the field and every analysis are one program whatever the number of players.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> w = jg.StackedPlayers(jnp.arange(5.0))
+      >>> len(w), float(w[3])
+      (5, 3.0)
+    """
+
+    __slots__ = ("x",)
+
+    def __init__(self, x):
+        self.x = x
+
+    def __len__(self) -> int:
+        leaves = jax.tree.leaves(self.x)
+        return int(leaves[0].shape[0]) if leaves and getattr(leaves[0], "ndim", 0) else 0
+
+    def __getitem__(self, i):
+        return jax.tree.map(lambda a: a[i], self.x)
+
+    def __repr__(self) -> str:
+        return f"StackedPlayers({self.x!r})"
+
+    def tree_flatten(self):
+        return (self.x,), None
+
+    @classmethod
+    def tree_unflatten(cls, _, children):
+        return cls(children[0])
+
+
+#: the types of a game's joint parameters
+POINT_TYPES = (Joint, Players, StackedPlayers)
+
+
+def is_point(w) -> bool:
+    """Whether ``w`` is a game's joint parameters (``Joint``, ``Players`` or ``StackedPlayers``)."""
+    return isinstance(w, POINT_TYPES)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NPlayerGame:
+    """An n-player differentiable game: player ``i`` minimises its own loss of the joint
+    parameters. Made by ``n_player_game``; see there.
+
+    Attributes:
+      losses: the players' losses ``w -> scalar`` (a tuple, player order), or for stacked
+        players one function ``(i, x) -> scalar``.
+      n: the number of players.
+      stacked: whether the points are ``StackedPlayers`` (one loss for all players).
+      grad_fn: optional hand-derived field ``w -> xi``.
+      equilibrium: optional known equilibrium (a point of the game's type).
+      name: a short label.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.n_player_game([lambda w: w[0] * w[1], lambda w: -w[0] * w[1], lambda w: w[2] ** 2])
+      >>> game.n, game.stacked
+      (3, False)
+    """
+
+    losses: Union[tuple, Callable]
+    n: int
+    stacked: bool = False
+    grad_fn: Optional[Callable] = None
+    equilibrium: Any = None
+    name: str = "n-player game"
+    #: never declared for n players: the two-player identity ``J_theta_phi = -J_phi_theta^T``
+    zero_sum: bool = False
+
+    def replace(self, **changes) -> "NPlayerGame":
+        """A copy of the game with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+def n_player_game(losses: Union[Sequence[Callable], Callable], *, n: Optional[int] = None, grad_fn=None,
+                  equilibrium=None, name: str = "n-player game") -> NPlayerGame:
+    """The n-player game in which player ``i`` minimises ``losses[i](w)``.
+
+    Each loss is a pure scalar function of the whole joint parameters ``w = Players(x_1,
+    ..., x_n)``; the simultaneous gradient is ``xi = Players(grad_{x_1} l_1(w), ...,
+    grad_{x_n} l_n(w))`` and the game Jacobian ``d(-xi)/dw`` has ``n x n`` blocks, the
+    off-diagonal ones (``H_o``) between different players (Balduzzi et al. 2018; Letcher
+    et al. 2019). For many identical players pass one function ``loss(i, x)`` (``i`` a
+    traced player index, ``x`` the players stacked along the leading axis) and ``n=``: the
+    points are then ``StackedPlayers(x)`` and the field is one ``vmap`` over the players.
+
+    Args:
+      losses: a sequence of ``n >= 2`` callables ``w -> scalar``, or one callable
+        ``(i, x) -> scalar`` with ``n``.
+      n: the number of players of a stacked game (only with one callable).
+      grad_fn: optional hand-derived field ``w -> xi`` (same structure as ``w``).
+      equilibrium: optional known equilibrium (``Players`` or ``StackedPlayers``).
+      name: a short label.
+
+    Returns:
+      An ``NPlayerGame``.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> game = jg.n_player_game([lambda w: w[0] * w[1], lambda w: w[1] * w[2], lambda w: w[2] * w[0]])
+      >>> xi = jg.simultaneous_gradient(game)(jg.Players(1.0, 2.0, 3.0))
+      >>> [float(v) for v in xi]
+      [2.0, 3.0, 1.0]
+
+    References:
+      Balduzzi, Racaniere, Martens, Foerster, Tuyls & Graepel, "The mechanics of n-player
+      differentiable games", ICML 2018.
+    """
+    where = "n_player_game"
+    if grad_fn is not None and not callable(grad_fn):
+        raise TypeError(f"{where}: `grad_fn` must be a callable `w -> xi` or None, got {describe(grad_fn)}.")
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: `name` must be a str, got {describe(name)}.")
+    if callable(losses) and not isinstance(losses, (list, tuple)):
+        if n is None or isinstance(n, bool) or not isinstance(n, int) or n < 2:
+            raise ValueError(f"{where}: one loss `(i, x) -> scalar` is a stacked game and needs `n=`, the number of "
+                             f"players (an int >= 2), got n={n!r}.")
+        _check_arity(losses, 2, f"{where}: the stacked loss", "`(i, x) -> scalar`: the player's index and the "
+                     "players stacked along the leading axis")
+        if equilibrium is not None and not isinstance(equilibrium, StackedPlayers):
+            raise TypeError(f"{where}: `equilibrium` of a stacked game must be a jaxgan.StackedPlayers or None, got "
+                            f"{describe(equilibrium)}.")
+        return NPlayerGame(losses, n, True, grad_fn, equilibrium, name)
+    if not isinstance(losses, (list, tuple)):
+        raise TypeError(f"{where}: `losses` must be a sequence of callables `w -> scalar` (one per player), or one "
+                        f"callable `(i, x) -> scalar` with `n=`, got {describe(losses)}.")
+    if n is not None:
+        raise ValueError(f"{where}: `n` is for a stacked game (one loss `(i, x) -> scalar`); with a sequence of "
+                         f"losses the number of players is its length ({len(losses)}).")
+    if len(losses) < 2:
+        raise ValueError(f"{where}: `losses` must hold at least two players' losses, got {len(losses)}.")
+    for i, loss in enumerate(losses):
+        if not callable(loss):
+            raise TypeError(f"{where}: `losses[{i}]` must be a callable `w -> scalar` of the whole "
+                            f"jaxgan.Players, got {describe(loss)}.")
+        _check_arity(loss, 1, f"{where}: `losses[{i}]`", "`w -> scalar`, one argument: the whole jaxgan.Players "
+                     "(`w[j]` is player j's parameters)")
+    if equilibrium is not None:
+        if not isinstance(equilibrium, Players) or len(equilibrium) != len(losses):
+            raise TypeError(f"{where}: `equilibrium` must be a jaxgan.Players of {len(losses)} players or None, got "
+                            f"{describe(equilibrium)}.")
+    return NPlayerGame(tuple(losses), len(losses), False, grad_fn, equilibrium, name)
+
+
+def _check_arity(fn, count: int, what: str, form: str) -> None:
+    """Raise unless ``fn`` can be called with ``count`` positional arguments (when its
+    signature can be read)."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*([None] * count))
+    except TypeError:
+        raise TypeError(f"{what} must be {form}; its signature is {signature}.") from None
+
+
+#: the types of a game
+GAME_TYPES = (Game, NPlayerGame)

@@ -16,9 +16,9 @@ from jax.flatten_util import ravel_pytree
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_point, check_read
 from ._conv_layout import canonical_convolutions
-from ._domains import Integer, Maybe, domains
+from ._domains import Integer, Maybe, describe, domains
 from ._field import negated_field
-from ._game import Game, Joint
+from ._game import Game, Joint, Players, StackedPlayers
 from ._step import check_transform_hyperparams, transform_at
 
 
@@ -177,26 +177,40 @@ class Blocks(NamedTuple):
     theta_theta: jax.Array
 
 
-def player_sizes(w: Joint):
-    """Numbers of scalar parameters ``(n_phi, n_theta)`` of each player."""
-    n_phi = sum(jnp.size(x) for x in jax.tree.leaves(w.phi))
-    n_theta = sum(jnp.size(x) for x in jax.tree.leaves(w.theta))
-    return int(n_phi), int(n_theta)
+def player_sizes(w) -> tuple:
+    """Numbers of scalar parameters of each player: ``(n_phi, n_theta)`` of a ``Joint``,
+    ``(n_1, ..., n_n)`` of ``Players``, ``n`` equal sizes of ``StackedPlayers``."""
+    if isinstance(w, StackedPlayers):
+        size = sum(int(np.prod(jnp.shape(x)[1:])) for x in jax.tree.leaves(w.x))
+        return (size,) * len(w)
+    return tuple(int(sum(jnp.size(x) for x in jax.tree.leaves(p))) for p in w)
 
 
-def jacobian_blocks(a: jax.Array, w: Joint) -> Blocks:
-    """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes.
+def jacobian_blocks(a: jax.Array, w):
+    """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes: a
+    ``Blocks`` for a ``Joint``; for ``Players`` (or ``StackedPlayers``) of ``n`` players the
+    ``n x n`` tuple of tuples with ``blocks[i][j]`` the rows of player ``i`` and the columns of
+    player ``j`` (the off-diagonal ones are ``H_o``).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> w = jg.Joint(jnp.zeros(1), jnp.zeros(2))
       >>> jg.jacobian_blocks(jnp.eye(3), w).theta_theta.shape
       (2, 2)
+      >>> jg.jacobian_blocks(jnp.eye(4), jg.Players(0.0, jnp.zeros(2), 0.0))[1][1].shape
+      (2, 2)
     """
-    n_phi, n_theta = player_sizes(w)
-    if a.shape != (n_phi + n_theta, n_phi + n_theta):
-        raise ValueError(
-            f"jacobian_blocks: `a` has shape {a.shape}, expected {(n_phi + n_theta,) * 2} for "
-            f"n_phi={n_phi}, n_theta={n_theta}."
-        )
-    return Blocks(a[:n_phi, :n_phi], a[:n_phi, n_phi:], a[n_phi:, :n_phi], a[n_phi:, n_phi:])
+    if not isinstance(w, (Joint, Players, StackedPlayers)):
+        raise TypeError(f"jacobian_blocks: `w` must be a jaxgan.Joint or jaxgan.Players, got {describe(w)}.")
+    sizes = player_sizes(w)
+    total = sum(sizes)
+    if jnp.shape(a) != (total, total):
+        names = ", ".join(f"{n}" for n in sizes)
+        raise ValueError(f"jacobian_blocks: `a` has shape {jnp.shape(a)}, expected {(total, total)} for player sizes "
+                         f"({names}).")
+    edges = np.cumsum((0,) + sizes)
+    rows = tuple(tuple(a[edges[i]:edges[i + 1], edges[j]:edges[j + 1]] for j in range(len(sizes)))
+                 for i in range(len(sizes)))
+    if isinstance(w, Joint):
+        return Blocks(rows[0][0], rows[0][1], rows[1][0], rows[1][1])
+    return rows

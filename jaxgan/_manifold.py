@@ -135,7 +135,7 @@ def _check_method(method, where):
 
 
 @domains(tol=Maybe(Real(0, low_open=True)), max_steps=Integer(1), damping=Real(0), implicit=Flag(), solver_maxiter=Maybe(Integer(1)), strict=Flag())
-@checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"))
+@checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"), two_player="manifold")
 def retract(
     game: Game,
     w: Joint,
@@ -261,7 +261,7 @@ def _implicit_best_response(game, damping, maxiter, strict):
 
 
 @domains(method=Choice("cg", "dense"), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
-@checked_entry("tangent_projection", static=("method", "maxiter", "strict"))
+@checked_entry("tangent_projection", static=("method", "maxiter", "strict"), two_player="manifold")
 def tangent_projection(
     game: Game,
     w: Joint,
@@ -332,7 +332,7 @@ def _dense_projection(game, w, g):
 
 
 @domains(damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
-@checked_entry("total_derivative", static=("maxiter", "strict"))
+@checked_entry("total_derivative", static=("maxiter", "strict"), two_player="manifold")
 def total_derivative(
     game: Game,
     w: Joint,
@@ -374,7 +374,7 @@ def total_derivative(
 
 
 @domains(damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
-@checked_entry("ridge_lift", static=("maxiter", "strict"))
+@checked_entry("ridge_lift", static=("maxiter", "strict"), two_player="manifold")
 def ridge_lift(
     game: Game,
     w: Joint,

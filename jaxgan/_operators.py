@@ -89,15 +89,13 @@ def blocks(game: Game, w: Joint):
 
 def jacobian_symmetric(game: Game, w: Joint) -> Flat:
     """``x -> (A + A^T) x / 2`` with ``A = -J`` the Jacobian of the vector field: negative
-    definite exactly when the flow contracts every distance (a strongly monotone game)."""
-    s = split(w)
-    f = _flat_xi(game, s)
-    n_phi = s.z_phi.shape[0]
-    z = jnp.concatenate([s.z_phi, s.z_theta])
+    definite exactly when the flow contracts every distance (a strongly monotone game). Any
+    number of players (ravel order of ``w``)."""
+    z, unravel = ravel_pytree(w)
+    xi = game_field(game)
 
     def v(q):
-        a, b = f(q[:n_phi], q[n_phi:])
-        return -jnp.concatenate([a, b])
+        return -ravel_pytree(xi(unravel(q)))[0]
 
     _, vjp = jax.vjp(v, z)
 
@@ -179,6 +177,8 @@ def stackelberg_hessian(game: Game, w: Joint, *, tol: float, maxiter: int) -> Fl
 
 def operator(game: Game, w: Joint, name: str, *, tol: float, maxiter: int) -> tuple:
     """``(matvec, n)`` of the named operator at ``w`` (``name`` in ``OPERATORS``)."""
+    if name == "jacobian_symmetric":
+        return jacobian_symmetric(game, w), int(ravel_pytree(w)[0].shape[0])
     s = split(w)
     hpp, _, _, htt = blocks(game, w)
     n_phi, n_theta = s.z_phi.shape[0], s.z_theta.shape[0]

@@ -85,7 +85,7 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
       ([-0.2, 0.5, 1.2], [-1.0, -1.0, 1.0])
     """
     where = "path_angle"
-    game = check_game(game, where)
+    game = check_game(game, where, two_player="path_angle")
     w_init = jax.tree.map(jnp.asarray, check_point(game, w_init, where, "w_init"))
     # w_final must be shaped like w_init (below), so the field check of w_init serves both
     w_final = jax.tree.map(jnp.asarray, check_joint(w_final, where, "w_final"))

@@ -26,7 +26,7 @@ from ._checks import (
 )
 from ._conv_layout import canonical_convolutions
 from ._domains import Integer, Maybe, Real, describe, domains
-from ._game import Game, Joint
+from ._game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
 from ._scaffold import accept_transformation
 from ._status import RESULTS
 from ._step import check_state, check_tx, make_step, step_of, tx_at
@@ -135,7 +135,7 @@ def rollout(
       ...  for lr in (0.1, 0.2)]
       [0.5708, -0.4773]
     """
-    stochastic = callable(game) and not isinstance(game, Game)
+    stochastic = callable(game) and not isinstance(game, GAME_TYPES)
     if stochastic:
         if key is None:
             raise ValueError("rollout: a stochastic `game` (a callable key -> Game) needs `key=`.")
@@ -326,18 +326,20 @@ def _distance(w, ref):
 
 
 def _per_grid_point(value, cls, where: str, arg: str) -> Callable[[dict], object]:
-    """``value`` as a function of the grid point: a ``cls`` instance is constant, a callable is used as is."""
+    """``value`` as a function of the grid point: a ``cls`` instance (``cls`` a type or a tuple
+    of types, the first naming them) is constant, a callable is used as is."""
     if isinstance(value, cls):
         return lambda h: value
     if callable(value):
         return value
-    raise TypeError(f"{where}: `{arg}` must be a jaxgan.{cls.__name__} or a callable `h -> {cls.__name__}`, got {describe(value)}.")
+    name = (cls[0] if isinstance(cls, tuple) else cls).__name__
+    raise TypeError(f"{where}: `{arg}` must be a jaxgan.{name} or a callable `h -> {name}`, got {describe(value)}.")
 
 
 def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     """Check a grid tool's ``game`` (a ``Game`` or ``h -> Game``) and ``make_tx``; return
     ``h -> Game``."""
-    game_fn = _per_grid_point(game, Game, where, "game")
+    game_fn = _per_grid_point(game, GAME_TYPES, where, "game")
     if not callable(make_tx):
         raise TypeError(
             f"{where}: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`."
@@ -415,29 +417,29 @@ def sweep(
         game_of_grid_point(game, make_tx, "sweep")
     elif not callable(make_tx):
         raise TypeError("sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`.")
-    if isinstance(w0, Joint):
-        check_joint(w0, "sweep", "w0")
+    if is_point(w0):
+        check_joint(w0, "sweep", "w0", game if isinstance(game, GAME_TYPES) else None)
         check_finite(w0, "sweep", "w0")
-    _per_grid_point(w0, Joint, "sweep", "w0")  # a Joint or a callable h -> Joint
+    _per_grid_point(w0, POINT_TYPES, "sweep", "w0")  # a Joint or a callable h -> Joint
     growth = isinstance(w_star, str)
     if growth and w_star != "growth":
         raise ValueError(f"sweep: unknown `w_star` {w_star!r}; expected a Joint, None or 'growth'.")
     if growth:
         w_star = None
     elif w_star is not None:
-        check_joint(w_star, "sweep", "w_star")
+        check_joint(w_star, "sweep", "w_star", game if isinstance(game, GAME_TYPES) else None)
         check_finite(w_star, "sweep", "w_star")
-    reference = w_star if w_star is not None else (game.equilibrium if isinstance(game, Game) else None)
-    if reference is None and isinstance(game, Game):
+    reference = w_star if w_star is not None else (game.equilibrium if isinstance(game, GAME_TYPES) else None)
+    if reference is None and isinstance(game, GAME_TYPES):
         growth = True
     label = "growth" if growth else ("w_star" if w_star is not None else "game.equilibrium")
-    if isinstance(w0, Joint) and reference is not None:
+    if is_point(w0) and reference is not None:
         _check_same_structure(w0, reference, "sweep", "w_star" if w_star is not None else "game.equilibrium")
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
     program = compiled(
-        "sweep", _sweep_program, (game, make_tx, None if isinstance(w0, Joint) else w0), (steps, k, arity, growth)
+        "sweep", _sweep_program, (game, make_tx, None if is_point(w0) else w0), (steps, k, arity, growth)
     )
-    w0_value = w0 if isinstance(w0, Joint) else None
+    w0_value = w0 if is_point(w0) else None
     if devices is None:
         final, traj, dist, finite, first_bad, status = _on_every_core(program, grid, (w0_value, w_star, rtol, key))
         return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
@@ -488,7 +490,7 @@ def _stochastic_arity(game, key) -> int:
     """0 for a deterministic sweep; with ``key``, 1 for ``key -> Game``, 2 for ``(h, key) -> Game``."""
     if key is None:
         return 0
-    if isinstance(game, Game) or not callable(game):
+    if isinstance(game, GAME_TYPES) or not callable(game):
         raise TypeError(
             "sweep: with `key=`, `game` must be a stochastic game, a callable `key -> Game` (e.g. "
             "`NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) or `(h, key) -> Game`; "
@@ -506,8 +508,8 @@ def _stochastic_arity(game, key) -> int:
 
 def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
     """``(grid, w0, w_star, rtol, key) -> outcome arrays``: the vmapped runs of one sweep."""
-    game_fn = _per_grid_point(game, Game, "sweep", "game") if arity == 0 else None
-    ref_default = game.equilibrium if isinstance(game, Game) else None
+    game_fn = _per_grid_point(game, GAME_TYPES, "sweep", "game") if arity == 0 else None
+    ref_default = game.equilibrium if isinstance(game, GAME_TYPES) else None
 
     def program(grid, w0, w_star, rtol, key):
         def run_one(h):
@@ -524,7 +526,7 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
                 g = game if arity == 1 else (lambda kk: game(h, kk))
                 eq = check_game(g(key), "sweep (the stochastic game at `key`)").equilibrium
             ref = w_star if w_star is not None else (eq if eq is not None else ref_default)
-            start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)")
+            start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)", g if arity == 0 else None)
             if arity == 0:
                 check_field(g, start, "sweep")
             tx = accept_transformation(make_tx(h), "sweep (the transformation made by `make_tx`)", "tx")

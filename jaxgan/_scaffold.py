@@ -29,7 +29,8 @@ import optax
 
 from ._checks import check_field, check_game
 from ._domains import describe
-from ._game import Game, Joint
+from ._game import Game, Joint, Players, StackedPlayers, is_point
+from ._players import require_point, require_two_players
 
 #: The message of a game-aware ``update`` called without ``params``; ``{where}`` is the
 #: transformation's name, ``{call}`` the call to write.
@@ -62,36 +63,51 @@ def accept_transformation(tx, where: str, arg: str = "inner",
     return optax.with_extra_args_support(tx)
 
 
-def checked_game_update(updates, params, game, where: str, *, joint: Sequence[str] = ("updates", "params")) -> Game:
+def checked_game_update(updates, params, game, where: str, *, joint: Sequence[str] = ("updates", "params"),
+                        two_player: bool = False):
     """The checks at the top of a game-aware ``update``, its public entry point: ``game``
-    is a valid ``Game``, ``params`` is given, the arguments named in ``joint`` are
-    ``Joint`` pytrees and the game's field is well defined at ``params``
-    (``_checks.check_field``, cached per game and shapes). Returns the checked game; the
-    update then evaluates the field unchecked (``_field.game_field``).
+    is a valid game, ``params`` is given, the arguments named in ``joint`` are points of the
+    game's kind (``Joint`` for a two-player ``Game``, ``Players`` or ``StackedPlayers`` of
+    the right number for an n-player game) and the game's field is well defined at
+    ``params`` (``_checks.check_field``, cached per game and shapes). With ``two_player``
+    an n-player game is refused with the reason (``_players.TWO_PLAYER_ONLY``). Returns the
+    checked game; the update then evaluates the field unchecked (``_field.game_field``).
 
     Raises:
-      TypeError: ``game`` is missing or not a ``Game``; an argument of ``joint`` is not a
-        ``Joint``.
-      ValueError: ``params`` is ``None`` (``NO_PARAMS_MSG``).
+      TypeError: ``game`` is missing or not a game; an argument of ``joint`` is not a point.
+      ValueError: ``params`` is ``None`` (``NO_PARAMS_MSG``); with ``two_player``, the game
+        has more than two players.
     """
     game = check_game(game, where)
+    if two_player:
+        require_two_players(game, where)
     require_params(params, where)
-    _check_joint_args(where, joint, updates=updates, params=params)
-    if isinstance(params, Joint):
+    _check_point_args(where, game, joint, updates=updates, params=params)
+    if is_point(params):
         check_field(game, params, where)
     return game
 
 
 def require_joint(value, where: str, arg: str = "params") -> Joint:
-    """``value`` unchanged; raise ``TypeError`` naming ``where``'s ``arg`` unless it is a ``Joint``."""
-    if not isinstance(value, Joint):
-        what = "the Joint field xi" if arg == "updates" else "a jaxgan.Joint"
-        raise TypeError(f"{where}: `{arg}` must be {what}, got {describe(value)}.")
-    return value
+    """``value`` unchanged; raise unless it is a ``Joint``: a ``ValueError`` saying why
+    ``where`` is a two-player method when it holds n players (``_players.require_two_players``),
+    a ``TypeError`` naming ``where``'s ``arg`` otherwise."""
+    if isinstance(value, Joint):
+        return value
+    require_two_players(value, where, arg=arg)
+    what = "the Joint field xi" if arg == "updates" else "a jaxgan.Joint"
+    raise TypeError(f"{where}: `{arg}` must be {what}, got {describe(value)}.")
 
 
-def _check_joint_args(where: str, joint: Sequence[str], **values) -> None:
-    if tuple(joint) == ("updates", "params") and not all(isinstance(values[n], Joint) for n in joint):
-        raise TypeError(f"{where}: `updates` and `params` must be jaxgan.Joint pytrees (the field xi and the point w).")
+def _check_point_args(where: str, game, joint: Sequence[str], **values) -> None:
+    kind = Joint if isinstance(game, Game) else (StackedPlayers if game.stacked else Players)
+    names = "jaxgan.Joint" if kind is Joint else f"jaxgan.{kind.__name__} of {game.n} players"
+    if tuple(joint) == ("updates", "params") and not all(isinstance(values[n], kind) for n in joint):
+        raise TypeError(f"{where}: `updates` and `params` must be {names} pytrees (the field xi and the point w).")
     for name in joint:
-        require_joint(values[name], where, name)
+        value = values[name]
+        if not isinstance(value, kind):
+            require_point(value, where, name)
+            raise TypeError(f"{where}: `{name}` must be a {names} (the game's kind of point), got {describe(value)}.")
+        if kind is not Joint and len(value) != game.n:
+            raise ValueError(f"{where}: `{name}` holds {len(value)} players but the game has {game.n}.")

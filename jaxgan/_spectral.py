@@ -291,6 +291,25 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
         raise ValueError(f"spectrum: `a` is {a.shape[0]}x{a.shape[0]}: a joint Jacobian of two players is at least 2x2.")
     if not 0 < n_phi < a.shape[0]:
         raise ValueError(f"spectrum: `n_phi` must be in 1..{a.shape[0] - 1}, got {n_phi}.")
+    return _spectrum(a, n_phi)
+
+
+def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
+    """``spectrum_of_matrix``'s body; ``n_phi=None`` for an n-player Jacobian, which has no
+    generator/discriminator split: ``block_structured`` is False, ``P`` and ``Q`` are empty
+    and the per-block fields NaN (Lemma 3's block form is a two-player form)."""
+    if n_phi is None:
+        lam = _sort_eig(*eig(a))[0]
+        tol_axis = verdict_tolerance(lam)
+        verdict = flow_verdict(lam, tol_axis)
+        nan = jnp.full(lam.shape, jnp.nan, jnp.real(lam).dtype)
+        empty = jnp.zeros((0, 0), a.dtype)
+        return Spectrum(
+            eigenvalues=lam, phase_factor=phase_factor(lam, tol_axis),
+            conditioning_factor=conditioning_factor(lam, tol_axis), stable_step=stable_step_bound(lam, tol_axis),
+            is_stable=verdict == 0, block_structured=jnp.asarray(False), P=empty, Q=empty, a1=nan, a2=nan, zeta=nan,
+            tau=nan, block_step_bound=nan, verdict=verdict, tolerance=tol_axis,
+        )
     lam, vecs = _sort_eig(*eig(a))
     a_pp, a_pt = a[:n_phi, :n_phi], a[:n_phi, n_phi:]
     a_tp, a_tt = a[n_phi:, :n_phi], a[n_phi:, n_phi:]
@@ -380,7 +399,7 @@ def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] 
 
 
 def _spectrum_at(a, w):
-    return spectrum_of_matrix(a, player_sizes(w)[0])
+    return _spectrum(a, player_sizes(w)[0] if isinstance(w, Joint) else None)
 
 
 # --------------------------------------------------------------------------- update maps

@@ -12,7 +12,7 @@ import numpy as np
 from ._cache import cached, compiled
 from ._checks import ReadKeys, check_finite, check_game, check_joint, check_point
 from ._domains import Flag, Integer, Maybe, Real, describe, domains
-from ._game import Game, Joint
+from ._game import GAME_TYPES, Game, Joint, is_point
 from ._rollout import SweepResult, game_of_grid_point, sweep
 from ._scaffold import accept_transformation
 from ._spectral import step_spectral_radius
@@ -133,7 +133,7 @@ def stability_map(
         raise ValueError(f"stability_map: `shape` {shape} does not hold {g} grid points.")
 
     if w_star is not None and not callable(w_star):
-        check_joint(w_star, "stability_map", "w_star")
+        check_joint(w_star, "stability_map", "w_star", game if isinstance(game, GAME_TYPES) else None)
         check_finite(w_star, "stability_map", "w_star")
     star_fn = w_star if callable(w_star) else None
     star_value = None if callable(w_star) else w_star
@@ -147,12 +147,12 @@ def stability_map(
     status = agree = None
     if steps is not None:
         start = w0
-        if start is None and star_fn is None and (star_value is not None or isinstance(game, Game)):
+        if start is None and star_fn is None and (star_value is not None or isinstance(game, GAME_TYPES)):
             start = jax.tree.map(lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, None, star_value, None))
         elif start is None:  # the fixed point moves with the grid: one start function per (game, w_star)
             start = cached("stability_map start", _default_start, (game, make_tx, star_fn))
         res = sweep(
-            game, make_tx, start, grid, steps, w_star=w_star if isinstance(w_star, Joint) else None,
+            game, make_tx, start, grid, steps, w_star=w_star if is_point(w_star) else None,
             record_every=record_every, devices=devices,
         )
         status = res.status

@@ -12,7 +12,7 @@ from ._algebra import FIELD, PROBE, Info, Place, Role, info_of, is_declared, pro
 from ._checks import check_game, check_point, read_checked
 from ._domains import describe
 from ._field import game_field, resolved_update
-from ._game import Game, Joint
+from ._game import GAME_TYPES, Game, Joint
 from ._scaffold import accept_transformation
 
 
@@ -157,7 +157,7 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
 
     def update_fn(updates, state, params=None, **extra_args):
         game = extra_args.get("game")
-        if PROBE in extra_args or FIELD in extra_args or params is None or not isinstance(game, Game):
+        if PROBE in extra_args or FIELD in extra_args or params is None or not isinstance(game, GAME_TYPES):
             return inner.update(updates, state, params, **extra_args)
         game = check_game(game, "chain")
         resolution = resolve(inner, game_field(game), updates, state, params, extra_args)

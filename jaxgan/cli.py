@@ -24,9 +24,11 @@ import numpy as np
 
 from . import games as catalogue
 from .report import (
+    N_PLAYER_GAMES,
     builtin_algorithms,
     builtin_games,
     check_output_folder,
+    default_games,
     enable_compile_cache,
     load_game_file,
     run_report,
@@ -71,9 +73,12 @@ def _main(argv=None) -> int:
     algorithms = builtin_algorithms()
     parser = argparse.ArgumentParser(
         prog="jaxgan",
-        description="Exact local analysis of two-player games: spectra, stability maps, sweeps, refinement tests, STON'R.",
+        description="Exact local analysis of differentiable games (two players, and n): spectra, stability maps, "
+        "sweeps, refinement tests, STON'R.",
     )
-    parser.add_argument("--game", action="append", choices=sorted(games), help="built-in game (repeatable; default all)")
+    parser.add_argument("--game", action="append", choices=sorted(games),
+                        help="built-in game (repeatable; default: the two-player games; the n-player games "
+                        f"{', '.join(N_PLAYER_GAMES)} run when named)")
     parser.add_argument(
         "--game-file",
         help="a Python file defining `game = jaxgan.Game(..., equilibrium=...)` or `games = {name: Game}`; "
@@ -149,8 +154,9 @@ def _main(argv=None) -> int:
             parser.error(_where_it_failed(args.game_file, err))
         sources.update({k: ("file", os.path.abspath(args.game_file), k) for k in chosen})
     if args.game or not args.game_file:
-        chosen.update({k: games[k] for k in (args.game or list(games))})
-        sources.update({k: ("builtin", k) for k in (args.game or list(games))})
+        names = args.game or list(default_games())
+        chosen.update({k: games[k] for k in names})
+        sources.update({k: ("builtin", k) for k in names})
     chosen_algs = {k: algorithms[k] for k in (args.algorithm or list(algorithms))}
     if args.stonr:
         chosen_stonr = [] if "none" in args.stonr else args.stonr

@@ -12,7 +12,7 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 
 #: low to high; a module not listed is an error (a new module must take a place here)
 LAYERS = [
-    ("base", ["_domains", "_game", "_status", "_cache", "_eig", "_conv_layout", "_expect", "_losses", "datasets", "plotting"]),
+    ("base", ["_domains", "_game", "_players", "_status", "_cache", "_eig", "_conv_layout", "_expect", "_losses", "datasets", "plotting"]),
     ("checks, solvers, step algebra", ["_checks", "_scaffold", "_solve", "_algebra", "_gan"]),
     ("field", ["_field"]),
     ("step", ["_step"]),
@@ -144,7 +144,7 @@ TEST_FILE = {
 }
 #: the catalogues and the report share their package's test file, except the neural games
 SHARED = {"games", "regularizers", "report"}
-OWN_FILE_IN_SHARED = {"games._neural", "games._conv"}
+OWN_FILE_IN_SHARED = {"games._neural", "games._conv", "games._n_player"}
 #: test files about a property of the whole library, not one module
 CROSS_CUTTING = {
     "test_bad_input.py": "the bad-input table, every entry point",

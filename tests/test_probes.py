@@ -61,6 +61,10 @@ BASE = {
         lambda p, z: p + z, lambda t, x: t * x, jg.fixed_samples(jnp.zeros((1, 1))), jg.fixed_samples(jnp.zeros((1, 1))),
         **k),
     "jaxgan.flows.solve_flow": lambda **k: jg.flows.solve_flow(G, W, jnp.asarray([0.0, 0.1]), **k),
+    "jaxgan.games._n_player.cyclic": lambda **k: jg.games.cyclic(**k),
+    "jaxgan.games._n_player.cournot": lambda **k: jg.games.cournot(**k),
+    "jaxgan.games._n_player.cyclic_matching_pennies": lambda **k: jg.games.cyclic_matching_pennies(**k),
+    "jaxgan.games._n_player.gman": lambda **k: jg.games.gman(jg.games.dirac(), **k),
     "jaxgan.games._matrix_games.ipd_values": lambda **k: jg.games.ipd_values(jnp.zeros(5), jnp.zeros(5), **k),
     "jaxgan.games._neural.mlp_gan": lambda **k: jg.games.mlp_gan(DATA, **{"key": jax.random.PRNGKey(0), **k}),
     "jaxgan.games._conv.dcgan": lambda **k: jg.games.dcgan(

@@ -60,7 +60,7 @@ def test_checked_game_update_checks_game_params_joint_and_field():
         checked_game_update(W, W, "game", "t")
     with pytest.raises(TypeError, match=r"`updates` and `params` must be jaxgan.Joint pytrees"):
         checked_game_update((1.0, 0.5), W, GAME, "t")
-    with pytest.raises(TypeError, match=r"t: `params` must be a jaxgan.Joint, got tuple"):
+    with pytest.raises(TypeError, match=r"t: `params` must be a jaxgan.Joint \(two players\) or jaxgan.Players \(n players\), got tuple"):
         checked_game_update(W, (1.0, 0.5), GAME, "t", joint=("params",))
     with pytest.raises(TypeError, match="the Joint field xi"):
         require_joint((1.0, 0.5), "t", "updates")

@@ -12,14 +12,18 @@ The package: ``_registry`` (algorithms and games), ``_analysis`` (the numbers),
 from ._analysis import MARGIN as MARGIN
 from ._analysis import analyse_algorithm as analyse_algorithm
 from ._analysis import analyse_game as analyse_game
+from ._analysis import analyse_pair as analyse_pair
 from ._analysis import measured_rates as measured_rates
 from ._analysis import record_every as record_every
 from ._analysis import stonr_section as stonr_section
 from ._progress import Progress as Progress
+from ._registry import N_PLAYER_GAMES as N_PLAYER_GAMES
 from ._registry import Algorithm as Algorithm
 from ._registry import builtin_algorithms as builtin_algorithms
 from ._registry import builtin_games as builtin_games
+from ._registry import default_games as default_games
 from ._registry import load_game_file as load_game_file
+from ._registry import n_player_form as n_player_form
 from ._render import markdown as markdown
 from ._render import strict_json as strict_json
 from ._render import table_rows as table_rows
@@ -32,6 +36,10 @@ __all__ = [
     "Algorithm",
     "Progress",
     "analyse_algorithm",
+    "analyse_pair",
+    "default_games",
+    "n_player_form",
+    "N_PLAYER_GAMES",
     "analyse_game",
     "builtin_algorithms",
     "builtin_games",

@@ -12,15 +12,16 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .. import games as catalogue
-from .._game import Game
-from .._jacobian import jacobian
+from .._game import Game, Joint
+from .._jacobian import jacobian, jacobian_blocks
+from .._players import game_players
 from .._rollout import rollout, sweep
 from .._spectral import spectrum
 from .._stability import stability_map
 from .._status import RESULTS
 from ..flows import assess_refinement
 from ..transforms import extragradient, project_box, run_stonr, stonr_certificate
-from ._registry import Algorithm
+from ._registry import Algorithm, n_player_form
 
 #: Runs within this distance of spectral radius one may go either way in finitely many steps.
 MARGIN = 0.02
@@ -146,9 +147,22 @@ def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float
     return row
 
 
+def analyse_pair(game, name: str, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True,
+                 devices=None) -> dict:
+    """``analyse_algorithm`` of the algorithm's form for the game's number of players
+    (``n_player_form``); a two-player method on an n-player game gives a row that says why
+    it does not apply (``players_not_applicable``), with no runs."""
+    form = n_player_form(name, alg, game_players(game))
+    if isinstance(form, str):
+        return {"players_not_applicable": form, "axis": alg.axis}
+    return analyse_algorithm(game, form, lrs, steps, offset, refine=refine, devices=devices)
+
+
 def _why_undefined(game: Game) -> str:
     """Why no step of an algorithm has a finite spectral radius at the equilibrium."""
     eq = game.equilibrium
+    if not isinstance(eq, Joint):
+        return "not applicable: the update's derivative is not finite at the equilibrium (an inner solve fails there)"
     n_phi = ravel_pytree(eq.phi)[0].size
     J = np.asarray(jacobian(game, eq))
     h_tt = J[n_phi:, n_phi:]
@@ -160,9 +174,19 @@ def _why_undefined(game: Game) -> str:
 
 
 def analyse_game(game: Game) -> dict:
-    """The field spectrum at the game's equilibrium."""
+    """The field spectrum at the game's equilibrium; for an n-player game also the number of
+    players, their sizes and the norms of the Jacobian's player blocks (``|A_ij|``, rows the
+    player whose field it is: the off-diagonal ones are the interactions ``H_o``)."""
     spec = spectrum(game, game.equilibrium)
-    return {
+    extra = {}
+    if not isinstance(game.equilibrium, Joint):
+        blocks = jacobian_blocks(jacobian(game, game.equilibrium), game.equilibrium)
+        extra = {
+            "players": len(blocks),
+            "player_sizes": [int(row[0].shape[0]) for row in blocks],
+            "block_norms": [[float(np.linalg.norm(np.asarray(b))) for b in row] for row in blocks],
+        }
+    return {**extra,
         "eigenvalues": [[float(z.real), float(z.imag)] for z in np.asarray(spec.eigenvalues)],
         "phase_factor": _finite_or_none(spec.phase_factor),
         "conditioning_factor": _finite_or_none(spec.conditioning_factor),

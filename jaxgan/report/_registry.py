@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import runpy
-from typing import Callable, Dict, NamedTuple, Optional
+from typing import Callable, Dict, NamedTuple, Optional, Union
 
 import jax.numpy as jnp
 import optax
@@ -15,6 +15,7 @@ from .. import games as catalogue
 from .. import regularizers
 from .._field import simultaneous_gradient
 from .._game import Game, Joint
+from .._players import TWO_PLAYER_ONLY
 from ..regularizers import clip_discriminator
 from ..transforms import (
     alternating,
@@ -126,8 +127,45 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
     }
 
 
+def n_player_form(name: str, alg: Algorithm, n: int) -> Union[Algorithm, str]:
+    """The form of the report's algorithm ``name`` on a game of ``n`` players, or why it has
+    none. Algorithms written over the whole field are unchanged (consensus, SGA, Hamiltonian,
+    look-ahead, LOLA, SOS, CGD, lookahead); SimGD and extragradient lose the two players'
+    learning-rate ratio (one learning rate for all); alternating steps the players in the
+    order ``0, 1, ..., n - 1``; the two-player methods are not applicable, with the reason
+    (``jaxgan._players.TWO_PLAYER_ONLY``)."""
+    if n == 2:
+        return alg
+    order = tuple(range(n))
+    forms = {
+        "simgd": Algorithm(lambda lr, _: optax.sgd(lr), None, (0.0,), 0.0),
+        "extragradient": Algorithm(lambda lr, _: extragradient(optax.sgd(lr)), None, (0.0,), 0.0),
+        "alternating": Algorithm(lambda lr, _: alternating(optax.sgd(lr), order=order), None, (0.0,), 0.0),
+        "consensus+alternating": Algorithm(
+            lambda lr, g: optax.chain(consensus(g), alternating(optax.sgd(lr), order=order)), "gamma", WEIGHTS, 1.0
+        ),
+    }
+    if name in forms:
+        return forms[name]
+    if name in ("consensus", "sga", "hamiltonian", "look-ahead", "lola", "sos", "cgd", "lookahead"):
+        return alg
+    reasons = {
+        "jare": TWO_PLAYER_ONLY["jare"],
+        "jare+alternating": TWO_PLAYER_ONLY["jare"],
+        "clipped-critic-5": "it clips a discriminator after each of its five steps per generator step",
+        "follow-the-ridge": TWO_PLAYER_ONLY["follow_the_ridge"],
+        "best-response": TWO_PLAYER_ONLY["best_response"],
+    }
+    return "defined for two players: " + reasons.get(name, "it names a generator and a discriminator")
+
+
+#: the built-in games of n players (offered by ``--game``; not in the default set)
+N_PLAYER_GAMES = ("cyclic-4", "cournot-4", "matching-pennies-3", "gman-2-dirac")
+
+
 def builtin_games() -> Dict[str, Callable[[], Game]]:
-    """The games the main job knows, by name (each with its equilibrium)."""
+    """The games the main job knows, by name (each with its equilibrium): the two-player games
+    of the default run and the n-player games of ``N_PLAYER_GAMES``."""
     return {
         "dirac-standard": lambda: catalogue.dirac("standard"),
         "dirac-non_saturating": lambda: catalogue.dirac("non_saturating"),
@@ -136,7 +174,16 @@ def builtin_games() -> Dict[str, Callable[[], Game]]:
         "dirac-standard+noise": lambda: regularizers.instance_noise(catalogue.dirac("standard"), 0.7),
         "linear-gaussian": lambda: catalogue.linear_gaussian(jnp.array([1.0, 0.5]), 1.0),
         "turinici": lambda: catalogue.turinici(1.0),
+        "cyclic-4": lambda: catalogue.cyclic(4),
+        "cournot-4": lambda: catalogue.cournot(4, a=10.0, b=0.5, c=1.0),
+        "matching-pennies-3": lambda: catalogue.cyclic_matching_pennies(3),
+        "gman-2-dirac": lambda: catalogue.gman(catalogue.dirac("standard"), 2),
     }
+
+
+def default_games() -> Dict[str, Callable[[], Game]]:
+    """The games of the default run: the two-player built-in games."""
+    return {k: v for k, v in builtin_games().items() if k not in N_PLAYER_GAMES}
 
 
 def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:

@@ -42,7 +42,8 @@ class Figures:
         from ..plotting import game_report_figure
 
         entry = self.report["games"][gname]
-        ordered = dict(entry, algorithms={a: entry["algorithms"][a] for a in self.algorithms})
+        ordered = dict(entry, algorithms={a: entry["algorithms"][a] for a in self.algorithms
+                                          if "players_not_applicable" not in entry["algorithms"][a]})
         entry["figure"] = self.files[gname]
         game_report_figure(os.path.join(self.out, entry["figure"]), gname, ordered)
 
@@ -105,6 +106,10 @@ def table_rows(report: dict) -> List[str]:
     lines = [header, "-" * len(header)]
     for gname, entry in report["games"].items():
         for aname, row in entry["algorithms"].items():
+            if "players_not_applicable" in row:
+                lines.append(f"{gname:<21} {aname:<16} n/a for {entry.get('players', 'n')} players "
+                             "(a two-player method)")
+                continue
             ref = row.get("refinement")
             ref_text = "-" if ref is None else f"{ref['verdict']} ({_order(ref)})"
             if row.get("not_applicable"):
@@ -156,7 +161,17 @@ def markdown(report: dict) -> str:
             "map axis | agree (map) | diverged (of the map's points) | refinement | order |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+        if "players" in e:
+            norms = "; ".join(" ".join(_f(x) for x in row) for row in e["block_norms"])
+            out[-4:-4] = [
+                f"{e['players']} players of sizes {', '.join(str(s) for s in e['player_sizes'])}; norms of the "
+                f"Jacobian's player blocks `|A_ij|` (rows `i`; off the diagonal the players' interactions): {norms}.",
+                "",
+            ]
         for aname, r in e["algorithms"].items():
+            if "players_not_applicable" in r:
+                out.append(f"| {aname} | n/a | - | - | - | - | {r['axis'] or 'lr only'} | - | - | - | - |")
+                continue
             ref = r.get("refinement") or {}
             div = r["diverged"]
             points = sum(len(row) for row in r["radius"])
@@ -169,6 +184,9 @@ def markdown(report: dict) -> str:
                 f"{ref.get('verdict', '-')} | {_order(ref) if ref else '-'} |"
             )
         for aname, r in e["algorithms"].items():
+            if "players_not_applicable" in r:
+                out += ["", f"*{aname}*: not applicable to {e.get('players', 'n')} players, "
+                        f"{r['players_not_applicable']}."]
             if r.get("not_applicable"):
                 out += ["", f"*{aname}*: {r['not_applicable']}; its runs are still measured."]
         if e.get("figure"):

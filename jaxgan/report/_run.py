@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 from .._game import Game
-from ._analysis import analyse_algorithm, analyse_game, stonr_section
+from ._analysis import analyse_game, analyse_pair, stonr_section
 from ._progress import Progress
 from ._registry import Algorithm, GameSource, build_from_source, builtin_algorithms
 from ._render import Figures, markdown, strict_json
@@ -56,7 +56,7 @@ def _worker_job(kind: str, spec: tuple):
     game = _WORKER_GAMES.get(source)
     if game is None:
         game = _WORKER_GAMES[source] = build_from_source(source)
-    return analyse_algorithm(game, builtin_algorithms()[aname], lrs, steps, offset, refine=refine, devices=devices)
+    return analyse_pair(game, aname, builtin_algorithms()[aname], lrs, steps, offset, refine=refine, devices=devices)
 
 
 def run_report(
@@ -207,7 +207,7 @@ def _run_report(games, algorithms, lrs, steps, out, *, offset, refine, stonr, pl
 
         def job(pair):
             gname, aname = pair
-            return analyse_algorithm(built[gname], algorithms[aname], lrs, steps, offset, refine=refine, devices=devices)
+            return analyse_pair(built[gname], aname, algorithms[aname], lrs, steps, offset, refine=refine, devices=devices)
 
         futures = {pool.submit(job, pair): ("pair",) + pair for pair in pairs}
     _collect(pool, futures, games, algorithms, report, progress, plotter, in_processes, None if in_processes else built)

@@ -1,23 +1,27 @@
-"""Alternating gradient descent (Goodfellow et al. 2014; Mescheder et al. 2018 Lemma 2.5)."""
+"""Alternating gradient descent (Goodfellow et al. 2014; Mescheder et al. 2018 Lemma 2.5), and
+Gauss-Seidel steps over the players of an n-player game."""
 
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+from typing import NamedTuple, Tuple, Union
 
 import jax
 import optax
 
+from .. import _players as players
 from .._algebra import PLAYER, Info, Place, Role, check_place, field_of, inner_extra, probe_inner, transformation
-from .._domains import Choice, Integer, domains
+from .._domains import Integer, PlayerOrder, domains
 from .._field import game_field
-from .._game import Joint
-from .._scaffold import accept_transformation, checked_game_update, require_joint
+from .._game import Joint, Players, StackedPlayers
+from .._players import require_point
+from .._scaffold import accept_transformation, checked_game_update
 
 ORDERS = ("d_first", "g_first")
 
 
 class AlternatingState(NamedTuple):
-    """State of ``alternating``: the inner optimiser state of each player.
+    """State of ``alternating`` on a two-player game: the inner optimiser state of each player
+    (on ``n`` players the state is ``Players(state_0, ..., state_{n-1})``).
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -36,13 +40,13 @@ def _check_steps(name, value):
     return value
 
 
-@domains(d_steps=Integer(1), g_steps=Integer(1), order=Choice(*ORDERS))
+@domains(d_steps=Integer(1), g_steps=Integer(1), order=PlayerOrder(*ORDERS))
 def alternating(
-    inner: Union[optax.GradientTransformation, Joint],
+    inner: Union[optax.GradientTransformation, Joint, Players],
     *,
     d_steps: int = 1,
     g_steps: int = 1,
-    order: str = "d_first",
+    order: Union[str, Tuple[int, ...]] = "d_first",
 ) -> optax.GradientTransformationExtraArgs:
     """Alternating gradient descent: ``d_steps`` discriminator steps, then ``g_steps``
     generator steps (``order="d_first"``, Goodfellow's ``k`` D steps per G step), or the
@@ -78,11 +82,18 @@ def alternating(
     ``d_steps + g_steps - 1`` extra field evaluations (one VJP of one player's loss each
     without corrections; the corrected field's cost with them).
 
+    **n players** (``Players`` of an ``n_player_game``): ``order`` is a permutation of
+    ``range(n)``, e.g. ``(2, 0, 1)``: the players step once each in that order, each seeing
+    the others' newest values (Gauss-Seidel over players); per-player optimisers are given
+    as ``Players(tx_0, ..., tx_{n-1})`` and each is told its player index. For two players a
+    tuple works too: ``(1, 0)`` is ``"d_first"``, ``(0, 1)`` is ``"g_first"``.
+
     Args:
-      inner: optax transformation applying each player's step, or ``Joint(tx_g, tx_d)``.
-      d_steps: discriminator steps per round.
-      g_steps: generator steps per round.
-      order: ``"d_first"`` or ``"g_first"``.
+      inner: optax transformation applying each player's step, ``Joint(tx_g, tx_d)``, or
+        ``Players(tx_0, ..., tx_{n-1})``.
+      d_steps: discriminator steps per round (two players).
+      g_steps: generator steps per round (two players).
+      order: ``"d_first"``, ``"g_first"``, or a permutation of the players' indices.
 
     Returns:
       An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and
@@ -105,67 +116,97 @@ def alternating(
     """
     d_steps = _check_steps("d_steps", d_steps)
     g_steps = _check_steps("g_steps", g_steps)
-    if order not in ORDERS:
-        raise ValueError(f"alternating: unknown `order` {order!r}; expected 'd_first' or 'g_first'.")
-    if isinstance(inner, Joint):
-        tx_g, tx_d = accept_transformation(inner.phi, "alternating", "inner.phi"), accept_transformation(inner.theta, "alternating", "inner.theta")
+    if isinstance(inner, (Joint, Players)):
+        names = [f"inner.{n}" for n in players.JOINT_NAMES] if isinstance(inner, Joint) else \
+            [f"inner[{i}]" for i in range(len(inner))]
+        txs = tuple(accept_transformation(tx, "alternating", name) for tx, name in zip(inner, names))
     else:
-        tx_g = tx_d = accept_transformation(inner, "alternating")
-    for tx in (tx_g, tx_d):
+        txs = (accept_transformation(inner, "alternating"),)
+    for tx in set(txs):
         check_place(tx, Place.PLAYER, "alternating")
+    two_player_order = isinstance(order, str) or len(order) == 2
+    if isinstance(inner, Joint) and not two_player_order:
+        raise ValueError(f"alternating: `order` {order!r} orders {len(order)} players but `inner` is a Joint of two.")
+    if isinstance(inner, Players) and not isinstance(order, str) and len(order) != len(inner):
+        raise ValueError(f"alternating: `order` {order!r} orders {len(order)} players but `inner` holds "
+                         f"{len(inner)} optimisers.")
+
+    def plan(n, where):
+        """``(player, steps)`` in the order they move, for a point of ``n`` players."""
+        if n == 2:
+            sequence = (1, 0) if order == "d_first" else (0, 1) if order == "g_first" else tuple(order)
+            return tuple((i, (g_steps, d_steps)[i]) for i in sequence)
+        if isinstance(order, str):
+            raise ValueError(f"{where}: with {n} players `order` must be a permutation of range({n}), e.g. "
+                             f"{tuple(range(n))}; {order!r} names a generator and a discriminator.")
+        if len(order) != n:
+            raise ValueError(f"{where}: `order` {order!r} orders {len(order)} players but the game has {n}.")
+        if (d_steps, g_steps) != (1, 1):
+            raise ValueError(f"{where}: `d_steps`/`g_steps` count a generator's and a discriminator's steps; with "
+                             f"{n} players each player steps once per round in `order`.")
+        return tuple((i, 1) for i in order)
+
+    def tx_of(i, n, where):
+        if len(txs) == 1:
+            return txs[0]
+        if len(txs) != n:
+            raise ValueError(f"{where}: `inner` holds {len(txs)} optimisers but the game has {n} players.")
+        return txs[i]
+
+    def check_params(params, where):
+        params = require_point(params, where)
+        if isinstance(params, StackedPlayers):
+            raise ValueError(f"{where}: stacked players move together along their axis; Gauss-Seidel over "
+                             "players needs one optimiser call per player: use jaxgan.Players.")
+        plan(players.count(params), where)
+        return params
 
     def init_fn(params):
-        require_joint(params, "alternating.init")
-        return AlternatingState(g=tx_g.init(params.phi), d=tx_d.init(params.theta))
+        params = check_params(params, "alternating.init")
+        n = players.count(params)
+        states = [tx_of(i, n, "alternating.init").init(players.get(params, i)) for i in range(n)]
+        return AlternatingState(*states) if isinstance(params, Joint) else Players(*states)
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "alternating", joint=("updates",))
+        check_params(params, "alternating")
         field = field_of(extra_args, game_field(game))
-        g_args = dict(inner_extra(extra_args, field=field, player="phi"), game=game)
-        d_args = dict(inner_extra(extra_args, field=field, player="theta"), game=game)
+        n = players.count(params)
+        names = players.JOINT_NAMES if isinstance(params, Joint) else tuple(range(n))
+        states = list(state)
 
-        def g_move(w, s, grad):
-            u, s = tx_g.update(grad, s, w.phi, **g_args)
-            return Joint(optax.apply_updates(w.phi, u), w.theta), s
+        def move(i):
+            tx = tx_of(i, n, "alternating")
+            args = dict(inner_extra(extra_args, field=field, player=names[i]), game=game)
 
-        def d_move(w, s, grad):
-            u, s = tx_d.update(grad, s, w.theta, **d_args)
-            return Joint(w.phi, optax.apply_updates(w.theta, u)), s
+            def one(w, s, grad):
+                u, s = tx.update(grad, s, players.get(w, i), **args)
+                return players.put(w, i, optax.apply_updates(players.get(w, i), u)), s
 
-        def phase(w, s, first_grad, move, pick, steps):
-            if first_grad is None:
-                first_grad = pick(field(w))
-            w, s = move(w, s, first_grad)
+            return one
 
-            def body(_, carry):
-                w, s = carry
-                return move(w, s, pick(field(w)))
-
+        w = params
+        for position, (i, steps) in enumerate(plan(n, "alternating")):
+            one = move(i)
+            grad = players.get(updates, i) if position == 0 else players.get(field(w), i)
+            w, states[i] = one(w, states[i], grad)
             if steps > 1:
-                w, s = jax.lax.fori_loop(1, steps, body, (w, s))
-            return w, s
+                def body(_, carry, one=one, i=i):
+                    w_, s_ = carry
+                    return one(w_, s_, players.get(field(w_), i))
 
-        def pick_g(xi):
-            return xi.phi
-
-        def pick_d(xi):
-            return xi.theta
-
-        w, s_g, s_d = params, state.g, state.d
-        if order == "d_first":
-            w, s_d = phase(w, s_d, updates.theta, d_move, pick_d, d_steps)
-            w, s_g = phase(w, s_g, None, g_move, pick_g, g_steps)
-        else:
-            w, s_g = phase(w, s_g, updates.phi, g_move, pick_g, g_steps)
-            w, s_d = phase(w, s_d, None, d_move, pick_d, d_steps)
+                w, states[i] = jax.lax.fori_loop(1, steps, body, (w, states[i]))
         total = jax.tree.map(lambda new, old: new - old, w, params)
-        return total, AlternatingState(g=s_g, d=s_d)
+        return total, AlternatingState(*states) if isinstance(params, Joint) else Players(*states)
 
     def probe_inners(updates, state, params, extra, record):
-        require_joint(updates, "alternating", "updates")
-        require_joint(params, "alternating")
-        probe_inner(record, tx_g, updates.phi, state.g, params.phi, {**extra, PLAYER: "phi"}, Place.PLAYER, "alternating")
-        probe_inner(record, tx_d, updates.theta, state.d, params.theta, {**extra, PLAYER: "theta"}, Place.PLAYER, "alternating")
+        require_point(updates, "alternating", "updates")
+        params = check_params(params, "alternating")
+        n = players.count(params)
+        names = players.JOINT_NAMES if isinstance(params, Joint) else tuple(range(n))
+        for i in range(n):
+            probe_inner(record, tx_of(i, n, "alternating"), players.get(updates, i), state[i], players.get(params, i),
+                        {**extra, PLAYER: names[i]}, Place.PLAYER, "alternating")
 
     info = Info(Role.STEP, "alternating", form="`jg.alternating(jg.Joint(tx_g, optax.chain(tx_d, jg.{after}(...))))` (or "
                 "the projection in both players' optimisers)")

@@ -13,7 +13,8 @@ from .._checks import check_hyperparameter
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Joint
-from .._scaffold import accept_transformation, checked_game_update, require_joint
+from .._players import require_point
+from .._scaffold import accept_transformation, checked_game_update
 from .._solve import default_tol
 
 
@@ -104,7 +105,7 @@ def gda_am(
     size = window + 1
 
     def init_fn(params):
-        require_joint(params, "gda_am.init")
+        require_point(params, "gda_am.init")
         history = jax.tree.map(lambda p: jnp.zeros((size,) + jnp.shape(p), jnp.result_type(p)), params)
         return AndersonState(inner.init(params), history, history, jnp.asarray(0, jnp.int32))
 
@@ -128,7 +129,7 @@ def gda_am(
         return total, AndersonState(inner_state, images, residuals, count)
 
     def probe_inners(updates, state, params, extra, record):
-        require_joint(params, "gda_am")
+        require_point(params, "gda_am")
         probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "gda_am")
 
     info = Info(Role.STEP, "gda_am", form="`jg.gda_am(optax.chain(optax.sgd(lr), jg.{after}(...)))`")

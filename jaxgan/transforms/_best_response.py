@@ -13,7 +13,7 @@ from .._checks import check_hyperparameter
 from .._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
 from .._game import Joint
 from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
-from .._scaffold import accept_transformation, checked_game_update
+from .._scaffold import accept_transformation, checked_game_update, require_joint
 from .._solve import default_tol
 
 STEPS = ("riemannian", "total", "partial")
@@ -171,8 +171,7 @@ def best_response(
             raise TypeError(f"best_response: `{name}` must be a bool, got {describe(flag)}.")
 
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"best_response.init: `params` must be a jaxgan.Joint, got {describe(params)}.")
+        require_joint(params, "best_response.init")
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         residual_dtype = jnp.result_type(*jax.tree.leaves(params))
         int0 = jnp.asarray(0, jnp.int32)
@@ -180,7 +179,7 @@ def best_response(
         return BestResponseState(inner.init(params), zeros, zeros, stats)
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = checked_game_update(updates, params, game, "best_response", joint=("params",))
+        game = checked_game_update(updates, params, game, "best_response", joint=("params",), two_player=True)
         del updates  # the direction is computed at the retracted point
         params = jax.tree.map(jnp.asarray, params)
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
@@ -247,8 +246,7 @@ def best_response(
         return displacement, BestResponseState(inner_state, multiplier, lift, stats)
 
     def probe_inners(updates, state, params, extra, record):
-        if not isinstance(params, Joint):
-            raise TypeError(f"best_response: `params` must be a jaxgan.Joint, got {describe(params)}.")
+        require_joint(params, "best_response")
         probe_inner(record, inner, updates, state.inner, params, extra, Place.DIRECTION_ONLY, "best_response")
 
     info = Info(

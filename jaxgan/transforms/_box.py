@@ -17,7 +17,8 @@ from .._cache import compiled
 from .._checks import check_game, check_point
 from .._domains import describe
 from .._field import game_field
-from .._game import Box, Game, Joint
+from .._game import Box, Game, Joint, is_point
+from .._players import require_two_players
 from .._scaffold import PLAIN_CALL, require_params
 
 #: ``StonrResult.local_type`` codes, indexing ``LOCAL_TYPES``
@@ -113,6 +114,8 @@ def project_box(box: Box) -> optax.GradientTransformation:
     def update_fn(updates, state, params=None, **extra_args):
         require_params(params, "project_box", PLAIN_CALL)
         lo, hi = box.lo, box.hi
+        if is_point(params):
+            require_two_players(params, "project_box")
         if not isinstance(params, Joint):  # one player's step (inside alternating, per_player, ttur)
             player = player_of(extra_args, "project_box")
             lo, hi = getattr(lo, player), getattr(hi, player)
@@ -146,7 +149,7 @@ def certificate(game: Game, box: Box, w: Joint):
       >>> float(r), jg.transforms.LOCAL_TYPES[int(t)]
       (0.0, 'local Nash')
     """
-    game = check_game(game, "stonr_certificate")
+    game = check_game(game, "stonr_certificate", two_player="stonr")
     box = check_box(box, "stonr_certificate", strict=True)
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
     w = jax.tree.map(jnp.asarray, check_point(game, w, "stonr_certificate"))

@@ -8,11 +8,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _players as players
 from .._algebra import Counter, Info, Role, field_of, is_corrected, transformation
 from .._checks import check_hyperparameter
 from .._domains import Flag, Integer, Maybe, Real, describe, domains
 from .._field import game_field
 from .._game import Joint
+from .._players import require_point
 from .._scaffold import checked_game_update, require_joint
 from .._solve import default_tol, linear_solve
 
@@ -66,6 +68,12 @@ def cgd(
     ``state.failures`` (and gives NaN with ``strict=True``). Cost per step: two JVPs per CG
     iteration and player (four on the normal equations), plus one linearisation.
 
+    **n players** (``Players`` of an ``n_player_game``): the step is ``w <- w - eta (I + eta
+    H_o)^-1 xi`` with ``H_o`` the blocks of ``d xi / dw`` between different players (the same
+    local game for every player), solved matrix-free by CG on the normal equations: each
+    product costs ``n`` JVPs of the field (one per player), so a step grows like ``n`` times
+    the field's cost per iteration.
+
     Args:
       learning_rate: ``eta`` (traceable).
       tol: CG's relative tolerance; default ``1e-2 sqrt(eps)``.
@@ -89,13 +97,17 @@ def cgd(
     _check_options("cgd", warm_start, strict, maxiter, tol)
 
     def init_fn(params):
-        require_joint(params, "cgd.init")
+        require_point(params, "cgd.init")
         zeros = jax.tree.map(jnp.zeros_like, params)
         return CGDState(zeros, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         field, corrected, game = _local_game(updates, params, game, extra_args, "cgd")
         eta = jnp.asarray(learning_rate)
+        if not isinstance(params, Joint):
+            step, solution, iterations, failed = _n_player_step(
+                field, updates, params, eta, state.warm if warm_start else None, tol, maxiter, strict)
+            return step, CGDState(solution, iterations, state.failures + failed)
         scale = jnp.sqrt(eta)
         uniform = Joint(jax.tree.map(lambda _: scale, params.phi), jax.tree.map(lambda _: scale, params.theta))
         step, solution, iterations, failed = _competitive_step(
@@ -222,7 +234,7 @@ def _check_options(name, warm_start, strict, maxiter, tol):
 def _local_game(updates, params, game, extra_args, name):
     """The checks shared by ``cgd`` and ``acgd``, and the field whose local game they solve
     (the chain's corrected field when corrections come before)."""
-    game = checked_game_update(updates, params, game, name)
+    game = checked_game_update(updates, params, game, name, two_player=name == "acgd")
     field = field_of(extra_args, game_field(game))
     return field, is_corrected(field), game
 
@@ -270,6 +282,27 @@ def _competitive_step(field, symmetric, xi, params, scale, warm, tol, maxiter, s
     step = jax.tree.map(lambda s_, p: s_.astype(jnp.result_type(p)), step, params)
     failed = (~info_u.converged).astype(jnp.int32) + (~info_v.converged).astype(jnp.int32)
     return step, Joint(u, v), info_u.iterations + info_v.iterations, failed
+
+
+def _n_player_step(field, xi, params, eta, warm, tol, maxiter, strict):
+    """CGD for ``n`` players: ``dw = -eta x`` with ``(I + eta H_o) x = xi``, ``H_o`` the blocks
+    of ``d xi / dw`` between different players (Schaefer & Anandkumar 2019, Section 3's
+    n-player form; for two players the system ``cgd``'s Schur complements solve). The
+    matrix is not symmetric in general: CG on the normal equations, matrix-free (one JVP
+    per player per product, two products per iteration), warm-started, with implicit
+    derivatives. Returns ``(step, x, matvecs, failures)``."""
+    _, jvp = jax.linearize(field, params)
+
+    def matvec(v):
+        return jax.tree.map(lambda a, b: (a + eta * b).astype(a.dtype), v, players.off_diagonal(jvp, v))
+
+    n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
+    cap = min(2 * n + 10, 1000) if maxiter is None else maxiter
+    kw = dict(tol=default_tol(params) if tol is None else tol, maxiter=cap, nan_on_failure=strict)
+    x0 = jax.tree.map(jnp.zeros_like, xi) if warm is None else warm
+    x, info = _normal_solve(matvec, xi, x0, kw)
+    step = jax.tree.map(lambda v, p: (-eta * v).astype(jnp.result_type(p)), x, params)
+    return step, x, info.iterations, (~info.converged).astype(jnp.int32)
 
 
 def _normal_solve(matvec, b, x0, kw):

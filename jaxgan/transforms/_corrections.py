@@ -26,27 +26,31 @@ from .._checks import check_hyperparameter
 from .._domains import Flag, Real, describe, domains
 from .._field import game_field
 from .._game import Joint
+from .._players import require_two_players
 from .._scaffold import checked_game_update
 
 
-def correction_transform(name: str, correct) -> optax.GradientTransformationExtraArgs:
+def correction_transform(name: str, correct, *, two_player: bool = False) -> optax.GradientTransformationExtraArgs:
     """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``
     (role: field correction).
 
     It rewrites the incoming field at ``params`` (at the point where that field was evaluated,
     when a full step says so), and declares ``w -> correct(game, F(w), w)`` to the step
     algebra, so that a full step after it (``alternating``, ``extragradient``, ...) evaluates
-    the corrected field at every point it visits.
+    the corrected field at every point it visits. With ``two_player`` a game of more than two
+    players is refused with the reason (``_players.TWO_PLAYER_ONLY[name]``).
     """
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = checked_game_update(updates, params, game, name)
+        game = checked_game_update(updates, params, game, name, two_player=two_player)
         return correct(game, updates, evaluation_point(extra_args, params)), state
 
-    return transformation(
-        Info(Role.CORRECTION, name), lambda params: optax.EmptyState(), update_fn,
-        correct=lambda game: (lambda v, w: correct(game, v, w)),
-    )
+    def corrected(game):
+        if two_player:
+            require_two_players(game, name)
+        return lambda v, w: correct(game, v, w)
+
+    return transformation(Info(Role.CORRECTION, name), lambda params: optax.EmptyState(), update_fn, correct=corrected)
 
 
 def field_correction(name: str, correct: Callable) -> optax.GradientTransformationExtraArgs:
@@ -224,7 +228,7 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
         return optax.tree.cast_like(optax.tree.add_scale(updates, gamma, _jare_correction(game, params)), updates)
 
-    return correction_transform("jare", correct)
+    return correction_transform("jare", correct, two_player=True)
 
 
 @domains(lam=Real(0), align=Flag(), epsilon=Real(0, low_open=True))
@@ -241,6 +245,13 @@ def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.Ar
     JVP and one VJP of the field; on a game flagged ``zero_sum``, JARE's one reverse pass
     (``A^T xi`` is JARE's correction there) plus, with ``align``, two forward-over-forward
     second directional derivatives of the losses.
+
+    **Sign convention**: ``A`` is ``(J - J^T) / 2`` with ``J = d xi / dw`` (rows the field's
+    components), and ``lambda > 0`` adds ``+lambda A^T xi``, as in Balduzzi et al.'s paper.
+    Code that writes the antisymmetric part the other way round, ``(J^T - J) / 2`` (or
+    differentiates ``v = -xi`` instead of ``xi``), flips the sign of ``lambda``: compare the
+    adjusted Jacobian ``J - lambda A^2`` on a bilinear game (``lambda > 0`` damps it here).
+    For ``n`` players the formula is the same (``J`` has ``n x n`` blocks).
 
     Args:
       lam: adjustment weight (traceable, injectable).

@@ -6,7 +6,8 @@ import optax
 
 from .._algebra import Info, Place, Role, field_of, inner_extra, probe_inner, transformation
 from .._field import game_field
-from .._scaffold import accept_transformation, checked_game_update, require_joint
+from .._players import require_point
+from .._scaffold import accept_transformation, checked_game_update
 
 
 def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
@@ -55,7 +56,7 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
         return inner.update(xi_half, state, params, game=game, **inner_extra(extra_args, field=field, at=w_half))
 
     def probe_inners(updates, state, params, extra, record):
-        require_joint(params, "extragradient")
+        require_point(params, "extragradient")
         probe_inner(record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient")
 
     info = Info(Role.STEP, "extragradient", form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`")

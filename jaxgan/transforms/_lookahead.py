@@ -13,7 +13,8 @@ from .._checks import check_hyperparameter
 from .._domains import Integer, Real, domains
 from .._field import game_field
 from .._game import Joint
-from .._scaffold import accept_transformation, checked_game_update, require_joint
+from .._players import require_point
+from .._scaffold import accept_transformation, checked_game_update
 
 
 class LookaheadState(NamedTuple):
@@ -75,7 +76,7 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
         raise ValueError(f"lookahead: `sync_period` must be a positive int, got {sync_period!r}.")
 
     def init_fn(params):
-        require_joint(params, "lookahead.init")
+        require_point(params, "lookahead.init")
         slow = jax.tree.map(jnp.asarray, params)
         return LookaheadState(inner.init(params), slow, jnp.asarray(0, jnp.int32))
 
@@ -93,7 +94,7 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
         return total, LookaheadState(inner_state, slow, count)
 
     def probe_inners(updates, state, params, extra, record):
-        require_joint(params, "lookahead")
+        require_point(params, "lookahead")
         probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "lookahead")
 
     info = Info(Role.STEP, "lookahead", form="`jg.lookahead(optax.chain(optax.sgd(lr), jg.{after}(...)))`")

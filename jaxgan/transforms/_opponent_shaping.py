@@ -1,5 +1,10 @@
-"""Look-ahead, LOLA and Stable Opponent Shaping for two players (Foerster et al. 2018;
-Letcher et al. 2019), with exact gradients."""
+"""Look-ahead, LOLA and Stable Opponent Shaping for any number of players (Foerster et al.
+2018; Letcher et al. 2019), with exact gradients.
+
+For ``n`` players with losses ``l_i`` and ``H_ij = d xi_i / d x_j``: LA is
+``xi - alpha H_o xi``, LOLA adds ``-alpha chi`` with ``chi_i = sum_{j != i} H_ji^T
+grad_{x_j} l_i``. Cost per step: LA ``n`` JVPs of the field; LOLA and SOS also ``n`` loss
+gradients and ``n`` VJP products, so ``O(n)`` and ``O(n^2)`` loss evaluations."""
 
 from __future__ import annotations
 
@@ -7,35 +12,34 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _players as players
 from .._checks import check_hyperparameter
 from .._domains import Real, domains
 from .._field import game_field
-from .._game import Joint
 from ._corrections import correction_transform
 
 
-def _off_diagonal(game, xi: Joint, w: Joint) -> Joint:
-    """``H_o xi`` at ``w``: the off-diagonal blocks of ``H = d xi / dw`` applied to ``xi``,
-    ``(D_pt xi_theta, D_tp xi_phi)`` (two JVPs of the field: one JVP would add the diagonal
-    blocks' products)."""
+def _off_diagonal(game, xi, w):
+    """``H_o xi`` at ``w``: the blocks of ``H = d xi / dw`` between different players applied
+    to ``xi``, ``(H_o xi)_i = sum_{j != i} H_ij xi_j`` (one JVP of the field per player,
+    ``_players.off_diagonal``; for two players ``(D_pt xi_theta, D_tp xi_phi)``)."""
     field = game_field(game)
-    zeros = jax.tree.map(jnp.zeros_like, w)
-    _, from_phi = jax.jvp(field, (w,), (Joint(xi.phi, zeros.theta),))
-    _, from_theta = jax.jvp(field, (w,), (Joint(zeros.phi, xi.theta),))
-    return Joint(from_theta.phi, from_phi.theta)
+    return players.off_diagonal(lambda v: jax.jvp(field, (w,), (v,))[1], xi)
 
 
-def _shaping(game, w: Joint) -> Joint:
-    """``chi = diag(H_o^T grad L)`` at ``w``: ``chi_phi = D_tp^T grad_theta L_g``,
-    ``chi_theta = D_pt^T grad_phi L_d`` (the two cross gradients and two products with one
-    VJP of the field)."""
-    zeros = jax.tree.map(jnp.zeros_like, w)
-    cross_g = jax.grad(lambda t: game.loss_g(w.phi, t))(w.theta)  # grad_theta L_g
-    cross_d = jax.grad(lambda p: game.loss_d(p, w.theta))(w.phi)  # grad_phi L_d
+def _shaping(game, w):
+    """``chi = diag(H_o^T grad L)`` at ``w``: ``chi_i = sum_{j != i} H_ji^T grad_{x_j} l_i``
+    (Letcher et al. 2019, Eq. 3), player ``i``'s part of one VJP of the field with the
+    cotangent ``grad l_i`` outside player ``i``. For two players ``chi_phi = D_tp^T
+    grad_theta L_g``, ``chi_theta = D_pt^T grad_phi L_d``. Cost: ``n`` gradients of the
+    losses and ``n`` VJP products (``O(n^2)`` loss evaluations for ``n`` players)."""
     _, vjp = jax.vjp(game_field(game), w)
-    (back_g,) = vjp(Joint(zeros.phi, cross_g))  # (D_tp^T cross_g, D_tt^T cross_g)
-    (back_d,) = vjp(Joint(cross_d, zeros.theta))  # (D_pp^T cross_d, D_pt^T cross_d)
-    return Joint(back_g.phi, back_d.theta)
+
+    def chi(i):
+        cross = players.without(jax.grad(players.player_loss(game, i))(w), i)
+        return players.get(vjp(cross)[0], i)
+
+    return players.for_each(w, chi)
 
 
 @domains(alpha=Real(0))

@@ -5,27 +5,32 @@ from __future__ import annotations
 import jax
 import optax
 
+from .. import _players as players
 from .._algebra import PLAYER, Info, Place, Role, check_place, inner_extra, probe_inner, transformation
 from .._checks import check_hyperparameter
 from .._domains import Real, describe, domains
-from .._game import Joint
+from .._game import Joint, Players, StackedPlayers
 from .._scaffold import accept_transformation
 
 
-def per_player(generator: optax.GradientTransformation, discriminator: optax.GradientTransformation):
+def per_player(generator: optax.GradientTransformation, discriminator: optax.GradientTransformation,
+               *more: optax.GradientTransformation):
     """Apply one optimiser to the generator's part of ``xi`` and another to the
-    discriminator's, in one transformation (state ``Joint(state_g, state_d)``).
+    discriminator's, in one transformation (state ``Joint(state_g, state_d)``); for an
+    n-player game, one optimiser per player in player order (``per_player(tx_0, tx_1, tx_2)``,
+    state ``Players(state_0, ...)``).
 
     Put corrections first and this last: ``optax.chain(jg.jare(1.0),
     jg.per_player(optax.sgd(1e-4), optax.adam(4e-4)))``. Extra arguments (``game=``)
-    pass through to both, with ``jaxgan_player`` ("phi" or "theta") saying which player
-    each steps, so a projection in one of them (``jg.project_box``,
-    ``jg.regularizers.clip_discriminator``) acts on that player's parameters. ``ttur(lr_g, lr_d)`` is ``per_player(optax.sgd(lr_g),
-    optax.sgd(lr_d))``.
+    pass through to every optimiser, with ``jaxgan_player`` ("phi" or "theta"; the player
+    index for n players) saying which player each steps, so a projection in one of them
+    (``jg.project_box``, ``jg.regularizers.clip_discriminator``) acts on that player's
+    parameters. ``ttur(lr_g, lr_d)`` is ``per_player(optax.sgd(lr_g), optax.sgd(lr_d))``.
 
     Args:
-      generator: optax transformation for ``phi``.
-      discriminator: optax transformation for ``theta``.
+      generator: optax transformation for ``phi`` (player 0).
+      discriminator: optax transformation for ``theta`` (player 1).
+      *more: the optimisers of players 2, 3, ... of an n-player game.
 
     Returns:
       An ``optax.GradientTransformationExtraArgs``.
@@ -38,30 +43,45 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
       >>> round(float(u.phi), 6), float(u.theta)
       (-0.1, -1.0)
     """
-    tx_g, tx_d = accept_transformation(generator, "per_player", "generator"), accept_transformation(discriminator, "per_player", "discriminator")
-    for tx in (tx_g, tx_d):
+    names = ("generator", "discriminator") + tuple(f"more[{i}]" for i in range(len(more)))
+    txs = tuple(accept_transformation(tx, "per_player", name) for tx, name in zip((generator, discriminator) + more, names))
+    for tx in txs:
         check_place(tx, Place.PLAYER, "per_player")
 
+    def check(value, where, arg):
+        if isinstance(value, StackedPlayers):
+            raise ValueError(f"{where}: stacked players share one optimiser along their axis; give it on its own "
+                             "(per_player is for players with optimisers of their own).")
+        if not isinstance(value, (Joint, Players)):
+            raise TypeError(f"{where}: `{arg}` must be a jaxgan.Joint (or jaxgan.Players), got {describe(value)}.")
+        if players.count(value) != len(txs):
+            raise ValueError(f"{where}: `{arg}` holds {players.count(value)} players but per_player was given "
+                             f"{len(txs)} optimisers.")
+        return value
+
+    def name_of(value, i):
+        return players.JOINT_NAMES[i] if isinstance(value, Joint) else i
+
     def init_fn(params):
-        if not isinstance(params, Joint):
-            raise TypeError(f"per_player.init: `params` must be a jaxgan.Joint, got {describe(params)}.")
-        return Joint(tx_g.init(params.phi), tx_d.init(params.theta))
+        check(params, "per_player.init", "params")
+        return players.for_each(params, lambda i: txs[i].init(players.get(params, i)))
 
     def update_fn(updates, state, params=None, **extra_args):
-        if not isinstance(updates, Joint):
-            raise TypeError(f"per_player: `updates` must be a jaxgan.Joint, got {describe(updates)}.")
-        p_phi = None if params is None else params.phi
-        p_theta = None if params is None else params.theta
-        u_g, s_g = tx_g.update(updates.phi, state.phi, p_phi, **inner_extra(extra_args, player="phi"))
-        u_d, s_d = tx_d.update(updates.theta, state.theta, p_theta, **inner_extra(extra_args, player="theta"))
-        return Joint(u_g, u_d), Joint(s_g, s_d)
+        check(updates, "per_player", "updates")
+        outs = [txs[i].update(players.get(updates, i), players.get(state, i),
+                              None if params is None else players.get(params, i),
+                              **inner_extra(extra_args, player=name_of(updates, i)))
+                for i in range(len(txs))]
+        kind = Joint if isinstance(updates, Joint) else Players
+        return kind(*(u for u, _ in outs)), kind(*(s_ for _, s_ in outs))
 
     def probe_inners(updates, state, params, extra, record):
-        if not isinstance(updates, Joint) or not isinstance(params, Joint):
+        if not isinstance(updates, (Joint, Players)) or not isinstance(params, (Joint, Players)):
             raise TypeError("per_player: `updates` and `params` must be jaxgan.Joint pytrees.")
-        probe_inner(record, tx_g, updates.phi, state.phi, params.phi, {**extra, PLAYER: "phi"}, Place.PLAYER, "per_player")
-        probe_inner(record, tx_d, updates.theta, state.theta, params.theta, {**extra, PLAYER: "theta"}, Place.PLAYER,
-                    "per_player")
+        check(params, "per_player", "params")
+        for i in range(len(txs)):
+            probe_inner(record, txs[i], players.get(updates, i), players.get(state, i), players.get(params, i),
+                        {**extra, PLAYER: name_of(updates, i)}, Place.PLAYER, "per_player")
 
     return transformation(Info(Role.DIRECTION, "per_player"), init_fn, update_fn, probe_inner=probe_inners)
 

@@ -110,7 +110,7 @@ def follow_the_ridge(
         return Joint(v.phi, theta), y, info
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = checked_game_update(updates, params, game, "follow_the_ridge")
+        game = checked_game_update(updates, params, game, "follow_the_ridge", two_player=True)
         corrected, y, info = correct(game, updates, evaluation_point(extra_args, params), state.warm if warm_start else None)
         new_state = FollowTheRidgeState(y, info.iterations, state.failures + (~info.converged).astype(jnp.int32))
         return corrected, new_state

@@ -51,7 +51,7 @@ from .._checks import check_hyperparameter, check_joint
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
-from .._scaffold import checked_game_update
+from .._scaffold import checked_game_update, require_joint
 from ._box import Cube, check_box, check_inside, unit_cube
 
 #: event codes in ``StonrResult.event_log``
@@ -176,6 +176,7 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
     d = int(cube.lo.size)
 
     def init_fn(params):
+        require_joint(params, "stonr.init")
         check_joint(params, "stonr.init", "params")
         check_inside(params, box, "stonr.init")
         dtype = jnp.result_type(*jax.tree.leaves(params))
@@ -195,7 +196,7 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
         if isinstance(params, Joint) and sum(int(jnp.size(x)) for x in jax.tree.leaves(params)) != d:
             n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
             raise ValueError(f"stonr: `params` have {n} coordinates but the box has {d}.")
-        game = checked_game_update(updates, params, game, "stonr", joint=("params",))
+        game = checked_game_update(updates, params, game, "stonr", joint=("params",), two_player=True)
         del updates, extra_args  # STON'R computes its own field in the cube's coordinates
         w = ravel_pytree(jax.tree.map(jnp.asarray, params))[0]
         dtype = w.dtype

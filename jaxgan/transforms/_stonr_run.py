@@ -104,7 +104,7 @@ def run_stonr(
       >>> round(float(out.point.phi), 4), round(float(out.point.theta), 4), float(out.residual) < 1e-5
       (0.5, 0.5, True)
     """
-    game = check_game(game, "run_stonr")
+    game = check_game(game, "run_stonr", two_player="stonr")
     box = check_box(box, "run_stonr", strict=True)
     if not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"run_stonr: `max_steps` must be a positive int, got {max_steps!r}.")
