@@ -5,9 +5,10 @@ The game is Cournot competition (``jg.games.cournot(n)``, scalar firms): ``Playe
 ``n = 2, 8, 64`` scalar players (a Python loop over players inside one trace), and the stacked
 form ``StackedPlayers`` of ``n = 1,000`` for SimGD and SGA (one ``vmap`` over the players).
 For each it times ``jit(make_step(game, tx))`` under ``lax.scan`` (steady state, best of
-``--repeats`` runs of ``--steps`` steps) and the hand-written step (the per-player gradients
-with ``jax.grad``, the Jacobian products with ``jax.jvp``/``jax.vjp``, CGD's system solved by
-the same CG on the normal equations), and reports the time per step, the ratio jaxgan / hand,
+``--repeats`` runs of ``--steps`` steps) and the hand-written step on one array of firms (the
+per-player gradients with ``jax.grad`` in a loop, the block products ``H_o v`` as a ``vmap``
+of ``jax.jvp`` over the players' unit tangents, LOLA's cross terms as a ``vmap`` of
+``jax.vjp``, CGD's system solved by CG on the normal equations), and reports the time per step, the ratio jaxgan / hand,
 the trace-and-compile time, and how each grows with ``n`` (the exponent of a power-law fit).
 
 Usage: ``python benchmarks/n_player.py [--steps 50] [--repeats 3] [--sizes 2,8,64]``. Writes
@@ -63,13 +64,15 @@ def hand_step(name, field):
         n = q.shape[0]
         eye = jnp.eye(n, dtype=q.dtype)
 
-        def off(v):  # H_o v: one JVP per player, the own block dropped
-            return sum(jax.jvp(field, (q,), (v * eye[i],))[1] * (1 - eye[i]) for i in range(n))
+        def off(v, lin=None):  # H_o v: the n products J (e_i v_i), batched, the own blocks dropped
+            jvp = lin if lin is not None else (lambda t: jax.jvp(field, (q,), (t,))[1])
+            return jnp.sum(jax.vmap(lambda e: jvp(v * e))(eye) * (1 - eye), axis=0)
 
         if name in ("lola", "sos"):
             xi0 = xi - ALPHA * off(xi)
             _, vjp = jax.vjp(field, q)
-            chi = jnp.stack([vjp(jax.grad(lambda w, i=i: cournot_loss(i, w))(q) * (1 - eye[i]))[0][i] for i in range(n)])
+            grads = jax.vmap(lambda i: jax.grad(lambda w: cournot_loss(i, w))(q))(jnp.arange(n))  # row i: grad l_i
+            chi = jnp.diagonal(jax.vmap(lambda c: vjp(c)[0])(grads * (1 - eye)))
             if name == "lola":
                 return q - LR * (xi0 - ALPHA * chi)
             inner = -ALPHA * jnp.vdot(chi, xi0)
@@ -80,7 +83,7 @@ def hand_step(name, field):
         _, lin = jax.linearize(field, q)
 
         def m(v):
-            return v + ETA * sum(lin(v * eye[i]) * (1 - eye[i]) for i in range(n))
+            return v + ETA * off(v, lin)
 
         mt = jax.linear_transpose(m, xi)
         x, _ = jax.scipy.sparse.linalg.cg(lambda v: mt(m(v))[0], mt(xi)[0], tol=1e-10, maxiter=2 * n + 10)

@@ -38,8 +38,6 @@ def game_players(game) -> int:
 
 def get(w, i):
     """Player ``i``'s parameters (``i`` a Python int; it may be traced for ``StackedPlayers``)."""
-    if isinstance(w, Joint):
-        return w[i]
     return w[i]
 
 
@@ -93,16 +91,71 @@ def sum_over(w, fn: Callable):
     return total
 
 
+def stack_tangents(v):
+    """The ``n`` tangents ``P_k v`` (player ``k``'s part of ``v``, the others zero) stacked along
+    a new leading axis: one batch to ``vmap`` a linear map over, instead of ``n`` traced calls."""
+    n = count(v)
+    if isinstance(v, StackedPlayers):
+        def batch(a):
+            eye = jnp.eye(n, dtype=a.dtype).reshape((n, n) + (1,) * (a.ndim - 1))
+            return eye * a[None]
+
+        return StackedPlayers(jax.tree.map(batch, v.x))
+
+    def player(j):
+        def batch(a):
+            a = jnp.asarray(a)
+            mask = (jnp.arange(n) == j).astype(a.dtype).reshape((n,) + (1,) * a.ndim)
+            return mask * a[None]
+
+        return jax.tree.map(batch, get(v, j))
+
+    return for_each(v, player)
+
+
+def _pick(batched, like, own: bool):
+    """``sum_k [k == i]`` (``own``) or ``sum_k [k != i]`` of player ``i``'s part of the ``k``-th
+    batch element: the masked sums are exact (the dropped terms are never added)."""
+    n = count(like)
+    if isinstance(like, StackedPlayers):
+        def pick(a):
+            keep = jnp.eye(n, dtype=bool) if own else ~jnp.eye(n, dtype=bool)
+            keep = keep.reshape((n, n) + (1,) * (a.ndim - 2))
+            return jnp.sum(jnp.where(keep, a, jnp.zeros((), a.dtype)), axis=0)
+
+        return StackedPlayers(jax.tree.map(pick, batched.x))
+
+    def player(i):
+        def pick(a):
+            keep = (jnp.arange(n) == i) if own else (jnp.arange(n) != i)
+            keep = keep.reshape((n,) + (1,) * (a.ndim - 1))
+            return jnp.sum(jnp.where(keep, a, jnp.zeros((), a.dtype)), axis=0)
+
+        return jax.tree.map(pick, get(batched, i))
+
+    return for_each(like, player)
+
+
+def pick_own(batched, like):
+    """Player ``i``'s part of the ``i``-th element of a batch stacked along the leading axis
+    (``batched`` shaped like ``like`` with one more axis in front)."""
+    return _pick(batched, like, own=True)
+
+
 def off_diagonal(jvp: Callable, v):
-    """``H_o v = sum_i (I - P_i) J P_i v`` for ``jvp = v -> J v``: the products of the blocks
-    between different players (one JVP per player)."""
-    return sum_over(v, lambda i: without(jvp(only(v, i)), i))
+    """``H_o v = sum_i (I - P_i) J P_i v`` for a linear ``jvp = v -> J v``: the products of the
+    blocks between different players. One ``vmap`` of ``jvp`` over the ``n`` tangents ``P_i v``
+    (``n`` products, one traced call: the program does not grow with ``n``). For two players
+    the two products one after the other, as the two-player formulas write them."""
+    if isinstance(v, Joint):
+        return sum_over(v, lambda i: without(jvp(only(v, i)), i))
+    return _pick(jax.vmap(jvp)(stack_tangents(v)), v, own=False)
 
 
 def block_diagonal(jvp: Callable, v):
-    """``D v = sum_i P_i J P_i v``: each player's own block applied to its part (one JVP per
-    player)."""
-    return sum_over(v, lambda i: only(jvp(only(v, i)), i))
+    """``D v = sum_i P_i J P_i v``: each player's own block applied to its part (as
+    ``off_diagonal``, one ``vmap`` over the players' tangents)."""
+    return _pick(jax.vmap(jvp)(stack_tangents(v)), v, own=True)
 
 
 def player_loss(game, i) -> Callable:

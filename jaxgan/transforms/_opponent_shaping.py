@@ -16,6 +16,7 @@ from .. import _players as players
 from .._checks import check_hyperparameter
 from .._domains import Real, domains
 from .._field import game_field
+from .._game import Joint, StackedPlayers
 from ._corrections import correction_transform
 
 
@@ -32,14 +33,22 @@ def _shaping(game, w):
     (Letcher et al. 2019, Eq. 3), player ``i``'s part of one VJP of the field with the
     cotangent ``grad l_i`` outside player ``i``. For two players ``chi_phi = D_tp^T
     grad_theta L_g``, ``chi_theta = D_pt^T grad_phi L_d``. Cost: ``n`` gradients of the
-    losses and ``n`` VJP products (``O(n^2)`` loss evaluations for ``n`` players)."""
+    losses (a loop over the players; one ``vmap`` for stacked players) and ``n`` VJP products
+    (one ``vmap`` over the stacked cotangents), so ``O(n^2)`` loss evaluations."""
     _, vjp = jax.vjp(game_field(game), w)
 
-    def chi(i):
-        cross = players.without(jax.grad(players.player_loss(game, i))(w), i)
-        return players.get(vjp(cross)[0], i)
+    def cross(i):
+        return players.without(jax.grad(players.player_loss(game, i))(w), i)
 
-    return players.for_each(w, chi)
+    if isinstance(w, Joint):  # two players: the two products one after the other
+        return players.for_each(w, lambda i: players.get(vjp(cross(i))[0], i))
+    if isinstance(w, StackedPlayers):
+        cotangents = jax.vmap(cross)(jnp.arange(len(w)))
+    else:
+        crosses = [cross(i) for i in range(players.count(w))]
+        cotangents = jax.tree.map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]), *crosses)
+    back = jax.vmap(lambda c: vjp(c)[0])(cotangents)
+    return players.pick_own(back, w)
 
 
 @domains(alpha=Real(0))
