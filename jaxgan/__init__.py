@@ -49,6 +49,7 @@ from ._manifold import tangent_projection as tangent_projection
 from ._manifold import total_derivative as total_derivative
 from ._path_angle import PathAngle as PathAngle
 from ._path_angle import path_angle as path_angle
+from ._rate import measured_rate as measured_rate
 from ._rollout import Rollout as Rollout
 from ._rollout import SweepResult as SweepResult
 from ._rollout import grid_product as grid_product
@@ -87,8 +88,10 @@ from .transforms import AndersonState as AndersonState
 from .transforms import BestResponseState as BestResponseState
 from .transforms import BestResponseStats as BestResponseStats
 from .transforms import CGDState as CGDState
+from .transforms import ExtragradientState as ExtragradientState
 from .transforms import FollowTheRidgeState as FollowTheRidgeState
 from .transforms import LookaheadState as LookaheadState
+from .transforms import ProximalPointState as ProximalPointState
 from .transforms import StonrResult as StonrResult
 from .transforms import StonrState as StonrState
 from .transforms import acgd as acgd
@@ -108,6 +111,7 @@ from .transforms import look_ahead as look_ahead
 from .transforms import lookahead as lookahead
 from .transforms import per_player as per_player
 from .transforms import project_box as project_box
+from .transforms import proximal_point as proximal_point
 from .transforms import run_stonr as run_stonr
 from .transforms import sga as sga
 from .transforms import sos as sos
@@ -119,6 +123,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "n_player_game",
+    "measured_rate",
+    "proximal_point",
     "ACGDState",
     "AlternatingState",
     "AndersonState",
@@ -128,6 +134,7 @@ __all__ = [
     "Box",
     "CGDState",
     "Extremes",
+    "ExtragradientState",
     "Flow",
     "FollowTheRidgeState",
     "Game",
@@ -139,6 +146,7 @@ __all__ = [
     "LookaheadState",
     "PathAngle",
     "Projection",
+    "ProximalPointState",
     "Quadrature",
     "RESULTS",
     "Refinement",

@@ -21,7 +21,7 @@ LAYERS = [
     ("runs", ["_rollout"]),
     ("families: transforms and regularisers", ["transforms", "regularizers"]),
     ("families: games", ["games"]),
-    ("studies", ["_stability", "flows", "metrics"]),
+    ("studies", ["_stability", "_rate", "flows", "metrics"]),
     ("application", ["report", "cli", "__main__", "__init__"]),
 ]
 LAYER = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}

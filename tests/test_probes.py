@@ -61,6 +61,7 @@ BASE = {
         lambda p, z: p + z, lambda t, x: t * x, jg.fixed_samples(jnp.zeros((1, 1))), jg.fixed_samples(jnp.zeros((1, 1))),
         **k),
     "jaxgan.flows.solve_flow": lambda **k: jg.flows.solve_flow(G, W, jnp.asarray([0.0, 0.1]), **k),
+    "jaxgan._rate.measured_rate": lambda **k: jg.measured_rate(np.array([1.0, 0.5, 0.25]), **k),
     "jaxgan.games._n_player.cyclic": lambda **k: jg.games.cyclic(**k),
     "jaxgan.games._n_player.cournot": lambda **k: jg.games.cournot(**k),
     "jaxgan.games._n_player.cyclic_matching_pennies": lambda **k: jg.games.cyclic_matching_pennies(**k),

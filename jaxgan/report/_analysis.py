@@ -15,6 +15,7 @@ from .. import games as catalogue
 from .._game import Game, Joint
 from .._jacobian import jacobian, jacobian_blocks
 from .._players import game_players
+from .._rate import rates_of_distances
 from .._rollout import rollout, sweep
 from .._spectral import spectrum
 from .._stability import stability_map
@@ -40,23 +41,9 @@ def record_every(steps: int, multiple: int = 1) -> int:
 
 
 def measured_rates(distance: np.ndarray, every: int) -> np.ndarray:
-    """Per-step contraction ``(d_k / d_0)^(1/k)`` of each run over its transient: at the
-    last recorded ``k`` before the distance first reaches its floor, ``max(1e-12 d_0,
-    10 min_k d_k)`` (rounding, or an inner solver's tolerance where the run stalls); for
-    runs that do not contract it is the rate over the whole run (above one when they grow).
-    For a linear step this is ``rho``."""
-    d0 = distance[:, :1]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        finite_d = np.where(np.isfinite(distance), distance, np.inf)
-        contracting = finite_d[:, -1:] < d0
-        floor = np.where(contracting, np.maximum(1e-12 * d0, 10 * np.min(finite_d, axis=1, keepdims=True)), 1e-12 * d0)
-        above = np.isfinite(distance) & (distance > floor)
-        above[:, 0] = True
-        last = np.where(above.all(axis=1), distance.shape[1] - 1, np.argmin(above, axis=1) - 1)
-        last = np.maximum(last, 1)
-        dk = np.take_along_axis(distance, last[:, None], axis=1)[:, 0]
-        rate = (dk / d0[:, 0]) ** (1.0 / (last * every))
-    return np.where(np.isfinite(rate), rate, np.inf)
+    """Per-step contraction of each run over its transient (``jg.measured_rate`` on a
+    ``(runs, T)`` array of distances recorded ``every`` steps apart)."""
+    return rates_of_distances(distance, every)
 
 
 def _finite_or_none(x):

@@ -20,6 +20,7 @@ from ._corrections import field_correction as field_correction
 from ._corrections import hamiltonian as hamiltonian
 from ._corrections import jare as jare
 from ._corrections import sga as sga
+from ._extragradient import ExtragradientState as ExtragradientState
 from ._extragradient import extragradient as extragradient
 from ._lookahead import LookaheadState as LookaheadState
 from ._lookahead import lookahead as lookahead
@@ -28,6 +29,8 @@ from ._opponent_shaping import look_ahead as look_ahead
 from ._opponent_shaping import sos as sos
 from ._per_player import per_player as per_player
 from ._per_player import ttur as ttur
+from ._proximal_point import ProximalPointState as ProximalPointState
+from ._proximal_point import proximal_point as proximal_point
 from ._ridge import FollowTheRidgeState as FollowTheRidgeState
 from ._ridge import follow_the_ridge as follow_the_ridge
 from ._stonr import StonrState as StonrState
@@ -35,4 +38,4 @@ from ._stonr import stonr as stonr
 from ._stonr_run import StonrResult as StonrResult
 from ._stonr_run import run_stonr as run_stonr
 
-__all__ = ["ACGDState", "AndersonState", "AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "StonrResult", "StonrState", "alternating", "acgd", "best_response", "cgd", "consensus", "extragradient", "field_correction", "follow_the_ridge", "gda_am", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]
+__all__ = ["ACGDState", "AndersonState", "AlternatingState", "BestResponseState", "BestResponseStats", "CGDState", "ExtragradientState", "FollowTheRidgeState", "LOCAL_TYPES", "LookaheadState", "ProximalPointState", "StonrResult", "StonrState", "alternating", "acgd", "best_response", "cgd", "consensus", "extragradient", "field_correction", "follow_the_ridge", "gda_am", "glgd", "hamiltonian", "jare", "lola", "look_ahead", "lookahead", "per_player", "project_box", "proximal_point", "run_stonr", "sga", "sos", "stonr", "stonr_certificate", "ttur"]

@@ -1,16 +1,38 @@
-"""Extragradient (Korpelevich 1976; Gidel et al. 2019)."""
+"""Extragradient (Korpelevich 1976; Gidel et al. 2019), with one optimiser for both half-steps
+or a separate extrapolation step (Hsieh et al. 2020)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple, Optional, Union
+
+import jax
 import optax
 
 from .._algebra import Info, Place, Role, field_of, inner_extra, probe_inner, transformation
+from .._checks import check_hyperparameter
 from .._field import game_field
 from .._players import require_point
 from .._scaffold import accept_transformation, checked_game_update
 
 
-def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+class ExtragradientState(NamedTuple):
+    """State of ``extragradient`` with a separate ``extrapolation``: the update optimiser's state
+    and the extrapolation optimiser's (without ``extrapolation`` the state is ``inner``'s own).
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> tx = jg.extragradient(optax.sgd(0.1), extrapolation=0.3)
+      >>> type(tx.init(jg.Joint(1.0, 0.0))).__name__, jg.ExtragradientState._fields
+      ('ExtragradientState', ('update', 'extrapolation'))
+    """
+
+    update: optax.OptState
+    extrapolation: optax.OptState
+
+
+def extragradient(inner: optax.GradientTransformation, *,
+                  extrapolation: Optional[Union[optax.GradientTransformation, jax.typing.ArrayLike]] = None,
+                  ) -> optax.GradientTransformationExtraArgs:
     """Extragradient: a look-ahead step, then the step taken with the look-ahead's field,
 
     .. math:: w_{1/2} = w + u(\\xi(w)), \\qquad w^+ = w + u(\\xi(w_{1/2})),
@@ -28,8 +50,17 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
     state advances once per round (the look-ahead does not commit its state). Cost per
     round: one extra field evaluation.
 
+    **Two step sizes** (Hsieh, Iutzeler, Malick & Mertikopoulos 2020): with ``extrapolation``
+    (an optax transformation, or a learning rate ``gamma`` for ``optax.sgd(gamma)``) the
+    look-ahead is ``w_{1/2} = w + e(xi(w))`` with that optimiser, which keeps its own state,
+    and ``inner`` takes the update. With ``sgd`` for both the operator at an equilibrium is
+    ``I + eta A + eta gamma A^2``; on ``f = x y`` its radius is ``sqrt((1 - eta gamma)^2 +
+    eta^2)``.
+
     Args:
       inner: optax transformation applying the step (learning rate included).
+      extrapolation: optional optax transformation (or learning rate) of the look-ahead step;
+        default ``inner``.
 
     Returns:
       An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
@@ -46,18 +77,35 @@ def extragradient(inner: optax.GradientTransformation) -> optax.GradientTransfor
       inequality perspective on generative adversarial networks", ICLR 2019.
     """
     inner = accept_transformation(inner, "extragradient")
+    separate = extrapolation is not None
+    if separate and not isinstance(extrapolation, optax.GradientTransformation):
+        check_hyperparameter(extrapolation, "extragradient", "extrapolation", low_open=True)
+        extrapolation = optax.sgd(extrapolation)
+    look_tx = accept_transformation(extrapolation, "extragradient", "extrapolation") if separate else inner
+
+    def init_fn(params):
+        if separate:
+            return ExtragradientState(inner.init(params), look_tx.init(params))
+        return inner.init(params)
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "extragradient", joint=("params",))
         field = field_of(extra_args, game_field(game))
-        look, _ = inner.update(updates, state, params, game=game, **inner_extra(extra_args, field=field))
+        step_state, look_state = (state.update, state.extrapolation) if separate else (state, state)
+        look, look_state = look_tx.update(updates, look_state, params, game=game, **inner_extra(extra_args, field=field))
         w_half = optax.apply_updates(params, look)
         xi_half = field(w_half)
-        return inner.update(xi_half, state, params, game=game, **inner_extra(extra_args, field=field, at=w_half))
+        out, step_state = inner.update(xi_half, step_state, params, game=game,
+                                       **inner_extra(extra_args, field=field, at=w_half))
+        return out, (ExtragradientState(step_state, look_state) if separate else step_state)
 
     def probe_inners(updates, state, params, extra, record):
         require_point(params, "extragradient")
-        probe_inner(record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient")
+        if separate:
+            probe_inner(record, look_tx, updates, state.extrapolation, params, extra, Place.SHIFTED, "extragradient")
+            probe_inner(record, inner, updates, state.update, params, extra, Place.SHIFTED, "extragradient")
+        else:
+            probe_inner(record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient")
 
     info = Info(Role.STEP, "extragradient", form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
-    return transformation(info, inner.init, update_fn, probe_inner=probe_inners)
+    return transformation(info, init_fn, update_fn, probe_inner=probe_inners)
