@@ -21,6 +21,8 @@ from ._certificate import StationaryPointCertificate as StationaryPointCertifica
 from ._certificate import stationary_point_certificate as stationary_point_certificate
 from ._density import SpectralDensity as SpectralDensity
 from ._density import spectral_density as spectral_density
+from ._equilibrium import Equilibrium as Equilibrium
+from ._equilibrium import solve_equilibrium as solve_equilibrium
 from ._expect import Quadrature as Quadrature
 from ._expect import expectation as expectation
 from ._expect import finite_support as finite_support
@@ -47,6 +49,7 @@ from ._manifold import retract as retract
 from ._manifold import ridge_lift as ridge_lift
 from ._manifold import tangent_projection as tangent_projection
 from ._manifold import total_derivative as total_derivative
+from ._modified import modified_game as modified_game
 from ._path_angle import PathAngle as PathAngle
 from ._path_angle import path_angle as path_angle
 from ._rate import measured_rate as measured_rate
@@ -124,6 +127,9 @@ __version__ = "0.1.0"
 __all__ = [
     "n_player_game",
     "measured_rate",
+    "modified_game",
+    "solve_equilibrium",
+    "Equilibrium",
     "proximal_point",
     "ACGDState",
     "AlternatingState",

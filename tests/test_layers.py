@@ -14,9 +14,9 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 LAYERS = [
     ("base", ["_domains", "_game", "_players", "_status", "_cache", "_eig", "_conv_layout", "_expect", "_losses", "datasets", "plotting"]),
     ("checks, solvers, step algebra", ["_checks", "_scaffold", "_solve", "_algebra", "_gan"]),
-    ("field", ["_field"]),
+    ("field", ["_field", "_modified"]),
     ("step", ["_step"]),
-    ("analysis", ["_step_map", "_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",
+    ("analysis", ["_equilibrium", "_step_map", "_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",
                   "_manifold", "manifold", "_trace"]),
     ("runs", ["_rollout"]),
     ("families: transforms and regularisers", ["transforms", "regularizers"]),

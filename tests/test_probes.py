@@ -61,6 +61,7 @@ BASE = {
         lambda p, z: p + z, lambda t, x: t * x, jg.fixed_samples(jnp.zeros((1, 1))), jg.fixed_samples(jnp.zeros((1, 1))),
         **k),
     "jaxgan.flows.solve_flow": lambda **k: jg.flows.solve_flow(G, W, jnp.asarray([0.0, 0.1]), **k),
+    "jaxgan._modified.modified_game": lambda **k: jg.modified_game(jg.games.dirac(), 0.1, **k),
     "jaxgan._rate.measured_rate": lambda **k: jg.measured_rate(np.array([1.0, 0.5, 0.25]), **k),
     "jaxgan.games._n_player.cyclic": lambda **k: jg.games.cyclic(**k),
     "jaxgan.games._n_player.cournot": lambda **k: jg.games.cournot(**k),
@@ -91,6 +92,9 @@ BASE = {
     "jaxgan.transforms._anderson.gda_am": lambda **k: jg.gda_am(optax.sgd(0.1), **k),
     "jaxgan.transforms._best_response.best_response": lambda **k: jg.best_response(optax.sgd(0.1), **k),
     "jaxgan.transforms._competitive.cgd": lambda **k: jg.cgd(**{"learning_rate": 0.1, **k}),
+    "jaxgan.transforms._proximal_point.proximal_point": lambda **k: jg.proximal_point(**{"learning_rate": 0.1, **k}),
+    "jaxgan._equilibrium.solve_equilibrium": lambda **k: jg.solve_equilibrium(
+        jg.games.bilinear(1.0), jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5)), **k),
     "jaxgan.transforms._competitive.acgd": lambda **k: jg.acgd(**{"learning_rate": 0.1, **k}),
     "jaxgan.transforms._corrections.consensus": lambda **k: jg.consensus(**{"gamma": 1.0, **k}),
     "jaxgan.transforms._corrections.jare": lambda **k: jg.jare(**{"gamma": 1.0, **k}),
