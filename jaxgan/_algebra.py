@@ -36,6 +36,8 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 import jax
 import optax
 
+from ._partition import on_parameters
+
 #: extra arguments of the real call (immutable data) and of the probe trace
 FIELD = "jaxgan_field"
 AT = "jaxgan_at"
@@ -384,6 +386,7 @@ def transformation(info: Info, init_fn, update_fn, *, probe_inner: Optional[Call
             probe_inner(updates, state, params, extra_args, record)
         return updates, state
 
+    init_fn, update = on_parameters(init_fn, update)
     _DECLARED[update] = info
     return optax.GradientTransformationExtraArgs(init_fn, update)
 

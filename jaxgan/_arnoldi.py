@@ -16,6 +16,7 @@ from ._domains import Choice, Integer, Maybe, Real, domains
 from ._eig import eig
 from ._field import negated_field
 from ._game import Game, Joint
+from ._partition import accepts_modules
 from ._step import check_transform_hyperparams, transform_at
 
 TARGETS = ("LM", "LR", "SR", "SM")
@@ -243,6 +244,7 @@ def arnoldi_eigenvalues(
     return TopEigenvalues(theta[:k], res[:k], restarts, done(theta, res), count)
 
 
+@accepts_modules("w")
 @domains(k=Integer(1), which=Choice("LM", "LR", "SR", "SM"), block=Maybe(Choice("phi", "theta")), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1))
 def top_eigenvalues(
     game: Game,

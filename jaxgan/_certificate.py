@@ -43,6 +43,7 @@ from ._domains import Integer, Maybe, Real, domains
 from ._field import game_field
 from ._game import Game, Joint
 from ._operators import operator, probe_solve, stackelberg_total_gradient
+from ._partition import accepts_modules
 from ._solve import SolveInfo
 
 
@@ -119,6 +120,7 @@ def _extremes(matvec, n, dtype, tol):
     return Extremes(lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged)
 
 
+@accepts_modules("w")
 @domains(gtol=Real(0, allow_inf=True), rtol=Real(0, 1, high_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)))
 def stationary_point_certificate(
     game: Game,

@@ -4,6 +4,7 @@ was expected (the bad-input table of the README). Internal calls pass checked va
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import weakref
 from typing import Optional, Tuple, Union
@@ -15,6 +16,7 @@ import numpy as np
 from ._cache import compiled
 from ._domains import Real, describe
 from ._game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers
+from ._partition import accepts_modules
 from ._players import require_two_players
 
 
@@ -364,7 +366,8 @@ def _signature(w: Joint) -> tuple:
     return (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
 
 
-def checked_entry(where: str, static: Tuple[str, ...] = (), *, two_player: Union[bool, str] = False):
+def checked_entry(where: str, static: Tuple[str, ...] = (), *, two_player: Union[bool, str] = False,
+                  returns=None):
     """Decorate the body of a public ``fn(game, w, ...)``: the public function checks
     ``game`` (``check_game``) and ``w`` (``check_point``) once and runs the body as one
     compiled program, cached (``_cache.compiled``) by the game's identity and the values
@@ -374,7 +377,8 @@ def checked_entry(where: str, static: Tuple[str, ...] = (), *, two_player: Union
     such as ``tol``) are its traced arguments. The body stays reachable as
     ``fn.unchecked`` for internal callers that hold checked values already (a
     transformation's ``update`` after ``_scaffold.checked_game_update``), so nothing is
-    checked twice."""
+    checked twice. ``w`` may hold equinox modules (``_partition.accepts_modules``, with
+    ``returns`` putting their static leaves back into the output's points)."""
 
     def wrap(body):
         @functools.wraps(body)
@@ -388,7 +392,8 @@ def checked_entry(where: str, static: Tuple[str, ...] = (), *, two_player: Union
             return compiled(where, _entry_program, (body, game), options)(w, args, traced)
 
         public.unchecked = body
-        return public
+        point = list(inspect.signature(body).parameters)[1]  # the body's name for `w`
+        return accepts_modules(point, returns=returns)(public)
 
     return wrap
 

@@ -34,6 +34,7 @@ from ._conv_layout import canonical_convolutions
 from ._domains import Choice, Integer, Maybe, Real, domains
 from ._game import Game, Joint
 from ._operators import OPERATORS, operator
+from ._partition import accepts_modules
 from ._solve import default_tol
 
 DENSITY_OPERATORS = OPERATORS
@@ -131,6 +132,7 @@ def lanczos_quadrature(matvec: Callable[[jax.Array], jax.Array], n: int, lanczos
     return SpectralDensity(nodes, weights)
 
 
+@accepts_modules("w")
 @domains(operator=Choice(*DENSITY_OPERATORS), num_probes=Integer(1), lanczos_steps=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)))
 def spectral_density(
     game: Game,

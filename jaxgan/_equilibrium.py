@@ -41,7 +41,8 @@ class Equilibrium(NamedTuple):
 
 @domains(tol=Maybe(Real(0, low_open=True)), maxiter=Integer(1), method=Choice("levenberg_marquardt", "newton"),
          linear_solver=Choice("dense", "gmres"))
-@checked_entry("solve_equilibrium", static=("maxiter", "method", "linear_solver"))
+@checked_entry("solve_equilibrium", static=("maxiter", "method", "linear_solver"),
+               returns=lambda out, join, given: out._replace(point=join(out.point)))
 def solve_equilibrium(game, w0, *, tol: Optional[float] = None, maxiter: int = 100,
                       method: str = "levenberg_marquardt", linear_solver: str = "dense") -> Equilibrium:
     """A stationary point of the game's field, ``xi(w*) = 0``, from ``w0``.

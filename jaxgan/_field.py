@@ -17,6 +17,7 @@ from . import _players as players
 from ._algebra import FIELD, Place, resolve
 from ._checks import call_loss, call_player_loss, check_game, check_point, check_read, read_checked
 from ._game import Game, Joint, NPlayerGame
+from ._partition import point_function
 from ._players import player_loss
 from ._scaffold import accept_transformation
 
@@ -44,12 +45,12 @@ def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
       (2.0, -1.0)
     """
     game = check_game(game, "simultaneous_gradient")
-    field = game_field(game)
 
-    def xi(w: Joint) -> Joint:
-        return field(check_point(game, w, "simultaneous_gradient"))
+    def build(game):
+        field = game_field(game)
+        return lambda w: field(check_point(game, w, "simultaneous_gradient"))
 
-    return xi
+    return point_function(game, build)
 
 
 def game_field(game: Game) -> Callable[[Joint], Joint]:
@@ -154,8 +155,12 @@ def corrected_field(game: Game, transform=None, *, hyperparams=None) -> Callable
         h = read_checked(hyperparams)
         transform = transform(h)
         check_read(h, "corrected_field")
-    v = negated_field(game, transform, "corrected_field")
-    return lambda w: v(check_point(game, w, "corrected_field"))
+
+    def build(game):
+        v = negated_field(game, transform, "corrected_field")
+        return lambda w: v(check_point(game, w, "corrected_field"))
+
+    return point_function(game, build)
 
 
 def negated_field(game: Game, transform=None, where: str = "corrected_field") -> Callable[[Joint], Joint]:

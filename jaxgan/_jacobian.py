@@ -19,6 +19,7 @@ from ._conv_layout import canonical_convolutions
 from ._domains import Integer, Maybe, describe, domains
 from ._field import negated_field
 from ._game import Game, Joint, Players, StackedPlayers
+from ._partition import accepts_modules
 from ._step import check_transform_hyperparams, transform_at
 
 
@@ -75,6 +76,7 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     return canonical_convolutions(chunked)(z)
 
 
+@accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
 def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
     """Dense Jacobian ``A = dv/dw`` of the vector field ``v = -xi`` at ``w``.
@@ -186,6 +188,7 @@ def player_sizes(w) -> tuple:
     return tuple(int(sum(jnp.size(x) for x in jax.tree.leaves(p))) for p in w)
 
 
+@accepts_modules("w", game="a")
 def jacobian_blocks(a: jax.Array, w):
     """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes: a
     ``Blocks`` for a ``Joint``; for ``Players`` (or ``StackedPlayers``) of ``n`` players the

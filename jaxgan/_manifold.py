@@ -135,7 +135,8 @@ def _check_method(method, where):
 
 
 @domains(tol=Maybe(Real(0, low_open=True)), max_steps=Integer(1), damping=Real(0), implicit=Flag(), solver_maxiter=Maybe(Integer(1)), strict=Flag())
-@checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"), two_player="manifold")
+@checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"), two_player="manifold",
+               returns=lambda out, join, given: out._replace(w=join(out.w)))
 def retract(
     game: Game,
     w: Joint,

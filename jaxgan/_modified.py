@@ -14,6 +14,7 @@ from ._checks import check_game, check_hyperparameter
 from ._domains import PlayerOrder, domains
 from ._field import game_field
 from ._game import Game
+from ._partition import point_function
 
 ORDERS = ("simultaneous", "g_first", "d_first")
 
@@ -84,29 +85,34 @@ def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = 
     if getattr(game, "stacked", False) and (sequence is not None or len(set(scales)) > 1):
         raise ValueError("modified_game: stacked players move together along their axis with one step size: "
                          "give `order='simultaneous'` and equal `scales`, or use jaxgan.Players.")
-    field = game_field(game)
     eta = jnp.asarray(lr)
 
-    def scaled(w, v):
-        if getattr(game, "stacked", False):
-            return jax.tree.map(lambda x: scales[0] * x, v)
-        return players.for_each(w, lambda i: jax.tree.map(lambda x: scales[i] * x, players.get(v, i)))
+    def build(game):  # the modified field of `game` (of its parameters, for equinox players)
+        field = game_field(game)
 
-    def modified(w):
-        xi, jvp = jax.linearize(field, w)
-        d_xi = scaled(w, xi)
-        drift = scaled(w, jvp(d_xi))  # D J D xi
-        out = jax.tree.map(lambda a, b: a + 0.5 * eta * b, d_xi, drift)
-        if sequence is None:
+        def scaled(w, v):
+            if getattr(game, "stacked", False):
+                return jax.tree.map(lambda x: scales[0] * x, v)
+            return players.for_each(w, lambda i: jax.tree.map(lambda x: scales[i] * x, players.get(v, i)))
+
+        def modified(w):
+            xi, jvp = jax.linearize(field, w)
+            d_xi = scaled(w, xi)
+            drift = scaled(w, jvp(d_xi))  # D J D xi
+            out = jax.tree.map(lambda a, b: a + 0.5 * eta * b, d_xi, drift)
+            if sequence is None:
+                return out
+            for position, i in enumerate(sequence[1:], start=1):
+                earlier = players.sum_over(w, lambda j: players.only(d_xi, j) if j in sequence[:position]
+                                           else jax.tree.map(jnp.zeros_like, d_xi))
+                cross = players.get(jvp(earlier), i)  # sum_{j earlier} J_ij s_j xi_j
+                row = jax.tree.map(lambda a, c: a - eta * scales[i] * c, players.get(out, i), cross)
+                out = players.put(out, i, row)
             return out
-        for position, i in enumerate(sequence[1:], start=1):
-            earlier = players.sum_over(w, lambda j: players.only(d_xi, j) if j in sequence[:position]
-                                       else jax.tree.map(jnp.zeros_like, d_xi))
-            cross = players.get(jvp(earlier), i)  # sum_{j earlier} J_ij s_j xi_j
-            row = jax.tree.map(lambda a, c: a - eta * scales[i] * c, players.get(out, i), cross)
-            out = players.put(out, i, row)
-        return out
+
+        return modified
 
     name = f"{game.name} (modified, lr={float(lr) if not isinstance(lr, jax.core.Tracer) else 'traced'}, {order})"
+    modified = point_function(game, build)
     return game.replace(grad_fn=modified, name=name, zero_sum=False) if isinstance(game, Game) else \
         game.replace(grad_fn=modified, name=name)

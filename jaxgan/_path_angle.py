@@ -25,6 +25,7 @@ from ._checks import check_finite, check_game, check_joint, check_point
 from ._domains import Integer, domains
 from ._field import game_field
 from ._game import Game, Joint
+from ._partition import accepts_modules
 
 
 class PathAngle(NamedTuple):
@@ -57,6 +58,7 @@ class PathAngle(NamedTuple):
     loss_d: jax.Array
 
 
+@accepts_modules("w_init", "w_final")
 @domains(num=Integer(2))
 def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: int = 57) -> PathAngle:
     """The norm of the simultaneous gradient ``xi``, its cosine with the segment direction

@@ -27,6 +27,7 @@ from ._checks import (
 from ._conv_layout import canonical_convolutions
 from ._domains import Integer, Maybe, Real, describe, domains
 from ._game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
+from ._partition import accepts_modules
 from ._scaffold import accept_transformation
 from ._status import RESULTS
 from ._step import check_state, check_tx, make_step, step_of, tx_at
@@ -77,6 +78,17 @@ def _check_steps(steps, record_every, where):
     return int(steps), int(record_every)
 
 
+def _joined_rollout(out, join, given):
+    """A rollout of equinox players: its points whole again (a recorded ``record(w)`` is the user's)."""
+    trajectory = out.trajectory if given.get("record") is not None else join(out.trajectory)
+    return out._replace(final=join(out.final), trajectory=trajectory)
+
+
+def _joined_sweep(out, join, given):
+    return out._replace(final=join(out.final), trajectory=join(out.trajectory))
+
+
+@accepts_modules("w0", functions=("record",), returns=_joined_rollout)
 @domains(steps=Integer(1), record_every=Maybe(Integer(1)))
 def rollout(
     game: Game,
@@ -347,6 +359,7 @@ def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     return game_fn
 
 
+@accepts_modules("w0", "w_star", returns=_joined_sweep)
 @domains(steps=Integer(1), record_every=Maybe(Integer(1)), rtol=Real(0, 1, low_open=True, high_open=True))
 def sweep(
     game: Union[Game, Callable[[dict], Game]],

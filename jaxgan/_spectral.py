@@ -35,6 +35,7 @@ from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
+from ._partition import accepts_modules
 from ._step import check_state, check_tx, step_of, tx_at
 from ._step_map import settle, split_state, step_map
 
@@ -70,6 +71,7 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
     return _sort_eig(eigvals(jnp.asarray(a)))
 
 
+@accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
 def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
@@ -363,6 +365,7 @@ def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
     )
 
 
+@accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
 def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> Spectrum:
     """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
@@ -405,6 +408,7 @@ def _spectrum_at(a, w):
 # --------------------------------------------------------------------------- update maps
 
 
+@accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)), cycle=Flag())
 def update_jacobian(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None, cycle: bool = False
@@ -555,6 +559,7 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
     return rho if structure.period == 1 else rho ** (1.0 / structure.period)
 
 
+@accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
 def spectral_radius(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None

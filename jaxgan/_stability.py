@@ -13,6 +13,7 @@ from ._cache import cached, compiled
 from ._checks import ReadKeys, check_finite, check_game, check_joint, check_point
 from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._game import GAME_TYPES, Game, Joint, is_point
+from ._partition import accepts_modules
 from ._rollout import SweepResult, game_of_grid_point, sweep
 from ._scaffold import accept_transformation
 from ._spectral import step_spectral_radius
@@ -57,6 +58,7 @@ class StabilityMap(NamedTuple):
         return int(np.sum(np.asarray(self.agree) & clear)), int(clear.sum())
 
 
+@accepts_modules("w_star")
 @domains(steps=Maybe(Integer(1)), margin=Real(0), record_every=Maybe(Integer(1)), batch_radius=Flag())
 def stability_map(
     game: Union[Game, Callable[[dict], Game]],

@@ -13,6 +13,7 @@ from ._checks import check_game, check_point, read_checked
 from ._domains import describe
 from ._field import game_field, resolved_update
 from ._game import GAME_TYPES, Game, Joint
+from ._partition import on_parameters, point_function
 from ._scaffold import accept_transformation
 
 
@@ -111,8 +112,13 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
       (0.5, 1.5)
     """
     game = check_game(game, "make_step")
-    step = step_of(game, accept_transformation(tx, "make_step", "tx"))
-    return lambda w, state: step(check_point(game, w, "make_step"), state)
+    tx = accept_transformation(tx, "make_step", "tx")
+
+    def build(game):
+        step = step_of(game, tx)
+        return lambda w, state: step(check_point(game, w, "make_step"), state)
+
+    return point_function(game, build, whole_output=True)
 
 
 def step_of(game: Game, tx: optax.GradientTransformationExtraArgs) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
@@ -163,7 +169,7 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
         resolution = resolve(inner, game_field(game), updates, state, params, extra_args)
         return inner.update(updates, state, params, **extra_args, **{FIELD: resolution.field})
 
-    return optax.GradientTransformationExtraArgs(inner.init, update_fn)
+    return optax.GradientTransformationExtraArgs(*on_parameters(inner.init, update_fn))
 
 
 ROLES = {"direction": Role.DIRECTION, "projection": Role.PROJECTION}

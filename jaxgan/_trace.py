@@ -31,6 +31,7 @@ from ._cache import compiled
 from ._checks import check_game, check_point, check_read
 from ._domains import Choice, Flag, Integer, Maybe, Real, domains
 from ._game import Game
+from ._partition import accepts_modules
 from ._spectral import field_eigenvalues, phase_factor
 from ._step import check_transform_hyperparams, transform_at
 
@@ -68,6 +69,7 @@ class SpectralTrace(NamedTuple):
     zero_count: jax.Array
 
 
+@accepts_modules("checkpoints")
 @domains(method=Choice("dense", "arnoldi"), k=Integer(1), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1), smallest=Flag(), zero_tol=Maybe(Real(0, low_open=True)))
 def spectral_trace(
     game: Game,

@@ -21,6 +21,7 @@ from ._checks import check_finite, check_game, check_point, check_read
 from ._domains import Flag, Integer, Real, domains
 from ._field import negated_field
 from ._game import Game, Joint
+from ._partition import accepts_modules
 from ._rollout import rollout, run
 from ._scaffold import accept_transformation
 from ._step import check_transform_hyperparams, transform_at
@@ -44,6 +45,7 @@ class Flow(NamedTuple):
     solved: Optional[jax.Array] = None
 
 
+@accepts_modules("w0", returns=lambda out, join, given: out._replace(ys=join(out.ys)))
 @domains(rtol=Real(0, low_open=True), atol=Real(0), max_steps=Integer(1))
 def flow(
     game: Game,
@@ -182,6 +184,7 @@ class Refinement(NamedTuple):
     verdict: str
 
 
+@accepts_modules("w0")
 @domains(eta=Real(0, low_open=True), steps=Integer(1), levels=Integer(2), points=Integer(1), with_flow=Flag(), rtol=Real(0, low_open=True), batched=Flag())
 def refinement_test(
     game: Game,

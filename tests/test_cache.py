@@ -71,6 +71,9 @@ JARE = jg.jare(1.0)
 NOISY = jg.regularizers.fresh_instance_noise(DIRAC, 0.5)
 MAKE_TX = lambda h: optax.chain(jg.jare(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
 MAKE_LR = lambda h: optax.sgd(h["lr"])  # noqa: E731
+MODIFIED = jg.modified_game(DIRAC, 0.3, order="g_first")
+PROXIMAL = jg.proximal_point(0.5)
+TWO_STEP_EG = jg.extragradient(optax.sgd(0.1), extrapolation=0.3)
 
 
 ENTRY_POINTS = {
@@ -110,6 +113,13 @@ ENTRY_POINTS = {
     "manifold.tangent_projection (dense)": lambda: jg.manifold.tangent_projection(QUAD8, W8, G8, method="dense"),
     "manifold.total_derivative": lambda: jg.manifold.total_derivative(QUAD8, W8, damping=0.1),
     "manifold.ridge_lift": lambda: jg.manifold.ridge_lift(QUAD8, W8, jnp.ones(8)),
+    "solve_equilibrium": lambda: jg.solve_equilibrium(QUAD8, W8),
+    "solve_equilibrium (newton, gmres)": lambda: jg.solve_equilibrium(QUAD8, W8, method="newton", linear_solver="gmres"),
+    "modified_game (eigenvalues)": lambda: jg.eigenvalues(MODIFIED, DIRAC.equilibrium),
+    "modified_game (flow)": lambda: jg.flow(MODIFIED, W0, jnp.linspace(0.0, 1.0, 5)),
+    "proximal_point (rollout)": lambda: jg.rollout(QUAD8, PROXIMAL, W8, 5),
+    "proximal_point (spectral_radius)": lambda: jg.spectral_radius(QUAD8, PROXIMAL, QUAD8.equilibrium),
+    "extragradient (extrapolation=)": lambda: jg.spectral_radius(DIRAC, TWO_STEP_EG, DIRAC.equilibrium),
 }
 
 

@@ -31,3 +31,12 @@ def test_ci_runs_the_readme_test_command():
     assert len(blocks) == 2
     ci = (ROOT / ".ci" / "run").read_text()
     assert blocks[1].strip() in ci
+
+
+def test_readme_networks_as_players_example_runs(capsys):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("### Networks as players")[1]
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["(75, 75)", "MLP True", "(75,)"], out

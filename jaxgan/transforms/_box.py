@@ -18,6 +18,7 @@ from .._checks import check_game, check_point
 from .._domains import describe
 from .._field import game_field
 from .._game import Box, Game, Joint, is_point
+from .._partition import accepts_modules
 from .._players import require_two_players
 from .._scaffold import PLAIN_CALL, require_params
 
@@ -127,6 +128,7 @@ def project_box(box: Box) -> optax.GradientTransformation:
     return transformation(Info(Role.PROJECTION, "project_box"), lambda params: optax.EmptyState(), update_fn)
 
 
+@accepts_modules("w")
 def certificate(game: Game, box: Box, w: Joint):
     """The first-order certificate of a point of a box game: the residual
     ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units) and the local type.
