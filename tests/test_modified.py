@@ -81,3 +81,16 @@ def test_bad_input():
         jg.modified_game(game, -0.1)
     with pytest.raises(ValueError, match="permutation"):
         jg.modified_game(jg.games.cyclic(3), 0.1, order="g_first")
+
+
+def test_the_drift_flips_a_stable_flow_where_its_closed_form_says():
+    """Flow eigenvalues -eps +- i omega; simultaneous drift: lambda - (h/2) lambda^2, real part
+    -eps + (h/2)(omega^2 - eps^2), zero at h = 2 eps / (omega^2 - eps^2) (the notebook's section 6)."""
+    eps, om = 0.1, 1.0
+    game = jg.zero_sum(lambda x, y: 0.5 * eps * x**2 - 0.5 * eps * y**2 + om * x * y)
+    origin = jg.Joint(jnp.asarray(0.0), jnp.asarray(0.0))
+    lrs = jnp.array([0.1, 0.2, 2 * eps / (om**2 - eps**2), 0.3])
+    lam = np.linalg.eigvals(np.asarray(jax.vmap(lambda h: jg.jacobian(jg.modified_game(game, h), origin))(lrs)))
+    expected = -eps + 0.5 * np.asarray(lrs) * (om**2 - eps**2)
+    np.testing.assert_allclose(lam.real.max(-1), expected, atol=1e-13)
+    assert abs(lam.real.max(-1)[2]) < 1e-13
