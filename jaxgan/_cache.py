@@ -27,10 +27,7 @@ from typing import Any, Callable, Hashable, NamedTuple, Tuple
 
 import jax
 
-try:
-    from jax._src.core import trace_state_clean as _trace_state_clean
-except ImportError:  # pragma: no cover - a JAX without it: always cache
-    _trace_state_clean = None
+from jax.extend.core import get_opaque_trace_state
 
 #: Programs kept (least recently used dropped first).
 MAX_PROGRAMS = 256
@@ -93,8 +90,14 @@ def cached(
     return program
 
 
+#: the trace at import: JAX's evaluation trace (jaxgan is imported outside transformations)
+_EVALUATION = get_opaque_trace_state(convention="jaxgan")
+
+
 def _outside_transformations() -> bool:
-    return _trace_state_clean is None or _trace_state_clean()
+    """Whether no JAX transformation (jit, vmap, grad, ...) is tracing now: the current trace
+    is the evaluation trace, compared by JAX's public extension API."""
+    return get_opaque_trace_state(convention="jaxgan") == _EVALUATION
 
 
 def cached_programs() -> int:

@@ -91,7 +91,7 @@ def test_main_job_keeps_its_compiled_programs_in_the_cache_folder(tmp_path, caps
         assert any(cache.iterdir())  # the programs were written for the next run
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
-        from jax._src import compilation_cache
+        from jax.experimental.compilation_cache import compilation_cache
 
         compilation_cache.reset_cache()
     assert cli.default_cache_dir().endswith(os.path.join("jaxgan", "xla"))

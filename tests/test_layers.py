@@ -186,3 +186,10 @@ def test_every_test_file_belongs_to_a_module_or_is_cross_cutting():
     assert not stray, f"test files with no module of that name (name them after the module they test): {stray}"
     gone = sorted(set(CROSS_CUTTING) - set(os.listdir(TESTS)))
     assert not gone, f"CROSS_CUTTING lists test files that no longer exist: {gone}"
+
+
+def test_only_public_jax():
+    """Nothing from ``jax._src``: a JAX release may move or remove any private name."""
+    bad = [f"{module}: {line.strip()}" for module, path in _modules()
+           for line in open(path) if "jax._src" in line and not line.lstrip().startswith("#")]
+    assert not bad, "private JAX imports:\n" + "\n".join(bad)

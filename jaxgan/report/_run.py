@@ -32,12 +32,10 @@ def enable_compile_cache(path: str) -> None:
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    try:  # JAX decides once per process whether the cache is used: decide again (in-process calls)
-        from jax._src import compilation_cache
+    # JAX decides once per process whether the cache is used: decide again (in-process calls)
+    from jax.experimental.compilation_cache import compilation_cache
 
-        compilation_cache.reset_cache()
-    except (ImportError, AttributeError):  # pragma: no cover - a JAX without it
-        pass
+    compilation_cache.reset_cache()
 
 
 def _init_worker(x64: bool, cache_dir: Optional[str]):
