@@ -106,8 +106,13 @@ class Static:
         return jax.tree.unflatten(self.treedef, leaves)
 
 
+_ARRAYS = (jax.Array, np.ndarray, np.generic)
+
+
 def split_player(x) -> Tuple[Any, Optional[Static]]:
     """``(parameters, static)`` of one player; ``(x, None)`` when every leaf is a parameter."""
+    if all(isinstance(leaf, _ARRAYS) for leaf in jax.tree.leaves(x)):
+        return x, None  # arrays only, in a module or not: nothing is static
     mask = parameter_mask(x)
     if all(mask):
         return x, None
@@ -132,6 +137,8 @@ def split_point(w) -> Tuple[Any, Optional[tuple]]:
     """``(parameters, statics)`` of a point: each player split (``split_player``);
     ``statics`` is ``None`` when no player has a static leaf (``w`` is returned as is)."""
     if not is_point(w):
+        return w, None
+    if all(isinstance(leaf, _ARRAYS) for leaf in jax.tree.leaves(w)):
         return w, None
     parts = [split_player(x) for x in _players(w)]
     if all(s is None for _, s in parts):
@@ -235,9 +242,14 @@ def accepts_modules(*points: str, game: str = "game", returns: Optional[Callable
 
     def wrap(fn):
         signature = inspect.signature(fn)
+        names = list(signature.parameters)
+        where = [(names.index(name), name) for name in points]
 
         @functools.wraps(fn)
         def public(*args, **kwargs):
+            given = [args[i] if i < len(args) else kwargs.get(name) for i, name in where]
+            if all(split_point(value)[1] is None for value in given):
+                return fn(*args, **kwargs)  # no static leaf (the common case): untouched
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError:
@@ -249,8 +261,6 @@ def accepts_modules(*points: str, game: str = "game", returns: Optional[Callable
                 if found is not None:
                     bound.arguments[name] = parameters
                     statics = statics if statics is not None else found
-            if statics is None:
-                return fn(*args, **kwargs)
             given = dict(bound.arguments)
             if game in bound.arguments:
                 bound.arguments[game] = game_on_parameters(bound.arguments[game], statics)
