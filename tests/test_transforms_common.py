@@ -27,6 +27,9 @@ def _injected(factory, name, value):
     return lambda lr: optax.chain(optax.inject_hyperparams(factory)(**{name: value}), optax.sgd(lr))
 
 
+BOX = jg.Box(jg.Joint(jnp.asarray(-1e3), jnp.asarray(-1e3)), jg.Joint(jnp.asarray(1e3), jnp.asarray(1e3)))
+
+
 def _alt_radius(a):
     return 1.0 if a <= 2 else max(abs(np.roots([1, a**2 - 2, 1])))
 
@@ -119,6 +122,46 @@ TRANSFORMS = {
         lambda lr: abs(1 - lr),
         "r1",
     ),
+    # per-player optimisers, both SGD at lr: SimGD, |1 +- i lr|
+    "per_player": (
+        lambda lr: jg.per_player(optax.sgd(lr), optax.sgd(lr)),
+        lambda lr: jg.per_player(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), optax.sgd(lr)),
+        lambda lr: np.hypot(1.0, lr),
+    ),
+    # two time scales, lr_d = 2 lr_g: I - diag(lr, 2 lr) M has eigenvalues 1 +- i sqrt(2) lr
+    "ttur": (
+        lambda lr: jg.ttur(lr, 2 * lr),
+        lambda lr: optax.inject_hyperparams(jg.ttur)(lr_g=lr, lr_d=2 * lr),
+        lambda lr: np.sqrt(1 + 2 * lr**2),
+    ),
+    # Lookahead-minmax (k = 3, alpha = 1/2): the period map (1 - alpha) I + alpha B^3 with B's
+    # eigenvalues 1 -+ i lr; the radius is rho(period)^(1/3)
+    "lookahead": (
+        lambda lr: jg.lookahead(optax.sgd(lr), sync_period=3, alpha=0.5),
+        lambda lr: jg.lookahead(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), sync_period=3, alpha=0.5),
+        lambda lr: abs(0.5 + 0.5 * (1 - 1j * lr) ** 3) ** (1 / 3),
+    ),
+    # the proximal point step (I + lr M)^-1 on the bilinear Dirac-GAN: 1 / |1 +- i lr|
+    "proximal_point": (
+        lambda lr: jg.proximal_point(lr),
+        lambda lr: optax.inject_hyperparams(jg.proximal_point, static_args=("maxiter", "linear_solver", "strict"))(
+            learning_rate=lr),
+        lambda lr: 1 / np.hypot(1.0, lr),
+    ),
+    # GLGD with R1 (gamma = 1): theta is retracted to its best response psi = theta* (phi) and the
+    # generator descends the partial gradient theta* = phi: the rate |1 - lr|
+    "glgd": (
+        lambda lr: jg.glgd(optax.sgd(lr), "newton"),
+        lambda lr: jg.glgd(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), "newton"),
+        lambda lr: abs(1 - lr),
+        "r1",
+    ),
+    # SimGD projected on a box the run never leaves: the projection is the identity, |1 +- i lr|
+    "project_box": (
+        lambda lr: jg.chain(optax.sgd(lr), jg.project_box(BOX)),
+        lambda lr: jg.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), jg.project_box(BOX)),
+        lambda lr: np.hypot(1.0, lr),
+    ),
 }
 
 GAMES = {
@@ -149,11 +192,21 @@ def test_ignores_unknown_extra_args(name):
     chex.assert_trees_all_close(u1, u2)
 
 
+#: transforms that never evaluate the field (a per-player step of given updates, a scaling, a
+#: projection): they need neither `game=` nor, unless they act on the point, `params`
+NO_GAME = {"per_player": False, "ttur": False, "project_box": True}  # name -> needs params
+
+
 def test_missing_game_or_params_is_a_clear_error(name):
     tx, game = TRANSFORMS[name][0](0.1), _game(name)
     xi = jg.simultaneous_gradient(game)(W0)
-    with pytest.raises(TypeError, match="needs the game"):
-        tx.update(xi, tx.init(W0), W0)
+    if name in NO_GAME:  # the game is not needed: the same update without it
+        chex.assert_trees_all_close(tx.update(xi, tx.init(W0), W0)[0], tx.update(xi, tx.init(W0), W0, game=game)[0])
+        if not NO_GAME[name]:
+            return
+    else:
+        with pytest.raises(TypeError, match="needs the game"):
+            tx.update(xi, tx.init(W0), W0)
     with pytest.raises(ValueError, match="params"):
         tx.update(xi, tx.init(W0), None, game=game)
 
@@ -276,3 +329,32 @@ def test_every_state_is_a_typed_named_tuple():
         assert set(hints) == set(state._fields), state
         loose = [f for f, t in hints.items() if str(t) in ("object", "Any", "typing.Any")]
         assert not loose, f"{state.__name__}: fields typed object/Any: {loose}"
+
+
+# ------------------------------------------------------------------ the matrix covers every transform
+
+#: public factories of jg.transforms that are not transformations, with what they are instead
+NOT_TRANSFORMS = {
+    "run_stonr": "a runner: STON'R's whole path on a box (tests/test_stonr.py)",
+    "stonr_certificate": "a certificate of a point on a box, not a step (tests/test_stonr.py)",
+    "field_correction": "the constructor of a user's correction (tests/test_algebra.py)",
+}
+#: transformations outside the matrix, each with the reason and where it is tested instead
+OUTSIDE_THE_MATRIX = {
+    "stonr": "defined on a box-constrained game (its corners and events): the matrix's Dirac-GAN has no box; "
+             "tests/test_stonr.py runs the same checks (jit, scan, float32, the closed-form paths)",
+}
+
+
+def _matrix_names(factory: str):
+    """The matrix entries that build ``factory`` (an entry is named after its transform)."""
+    return [n for n in TRANSFORMS if n == factory or n.startswith(factory + "_")]
+
+
+def test_the_matrix_covers_every_transform():
+    """Each public transformation factory has a matrix entry named after it (or a declared reason)."""
+    factories = [n for n in jg.transforms.__all__ if inspect.isfunction(getattr(jg.transforms, n))]
+    missing = [n for n in factories if not _matrix_names(n) and n not in NOT_TRANSFORMS and n not in OUTSIDE_THE_MATRIX]
+    assert not missing, f"transforms missing from the common matrix TRANSFORMS: {missing}"
+    stale = [n for n in (*NOT_TRANSFORMS, *OUTSIDE_THE_MATRIX) if n not in factories]
+    assert not stale, f"declared names that are no longer public transforms: {stale}"
