@@ -1,4 +1,4 @@
-"""jaxgan.transforms._box: the box projection, the box checks and the first-order certificate of a box game."""
+"""jaxgan.transforms._box: the box projection and the box checks."""
 
 import jax
 import jax.numpy as jnp
@@ -57,14 +57,3 @@ def test_box_checks_accept_a_pair_and_name_what_is_wrong():
     jg.project_box(jg.Box(jg.Joint(1.0, 0.0), hi))
     with pytest.raises(ValueError, match="lo < hi"):
         jg.stonr_certificate(jg.zero_sum(lambda x, y: x * y), jg.Box(jg.Joint(1.0, 0.0), hi), lo)
-
-
-def test_certificate_local_types():
-    box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
-    g1 = jg.games.ridge_examples()["g1"]  # strict local minimax, not Nash
-    r, t = jg.stonr_certificate(g1, box, jg.Joint(0.0, 0.0))
-    assert float(r) == 0.0 and jg.transforms.LOCAL_TYPES[int(t)] == "local min-max"
-    r, t = jg.stonr_certificate(_double_well(), box, jg.Joint(0.0, 0.0))  # x at a maximum of its own loss
-    assert float(r) == 0.0 and int(t) == 0
-    r, _ = jg.stonr_certificate(g1, box, jg.Joint(0.5, 0.0))
-    np.testing.assert_allclose(r, 1.0)  # xi = (-3, -2): the projected step stops at the faces x = 1, y = 1

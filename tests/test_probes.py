@@ -89,7 +89,7 @@ BASE = {
     "jaxgan.metrics.mode_coverage": lambda **k: jg.metrics.mode_coverage(SAMPLES, RING, **k),
     "jaxgan.metrics.digits_classifier": lambda **k: jg.metrics.digits_classifier(**k),
     "jaxgan.transforms._alternating.alternating": lambda **k: jg.alternating(optax.sgd(0.1), **k),
-    "jaxgan.transforms._anderson.gda_am": lambda **k: jg.gda_am(optax.sgd(0.1), **k),
+    "jaxgan.transforms._gda_am.gda_am": lambda **k: jg.gda_am(optax.sgd(0.1), **k),
     "jaxgan.transforms._best_response.best_response": lambda **k: jg.best_response(optax.sgd(0.1), **k),
     "jaxgan.transforms._competitive.cgd": lambda **k: jg.cgd(**{"learning_rate": 0.1, **k}),
     "jaxgan.transforms._proximal_point.proximal_point": lambda **k: jg.proximal_point(**{"learning_rate": 0.1, **k}),
@@ -104,7 +104,7 @@ BASE = {
     "jaxgan.transforms._opponent_shaping.lola": lambda **k: jg.lola(**{"alpha": 0.1, **k}),
     "jaxgan.transforms._opponent_shaping.sos": lambda **k: jg.sos(**{"alpha": 0.1, **k}),
     "jaxgan.transforms._per_player.ttur": lambda **k: jg.ttur(**{"lr_g": 0.1, "lr_d": 0.2, **k}),
-    "jaxgan.transforms._ridge.follow_the_ridge": lambda **k: jg.follow_the_ridge(**k),
+    "jaxgan.transforms._follow_the_ridge.follow_the_ridge": lambda **k: jg.follow_the_ridge(**k),
     "jaxgan.transforms._stonr.stonr": lambda **k: jg.stonr(BOX, **k),
     "jaxgan.transforms._stonr_run.run_stonr": lambda **k: jg.run_stonr(BOX_GAME, BOX, **k),
     "jaxgan._arnoldi.arnoldi_eigenvalues": lambda **k: jg.arnoldi_eigenvalues(

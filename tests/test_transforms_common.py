@@ -105,7 +105,7 @@ TRANSFORMS = {
         None,
     ),
     # GDA-AM with no history is GDA: |1 +- i lr|; with a window the mixing is not
-    # differentiable at the fixed point (test_anderson.py checks it against a NumPy loop)
+    # differentiable at the fixed point (test_gda_am.py checks it against a NumPy loop)
     "gda_am_window0": (
         lambda lr: jg.gda_am(optax.sgd(lr), window=0),
         lambda lr: jg.gda_am(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), window=0),

@@ -2,14 +2,9 @@
 
 from ._alternating import AlternatingState as AlternatingState
 from ._alternating import alternating as alternating
-from ._anderson import AndersonState as AndersonState
-from ._anderson import gda_am as gda_am
 from ._best_response import BestResponseState as BestResponseState
 from ._best_response import BestResponseStats as BestResponseStats
 from ._best_response import best_response as best_response
-from ._best_response import glgd as glgd
-from ._box import LOCAL_TYPES as LOCAL_TYPES
-from ._box import certificate as stonr_certificate
 from ._box import project_box as project_box
 from ._competitive import ACGDState as ACGDState
 from ._competitive import CGDState as CGDState
@@ -22,6 +17,11 @@ from ._corrections import jare as jare
 from ._corrections import sga as sga
 from ._extragradient import ExtragradientState as ExtragradientState
 from ._extragradient import extragradient as extragradient
+from ._follow_the_ridge import FollowTheRidgeState as FollowTheRidgeState
+from ._follow_the_ridge import follow_the_ridge as follow_the_ridge
+from ._gda_am import AndersonState as AndersonState
+from ._gda_am import gda_am as gda_am
+from ._glgd import glgd as glgd
 from ._lookahead import LookaheadState as LookaheadState
 from ._lookahead import lookahead as lookahead
 from ._opponent_shaping import lola as lola
@@ -31,10 +31,10 @@ from ._per_player import per_player as per_player
 from ._per_player import ttur as ttur
 from ._proximal_point import ProximalPointState as ProximalPointState
 from ._proximal_point import proximal_point as proximal_point
-from ._ridge import FollowTheRidgeState as FollowTheRidgeState
-from ._ridge import follow_the_ridge as follow_the_ridge
 from ._stonr import StonrState as StonrState
 from ._stonr import stonr as stonr
+from ._stonr_certificate import LOCAL_TYPES as LOCAL_TYPES
+from ._stonr_certificate import stonr_certificate as stonr_certificate
 from ._stonr_run import StonrResult as StonrResult
 from ._stonr_run import run_stonr as run_stonr
 

@@ -1,8 +1,9 @@
-"""Best-response-manifold descent (seed 001; Bonnabel 2013) and GLGD (seed 003)."""
+"""Best-response-manifold descent (Bonnabel 2013; Fiez et al. 2020): the generator steps on
+the manifold of the discriminator's best responses."""
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional, Union
+from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -256,39 +257,3 @@ def best_response(
         form="`jg.best_response(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)
-
-
-def glgd(
-    inner: optax.GradientTransformation,
-    discriminator: Union[Callable, str, optax.GradientTransformation],
-    *,
-    projection: Optional[Callable] = None,
-    **kwargs,
-) -> optax.GradientTransformationExtraArgs:
-    """Generator-loss gradient descent, GLGD (seed 003, Algorithm 2):
-
-    .. math:: f^* \\leftarrow \\arg\\min_f d(R, f), \\qquad
-              R \\leftarrow R - \\alpha P_o \\nabla_R g(R, f^*).
-
-    The generator descends the *partial* gradient of its loss with the discriminator at
-    its best response, which is ``best_response(inner, step="partial")``. For the
-    non-saturating GAN in likelihood-ratio form (``games.likelihood_ratio``) this is
-    gradient descent on ``C(R) = E[(1 + R) log(1 + R)]`` (after ``P_o``), not on
-    ``g(R, f*(R))``: GLGD converges to ``R = 1``, where ``C = 2 log 2``.
-
-    Args:
-      inner: the generator's optimiser (``optax.sgd(alpha)``).
-      discriminator: the best response: a closed form ``phi -> theta*``, ``"newton"``, or
-        an optax transformation iterated to tolerance.
-      projection: optional map of the generator's gradient (``P_o``).
-      **kwargs: passed to ``best_response`` (tolerances, ``strict``...).
-
-    Examples:
-      >>> import jax.numpy as jnp, optax, jaxgan as jg
-      >>> game = jg.games.likelihood_ratio(jnp.array([0.5, 0.3, 0.2]))
-      >>> tx = jg.glgd(optax.sgd(4.0), game.best_response, projection=game.project)
-      >>> out = jg.rollout(game, tx, game.start(jnp.array([2.0, 0.5, 0.1])), 200)
-      >>> [round(float(r), 4) for r in out.final.phi]
-      [1.0, 1.0, 1.0]
-    """
-    return best_response(inner, step="partial", retraction=discriminator, generator_projection=projection, **kwargs)

@@ -1,6 +1,4 @@
-"""Boxes: the projection on a box (``project_box``), the unit-cube geometry STON'R works in,
-and the first-order certificate of a point of a box game (its variational-inequality
-residual and local type)."""
+"""Boxes: the projection on a box (``project_box``) and the unit-cube geometry STON'R works in."""
 
 from __future__ import annotations
 
@@ -13,18 +11,10 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._algebra import Info, Role, player_of, transformation
-from .._cache import compiled
-from .._checks import check_game, check_point
 from .._domains import describe
-from .._field import game_field
-from .._game import Box, Game, Joint, is_point
-from .._partition import accepts_modules
+from .._game import Box, Joint, is_point
 from .._players import require_two_players
 from .._scaffold import PLAIN_CALL, require_params
-
-#: ``StonrResult.local_type`` codes, indexing ``LOCAL_TYPES``
-FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = 0, 1, 2
-LOCAL_TYPES = ("first-order", "local min-max", "local Nash")
 
 
 def check_box(box, where: str, *, strict: bool) -> Box:
@@ -126,72 +116,3 @@ def project_box(box: Box) -> optax.GradientTransformation:
         return new, state
 
     return transformation(Info(Role.PROJECTION, "project_box"), lambda params: optax.EmptyState(), update_fn)
-
-
-@accepts_modules("w")
-def certificate(game: Game, box: Box, w: Joint):
-    """The first-order certificate of a point of a box game: the residual
-    ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units) and the local type.
-
-    The type uses the interior coordinates (strictly inside the box): with ``J = d xi /
-    dw`` split by player, a strict local Nash point has ``J_phiphi`` and ``J_thetatheta``
-    positive definite; a strict local min-max point has ``J_thetatheta`` positive definite
-    and the Schur complement ``J_phiphi - J_phitheta J_thetatheta^{-1} J_thetaphi``
-    positive definite (for ``min_x max_y f``: ``-H_yy`` and ``H_xx - H_xy H_yy^{-1}
-    H_yx``).
-
-    Returns:
-      ``(residual, local_type)`` with ``local_type`` 0, 1 or 2 (``LOCAL_TYPES``).
-
-    Examples:
-      >>> import jaxgan as jg
-      >>> game = jg.zero_sum(lambda x, y: (x - 0.5) ** 2 - (y - 0.5) ** 2)
-      >>> box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
-      >>> r, t = jg.stonr_certificate(game, box, jg.Joint(0.5, 0.5))
-      >>> float(r), jg.transforms.LOCAL_TYPES[int(t)]
-      (0.0, 'local Nash')
-    """
-    game = check_game(game, "stonr_certificate", two_player="stonr")
-    box = check_box(box, "stonr_certificate", strict=True)
-    box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
-    w = jax.tree.map(jnp.asarray, check_point(game, w, "stonr_certificate"))
-    return compiled("stonr_certificate", lambda g: lambda b, p: first_order_certificate(g, b, p), (game,))(box, w)
-
-
-def first_order_certificate(game: Game, box: Box, w: Joint):
-    """The traceable body of ``certificate``."""
-    cube = unit_cube(box)
-    z, unravel = ravel_pytree(jax.tree.map(jnp.asarray, w))
-    dtype = z.dtype
-    field = game_field(game)
-
-    def xi_flat(x):
-        return ravel_pytree(field(unravel(x)))[0]
-
-    lo, hi = cube.lo.astype(dtype), (cube.lo + cube.scale).astype(dtype)
-    xi = xi_flat(z)
-    residual = jnp.max(jnp.abs(z - jnp.clip(z - xi, lo, hi)))
-    jac = jax.jacfwd(xi_flat)(z)
-    d = z.size
-    idx = jnp.arange(d)
-    span = hi - lo
-    interior = (z > lo + 1e-9 * span) & (z < hi - 1e-9 * span)
-    is_phi = idx < cube.n_phi
-    eye = jnp.eye(d, dtype=dtype)
-    keep = interior[:, None] & interior[None, :]
-    jm = jnp.where(keep, jac, eye)
-    both_phi = is_phi[:, None] & is_phi[None, :]
-    both_theta = ~is_phi[:, None] & ~is_phi[None, :]
-    a = jnp.where(both_phi, jm, 0.0) + jnp.where(~both_phi, eye, 0.0)
-    c = jnp.where(both_theta, jm, 0.0) + jnp.where(~both_theta, eye, 0.0)
-    b = jnp.where(is_phi[:, None] & ~is_phi[None, :], jm, 0.0)
-    b2 = jnp.where(~is_phi[:, None] & is_phi[None, :], jm, 0.0)
-
-    def pd(m):
-        return jnp.min(jnp.linalg.eigvalsh((m + m.T) / 2)) > 0
-
-    schur = a - b @ jnp.linalg.solve(c, b2)
-    nash = pd(a) & pd(c)
-    minmax = pd(c) & pd(jnp.where(both_phi, schur, eye))
-    local_type = jnp.where(nash, LOCAL_NASH, jnp.where(minmax, LOCAL_MINMAX, FIRST_ORDER))
-    return residual, local_type.astype(jnp.int32)

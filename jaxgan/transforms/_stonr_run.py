@@ -17,8 +17,9 @@ from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
 from .._status import RESULTS, STATUS_NAMES
-from ._box import LOCAL_TYPES, check_box, first_order_certificate, unit_cube
+from ._box import check_box, unit_cube
 from ._stonr import stonr
+from ._stonr_certificate import LOCAL_TYPES, first_order_certificate
 
 
 class StonrResult(NamedTuple):

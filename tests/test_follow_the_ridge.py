@@ -1,4 +1,4 @@
-"""transforms/_ridge: Follow-the-Ridge (Wang, Zhang & Ba 2020)."""
+"""transforms/_follow_the_ridge: Follow-the-Ridge (Wang, Zhang & Ba 2020)."""
 
 import jax
 import jax.numpy as jnp

@@ -1,0 +1,65 @@
+"""CONTRIBUTING.md's recipe for a new transformation stays true: every public transformation
+follows it, and the files and helpers it names exist."""
+
+import inspect
+import pathlib
+import re
+
+import jaxgan as jg
+from jaxgan import _algebra, _domains, _players, _scaffold
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RECIPE = (ROOT / "CONTRIBUTING.md").read_text()
+
+#: family files: algorithms that share their solver, and the factories each holds
+FAMILIES = {
+    "_competitive": {"cgd", "acgd"},
+    "_corrections": {"consensus", "jare", "sga", "hamiltonian", "field_correction"},
+    "_opponent_shaping": {"look_ahead", "lola", "sos"},
+    "_per_player": {"per_player", "ttur"},
+    "_box": {"project_box"},  # the box geometry STON'R shares, with the projection on it
+    "_stonr_run": {"run_stonr"},  # STON'R's driver
+}
+
+
+def _factories():
+    return {n: getattr(jg.transforms, n) for n in jg.transforms.__all__ if inspect.isfunction(getattr(jg.transforms, n))}
+
+
+def test_each_transformation_lives_in_a_file_named_after_it_or_its_family():
+    bad = []
+    for name, fn in _factories().items():
+        module = fn.__module__.rsplit(".", 1)[-1]
+        if module != f"_{name}" and name not in FAMILIES.get(module, ()):
+            bad.append(f"{name} is in {module}.py")
+    assert not bad, "transformations outside their own file (or a declared family):\n" + "\n".join(bad)
+    for family, names in FAMILIES.items():
+        assert (ROOT / "jaxgan" / "transforms" / f"{family}.py").exists(), family
+        assert f"`{family}`" in RECIPE or family in ("_box", "_stonr_run"), family
+        assert names <= set(_factories()), names - set(_factories())
+
+
+def test_each_transformation_has_its_docs_entry_tests_and_registry_line():
+    docs = (ROOT / "docs" / "api" / "transforms.rst").read_text()
+    tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    for name, fn in _factories().items():
+        assert f".. autofunction:: jaxgan.transforms.{name}\n" in docs, f"{name}: no docs entry"
+        assert re.search(rf"\bjg\.(transforms\.)?{name}\(", tests), f"{name}: no test calls it"
+        assert name in jg.transforms.__all__
+        doc = inspect.getdoc(fn) or ""
+        assert ">>>" in doc, f"{name}: no example in its docstring"
+
+
+def test_the_files_and_helpers_the_recipe_names_exist():
+    for path in re.findall(r"`((?:jaxgan|tests|docs)/[\w/.]+\.(?:py|rst))`", RECIPE):
+        assert (ROOT / path).exists(), path
+    assert callable(_algebra.transformation) and callable(_scaffold.checked_game_update)
+    assert {"STEP", "CORRECTION", "DIRECTION", "PROJECTION"} <= set(_algebra.Role.__members__)
+    for domain in ("Real", "Integer", "Choice", "Flag", "Maybe", "domains"):
+        assert hasattr(_domains, domain), domain
+    assert hasattr(_players, "TWO_PLAYER_ONLY") and callable(_players.require_two_players)
+    import test_probes
+    import test_transforms_common
+
+    assert isinstance(test_probes.BASE, dict) and isinstance(test_transforms_common.TRANSFORMS, dict)
+    assert callable(test_transforms_common.test_the_matrix_covers_every_transform)
