@@ -26,7 +26,6 @@ import threading
 from typing import Any, Callable, Hashable, NamedTuple, Tuple
 
 import jax
-
 from jax.extend.core import get_opaque_trace_state
 
 #: Programs kept (least recently used dropped first).

@@ -157,6 +157,8 @@ CROSS_CUTTING = {
     "test_malformed_arguments.py": "malformed arguments at every public entry point",
     "test_notebooks.py": "the notebooks execute",
     "test_properties.py": "property tests across games and transforms",
+    "test_contributing.py": "CONTRIBUTING.md's recipe for a new transformation, against every transformation",
+    "test_style.py": "ruff: imports, unused names, lines of at most 100 characters in jaxgan",
     "test_readme.py": "the README's commands and examples",
     "test_sharding.py": "sweeps sharded over devices",
     "test_transforms_common.py": "what every transform shares (signatures, states, jit/vmap)",
