@@ -71,15 +71,20 @@ class Rule(NamedTuple):
 C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
 
 _FIRST = (
-    "{after} must come first in the optax chain, before any learning-rate scaling or optimiser: it reads its "
-    "updates as the field xi, but {before} already transformed them (e.g. `optax.chain(optax.sgd(lr), "
-    "jg.{after}(...))`). Write `optax.chain(jg.{after}(...), optax.sgd(lr))`; several corrections may be chained "
+    "{after} must come first in the optax chain, before any learning-rate scaling or optimiser: it "
+    "reads its "
+    "updates as the field xi, but {before} already transformed them (e.g. "
+    "`optax.chain(optax.sgd(lr), "
+    "jg.{after}(...))`). Write `optax.chain(jg.{after}(...), optax.sgd(lr))`; several corrections "
+    "may be chained "
     "together ahead of the optimiser."
 )
 _AFTER_STEP = (
-    "{before} is a full step: it produces the final update, learning rate included, and nothing that changes "
+    "{before} is a full step: it produces the final update, learning rate included, and nothing "
+    "that changes "
     "the update may follow it, so {after} after it is refused. Put corrections before it "
-    "(`optax.chain(jg.consensus(g), jg.{before}(...))`) and direction stages inside it where it takes an inner "
+    "(`optax.chain(jg.consensus(g), jg.{before}(...))`) and direction stages inside it where it "
+    "takes an inner "
     "optimiser (`jg.{before}(optax.chain(...))`)."
 )
 
@@ -88,20 +93,29 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (C, C): Rule(True),
     (C, D): Rule(True),
     (C, S): Rule(
-        True, unless="after.uses_field",
-        why="{after} does not use the incoming field, so {before} before it would be ignored: {after_why}",
+        True,
+        unless="after.uses_field",
+        why="{after} does not use the incoming field, so {before} before it would be ignored: "
+        "{after_why}",
     ),
-    (C, P): Rule(False, "{after} right after {before} would take the corrected field itself as the update (no "
-                 "learning rate: a step of one along the field, uphill): put a direction stage or a full step between, "
-                 "`optax.chain(jg.{before}(...), optax.sgd(lr), <projection>)`."),
+    (C, P): Rule(
+        False,
+        "{after} right after {before} would take the corrected field itself as the update (no "
+        "learning rate: a step of one along the field, uphill): put a direction stage or a full "
+        "step between, "
+        "`optax.chain(jg.{before}(...), optax.sgd(lr), <projection>)`.",
+    ),
     (D, C): Rule(False, _FIRST),
     (D, D): Rule(True),
     (D, S): Rule(
         False,
-        "{after} must come first in the optax chain, after the corrections only: it is a full step, which takes "
-        "the (corrected) field and applies its own learning rate, but {before} before it already turned the field "
+        "{after} must come first in the optax chain, after the corrections only: it is a full "
+        "step, which takes "
+        "the (corrected) field and applies its own learning rate, but {before} before it already "
+        "turned the field "
         "into an update, which would change the algorithm. Write the step "
-        "alone after the corrections, `optax.chain(<corrections>, jg.{after}(...))`, with its learning rate in its "
+        "alone after the corrections, `optax.chain(<corrections>, jg.{after}(...))`, with its "
+        "learning rate in its "
         "own arguments (or in its inner optimiser).",
     ),
     (D, P): Rule(True),
@@ -109,18 +123,30 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (S, D): Rule(False, _AFTER_STEP),
     (S, S): Rule(False, _AFTER_STEP),
     (S, P): Rule(
-        True, unless="before.moves_once",
-        why="{after} after {before} would project once per round, not after each step {before} takes: put it in "
+        True,
+        unless="before.moves_once",
+        why="{after} after {before} would project once per round, not after each step {before} "
+        "takes: put it in "
         "the inner optimiser, {form}.",
     ),
-    (P, C): Rule(False, "{after} after {before}: a projection comes last in a step (it acts on the point after "
-                 "the step), and a field correction comes first. Write `optax.chain(jg.{after}(...), ..., "
-                 "<projection>)`."),
-    (P, D): Rule(False, "{after} after {before} would move the point off the set it projects on: a projection "
-                 "comes last, after every direction stage (`optax.chain(..., optax.sgd(lr), <projection>)`)."),
-    (P, S): Rule(False, "{before} before the full step {after} would project before the step, never after it: "
-                 "put the projection in {after}'s inner optimiser (`jg.{after}(optax.chain(optax.sgd(lr), "
-                 "<projection>))`) or after a step that moves once."),
+    (P, C): Rule(
+        False,
+        "{after} after {before}: a projection comes last in a step (it acts on the point after "
+        "the step), and a field correction comes first. Write `optax.chain(jg.{after}(...), ..., "
+        "<projection>)`.",
+    ),
+    (P, D): Rule(
+        False,
+        "{after} after {before} would move the point off the set it projects on: a projection "
+        "comes last, after every direction stage "
+        "(`optax.chain(..., optax.sgd(lr), <projection>)`).",
+    ),
+    (P, S): Rule(
+        False,
+        "{before} before the full step {after} would project before the step, never after it: "
+        "put the projection in {after}'s inner optimiser (`jg.{after}(optax.chain(optax.sgd(lr), "
+        "<projection>))`) or after a step that moves once.",
+    ),
     (P, P): Rule(True),
 }
 
@@ -141,38 +167,52 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
     **{(Place.TOP, r): None for r in Role},
     **{(Place.JOINT, r): None for r in Role},
     (Place.PLAYER, C): (
-        "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: put corrections before "
-        "the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{wrapper}(...))`; {wrapper} then uses the corrected field "
+        "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: put "
+        "corrections before "
+        "the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{wrapper}(...))`; {wrapper} then uses "
+        "the corrected field "
         "at every point it visits."
     ),
     (Place.PLAYER, D): None,
     (Place.PLAYER, S): (
-        "{name} inside {wrapper}'s inner optimiser: a full step needs both players, but each inner optimiser of "
-        "{wrapper} steps one player. Use `jg.{name}(...)` on its own, or direction stages inside {wrapper}."
+        "{name} inside {wrapper}'s inner optimiser: a full step needs both players, but each inner "
+        "optimiser of "
+        "{wrapper} steps one player. Use `jg.{name}(...)` on its own, or direction stages inside "
+        "{wrapper}."
     ),
     (Place.PLAYER, P): None,
     (Place.DIRECTION_ONLY, C): (
-        "{name} inside {wrapper}'s inner optimiser would correct a direction that is not a field: regularise the "
+        "{name} inside {wrapper}'s inner optimiser would correct a direction that is not a field: "
+        "regularise the "
         "game instead (jg.regularizers)."
     ),
     (Place.DIRECTION_ONLY, D): None,
     (Place.DIRECTION_ONLY, S): (
-        "{name} inside {wrapper}'s inner optimiser: {wrapper} hands its inner optimiser a direction, not a field, "
+        "{name} inside {wrapper}'s inner optimiser: {wrapper} hands its inner optimiser a "
+        "direction, not a field, "
         "so a full step there has no field to step with. Use direction stages inside {wrapper}."
     ),
     (Place.DIRECTION_ONLY, P): None,
     **{(Place.SHIFTED, r): None for r in (C, D, P)},
     (Place.SHIFTED, S): (
-        "{name} inside {wrapper}'s inner optimiser: {wrapper} applies its inner optimiser at the current point to the "
-        "field of another point (the look-ahead), which gives a full step no meaning. Nest the other way round "
+        "{name} inside {wrapper}'s inner optimiser: {wrapper} applies its inner optimiser at the "
+        "current point to the "
+        "field of another point (the look-ahead), which gives a full step no meaning. Nest the "
+        "other way round "
         "(`jg.{name}(...)` of a joint step) or use direction stages inside {wrapper}."
     ),
     (Place.FIELD, C): None,
-    **{(Place.FIELD, r): (
-        "`transform=` takes field corrections only (consensus, jare, sga, hamiltonian, look_ahead, lola, sos, "
-        "follow_the_ridge): {name} is a " + r.value + ", and the spectrum, flow or corrected field is of the field, "
-        "not of a step. For the spectrum of a step use jg.update_jacobian / jg.spectral_radius."
-    ) for r in (D, S, P)},
+    **{
+        (Place.FIELD, r): (
+            "`transform=` takes field corrections only (consensus, jare, sga, hamiltonian, "
+            "look_ahead, lola, sos, "
+            "follow_the_ridge): {name} is a "
+            + r.value
+            + ", and the spectrum, flow or corrected field is of the field, "
+            "not of a step. For the spectrum of a step use jg.update_jacobian / jg.spectral_radius."
+        )
+        for r in (D, S, P)
+    },
 }
 
 #: Where a chain must turn the field into an update (a direction stage or a full step)
@@ -206,7 +246,8 @@ def is_declared(info: "Info") -> bool:
 
 _UNDECLARED = Info(
     Role.DIRECTION,
-    "a direction stage (an optax transformation, or an optax wrapper that rebuilds the updates: masked, "
+    "a direction stage (an optax transformation, or an optax wrapper that rebuilds the updates: "
+    "masked, "
     "multi_transform, apply_if_finite)",
 )
 
@@ -251,13 +292,18 @@ class _Probe:
             why = PLACE[(self.place, info.role)]
             if why is not None:
                 raise ValueError(why.format(name=info.name, wrapper=self.wrapper))
-        if self.place in NEEDS_UPDATE and not any(i.role in (Role.DIRECTION, Role.STEP) for i in self.sequence):
+        if self.place in NEEDS_UPDATE and not any(
+            i.role in (Role.DIRECTION, Role.STEP) for i in self.sequence
+        ):
             names = ", ".join(i.name for i in self.sequence) or "an empty chain"
             where = "" if self.wrapper is None else f" (inside {self.wrapper}'s inner optimiser)"
             raise ValueError(
-                f"the step{where} has no stage that turns the field into an update: {names} alone would step along "
-                "the field itself with a step of one (uphill, without a learning rate). Add a direction stage or a "
-                "full step, e.g. `optax.chain(<corrections>, optax.sgd(lr))` (step algebra: a step needs a direction "
+                f"the step{where} has no stage that turns the field into an update: {names} alone "
+                "would step along "
+                "the field itself with a step of one (uphill, without a learning rate). Add a "
+                "direction stage or a "
+                "full step, e.g. `optax.chain(<corrections>, optax.sgd(lr))` (step algebra: a step "
+                "needs a direction "
                 "stage or a full step)."
             )
 
@@ -273,9 +319,14 @@ def check_pair(before: Info, after: Info) -> None:
     if allowed:
         return
     message = rule.why.format(
-        before=before.name, after=after.name, after_why=after.why, form=before.form.format(after=after.name) if before.form else f"`jg.{before.name}(...)`"
+        before=before.name,
+        after=after.name,
+        after_why=after.why,
+        form=before.form.format(after=after.name) if before.form else f"`jg.{before.name}(...)`",
     )
-    raise ValueError(f"{message} (step algebra: a {after.role.value} may not follow a {before.role.value} here)")
+    raise ValueError(
+        f"{message} (step algebra: a {after.role.value} may not follow a {before.role.value} here)"
+    )
 
 
 class CorrectedField:
@@ -309,18 +360,41 @@ def is_corrected(field: Callable) -> bool:
     return isinstance(field, CorrectedField)
 
 
-def probe(tx, start, state, params, extra: Dict[str, Any], place: Place = Place.TOP,
-          wrapper: Optional[str] = None, counters: Optional[Dict[int, Counter]] = None, check: bool = True) -> _Probe:
+def probe(
+    tx,
+    start,
+    state,
+    params,
+    extra: Dict[str, Any],
+    place: Place = Place.TOP,
+    wrapper: Optional[str] = None,
+    counters: Optional[Dict[int, Counter]] = None,
+    check: bool = True,
+) -> _Probe:
     """Trace ``tx.update`` in probe mode and (with ``check``) apply the rule to what it recorded."""
     record = _Probe(start, place, wrapper, {} if counters is None else counters)
-    out, _ = tx.update(start, state, params, **{k: v for k, v in extra.items() if k not in _OURS}, **{PROBE: record})
+    out, _ = tx.update(
+        start,
+        state,
+        params,
+        **{k: v for k, v in extra.items() if k not in _OURS},
+        **{PROBE: record},
+    )
     if check:
         record.finish(out)
     return record
 
 
-def resolve(tx, field: Callable, start, state, params, extra: Dict[str, Any], place: Place = Place.TOP,
-            wrapper: Optional[str] = None) -> Resolution:
+def resolve(
+    tx,
+    field: Callable,
+    start,
+    state,
+    params,
+    extra: Dict[str, Any],
+    place: Place = Place.TOP,
+    wrapper: Optional[str] = None,
+) -> Resolution:
     """The resolution of a chain: checked against ``RULE`` and ``PLACE``, its corrected field
     (``field`` corrected by its corrections) and its counters, keyed by the position of their
     leaf in ``jax.tree.leaves(state)``.
@@ -367,9 +441,15 @@ def check_place(tx, place: Place, wrapper: str) -> None:
             raise ValueError(why.format(name=info.name, wrapper=wrapper))
 
 
-def transformation(info: Info, init_fn, update_fn, *, probe_inner: Optional[Callable] = None,
-                   correct: Optional[Callable] = None, counter: Optional[Callable] = None
-                   ) -> optax.GradientTransformationExtraArgs:
+def transformation(
+    info: Info,
+    init_fn,
+    update_fn,
+    *,
+    probe_inner: Optional[Callable] = None,
+    correct: Optional[Callable] = None,
+    counter: Optional[Callable] = None,
+) -> optax.GradientTransformationExtraArgs:
     """A jaxgan stage: ``update_fn`` in a real call; in the probe, it records ``info`` (and,
     for a correction, ``correct(game) -> (v, w) -> v'``; for a counter, ``counter(state) ->
     (leaf, Counter)``), lets ``probe_inner(updates, state, params, extra, record)`` probe its
@@ -391,14 +471,21 @@ def transformation(info: Info, init_fn, update_fn, *, probe_inner: Optional[Call
     return optax.GradientTransformationExtraArgs(init_fn, update)
 
 
-def probe_inner(record: _Probe, tx, start, state, params, extra: Dict[str, Any], place: Place, wrapper: str) -> _Probe:
+def probe_inner(
+    record: _Probe, tx, start, state, params, extra: Dict[str, Any], place: Place, wrapper: str
+) -> _Probe:
     """Probe a full step's inner optimiser (inside the parent's probe): its own rule, its counters
     shared with the parent's."""
     return probe(tx, start, state, params, extra, place, wrapper, record.counters)
 
 
-def inner_extra(extra: Dict[str, Any], *, field: Optional[Callable] = None, at=None, player: Optional[str] = None
-                ) -> Dict[str, Any]:
+def inner_extra(
+    extra: Dict[str, Any],
+    *,
+    field: Optional[Callable] = None,
+    at=None,
+    player: Optional[str] = None,
+) -> Dict[str, Any]:
     """The extra arguments of an inner optimiser's real call: the caller's, with its own field,
     evaluation point and player (data handed down; nothing shared is changed)."""
     out = {k: v for k, v in extra.items() if k not in _OURS}
@@ -429,12 +516,17 @@ def player_of(extra: Dict[str, Any], where: str) -> str:
     """The player a per-player projection acts for (``jaxgan_player``), or a clear error."""
     player = extra.get(PLAYER)
     if isinstance(player, int) and not isinstance(player, bool):
-        raise ValueError(f"{where} acts for a generator or a discriminator, so it is defined for two players; here it "
-                         f"steps player {player} of an n-player game.")
+        raise ValueError(
+            f"{where} acts for a generator or a discriminator, so it is defined for two players; "
+            "here it "
+            f"steps player {player} of an n-player game."
+        )
     if player not in PLAYERS:
         raise TypeError(
-            f"{where}: got one player's parameters (not a jaxgan.Joint) but no `jaxgan_player`: use it inside "
-            "jg.alternating, jg.per_player or jg.ttur (which say which player each step is for), or on the joint "
+            f"{where}: got one player's parameters (not a jaxgan.Joint) but no `jaxgan_player`: "
+            "use it inside "
+            "jg.alternating, jg.per_player or jg.ttur (which say which player each step is for), "
+            "or on the joint "
             "parameters."
         )
     return player

@@ -52,10 +52,15 @@ def check_start_vector(v0, where: str) -> None:
     if isinstance(v0, jax.core.Tracer):
         return
     if not bool(jnp.all(jnp.isfinite(v0))):
-        raise ValueError(f"{where}: `v0` has non-finite values; the start vector must be finite and non-zero.")
+        raise ValueError(
+            f"{where}: `v0` has non-finite values; the start vector must be finite and non-zero."
+        )
     if not bool(jnp.any(v0 != 0)):
-        raise ValueError(f"{where}: `v0` is the zero vector: Krylov's basis starts from v0 / |v0|, which is undefined; "
-                         "give a non-zero start vector (or None for the default).")
+        raise ValueError(
+            f"{where}: `v0` is the zero vector: Krylov's basis starts from v0 / |v0|, which is "
+            "undefined; "
+            "give a non-zero start vector (or None for the default)."
+        )
 
 
 def _maps_reals(matvec, v0) -> bool:
@@ -64,7 +69,9 @@ def _maps_reals(matvec, v0) -> bool:
         out = jax.eval_shape(matvec, jax.ShapeDtypeStruct(v0.shape, v0.dtype))
     except Exception:  # a map written for complex vectors only
         return False
-    return getattr(out, "shape", None) == v0.shape and not jnp.issubdtype(out.dtype, jnp.complexfloating)
+    return getattr(out, "shape", None) == v0.shape and not jnp.issubdtype(
+        out.dtype, jnp.complexfloating
+    )
 
 
 def _order(theta, which):
@@ -78,7 +85,13 @@ def _order(theta, which):
     return theta.real  # SR
 
 
-@domains(k=Integer(1), which=Choice("LM", "LR", "SR", "SM"), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1))
+@domains(
+    k=Integer(1),
+    which=Choice("LM", "LR", "SR", "SM"),
+    krylov_size=Maybe(Integer(1)),
+    tol=Maybe(Real(0, low_open=True)),
+    max_restarts=Integer(1),
+)
 def arnoldi_eigenvalues(
     matvec: Callable[[jax.Array], jax.Array],
     v0: jax.Array,
@@ -125,7 +138,8 @@ def arnoldi_eigenvalues(
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> rot = jnp.array([[0.0, -2.0], [2.0, 0.0]])  # eigenvalues +-2i
-      >>> a = jnp.block([[rot, jnp.zeros((2, 2))], [jnp.zeros((2, 2)), jnp.diag(jnp.array([1.0, -0.5]))]])
+      >>> a = jnp.block([[rot, jnp.zeros((2, 2))], [jnp.zeros((2, 2)), jnp.diag(jnp.array([1.0,
+      ... -0.5]))]])
       >>> out = jg.arnoldi_eigenvalues(lambda x: a.astype(x.dtype) @ x, jnp.ones(4), 2)
       >>> sorted(round(float(v.imag), 4) for v in out.eigenvalues)
       [-2.0, 2.0]
@@ -138,7 +152,10 @@ def arnoldi_eigenvalues(
     check_start_vector(v0, "arnoldi_eigenvalues")
     n = v0.shape[0]
     if not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(f"top_eigenvalues: `k` must be an int in [1, n - 1] = [1, {n - 1}], got {k!r} (use eigenvalues() for all).")
+        raise ValueError(
+            f"top_eigenvalues: `k` must be an int in [1, n - 1] = [1, {n - 1}], got {k!r} (use "
+            "eigenvalues() for all)."
+        )
     m = int(krylov_size) if krylov_size is not None else min(n, max(2 * k + 20, 60))
     if not k < m <= n:
         raise ValueError(f"top_eigenvalues: `krylov_size` must be in ({k}, {n}], got {m}.")
@@ -169,7 +186,9 @@ def arnoldi_eigenvalues(
             w2, h2 = gs(w1)
             return w2, h + h2
 
-        return jax.lax.cond(jnp.linalg.norm(w1) < 0.7071 * jnp.linalg.norm(w), again, lambda w1: (w1, h), w1)
+        return jax.lax.cond(
+            jnp.linalg.norm(w1) < 0.7071 * jnp.linalg.norm(w), again, lambda w1: (w1, h), w1
+        )
 
     def extend(V, H, start):
         def body(j, carry):
@@ -185,7 +204,9 @@ def arnoldi_eigenvalues(
                 fresh, _ = orthogonalise(V, fresh, j)
                 return fresh / jnp.linalg.norm(fresh)
 
-            nxt = jax.lax.cond(small, restart_direction, lambda _: w / jnp.where(small, 1.0, beta), None)
+            nxt = jax.lax.cond(
+                small, restart_direction, lambda _: w / jnp.where(small, 1.0, beta), None
+            )
             H = H.at[:, j].set(h.astype(work)).at[j + 1, j].set(jnp.where(small, 0.0, beta))
             return V.at[j + 1].set(nxt), H, count + 1
 
@@ -211,7 +232,9 @@ def arnoldi_eigenvalues(
         # the real span of a conjugate pair {y, conj y} is {Re y, Im y}: each Ritz vector gives
         # one real column (Re y where Im theta >= 0, Im y where Im theta < 0); a pair split by
         # the cut (an odd count of non-real values kept; pairs sort side by side) keeps one more
-        cols = jnp.where(theta.imag[None, : keep + 1] >= 0, Y.real[:, : keep + 1], Y.imag[:, : keep + 1])
+        cols = jnp.where(
+            theta.imag[None, : keep + 1] >= 0, Y.real[:, : keep + 1], Y.imag[:, : keep + 1]
+        )
         split = jnp.sum(theta.imag[:keep] != 0) % 2
         p = keep + split
         Q = jnp.linalg.qr(cols)[0]
@@ -245,7 +268,14 @@ def arnoldi_eigenvalues(
 
 
 @accepts_modules("w")
-@domains(k=Integer(1), which=Choice("LM", "LR", "SR", "SM"), block=Maybe(Choice("phi", "theta")), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1))
+@domains(
+    k=Integer(1),
+    which=Choice("LM", "LR", "SR", "SM"),
+    block=Maybe(Choice("phi", "theta")),
+    krylov_size=Maybe(Integer(1)),
+    tol=Maybe(Real(0, low_open=True)),
+    max_restarts=Integer(1),
+)
 def top_eigenvalues(
     game: Game,
     w: Joint,
@@ -296,7 +326,8 @@ def top_eigenvalues(
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.games.quadratic(jnp.diag(jnp.arange(1.0, 9.0)), jnp.eye(8), jnp.eye(8))
       >>> out = jg.top_eigenvalues(game, game.equilibrium, 2, which="LR")
-      >>> [round(float(x), 4) for x in out.eigenvalues.real]  # -(a + c)/2 +- ...: least stable first
+      >>> # -(a + c)/2 +- ...: least stable first
+      >>> [round(float(x), 4) for x in out.eigenvalues.real]
       [-1.0, -1.0]
     """
     game = check_game(game, "top_eigenvalues")
@@ -308,15 +339,27 @@ def top_eigenvalues(
     if v0 is not None:
         check_start_vector(jnp.asarray(v0), "top_eigenvalues")
     options = (k, which, block, krylov_size, tol, max_restarts, hyperparams is not None)
-    return compiled("top_eigenvalues", _top_eigenvalues_program, (game, transform), options)(w, v0, hyperparams)
+    return compiled("top_eigenvalues", _top_eigenvalues_program, (game, transform), options)(
+        w, v0, hyperparams
+    )
 
 
-def _top_eigenvalues_program(game, transform, k, which, block, krylov_size, tol, max_restarts, with_hyperparams):
+def _top_eigenvalues_program(
+    game, transform, k, which, block, krylov_size, tol, max_restarts, with_hyperparams
+):
     def program(w, v0, hyperparams):
         t, h = transform_at(transform, hyperparams if with_hyperparams else None, "top_eigenvalues")
         out = field_top_eigenvalues(
-            game, w, k, which=which, block=block, transform=t, krylov_size=krylov_size, tol=tol,
-            max_restarts=max_restarts, v0=v0,
+            game,
+            w,
+            k,
+            which=which,
+            block=block,
+            transform=t,
+            krylov_size=krylov_size,
+            tol=tol,
+            max_restarts=max_restarts,
+            v0=v0,
         )
         check_read(h, "top_eigenvalues")
         return out
@@ -324,8 +367,19 @@ def _top_eigenvalues_program(game, transform, k, which, block, krylov_size, tol,
     return program
 
 
-def field_top_eigenvalues(game, w, k, *, which="LM", block=None, transform=None, krylov_size=None, tol=None,
-                          max_restarts=300, v0=None) -> TopEigenvalues:
+def field_top_eigenvalues(
+    game,
+    w,
+    k,
+    *,
+    which="LM",
+    block=None,
+    transform=None,
+    krylov_size=None,
+    tol=None,
+    max_restarts=300,
+    v0=None,
+) -> TopEigenvalues:
     """The traceable body of ``top_eigenvalues`` (checked arguments)."""
     field = negated_field(game, transform)
     if block is None:
@@ -350,4 +404,6 @@ def field_top_eigenvalues(game, w, k, *, which="LM", block=None, transform=None,
     if v0 is None:
         n = z0.shape[0]
         v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=z0.dtype) * 1.618 + 0.5)
-    return arnoldi_eigenvalues(matvec, v0, k, which=which, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts)
+    return arnoldi_eigenvalues(
+        matvec, v0, k, which=which, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts
+    )

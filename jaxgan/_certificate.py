@@ -108,6 +108,13 @@ class StationaryPointCertificate(NamedTuple):
     reason: str
 
 
+#: what the leader's own Hessian adds to a minimax verdict: a negative eigenvalue, else a zero one
+LEADER_HESSIAN = {
+    True: " while its own Hessian has a negative eigenvalue",
+    False: ", its own Hessian has a zero eigenvalue",
+}
+
+
 def _extremes(matvec, n, dtype, tol):
     if n == 1:
         lam = matvec(jnp.ones((1,), dtype))[0]
@@ -117,11 +124,18 @@ def _extremes(matvec, n, dtype, tol):
     lo = arnoldi_eigenvalues(matvec, v0, 1, which="SR", tol=tol)  # a real map: real arithmetic
     hi = arnoldi_eigenvalues(matvec, v0, 1, which="LR", tol=tol)
     res = jnp.concatenate([lo.residuals, hi.residuals]).astype(dtype)
-    return Extremes(lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged)
+    return Extremes(
+        lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged
+    )
 
 
 @accepts_modules("w")
-@domains(gtol=Real(0, allow_inf=True), rtol=Real(0, 1, high_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)))
+@domains(
+    gtol=Real(0, allow_inf=True),
+    rtol=Real(0, 1, high_open=True),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+)
 def stationary_point_certificate(
     game: Game,
     w: Joint,
@@ -171,7 +185,9 @@ def stationary_point_certificate(
     out = jax.tree.map(np.asarray, out)
     verdict, reason = _verdict(out, gtol, rtol, game.zero_sum)
     g, t, leader, follower, stack, info = out
-    return StationaryPointCertificate(float(g), float(t), leader, follower, stack, info, name, verdict, reason)
+    return StationaryPointCertificate(
+        float(g), float(t), leader, follower, stack, info, name, verdict, reason
+    )
 
 
 def _certificate_program(game, name, tol, maxiter, rtol):
@@ -179,20 +195,33 @@ def _certificate_program(game, name, tol, maxiter, rtol):
         dtype = jnp.result_type(*jax.tree.leaves(w))
         arnoldi_tol = 1e-10 if dtype == jnp.float64 else 1e-4
         g = jnp.linalg.norm(ravel_pytree(game_field(game)(w))[0])
-        leader, follower = (_extremes(*operator(game, w, op, tol=tol, maxiter=maxiter), dtype, arnoldi_tol)
-                            for op in ("hessian_phi", "hessian_theta"))
-        scale = jnp.maximum(jnp.maximum(jnp.abs(follower.smallest), jnp.abs(follower.largest)), jnp.finfo(dtype).tiny)
+        leader, follower = (
+            _extremes(*operator(game, w, op, tol=tol, maxiter=maxiter), dtype, arnoldi_tol)
+            for op in ("hessian_phi", "hessian_theta")
+        )
+        scale = jnp.maximum(
+            jnp.maximum(jnp.abs(follower.smallest), jnp.abs(follower.largest)),
+            jnp.finfo(dtype).tiny,
+        )
         definite = follower.smallest > rtol * scale  # NaN compares False
 
         def with_best_response(w):
             t = jnp.linalg.norm(stackelberg_total_gradient(game, w, tol=tol, maxiter=maxiter))
-            stack = _extremes(*operator(game, w, name, tol=tol, maxiter=maxiter), dtype, arnoldi_tol)
+            stack = _extremes(
+                *operator(game, w, name, tol=tol, maxiter=maxiter), dtype, arnoldi_tol
+            )
             return t, stack, probe_solve(game, w, tol=tol, maxiter=maxiter)
 
-        def undefined(w):  # H_tt not positive definite: no best response to solve for (and CG would fail)
+        def undefined(
+            w,
+        ):  # H_tt not positive definite: no best response to solve for (and CG would fail)
             shapes = jax.eval_shape(with_best_response, w)
-            return jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan if jnp.issubdtype(x.dtype, jnp.inexact)
-                                                   else 0, x.dtype), shapes)
+            return jax.tree.map(
+                lambda x: jnp.full(
+                    x.shape, jnp.nan if jnp.issubdtype(x.dtype, jnp.inexact) else 0, x.dtype
+                ),
+                shapes,
+            )
 
         t, stack, info = jax.lax.cond(definite, with_best_response, undefined, w)
         return g, t, leader, follower, stack, info
@@ -216,28 +245,60 @@ def _is_positive(e: Extremes, rtol: float) -> str:
 def _verdict(out, gtol, rtol, zero_sum):
     g, t, leader, follower, stack, info = out
     lp, fp, sp = (_is_positive(e, rtol) for e in (leader, follower, stack))
-    s_text = (f"lambda_min(S) = {float(stack.smallest):.6g}" if fp == "positive"
-              else "S not computed: H_tt is not positive definite")
-    numbers = f"lambda_min(H_pp) = {float(leader.smallest):.6g}, lambda_min(H_tt) = {float(follower.smallest):.6g}, {s_text}"
+    s_text = (
+        f"lambda_min(S) = {float(stack.smallest):.6g}"
+        if fp == "positive"
+        else "S not computed: H_tt is not positive definite"
+    )
+    numbers = (
+        f"lambda_min(H_pp) = {float(leader.smallest):.6g}, "
+        f"lambda_min(H_tt) = {float(follower.smallest):.6g}, {s_text}"
+    )
     if float(g) > gtol:
-        return "not stationary", f"|xi| = {float(g):.3g} > gtol = {gtol:g}: no second-order verdict ({numbers})."
+        return (
+            "not stationary",
+            f"|xi| = {float(g):.3g} > gtol = {gtol:g}: no second-order verdict ({numbers}).",
+        )
     if fp == "negative":
         return "neither", f"the discriminator is not at a local minimum of its loss ({numbers})."
     if fp in ("zero", "failed"):
-        return "inconclusive", f"H_tt has a zero eigenvalue within rtol: S is not defined and the test cannot decide ({numbers})."
+        return (
+            "inconclusive",
+            "H_tt has a zero eigenvalue within rtol: S is not defined and the test cannot decide "
+            f"({numbers}).",
+        )
     if lp == "positive":
-        return "local Nash", f"both players are at strict local minima of their own losses ({numbers})."
+        return (
+            "local Nash",
+            f"both players are at strict local minima of their own losses ({numbers}).",
+        )
     if not zero_sum and float(t) > gtol:
-        return "neither", (f"not Nash (H_pp has a {'negative' if lp == 'negative' else 'zero'} eigenvalue) and the leader's "
-                           f"total gradient |T| = {float(t):.3g} > gtol: not a Stackelberg critical point ({numbers}).")
+        return "neither", (
+            f"not Nash (H_pp has a {'negative' if lp == 'negative' else 'zero'} eigenvalue) and "
+            "the leader's "
+            f"total gradient |T| = {float(t):.3g} > gtol: not a Stackelberg critical point "
+            f"({numbers})."
+        )
     if sp == "positive":
         tail = ", not Nash" if lp == "negative" else ""
         return f"local minimax (differential Stackelberg){tail}", (
             f"the generator's curvature along the discriminator's best response is positive"
-            f"{' while its own Hessian has a negative eigenvalue' if lp == 'negative' else ', its own Hessian has a zero eigenvalue'}"
-            f" ({numbers}).")
+            f"{LEADER_HESSIAN[lp == 'negative']}"
+            f" ({numbers})."
+        )
     if sp == "negative":
-        return "neither", f"the leader's curvature along the follower's best response has a negative direction ({numbers})."
+        return (
+            "neither",
+            "the leader's curvature along the follower's best response has a negative direction "
+            f"({numbers}).",
+        )
     if sp == "failed":
-        return "inconclusive", f"the CG solves with H_tt inside S failed ({numbers}; inner solve residual {float(info.residual):.3g})."
-    return "inconclusive", f"a zero eigenvalue within rtol: the second-order test cannot decide ({numbers})."
+        return (
+            "inconclusive",
+            f"the CG solves with H_tt inside S failed ({numbers}; inner solve residual "
+            f"{float(info.residual):.3g}).",
+        )
+    return (
+        "inconclusive",
+        f"a zero eigenvalue within rtol: the second-order test cannot decide ({numbers}).",
+    )

@@ -30,8 +30,10 @@ def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Gam
             "`tx.update(xi, state, params, game=game)`."
         )
     if not isinstance(game, GAME_TYPES):
-        raise TypeError(f"{where}: `game` must be a jaxgan.Game, got {describe(game)} (games of n players come "
-                        "from jaxgan.n_player_game).")
+        raise TypeError(
+            f"{where}: `game` must be a jaxgan.Game, got {describe(game)} (games of n players come "
+            "from jaxgan.n_player_game)."
+        )
     if two_player:
         require_two_players(game, where, two_player if isinstance(two_player, str) else "")
     return game
@@ -43,24 +45,42 @@ def check_joint(w, where: str, arg: str = "w", game=None):
     ``StackedPlayers`` of a stacked n-player game."""
     if isinstance(game, NPlayerGame):
         want = StackedPlayers if game.stacked else Players
-        text = (f"a jaxgan.StackedPlayers of {game.n} players (the players along the leading axis)" if game.stacked
-                else f"a jaxgan.Players of {game.n} players")
+        text = (
+            f"a jaxgan.StackedPlayers of {game.n} players (the players along the leading axis)"
+            if game.stacked
+            else f"a jaxgan.Players of {game.n} players"
+        )
         if not isinstance(w, want):
-            hint = " (the game has n players: `jg.Players(x_1, ..., x_n)`)" if isinstance(w, Joint) else ""
+            hint = (
+                " (the game has n players: `jg.Players(x_1, ..., x_n)`)"
+                if isinstance(w, Joint)
+                else ""
+            )
             raise TypeError(f"{where}: `{arg}` must be {text}, got {describe(w)}{hint}.")
         if len(w) != game.n:
             raise ValueError(f"{where}: `{arg}` holds {len(w)} players but the game has {game.n}.")
         if game.stacked:
             sizes = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree.leaves(w.x)}
             if sizes != {game.n}:
-                raise ValueError(f"{where}: every leaf of `{arg}.x` must have the players along its leading axis "
-                                 f"(length {game.n}), got leading lengths {sorted(map(str, sizes))}.")
+                raise ValueError(
+                    f"{where}: every leaf of `{arg}.x` must have the players along its leading "
+                    "axis "
+                    f"(length {game.n}), got leading lengths {sorted(map(str, sizes))}."
+                )
         named = [(f"[{i}]", x) for i, x in enumerate(w)] if not game.stacked else [(".x", w.x)]
     elif isinstance(w, (Players, StackedPlayers)) and game is None:  # the game is not known here
-        named = [(f"[{i}]", x) for i, x in enumerate(w)] if isinstance(w, Players) else [(".x", w.x)]
+        named = (
+            [(f"[{i}]", x) for i, x in enumerate(w)] if isinstance(w, Players) else [(".x", w.x)]
+        )
     elif not isinstance(w, Joint):
-        players = (f" (this is a two-player game: use jaxgan.Joint(phi, theta); {describe(w)} is for "
-                   "jaxgan.n_player_game)") if isinstance(w, (Players, StackedPlayers)) else ""
+        players = (
+            (
+                f" (this is a two-player game: use jaxgan.Joint(phi, theta); {describe(w)} is for "
+                "jaxgan.n_player_game)"
+            )
+            if isinstance(w, (Players, StackedPlayers))
+            else ""
+        )
         raise TypeError(
             f"{where}: `{arg}` must be a jaxgan.Joint(phi, theta), got {describe(w)}{players}. "
             f"Wrap the players' parameters: `jg.Joint(phi=..., theta=...)`."
@@ -71,7 +91,9 @@ def check_joint(w, where: str, arg: str = "w", game=None):
     for player, value in named:
         leaves = jax.tree.leaves(value)
         if not leaves:
-            raise ValueError(f"{where}: `{arg}{player}` has no array leaves; each player needs parameters.")
+            raise ValueError(
+                f"{where}: `{arg}{player}` has no array leaves; each player needs parameters."
+            )
         for leaf in leaves:
             dtype = jnp.result_type(leaf)
             if not jnp.issubdtype(dtype, jnp.floating):
@@ -81,8 +103,10 @@ def check_joint(w, where: str, arg: str = "w", game=None):
                 )
             if jnp.finfo(dtype).bits < 32:
                 raise TypeError(
-                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; half precision is not supported "
-                    "(eigendecompositions and solves need float32 or float64): cast with `.astype(jnp.float32)`."
+                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; half precision is not "
+                    "supported "
+                    "(eigendecompositions and solves need float32 or float64): cast with "
+                    "`.astype(jnp.float32)`."
                 )
             if not _weakly_typed(leaf):
                 strong.setdefault(str(dtype), player)
@@ -120,29 +144,41 @@ def _shapes(tree):
 
 _TRACED_CONVERSIONS = tuple(
     getattr(jax.errors, name)
-    for name in ("ConcretizationTypeError", "TracerArrayConversionError", "TracerBoolConversionError", "TracerIntegerConversionError")
+    for name in (
+        "ConcretizationTypeError",
+        "TracerArrayConversionError",
+        "TracerBoolConversionError",
+        "TracerIntegerConversionError",
+    )
     if hasattr(jax.errors, name)
 )
 
 
 def call_loss(loss, name: str, phi, theta):
-    """Evaluate a loss; a shape or type error inside it is re-raised naming the parameters' shapes."""
+    """Evaluate a loss; a shape or type error inside it is re-raised naming the parameters'
+    shapes."""
     try:
         return loss(phi, theta)
     except _TRACED_CONVERSIONS as err:
         raise TypeError(
-            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or NumPy value "
-            f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; branch with "
+            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or "
+            "NumPy value "
+            f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; "
+            "branch with "
             "`jnp.where` or `jax.lax.cond`, not `if`, `float()` or `np.` calls on the parameters."
         ) from err
     except Exception as err:
         if type(err) not in (TypeError, ValueError) or not _raised_by_array_library(err):
             # the loss's own exception: itself, with a note naming the loss
-            err.add_note(f"(raised by the game's `{name}` on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)})")
+            err.add_note(
+                f"(raised by the game's `{name}` on parameters of shapes phi {_shapes(phi)}, theta "
+                f"{_shapes(theta)})"
+            )
             raise
         raise type(err)(
             f"`{name}` failed on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)}: "
-            f"{str(err).splitlines()[0]} Check that `w` has the structure and shapes the game's losses expect."
+            f"{str(err).splitlines()[0]} Check that `w` has the structure and shapes the game's "
+            "losses expect."
         ) from err
 
 
@@ -171,28 +207,40 @@ def call_player_loss(loss, name: str, w):
         return loss(w)
     except _TRACED_CONVERSIONS as err:
         raise TypeError(
-            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or NumPy value "
+            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or "
+            "NumPy value "
             f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only."
         ) from err
     except IndexError as err:
         n = len(w)
-        raise IndexError(f"`{name}` indexes a player that does not exist: the game has {n} players, `w[0]` to "
-                         f"`w[{n - 1}]` ({err}).") from err
+        raise IndexError(
+            f"`{name}` indexes a player that does not exist: the game has {n} players, `w[0]` to "
+            f"`w[{n - 1}]` ({err})."
+        ) from err
     except Exception as err:
         shapes = _shapes(w.x if isinstance(w, StackedPlayers) else tuple(w))
-        if type(err) not in (TypeError, ValueError, IndexError) or not _raised_by_array_library(err):
+        if type(err) not in (TypeError, ValueError, IndexError) or not _raised_by_array_library(
+            err
+        ):
             err.add_note(f"(raised by the game's `{name}` on players of shapes {shapes})")
             raise
         raise type(err)(
-            f"`{name}` failed on players of shapes {shapes}: {str(err).splitlines()[0]} Each loss is a function "
+            f"`{name}` failed on players of shapes {shapes}: {str(err).splitlines()[0]} Each loss "
+            "is a function "
             "of the whole jaxgan.Players (`w[i]` is player i's parameters)."
         ) from err
 
 
 def _check_scalar_loss(value, name: str):
     if not hasattr(value, "shape") and not isinstance(value, (int, float, np.number)):
-        hint = " (return only the loss; keep auxiliary outputs out of the game's losses)" if isinstance(value, (tuple, list, dict)) else ""
-        raise TypeError(f"`{name}` must return a scalar array, but returned {describe(value)}{hint}.")
+        hint = (
+            " (return only the loss; keep auxiliary outputs out of the game's losses)"
+            if isinstance(value, (tuple, list, dict))
+            else ""
+        )
+        raise TypeError(
+            f"`{name}` must return a scalar array, but returned {describe(value)}{hint}."
+        )
     shape = jnp.shape(value)
     if shape != ():
         raise ValueError(
@@ -200,14 +248,19 @@ def _check_scalar_loss(value, name: str):
             "(e.g. `.mean()` over the batch) before returning."
         )
     if not jnp.issubdtype(jnp.result_type(value), jnp.floating):
-        raise TypeError(f"`{name}` must return a floating-point scalar, got dtype {jnp.result_type(value)}.")
+        raise TypeError(
+            f"`{name}` must return a floating-point scalar, got dtype {jnp.result_type(value)}."
+        )
 
 
 def _check_same_structure(reference, value, where: str, arg: str):
     ref_def = jax.tree.structure(reference)
     val_def = jax.tree.structure(value)
     if ref_def != val_def:
-        raise ValueError(f"{where}: `{arg}` has tree structure {val_def}, expected {ref_def} (that of the parameters).")
+        raise ValueError(
+            f"{where}: `{arg}` has tree structure {val_def}, expected {ref_def} (that of the "
+            "parameters)."
+        )
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(reference), jax.tree.leaves(value)):
         if jnp.shape(a) != jnp.shape(b):
             raise ValueError(
@@ -216,14 +269,25 @@ def _check_same_structure(reference, value, where: str, arg: str):
             )
 
 
-def check_hyperparameter(value, where: str, name: str, *, low: float = 0.0, low_open: bool = False,
-                         high: Optional[float] = None, high_open: bool = True, allow_inf: bool = False):
+def check_hyperparameter(
+    value,
+    where: str,
+    name: str,
+    *,
+    low: float = 0.0,
+    low_open: bool = False,
+    high: Optional[float] = None,
+    high_open: bool = True,
+    allow_inf: bool = False,
+):
     """Check a numeric hyperparameter's type and domain when it is concrete: a real number
     (or a scalar array), finite unless ``allow_inf``, at least ``low`` (above it with
     ``low_open``) and below ``high`` when given. Traced values pass unchecked (their domain
     is the caller's responsibility; documented at each transform). Returns ``value``.
     The same check as a declared ``_domains.Real`` domain."""
-    Real(low, high, low_open=low_open, high_open=high_open, allow_inf=allow_inf).check(value, where, name)
+    Real(low, high, low_open=low_open, high_open=high_open, allow_inf=allow_inf).check(
+        value, where, name
+    )
     return value
 
 
@@ -239,6 +303,7 @@ def _own_gradients(game):
     scalar (the checked gradients ``check_differentiable`` traces), with the players' labels
     and the names of their losses."""
     if isinstance(game, Game):
+
         def grads(w: Joint):
             def lg(phi):
                 val = call_loss(game.loss_g, "loss_g", phi, w.theta)
@@ -255,11 +320,14 @@ def _own_gradients(game):
         return grads, (("phi", "loss_g"), ("theta", "loss_d"))
 
     if game.stacked:
+
         def stacked(w):
             def own(i):
                 def loss(x_i):
                     x = jax.tree.map(lambda a, b: a.at[i].set(b), w.x, x_i)
-                    val = call_player_loss(lambda v: game.losses(i, v.x), "losses", StackedPlayers(x))
+                    val = call_player_loss(
+                        lambda v: game.losses(i, v.x), "losses", StackedPlayers(x)
+                    )
                     _check_scalar_loss(val, "losses")
                     return val
 
@@ -272,6 +340,7 @@ def _own_gradients(game):
     def grads_n(w):
         out = []
         for i, loss in enumerate(game.losses):
+
             def own(x, i=i, loss=loss):
                 val = call_player_loss(loss, f"losses[{i}]", w.replace(i, x))
                 _check_scalar_loss(val, f"losses[{i}]")
@@ -305,13 +374,16 @@ def check_differentiable(game, w) -> None:
     sizes = [len(jax.tree.leaves(g)) for g in jax.eval_shape(grads, w)]
     start = 0
     for index, ((player, loss), size) in enumerate(zip(names, sizes)):
-        flags = constant[start:start + size]
+        flags = constant[start : start + size]
         start += size
         if flags and all(flags) and _constant_gradient_is_zero(grads, w, index):
             raise ValueError(
-                f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect to `{player}` is "
-                f"identically zero (the loss ignores `{player}`, or reaches it only through stop_gradient, rounding, "
-                f"comparisons or integer casts), so that player never moves. Check that `{loss}` uses `{player}`."
+                f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect "
+                f"to `{player}` is "
+                f"identically zero (the loss ignores `{player}`, or reaches it only through "
+                "stop_gradient, rounding, "
+                f"comparisons or integer casts), so that player never moves. Check that `{loss}` "
+                f"uses `{player}`."
             )
 
 
@@ -347,8 +419,10 @@ def check_field(game: Game, w: Joint, where: str) -> None:
     else:
         out = jax.eval_shape(game.grad_fn, w)
         if type(out) is not type(w):
-            raise TypeError(f"`grad_fn` must return a jaxgan.{type(w).__name__}, "
-                            f"got {describe(out)} (the type of the parameters).")
+            raise TypeError(
+                f"`grad_fn` must return a jaxgan.{type(w).__name__}, "
+                f"got {describe(out)} (the type of the parameters)."
+            )
         _check_same_structure(w, out, where, "grad_fn(w)")
     seen.add(signature)
 
@@ -363,11 +437,15 @@ def check_point(game: Game, w, where: str, arg: str = "w") -> Joint:
 
 
 def _signature(w: Joint) -> tuple:
-    return (jax.tree.structure(w), tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)))
+    return (
+        jax.tree.structure(w),
+        tuple((jnp.shape(x), jnp.result_type(x)) for x in jax.tree.leaves(w)),
+    )
 
 
-def checked_entry(where: str, static: Tuple[str, ...] = (), *, two_player: Union[bool, str] = False,
-                  returns=None):
+def checked_entry(
+    where: str, static: Tuple[str, ...] = (), *, two_player: Union[bool, str] = False, returns=None
+):
     """Decorate the body of a public ``fn(game, w, ...)``: the public function checks
     ``game`` (``check_game``) and ``w`` (``check_point``) once and runs the body as one
     compiled program, cached (``_cache.compiled``) by the game's identity and the values
@@ -455,14 +533,17 @@ class ReadKeys(dict):
         if unread and arg:
             names = ", ".join(f"`{k}`" for k in unread)
             raise ValueError(
-                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: a misspelt or unused hyperparameter "
+                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: a misspelt or "
+                "unused hyperparameter "
                 f"would be silently ignored; use the key (e.g. `h[{unread[0]!r}]`) or drop it."
             )
         if unread:
             names = ", ".join(f"`{k}`" for k in unread)
             raise ValueError(
-                f"{where}: grid key(s) {names} are never read by `make_tx` (nor by the game or the start): every run "
-                f"would be the same; use the key (e.g. `h[{unread[0]!r}]`) or drop it from the grid."
+                f"{where}: grid key(s) {names} are never read by `make_tx` (nor by the game or the "
+                "start): every run "
+                f"would be the same; use the key (e.g. `h[{unread[0]!r}]`) or drop it from the "
+                "grid."
             )
 
 

@@ -48,7 +48,9 @@ def _convolution(lhs, rhs, *, dimension_numbers, **params):
     nd = len(lhs_spec) - 2
     canon_lhs, canon_rhs = _canonical_specs(nd)
     if lhs_spec == canon_lhs and rhs_spec == canon_rhs and out_spec == canon_lhs:
-        return lax.conv_general_dilated_p.bind(lhs, rhs, dimension_numbers=dimension_numbers, **params)
+        return lax.conv_general_dilated_p.bind(
+            lhs, rhs, dimension_numbers=dimension_numbers, **params
+        )
     lhs = jnp.transpose(lhs, (lhs_spec[0], *lhs_spec[2:], lhs_spec[1]))
     rhs = jnp.transpose(rhs, (*rhs_spec[2:], rhs_spec[1], rhs_spec[0]))
     numbers = lax.ConvDimensionNumbers(canon_lhs, canon_rhs, canon_lhs)
@@ -103,7 +105,10 @@ def _evaluate(jaxpr, consts, args):
                 sub = eqn.params["jaxpr"]
                 outs = _evaluate(sub.jaxpr, sub.consts, invals)
             else:
-                params = {k: _rewrite_param(v) for k, v in eqn.primitive.get_bind_params(eqn.params).items()}
+                params = {
+                    k: _rewrite_param(v)
+                    for k, v in eqn.primitive.get_bind_params(eqn.params).items()
+                }
                 outs = eqn.primitive.bind(*invals, **params)
                 if not eqn.primitive.multiple_results:
                     outs = [outs]

@@ -100,7 +100,9 @@ def lanczos_tridiagonal(matvec: Callable[[jax.Array], jax.Array], v0: jax.Array,
         w = w - V.T @ (V @ w)
         w = w - V.T @ (V @ w)
         b = jnp.linalg.norm(w)
-        alive = (b > 1e3 * eps * jnp.maximum(size, jnp.finfo(dtype).tiny)) & (jnp.linalg.norm(q) > 0)
+        alive = (b > 1e3 * eps * jnp.maximum(size, jnp.finfo(dtype).tiny)) & (
+            jnp.linalg.norm(q) > 0
+        )
         q_next = jnp.where(alive, w / jnp.where(alive, b, 1.0), 0.0)
         alpha = alpha.at[j].set(a)
         beta = beta.at[j].set(jnp.where(alive, b, 0.0))
@@ -118,8 +120,14 @@ def _quadrature(alpha, beta):
     return theta, Y[0] ** 2 if m > 0 else Y
 
 
-def lanczos_quadrature(matvec: Callable[[jax.Array], jax.Array], n: int, lanczos_steps: int, num_probes: int,
-                       key: jax.Array, dtype=None) -> SpectralDensity:
+def lanczos_quadrature(
+    matvec: Callable[[jax.Array], jax.Array],
+    n: int,
+    lanczos_steps: int,
+    num_probes: int,
+    key: jax.Array,
+    dtype=None,
+) -> SpectralDensity:
     """Stochastic Lanczos quadrature of a symmetric flat operator ``matvec`` on ``R^n``
     with ``num_probes`` Rademacher probes drawn from ``key`` (traceable)."""
     dtype = jnp.zeros(()).dtype if dtype is None else dtype
@@ -133,7 +141,13 @@ def lanczos_quadrature(matvec: Callable[[jax.Array], jax.Array], n: int, lanczos
 
 
 @accepts_modules("w")
-@domains(operator=Choice(*DENSITY_OPERATORS), num_probes=Integer(1), lanczos_steps=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)))
+@domains(
+    operator=Choice(*DENSITY_OPERATORS),
+    num_probes=Integer(1),
+    lanczos_steps=Maybe(Integer(1)),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+)
 def spectral_density(
     game: Game,
     w: Joint,
@@ -179,9 +193,11 @@ def spectral_density(
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> game = jg.games.quadratic(jnp.diag(jnp.array([1.0, 2.0, 3.0])), jnp.ones((3, 2)), jnp.eye(2))
+      >>> game = jg.games.quadratic(jnp.diag(jnp.array([1.0, 2.0, 3.0])), jnp.ones((3, 2)),
+      ... jnp.eye(2))
       >>> sd = jg.spectral_density(game, game.equilibrium, operator="hessian_phi", num_probes=2)
-      >>> [round(float(m), 4) for m in sd.moments((1, 2))]  # (1+2+3)/3, (1+4+9)/3: Rademacher probes of a diagonal H
+      >>> # (1+2+3)/3, (1+4+9)/3: Rademacher probes of a diagonal H
+      >>> [round(float(m), 4) for m in sd.moments((1, 2))]
       [2.0, 4.6667]
     """
     where = "spectral_density"
@@ -189,18 +205,27 @@ def spectral_density(
     w = jax.tree.map(jnp.asarray, check_point(game, w, where))
     check_finite(w, where)
     if operator not in DENSITY_OPERATORS:
-        raise ValueError(f"{where}: `operator` must be one of {DENSITY_OPERATORS}, got {operator!r}.")
+        raise ValueError(
+            f"{where}: `operator` must be one of {DENSITY_OPERATORS}, got {operator!r}."
+        )
     if operator != "jacobian_symmetric" and not isinstance(w, Joint):
-        raise ValueError(f"{where}: `operator` {operator!r} is of a generator and a discriminator, so it is defined "
-                         f"for two players; the game has {len(w)}: use operator='jacobian_symmetric' (the symmetric "
-                         "part of the game Jacobian, any number of players).")
+        raise ValueError(
+            f"{where}: `operator` {operator!r} is of a generator and a discriminator, so it is "
+            "defined "
+            f"for two players; the game has {len(w)}: use operator='jacobian_symmetric' (the "
+            "symmetric "
+            "part of the game Jacobian, any number of players)."
+        )
     n = _size(w, operator)
     lanczos_steps = min(n, 64) if lanczos_steps is None else lanczos_steps
     for name, value in (("num_probes", num_probes), ("lanczos_steps", lanczos_steps)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{where}: `{name}` must be a positive int, got {value!r}.")
     if lanczos_steps > n:
-        raise ValueError(f"{where}: `lanczos_steps` must be at most the operator's size {n}, got {lanczos_steps}.")
+        raise ValueError(
+            f"{where}: `lanczos_steps` must be at most the operator's size {n}, got "
+            f"{lanczos_steps}."
+        )
     tol, maxiter = inner_solve_options(w, tol, maxiter, where)
     key = jax.random.PRNGKey(0) if key is None else key
     options = (operator, int(num_probes), int(lanczos_steps), tol, maxiter)

@@ -55,37 +55,60 @@ def _is_traced(value) -> bool:
 
 def _static(value, where, name, text) -> None:
     if _is_traced(value):
-        raise TypeError(f"{where}: `{name}` is a static option (it shapes the program) and must be {text}, got "
-                        f"{describe(value)}: pass a Python value, not one traced by jit/vmap.")
+        raise TypeError(
+            f"{where}: `{name}` is a static option (it shapes the program) and must be {text}, got "
+            f"{describe(value)}: pass a Python value, not one traced by jit/vmap."
+        )
 
 
 class Real(Domain):
     """A real scalar (a Python number or a 0-d array) in ``[low, high]`` by default; ``low_open``
     and ``high_open`` choose the ends, ``allow_inf`` admits ``inf``."""
 
-    def __init__(self, low: Optional[float] = None, high: Optional[float] = None, *, low_open: bool = False,
-                 high_open: bool = False, allow_inf: bool = False):
-        self.low, self.high, self.low_open, self.high_open, self.allow_inf = low, high, low_open, high_open, allow_inf
+    def __init__(
+        self,
+        low: Optional[float] = None,
+        high: Optional[float] = None,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+        allow_inf: bool = False,
+    ):
+        self.low, self.high, self.low_open, self.high_open, self.allow_inf = (
+            low,
+            high,
+            low_open,
+            high_open,
+            allow_inf,
+        )
         parts = []
         if low is not None:
             parts.append(f"{'>' if low_open else '>='} {low:g}")
         if high is not None:
             parts.append(f"{'<' if high_open else '<='} {high:g}")
         self.bound = " and ".join(parts)
-        self.text = f"a {'' if allow_inf else 'finite '}real number{' ' + self.bound if self.bound else ''}"
+        self.text = (
+            f"a {'' if allow_inf else 'finite '}real number{' ' + self.bound if self.bound else ''}"
+        )
 
     def check(self, value, where, name):
         if _is_traced(value):
             return
         if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):
-            raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)} {value!r}.")
+            raise TypeError(
+                f"{where}: `{name}` must be a real number, got {describe(value)} {value!r}."
+            )
         try:
             arr = np.asarray(value)
         except Exception as err:  # noqa: BLE001 - an object numpy cannot read
-            raise TypeError(f"{where}: `{name}` must be a real number, got {describe(value)}.") from err
+            raise TypeError(
+                f"{where}: `{name}` must be a real number, got {describe(value)}."
+            ) from err
         if arr.dtype.kind not in "iuf" or arr.ndim != 0:
-            raise TypeError(f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype "
-                            f"{arr.dtype} and shape {arr.shape}.")
+            raise TypeError(
+                f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype "
+                f"{arr.dtype} and shape {arr.shape}."
+            )
         v = float(arr)
         if math.isnan(v) or (math.isinf(v) and not self.allow_inf):
             raise ValueError(f"{where}: `{name}` must be finite, got {v!r} ({self.text}).")
@@ -104,7 +127,9 @@ class Real(Domain):
         if self.low is not None:
             out.append(self.low if self.low_open else self.low - max(1e-3, abs(self.low) * 1e-3))
         if self.high is not None:
-            out.append(self.high if self.high_open else self.high + max(1e-3, abs(self.high) * 1e-3))
+            out.append(
+                self.high if self.high_open else self.high + max(1e-3, abs(self.high) * 1e-3)
+            )
         return tuple(out)
 
 
@@ -129,10 +154,17 @@ class Integer(Domain):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             hint = ""
             if isinstance(value, (jax.Array, np.ndarray)) and np.ndim(value) == 0:
-                hint = (" (optax.inject_hyperparams turns numbers into arrays: pass a static option such as this one "
-                        "in its `static_args`)")
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}{hint}.")
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+                hint = (
+                    " (optax.inject_hyperparams turns numbers into arrays: pass a static option "
+                    "such as this one "
+                    "in its `static_args`)"
+                )
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}{hint}."
+            )
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
             raise ValueError(f"{where}: `{name}` must be {self.text}, got {value!r}.")
 
     def outside(self):
@@ -170,20 +202,30 @@ class PlayerOrder(Domain):
 
     def __init__(self, *named):
         self.named = named
-        self.text = ", ".join(repr(o) for o in named) + " or a permutation of range(n) as a tuple, e.g. (2, 0, 1)"
+        self.text = (
+            ", ".join(repr(o) for o in named)
+            + " or a permutation of range(n) as a tuple, e.g. (2, 0, 1)"
+        )
 
     def check(self, value, where, name):
         _static(value, where, name, self.text)
         if isinstance(value, str):
             if value not in self.named:
-                raise ValueError(f"{where}: `{name}` must be {self.text}; unknown `{name}` {value!r}.")
+                raise ValueError(
+                    f"{where}: `{name}` must be {self.text}; unknown `{name}` {value!r}."
+                )
             return
-        if not isinstance(value, tuple) or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
-                                                   for i in value):
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+        if not isinstance(value, tuple) or not all(
+            isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in value
+        ):
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}."
+            )
         if len(value) < 2 or sorted(int(i) for i in value) != list(range(len(value))):
-            raise ValueError(f"{where}: `{name}` must be {self.text}; {value!r} is not a permutation of "
-                             f"range({len(value)}).")
+            raise ValueError(
+                f"{where}: `{name}` must be {self.text}; {value!r} is not a permutation of "
+                f"range({len(value)})."
+            )
 
     def outside(self):
         return ("__not_an_option__", (0, 0, 1), (1, 2), [1, 0], (0,))
@@ -197,7 +239,9 @@ class Flag(Domain):
     def check(self, value, where, name):
         _static(value, where, name, self.text)
         if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}.")
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}."
+            )
 
     def outside(self):
         return (1, "yes")
@@ -215,7 +259,9 @@ class Maybe(Domain):
             try:
                 self.inner.check(value, where, name)
             except (TypeError, ValueError) as err:
-                raise type(err)(str(err).replace(f"must be {self.inner.text}", f"must be {self.text}")) from None
+                raise type(err)(
+                    str(err).replace(f"must be {self.inner.text}", f"must be {self.text}")
+                ) from None
 
     def outside(self):
         return self.inner.outside()
@@ -263,8 +309,14 @@ def _with_domains(doc: Optional[str], declared: Dict[str, Domain]) -> Optional[s
     lines = doc.splitlines()
     indent = next((len(x) - len(x.lstrip()) for x in lines[1:] if x.strip()), 4)
     pad = " " * indent
-    section = ["", f"{pad}Domains:"] + [f"{pad}  {name}: {d.text} (checked when concrete)." for name, d in declared.items()]
-    heads = [i for i, x in enumerate(lines) if x.strip() in ("Returns:", "Raises:", "Examples:", "References:", "Yields:")]
+    section = ["", f"{pad}Domains:"] + [
+        f"{pad}  {name}: {d.text} (checked when concrete)." for name, d in declared.items()
+    ]
+    heads = [
+        i
+        for i, x in enumerate(lines)
+        if x.strip() in ("Returns:", "Raises:", "Examples:", "References:", "Yields:")
+    ]
     at = heads[0] if heads else len(lines)
     while at > 0 and not lines[at - 1].strip():
         at -= 1

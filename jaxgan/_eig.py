@@ -49,7 +49,9 @@ def host_eig(a: jax.Array, *, vectors: bool):
             lam, vecs = np.linalg.eig(np.asarray(x))
             return lam.astype(cdtype), vecs.astype(cdtype)
 
-        return jax.pure_callback(on_host, (values, jax.ShapeDtypeStruct(a.shape, cdtype)), a, vmap_method="expand_dims")
+        return jax.pure_callback(
+            on_host, (values, jax.ShapeDtypeStruct(a.shape, cdtype)), a, vmap_method="expand_dims"
+        )
 
     def on_host_values(x):
         return np.linalg.eigvals(np.asarray(x)).astype(cdtype)

@@ -39,12 +39,26 @@ class Equilibrium(NamedTuple):
     steps: jax.Array
 
 
-@domains(tol=Maybe(Real(0, low_open=True)), maxiter=Integer(1), method=Choice("levenberg_marquardt", "newton"),
-         linear_solver=Choice("dense", "gmres"))
-@checked_entry("solve_equilibrium", static=("maxiter", "method", "linear_solver"),
-               returns=lambda out, join, given: out._replace(point=join(out.point)))
-def solve_equilibrium(game, w0, *, tol: Optional[float] = None, maxiter: int = 100,
-                      method: str = "levenberg_marquardt", linear_solver: str = "dense") -> Equilibrium:
+@domains(
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Integer(1),
+    method=Choice("levenberg_marquardt", "newton"),
+    linear_solver=Choice("dense", "gmres"),
+)
+@checked_entry(
+    "solve_equilibrium",
+    static=("maxiter", "method", "linear_solver"),
+    returns=lambda out, join, given: out._replace(point=join(out.point)),
+)
+def solve_equilibrium(
+    game,
+    w0,
+    *,
+    tol: Optional[float] = None,
+    maxiter: int = 100,
+    method: str = "levenberg_marquardt",
+    linear_solver: str = "dense",
+) -> Equilibrium:
     """A stationary point of the game's field, ``xi(w*) = 0``, from ``w0``.
 
     ``method="levenberg_marquardt"`` (default) is damped Newton on ``|xi|^2 / 2`` with a trust
@@ -83,8 +97,13 @@ def solve_equilibrium(game, w0, *, tol: Optional[float] = None, maxiter: int = 1
     field = game_field(game)
     t = default_tol(w0) if tol is None else tol
     if method == "newton":
-        solver = optx.Newton(rtol=t, atol=t, linear_solver=lx.AutoLinearSolver(well_posed=None)
-                             if linear_solver == "dense" else lx.GMRES(rtol=t, atol=t))
+        solver = optx.Newton(
+            rtol=t,
+            atol=t,
+            linear_solver=lx.AutoLinearSolver(well_posed=None)
+            if linear_solver == "dense"
+            else lx.GMRES(rtol=t, atol=t),
+        )
     else:
         solver = optx.LevenbergMarquardt(rtol=t, atol=t)
     start = jax.tree.map(jnp.asarray, w0)

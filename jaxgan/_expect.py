@@ -106,7 +106,9 @@ def gauss_hermite(mean, cov, order: int = 8) -> Quadrature:
         ok = cov >= 0
     elif cov.ndim == 1:
         if cov.shape != (d,):
-            raise ValueError(f"gauss_hermite: `cov` of variances must have shape ({d},), got {cov.shape}.")
+            raise ValueError(
+                f"gauss_hermite: `cov` of variances must have shape ({d},), got {cov.shape}."
+            )
         chol = np.diag(np.sqrt(cov))
         ok = np.all(cov >= 0)
     else:
@@ -117,7 +119,9 @@ def gauss_hermite(mean, cov, order: int = 8) -> Quadrature:
         ok = ok and evals.min() >= -1e-12 * max(1.0, abs(evals).max())
         chol = evecs * np.sqrt(np.clip(evals, 0, None))
     if not ok:
-        raise ValueError("gauss_hermite: `cov` must be a symmetric positive semi-definite covariance.")
+        raise ValueError(
+            "gauss_hermite: `cov` must be a symmetric positive semi-definite covariance."
+        )
     if order**d > _MAX_GRID_NODES:
         raise ValueError(
             f"gauss_hermite: a tensor grid of order {order} in {d} dimensions has {order**d} nodes "
@@ -150,13 +154,21 @@ def finite_support(points, probs=None) -> Quadrature:
     """
     points = jnp.asarray(points)
     if points.ndim == 0 or points.shape[0] == 0:
-        raise ValueError(f"finite_support: `points` must have shape (N, ...) with N >= 1, got {points.shape}.")
+        raise ValueError(
+            f"finite_support: `points` must have shape (N, ...) with N >= 1, got {points.shape}."
+        )
     n = points.shape[0]
     if probs is None:
-        probs = jnp.full((n,), 1.0 / n, dtype=points.dtype if jnp.issubdtype(points.dtype, jnp.floating) else None)
+        probs = jnp.full(
+            (n,),
+            1.0 / n,
+            dtype=points.dtype if jnp.issubdtype(points.dtype, jnp.floating) else None,
+        )
     probs = jnp.asarray(probs)
     if probs.shape != (n,):
-        raise ValueError(f"finite_support: `probs` has shape {probs.shape}, expected ({n},) to match `points`.")
+        raise ValueError(
+            f"finite_support: `probs` has shape {probs.shape}, expected ({n},) to match `points`."
+        )
     if not isinstance(probs, jax.core.Tracer):
         p = np.asarray(probs)
         if np.any(p < 0) or not np.isclose(p.sum(), 1.0, atol=1e-6):
@@ -202,6 +214,6 @@ def expectation(fn: Callable, rule: Quadrature):
     sizes = {jnp.shape(x)[0] for x in jax.tree.leaves(rule.nodes)}
     if sizes == {1}:  # one node (a Dirac distribution): no batch to map over, a shorter trace
         value = fn(jax.tree.map(lambda x: x[0], rule.nodes))
-        return jax.tree.map(lambda v: (rule.weights[0].astype(jnp.result_type(v)) * v), value)
+        return jax.tree.map(lambda v: rule.weights[0].astype(jnp.result_type(v)) * v, value)
     values = jax.vmap(fn)(rule.nodes)
     return jax.tree.map(lambda v: jnp.tensordot(rule.weights.astype(v.dtype), v, axes=1), values)

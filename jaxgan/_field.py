@@ -80,7 +80,9 @@ def _n_player_field(game: NPlayerGame):
     def own_gradient(w, i):
         loss = player_loss(game, i)
         name = "losses" if game.stacked else f"losses[{i}]"
-        return jax.grad(lambda x: call_player_loss(loss, name, players.put(w, i, x)))(players.get(w, i))
+        return jax.grad(lambda x: call_player_loss(loss, name, players.put(w, i, x)))(
+            players.get(w, i)
+        )
 
     def xi(w):
         return players.for_each(w, lambda i: own_gradient(w, i))
@@ -149,9 +151,15 @@ def corrected_field(game: Game, transform=None, *, hyperparams=None) -> Callable
     """
     game = check_game(game, "corrected_field")
     if hyperparams is not None:
-        if transform is None or isinstance(transform, optax.GradientTransformation) or not callable(transform):
-            raise TypeError("corrected_field: with `hyperparams=`, `transform` must be a callable "
-                            "`h -> transformation` (a make_tx).")
+        if (
+            transform is None
+            or isinstance(transform, optax.GradientTransformation)
+            or not callable(transform)
+        ):
+            raise TypeError(
+                "corrected_field: with `hyperparams=`, `transform` must be a callable "
+                "`h -> transformation` (a make_tx)."
+            )
         h = read_checked(hyperparams)
         transform = transform(h)
         check_read(h, "corrected_field")
@@ -163,7 +171,9 @@ def corrected_field(game: Game, transform=None, *, hyperparams=None) -> Callable
     return point_function(game, build)
 
 
-def negated_field(game: Game, transform=None, where: str = "corrected_field") -> Callable[[Joint], Joint]:
+def negated_field(
+    game: Game, transform=None, where: str = "corrected_field"
+) -> Callable[[Joint], Joint]:
     """``w -> -T(xi(w))`` (``-xi(w)`` without ``transform``) of a checked game, evaluated
     without the point checks: what ``corrected_field`` returns once its entry point has
     checked ``w``, for the analyses (Jacobians, spectra, flows) that check their point

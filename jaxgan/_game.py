@@ -148,12 +148,16 @@ def zero_sum(f: Loss, *, grad_fn=None, equilibrium=None, name: str = "zero-sum g
       -1.0
     """
     if not callable(f):
-        raise TypeError(f"zero_sum: `f` must be a callable `(phi, theta) -> scalar`, got {describe(f)}.")
+        raise TypeError(
+            f"zero_sum: `f` must be a callable `(phi, theta) -> scalar`, got {describe(f)}."
+        )
 
     def loss_d(phi, theta):
         return -f(phi, theta)
 
-    return Game(loss_g=f, loss_d=loss_d, grad_fn=grad_fn, equilibrium=equilibrium, name=name, zero_sum=True)
+    return Game(
+        loss_g=f, loss_d=loss_d, grad_fn=grad_fn, equilibrium=equilibrium, name=name, zero_sum=True
+    )
 
 
 # --------------------------------------------------------------------------- n players
@@ -254,7 +258,8 @@ class NPlayerGame:
 
     Examples:
       >>> import jaxgan as jg
-      >>> game = jg.n_player_game([lambda w: w[0] * w[1], lambda w: -w[0] * w[1], lambda w: w[2] ** 2])
+      >>> game = jg.n_player_game([lambda w: w[0] * w[1], lambda w: -w[0] * w[1],
+      ... lambda w: w[2] ** 2])
       >>> game.n, game.stacked
       (3, False)
     """
@@ -273,8 +278,14 @@ class NPlayerGame:
         return dataclasses.replace(self, **changes)
 
 
-def n_player_game(losses: Union[Sequence[Callable], Callable], *, n: Optional[int] = None, grad_fn=None,
-                  equilibrium=None, name: str = "n-player game") -> NPlayerGame:
+def n_player_game(
+    losses: Union[Sequence[Callable], Callable],
+    *,
+    n: Optional[int] = None,
+    grad_fn=None,
+    equilibrium=None,
+    name: str = "n-player game",
+) -> NPlayerGame:
     """The n-player game in which player ``i`` minimises ``losses[i](w)``.
 
     Each loss is a pure scalar function of the whole joint parameters ``w = Players(x_1,
@@ -298,7 +309,8 @@ def n_player_game(losses: Union[Sequence[Callable], Callable], *, n: Optional[in
 
     Examples:
       >>> import jaxgan as jg
-      >>> game = jg.n_player_game([lambda w: w[0] * w[1], lambda w: w[1] * w[2], lambda w: w[2] * w[0]])
+      >>> game = jg.n_player_game([lambda w: w[0] * w[1], lambda w: w[1] * w[2],
+      ... lambda w: w[2] * w[0]])
       >>> xi = jg.simultaneous_gradient(game)(jg.Players(1.0, 2.0, 3.0))
       >>> [float(v) for v in xi]
       [2.0, 3.0, 1.0]
@@ -309,37 +321,66 @@ def n_player_game(losses: Union[Sequence[Callable], Callable], *, n: Optional[in
     """
     where = "n_player_game"
     if grad_fn is not None and not callable(grad_fn):
-        raise TypeError(f"{where}: `grad_fn` must be a callable `w -> xi` or None, got {describe(grad_fn)}.")
+        raise TypeError(
+            f"{where}: `grad_fn` must be a callable `w -> xi` or None, got {describe(grad_fn)}."
+        )
     if not isinstance(name, str):
         raise TypeError(f"{where}: `name` must be a str, got {describe(name)}.")
     if callable(losses) and not isinstance(losses, (list, tuple)):
         if n is None or isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ValueError(f"{where}: one loss `(i, x) -> scalar` is a stacked game and needs `n=`, the number of "
-                             f"players (an int >= 2), got n={n!r}.")
-        _check_arity(losses, 2, f"{where}: the stacked loss", "`(i, x) -> scalar`: the player's index and the "
-                     "players stacked along the leading axis")
+            raise ValueError(
+                f"{where}: one loss `(i, x) -> scalar` is a stacked game and needs `n=`, the "
+                "number of "
+                f"players (an int >= 2), got n={n!r}."
+            )
+        _check_arity(
+            losses,
+            2,
+            f"{where}: the stacked loss",
+            "`(i, x) -> scalar`: the player's index and the players stacked along the leading axis",
+        )
         if equilibrium is not None and not isinstance(equilibrium, StackedPlayers):
-            raise TypeError(f"{where}: `equilibrium` of a stacked game must be a jaxgan.StackedPlayers or None, got "
-                            f"{describe(equilibrium)}.")
+            raise TypeError(
+                f"{where}: `equilibrium` of a stacked game must be a jaxgan.StackedPlayers or "
+                "None, got "
+                f"{describe(equilibrium)}."
+            )
         return NPlayerGame(losses, n, True, grad_fn, equilibrium, name)
     if not isinstance(losses, (list, tuple)):
-        raise TypeError(f"{where}: `losses` must be a sequence of callables `w -> scalar` (one per player), or one "
-                        f"callable `(i, x) -> scalar` with `n=`, got {describe(losses)}.")
+        raise TypeError(
+            f"{where}: `losses` must be a sequence of callables `w -> scalar` (one per player), or "
+            "one "
+            f"callable `(i, x) -> scalar` with `n=`, got {describe(losses)}."
+        )
     if n is not None:
-        raise ValueError(f"{where}: `n` is for a stacked game (one loss `(i, x) -> scalar`); with a sequence of "
-                         f"losses the number of players is its length ({len(losses)}).")
+        raise ValueError(
+            f"{where}: `n` is for a stacked game (one loss `(i, x) -> scalar`); with a sequence of "
+            f"losses the number of players is its length ({len(losses)})."
+        )
     if len(losses) < 2:
-        raise ValueError(f"{where}: `losses` must hold at least two players' losses, got {len(losses)}.")
+        raise ValueError(
+            f"{where}: `losses` must hold at least two players' losses, got {len(losses)}."
+        )
     for i, loss in enumerate(losses):
         if not callable(loss):
-            raise TypeError(f"{where}: `losses[{i}]` must be a callable `w -> scalar` of the whole "
-                            f"jaxgan.Players, got {describe(loss)}.")
-        _check_arity(loss, 1, f"{where}: `losses[{i}]`", "`w -> scalar`, one argument: the whole jaxgan.Players "
-                     "(`w[j]` is player j's parameters)")
+            raise TypeError(
+                f"{where}: `losses[{i}]` must be a callable `w -> scalar` of the whole "
+                f"jaxgan.Players, got {describe(loss)}."
+            )
+        _check_arity(
+            loss,
+            1,
+            f"{where}: `losses[{i}]`",
+            "`w -> scalar`, one argument: the whole jaxgan.Players "
+            "(`w[j]` is player j's parameters)",
+        )
     if equilibrium is not None:
         if not isinstance(equilibrium, Players) or len(equilibrium) != len(losses):
-            raise TypeError(f"{where}: `equilibrium` must be a jaxgan.Players of {len(losses)} players or None, got "
-                            f"{describe(equilibrium)}.")
+            raise TypeError(
+                f"{where}: `equilibrium` must be a jaxgan.Players of {len(losses)} players or "
+                "None, got "
+                f"{describe(equilibrium)}."
+            )
     return NPlayerGame(tuple(losses), len(losses), False, grad_fn, equilibrium, name)
 
 

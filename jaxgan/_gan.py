@@ -72,7 +72,13 @@ class GAN(Game):
             name=f"{self.name}+{name}",
         )
 
-    def with_rules(self, data: Quadrature, latents: Quadrature, generator: Optional[Callable] = None, suffix: str = "") -> "GAN":
+    def with_rules(
+        self,
+        data: Quadrature,
+        latents: Quadrature,
+        generator: Optional[Callable] = None,
+        suffix: str = "",
+    ) -> "GAN":
         """A new GAN with other data/latent rules (used by instance noise)."""
         return gan(
             generator if generator is not None else self.generator,
@@ -89,7 +95,8 @@ class GAN(Game):
 def _check_rule(rule, name):
     if not isinstance(rule, Quadrature):
         raise TypeError(
-            f"gan: `{name}` must be a jaxgan.Quadrature (jg.fixed_samples(x), jg.finite_support(...), "
+            f"gan: `{name}` must be a jaxgan.Quadrature (jg.fixed_samples(x), "
+            "jg.finite_support(...), "
             f"jg.gauss_hermite(...)), got {describe(rule)}."
         )
     return rule
@@ -135,7 +142,10 @@ def gan(
     """
     check_loss(loss, "gan")
     if not callable(generator) or not callable(discriminator):
-        raise TypeError("gan: `generator` and `discriminator` must be callables `(phi, z) -> x` and `(theta, x) -> scalar`.")
+        raise TypeError(
+            "gan: `generator` and `discriminator` must be callables `(phi, z) -> x` and `(theta, "
+            "x) -> scalar`."
+        )
     _check_rule(data, "data")
     _check_rule(latents, "latents")
     f = loss_f(loss)
@@ -145,7 +155,8 @@ def gan(
         out = discriminator(theta, x)
         if jnp.shape(out) != ():
             raise ValueError(
-                f"gan: `discriminator` must return a scalar logit per sample, returned shape {jnp.shape(out)}."
+                "gan: `discriminator` must return a scalar logit per sample, returned shape "
+                f"{jnp.shape(out)}."
             )
         return out
 
@@ -194,7 +205,8 @@ def lemma3_blocks(game: GAN, w: Joint):
     zero around it (Assumptions 1 and 2), the Jacobian of the (unregularised) field is
     ``A = [[0, -P], [P^T, Q]]`` with, in Mescheder's sign convention used here,
 
-    .. math:: P = f'(0)\\, E_z[\\nabla_\\phi G_\\phi(z)\\, \\nabla^2_{x\\theta} D_\\theta(G_\\phi(z))]
+    .. math:: P = f'(0)\\, E_z[\\nabla_\\phi G_\\phi(z)\\, \\nabla^2_{x\\theta}
+      D_\\theta(G_\\phi(z))]
               \\quad (n_\\phi \\times n_\\theta),
 
     .. math:: Q = 2 f''(0)\\, E_x[\\nabla_\\theta D_\\theta(x) \\nabla_\\theta D_\\theta(x)^T].
@@ -273,6 +285,8 @@ def theorem5_eigenvalues(P, gamma):
     """
     P = jnp.asarray(P)
     if P.ndim != 2:
-        raise ValueError(f"theorem5_eigenvalues: `P` must be a (n_phi, n_theta) matrix, got shape {P.shape}.")
+        raise ValueError(
+            f"theorem5_eigenvalues: `P` must be a (n_phi, n_theta) matrix, got shape {P.shape}."
+        )
     lam = jnp.concatenate([jnp.linalg.eigvalsh(P @ P.T), jnp.linalg.eigvalsh(P.T @ P)])
     return jnp.sort(-gamma * lam)

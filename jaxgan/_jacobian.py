@@ -27,12 +27,18 @@ def check_chunk_size(chunk_size: Optional[int]) -> int:
     """The JVP block size of a dense assembly: a positive int (``None``: 16)."""
     if chunk_size is None:
         return 16
-    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
+    if (
+        not isinstance(chunk_size, (int, np.integer))
+        or isinstance(chunk_size, bool)
+        or chunk_size < 1
+    ):
         raise ValueError(f"jacobian: `chunk_size` must be a positive int, got {chunk_size!r}.")
     return int(chunk_size)
 
 
-def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_size: Optional[int] = None) -> jax.Array:
+def dense_jacobian(
+    fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_size: Optional[int] = None
+) -> jax.Array:
     """Dense Jacobian ``d fn / d z`` of a flat function by chunked forward mode.
 
     ``fn`` is linearised once (``jax.linearize``); its JVP is then applied to
@@ -55,7 +61,9 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
     """
     n = z.shape[0]
     chunk_size = check_chunk_size(chunk_size)
-    if n <= chunk_size:  # one block: a single batched JVP (no linearisation to stage, a shorter trace)
+    if (
+        n <= chunk_size
+    ):  # one block: a single batched JVP (no linearisation to stage, a shorter trace)
         return jax.vmap(lambda t: jax.jvp(fn, (z,), (t,))[1], out_axes=1)(jnp.eye(n, dtype=z.dtype))
     c = min(chunk_size, n)
     rows = jnp.arange(n)
@@ -78,7 +86,9 @@ def dense_jacobian(fn: Callable[[jax.Array], jax.Array], z: jax.Array, chunk_siz
 
 @accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
-def jacobian(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
+def jacobian(
+    game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
+) -> jax.Array:
     """Dense Jacobian ``A = dv/dw`` of the vector field ``v = -xi`` at ``w``.
 
     For a zero-sum game ``min_phi max_theta f`` this is the papers' matrix
@@ -117,7 +127,9 @@ def _the_matrix(a, w):
     return a
 
 
-def of_field_jacobian(where: str, body, game: Game, w: Joint, transform, chunk_size, hyperparams=None) -> object:
+def of_field_jacobian(
+    where: str, body, game: Game, w: Joint, transform, chunk_size, hyperparams=None
+) -> object:
     """``body(A, w)`` for the dense field Jacobian ``A`` at ``w``, as one cached program (per
     ``where``, ``body``, game, transform and chunk size): the entry point of ``jacobian``,
     ``eigenvalues`` and ``spectrum``. Checks ``w`` first and, after, that ``A`` is finite.
@@ -158,7 +170,8 @@ def check_finite_jacobian(finite, where: str) -> None:
     """Raise if a concrete Jacobian at a finite point has NaN or inf entries."""
     if not isinstance(finite, jax.core.Tracer) and not bool(finite):
         raise ValueError(
-            f"{where}: the Jacobian at `w` has NaN or inf entries although `w` is finite: the game's losses "
+            f"{where}: the Jacobian at `w` has NaN or inf entries although `w` is finite: the "
+            "game's losses "
             "or their first or second derivatives are not finite at this point."
         )
 
@@ -168,7 +181,8 @@ class Blocks(NamedTuple):
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> b = jg.jacobian_blocks(jnp.arange(9.0).reshape(3, 3), jg.Joint(jnp.zeros(1), jnp.zeros(2)))
+      >>> b = jg.jacobian_blocks(jnp.arange(9.0).reshape(3, 3), jg.Joint(jnp.zeros(1),
+      ... jnp.zeros(2)))
       >>> b.phi_phi.shape, b.phi_theta.shape, b.theta_theta.shape
       ((1, 1), (1, 2), (2, 2))
     """
@@ -204,16 +218,23 @@ def jacobian_blocks(a: jax.Array, w):
       (2, 2)
     """
     if not isinstance(w, (Joint, Players, StackedPlayers)):
-        raise TypeError(f"jacobian_blocks: `w` must be a jaxgan.Joint or jaxgan.Players, got {describe(w)}.")
+        raise TypeError(
+            f"jacobian_blocks: `w` must be a jaxgan.Joint or jaxgan.Players, got {describe(w)}."
+        )
     sizes = player_sizes(w)
     total = sum(sizes)
     if jnp.shape(a) != (total, total):
         names = ", ".join(f"{n}" for n in sizes)
-        raise ValueError(f"jacobian_blocks: `a` has shape {jnp.shape(a)}, expected {(total, total)} for player sizes "
-                         f"({names}).")
+        raise ValueError(
+            f"jacobian_blocks: `a` has shape {jnp.shape(a)}, expected {(total, total)} for player "
+            "sizes "
+            f"({names})."
+        )
     edges = np.cumsum((0,) + sizes)
-    rows = tuple(tuple(a[edges[i]:edges[i + 1], edges[j]:edges[j + 1]] for j in range(len(sizes)))
-                 for i in range(len(sizes)))
+    rows = tuple(
+        tuple(a[edges[i] : edges[i + 1], edges[j] : edges[j + 1]] for j in range(len(sizes)))
+        for i in range(len(sizes))
+    )
     if isinstance(w, Joint):
         return Blocks(rows[0][0], rows[0][1], rows[1][0], rows[1][1])
     return rows

@@ -62,7 +62,9 @@ def _identity(t):
 
 def check_loss(loss: str, where: str) -> str:
     if loss not in LOSSES:
-        raise ValueError(f"{where}: unknown `loss` {loss!r}; expected one of {', '.join(map(repr, LOSSES))}.")
+        raise ValueError(
+            f"{where}: unknown `loss` {loss!r}; expected one of {', '.join(map(repr, LOSSES))}."
+        )
     return loss
 
 
@@ -71,7 +73,8 @@ def loss_f(loss: str):
 
     Examples:
       >>> import jaxgan as jg
-      >>> round(float(jg.games.loss_f("standard")(0.0)), 6), float(jg.games.loss_f("wgan")(2.0))  # log(1/2); t
+      >>> # log(1/2); t
+      >>> round(float(jg.games.loss_f("standard")(0.0)), 6), float(jg.games.loss_f("wgan")(2.0))
       (-0.693147, 2.0)
     """
     check_loss(loss, "loss_f")
@@ -83,7 +86,8 @@ def loss_f_prime(loss: str):
 
     Examples:
       >>> import jaxgan as jg
-      >>> float(jg.games.loss_f_prime("standard")(0.0)), float(jg.games.loss_f_prime("wgan")(3.0))  # f'(0) = 1/2
+      >>> # f'(0) = 1/2
+      >>> float(jg.games.loss_f_prime("standard")(0.0)), float(jg.games.loss_f_prime("wgan")(3.0))
       (0.5, 1.0)
     """
     check_loss(loss, "loss_f_prime")

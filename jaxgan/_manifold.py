@@ -134,9 +134,20 @@ def _check_method(method, where):
     return method
 
 
-@domains(tol=Maybe(Real(0, low_open=True)), max_steps=Integer(1), damping=Real(0), implicit=Flag(), solver_maxiter=Maybe(Integer(1)), strict=Flag())
-@checked_entry("retract", static=("method", "max_steps", "implicit", "solver_maxiter", "strict"), two_player="manifold",
-               returns=lambda out, join, given: out._replace(w=join(out.w)))
+@domains(
+    tol=Maybe(Real(0, low_open=True)),
+    max_steps=Integer(1),
+    damping=Real(0),
+    implicit=Flag(),
+    solver_maxiter=Maybe(Integer(1)),
+    strict=Flag(),
+)
+@checked_entry(
+    "retract",
+    static=("method", "max_steps", "implicit", "solver_maxiter", "strict"),
+    two_player="manifold",
+    returns=lambda out, join, given: out._replace(w=join(out.w)),
+)
 def retract(
     game: Game,
     w: Joint,
@@ -203,7 +214,12 @@ def retract(
 
     if callable(method) and not isinstance(method, (str, optax.GradientTransformation)):
         theta = method(w.phi)
-        out = Joint(w.phi, jax.tree.map(lambda t, ref: jnp.asarray(t).astype(jnp.result_type(ref)), theta, w.theta))
+        out = Joint(
+            w.phi,
+            jax.tree.map(
+                lambda t, ref: jnp.asarray(t).astype(jnp.result_type(ref)), theta, w.theta
+            ),
+        )
         res = residual_norm(xi_theta(out))
         return Retraction(out, int0, res, res <= tol, int0)
 
@@ -234,7 +250,9 @@ def retract(
     out = carry if method == "newton" else carry[0]
     converged = res <= tol
     if implicit:
-        theta = _implicit_best_response(game, damping, maxiter, strict)(w.phi, jax.lax.stop_gradient(out.theta))
+        theta = _implicit_best_response(game, damping, maxiter, strict)(
+            w.phi, jax.lax.stop_gradient(out.theta)
+        )
         out = Joint(w.phi, theta)
     return Retraction(out, steps, res, converged, matvecs)
 
@@ -261,7 +279,12 @@ def _implicit_best_response(game, damping, maxiter, strict):
     return best
 
 
-@domains(method=Choice("cg", "dense"), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
+@domains(
+    method=Choice("cg", "dense"),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+    strict=Flag(),
+)
 @checked_entry("tangent_projection", static=("method", "maxiter", "strict"), two_player="manifold")
 def tangent_projection(
     game: Game,
@@ -279,7 +302,7 @@ def tangent_projection(
     .. math:: P g = g - K^T x, \\qquad x = \\arg\\min_x |K^T x - g|^2
               \\;(K K^T x = K g), \\qquad K = [H_{\\theta\\phi}, H_{\\theta\\theta}],
 
-    the iterative least squares of seed 001 section 7: CG on ``K K^T`` (one JVP and one
+    the iterative least squares of Ehab 2023, section 7: CG on ``K K^T`` (one JVP and one
     VJP of ``grad_theta loss_d`` per iteration), warm-started from ``warm`` (the previous
     step's multiplier, since the projection changes continuously along a run).
     ``method="dense"`` forms ``K`` by forward mode and solves exactly (small games).
@@ -306,16 +329,25 @@ def tangent_projection(
     """
     w = jax.tree.map(jnp.asarray, w)
     if not isinstance(g, Joint):
-        raise TypeError(f"tangent_projection: `g` must be a jaxgan.Joint like `w`, got {describe(g)}.")
+        raise TypeError(
+            f"tangent_projection: `g` must be a jaxgan.Joint like `w`, got {describe(g)}."
+        )
     g = jax.tree.map(jnp.asarray, g)
     if method not in ("cg", "dense"):
-        raise ValueError(f"tangent_projection: unknown `method` {method!r}; expected 'cg' or 'dense'.")
+        raise ValueError(
+            f"tangent_projection: unknown `method` {method!r}; expected 'cg' or 'dense'."
+        )
     tol = default_tol(w) if tol is None else tol
     if method == "dense":
         return _dense_projection(game, w, g)
     lin = _linearize(game, w)
     x, info = linear_solve(
-        lambda x_: lin.jvp(lin.vjp(x_)), lin.jvp(g), warm, tol=tol, maxiter=_maxiter(w.theta, maxiter), nan_on_failure=strict
+        lambda x_: lin.jvp(lin.vjp(x_)),
+        lin.jvp(g),
+        warm,
+        tol=tol,
+        maxiter=_maxiter(w.theta, maxiter),
+        nan_on_failure=strict,
     )
     return Projection(optax.tree.cast_like(optax.tree.sub(g, lin.vjp(x)), g), x, info)
 
@@ -332,7 +364,9 @@ def _dense_projection(game, w, g):
     return Projection(unravel(gz - k.T @ x), unravel_theta(x), info)
 
 
-@domains(damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
+@domains(
+    damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag()
+)
 @checked_entry("total_derivative", static=("maxiter", "strict"), two_player="manifold")
 def total_derivative(
     game: Game,
@@ -370,11 +404,15 @@ def total_derivative(
     tol = default_tol(w) if tol is None else tol
     grads = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
     lin = _linearize(game, w)
-    y, info = _h_tt_solve(lin, w, grads.theta, warm, damping, tol, _maxiter(w.theta, maxiter), strict)
+    y, info = _h_tt_solve(
+        lin, w, grads.theta, warm, damping, tol, _maxiter(w.theta, maxiter), strict
+    )
     return optax.tree.sub(grads.phi, lin.vjp(y).phi), y, info
 
 
-@domains(damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag())
+@domains(
+    damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag()
+)
 @checked_entry("ridge_lift", static=("maxiter", "strict"), two_player="manifold")
 def ridge_lift(
     game: Game,

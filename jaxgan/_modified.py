@@ -20,8 +20,13 @@ ORDERS = ("simultaneous", "g_first", "d_first")
 
 
 @domains(order=PlayerOrder(*ORDERS))
-def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = "simultaneous",
-                  scales: Optional[Sequence[float]] = None):
+def modified_game(
+    game,
+    lr: jax.typing.ArrayLike,
+    *,
+    order: Union[str, tuple] = "simultaneous",
+    scales: Optional[Sequence[float]] = None,
+):
     """The game whose field is the first-order modified field of gradient steps on ``game``:
     its flow ``dw/dt = -xi~(w)`` follows the iterates of the discrete steps to ``O(lr^3)`` per
     step, one step being a time ``lr`` (backward error analysis).
@@ -55,7 +60,8 @@ def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)  # d xi/dw = [[0, 1], [-1, 0]]: the drift adds -(lr/2) xi
-      >>> a = jg.jacobian(jg.modified_game(game, 0.2), game.equilibrium)  # Re > 0: SimGD spirals out
+      >>> # Re > 0: SimGD spirals out
+      >>> a = jg.jacobian(jg.modified_game(game, 0.2), game.equilibrium)
       >>> [[round(float(x), 6) for x in row] for row in a]
       [[0.1, -1.0], [1.0, 0.1]]
 
@@ -70,21 +76,29 @@ def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = 
         scales = (1.0,) * n
     scales = tuple(scales)
     if len(scales) != n:
-        raise ValueError(f"modified_game: `scales` must give one relative step size per player ({n}), got "
-                         f"{len(scales)}.")
+        raise ValueError(
+            f"modified_game: `scales` must give one relative step size per player ({n}), got "
+            f"{len(scales)}."
+        )
     for i, s in enumerate(scales):
         check_hyperparameter(s, "modified_game", f"scales[{i}]", low_open=True)
     if isinstance(order, str) and order != "simultaneous":
         if n != 2:
-            raise ValueError(f"modified_game: `order` {order!r} names a generator and a discriminator; with {n} "
-                             f"players give a permutation of range({n}).")
+            raise ValueError(
+                f"modified_game: `order` {order!r} names a generator and a discriminator; with {n} "
+                f"players give a permutation of range({n})."
+            )
         order = (0, 1) if order == "g_first" else (1, 0)
     if not isinstance(order, str) and len(order) != n:
-        raise ValueError(f"modified_game: `order` {order!r} orders {len(order)} players but the game has {n}.")
+        raise ValueError(
+            f"modified_game: `order` {order!r} orders {len(order)} players but the game has {n}."
+        )
     sequence = None if isinstance(order, str) else tuple(int(i) for i in order)
     if getattr(game, "stacked", False) and (sequence is not None or len(set(scales)) > 1):
-        raise ValueError("modified_game: stacked players move together along their axis with one step size: "
-                         "give `order='simultaneous'` and equal `scales`, or use jaxgan.Players.")
+        raise ValueError(
+            "modified_game: stacked players move together along their axis with one step size: "
+            "give `order='simultaneous'` and equal `scales`, or use jaxgan.Players."
+        )
     eta = jnp.asarray(lr)
 
     def build(game):  # the modified field of `game` (of its parameters, for equinox players)
@@ -93,7 +107,9 @@ def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = 
         def scaled(w, v):
             if getattr(game, "stacked", False):
                 return jax.tree.map(lambda x: scales[0] * x, v)
-            return players.for_each(w, lambda i: jax.tree.map(lambda x: scales[i] * x, players.get(v, i)))
+            return players.for_each(
+                w, lambda i: jax.tree.map(lambda x: scales[i] * x, players.get(v, i))
+            )
 
         def modified(w):
             xi, jvp = jax.linearize(field, w)
@@ -103,8 +119,14 @@ def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = 
             if sequence is None:
                 return out
             for position, i in enumerate(sequence[1:], start=1):
-                earlier = players.sum_over(w, lambda j: players.only(d_xi, j) if j in sequence[:position]
-                                           else jax.tree.map(jnp.zeros_like, d_xi))
+                earlier = players.sum_over(
+                    w,
+                    lambda j: (
+                        players.only(d_xi, j)
+                        if j in sequence[:position]
+                        else jax.tree.map(jnp.zeros_like, d_xi)
+                    ),
+                )
                 cross = players.get(jvp(earlier), i)  # sum_{j earlier} J_ij s_j xi_j
                 row = jax.tree.map(lambda a, c: a - eta * scales[i] * c, players.get(out, i), cross)
                 out = players.put(out, i, row)
@@ -112,7 +134,11 @@ def modified_game(game, lr: jax.typing.ArrayLike, *, order: Union[str, tuple] = 
 
         return modified
 
-    name = f"{game.name} (modified, lr={float(lr) if not isinstance(lr, jax.core.Tracer) else 'traced'}, {order})"
+    shown = "traced" if isinstance(lr, jax.core.Tracer) else float(lr)
+    name = f"{game.name} (modified, lr={shown}, {order})"
     modified = point_function(game, build)
-    return game.replace(grad_fn=modified, name=name, zero_sum=False) if isinstance(game, Game) else \
-        game.replace(grad_fn=modified, name=name)
+    return (
+        game.replace(grad_fn=modified, name=name, zero_sum=False)
+        if isinstance(game, Game)
+        else game.replace(grad_fn=modified, name=name)
+    )

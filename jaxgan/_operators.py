@@ -37,7 +37,13 @@ from ._solve import SolveInfo, conjugate_gradient, linear_solve
 Flat = Callable[[jax.Array], jax.Array]
 
 #: The operators ``spectral_density`` and ``game_operator`` know.
-OPERATORS = ("hessian_phi", "hessian_theta", "jacobian_symmetric", "schur_complement", "stackelberg_hessian")
+OPERATORS = (
+    "hessian_phi",
+    "hessian_theta",
+    "jacobian_symmetric",
+    "schur_complement",
+    "stackelberg_hessian",
+)
 
 
 class Split(NamedTuple):
@@ -105,7 +111,9 @@ def jacobian_symmetric(game: Game, w: Joint) -> Flat:
     return apply
 
 
-def solve_follower(game: Game, w: Joint, *, tol: float, maxiter: int) -> Callable[[jax.Array], tuple]:
+def solve_follower(
+    game: Game, w: Joint, *, tol: float, maxiter: int
+) -> Callable[[jax.Array], tuple]:
     """``b -> (H_tt^{-1} b, SolveInfo)`` by conjugate gradient on ``H_tt`` products; a solve
     that misses ``tol`` returns NaN (so a spectrum built on it shows the failure)."""
     _, _, _, htt = blocks(game, w)
@@ -134,13 +142,17 @@ def _total_gradient(game: Game, s: Split, *, tol: float, maxiter: int):
     f = _flat_xi(game, s)
 
     def grad_theta_lg(zp, zt):
-        return ravel_pytree(jax.grad(game.loss_g, argnums=1)(s.unravel_phi(zp), s.unravel_theta(zt)))[0]
+        return ravel_pytree(
+            jax.grad(game.loss_g, argnums=1)(s.unravel_phi(zp), s.unravel_theta(zt))
+        )[0]
 
     def total_gradient(zp, zt):
         def htt(u):
             return jax.jvp(lambda t: f(zp, t)[1], (zt,), (u,))[1]
 
-        u, _ = linear_solve(htt, grad_theta_lg(zp, zt), tol=tol, maxiter=maxiter, nan_on_failure=True)
+        u, _ = linear_solve(
+            htt, grad_theta_lg(zp, zt), tol=tol, maxiter=maxiter, nan_on_failure=True
+        )
         _, vjp = jax.vjp(lambda p: f(p, zt)[1], zp)
         return f(zp, zt)[0] - vjp(u)[0]
 

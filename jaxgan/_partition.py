@@ -191,6 +191,7 @@ def _build(game, statics):
 
     grad_fn = None
     if game.grad_fn is not None:
+
         def grad_fn(w):
             return parameters_of(game.grad_fn(whole(w)))
 
@@ -204,10 +205,12 @@ def _build(game, statics):
         return game.replace(
             loss_g=lambda phi, theta: game.loss_g(player(phi, s_phi), player(theta, s_theta)),
             loss_d=lambda phi, theta: game.loss_d(player(phi, s_phi), player(theta, s_theta)),
-            grad_fn=grad_fn, equilibrium=equilibrium)
+            grad_fn=grad_fn,
+            equilibrium=equilibrium,
+        )
     if game.stacked:
         (s_x,) = statics
-        losses = (lambda i, x: game.losses(i, x if s_x is None else s_x.join(x)))
+        losses = lambda i, x: game.losses(i, x if s_x is None else s_x.join(x))
     else:
         losses = tuple((lambda w, loss=loss: loss(whole(w))) for loss in game.losses)
     return game.replace(losses=losses, grad_fn=grad_fn, equilibrium=equilibrium)
@@ -230,8 +233,12 @@ def on_whole_points(fn: Callable, statics: tuple) -> Callable:
     return found
 
 
-def accepts_modules(*points: str, game: str = "game", returns: Optional[Callable] = None,
-                    functions: Tuple[str, ...] = ()):
+def accepts_modules(
+    *points: str,
+    game: str = "game",
+    returns: Optional[Callable] = None,
+    functions: Tuple[str, ...] = (),
+):
     """Decorate a public ``fn(game, w, ...)`` so that its points (the arguments named in
     ``points``) may hold equinox modules: each is split (``split_point``), ``fn`` runs on
     the parameters with ``game_on_parameters``, the user's functions of points named in

@@ -60,7 +60,9 @@ class PathAngle(NamedTuple):
 
 @accepts_modules("w_init", "w_final")
 @domains(num=Integer(2))
-def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: int = 57) -> PathAngle:
+def path_angle(
+    game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: int = 57
+) -> PathAngle:
     """The norm of the simultaneous gradient ``xi``, its cosine with the segment direction
     ``w_1 - w_0`` (joint and per player), and the losses along ``w(alpha) = w_0 + alpha (w_1
     - w_0)`` (Berard et al. 2020, Section 4; see the module docstring).
@@ -81,7 +83,8 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
 
     Examples:
       >>> import jaxgan as jg
-      >>> game = jg.games.quadratic(1.0, 0.0, 1.0)  # xi = w: it points back along the path, then ahead past w_1
+      >>> # xi = w: it points back along the path, then ahead past w_1
+      >>> game = jg.games.quadratic(1.0, 0.0, 1.0)
       >>> out = jg.path_angle(game, jg.Joint(1.0, 1.0), jg.Joint(0.0, 0.0), num=3)
       >>> [round(float(c), 6) for c in out.alphas], [round(float(c), 6) for c in out.cosine]
       ([-0.2, 0.5, 1.2], [-1.0, -1.0, 1.0])
@@ -93,16 +96,19 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
     w_final = jax.tree.map(jnp.asarray, check_joint(w_final, where, "w_final"))
     check_finite(w_init, where, "w_init")
     check_finite(w_final, where, "w_final")
-    if jax.tree.structure(w_init) != jax.tree.structure(w_final) or [jnp.shape(x) for x in jax.tree.leaves(w_init)] != [
-        jnp.shape(x) for x in jax.tree.leaves(w_final)
-    ]:
+    if jax.tree.structure(w_init) != jax.tree.structure(w_final) or [
+        jnp.shape(x) for x in jax.tree.leaves(w_init)
+    ] != [jnp.shape(x) for x in jax.tree.leaves(w_final)]:
         raise ValueError(f"{where}: `w_final` must have the structure and shapes of `w_init`.")
     leaves = jax.tree.leaves((w_init, w_final))
     if not any(isinstance(x, jax.core.Tracer) for x in leaves) and all(
         bool(jnp.all(a == b)) for a, b in zip(jax.tree.leaves(w_init), jax.tree.leaves(w_final))
     ):
-        raise ValueError(f"{where}: `w_final` equals `w_init`: the segment has zero length, so its direction and every "
-                         "cosine with it are undefined; give two different points.")
+        raise ValueError(
+            f"{where}: `w_final` equals `w_init`: the segment has zero length, so its direction "
+            "and every "
+            "cosine with it are undefined; give two different points."
+        )
     if alphas is None:
         if not isinstance(num, (int, np.integer)) or isinstance(num, bool) or num < 2:
             raise ValueError(f"{where}: `num` must be an int >= 2, got {num!r}.")
@@ -111,7 +117,9 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
     else:
         alphas = jnp.asarray(alphas)
         if alphas.ndim != 1 or alphas.shape[0] < 1:
-            raise ValueError(f"{where}: `alphas` must be a non-empty 1-D array, got shape {alphas.shape}.")
+            raise ValueError(
+                f"{where}: `alphas` must be a non-empty 1-D array, got shape {alphas.shape}."
+            )
         if not isinstance(alphas, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(alphas))):
             raise ValueError(f"{where}: `alphas` has non-finite values.")
     return compiled(where, _path_angle_program, (game,))(w_init, w_final, alphas)
@@ -120,7 +128,9 @@ def path_angle(game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: i
 def _cosine(a, b):
     """``<a, b> / (|a| |b|)``, NaN where either vanishes (0/0: undefined, not 0)."""
     na, nb = jnp.linalg.norm(a), jnp.linalg.norm(b)
-    return jnp.where((na > 0) & (nb > 0), jnp.vdot(a, b) / jnp.where(na * nb > 0, na * nb, 1.0), jnp.nan)
+    return jnp.where(
+        (na > 0) & (nb > 0), jnp.vdot(a, b) / jnp.where(na * nb > 0, na * nb, 1.0), jnp.nan
+    )
 
 
 def _path_angle_program(game):
@@ -134,8 +144,14 @@ def _path_angle_program(game):
         def at(alpha):
             w = unravel(z0 + alpha * d)
             g = ravel_pytree(xi(w))[0]
-            return (jnp.linalg.norm(g), _cosine(g, d), _cosine(g[:n_phi], d[:n_phi]), _cosine(g[n_phi:], d[n_phi:]),
-                    game.loss_g(w.phi, w.theta), game.loss_d(w.phi, w.theta))
+            return (
+                jnp.linalg.norm(g),
+                _cosine(g, d),
+                _cosine(g[:n_phi], d[:n_phi]),
+                _cosine(g[n_phi:], d[n_phi:]),
+                game.loss_g(w.phi, w.theta),
+                game.loss_d(w.phi, w.theta),
+            )
 
         out = jax.lax.map(at, alphas)
         return PathAngle(alphas, *out)

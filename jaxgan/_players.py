@@ -35,7 +35,6 @@ def game_players(game) -> int:
     return 2 if isinstance(game, Game) else game.n
 
 
-
 def get(w, i):
     """Player ``i``'s parameters (``i`` a Python int; it may be traced for ``StackedPlayers``)."""
     return w[i]
@@ -96,6 +95,7 @@ def stack_tangents(v):
     a new leading axis: one batch to ``vmap`` a linear map over, instead of ``n`` traced calls."""
     n = count(v)
     if isinstance(v, StackedPlayers):
+
         def batch(a):
             eye = jnp.eye(n, dtype=a.dtype).reshape((n, n) + (1,) * (a.ndim - 1))
             return eye * a[None]
@@ -118,6 +118,7 @@ def _pick(batched, like, own: bool):
     batch element: the masked sums are exact (the dropped terms are never added)."""
     n = count(like)
     if isinstance(like, StackedPlayers):
+
         def pick(a):
             keep = jnp.eye(n, dtype=bool) if own else ~jnp.eye(n, dtype=bool)
             keep = keep.reshape((n, n) + (1,) * (a.ndim - 2))
@@ -169,22 +170,26 @@ def player_loss(game, i) -> Callable:
     return game.losses[i]
 
 
-
 # --------------------------------------------------------------------------- two-player methods
 
 #: why each method is defined for two players only: the refusal names its reason
 TWO_PLAYER_ONLY = {
     "jare": "its correction exchanges the two players' gradient norms (grad_phi |xi_theta|^2, "
-            "grad_theta |xi_phi|^2); Nie & Patel define it for a generator and a discriminator",
-    "best_response": "the discriminator (the follower) is kept at its best response to the generator (the leader): "
-                     "a leader-follower hierarchy of exactly two players",
-    "follow_the_ridge": "it keeps the follower on the ridge grad_theta l_d = 0 of a leader-follower (Stackelberg) game",
-    "stonr": "it is a leader-follower method: the discriminator is re-solved on its manifold grad_theta l_d = 0",
-    "stationary_point_certificate": "its certificate is of a Stackelberg (leader-follower) point of two players",
+    "grad_theta |xi_phi|^2); Nie & Patel define it for a generator and a discriminator",
+    "best_response": "the discriminator (the follower) is kept at its best response to the "
+    "generator (the leader): "
+    "a leader-follower hierarchy of exactly two players",
+    "follow_the_ridge": "it keeps the follower on the ridge grad_theta l_d = 0 of a "
+    "leader-follower (Stackelberg) game",
+    "stonr": "it is a leader-follower method: the discriminator is re-solved on its manifold "
+    "grad_theta l_d = 0",
+    "stationary_point_certificate": "its certificate is of a Stackelberg (leader-follower) point "
+    "of two players",
     "project_box": "its box is a jaxgan.Box of Joint bounds (phi, theta)",
     "acgd": "its released form is the two-player Schur-complement solve",
     "path_angle": "it measures the angle between a generator's and a discriminator's update",
-    "manifold": "the manifold grad_theta l_d = 0 is the discriminator's best response to the generator",
+    "manifold": "the manifold grad_theta l_d = 0 is the discriminator's best response to the "
+    "generator",
 }
 
 
@@ -198,11 +203,15 @@ def require_two_players(value, where: str, key: str = "", arg: str = "params"):
     why = TWO_PLAYER_ONLY.get(key or where.split(".")[0], "")
     reason = f": {why}" if why else ""
     if isinstance(value, (Players, StackedPlayers)):
-        raise ValueError(f"{where} is defined for two players{reason}; `{arg}` holds {count(value)} players "
-                         f"({describe(value)}). Two-player games use jaxgan.Joint(phi, theta).")
+        raise ValueError(
+            f"{where} is defined for two players{reason}; `{arg}` holds {count(value)} players "
+            f"({describe(value)}). Two-player games use jaxgan.Joint(phi, theta)."
+        )
     if isinstance(value, NPlayerGame):
-        raise ValueError(f"{where} is defined for two players{reason}; the game has {value.n} players. "
-                         "Two-player games are jaxgan.Game or jaxgan.zero_sum.")
+        raise ValueError(
+            f"{where} is defined for two players{reason}; the game has {value.n} players. "
+            "Two-player games are jaxgan.Game or jaxgan.zero_sum."
+        )
     return None
 
 
@@ -211,6 +220,9 @@ def require_point(value, where: str, arg: str = "params"):
     ``TypeError`` naming ``where``'s ``arg``."""
     if isinstance(value, (Joint, Players, StackedPlayers)):
         return value
-    what = "the field xi (a jaxgan.Joint or jaxgan.Players)" if arg == "updates" else \
-        "a jaxgan.Joint (two players) or jaxgan.Players (n players)"
+    what = (
+        "the field xi (a jaxgan.Joint or jaxgan.Players)"
+        if arg == "updates"
+        else "a jaxgan.Joint (two players) or jaxgan.Players (n players)"
+    )
     raise TypeError(f"{where}: `{arg}` must be {what}, got {describe(value)}.")

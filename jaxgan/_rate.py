@@ -17,7 +17,11 @@ def rates_of_distances(distance: np.ndarray, every: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         finite_d = np.where(np.isfinite(distance), distance, np.inf)
         contracting = finite_d[:, -1:] < d0
-        floor = np.where(contracting, np.maximum(1e-12 * d0, 10 * np.min(finite_d, axis=1, keepdims=True)), 1e-12 * d0)
+        floor = np.where(
+            contracting,
+            np.maximum(1e-12 * d0, 10 * np.min(finite_d, axis=1, keepdims=True)),
+            1e-12 * d0,
+        )
         above = np.isfinite(distance) & (distance > floor)
         above[:, 0] = True
         last = np.where(above.all(axis=1), distance.shape[1] - 1, np.argmin(above, axis=1) - 1)
@@ -55,29 +59,44 @@ def measured_rate(run, *, reference=None, every: int = 1) -> np.ndarray:
     if reference is not None:
         trajectory = getattr(run, "trajectory", run)
         if not is_point(trajectory) or not is_point(reference):
-            raise TypeError("measured_rate: with `reference`, `run` must be a Rollout or a trajectory (a point whose "
-                            f"leaves have a leading record axis) and `reference` a point; got {describe(run)} and "
-                            f"{describe(reference)}.")
+            raise TypeError(
+                "measured_rate: with `reference`, `run` must be a Rollout or a trajectory (a point "
+                "whose "
+                f"leaves have a leading record axis) and `reference` a point; got {describe(run)} "
+                "and "
+                f"{describe(reference)}."
+            )
         flat = np.asarray(jax.vmap(lambda w: ravel_pytree(w)[0])(trajectory))
         target = np.asarray(ravel_pytree(reference)[0])
         if flat.ndim != 2 or flat.shape[1] != target.size:
-            raise ValueError(f"measured_rate: the trajectory's records have {flat.shape[1:]} values but `reference` "
-                             f"has {target.size}.")
+            raise ValueError(
+                f"measured_rate: the trajectory's records have {flat.shape[1:]} values but "
+                "`reference` "
+                f"has {target.size}."
+            )
         distance = np.linalg.norm(flat - target, axis=1)
     else:
         distance = getattr(run, "distance", run)
         if is_point(distance) or hasattr(run, "trajectory") and not hasattr(run, "distance"):
-            raise TypeError("measured_rate: a Rollout or trajectory needs `reference=`, the point to measure the "
-                            "distance to (e.g. the game's equilibrium).")
+            raise TypeError(
+                "measured_rate: a Rollout or trajectory needs `reference=`, the point to measure "
+                "the "
+                "distance to (e.g. the game's equilibrium)."
+            )
         distance = np.asarray(distance, dtype=float)
     single = distance.ndim == 1
     distance = distance[None] if single else distance
     if distance.ndim != 2 or distance.shape[1] < 2:
-        raise ValueError(f"measured_rate: `run` needs at least two records per run (shape (T,) or (runs, T)), got "
-                         f"shape {np.shape(distance)}.")
+        raise ValueError(
+            "measured_rate: `run` needs at least two records per run (shape (T,) or (runs, T)), "
+            "got "
+            f"shape {np.shape(distance)}."
+        )
     if not np.all(np.isfinite(distance[:, 0])) or np.any(distance[:, 0] <= 0):
-        raise ValueError("measured_rate: every run must start at a positive, finite distance from the reference (a "
-                         "start at the reference has no rate).")
+        raise ValueError(
+            "measured_rate: every run must start at a positive, finite distance from the reference "
+            "(a "
+            "start at the reference has no rate)."
+        )
     rates = rates_of_distances(distance, every)
     return float(rates[0]) if single else rates
-

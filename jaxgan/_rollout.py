@@ -35,7 +35,6 @@ from ._step import check_state, check_tx, make_step, step_of, tx_at
 PyTree = object
 
 
-
 class Rollout(NamedTuple):
     """The result of ``rollout``.
 
@@ -71,15 +70,22 @@ def _check_steps(steps, record_every, where):
         raise ValueError(f"{where}: `steps` must be a positive int, got {steps!r}.")
     if record_every is None:
         record_every = steps
-    if not isinstance(record_every, (int, np.integer)) or isinstance(record_every, bool) or record_every < 1:
-        raise ValueError(f"{where}: `record_every` must be a positive int or None, got {record_every!r}.")
+    if (
+        not isinstance(record_every, (int, np.integer))
+        or isinstance(record_every, bool)
+        or record_every < 1
+    ):
+        raise ValueError(
+            f"{where}: `record_every` must be a positive int or None, got {record_every!r}."
+        )
     if steps % record_every:
         raise ValueError(f"{where}: `record_every` ({record_every}) must divide `steps` ({steps}).")
     return int(steps), int(record_every)
 
 
 def _joined_rollout(out, join, given):
-    """A rollout of equinox players: its points whole again (a recorded ``record(w)`` is the user's)."""
+    """A rollout of equinox players: its points whole again (a recorded ``record(w)`` is the
+    user's)."""
     trajectory = out.trajectory if given.get("record") is not None else join(out.trajectory)
     return out._replace(final=join(out.final), trajectory=trajectory)
 
@@ -143,7 +149,8 @@ def rollout(
       >>> out.trajectory.phi.shape, bool(out.finite)
       ((3,), True)
       >>> make_tx = lambda h: optax.sgd(h["lr"])  # one program for every learning rate
-      >>> [round(float(jg.rollout(game, make_tx, jg.Joint(1.0, 0.0), 10, hyperparams={"lr": lr}).final.phi), 4)
+      >>> [round(float(jg.rollout(game, make_tx, jg.Joint(1.0, 0.0), 10,
+      ... hyperparams={"lr": lr}).final.phi), 4)
       ...  for lr in (0.1, 0.2)]
       [0.5708, -0.4773]
     """
@@ -154,14 +161,20 @@ def rollout(
     else:
         game = check_game(game, "rollout")
         if key is not None:
-            raise ValueError("rollout: `key` is only for a stochastic `game` (a callable key -> Game); this game is deterministic.")
+            raise ValueError(
+                "rollout: `key` is only for a stochastic `game` (a callable key -> Game); this "
+                "game is deterministic."
+            )
     w0 = check_joint(w0, "rollout", "w0") if stochastic else check_point(game, w0, "rollout", "w0")
     check_finite(w0, "rollout", "w0")
     check_tx(tx, "rollout", hyperparams)
     check_state(tx, w0, state, "rollout", hyperparams)
     steps, k = _check_steps(steps, record_every, "rollout")
     program = compiled(
-        "rollout", _rollout_program, (game, tx, record), (steps, k, stochastic, hyperparams is not None)
+        "rollout",
+        _rollout_program,
+        (game, tx, record),
+        (steps, k, stochastic, hyperparams is not None),
     )
     return program(w0, state, key, hyperparams)
 
@@ -169,16 +182,35 @@ def rollout(
 def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams):
     def program(w0, state, key, hyperparams):
         h = read_checked(hyperparams) if with_hyperparams else None
-        out = run(game, tx_at(tx, h, "rollout"), w0, steps, k, record=record, state=state,
-                  key=key if stochastic else None)
+        out = run(
+            game,
+            tx_at(tx, h, "rollout"),
+            w0,
+            steps,
+            k,
+            record=record,
+            state=state,
+            key=key if stochastic else None,
+        )
         check_read(h, "rollout")
         return out
 
     return program
 
 
-def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key=None, unroll: int = 1,
-        envelope_ref: Optional[Joint] = None):
+def run(
+    game,
+    tx,
+    w0: Joint,
+    steps: int,
+    k: int,
+    *,
+    record=None,
+    state=None,
+    key=None,
+    unroll: int = 1,
+    envelope_ref: Optional[Joint] = None,
+):
     """The traceable body of ``rollout`` (checked arguments; ``tx`` accepts ``game=``).
 
     Non-finite values are absorbing for the parameters: every step is ``w + u``
@@ -210,11 +242,16 @@ def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key
         t = t + 1
         w, s = step_at(w, s, t)
         if envelope_ref is not None:
-            d2 = sum(jnp.sum(jnp.square(a - b)) for a, b in zip(jax.tree.leaves(w), jax.tree.leaves(envelope_ref)))
+            d2 = sum(
+                jnp.sum(jnp.square(a - b))
+                for a, b in zip(jax.tree.leaves(w), jax.tree.leaves(envelope_ref))
+            )
             d2 = d2.astype(env[0].dtype)
             middle, last = env
-            env = (jnp.where((t > q1) & (t <= q3), jnp.maximum(middle, d2), middle),
-                   jnp.where(t > q3, jnp.maximum(last, d2), last))
+            env = (
+                jnp.where((t > q1) & (t <= q3), jnp.maximum(middle, d2), middle),
+                jnp.where(t > q3, jnp.maximum(last, d2), last),
+            )
         return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t, env), None
 
     def chunk(carry, _):
@@ -233,7 +270,9 @@ def run(game, tx, w0: Joint, steps: int, k: int, *, record=None, state=None, key
     finite = finite_steps == steps
     first_bad = jnp.where(finite, -1, finite_steps + 1).astype(jnp.int32)
     start = record(w0)
-    trajectory = jax.tree.map(lambda a, b: jnp.concatenate([jnp.asarray(a)[None].astype(b.dtype), b]), start, recorded)
+    trajectory = jax.tree.map(
+        lambda a, b: jnp.concatenate([jnp.asarray(a)[None].astype(b.dtype), b]), start, recorded
+    )
     out = Rollout(final=w, state=s, trajectory=trajectory, finite=finite, first_nonfinite=first_bad)
     return out if envelope_ref is None else (out, tuple(jnp.sqrt(e) for e in env))
 
@@ -266,7 +305,8 @@ class SweepResult(NamedTuple):
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> res = jg.sweep(jg.games.dirac("wgan"), lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.0),
       ...                {"lr": jnp.array([0.1, 1e30])}, 100)
-      >>> res.finite.tolist(), [jg.STATUS_NAMES[int(s)] for s in res.status]  # SimGD spirals out; 1e30 overflows
+      >>> # SimGD spirals out; 1e30 overflows
+      >>> res.finite.tolist(), [jg.STATUS_NAMES[int(s)] for s in res.status]
       ([True, False], ['grew', 'non-finite'])
     """
 
@@ -297,12 +337,16 @@ def grid_product(**axes) -> Tuple[Dict[str, jax.Array], Tuple[int, ...]]:
       ((3, 2), [0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
     """
     if not axes:
-        raise ValueError("grid_product: give at least one axis, e.g. `grid_product(lr=jnp.logspace(-3, 0, 20))`.")
+        raise ValueError(
+            "grid_product: give at least one axis, e.g. `grid_product(lr=jnp.logspace(-3, 0, 20))`."
+        )
     arrays = {}
     for name, values in axes.items():
         a = jnp.asarray(values)
         if a.ndim != 1 or a.shape[0] == 0:
-            raise ValueError(f"grid_product: axis `{name}` must be a non-empty 1-D array, got shape {a.shape}.")
+            raise ValueError(
+                f"grid_product: axis `{name}` must be a non-empty 1-D array, got shape {a.shape}."
+            )
         arrays[name] = a
     mesh = jnp.meshgrid(*arrays.values(), indexing="ij")
     shape = tuple(a.shape[0] for a in arrays.values())
@@ -312,7 +356,8 @@ def grid_product(**axes) -> Tuple[Dict[str, jax.Array], Tuple[int, ...]]:
 def _check_grid(grid) -> int:
     if not isinstance(grid, dict) or not grid:
         raise ValueError(
-            "sweep: `grid` must be a non-empty dict {name: 1-D array}, e.g. `{'lr': jnp.logspace(-3, 0, 50)}` "
+            "sweep: `grid` must be a non-empty dict {name: 1-D array}, e.g. `{'lr': "
+            "jnp.logspace(-3, 0, 50)}` "
             "(use jg.grid_product for a Cartesian product)."
         )
     sizes = {}
@@ -322,7 +367,9 @@ def _check_grid(grid) -> int:
             raise ValueError(f"sweep: grid axis `{name}` must be 1-D, got shape {shape}.")
         sizes[name] = shape[0]
     if len(set(sizes.values())) != 1:
-        raise ValueError(f"sweep: all grid axes must have the same length (they are zipped), got {sizes}.")
+        raise ValueError(
+            f"sweep: all grid axes must have the same length (they are zipped), got {sizes}."
+        )
     size = next(iter(sizes.values()))
     if size == 0:
         raise ValueError("sweep: `grid` is empty (length 0); give at least one value per axis.")
@@ -345,7 +392,10 @@ def _per_grid_point(value, cls, where: str, arg: str) -> Callable[[dict], object
     if callable(value):
         return value
     name = (cls[0] if isinstance(cls, tuple) else cls).__name__
-    raise TypeError(f"{where}: `{arg}` must be a jaxgan.{name} or a callable `h -> {name}`, got {describe(value)}.")
+    raise TypeError(
+        f"{where}: `{arg}` must be a jaxgan.{name} or a callable `h -> {name}`, got "
+        f"{describe(value)}."
+    )
 
 
 def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
@@ -354,13 +404,16 @@ def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     game_fn = _per_grid_point(game, GAME_TYPES, where, "game")
     if not callable(make_tx):
         raise TypeError(
-            f"{where}: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`."
+            f"{where}: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: "
+            "optax.sgd(h['lr'])`."
         )
     return game_fn
 
 
 @accepts_modules("w0", "w_star", returns=_joined_sweep)
-@domains(steps=Integer(1), record_every=Maybe(Integer(1)), rtol=Real(0, 1, low_open=True, high_open=True))
+@domains(
+    steps=Integer(1), record_every=Maybe(Integer(1)), rtol=Real(0, 1, low_open=True, high_open=True)
+)
 def sweep(
     game: Union[Game, Callable[[dict], Game]],
     make_tx: Callable[[dict], object],
@@ -406,7 +459,8 @@ def sweep(
         (padded to a multiple of their number by repeating the last point; the padding is
         dropped from the result). Runs are independent, so each run's outcome equals
         the unsharded sweep's; values agree to rounding (per-device batches may be
-        vectorised differently, and an unstable run amplifies last-bit differences). On CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
+        vectorised differently, and an unstable run amplifies last-bit differences). On CPU,
+        ``XLA_FLAGS=--xla_force_host_platform_device_count=N``
         gives N host devices. After ``jax.distributed.initialize`` (one process per host
         or per GPU), ``"all"`` spans every process's devices: each process runs its
         devices' share of the grid and every process receives the whole result
@@ -429,7 +483,10 @@ def sweep(
     if arity == 0:
         game_of_grid_point(game, make_tx, "sweep")
     elif not callable(make_tx):
-        raise TypeError("sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: optax.sgd(h['lr'])`.")
+        raise TypeError(
+            "sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: "
+            "optax.sgd(h['lr'])`."
+        )
     if is_point(w0):
         check_joint(w0, "sweep", "w0", game if isinstance(game, GAME_TYPES) else None)
         check_finite(w0, "sweep", "w0")
@@ -442,25 +499,35 @@ def sweep(
     elif w_star is not None:
         check_joint(w_star, "sweep", "w_star", game if isinstance(game, GAME_TYPES) else None)
         check_finite(w_star, "sweep", "w_star")
-    reference = w_star if w_star is not None else (game.equilibrium if isinstance(game, GAME_TYPES) else None)
+    reference = (
+        w_star
+        if w_star is not None
+        else (game.equilibrium if isinstance(game, GAME_TYPES) else None)
+    )
     if reference is None and isinstance(game, GAME_TYPES):
         growth = True
     label = "growth" if growth else ("w_star" if w_star is not None else "game.equilibrium")
     if is_point(w0) and reference is not None:
-        _check_same_structure(w0, reference, "sweep", "w_star" if w_star is not None else "game.equilibrium")
+        _check_same_structure(
+            w0, reference, "sweep", "w_star" if w_star is not None else "game.equilibrium"
+        )
     grid = {name: jnp.asarray(v) for name, v in grid.items()}
     program = compiled(
-        "sweep", _sweep_program, (game, make_tx, None if is_point(w0) else w0), (steps, k, arity, growth)
+        "sweep",
+        _sweep_program,
+        (game, make_tx, None if is_point(w0) else w0),
+        (steps, k, arity, growth),
     )
     w0_value = w0 if is_point(w0) else None
     if devices is None:
-        final, traj, dist, finite, first_bad, status = _on_every_core(program, grid, (w0_value, w_star, rtol, key))
+        final, traj, dist, finite, first_bad, status = _on_every_core(
+            program, grid, (w0_value, w_star, rtol, key)
+        )
         return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
     sharded, size = _shard_grid(grid, devices)
     outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
     return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
-
 
 
 #: a run "grew" when the largest distance of its last quarter exceeds the largest before it
@@ -485,7 +552,9 @@ def run_status(first, last, envelope, finite: jax.Array, rtol) -> jax.Array:
     return jnp.where(
         ~finite | ~jnp.isfinite(last),
         RESULTS.non_finite,
-        jnp.where(last <= rtol * first, RESULTS.converged, jnp.where(grew, RESULTS.grew, RESULTS.bounded)),
+        jnp.where(
+            last <= rtol * first, RESULTS.converged, jnp.where(grew, RESULTS.grew, RESULTS.bounded)
+        ),
     )
 
 
@@ -496,24 +565,33 @@ def growth_status(first, last, envelope, finite: jax.Array) -> jax.Array:
     that settles at an unknown point is bounded: "converged" needs a reference)."""
     middle, tail = envelope
     grew = tail > (1 + GROWTH_SLACK) * jnp.maximum(first, middle)
-    return jnp.where(~finite | ~jnp.isfinite(last), RESULTS.non_finite, jnp.where(grew, RESULTS.grew, RESULTS.bounded))
+    return jnp.where(
+        ~finite | ~jnp.isfinite(last),
+        RESULTS.non_finite,
+        jnp.where(grew, RESULTS.grew, RESULTS.bounded),
+    )
 
 
 def _stochastic_arity(game, key) -> int:
-    """0 for a deterministic sweep; with ``key``, 1 for ``key -> Game``, 2 for ``(h, key) -> Game``."""
+    """0 for a deterministic sweep; with ``key``, 1 for ``key -> Game``, 2 for
+    ``(h, key) -> Game``."""
     if key is None:
         return 0
     if isinstance(game, GAME_TYPES) or not callable(game):
         raise TypeError(
             "sweep: with `key=`, `game` must be a stochastic game, a callable `key -> Game` (e.g. "
-            "`NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) or `(h, key) -> Game`; "
+            "`NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) or "
+            "`(h, key) -> Game`; "
             f"got {describe(game)}."
         )
     import inspect
 
     try:
-        params = [p for p in inspect.signature(game).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+        params = [
+            p
+            for p in inspect.signature(game).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+        ]
     except (TypeError, ValueError):
         return 1
     return 2 if len(params) == 2 else 1
@@ -539,21 +617,52 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
                 g = game if arity == 1 else (lambda kk: game(h, kk))
                 eq = check_game(g(key), "sweep (the stochastic game at `key`)").equilibrium
             ref = w_star if w_star is not None else (eq if eq is not None else ref_default)
-            start = w0 if w0_of_grid is None else check_joint(w0_of_grid(h), "sweep", "w0(h)", g if arity == 0 else None)
+            start = (
+                w0
+                if w0_of_grid is None
+                else check_joint(w0_of_grid(h), "sweep", "w0(h)", g if arity == 0 else None)
+            )
             if arity == 0:
                 check_field(g, start, "sweep")
-            tx = accept_transformation(make_tx(h), "sweep (the transformation made by `make_tx`)", "tx")
-            if growth or ref is None:  # no reference point: the growth of the displacement from the start
-                out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=start,
-                                    unroll=sweep_unroll(start))
+            tx = accept_transformation(
+                make_tx(h), "sweep (the transformation made by `make_tx`)", "tx"
+            )
+            if (
+                growth or ref is None
+            ):  # no reference point: the growth of the displacement from the start
+                out, envelope = run(
+                    g,
+                    tx,
+                    start,
+                    steps,
+                    k,
+                    key=key if arity else None,
+                    envelope_ref=start,
+                    unroll=sweep_unroll(start),
+                )
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, start)
                 status = growth_status(dist[0], dist[-1], envelope, out.finite)
             else:
-                out, envelope = run(g, tx, start, steps, k, key=key if arity else None, envelope_ref=ref,
-                                    unroll=sweep_unroll(start))
+                out, envelope = run(
+                    g,
+                    tx,
+                    start,
+                    steps,
+                    k,
+                    key=key if arity else None,
+                    envelope_ref=ref,
+                    unroll=sweep_unroll(start),
+                )
                 dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
                 status = run_status(dist[0], dist[-1], envelope, out.finite, rtol)
-            return out.final, out.trajectory, dist, out.finite, out.first_nonfinite, status.astype(jnp.int32)
+            return (
+                out.final,
+                out.trajectory,
+                dist,
+                out.finite,
+                out.first_nonfinite,
+                status.astype(jnp.int32),
+            )
 
         return jax.vmap(run_one)(grid)
 
@@ -610,9 +719,13 @@ def _on_every_core(program, grid, args):
     ):
         return program(grid, *args)
     chunk = -(-size // threads)
-    padded = {k: jnp.concatenate([v, jnp.repeat(v[-1:], chunk * threads - size, axis=0)]) if chunk * threads > size else v
-              for k, v in grid.items()}
-    parts = [{k: v[i * chunk:(i + 1) * chunk] for k, v in padded.items()} for i in range(threads)]
+    padded = {
+        k: jnp.concatenate([v, jnp.repeat(v[-1:], chunk * threads - size, axis=0)])
+        if chunk * threads > size
+        else v
+        for k, v in grid.items()
+    }
+    parts = [{k: v[i * chunk : (i + 1) * chunk] for k, v in padded.items()} for i in range(threads)]
 
     def one(part):
         return jax.block_until_ready(program(part, *args))
@@ -620,7 +733,7 @@ def _on_every_core(program, grid, args):
     seen = _RUN_CHUNKS.setdefault(program, set())
     first = [] if chunk in seen else [one(parts[0])]  # compile once, not once per thread
     with ThreadPoolExecutor(threads) as pool:
-        outs = first + list(pool.map(one, parts[len(first):]))
+        outs = first + list(pool.map(one, parts[len(first) :]))
     seen.add(chunk)
     return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:size], *outs)
 
@@ -641,7 +754,9 @@ def _shard_grid(grid, devices):
 
     if isinstance(devices, str):
         if devices != "all":
-            raise ValueError(f"sweep: `devices` must be None, 'all' or a list of jax devices, got {devices!r}.")
+            raise ValueError(
+                f"sweep: `devices` must be None, 'all' or a list of jax devices, got {devices!r}."
+            )
         devices = jax.devices()
     devices = list(devices)
     if not devices:

@@ -48,8 +48,9 @@ def require_params(params, where: str, call: str = GAME_CALL) -> None:
         raise ValueError(NO_PARAMS_MSG.format(where=where, call=call))
 
 
-def accept_transformation(tx, where: str, arg: str = "inner",
-                          example: str = "optax.sgd(0.1)") -> optax.GradientTransformationExtraArgs:
+def accept_transformation(
+    tx, where: str, arg: str = "inner", example: str = "optax.sgd(0.1)"
+) -> optax.GradientTransformationExtraArgs:
     """``tx`` with extra-args support (``game=`` and the field context pass through it).
 
     Raises:
@@ -58,13 +59,21 @@ def accept_transformation(tx, where: str, arg: str = "inner",
     """
     if not isinstance(tx, optax.GradientTransformation):
         raise TypeError(
-            f"{where}: `{arg}` must be an optax.GradientTransformation (e.g. {example}), got {describe(tx)}."
+            f"{where}: `{arg}` must be an optax.GradientTransformation (e.g. {example}), got "
+            f"{describe(tx)}."
         )
     return optax.with_extra_args_support(tx)
 
 
-def checked_game_update(updates, params, game, where: str, *, joint: Sequence[str] = ("updates", "params"),
-                        two_player: bool = False):
+def checked_game_update(
+    updates,
+    params,
+    game,
+    where: str,
+    *,
+    joint: Sequence[str] = ("updates", "params"),
+    two_player: bool = False,
+):
     """The checks at the top of a game-aware ``update``, its public entry point: ``game``
     is a valid game, ``params`` is given, the arguments named in ``joint`` are points of the
     game's kind (``Joint`` for a two-player ``Game``, ``Players`` or ``StackedPlayers`` of
@@ -102,12 +111,22 @@ def require_joint(value, where: str, arg: str = "params") -> Joint:
 def _check_point_args(where: str, game, joint: Sequence[str], **values) -> None:
     kind = Joint if isinstance(game, Game) else (StackedPlayers if game.stacked else Players)
     names = "jaxgan.Joint" if kind is Joint else f"jaxgan.{kind.__name__} of {game.n} players"
-    if tuple(joint) == ("updates", "params") and not all(isinstance(values[n], kind) for n in joint):
-        raise TypeError(f"{where}: `updates` and `params` must be {names} pytrees (the field xi and the point w).")
+    if tuple(joint) == ("updates", "params") and not all(
+        isinstance(values[n], kind) for n in joint
+    ):
+        raise TypeError(
+            f"{where}: `updates` and `params` must be {names} pytrees (the field xi and the point "
+            "w)."
+        )
     for name in joint:
         value = values[name]
         if not isinstance(value, kind):
             require_point(value, where, name)
-            raise TypeError(f"{where}: `{name}` must be a {names} (the game's kind of point), got {describe(value)}.")
+            raise TypeError(
+                f"{where}: `{name}` must be a {names} (the game's kind of point), got "
+                f"{describe(value)}."
+            )
         if kind is not Joint and len(value) != game.n:
-            raise ValueError(f"{where}: `{name}` holds {len(value)} players but the game has {game.n}.")
+            raise ValueError(
+                f"{where}: `{name}` holds {len(value)} players but the game has {game.n}."
+            )

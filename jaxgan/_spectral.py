@@ -34,7 +34,13 @@ from ._checks import check_finite, check_game, check_point, check_read, read_che
 from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._eig import eig, eigvals
 from ._game import Game, Joint
-from ._jacobian import check_chunk_size, dense_jacobian, field_jacobian, of_field_jacobian, player_sizes
+from ._jacobian import (
+    check_chunk_size,
+    dense_jacobian,
+    field_jacobian,
+    of_field_jacobian,
+    player_sizes,
+)
 from ._partition import accepts_modules
 from ._step import check_state, check_tx, step_of, tx_at
 from ._step_map import settle, split_state, step_map
@@ -54,7 +60,8 @@ def _check_square(a, where):
         raise ValueError(f"{where}: expected a square (n, n) matrix, got shape {a.shape}.")
     if a.shape[0] > _DENSE_EIG_LIMIT:
         raise ValueError(
-            f"{where}: a dense eigendecomposition of a {a.shape[0]} x {a.shape[0]} matrix is too large "
+            f"{where}: a dense eigendecomposition of a {a.shape[0]} x {a.shape[0]} matrix is too "
+            "large "
             f"(limit {_DENSE_EIG_LIMIT}); use a matrix-free top-k spectrum instead."
         )
 
@@ -67,13 +74,17 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
       >>> jg.matrix_eigenvalues(jnp.array([[0.0, -1.0], [1.0, 0.0]])).imag.tolist()
       [-1.0, 1.0]
     """
-    _check_square(a if hasattr(a, "shape") and hasattr(a, "ndim") else jnp.asarray(a), "matrix_eigenvalues")
+    _check_square(
+        a if hasattr(a, "shape") and hasattr(a, "ndim") else jnp.asarray(a), "matrix_eigenvalues"
+    )
     return _sort_eig(eigvals(jnp.asarray(a)))
 
 
 @accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
-def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> jax.Array:
+def eigenvalues(
+    game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
+) -> jax.Array:
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
 
     Sorted by real part, then imaginary part. The flow ``dw/dt = v`` is locally
@@ -98,7 +109,9 @@ def eigenvalues(game: Game, w: Joint, *, transform=None, chunk_size: Optional[in
       >>> jg.eigenvalues(game, game.equilibrium).imag.tolist()
       [-1.0, 1.0]
     """
-    return of_field_jacobian("eigenvalues", _sorted_eigenvalues, game, w, transform, chunk_size, hyperparams)
+    return of_field_jacobian(
+        "eigenvalues", _sorted_eigenvalues, game, w, transform, chunk_size, hyperparams
+    )
 
 
 def _sorted_eigenvalues(a, w=None):
@@ -193,7 +206,8 @@ def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> [jg.VERDICTS[int(jg.flow_verdict(jnp.array(x)))] for x in ([-1 + 1j], [-1e-17 + 1j], [1e-3 + 0j])]
+      >>> [jg.VERDICTS[int(jg.flow_verdict(jnp.array(x)))] for x in ([-1 + 1j], [-1e-17 + 1j],
+      ... [1e-3 + 0j])]
       ['stable', 'marginal', 'unstable']
     """
     lam = _eigenvalues_arg(lam, "flow_verdict")
@@ -251,7 +265,8 @@ class Spectrum(NamedTuple):
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> s = jg.spectrum(jg.games.bilinear(2.0), jg.Joint(jnp.zeros(()), jnp.zeros(())))
-      >>> [round(x, 4) for x in s.eigenvalues.imag.tolist()], float(s.stable_step)  # +-2i: no SimGD step contracts
+      >>> # +-2i: no SimGD step contracts
+      >>> [round(x, 4) for x in s.eigenvalues.imag.tolist()], float(s.stable_step)
       ([-2.0, 2.0], 0.0)
     """
 
@@ -290,7 +305,10 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
     a = jnp.asarray(a)
     _check_square(a, "spectrum")
     if a.shape[0] < 2:
-        raise ValueError(f"spectrum: `a` is {a.shape[0]}x{a.shape[0]}: a joint Jacobian of two players is at least 2x2.")
+        raise ValueError(
+            f"spectrum: `a` is {a.shape[0]}x{a.shape[0]}: a joint Jacobian of two players is at "
+            "least 2x2."
+        )
     if not 0 < n_phi < a.shape[0]:
         raise ValueError(f"spectrum: `n_phi` must be in 1..{a.shape[0] - 1}, got {n_phi}.")
     return _spectrum(a, n_phi)
@@ -307,10 +325,21 @@ def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
         nan = jnp.full(lam.shape, jnp.nan, jnp.real(lam).dtype)
         empty = jnp.zeros((0, 0), a.dtype)
         return Spectrum(
-            eigenvalues=lam, phase_factor=phase_factor(lam, tol_axis),
-            conditioning_factor=conditioning_factor(lam, tol_axis), stable_step=stable_step_bound(lam, tol_axis),
-            is_stable=verdict == 0, block_structured=jnp.asarray(False), P=empty, Q=empty, a1=nan, a2=nan, zeta=nan,
-            tau=nan, block_step_bound=nan, verdict=verdict, tolerance=tol_axis,
+            eigenvalues=lam,
+            phase_factor=phase_factor(lam, tol_axis),
+            conditioning_factor=conditioning_factor(lam, tol_axis),
+            stable_step=stable_step_bound(lam, tol_axis),
+            is_stable=verdict == 0,
+            block_structured=jnp.asarray(False),
+            P=empty,
+            Q=empty,
+            a1=nan,
+            a2=nan,
+            zeta=nan,
+            tau=nan,
+            block_step_bound=nan,
+            verdict=verdict,
+            tolerance=tol_axis,
         )
     lam, vecs = _sort_eig(*eig(a))
     a_pp, a_pt = a[:n_phi, :n_phi], a[:n_phi, n_phi:]
@@ -332,9 +361,14 @@ def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
     disc = a1**2 - 4.0 * a2
     complex_roots = disc < 0
     sqrt_abs = jnp.sqrt(jnp.abs(disc))
-    # a block's real part -a1/2 within the spectrum's tolerance of zero is on the axis: zeta is infinite there
+    # a block's real part -a1/2 within the spectrum's tolerance of zero is on the axis: zeta is
+    # infinite there
     on_axis = jnp.abs(a1) <= 2.0 * tol_axis
-    zeta = jnp.where(complex_roots, jnp.where(on_axis, jnp.inf, sqrt_abs / jnp.where(on_axis, 1.0, jnp.abs(a1))), jnp.nan)
+    zeta = jnp.where(
+        complex_roots,
+        jnp.where(on_axis, jnp.inf, sqrt_abs / jnp.where(on_axis, 1.0, jnp.abs(a1))),
+        jnp.nan,
+    )
     r_big = jnp.abs(a1) / 2 + sqrt_abs / 2
     r_small = jnp.abs(jnp.abs(a1) / 2 - sqrt_abs / 2)
     tau = jnp.where(complex_roots, jnp.nan, r_big / r_small)
@@ -367,7 +401,9 @@ def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
 
 @accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)))
-def spectrum(game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None) -> Spectrum:
+def spectrum(
+    game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
+) -> Spectrum:
     """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
 
     See ``Spectrum`` for the fields: eigenvalues, phase and conditioning factors, the
@@ -411,7 +447,14 @@ def _spectrum_at(a, w):
 @accepts_modules("w")
 @domains(chunk_size=Maybe(Integer(1)), cycle=Flag())
 def update_jacobian(
-    game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None, cycle: bool = False
+    game: Game,
+    tx,
+    w: Joint,
+    state=None,
+    *,
+    chunk_size: Optional[int] = None,
+    hyperparams=None,
+    cycle: bool = False,
 ) -> jax.Array:
     """Jacobian of one whole step of an optax algorithm, over parameters and dynamic state.
 
@@ -478,7 +521,9 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
     if not isinstance(cycle, bool):
         raise TypeError(f"{where}: `cycle` must be a bool, got {describe(cycle)}.")
     options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle)
-    out = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(w, state, hyperparams)
+    out = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
+        w, state, hyperparams
+    )
     check_differentiable_step(out, where)
     return out
 
@@ -491,9 +536,12 @@ def check_differentiable_step(value, where: str) -> None:
         return
     if not bool(jnp.all(jnp.isfinite(value))):
         raise ValueError(
-            f"{where}: the step is not differentiable at this point and state (its Jacobian has non-finite "
-            "entries): e.g. Adam's or RMSProp's 1 / sqrt(v) at a second moment v = 0, as at a fixed point reached "
-            "from the default state, or a solve or mixing undefined at a fixed point. Pass a `state` where the map "
+            f"{where}: the step is not differentiable at this point and state (its Jacobian has "
+            "non-finite "
+            "entries): e.g. Adam's or RMSProp's 1 / sqrt(v) at a second moment v = 0, as at a "
+            "fixed point reached "
+            "from the default state, or a solve or mixing undefined at a fixed point. Pass a "
+            "`state` where the map "
             "is differentiable (v > 0), or measure the rate with `rollout`/`sweep`."
         )
 
@@ -522,7 +570,9 @@ def _step_and_structure(game, tx, w, state):
     return step, settle(step, w, state, structure), structure
 
 
-def step_jacobian(game: Game, tx, w: Joint, state, chunk_size: int, *, cycle: bool = False) -> jax.Array:
+def step_jacobian(
+    game: Game, tx, w: Joint, state, chunk_size: int, *, cycle: bool = False
+) -> jax.Array:
     """The traceable body of ``update_jacobian`` (``tx`` accepts ``game=``): the Jacobian of
     one step, or with ``cycle`` of the step's whole period, over ``(w, dynamic state)``."""
     step, state, structure = _step_and_structure(game, tx, w, state)
@@ -549,9 +599,12 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
     step, state, structure = _step_and_structure(game, tx, w, state)
     if structure.never_repeats is not None:
         raise ValueError(
-            "spectral_radius: the step's map depends on time and never repeats, so it has no spectral radius: "
-            f"{structure.never_repeats}. Use a constant-in-time form of the optimiser (no schedule, no bias "
-            "correction) or measure the rate with `rollout`/`sweep` (`jg.update_jacobian` still gives one step's "
+            "spectral_radius: the step's map depends on time and never repeats, so it has no "
+            "spectral radius: "
+            f"{structure.never_repeats}. Use a constant-in-time form of the optimiser (no "
+            "schedule, no bias "
+            "correction) or measure the rate with `rollout`/`sweep` (`jg.update_jacobian` still "
+            "gives one step's "
             "Jacobian at the state's step count)."
         )
     m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
@@ -587,7 +640,8 @@ def spectral_radius(
       >>> round(float(jg.spectral_radius(game, optax.sgd(0.1), game.equilibrium)), 6)  # sqrt(1.01)
       1.004988
       >>> make_tx = lambda h: optax.sgd(h["lr"])
-      >>> [round(float(jg.spectral_radius(game, make_tx, game.equilibrium, hyperparams={"lr": lr})), 6) for lr in (0.1, 0.2)]
+      >>> [round(float(jg.spectral_radius(game, make_tx, game.equilibrium, hyperparams={"lr": lr})),
+      ... 6) for lr in (0.1, 0.2)]
       [1.004988, 1.019804]
     """
     return _of_step("spectral_radius", True, game, tx, w, state, chunk_size, hyperparams)

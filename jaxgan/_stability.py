@@ -59,7 +59,9 @@ class StabilityMap(NamedTuple):
 
 
 @accepts_modules("w_star")
-@domains(steps=Maybe(Integer(1)), margin=Real(0), record_every=Maybe(Integer(1)), batch_radius=Flag())
+@domains(
+    steps=Maybe(Integer(1)), margin=Real(0), record_every=Maybe(Integer(1)), batch_radius=Flag()
+)
 def stability_map(
     game: Union[Game, Callable[[dict], Game]],
     make_tx: Callable[[dict], object],
@@ -108,7 +110,8 @@ def stability_map(
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> grid, shape = jg.grid_product(lr=jnp.array([0.1, 0.5, 3.0]), gamma=jnp.array([0.0, 1.0]))
-      >>> m = jg.stability_map(jg.games.dirac("wgan"), lambda h: optax.chain(jg.jare(h["gamma"]), optax.sgd(h["lr"])),
+      >>> m = jg.stability_map(jg.games.dirac("wgan"), lambda h: optax.chain(jg.jare(h["gamma"]),
+      ... optax.sgd(h["lr"])),
       ...                      grid, shape=shape, steps=200)
       >>> m.predicted.reshape(shape).tolist()  # gamma = 0 is SimGD: never stable
       [[False, True], [False, True], [False, False]]
@@ -117,7 +120,9 @@ def stability_map(
     """
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
     if not isinstance(grid, dict):
-        raise TypeError(f"stability_map: `grid` must be a dict {{name: 1-D array}}, got {describe(grid)}.")
+        raise TypeError(
+            f"stability_map: `grid` must be a dict {{name: 1-D array}}, got {describe(grid)}."
+        )
     grid = {k: jnp.asarray(v) for k, v in grid.items()}
     if not grid:
         raise ValueError("stability_map: `grid` is empty; give at least one hyperparameter array.")
@@ -128,38 +133,62 @@ def stability_map(
             raise ValueError(f"stability_map: grid axis `{k}` has non-finite values (NaN or inf).")
     size = {int(np.size(v)) for v in grid.values()}
     if len(size) != 1 or 0 in size:
-        raise ValueError(f"stability_map: every grid array needs the same non-zero length, got {sorted(size)}.")
+        raise ValueError(
+            f"stability_map: every grid array needs the same non-zero length, got {sorted(size)}."
+        )
     (g,) = size
     shape = (g,) if shape is None else tuple(shape)
     if int(np.prod(shape)) != g:
         raise ValueError(f"stability_map: `shape` {shape} does not hold {g} grid points.")
 
     if w_star is not None and not callable(w_star):
-        check_joint(w_star, "stability_map", "w_star", game if isinstance(game, GAME_TYPES) else None)
+        check_joint(
+            w_star, "stability_map", "w_star", game if isinstance(game, GAME_TYPES) else None
+        )
         check_finite(w_star, "stability_map", "w_star")
     star_fn = w_star if callable(w_star) else None
     star_value = None if callable(w_star) else w_star
-    program = compiled("stability_map", _radius_program, (game, make_tx, star_fn), (bool(batch_radius),))
+    program = compiled(
+        "stability_map", _radius_program, (game, make_tx, star_fn), (bool(batch_radius),)
+    )
     if batch_radius:
         radius = program(grid, star_value)
     else:
-        radius = jnp.stack([program({k: v[i] for k, v in grid.items()}, star_value) for i in range(g)])
+        radius = jnp.stack(
+            [program({k: v[i] for k, v in grid.items()}, star_value) for i in range(g)]
+        )
     predicted = radius < 1 - 1e-6
     clear = jnp.abs(radius - 1) > margin
     status = agree = None
     if steps is not None:
         start = w0
-        if start is None and star_fn is None and (star_value is not None or isinstance(game, GAME_TYPES)):
-            start = jax.tree.map(lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, None, star_value, None))
-        elif start is None:  # the fixed point moves with the grid: one start function per (game, w_star)
+        if (
+            start is None
+            and star_fn is None
+            and (star_value is not None or isinstance(game, GAME_TYPES))
+        ):
+            start = jax.tree.map(
+                lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, None, star_value, None)
+            )
+        elif (
+            start is None
+        ):  # the fixed point moves with the grid: one start function per (game, w_star)
             start = cached("stability_map start", _default_start, (game, make_tx, star_fn))
         res = sweep(
-            game, make_tx, start, grid, steps, w_star=w_star if is_point(w_star) else None,
-            record_every=record_every, devices=devices,
+            game,
+            make_tx,
+            start,
+            grid,
+            steps,
+            w_star=w_star if is_point(w_star) else None,
+            record_every=record_every,
+            devices=devices,
         )
         status = res.status
         agree = predicted == (status == RESULTS.converged)
-    return StabilityMap(grid, shape, radius, predicted, status, agree, clear, res if steps is not None else None)
+    return StabilityMap(
+        grid, shape, radius, predicted, status, agree, clear, res if steps is not None else None
+    )
 
 
 def _fixed_point(game_fn, star_fn, star_value, h):
@@ -175,7 +204,9 @@ def _fixed_point(game_fn, star_fn, star_value, h):
 
 def _default_start(game, make_tx, star_fn):
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
-    return lambda h: jax.tree.map(lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, star_fn, None, h))
+    return lambda h: jax.tree.map(
+        lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, star_fn, None, h)
+    )
 
 
 def _radius_program(game, make_tx, star_fn, batched):
@@ -186,8 +217,12 @@ def _radius_program(game, make_tx, star_fn, batched):
     def one(h, star_value):
         h = ReadKeys(h)
         g = check_game(game_fn(h), "stability_map (the game built from the grid)")
-        tx = accept_transformation(make_tx(h), "stability_map (the transformation made by `make_tx`)", "tx")
-        radius = step_spectral_radius(g, tx, check_point(g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map"))
+        tx = accept_transformation(
+            make_tx(h), "stability_map (the transformation made by `make_tx`)", "tx"
+        )
+        radius = step_spectral_radius(
+            g, tx, check_point(g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map")
+        )
         h.check_all_read("stability_map")
         return radius
 

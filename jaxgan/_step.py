@@ -8,7 +8,18 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ._algebra import FIELD, PROBE, Info, Place, Role, info_of, is_declared, probe, resolve, transformation
+from ._algebra import (
+    FIELD,
+    PROBE,
+    Info,
+    Place,
+    Role,
+    info_of,
+    is_declared,
+    probe,
+    resolve,
+    transformation,
+)
 from ._checks import check_game, check_point, read_checked
 from ._domains import describe
 from ._field import game_field, resolved_update
@@ -25,14 +36,18 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
         return
     if isinstance(tx, optax.GradientTransformation) or not callable(tx):
         raise TypeError(
-            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a make_tx, e.g. "
+            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a "
+            "make_tx, e.g. "
             f"`lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; without `hyperparams`, pass the "
             "transformation itself."
         )
     if not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(hyperparams)):
-        # built once with the concrete values: the option domains of the transformations it makes are checked
+        # built once with the concrete values: the option domains of the transformations it makes
+        # are checked
         # here (inside the compiled program they are traced, hence unchecked)
-        accept_transformation(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx")
+        accept_transformation(
+            tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
+        )
 
 
 def check_state(tx, w, state, where: str, hyperparams=None) -> None:
@@ -47,13 +62,15 @@ def check_state(tx, w, state, where: str, hyperparams=None) -> None:
     got_def, want_def = jax.tree.structure(state), jax.tree.structure(expected)
     if got_def != want_def:
         raise ValueError(
-            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): tree structure "
+            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): tree "
+            "structure "
             f"{got_def} but `tx.init(w)` gives {want_def}."
         )
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(expected), jax.tree.leaves(state)):
         if tuple(a.shape) != tuple(jnp.shape(b)):
             raise ValueError(
-                f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but `tx.init(w)` gives {tuple(a.shape)}."
+                f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but "
+                f"`tx.init(w)` gives {tuple(a.shape)}."
             )
 
 
@@ -62,7 +79,9 @@ def check_transform_hyperparams(transform, hyperparams, where: str) -> None:
     if hyperparams is None:
         return
     if transform is None:
-        raise TypeError(f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`.")
+        raise TypeError(
+            f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`."
+        )
     check_tx(transform, where, hyperparams)
 
 
@@ -80,7 +99,9 @@ def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
     ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""
     if hyperparams is None:
         return accept_transformation(tx, where, "tx")
-    return accept_transformation(tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx")
+    return accept_transformation(
+        tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
+    )
 
 
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
@@ -121,7 +142,9 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
     return point_function(game, build, whole_output=True)
 
 
-def step_of(game: Game, tx: optax.GradientTransformationExtraArgs) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
+def step_of(
+    game: Game, tx: optax.GradientTransformationExtraArgs
+) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
     """``make_step``'s map for a game, transformation and points its public entry point
     has checked (``check_game``, ``accept_transformation``, ``check_point``): runs and
     update Jacobians build their programs from it. The chain is still resolved by the step
@@ -134,7 +157,6 @@ def step_of(game: Game, tx: optax.GradientTransformationExtraArgs) -> Callable[[
         return optax.apply_updates(w, updates), state
 
     return step
-
 
 
 def chain(*stages) -> optax.GradientTransformationExtraArgs:
@@ -159,11 +181,18 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
       >>> bool(abs(w.phi + u.phi - ref.phi) < 1e-12 and abs(w.theta + u.theta - ref.theta) < 1e-12)
       True
     """
-    inner = optax.chain(*(accept_transformation(t, "chain", f"stages[{i}]") for i, t in enumerate(stages)))
+    inner = optax.chain(
+        *(accept_transformation(t, "chain", f"stages[{i}]") for i, t in enumerate(stages))
+    )
 
     def update_fn(updates, state, params=None, **extra_args):
         game = extra_args.get("game")
-        if PROBE in extra_args or FIELD in extra_args or params is None or not isinstance(game, GAME_TYPES):
+        if (
+            PROBE in extra_args
+            or FIELD in extra_args
+            or params is None
+            or not isinstance(game, GAME_TYPES)
+        ):
             return inner.update(updates, state, params, **extra_args)
         game = check_game(game, "chain")
         resolution = resolve(inner, game_field(game), updates, state, params, extra_args)
@@ -204,21 +233,30 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
     """
     if role not in ROLES:
         raise ValueError(
-            f"declare: unknown `role` {role!r}; expected one of {sorted(ROLES)} (a field correction is declared with "
+            f"declare: unknown `role` {role!r}; expected one of {sorted(ROLES)} (a field "
+            "correction is declared with "
             "jg.field_correction, full steps are jaxgan's own)."
         )
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare: `name` must be a non-empty string, got {name!r}.")
     inner = accept_transformation(tx, "declare", "tx")
     if info_of(inner) is not None:
-        raise ValueError(f"declare: `tx` is jaxgan's {info_of(inner).name}, whose role ({info_of(inner).role.value}) "
-                         "is its own: it cannot be declared a " + ROLES[role].value + ".")
+        raise ValueError(
+            f"declare: `tx` is jaxgan's {info_of(inner).name}, whose role "
+            f"({info_of(inner).role.value}) "
+            "is its own: it cannot be declared a " + ROLES[role].value + "."
+        )
 
     def probe_contents(updates, state, params, extra, record):
         inside = probe(inner, updates, state, params, extra, Place.JOINT, name, check=False)
         ours = [i.name for i in inside.sequence if is_declared(i)]
         if ours:
-            raise ValueError(f"declare: `tx` ({name}) contains jaxgan's {', '.join(ours)}, whose roles are their own: "
-                             "declare only transformations of your own, and chain jaxgan's stages beside them.")
+            raise ValueError(
+                f"declare: `tx` ({name}) contains jaxgan's {', '.join(ours)}, whose roles are "
+                "their own: "
+                "declare only transformations of your own, and chain jaxgan's stages beside them."
+            )
 
-    return transformation(Info(ROLES[role], name), inner.init, inner.update, probe_inner=probe_contents)
+    return transformation(
+        Info(ROLES[role], name), inner.init, inner.update, probe_inner=probe_contents
+    )

@@ -137,7 +137,9 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
         if constant:
             constants.append(f"state{paths[i]}")
     # which integer leaves do the coordinates of the next point and state depend on?
-    counters = None  # the stages' declared counters, resolved only when the map reads an integer leaf
+    counters = (
+        None  # the stages' declared counters, resolved only when the map reads an integer leaf
+    )
     period, reasons, settled = 1, [], []
     wanted = list(range(n_w)) + [n_w + i for i, d in enumerate(dynamic) if d]
     computed = _depends(jaxpr, [True] * len(jaxpr.invars))
@@ -153,7 +155,9 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
             settled.append(i)
             continue
         if counters is None:
-            counters = resolve(tx, game_field(game), game_field(game)(w), state, w, {"game": game}).counters
+            counters = resolve(
+                tx, game_field(game), game_field(game)(w), state, w, {"game": game}
+            ).counters
         declared = counters.get(i)
         if declared is not None and declared.period is not None:
             period = lcm([period, declared.period])
@@ -161,20 +165,27 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
             reasons.append(f"{declared.why} (`state{paths[i]}`)")
         else:
             reasons.append(
-                f"the integer state leaf `state{paths[i]}` (a step count: a learning-rate schedule, Adam's bias "
-                "correction 1 - b^t, ...) enters the map, so the map changes every step and never repeats"
+                f"the integer state leaf `state{paths[i]}` (a step count: a learning-rate "
+                "schedule, Adam's bias "
+                "correction 1 - b^t, ...) enters the map, so the map changes every step and never "
+                "repeats"
             )
-    return StepMap(tuple(dynamic), tuple(constants), period, "; ".join(reasons) or None, tuple(settled))
+    return StepMap(
+        tuple(dynamic), tuple(constants), period, "; ".join(reasons) or None, tuple(settled)
+    )
 
 
 def settle(step, w, state, structure: StepMap):
-    """``state`` with its settled leaves (``StepMap.settled``) at the value the step sets them to."""
+    """``state`` with its settled leaves (``StepMap.settled``) at the value the step sets them
+    to."""
     if not structure.settled:
         return state
     _, after = step(w, state)
     leaves, treedef = jax.tree.flatten(state)
     new = jax.tree.leaves(after)
-    return jax.tree.unflatten(treedef, [new[i] if i in structure.settled else x for i, x in enumerate(leaves)])
+    return jax.tree.unflatten(
+        treedef, [new[i] if i in structure.settled else x for i, x in enumerate(leaves)]
+    )
 
 
 def split_state(state, dynamic):
@@ -191,4 +202,3 @@ def split_state(state, dynamic):
 
 def dynamic_leaves(state, dynamic) -> list:
     return [x for x, d in zip(jax.tree.leaves(state), dynamic) if d]
-

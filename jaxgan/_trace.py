@@ -70,7 +70,15 @@ class SpectralTrace(NamedTuple):
 
 
 @accepts_modules("checkpoints")
-@domains(method=Choice("dense", "arnoldi"), k=Integer(1), krylov_size=Maybe(Integer(1)), tol=Maybe(Real(0, low_open=True)), max_restarts=Integer(1), smallest=Flag(), zero_tol=Maybe(Real(0, low_open=True)))
+@domains(
+    method=Choice("dense", "arnoldi"),
+    k=Integer(1),
+    krylov_size=Maybe(Integer(1)),
+    tol=Maybe(Real(0, low_open=True)),
+    max_restarts=Integer(1),
+    smallest=Flag(),
+    zero_tol=Maybe(Real(0, low_open=True)),
+)
 def spectral_trace(
     game: Game,
     checkpoints,
@@ -125,23 +133,42 @@ def spectral_trace(
     game = check_game(game, where)
     leaves = jax.tree.leaves(checkpoints)
     if not leaves or any(jnp.ndim(x) < 1 for x in leaves):
-        raise ValueError(f"{where}: `checkpoints` must be a Joint whose leaves have a leading checkpoint axis (a trajectory).")
+        raise ValueError(
+            f"{where}: `checkpoints` must be a Joint whose leaves have a leading checkpoint axis "
+            "(a trajectory)."
+        )
     counts = {jnp.shape(x)[0] for x in leaves}
     if len(counts) != 1:
-        raise ValueError(f"{where}: `checkpoints` leaves disagree on the number of checkpoints: {sorted(counts)}.")
+        raise ValueError(
+            f"{where}: `checkpoints` leaves disagree on the number of checkpoints: "
+            f"{sorted(counts)}."
+        )
     check_point(game, jax.tree.map(lambda x: x[0], checkpoints), where, "checkpoints")
     if method not in ("dense", "arnoldi"):
         raise ValueError(f"{where}: unknown `method` {method!r}; expected 'dense' or 'arnoldi'.")
 
     check_transform_hyperparams(transform, hyperparams, where)
-    options = (method, k, krylov_size, tol, max_restarts, bool(smallest), zero_tol, hyperparams is not None)
+    options = (
+        method,
+        k,
+        krylov_size,
+        tol,
+        max_restarts,
+        bool(smallest),
+        zero_tol,
+        hyperparams is not None,
+    )
     program = compiled("spectral_trace", _trace_program, (game, transform), options)
     return SpectralTrace(*program(checkpoints, hyperparams))
 
 
-def _trace_program(game, make_transform, method, k, krylov_size, tol, max_restarts, smallest, zero_tol, with_hp):
+def _trace_program(
+    game, make_transform, method, k, krylov_size, tol, max_restarts, smallest, zero_tol, with_hp
+):
     def program(ws, hyperparams):
-        transform, h = transform_at(make_transform, hyperparams if with_hp else None, "spectral_trace")
+        transform, h = transform_at(
+            make_transform, hyperparams if with_hp else None, "spectral_trace"
+        )
         out = jax.lax.map(lambda w: at(w, transform), ws)
         check_read(h, "spectral_trace")
         return out
@@ -157,14 +184,20 @@ def _trace_program(game, make_transform, method, k, krylov_size, tol, max_restar
             zeros = jnp.sum(zero)
             phase = phase_factor(jnp.where(zero, -jnp.max(mod).astype(lam.dtype), lam))
         else:
-            opts = dict(transform=transform, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts)
+            opts = dict(
+                transform=transform, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts
+            )
             targets = ("LM", "LR", "SM") if smallest else ("LM", "LR")
             parts = [field_top_eigenvalues(game, w, k, which=t, **opts) for t in targets]
             lam = jnp.concatenate([p.eigenvalues for p in parts])
             ok = jnp.all(jnp.stack([p.converged for p in parts]))
             if smallest:
                 # |lambda|_min by Arnoldi without a shift-invert converges slowly: NaN until it has
-                cond = jnp.where(parts[2].converged, jnp.abs(parts[0].eigenvalues[0]) / jnp.abs(parts[2].eigenvalues[0]), jnp.nan)
+                cond = jnp.where(
+                    parts[2].converged,
+                    jnp.abs(parts[0].eigenvalues[0]) / jnp.abs(parts[2].eigenvalues[0]),
+                    jnp.nan,
+                )
             else:
                 cond = jnp.asarray(jnp.nan, jnp.abs(lam).dtype)
             zeros = jnp.asarray(0)

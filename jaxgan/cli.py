@@ -73,44 +73,85 @@ def _main(argv=None) -> int:
     algorithms = builtin_algorithms()
     parser = argparse.ArgumentParser(
         prog="jaxgan",
-        description="Exact local analysis of differentiable games (two players, and n): spectra, stability maps, "
+        description="Exact local analysis of differentiable games (two players, and n): spectra, "
+        "stability maps, "
         "sweeps, refinement tests, STON'R.",
     )
-    parser.add_argument("--game", action="append", choices=sorted(games),
-                        help="built-in game (repeatable; default: the two-player games; the n-player games "
-                        f"{', '.join(N_PLAYER_GAMES)} run when named)")
+    parser.add_argument(
+        "--game",
+        action="append",
+        choices=sorted(games),
+        help="built-in game (repeatable; default: the two-player games; the n-player games "
+        f"{', '.join(N_PLAYER_GAMES)} run when named)",
+    )
     parser.add_argument(
         "--game-file",
-        help="a Python file defining `game = jaxgan.Game(..., equilibrium=...)` or `games = {name: Game}`; "
+        help="a Python file defining `game = jaxgan.Game(..., equilibrium=...)` or `games = {name: "
+        "Game}`; "
         "analysed instead of the built-in games unless --game is also given",
     )
     parser.add_argument(
-        "--algorithm", action="append", choices=sorted(algorithms), help="algorithm (repeatable; default all)"
+        "--algorithm",
+        action="append",
+        choices=sorted(algorithms),
+        help="algorithm (repeatable; default all)",
     )
-    parser.add_argument("--lr-min", type=float, default=1e-2, help="smallest learning rate (default 0.01)")
-    parser.add_argument("--lr-max", type=float, default=10.0, help="largest learning rate (default 10)")
-    parser.add_argument("--num-lr", type=int, default=24, help="learning rates, log-spaced (default 24)")
-    parser.add_argument("--steps", type=int, default=2000,
-                        help="steps per run (default 2000); with the refinement test it is rounded up to a multiple of 8")
-    parser.add_argument("--offset", type=float, default=0.5, help="start = equilibrium + offset (default 0.5)")
-    parser.add_argument("--no-refinement", action="store_true", help="skip the learning-rate refinement test")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes tracing, compiling and running the analyses in parallel (default 2; 1: all in this process)")
-    parser.add_argument("--out", default="jaxgan-report", help="output folder (default ./jaxgan-report)")
+    parser.add_argument(
+        "--lr-min", type=float, default=1e-2, help="smallest learning rate (default 0.01)"
+    )
+    parser.add_argument(
+        "--lr-max", type=float, default=10.0, help="largest learning rate (default 10)"
+    )
+    parser.add_argument(
+        "--num-lr", type=int, default=24, help="learning rates, log-spaced (default 24)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=2000,
+        help="steps per run (default 2000); with the refinement test it is rounded up to a "
+        "multiple of 8",
+    )
+    parser.add_argument(
+        "--offset", type=float, default=0.5, help="start = equilibrium + offset (default 0.5)"
+    )
+    parser.add_argument(
+        "--no-refinement", action="store_true", help="skip the learning-rate refinement test"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes tracing, compiling and running the analyses in parallel (default 2; "
+        "1: all in this process)",
+    )
+    parser.add_argument(
+        "--out", default="jaxgan-report", help="output folder (default ./jaxgan-report)"
+    )
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
     parser.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
-    parser.add_argument("--devices", choices=["default", "all"], default="default",
-                        help="'all' shards every sweep over jax.devices() (default: one device)")
     parser.add_argument(
-        "--compile-cache-dir", default=None,
-        help=f"JAX's persistent compilation cache: a second run re-uses the compiled programs (default {default_cache_dir()})",
+        "--devices",
+        choices=["default", "all"],
+        default="default",
+        help="'all' shards every sweep over jax.devices() (default: one device)",
     )
-    parser.add_argument("--no-compile-cache", action="store_true", help="do not read or write the compilation cache")
+    parser.add_argument(
+        "--compile-cache-dir",
+        default=None,
+        help="JAX's persistent compilation cache: a second run re-uses the compiled programs "
+        f"(default {default_cache_dir()})",
+    )
+    parser.add_argument(
+        "--no-compile-cache", action="store_true", help="do not read or write the compilation cache"
+    )
     stonr_games = sorted(catalogue.constrained_examples())
     parser.add_argument(
         "--stonr",
         action="append",
         choices=stonr_games + ["none"],
-        help="box-constrained game for STON'R (repeatable; 'none' skips; default: all of them when no --game or "
+        help="box-constrained game for STON'R (repeatable; 'none' skips; default: all of them when "
+        "no --game or "
         "--game-file is given, none otherwise)",
     )
     args = parser.parse_args(argv)
@@ -118,16 +159,23 @@ def _main(argv=None) -> int:
         if not np.isfinite(getattr(args, name)):
             parser.error(f"--{name.replace('_', '-')} must be finite, got {getattr(args, name)!r}")
     if args.offset == 0:
-        parser.error("--offset 0 starts every run at the equilibrium: every run would read as converged and the "
-                     "report would measure nothing; give a non-zero offset (default 0.5)")
+        parser.error(
+            "--offset 0 starts every run at the equilibrium: every run would read as converged and "
+            "the "
+            "report would measure nothing; give a non-zero offset (default 0.5)"
+        )
     if not (0 < args.lr_min < args.lr_max):
         parser.error("--lr-min and --lr-max must satisfy 0 < lr-min < lr-max")
     if args.num_lr < 1 or args.steps < 1 or args.workers < 1:
         parser.error("--num-lr, --steps and --workers must be positive")
     if not args.no_refinement and args.steps % 8:
         rounded = args.steps + (-args.steps) % 8
-        print(f"jaxgan: --steps {args.steps} rounded up to {rounded} (the refinement test halves the step three "
-              "times; --no-refinement keeps any count)", file=sys.stderr)
+        print(
+            f"jaxgan: --steps {args.steps} rounded up to {rounded} (the refinement test halves the "
+            "step three "
+            "times; --no-refinement keeps any count)",
+            file=sys.stderr,
+        )
         args.steps = rounded
     try:
         check_output_folder(args.out)
@@ -148,8 +196,11 @@ def _main(argv=None) -> int:
         except ValueError as err:
             parser.error(str(err))
         except SystemExit as err:  # the file called sys.exit(): nothing was analysed, so say so
-            parser.error(f"--game-file {args.game_file}: the file exited (sys.exit({err.code!r})) while it was "
-                         "loaded: it must define `game` or `games`, not run a program")
+            parser.error(
+                f"--game-file {args.game_file}: the file exited (sys.exit({err.code!r})) while it "
+                "was "
+                "loaded: it must define `game` or `games`, not run a program"
+            )
         except Exception as err:  # noqa: BLE001 - the user's file failed: one line, file and line
             parser.error(_where_it_failed(args.game_file, err))
         sources.update({k: ("file", os.path.abspath(args.game_file), k) for k in chosen})
@@ -164,8 +215,10 @@ def _main(argv=None) -> int:
         chosen_stonr = [] if (args.game or args.game_file) else stonr_games
     lrs = jnp.logspace(np.log10(args.lr_min), np.log10(args.lr_max), args.num_lr)
     print(
-        f"jaxgan: {len(chosen)} games x {len(chosen_algs)} algorithms, {args.num_lr} learning rates in "
-        f"[{args.lr_min:g}, {args.lr_max:g}] x each algorithm's hyperparameter, {args.steps} steps per run, "
+        f"jaxgan: {len(chosen)} games x {len(chosen_algs)} algorithms, {args.num_lr} learning "
+        "rates in "
+        f"[{args.lr_min:g}, {args.lr_max:g}] x each algorithm's hyperparameter, {args.steps} steps "
+        "per run, "
         f"on {jax.devices()[0].platform} ({jax.device_count()} device(s))",
         flush=True,
     )
@@ -218,17 +271,26 @@ def _summary(report, args) -> None:
         print("\nSTON'R (projected SimGD / extragradient residuals after 10,000 steps at lr 0.02):")
         for name, r in report["stonr"].items():
             print(
-                f"  {name:<18} point ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) residual {r['residual']:.1e} "
-                f"{r['local_type']:<14} SimGD {r['projected_simgd_residual']:.2e} EG {r['projected_extragradient_residual']:.2e}"
+                f"  {name:<18} point ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) residual "
+                f"{r['residual']:.1e} "
+                f"{r['local_type']:<14} SimGD {r['projected_simgd_residual']:.2e} EG "
+                f"{r['projected_extragradient_residual']:.2e}"
             )
     print(
-        "\nrho: spectral radius of one step at the equilibrium, per step over its cycle for a periodic step (lookahead)"
-        "\n(< 1: locally convergent), minimised over the learning rates at the default hyperparameter; rate: measured per-step contraction of the run there; conv/stable/runs:"
-        "\nconverged runs / points with rho < 1 / all; agree: rho < 1 iff converged, away from rho = 1, on the 1-D"
-        "\ngrid and on the whole (lr x hyperparameter) map; refinement: Turinici's test at the best lr."
+        "\nrho: spectral radius of one step at the equilibrium, per step over its cycle for a "
+        "periodic step (lookahead)"
+        "\n(< 1: locally convergent), minimised over the learning rates at the default "
+        "hyperparameter; rate: measured per-step contraction of the run there; conv/stable/runs:"
+        "\nconverged runs / points with rho < 1 / all; agree: rho < 1 iff converged, away from rho "
+        "= 1, on the 1-D"
+        "\ngrid and on the whole (lr x hyperparameter) map; refinement: Turinici's test at the "
+        "best lr."
     )
     figures = [e["figure"] for e in report["games"].values() if e.get("figure")]
-    print(f"wrote {os.path.join(args.out, 'report.md')}, report.json and {len(figures)} figure(s) in {report['seconds']:.1f} s")
+    print(
+        f"wrote {os.path.join(args.out, 'report.md')}, report.json and {len(figures)} figure(s) in "
+        f"{report['seconds']:.1f} s"
+    )
     if not args.no_plot and not figures:
         print("(install matplotlib for the figures: pip install 'jaxgan[plots]')")
 

@@ -142,7 +142,9 @@ def four_lines(tol: float = 0.05) -> Dataset2D:
     """Uniform on four parallel segments ``[-1, 1] x {-0.75, -0.25, 0.25, 0.75}``
     (Mescheder et al. 2018, Fig. 5, "Four lines")."""
     ys = np.array([-0.75, -0.25, 0.25, 0.75])
-    return _segments("four_lines", np.stack([-np.ones(4), ys], 1), np.stack([np.ones(4), ys], 1), tol)
+    return _segments(
+        "four_lines", np.stack([-np.ones(4), ys], 1), np.stack([np.ones(4), ys], 1), tol
+    )
 
 
 @domains(radius=Real(0, low_open=True), tol=Real(0, low_open=True))
@@ -172,10 +174,20 @@ MESCHEDER_2D = ("gaussian", "line", "circle", "four_lines")
 
 @domains(name=Choice("ring", "grid", "gaussian", "line", "circle", "four_lines"))
 def by_name(name: str) -> Dataset2D:
-    """A 2-D data set by name: ``ring``, ``grid``, ``gaussian``, ``line``, ``circle``, ``four_lines``."""
-    table = {"ring": ring, "grid": grid, "gaussian": gaussian, "line": line, "circle": circle, "four_lines": four_lines}
+    """A 2-D data set by name: ``ring``, ``grid``, ``gaussian``, ``line``, ``circle``,
+    ``four_lines``."""
+    table = {
+        "ring": ring,
+        "grid": grid,
+        "gaussian": gaussian,
+        "line": line,
+        "circle": circle,
+        "four_lines": four_lines,
+    }
     if name not in table:
-        raise ValueError(f"datasets.by_name: unknown `name` {name!r}; expected one of {sorted(table)}.")
+        raise ValueError(
+            f"datasets.by_name: unknown `name` {name!r}; expected one of {sorted(table)}."
+        )
     return table[name]()
 
 
@@ -192,10 +204,24 @@ def digits(*, dtype=np.float32) -> Tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits
     except ImportError as err:  # pragma: no cover - exercised only without scikit-learn
-        raise ImportError('datasets.digits needs scikit-learn, which ships the images: pip install "jaxgan[data]".') from err
+        raise ImportError(
+            "datasets.digits needs scikit-learn, which ships the images: pip install "
+            '"jaxgan[data]".'
+        ) from err
     bunch = load_digits()
     images = (bunch.data.astype(np.float64) / 8.0 - 1.0).astype(dtype)
     return images, bunch.target.astype(np.int32)
 
 
-__all__ = ["Dataset2D", "MESCHEDER_2D", "by_name", "circle", "digits", "four_lines", "gaussian", "grid", "line", "ring"]
+__all__ = [
+    "Dataset2D",
+    "MESCHEDER_2D",
+    "by_name",
+    "circle",
+    "digits",
+    "four_lines",
+    "gaussian",
+    "grid",
+    "line",
+    "ring",
+]

@@ -2,7 +2,7 @@
 
 The discrete algorithms are Euler-type discretisations of the flow ``dw/dt = v_T(w)``
 (``v_T = -T(xi)``, ``T`` a correction or the identity). ``flow`` solves it with diffrax.
-``refinement_test`` asks Turinici's question (seed 004): has a training curve converged in
+``refinement_test`` asks Turinici's question (Turinici 2020): has a training curve converged in
 the learning rate? Halve the step, double the steps, and compare the runs on the axis of
 cumulative learning rate ``s = eta * n``, with each other and with the flow.
 """
@@ -98,15 +98,19 @@ def flow(
         if not np.all(np.isfinite(t)):
             raise ValueError("flow: `ts` has non-finite times (NaN or inf).")
         if t[0] != 0 or np.any(np.diff(t) <= 0):
-            raise ValueError(f"flow: `ts` must start at 0 and increase strictly, got {t.tolist()[:6]}.")
+            raise ValueError(
+                f"flow: `ts` must start at 0 and increase strictly, got {t.tolist()[:6]}."
+            )
     check_transform_hyperparams(transform, hyperparams, "flow")
     options = (float(rtol), float(atol), int(max_steps), hyperparams is not None)
     program = compiled("flow", _flow_program, (game, transform), options)
     out = program(w0, ts, hyperparams)
     if not isinstance(out.solved, jax.core.Tracer) and not bool(out.solved):
         raise ValueError(
-            f"flow: the solver took its `max_steps` = {int(max_steps)} steps before reaching t = {float(ts[-1]):g} "
-            "(a stiff or fast-growing flow, or tolerances too tight): raise `max_steps` or loosen `rtol`/`atol`; "
+            f"flow: the solver took its `max_steps` = {int(max_steps)} steps before reaching t = "
+            f"{float(ts[-1]):g} "
+            "(a stiff or fast-growing flow, or tolerances too tight): raise `max_steps` or loosen "
+            "`rtol`/`atol`; "
             "inside jit the result's `solved` field says so."
         )
     return out
@@ -123,7 +127,9 @@ def _flow_program(game, transform, rtol, atol, max_steps, with_hyperparams):
 
 
 @domains(rtol=Real(0, low_open=True), atol=Real(0), max_steps=Integer(1))
-def solve_flow(game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e-12, max_steps=100_000) -> Flow:
+def solve_flow(
+    game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e-12, max_steps=100_000
+) -> Flow:
     """The traceable body of ``flow`` (checked arguments)."""
     import diffrax
 
@@ -185,7 +191,15 @@ class Refinement(NamedTuple):
 
 
 @accepts_modules("w0")
-@domains(eta=Real(0, low_open=True), steps=Integer(1), levels=Integer(2), points=Integer(1), with_flow=Flag(), rtol=Real(0, low_open=True), batched=Flag())
+@domains(
+    eta=Real(0, low_open=True),
+    steps=Integer(1),
+    levels=Integer(2),
+    points=Integer(1),
+    with_flow=Flag(),
+    rtol=Real(0, low_open=True),
+    batched=Flag(),
+)
 def refinement_test(
     game: Game,
     make_tx: Callable,
@@ -201,7 +215,7 @@ def refinement_test(
     batched: bool = True,
     hyperparams=None,
 ) -> Refinement:
-    """Turinici's learning-rate refinement test (seed 004): has the run converged in the
+    """Turinici's learning-rate refinement test (Turinici 2020): has the run converged in the
     learning rate?
 
     Runs ``make_tx(eta / 2^k)`` for ``steps * 2^k`` steps, ``k = 0 .. levels - 1``, and
@@ -235,8 +249,10 @@ def refinement_test(
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> r = jg.refinement_test(jg.games.bilinear(1.0), optax.sgd, jg.Joint(1.0, 0.0), 0.1, 20, levels=3, points=5)
-      >>> [round(float(e) / float(r.errors[-1])) for e in r.errors], round(r.order, 1)  # errors halve: order 1
+      >>> r = jg.refinement_test(jg.games.bilinear(1.0), optax.sgd, jg.Joint(1.0, 0.0), 0.1, 20,
+      ... levels=3, points=5)
+      >>> # errors halve: order 1
+      >>> [round(float(e) / float(r.errors[-1])) for e in r.errors], round(r.order, 1)
       ([4, 2, 1], 1.0)
     """
     game = check_game(game, "refinement_test")
@@ -246,8 +262,15 @@ def refinement_test(
         raise TypeError("refinement_test: `make_tx` must be a callable lr -> optax transformation.")
     if not isinstance(levels, int) or levels < 2:
         raise ValueError(f"refinement_test: `levels` must be an int >= 2, got {levels!r}.")
-    if not isinstance(steps, int) or not isinstance(points, int) or points < 2 or steps % (points - 1):
-        raise ValueError(f"refinement_test: `points - 1` ({points - 1}) must divide `steps` ({steps}).")
+    if (
+        not isinstance(steps, int)
+        or not isinstance(points, int)
+        or points < 2
+        or steps % (points - 1)
+    ):
+        raise ValueError(
+            f"refinement_test: `points - 1` ({points - 1}) must divide `steps` ({steps})."
+        )
     if not float(eta) > 0:
         raise ValueError(f"refinement_test: `eta` must be positive, got {eta!r}.")
     every = steps // (points - 1)
@@ -263,7 +286,14 @@ def refinement_test(
     else:  # one program per level (its own length), each cached; the learning rate is traced
         runs = []
         for k, lr in enumerate(etas):
-            out = rollout(game, make_tx, w0, steps * 2**k, record_every=every * 2**k, hyperparams=jnp.asarray(lr, dtype))
+            out = rollout(
+                game,
+                make_tx,
+                w0,
+                steps * 2**k,
+                record_every=every * 2**k,
+                hyperparams=jnp.asarray(lr, dtype),
+            )
             runs.append(np.asarray(flatten_trajectory(out.trajectory)))
         runs = np.stack(runs)
     s = np.arange(points) * every * eta
@@ -276,14 +306,17 @@ def refinement_test(
 
 @jax.jit
 def flatten_trajectory(ws):
-    """``(T, n)``: each recorded point of a trajectory (a ``Joint`` of ``(T, ...)`` leaves) raveled."""
+    """``(T, n)``: each recorded point of a trajectory (a ``Joint`` of ``(T, ...)`` leaves)
+    raveled."""
     return jax.vmap(lambda w: ravel_pytree(w)[0])(ws)
 
 
 def _refinement_program(game, make_tx, steps, every):
     def program(w0, etas):
         def one(lr):
-            tx = accept_transformation(make_tx(lr), "refinement_test (the transformation made by `make_tx`)", "tx")
+            tx = accept_transformation(
+                make_tx(lr), "refinement_test (the transformation made by `make_tx`)", "tx"
+            )
             return flatten_trajectory(run(game, tx, w0, steps, every).trajectory)
 
         return jax.vmap(one)(etas)
@@ -311,10 +344,14 @@ def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refine
     """
     runs = np.asarray(runs, dtype=float)
     if runs.ndim != 3 or runs.shape[0] < 2:
-        raise ValueError(f"assess_refinement: `runs` must have shape (levels >= 2, points, n), got {runs.shape}.")
+        raise ValueError(
+            f"assess_refinement: `runs` must have shape (levels >= 2, points, n), got {runs.shape}."
+        )
     levels = runs.shape[0]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        gaps = np.array([np.max(np.linalg.norm(runs[k] - runs[k + 1], axis=-1)) for k in range(levels - 1)])
+        gaps = np.array(
+            [np.max(np.linalg.norm(runs[k] - runs[k + 1], axis=-1)) for k in range(levels - 1)]
+        )
         if flow is not None:
             flow_flat = np.asarray(flow, dtype=float)
             errors = np.max(np.linalg.norm(runs - flow_flat[None], axis=-1), axis=1)
@@ -330,13 +367,34 @@ def assess_refinement(runs, etas, s, flow=None, *, rtol: float = 0.01) -> Refine
     if not np.all(np.isfinite(runs)):
         verdict = "not resolved"
     elif converged:
-        verdict = "resolved" if np.isfinite(order) and order >= 0.5 else "resolved (gaps below tolerance, order not measured)"
+        verdict = (
+            "resolved"
+            if np.isfinite(order) and order >= 0.5
+            else "resolved (gaps below tolerance, order not measured)"
+        )
     elif np.isfinite(order) and 0.7 <= order <= 1.3:
         verdict = "first order, not yet resolved"
     else:
         verdict = "not resolved"
     return Refinement(
-        jnp.asarray(etas), jnp.asarray(s), jnp.asarray(runs), jnp.asarray(flow_flat), jnp.asarray(gaps), jnp.asarray(errors), order, scale, verdict
+        jnp.asarray(etas),
+        jnp.asarray(s),
+        jnp.asarray(runs),
+        jnp.asarray(flow_flat),
+        jnp.asarray(gaps),
+        jnp.asarray(errors),
+        order,
+        scale,
+        verdict,
     )
 
-__all__ = ["Flow", "Refinement", "assess_refinement", "flatten_trajectory", "flow", "refinement_test", "solve_flow"]
+
+__all__ = [
+    "Flow",
+    "Refinement",
+    "assess_refinement",
+    "flatten_trajectory",
+    "flow",
+    "refinement_test",
+    "solve_flow",
+]

@@ -15,4 +15,11 @@ from ._manifold import ridge_lift as ridge_lift
 from ._manifold import tangent_projection as tangent_projection
 from ._manifold import total_derivative as total_derivative
 
-__all__ = ["Projection", "Retraction", "retract", "ridge_lift", "tangent_projection", "total_derivative"]
+__all__ = [
+    "Projection",
+    "Retraction",
+    "retract",
+    "ridge_lift",
+    "tangent_projection",
+    "total_derivative",
+]

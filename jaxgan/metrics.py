@@ -29,17 +29,26 @@ import numpy as np
 
 from ._domains import Integer, Real, domains
 
+NO_SAMPLES = "the result of no samples is undefined"
+
 
 def _as_points(x, arg: str, where: str, at_least: int = 1) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 2:
-        raise ValueError(f"{where}: `{arg}` must be an (n, d) array of samples, got shape {a.shape}.")
+        raise ValueError(
+            f"{where}: `{arg}` must be an (n, d) array of samples, got shape {a.shape}."
+        )
     if a.shape[0] < at_least:
-        raise ValueError(f"{where}: `{arg}` {'is empty' if a.shape[0] == 0 else 'has 1 sample'}: at least {at_least} "
-                         f"sample(s) are needed "
-                         f"({'a covariance needs two' if at_least == 2 else 'the result of no samples is undefined'}).")
+        raise ValueError(
+            f"{where}: `{arg}` {'is empty' if a.shape[0] == 0 else 'has 1 sample'}: at least "
+            f"{at_least} "
+            f"sample(s) are needed "
+            f"({'a covariance needs two' if at_least == 2 else NO_SAMPLES})."
+        )
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{where}: `{arg}` has non-finite values ({int(np.sum(~np.isfinite(a)))} entries).")
+        raise ValueError(
+            f"{where}: `{arg}` has non-finite values ({int(np.sum(~np.isfinite(a)))} entries)."
+        )
     return a
 
 
@@ -62,7 +71,10 @@ def wasserstein1(x, y) -> float:
 
     x, y = _as_points(x, "x", "wasserstein1"), _as_points(y, "y", "wasserstein1")
     if x.shape != y.shape:
-        raise ValueError(f"wasserstein1: `x` and `y` must have the same shape (equal sizes: exact transport), got {x.shape} and {y.shape}.")
+        raise ValueError(
+            "wasserstein1: `x` and `y` must have the same shape (equal sizes: exact transport), "
+            f"got {x.shape} and {y.shape}."
+        )
     cost = np.linalg.norm(x[:, None, :] - y[None, :, :], axis=-1)
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())
@@ -95,7 +107,8 @@ def high_quality_fraction(samples, dataset, threshold: float = 3.0) -> float:
     Examples:
       >>> import jax, jaxgan as jg
       >>> ds = jg.datasets.ring()
-      >>> jg.metrics.high_quality_fraction(ds.sample(jax.random.PRNGKey(0), 400), ds) > 0.98  # 1 - e^(-9/2)
+      >>> # 1 - e^(-9/2)
+      >>> jg.metrics.high_quality_fraction(ds.sample(jax.random.PRNGKey(0), 400), ds) > 0.98
       True
     """
     _as_points(samples, "samples", "high_quality_fraction")
@@ -103,7 +116,9 @@ def high_quality_fraction(samples, dataset, threshold: float = 3.0) -> float:
 
 
 @domains(threshold=Real(0, low_open=True), min_fraction=Real(0, 1))
-def mode_coverage(samples, dataset, *, threshold: float = 3.0, min_fraction: float = 0.1) -> ModeReport:
+def mode_coverage(
+    samples, dataset, *, threshold: float = 3.0, min_fraction: float = 0.1
+) -> ModeReport:
     """Modes covered and high-quality fraction (see the module docstring).
 
     A sample is assigned to its nearest mode when within ``threshold * dataset.std``;
@@ -119,11 +134,18 @@ def mode_coverage(samples, dataset, *, threshold: float = 3.0, min_fraction: flo
     """
     x = _as_points(samples, "samples", "mode_coverage")
     if x.shape[1] != 2:
-        raise ValueError(f"mode_coverage: `samples` must be 2-D points, shape (n, 2); got {x.shape}.")
+        raise ValueError(
+            f"mode_coverage: `samples` must be 2-D points, shape (n, 2); got {x.shape}."
+        )
     if x.shape[0] == 0:
-        raise ValueError("mode_coverage: `samples` is empty (0 points): coverage of no samples is undefined.")
+        raise ValueError(
+            "mode_coverage: `samples` is empty (0 points): coverage of no samples is undefined."
+        )
     if dataset.support_distance is None:
-        raise ValueError(f"mode_coverage: data set {dataset.name!r} has full support (no modes, no support to be near).")
+        raise ValueError(
+            f"mode_coverage: data set {dataset.name!r} has full support (no modes, no support to "
+            "be near)."
+        )
     if dataset.modes is None:
         near = dataset.support_distance(x) <= dataset.std
         return ModeReport(None, None, float(np.mean(near)), None)
@@ -155,7 +177,9 @@ def frechet_distance(features_a, features_b) -> float:
     a = _as_points(features_a, "features_a", "frechet_distance", at_least=2)
     b = _as_points(features_b, "features_b", "frechet_distance", at_least=2)
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"frechet_distance: feature dimensions differ: {a.shape[1]} and {b.shape[1]}.")
+        raise ValueError(
+            f"frechet_distance: feature dimensions differ: {a.shape[1]} and {b.shape[1]}."
+        )
     ma, mb = a.mean(0), b.mean(0)
     sa, sb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     ra = _sqrt_psd(sa)
@@ -173,7 +197,10 @@ def classifier_score(probabilities) -> float:
     """
     p = _as_points(probabilities, "probabilities", "classifier_score")
     if np.any(p < 0) or not np.allclose(p.sum(1), 1.0, atol=1e-4):
-        raise ValueError("classifier_score: `probabilities` rows must be probability vectors (non-negative, summing to 1).")
+        raise ValueError(
+            "classifier_score: `probabilities` rows must be probability vectors (non-negative, "
+            "summing to 1)."
+        )
     marginal = p.mean(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = np.where(p > 0, p * (np.log(p) - np.log(marginal)), 0.0).sum(1)
@@ -229,7 +256,10 @@ def digits_classifier(steps: int = 400, seed: int = 0) -> DigitsClassifier:
         k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
         params = (
             (jax.random.normal(k1, (64, 128), f32) / 8.0, jnp.zeros(128, f32)),
-            (jax.random.normal(k2, (128, 10), f32) / np.sqrt(128.0).astype(f32), jnp.zeros(10, f32)),
+            (
+                jax.random.normal(k2, (128, 10), f32) / np.sqrt(128.0).astype(f32),
+                jnp.zeros(10, f32),
+            ),
         )
         x, y = jnp.asarray(images[train]), jnp.asarray(labels[train])
 
@@ -246,7 +276,9 @@ def digits_classifier(steps: int = 400, seed: int = 0) -> DigitsClassifier:
             u, s = opt.update(g, s, p)
             return (optax.apply_updates(p, u), s), None
 
-        (params, _), _ = jax.jit(lambda p: jax.lax.scan(body, (p, opt.init(p)), None, length=steps))(params)
+        (params, _), _ = jax.jit(
+            lambda p: jax.lax.scan(body, (p, opt.init(p)), None, length=steps)
+        )(params)
         params = jax.tree.map(np.asarray, params)
     clf = DigitsClassifier(params, 0.0)
     acc = float(np.mean(np.argmax(clf.probabilities(images[test]), 1) == labels[test]))

@@ -46,19 +46,30 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
     algorithm, with the empirical outcome of each run marked (filled: converged)."""
     lrs = np.asarray(lrs)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
-    undrawn = [name for name, rho in radius.items() if not np.any(np.isfinite(np.asarray(rho, float)))]
+    undrawn = [
+        name for name, rho in radius.items() if not np.any(np.isfinite(np.asarray(rho, float)))
+    ]
     for name, rho in radius.items():
         if name in undrawn:  # no finite radius: not in the legend, named below instead
             continue
         (line,) = ax.plot(lrs, rho, label=name)
         conv = np.asarray(status[name]) == 0
         ax.scatter(lrs[conv], np.asarray(rho)[conv], color=line.get_color(), s=14, zorder=3)
-        ax.scatter(lrs[~conv], np.asarray(rho)[~conv], facecolors="none", edgecolors=line.get_color(), s=14, zorder=3)
+        ax.scatter(
+            lrs[~conv],
+            np.asarray(rho)[~conv],
+            facecolors="none",
+            edgecolors=line.get_color(),
+            s=14,
+            zorder=3,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     finite = [np.asarray(r, float)[np.isfinite(np.asarray(r, float))] for r in radius.values()]
     low = min([float(f.min()) for f in finite if f.size] or [1.0])
-    ax.set_ylim(min(0.9 * low, 0.9), 3.0)  # the interesting region is around 1; above 3 runs blow up
+    ax.set_ylim(
+        min(0.9 * low, 0.9), 3.0
+    )  # the interesting region is around 1; above 3 runs blow up
     import matplotlib.ticker as ticker
 
     ax.yaxis.set_minor_formatter(ticker.NullFormatter())
@@ -67,8 +78,14 @@ def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[
     ax.yaxis.set_major_locator(ticker.FixedLocator(ticks))
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     if undrawn:
-        ax.text(0.01, 0.02, "not drawn (no finite radius at the equilibrium): " + ", ".join(undrawn),
-                transform=ax.transAxes, fontsize=7, color="0.3")
+        ax.text(
+            0.01,
+            0.02,
+            "not drawn (no finite radius at the equilibrium): " + ", ".join(undrawn),
+            transform=ax.transAxes,
+            fontsize=7,
+            color="0.3",
+        )
     ax.set_xlabel("learning rate")
     ax.set_ylabel("spectral radius per step")
 
@@ -97,8 +114,15 @@ def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title
     import matplotlib
 
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")
-    mesh = ax.pcolormesh(_edges(lrs, True), _edges(y, False), np.ma.masked_invalid(logr).T, cmap=cmap,
-                         vmin=-0.5, vmax=0.5, shading="flat")
+    mesh = ax.pcolormesh(
+        _edges(lrs, True),
+        _edges(y, False),
+        np.ma.masked_invalid(logr).T,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=0.5,
+        shading="flat",
+    )
     conv = status == RESULTS.converged
     gx, gy = np.meshgrid(lrs, y, indexing="ij")
     ax.scatter(gx[conv], gy[conv], s=5, c="k", marker="o", lw=0)
@@ -177,7 +201,9 @@ def game_report_figure(path, title: str, entry: dict):
     plot_stability_over_lr(ax, lrs, radius, status)
     ax.set_title("one-step spectral radius (dots: runs, filled = converged)", fontsize=9)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
+        ax.legend(
+            fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False
+        )
     ax = fig.add_subplot(grid[0, 3])
     plot_refinement(ax, algs)
     ax.set_title("learning-rate refinement", fontsize=9)
@@ -201,5 +227,11 @@ def game_report_figure(path, title: str, entry: dict):
     return path
 
 
-__all__ = ["game_report_figure", "have_matplotlib", "plot_eigenvalue_plane", "plot_refinement", "plot_stability_map",
-           "plot_stability_over_lr"]
+__all__ = [
+    "game_report_figure",
+    "have_matplotlib",
+    "plot_eigenvalue_plane",
+    "plot_refinement",
+    "plot_stability_map",
+    "plot_stability_over_lr",
+]

@@ -1,4 +1,4 @@
-"""Constants and helpers shared by the closed-form tests (the papers' numbers, THEORY.md)."""
+"""Constants and helpers shared by the closed-form tests (the papers' numbers, with their corrected statements)."""
 
 import jax
 import numpy as np

@@ -1,4 +1,4 @@
-"""Best-response-manifold descent, Follow-the-Ridge and the manifold tools (seed 001;
+"""Best-response-manifold descent, Follow-the-Ridge and the manifold tools (Ehab 2023;
 Wang, Zhang & Ba 2020), against closed forms."""
 
 import jax
@@ -89,7 +89,7 @@ def test_bad_arguments():
 # ----------------------------------------------------------------- Follow-the-Ridge
 
 
-# ----------------------------------------------------------------- seed 001: the 1-D WGAN
+# ----------------------------------------------------------------- Ehab 2023: the 1-D WGAN
 
 
 def _local_minima(fn, grid):

@@ -15,7 +15,7 @@ import jaxgan as jg
 def test_consensus_and_jare_on_the_dirac_gan(loss, gamma):
     game = jg.games.dirac(loss)
     c = F_PRIME_0[loss]
-    expected = [-gamma * c**2 - 1j * c, -gamma * c**2 + 1j * c]  # THEORY.md, consensus
+    expected = [-gamma * c**2 - 1j * c, -gamma * c**2 + 1j * c]  # consensus on the Dirac-GAN (Mescheder et al. 2017)
     for tx in (jg.consensus(gamma), jg.jare(gamma)):  # both only see the off-diagonal blocks here
         np.testing.assert_allclose(sorted_eigs(jg.eigenvalues(game, game.equilibrium, transform=tx)), expected, atol=1e-12)
 

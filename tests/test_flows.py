@@ -1,4 +1,4 @@
-"""Flows (diffrax), the learning-rate refinement test (seed 004) and stability maps."""
+"""Flows (diffrax), the learning-rate refinement test (Turinici 2020) and stability maps."""
 
 import jax
 import jax.numpy as jnp

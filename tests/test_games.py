@@ -1,4 +1,4 @@
-"""Closed forms of the catalogue games (THEORY.md, corrected statements), float64, 1e-8."""
+"""Closed forms of the catalogue games (the papers' corrected statements), float64, 1e-8."""
 
 import jax
 import jax.numpy as jnp

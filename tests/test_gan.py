@@ -46,7 +46,7 @@ def test_lemma3_blocks_match_their_formulas(loss):
     assert bool(s.block_structured)
     P, Q = jg.games.lemma3_blocks(game, w)
     n, m = ravel_pytree(w.phi)[0].size, ravel_pytree(w.theta)[0].size
-    assert P.shape == (n, m) == (22, 21) and Q.shape == (m, m)  # P is n x m (THEORY.md)
+    assert P.shape == (n, m) == (22, 21) and Q.shape == (m, m)  # P is n x m (Nie & Patel's Lemma 3, corrected)
     np.testing.assert_allclose(s.P, P, atol=1e-10)
     np.testing.assert_allclose(s.Q, Q, atol=1e-10)
     a = jg.jacobian(game, w)

@@ -122,7 +122,7 @@ def test_wgan_gp_and_relu_gp_values_on_interpolates():
 
 
 def test_relu_gp_recovers_the_wgan_critic():
-    """seed 001 section 12: with lam above W1 the penalised critic's optimum is the WGAN critic
+    """Ehab 2023, section 12: with lam above W1 the penalised critic's optimum is the WGAN critic
     (slope 1, pointing at the generated samples in Mescheder's sign convention: L = E D(G) - E D(x)),
     where WGAN-GP's squared penalty is minimised elsewhere: -2 psi + lam (|psi| - 1)^2 at 1 + 1/lam."""
     data = jg.finite_support(jnp.array([[0.0]]))

@@ -1,4 +1,4 @@
-"""Spectra, the seed 000 diagnostics, and update-map Jacobians against closed forms."""
+"""Spectra, the Nie & Patel 2019 diagnostics, and update-map Jacobians against closed forms."""
 
 import jax
 import jax.numpy as jnp

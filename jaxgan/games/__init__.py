@@ -1,4 +1,5 @@
-"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, neural games (flax or plain MLPs, DCGAN-style convolutional players), bilinear and quadratic
+"""The game catalogue: Dirac-GAN, the linear Gaussian GAN, general GANs, neural games (flax or plain
+MLPs, DCGAN-style convolutional players), bilinear and quadratic
 games, the 1-D WGAN case study, the likelihood-ratio GAN, and games of n players (cyclic, Cournot,
 cyclic matching pennies, GMAN)."""
 
@@ -41,4 +42,42 @@ from ._wgan_1d import wgan_1d as wgan_1d
 from ._wgan_1d import wgan_1d_best_responses as wgan_1d_best_responses
 from ._wgan_1d import wgan_1d_fixed_points as wgan_1d_fixed_points
 
-__all__ = ["AlternatingMinimisation", "ConstrainedGame", "constrained_examples", "dcgan", "GAN", "LOSSES", "LikelihoodRatioGame", "bilinear", "cournot", "cyclic", "cyclic_matching_pennies", "gman", "dirac", "gan", "ipd_values", "iterated_prisoners_dilemma", "lemma3_blocks", "likelihood_ratio", "linear_gaussian", "mlp_apply", "mlp_gan", "mlp_init", "NeuralGAN", "neural_gan", "log_sigmoid", "loss_f", "loss_f_prime", "matching_pennies", "quadratic", "ridge_examples", "tandem", "theorem5_eigenvalues", "turinici", "turinici_invariant", "wgan_1d", "wgan_1d_best_responses", "wgan_1d_fixed_points"]
+__all__ = [
+    "AlternatingMinimisation",
+    "ConstrainedGame",
+    "constrained_examples",
+    "dcgan",
+    "GAN",
+    "LOSSES",
+    "LikelihoodRatioGame",
+    "bilinear",
+    "cournot",
+    "cyclic",
+    "cyclic_matching_pennies",
+    "gman",
+    "dirac",
+    "gan",
+    "ipd_values",
+    "iterated_prisoners_dilemma",
+    "lemma3_blocks",
+    "likelihood_ratio",
+    "linear_gaussian",
+    "mlp_apply",
+    "mlp_gan",
+    "mlp_init",
+    "NeuralGAN",
+    "neural_gan",
+    "log_sigmoid",
+    "loss_f",
+    "loss_f_prime",
+    "matching_pennies",
+    "quadratic",
+    "ridge_examples",
+    "tandem",
+    "theorem5_eigenvalues",
+    "turinici",
+    "turinici_invariant",
+    "wgan_1d",
+    "wgan_1d_best_responses",
+    "wgan_1d_fixed_points",
+]

@@ -66,12 +66,20 @@ def constrained_examples() -> Dict[str, ConstrainedGame]:
     unit = Box(Joint(0.0, 0.0), Joint(1.0, 1.0))
     half = Joint(jnp.asarray(0.5), jnp.asarray(0.5))
     return {
-        "bilinear": ConstrainedGame(zero_sum(lambda x, y: (x - 0.5) * (y - 0.5), name="bilinear-box"), unit, half),
-        "matching-pennies": ConstrainedGame(_matrix_game([[1.0, -1.0], [-1.0, 1.0]], "matching-pennies"), unit, half),
+        "bilinear": ConstrainedGame(
+            zero_sum(lambda x, y: (x - 0.5) * (y - 0.5), name="bilinear-box"), unit, half
+        ),
+        "matching-pennies": ConstrainedGame(
+            _matrix_game([[1.0, -1.0], [-1.0, 1.0]], "matching-pennies"), unit, half
+        ),
         "matrix-2x2": ConstrainedGame(
-            _matrix_game([[3.0, -1.0], [-2.0, 1.0]], "matrix-2x2"), unit, Joint(jnp.asarray(3 / 7), jnp.asarray(2 / 7))
+            _matrix_game([[3.0, -1.0], [-2.0, 1.0]], "matrix-2x2"),
+            unit,
+            Joint(jnp.asarray(3 / 7), jnp.asarray(2 / 7)),
         ),
         "spurious-cycle": ConstrainedGame(
-            zero_sum(_spurious_cycle, name="spurious-cycle"), Box(Joint(-1.5, -1.5), Joint(1.5, 1.5)), None
+            zero_sum(_spurious_cycle, name="spurious-cycle"),
+            Box(Joint(-1.5, -1.5), Joint(1.5, 1.5)),
+            None,
         ),
     }

@@ -1,4 +1,5 @@
-"""Convolutional players: a DCGAN-style generator and discriminator (Radford, Metz & Chintala 2016) in flax.
+"""Convolutional players: a DCGAN-style generator and discriminator (Radford, Metz & Chintala 2016)
+  in flax.
 
 The generator projects a latent vector by a dense layer to a ``4 x 4 x g_channels`` map,
 then doubles the resolution with stride-2 transposed convolutions (halving the channels)
@@ -51,13 +52,35 @@ def _modules():
         def __call__(self, z):
             h, w, c = self.image_shape
             stages = int(math.log2(h // 4))
-            x = nn.Dense(4 * 4 * self.channels, name="project", param_dtype=self.param_dtype, dtype=self.param_dtype)(z).reshape(4, 4, self.channels)
+            x = nn.Dense(
+                4 * 4 * self.channels,
+                name="project",
+                param_dtype=self.param_dtype,
+                dtype=self.param_dtype,
+            )(z).reshape(4, 4, self.channels)
             x = nn.relu(x)
             ch = self.channels
             for i in range(stages):
                 ch = max(ch // 2, 1)
-                x = nn.relu(nn.ConvTranspose(ch, (3, 3), strides=(2, 2), padding="SAME", name=f"up{i}", param_dtype=self.param_dtype, dtype=self.param_dtype)(x))
-            x = nn.Conv(c, (3, 3), padding="SAME", name="to_image", param_dtype=self.param_dtype, dtype=self.param_dtype)(x)
+                x = nn.relu(
+                    nn.ConvTranspose(
+                        ch,
+                        (3, 3),
+                        strides=(2, 2),
+                        padding="SAME",
+                        name=f"up{i}",
+                        param_dtype=self.param_dtype,
+                        dtype=self.param_dtype,
+                    )(x)
+                )
+            x = nn.Conv(
+                c,
+                (3, 3),
+                padding="SAME",
+                name="to_image",
+                param_dtype=self.param_dtype,
+                dtype=self.param_dtype,
+            )(x)
             return jnp.tanh(x).reshape(-1)
 
     class Discriminator(nn.Module):
@@ -70,17 +93,46 @@ def _modules():
             h, w, c = self.image_shape
             stages = int(math.log2(h // 4))
             x = x.reshape(h, w, c)
-            x = nn.leaky_relu(nn.Conv(self.channels, (3, 3), padding="SAME", name="from_image", param_dtype=self.param_dtype, dtype=self.param_dtype)(x), 0.2)
+            x = nn.leaky_relu(
+                nn.Conv(
+                    self.channels,
+                    (3, 3),
+                    padding="SAME",
+                    name="from_image",
+                    param_dtype=self.param_dtype,
+                    dtype=self.param_dtype,
+                )(x),
+                0.2,
+            )
             ch = self.channels
             for i in range(stages):
                 ch = ch * 2
-                x = nn.leaky_relu(nn.Conv(ch, (3, 3), strides=(2, 2), padding="SAME", name=f"down{i}", param_dtype=self.param_dtype, dtype=self.param_dtype)(x), 0.2)
-            return nn.Dense(1, name="logit", param_dtype=self.param_dtype, dtype=self.param_dtype)(x.reshape(-1))[0]
+                x = nn.leaky_relu(
+                    nn.Conv(
+                        ch,
+                        (3, 3),
+                        strides=(2, 2),
+                        padding="SAME",
+                        name=f"down{i}",
+                        param_dtype=self.param_dtype,
+                        dtype=self.param_dtype,
+                    )(x),
+                    0.2,
+                )
+            return nn.Dense(1, name="logit", param_dtype=self.param_dtype, dtype=self.param_dtype)(
+                x.reshape(-1)
+            )[0]
 
     return Generator, Discriminator
 
 
-@domains(latent_dim=Maybe(Integer(1)), g_channels=Maybe(Integer(1)), d_channels=Maybe(Integer(1)), num_latents=Maybe(Integer(1)), loss=Choice(*LOSSES))
+@domains(
+    latent_dim=Maybe(Integer(1)),
+    g_channels=Maybe(Integer(1)),
+    d_channels=Maybe(Integer(1)),
+    num_latents=Maybe(Integer(1)),
+    loss=Choice(*LOSSES),
+)
 def dcgan(
     data,
     *,
@@ -126,7 +178,9 @@ def dcgan(
     where = "dcgan"
     data = _check_data(data, where)
     if size is not None and size not in DCGAN_SIZES:
-        raise ValueError(f"{where}: `size` must be one of {sorted(DCGAN_SIZES)} or None, got {size!r}.")
+        raise ValueError(
+            f"{where}: `size` must be one of {sorted(DCGAN_SIZES)} or None, got {size!r}."
+        )
     preset = dict(DCGAN_SIZES[size]) if size is not None else {}
     given = dict(latent_dim=latent_dim, g_channels=g_channels, d_channels=d_channels)
     preset.update({k: v for k, v in given.items() if v is not None})
@@ -134,15 +188,35 @@ def dcgan(
     if missing:
         raise ValueError(f"{where}: with size=None give {missing}.")
     sizes = {k: _check_count(v, k, where) for k, v in preset.items()}
-    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in image_shape)):
-        raise ValueError(f"{where}: `image_shape` must be a tuple (H, W, C) of positive ints, got {image_shape!r}.")
+    if (
+        not isinstance(image_shape, (tuple, list))
+        or len(image_shape) != 3
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in image_shape)
+    ):
+        raise ValueError(
+            f"{where}: `image_shape` must be a tuple (H, W, C) of positive ints, got "
+            f"{image_shape!r}."
+        )
     h, w, c = (int(s) for s in image_shape)
     if h != w or h < 4 or h & (h - 1) != 0:
-        raise ValueError(f"{where}: images must be square with side 4 * 2^k, got image_shape {image_shape!r}.")
+        raise ValueError(
+            f"{where}: images must be square with side 4 * 2^k, got image_shape {image_shape!r}."
+        )
     if h * w * c != data.shape[1]:
-        raise ValueError(f"{where}: `image_shape` {image_shape!r} has {h * w * c} values but the data's rows have {data.shape[1]}.")
+        raise ValueError(
+            f"{where}: `image_shape` {image_shape!r} has {h * w * c} values but the data's rows "
+            f"have {data.shape[1]}."
+        )
     Generator, Discriminator = _modules()
     G = Generator((h, w, c), sizes["g_channels"], data.dtype)
     D = Discriminator((h, w, c), sizes["d_channels"], data.dtype)
-    return neural_gan(G, D, data, key=key, latent_dim=sizes["latent_dim"], num_latents=num_latents, loss=loss, name=name)
+    return neural_gan(
+        G,
+        D,
+        data,
+        key=key,
+        latent_dim=sizes["latent_dim"],
+        num_latents=num_latents,
+        loss=loss,
+        name=name,
+    )

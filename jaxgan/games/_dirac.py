@@ -20,7 +20,7 @@ def dirac(loss: str = "standard", *, closed_form_grad: bool = False) -> GAN:
 
     .. math:: L(\\theta_G, \\psi) = f(\\psi \\theta_G) + f(0)
 
-    (THEORY.md corrects the notes' ``f(theta)``), which the discriminator maximises; the
+    (the notes' ``f(theta)`` corrected), which the discriminator maximises; the
     generator minimises ``L`` (``"standard"``, ``"wgan"``) or ``-f(-psi theta_G)``
     (``"non_saturating"``). The unique equilibrium is ``(0, 0)`` and the field Jacobian
     there has eigenvalues ``+- f'(0) i`` (Lemma 2.2): SimGD's operator ``1 +- h f'(0) i``

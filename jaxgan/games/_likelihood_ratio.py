@@ -1,4 +1,5 @@
-"""The GAN in likelihood-ratio form on a finite support (seed 003: GLGD, mode collapse)."""
+"""The GAN in likelihood-ratio form on a finite support (the lecture notes "Computing the GAN
+Equilibrium": GLGD, mode collapse)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from .._game import Game, Joint
 
 
 class AlternatingMinimisation(NamedTuple):
-    """The iterates of exact alternating minimisation (seed 003, Algorithm 1).
+    """The iterates of exact alternating minimisation (the lecture notes "Computing the GAN
+    Equilibrium", Algorithm 1).
 
     Attributes:
       R: ``(iterations + 1, N)`` generator ratios, ``R[0]`` the start.
@@ -38,13 +40,14 @@ class AlternatingMinimisation(NamedTuple):
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
 class LikelihoodRatioGame(Game):
     """The non-saturating GAN over a finite support ``{y_i}`` with reference probabilities
-    ``p_i`` (seed 003), reparameterised by the likelihood ratio ``R = p_G / p_r`` (the
+    ``p_i`` (the lecture notes "Computing the GAN Equilibrium"), reparameterised by the likelihood
+    ratio ``R = p_G / p_r`` (the
     generator, ``phi``, with ``E[R] = sum_i p_i R_i = 1``) and the discriminator ``f_i =
     P(real | y_i)`` in ``(0, 1)`` (``theta``):
 
     .. math:: g(R, f) = E[-R \\log f], \\qquad d(R, f) = E[-\\log f] + E[-R \\log(1 - f)].
 
-    Built by ``likelihood_ratio(p)``. Closed forms (THEORY.md, corrected): the best
+    Built by ``likelihood_ratio(p)``. Closed forms (corrected from the lecture notes): the best
     response ``f* = 1 / (1 + R)``; ``grad_R g(R, f*) = p log(1 + R)`` and ``grad_R C =
     p (log(1 + R) + 1)`` with ``C(R) = E[(1 + R) log(1 + R)] = 2 KL(pbar || p_r) + 2
     log 2`` (``pbar = (p_R + p_r)/2``): the two gradients differ by ``p``, which the
@@ -70,7 +73,8 @@ class LikelihoodRatioGame(Game):
         return d - (p @ d) / (p @ p) * p
 
     def start(self, R) -> Joint:
-        """A starting point: ``R`` rescaled to ``E[R] = 1``, the discriminator at its best response."""
+        """A starting point: ``R`` rescaled to ``E[R] = 1``, the discriminator at its best
+        response."""
         R = jnp.asarray(R, dtype=jnp.result_type(float))
         R = R / (self.p.astype(R.dtype) @ R)
         return Joint(R, self.best_response(R))
@@ -96,14 +100,18 @@ class LikelihoodRatioGame(Game):
         return p @ (m * jnp.log(m))
 
     def alternating_minimisation(self, R0, iterations: int) -> AlternatingMinimisation:
-        """Exact alternating minimisation (seed 003, Algorithm 1): ``f <- 1 / (1 + R)``,
+        """Exact alternating minimisation (the lecture notes "Computing the GAN Equilibrium",
+        Algorithm 1): ``f <- 1 / (1 + R)``,
         then ``R <- argmin_{E[R] = 1, R >= 0} g(R, f)``. ``g`` is linear in ``R``, so the
         minimiser puts all the mass on the support point where ``f`` is largest (``R``
         smallest): ``R = e_i / p_i``. That is mode collapse, and the next round moves
         the mass elsewhere: it never converges.
         """
         if not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(f"alternating_minimisation: `iterations` must be a positive int, got {iterations!r}.")
+            raise ValueError(
+                "alternating_minimisation: `iterations` must be a positive int, got "
+                f"{iterations!r}."
+            )
         R = self.start(R0).phi
         p = self.p.astype(R.dtype)
 
@@ -115,13 +123,17 @@ class LikelihoodRatioGame(Game):
 
         _, (Rs, fs, modes, costs) = jax.lax.scan(step, R, None, length=iterations)
         return AlternatingMinimisation(
-            R=jnp.concatenate([R[None], Rs]), f=fs, mode=modes, cost=jnp.concatenate([self.cost(R)[None], costs])
+            R=jnp.concatenate([R[None], Rs]),
+            f=fs,
+            mode=modes,
+            cost=jnp.concatenate([self.cost(R)[None], costs]),
         )
 
 
 def likelihood_ratio(p) -> LikelihoodRatioGame:
     """The GAN in likelihood-ratio form over a finite support with probabilities ``p``
-    (seed 003). ``phi = R`` (``N`` ratios, ``E[R] = 1``), ``theta = f`` (``N``
+    (the lecture notes "Computing the GAN Equilibrium"). ``phi = R`` (``N`` ratios, ``E[R] = 1``),
+    ``theta = f`` (``N``
     discriminator outputs in ``(0, 1)``); the equilibrium is ``R = 1``, ``f = 1/2``.
 
     Args:
@@ -138,7 +150,9 @@ def likelihood_ratio(p) -> LikelihoodRatioGame:
     """
     p_np = np.asarray(p, dtype=np.float64)
     if p_np.ndim != 1 or p_np.size < 2:
-        raise ValueError(f"likelihood_ratio: `p` must be a vector of >= 2 probabilities, got shape {p_np.shape}.")
+        raise ValueError(
+            f"likelihood_ratio: `p` must be a vector of >= 2 probabilities, got shape {p_np.shape}."
+        )
     if not np.all(p_np > 0) or not np.isclose(p_np.sum(), 1.0, rtol=0, atol=1e-6):
         raise ValueError("likelihood_ratio: `p` must be positive and sum to 1.")
     pj = jnp.asarray(p)
@@ -152,4 +166,6 @@ def likelihood_ratio(p) -> LikelihoodRatioGame:
 
     n = p_np.size
     eq = Joint(jnp.ones(n), jnp.full(n, 0.5))
-    return LikelihoodRatioGame(loss_g=loss_g, loss_d=loss_d, equilibrium=eq, name="likelihood-ratio", p=pj)
+    return LikelihoodRatioGame(
+        loss_g=loss_g, loss_d=loss_d, equilibrium=eq, name="likelihood-ratio", p=pj
+    )

@@ -58,7 +58,8 @@ def linear_gaussian(
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.games.linear_gaussian(jnp.array([1.0, 0.0]), 1.0)
-      >>> lam = jg.eigenvalues(game, game.equilibrium)  # mu = 2: -1/2 twice; mu = 1: (-1 +- i sqrt(3))/4
+      >>> # mu = 2: -1/2 twice; mu = 1: (-1 +- i sqrt(3))/4
+      >>> lam = jg.eigenvalues(game, game.equilibrium)
       >>> [round(float(x), 3) for x in lam.real]
       [-0.5, -0.5, -0.25, -0.25]
     """
@@ -67,16 +68,24 @@ def linear_gaussian(
     if v_np.ndim != 1 or v_np.shape[0] < 1:
         raise ValueError(f"linear_gaussian: `v` must have shape (d,), got {v_np.shape}.")
     if not np.isscalar(sigma2) and np.ndim(sigma2) != 0:
-        raise ValueError(f"linear_gaussian: `sigma2` must be a scalar variance, got shape {np.shape(sigma2)}.")
+        raise ValueError(
+            f"linear_gaussian: `sigma2` must be a scalar variance, got shape {np.shape(sigma2)}."
+        )
     if not float(sigma2) > 0:
         raise ValueError(f"linear_gaussian: `sigma2` must be > 0, got {sigma2}.")
     d = v_np.shape[0]
     v = jnp.asarray(v)
     rule_x = gauss_hermite(v_np, float(sigma2), order) if data is None else fixed_samples(data)
-    rule_z = gauss_hermite(np.zeros(d), float(sigma2), order) if latents is None else fixed_samples(latents)
+    rule_z = (
+        gauss_hermite(np.zeros(d), float(sigma2), order)
+        if latents is None
+        else fixed_samples(latents)
+    )
     for name, rule in (("data", rule_x), ("latents", rule_z)):
         if rule.nodes.ndim != 2 or rule.nodes.shape[1] != d:
-            raise ValueError(f"linear_gaussian: `{name}` must have shape (N, {d}), got {rule.nodes.shape}.")
+            raise ValueError(
+                f"linear_gaussian: `{name}` must have shape (N, {d}), got {rule.nodes.shape}."
+            )
     f = loss_f(loss)
 
     def g1(t):

@@ -27,8 +27,12 @@ def tandem(*, name: str = "tandem") -> Game:
       >>> float(xi.phi), float(xi.theta)
       (0.0, 0.0)
     """
-    return Game(lambda x, y: (x + y) ** 2 - 2 * x, lambda x, y: (x + y) ** 2 - 2 * y,
-                equilibrium=Joint(jnp.asarray(0.5), jnp.asarray(0.5)), name=name)
+    return Game(
+        lambda x, y: (x + y) ** 2 - 2 * x,
+        lambda x, y: (x + y) ** 2 - 2 * y,
+        equilibrium=Joint(jnp.asarray(0.5), jnp.asarray(0.5)),
+        name=name,
+    )
 
 
 def matching_pennies(*, name: str = "matching-pennies") -> Game:

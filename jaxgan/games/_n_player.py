@@ -57,12 +57,23 @@ def cyclic(n: int = 4, *, stacked: bool = False, name: str = "") -> NPlayerGame:
 
     if stacked:
         return n_player_game(loss_of, n=n, equilibrium=zero, name=name)
-    return n_player_game([lambda w, i=i: loss_of(i, _as_vector(w)) for i in range(n)], equilibrium=zero, name=name)
+    return n_player_game(
+        [lambda w, i=i: loss_of(i, _as_vector(w)) for i in range(n)], equilibrium=zero, name=name
+    )
 
 
-@domains(n=Integer(2), a=Real(0, low_open=True), b=Real(0, low_open=True), c=Real(0), stacked=Flag())
-def cournot(n: int = 3, *, a: float = 10.0, b: float = 1.0, c: float = 1.0, stacked: bool = False,
-            name: str = "") -> NPlayerGame:
+@domains(
+    n=Integer(2), a=Real(0, low_open=True), b=Real(0, low_open=True), c=Real(0), stacked=Flag()
+)
+def cournot(
+    n: int = 3,
+    *,
+    a: float = 10.0,
+    b: float = 1.0,
+    c: float = 1.0,
+    stacked: bool = False,
+    name: str = "",
+) -> NPlayerGame:
     """Cournot competition of ``n`` firms: firm ``i`` produces ``q_i``, the price is
     ``a - b sum_j q_j`` and each firm's cost per unit ``c``; each minimises its negative profit
 
@@ -88,7 +99,10 @@ def cournot(n: int = 3, *, a: float = 10.0, b: float = 1.0, c: float = 1.0, stac
       [2.25, 2.25, 2.25]
     """
     if not c < a:
-        raise ValueError(f"cournot: the cost `c` must be below the price at zero production `a`, got c={c!r}, a={a!r}.")
+        raise ValueError(
+            f"cournot: the cost `c` must be below the price at zero production `a`, got c={c!r}, "
+            f"a={a!r}."
+        )
     name = name or f"cournot-{n}"
     star = _players_of(jnp.full(n, (a - c) / (b * (n + 1))), stacked)
 
@@ -97,7 +111,9 @@ def cournot(n: int = 3, *, a: float = 10.0, b: float = 1.0, c: float = 1.0, stac
 
     if stacked:
         return n_player_game(loss_of, n=n, equilibrium=star, name=name)
-    return n_player_game([lambda w, i=i: loss_of(i, _as_vector(w)) for i in range(n)], equilibrium=star, name=name)
+    return n_player_game(
+        [lambda w, i=i: loss_of(i, _as_vector(w)) for i in range(n)], equilibrium=star, name=name
+    )
 
 
 @domains(n=Integer(2))
@@ -134,7 +150,9 @@ def cyclic_matching_pennies(n: int = 3, *, name: str = "") -> NPlayerGame:
 
         return loss
 
-    return n_player_game([loss_of(i) for i in range(n)], equilibrium=Players(*jnp.zeros(n)), name=name)
+    return n_player_game(
+        [loss_of(i) for i in range(n)], equilibrium=Players(*jnp.zeros(n)), name=name
+    )
 
 
 @domains(k=Integer(1))
@@ -162,8 +180,10 @@ def gman(game: Game, k: int = 2, *, name: str = "") -> NPlayerGame:
       Durugkar, Gemp & Mahadevan, "Generative multi-adversarial networks", ICLR 2017.
     """
     if not isinstance(game, Game):
-        raise TypeError(f"gman: `game` must be a two-player jaxgan.Game (e.g. jg.games.dirac('standard')), got "
-                        f"{describe(game)}.")
+        raise TypeError(
+            f"gman: `game` must be a two-player jaxgan.Game (e.g. jg.games.dirac('standard')), got "
+            f"{describe(game)}."
+        )
 
     def generator_loss(w):
         return sum(game.loss_g(w[0], w[j]) for j in range(1, k + 1)) / k
@@ -173,5 +193,8 @@ def gman(game: Game, k: int = 2, *, name: str = "") -> NPlayerGame:
 
     eq = game.equilibrium
     star = None if eq is None else Players(eq.phi, *([eq.theta] * k))
-    return n_player_game([generator_loss] + [discriminator_loss(j) for j in range(1, k + 1)], equilibrium=star,
-                         name=name or f"gman-{k}({game.name})")
+    return n_player_game(
+        [generator_loss] + [discriminator_loss(j) for j in range(1, k + 1)],
+        equilibrium=star,
+        name=name or f"gman-{k}({game.name})",
+    )

@@ -6,7 +6,7 @@ same kind of game from plain-JAX tanh MLPs (no flax at all). Either gives a
 ``NeuralGAN``: its ``game`` is a ``jaxgan.games.GAN`` with *exact full-batch* dynamics:
 the whole data set and a fixed set of latent samples are the quadrature rules, so the
 field, its Jacobian and its spectrum are deterministic functions of the parameters
-(seed 001, section 10: minibatch noise hides the dynamics one wants to measure). For
+(Ehab 2023, section 10: minibatch noise hides the dynamics one wants to measure). For
 training as practitioners do it, ``minibatch(batch_size)`` gives a stochastic game
 ``key -> GAN`` (a fresh minibatch of data and of latents per key) that ``jaxgan.rollout``
 runs with ``key=``.
@@ -44,7 +44,8 @@ class NeuralGAN:
 
     Examples:
       >>> import jax, jaxgan as jg
-      >>> ng = jg.games.mlp_gan(jg.datasets.ring().sample(jax.random.PRNGKey(0), 16), key=jax.random.PRNGKey(1), hidden=(4,))
+      >>> ng = jg.games.mlp_gan(jg.datasets.ring().sample(jax.random.PRNGKey(0), 16),
+      ... key=jax.random.PRNGKey(1), hidden=(4,))
       >>> ng.latents.shape, ng.sample(ng.params.phi, jax.random.PRNGKey(2), 5).shape
       ((16, 2), (5, 2))
     """
@@ -74,7 +75,9 @@ class NeuralGAN:
         z = jax.random.normal(key, (n, self.latent_dim), dtype=self.latents.dtype)
         return self.generate(phi, z)
 
-    def minibatch(self, batch_size: int, *, regularize: Optional[Callable[[GAN], GAN]] = None) -> Callable[[jax.Array], GAN]:
+    def minibatch(
+        self, batch_size: int, *, regularize: Optional[Callable[[GAN], GAN]] = None
+    ) -> Callable[[jax.Array], GAN]:
         """The stochastic game of minibatch training: ``key -> GAN``.
 
         Each key draws ``batch_size`` data points (without replacement) and
@@ -83,16 +86,33 @@ class NeuralGAN:
         Run it with ``jaxgan.rollout(ng.minibatch(64), tx, w0, steps, key=key)``.
         """
         n = int(self.data.shape[0])
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or not 1 <= batch_size <= n:
-            raise ValueError(f"NeuralGAN.minibatch: `batch_size` must be an int in [1, {n}] (the data set's size), got {batch_size!r}.")
+        if (
+            not isinstance(batch_size, (int, np.integer))
+            or isinstance(batch_size, bool)
+            or not 1 <= batch_size <= n
+        ):
+            raise ValueError(
+                f"NeuralGAN.minibatch: `batch_size` must be an int in [1, {n}] (the data set's "
+                f"size), got {batch_size!r}."
+            )
         if regularize is not None and not callable(regularize):
-            raise TypeError("NeuralGAN.minibatch: `regularize` must be a callable GAN -> GAN, e.g. lambda g: jg.regularizers.r1(g, 1.0).")
+            raise TypeError(
+                "NeuralGAN.minibatch: `regularize` must be a callable GAN -> GAN, e.g. lambda g: "
+                "jg.regularizers.r1(g, 1.0)."
+            )
 
         def game_at(key):
             k_data, k_z = jax.random.split(key)
             idx = jax.random.choice(k_data, n, (batch_size,), replace=False)
             z = jax.random.normal(k_z, (batch_size, self.latent_dim), dtype=self.latents.dtype)
-            g = gan(self.generator, self.discriminator, fixed_samples(self.data[idx]), fixed_samples(z), loss=self.loss, name=self.game.name + "/minibatch")
+            g = gan(
+                self.generator,
+                self.discriminator,
+                fixed_samples(self.data[idx]),
+                fixed_samples(z),
+                loss=self.loss,
+                name=self.game.name + "/minibatch",
+            )
             return regularize(g) if regularize is not None else g
 
         return game_at
@@ -118,7 +138,8 @@ def _adapt(module, key, example, arg: str):
         extra = sorted(set(variables) - {"params"})
         if extra:
             raise ValueError(
-                f"neural_gan: `{arg}` has variable collections {extra} besides 'params'; a game needs pure "
+                f"neural_gan: `{arg}` has variable collections {extra} besides 'params'; a game "
+                "needs pure "
                 "players (no batch statistics or other mutable state)."
             )
         return variables, lambda p, x: module.apply(p, x)
@@ -128,12 +149,14 @@ def _adapt(module, key, example, arg: str):
         graphdef, params, rest = nnx.split(module, nnx.Param, ...)
         if jax.tree.leaves(rest):
             raise ValueError(
-                f"neural_gan: `{arg}` holds nnx state besides nnx.Param (batch statistics, RNG streams); a game "
+                f"neural_gan: `{arg}` holds nnx state besides nnx.Param (batch statistics, RNG "
+                "streams); a game "
                 "needs pure players."
             )
         return params, lambda p, x: nnx.merge(graphdef, p, rest)(x)
     raise TypeError(
-        f"neural_gan: `{arg}` must be a flax.linen.Module or a flax.nnx.Module, got {describe(module)} "
+        f"neural_gan: `{arg}` must be a flax.linen.Module or a flax.nnx.Module, got "
+        f"{describe(module)} "
         "(for plain functions use jaxgan.games.gan or mlp_gan)."
     )
 
@@ -141,7 +164,9 @@ def _adapt(module, key, example, arg: str):
 def _check_data(data, where):
     data = jnp.asarray(data)
     if data.ndim != 2 or data.shape[0] < 1:
-        raise ValueError(f"{where}: `data` must be an (N, d) array of samples, got shape {data.shape}.")
+        raise ValueError(
+            f"{where}: `data` must be an (N, d) array of samples, got shape {data.shape}."
+        )
     if not jnp.issubdtype(data.dtype, jnp.floating):
         raise TypeError(f"{where}: `data` must be floating point, got {data.dtype}.")
     if not isinstance(data, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(data))):
@@ -159,7 +184,10 @@ def _scalar_logit(apply, where):
     def d(theta, x):
         out = apply(theta, x)
         if jnp.size(out) != 1:
-            raise ValueError(f"{where}: the discriminator must output one logit per sample, got shape {jnp.shape(out)}.")
+            raise ValueError(
+                f"{where}: the discriminator must output one logit per sample, got shape "
+                f"{jnp.shape(out)}."
+            )
         return jnp.reshape(out, ())
 
     return d
@@ -211,18 +239,25 @@ def neural_gan(
     check_loss(loss, where)
     data = _check_data(data, where)
     latent_dim = _check_count(latent_dim, "latent_dim", where)
-    num_latents = data.shape[0] if num_latents is None else _check_count(num_latents, "num_latents", where)
+    num_latents = (
+        data.shape[0] if num_latents is None else _check_count(num_latents, "num_latents", where)
+    )
     k_g, k_d, k_z = jax.random.split(key, 3)
     latents = jax.random.normal(k_z, (num_latents, latent_dim), dtype=data.dtype)
     phi, g_apply = _adapt(generator, k_g, latents[0], "generator")
     theta, d_apply = _adapt(discriminator, k_d, data[0], "discriminator")
-    return _assemble(g_apply, _scalar_logit(d_apply, where), Joint(phi, theta), data, latents, loss, name, where)
+    return _assemble(
+        g_apply, _scalar_logit(d_apply, where), Joint(phi, theta), data, latents, loss, name, where
+    )
 
 
 def _assemble(g_apply, d_apply, params, data, latents, loss, name, where) -> NeuralGAN:
     out = jax.eval_shape(g_apply, params.phi, latents[0])
     if out.shape != data.shape[1:]:
-        raise ValueError(f"{where}: the generator outputs shape {out.shape} but the data's samples have shape {data.shape[1:]}.")
+        raise ValueError(
+            f"{where}: the generator outputs shape {out.shape} but the data's samples have shape "
+            f"{data.shape[1:]}."
+        )
     game = gan(g_apply, d_apply, fixed_samples(data), fixed_samples(latents), loss=loss, name=name)
     return NeuralGAN(game, params, g_apply, d_apply, data, latents, loss)
 
@@ -231,7 +266,8 @@ def _assemble(g_apply, d_apply, params, data, latents, loss, name, where) -> Neu
 
 
 def mlp_init(key: jax.Array, sizes: Sequence[int], dtype=None):
-    """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes`` (LeCun-normal weights, zero biases).
+    """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes`` (LeCun-normal weights, zero
+    biases).
 
     Examples:
       >>> import jax, jaxgan as jg
@@ -294,8 +330,14 @@ def mlp_gan(
     data = _check_data(data, where)
     latent_dim = _check_count(latent_dim, "latent_dim", where)
     hidden = tuple(_check_count(h, "hidden", where) for h in hidden)
-    disc_hidden = hidden if disc_hidden is None else tuple(_check_count(h, "disc_hidden", where) for h in disc_hidden)
-    num_latents = data.shape[0] if num_latents is None else _check_count(num_latents, "num_latents", where)
+    disc_hidden = (
+        hidden
+        if disc_hidden is None
+        else tuple(_check_count(h, "disc_hidden", where) for h in disc_hidden)
+    )
+    num_latents = (
+        data.shape[0] if num_latents is None else _check_count(num_latents, "num_latents", where)
+    )
     d = data.shape[1]
     k_g, k_d, k_z = jax.random.split(key, 3)
     phi = mlp_init(k_g, (latent_dim, *hidden, d), data.dtype)

@@ -52,7 +52,9 @@ def quadratic(A, B, C, b=None, c=None, *, name: str = "quadratic"):
         n = m = 1
     else:
         if B_np.ndim != 2:
-            raise ValueError(f"quadratic: `B` must be a (n, m) matrix or a scalar, got shape {B_np.shape}.")
+            raise ValueError(
+                f"quadratic: `B` must be a (n, m) matrix or a scalar, got shape {B_np.shape}."
+            )
         n, m = B_np.shape
     A_np, _ = _as_matrix("A", A, (n, n))
     C_np, _ = _as_matrix("C", C, (m, m))
@@ -104,7 +106,9 @@ def bilinear(A, *, name: str = "bilinear"):
     if A_np.ndim == 0:
         return quadratic(0.0, A_np, 0.0, name=name)
     if A_np.ndim != 2:
-        raise ValueError(f"bilinear: `A` must be a (n, m) matrix or a scalar, got shape {A_np.shape}.")
+        raise ValueError(
+            f"bilinear: `A` must be a (n, m) matrix or a scalar, got shape {A_np.shape}."
+        )
     n, m = A_np.shape
     game = quadratic(np.zeros((n, n)), A_np, np.zeros((m, m)), name=name)
     if game.equilibrium is None:  # singular A: the origin is still an equilibrium
@@ -130,13 +134,16 @@ def ridge_examples():
     Examples:
       >>> import jaxgan as jg
       >>> g = jg.games.ridge_examples()["g1"]
-      >>> [round(float(x), 6) for x in jg.eigenvalues(g, g.equilibrium).real]  # trace 4: GDA unstable
+      >>> # trace 4: GDA unstable
+      >>> [round(float(x), 6) for x in jg.eigenvalues(g, g.equilibrium).real]
       [2.0, 2.0]
     """
     origin = Joint(jnp.asarray(0.0), jnp.asarray(0.0))
 
     def g3(x, y):
-        return (4 * x**2 - (y - 3 * x + 0.05 * x**3) ** 2 - 0.1 * y**4) * jnp.exp(-0.01 * (x**2 + y**2))
+        return (4 * x**2 - (y - 3 * x + 0.05 * x**3) ** 2 - 0.1 * y**4) * jnp.exp(
+            -0.01 * (x**2 + y**2)
+        )
 
     return {
         "g1": quadratic(-6.0, 4.0, 2.0, name="ridge-g1"),
@@ -146,7 +153,8 @@ def ridge_examples():
 
 
 def turinici(x_r: float = 1.0):
-    """Turinici's simple example (seed 004, with the sign corrected in THEORY.md): the
+    """Turinici's simple example (Turinici 2020, with the sign of its printed iteration corrected):
+    the
     zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
     discriminator first (``jg.alternating(optax.sgd(tau))``):
 

@@ -17,12 +17,12 @@ PENALTIES = ("gp", "relu", "none")
 
 @domains(lam=Real(0, low_open=True), penalty=Choice(*PENALTIES), order=Integer(1))
 def wgan_1d(lam: float = 1.0, penalty: str = "gp", *, order: int = 4):
-    """The 1-D WGAN of seed 001 section 11: data ``x ~ N(0, 1)``, generator ``G(z) = z +
+    """The 1-D WGAN of Ehab 2023, section 11: data ``x ~ N(0, 1)``, generator ``G(z) = z +
     theta_G`` (``z ~ N(0, 1)``), critic ``D(x) = theta_D x``, built with ``games.gan``
     (``loss="wgan"``) and ``regularizers.wgan_gp`` / ``relu_gp``; expectations are exact
     (Gauss-Hermite). In jaxgan's convention (``L = E D(G(z)) - E D(x) = theta_D theta_G``,
     ``loss_g = L``, ``loss_d = -L + penalty``) the critic's slope is *positive* toward the
-    generated samples; seed 001 writes the mirror image ``theta_D -> -theta_D``.
+    generated samples; Ehab 2023 writes the mirror image ``theta_D -> -theta_D``.
 
     With ``penalty="gp"``, ``loss_d = -theta_D theta_G + lam (|theta_D| - 1)^2`` and
     (``wgan_1d_best_responses``) two local best responses exist exactly while ``|theta_G| <
@@ -46,7 +46,8 @@ def wgan_1d(lam: float = 1.0, penalty: str = "gp", *, order: int = 4):
       >>> import jaxgan as jg
       >>> game = jg.games.wgan_1d(2.0)
       >>> xi = jg.simultaneous_gradient(game)(jg.Joint(1.0, 1.25))  # on the + branch
-      >>> abs(float(xi.theta)) < 1e-6, round(float(xi.phi), 6)  # D's gradient 0; G's gradient theta_D
+      >>> # D's gradient 0; G's gradient theta_D
+      >>> abs(float(xi.theta)) < 1e-6, round(float(xi.phi), 6)
       (True, 1.25)
     """
     if penalty not in PENALTIES:
@@ -92,7 +93,7 @@ def wgan_1d_best_responses(theta_g, lam):
 
 def wgan_1d_fixed_points(lam):
     """The fixed points of best-response descent on WGAN-GP's two branches:
-    ``(-lam, 1/2)`` (upper) and ``(lam, -1/2)`` (lower); seed 001's ``(lam, 1/2)`` in its
+    ``(-lam, 1/2)`` (upper) and ``(lam, -1/2)`` (lower); Ehab 2023's ``(lam, 1/2)`` in its
     mirrored sign.
 
     Examples:

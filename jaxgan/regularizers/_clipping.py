@@ -42,17 +42,25 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
     check_hyperparameter(c, "clip_discriminator", "c", low_open=True)
 
     def clip(p_theta, u_theta):
-        return jax.tree.map(lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), p_theta, u_theta)
+        return jax.tree.map(
+            lambda p, u: (jnp.clip(p + u, -c, c) - p).astype(u.dtype), p_theta, u_theta
+        )
 
     def update_fn(updates, state, params=None, **extra_args):
         require_params(params, "clip_discriminator", PLAIN_CALL)
         if isinstance(params, Joint) and isinstance(updates, Joint):
             return Joint(updates.phi, clip(params.theta, updates.theta)), state
         if isinstance(params, Joint) or isinstance(updates, Joint):
-            raise TypeError("clip_discriminator: `updates` and `params` must both be jaxgan.Joint pytrees, or both one player's.")
-        # one player's step (inside alternating, per_player, ttur): clip the critic's, leave the generator's
+            raise TypeError(
+                "clip_discriminator: `updates` and `params` must both be jaxgan.Joint pytrees, or "
+                "both one player's."
+            )
+        # one player's step (inside alternating, per_player, ttur): clip the critic's, leave the
+        # generator's
         if player_of(extra_args, "clip_discriminator") == "theta":
             return clip(params, updates), state
         return updates, state
 
-    return transformation(Info(Role.PROJECTION, "clip_discriminator"), lambda params: optax.EmptyState(), update_fn)
+    return transformation(
+        Info(Role.PROJECTION, "clip_discriminator"), lambda params: optax.EmptyState(), update_fn
+    )

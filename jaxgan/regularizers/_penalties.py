@@ -19,7 +19,8 @@ PAIRINGS = ("product", "pairs")
 def _check_gan(game, where):
     if not isinstance(game, GAN):
         raise TypeError(
-            f"{where}: `game` must be a jaxgan.games.GAN (built with jg.games.gan or a GAN catalogue game) so that "
+            f"{where}: `game` must be a jaxgan.games.GAN (built with jg.games.gan or a GAN "
+            "catalogue game) so that "
             f"the penalty can see the discriminator and the data, got {describe(game)}."
         )
     return game
@@ -64,7 +65,9 @@ def r1(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     _check_gan(game, "r1")
     _check_nonnegative(gamma, "gamma", "r1")
     return game.with_penalty(
-        "r1", lambda g, phi, theta: gamma / 2 * _mean_sq_grad(g, theta, g.data), depends_on_phi=False
+        "r1",
+        lambda g, phi, theta: gamma / 2 * _mean_sq_grad(g, theta, g.data),
+        depends_on_phi=False,
     )
 
 
@@ -85,7 +88,9 @@ def r2(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
     """
     _check_gan(game, "r2")
     _check_nonnegative(gamma, "gamma", "r2")
-    return game.with_penalty("r2", lambda g, phi, theta: gamma / 2 * _mean_sq_grad(g, theta, g.fake_samples(phi)))
+    return game.with_penalty(
+        "r2", lambda g, phi, theta: gamma / 2 * _mean_sq_grad(g, theta, g.fake_samples(phi))
+    )
 
 
 def _legendre01(order):
@@ -103,7 +108,8 @@ def _interpolates(game: GAN, phi, order: int, pairing: str) -> Quadrature:
     if pairing == "pairs":
         if real.nodes.shape[0] != fake.nodes.shape[0]:
             raise ValueError(
-                f"wgan_gp: pairing='pairs' needs as many data points as latents, got {real.nodes.shape[0]} and "
+                "wgan_gp: pairing='pairs' needs as many data points as latents, got "
+                f"{real.nodes.shape[0]} and "
                 f"{fake.nodes.shape[0]}."
             )
         x = real.nodes[:, None]
@@ -128,7 +134,14 @@ def _check_interp_args(order, pairing, where):
 
 
 @domains(lam=Real(0), target=Real(0), order=Integer(1), pairing=Choice(*PAIRINGS))
-def wgan_gp(game: GAN, lam: jax.typing.ArrayLike, *, target: jax.typing.ArrayLike = 1.0, order: int = 4, pairing: str = "product") -> GAN:
+def wgan_gp(
+    game: GAN,
+    lam: jax.typing.ArrayLike,
+    *,
+    target: jax.typing.ArrayLike = 1.0,
+    order: int = 4,
+    pairing: str = "product",
+) -> GAN:
     """The WGAN-GP gradient penalty on interpolates (Gulrajani et al. 2017),
 
     .. math:: \\lambda E_{\\hat x}[(|\\nabla_x D_\\theta(\\hat x)| - g_0)^2], \\quad
@@ -154,15 +167,19 @@ def wgan_gp(game: GAN, lam: jax.typing.ArrayLike, *, target: jax.typing.ArrayLik
 
     def penalty(g, phi, theta):
         rule = _interpolates(g, phi, order, pairing)
-        return lam * expectation(lambda x: jnp.square(_safe_norm(_input_grad(g, theta, x)) - target), rule)
+        return lam * expectation(
+            lambda x: jnp.square(_safe_norm(_input_grad(g, theta, x)) - target), rule
+        )
 
     return game.with_penalty("wgan-gp" if target == 1.0 else f"wgan-gp{target:g}", penalty)
 
 
 @domains(lam=Real(0), order=Integer(1), pairing=Choice(*PAIRINGS))
-def relu_gp(game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: str = "product") -> GAN:
+def relu_gp(
+    game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: str = "product"
+) -> GAN:
     """The ReLU gradient penalty ``lam * E[ReLU(|grad_x D(x_hat)| - 1)]`` on interpolates
-    (seed 001 section 12).
+    (Ehab 2023, section 12).
 
     It does not penalise a critic whose slope stays below one and grows linearly past
     it, so for ``lam`` above the Wasserstein distance between the data and the generator
@@ -180,13 +197,17 @@ def relu_gp(game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: st
 
     def penalty(g, phi, theta):
         rule = _interpolates(g, phi, order, pairing)
-        return lam * expectation(lambda x: jax.nn.relu(_safe_norm(_input_grad(g, theta, x)) - 1.0), rule)
+        return lam * expectation(
+            lambda x: jax.nn.relu(_safe_norm(_input_grad(g, theta, x)) - 1.0), rule
+        )
 
     return game.with_penalty("relu-gp", penalty)
 
 
 @domains(sigma=Real(0), order=Integer(1))
-def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, noise: Optional[jax.Array] = None) -> GAN:
+def instance_noise(
+    game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, noise: Optional[jax.Array] = None
+) -> GAN:
     """Instance noise: every sample the discriminator sees, real or generated, is
     ``x + sigma * eps`` with ``eps ~ N(0, I)`` (Sonderby et al. 2016; Mescheder et al. 2018,
     Lemma 3.2).
@@ -201,7 +222,8 @@ def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, no
     Examples:
       >>> import jaxgan as jg
       >>> game = jg.regularizers.instance_noise(jg.games.dirac("standard"), 1.0)
-      >>> [round(float(x), 5) for x in jg.eigenvalues(game, game.equilibrium).real]  # f''(0) sigma^2
+      >>> # f''(0) sigma^2
+      >>> [round(float(x), 5) for x in jg.eigenvalues(game, game.equilibrium).real]
       [-0.25, -0.25]
     """
     _check_gan(game, "instance_noise")
@@ -211,7 +233,8 @@ def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, no
         d = int(np.prod(event_shape)) if event_shape else 1
         if order**d > 100_000:
             raise ValueError(
-                f"instance_noise: a Gauss-Hermite grid of order {order} over {d} dimensions has {order**d} nodes; "
+                f"instance_noise: a Gauss-Hermite grid of order {order} over {d} dimensions has "
+                f"{order**d} nodes; "
                 "pass fixed standard-normal samples `noise=` of shape (M, *x.shape) instead."
             )
         eps = gauss_hermite(np.zeros(d), 1.0, order)
@@ -219,7 +242,9 @@ def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, no
     else:
         noise = jnp.asarray(noise)
         if noise.shape[1:] != event_shape:
-            raise ValueError(f"instance_noise: `noise` must have shape (M, *{event_shape}), got {noise.shape}.")
+            raise ValueError(
+                f"instance_noise: `noise` must have shape (M, *{event_shape}), got {noise.shape}."
+            )
         eps_nodes, eps_w = noise, jnp.full((noise.shape[0],), 1.0 / noise.shape[0])
     dt = game.data.nodes.dtype
     eps_nodes = eps_nodes.astype(dt)
@@ -233,7 +258,9 @@ def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, no
     e_nodes = jnp.tile(eps_nodes, (n_z,) + (1,) * len(event_shape))
     latents = Quadrature(
         (z_nodes, e_nodes),
-        (game.latents.weights[:, None] * eps_w[None, :].astype(game.latents.weights.dtype)).reshape(-1),
+        (game.latents.weights[:, None] * eps_w[None, :].astype(game.latents.weights.dtype)).reshape(
+            -1
+        ),
     )
     base_generator = game.generator
 
@@ -245,7 +272,9 @@ def instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, no
 
 
 @domains(sigma=Real(0), samples=Integer(1))
-def fresh_instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, samples: int = 1) -> Callable[[jax.Array], GAN]:
+def fresh_instance_noise(
+    game: GAN, sigma: jax.typing.ArrayLike, *, samples: int = 1
+) -> Callable[[jax.Array], GAN]:
     """Instance noise drawn anew at every step: the stochastic game ``key -> GAN`` whose
     discriminator sees ``x + sigma * eps`` with ``samples`` fresh standard-normal draws of
     ``eps`` at every step (the same draws perturb the real and the generated samples; each
@@ -276,7 +305,9 @@ def fresh_instance_noise(game: GAN, sigma: jax.typing.ArrayLike, *, samples: int
     _check_gan(game, "fresh_instance_noise")
     _check_nonnegative(sigma, "sigma", "fresh_instance_noise")
     if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 1:
-        raise ValueError(f"fresh_instance_noise: `samples` must be a positive int, got {samples!r}.")
+        raise ValueError(
+            f"fresh_instance_noise: `samples` must be a positive int, got {samples!r}."
+        )
     event_shape = tuple(game.data.nodes.shape[1:])
     dtype = game.data.nodes.dtype
 

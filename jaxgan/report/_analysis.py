@@ -28,6 +28,13 @@ from ._registry import Algorithm, n_player_form
 MARGIN = 0.02
 
 
+#: the note of an analysis whose update has no finite derivative at the equilibrium
+NOT_DIFFERENTIABLE = (
+    "not applicable: the update's derivative is not finite at the equilibrium "
+    "(an inner solve fails there)"
+)
+
+
 def record_every(steps: int, multiple: int = 1) -> int:
     """The recording interval of a run of ``steps`` steps: the largest ``k`` at most
     ``max(1, steps // 100)`` (about 100 records) with ``steps / k`` a multiple of
@@ -54,8 +61,9 @@ def _finite_or_none(x):
 REFINEMENT_LEVELS = 4
 
 
-def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True,
-                      devices=None) -> dict:
+def analyse_algorithm(
+    game: Game, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True, devices=None
+) -> dict:
     """Stability map (radius and sweep over ``lrs x alg.values``), the 1-D learning-rate
     analysis at ``alg.default``, and the refinement test at the learning rate of smallest
     radius.
@@ -67,10 +75,15 @@ def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float
     lrs = np.asarray(lrs)
     values = np.asarray(alg.values, dtype=lrs.dtype)
     shape = (lrs.size, values.size)
-    grid = {"lr": jnp.asarray(np.repeat(lrs, values.size)), "h": jnp.asarray(np.tile(values, lrs.size))}
+    grid = {
+        "lr": jnp.asarray(np.repeat(lrs, values.size)),
+        "h": jnp.asarray(np.tile(values, lrs.size)),
+    }
     make_tx = lambda h: alg.make(h["lr"], h["h"])  # noqa: E731
     w0 = jax.tree.map(lambda x: jnp.asarray(x) + offset, game.equilibrium)
-    m = stability_map(game, make_tx, grid, shape=shape, margin=MARGIN, batch_radius=alg.batch_radius)
+    m = stability_map(
+        game, make_tx, grid, shape=shape, margin=MARGIN, batch_radius=alg.batch_radius
+    )
     rho = np.asarray(m.radius).reshape(shape)
     col = int(np.argmin(np.abs(values - alg.default)))
     r1 = rho[:, col]
@@ -134,8 +147,17 @@ def analyse_algorithm(game: Game, alg: Algorithm, lrs, steps: int, offset: float
     return row
 
 
-def analyse_pair(game, name: str, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True,
-                 devices=None) -> dict:
+def analyse_pair(
+    game,
+    name: str,
+    alg: Algorithm,
+    lrs,
+    steps: int,
+    offset: float,
+    *,
+    refine: bool = True,
+    devices=None,
+) -> dict:
     """``analyse_algorithm`` of the algorithm's form for the game's number of players
     (``n_player_form``); a two-player method on an n-player game gives a row that says why
     it does not apply (``players_not_applicable``), with no runs."""
@@ -149,15 +171,18 @@ def _why_undefined(game: Game) -> str:
     """Why no step of an algorithm has a finite spectral radius at the equilibrium."""
     eq = game.equilibrium
     if not isinstance(eq, Joint):
-        return "not applicable: the update's derivative is not finite at the equilibrium (an inner solve fails there)"
+        return NOT_DIFFERENTIABLE
     n_phi = ravel_pytree(eq.phi)[0].size
     J = np.asarray(jacobian(game, eq))
     h_tt = J[n_phi:, n_phi:]
     smallest = float(np.min(np.abs(np.linalg.eigvals(h_tt)))) if h_tt.size else float("nan")
     if smallest <= 1e-9 * max(1.0, float(np.max(np.abs(J)))):
-        return (f"not applicable: the discriminator's Hessian H_tt is singular at the equilibrium (smallest |eigenvalue| "
-                f"{smallest:.1e}), and the method solves with it (its update is undefined there)")
-    return "not applicable: the update's derivative is not finite at the equilibrium (an inner solve fails there)"
+        return (
+            "not applicable: the discriminator's Hessian H_tt is singular at the equilibrium "
+            "(smallest |eigenvalue| "
+            f"{smallest:.1e}), and the method solves with it (its update is undefined there)"
+        )
+    return NOT_DIFFERENTIABLE
 
 
 def analyse_game(game: Game) -> dict:
@@ -173,7 +198,8 @@ def analyse_game(game: Game) -> dict:
             "player_sizes": [int(row[0].shape[0]) for row in blocks],
             "block_norms": [[float(np.linalg.norm(np.asarray(b))) for b in row] for row in blocks],
         }
-    return {**extra,
+    return {
+        **extra,
         "eigenvalues": [[float(z.real), float(z.imag)] for z in np.asarray(spec.eigenvalues)],
         "phase_factor": _finite_or_none(spec.phase_factor),
         "conditioning_factor": _finite_or_none(spec.conditioning_factor),

@@ -21,7 +21,9 @@ class Progress:
         bar = "#" * int(24 * self.done / self.total)
         line = f"[{bar:<24}] {self.done}/{self.total} {label} ({elapsed:.0f} s, ~{eta:.0f} s left)"
         if self.tty:
-            self.stream.write("\r" + line[:110].ljust(110) + ("\n" if self.done == self.total else ""))
+            self.stream.write(
+                "\r" + line[:110].ljust(110) + ("\n" if self.done == self.total else "")
+            )
         else:
             self.stream.write(line + "\n")
         self.stream.flush()

@@ -83,7 +83,10 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
     return {
         "simgd": Algorithm(lambda lr, r: ttur(lr, r * lr), "lr_d/lr_g", RATIOS, 1.0),
         "alternating": Algorithm(
-            lambda lr, r: alternating(Joint(optax.sgd(lr), optax.sgd(r * lr))), "lr_d/lr_g", RATIOS, 1.0
+            lambda lr, r: alternating(Joint(optax.sgd(lr), optax.sgd(r * lr))),
+            "lr_d/lr_g",
+            RATIOS,
+            1.0,
         ),
         "consensus": Algorithm(
             lambda lr, g: optax.chain(consensus(g), optax.sgd(lr)), "gamma", WEIGHTS, 1.0
@@ -92,17 +95,29 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
         "sga": Algorithm(lambda lr, g: optax.chain(sga(g), optax.sgd(lr)), "lambda", WEIGHTS, 1.0),
         # the composition rule: every player step of the alternating round uses the corrected field
         "consensus+alternating": Algorithm(
-            lambda lr, g: optax.chain(consensus(g), alternating(optax.sgd(lr))), "gamma", WEIGHTS, 1.0
+            lambda lr, g: optax.chain(consensus(g), alternating(optax.sgd(lr))),
+            "gamma",
+            WEIGHTS,
+            1.0,
         ),
-        "jare+alternating": Algorithm(lambda lr, g: optax.chain(jare(g), alternating(optax.sgd(lr))), "gamma", WEIGHTS, 1.0),
+        "jare+alternating": Algorithm(
+            lambda lr, g: optax.chain(jare(g), alternating(optax.sgd(lr))), "gamma", WEIGHTS, 1.0
+        ),
         # WGAN-style training: 5 critic steps per generator step, the critic clipped after each
         "clipped-critic-5": Algorithm(
             lambda lr, r: alternating(
-                Joint(optax.sgd(lr), optax.chain(optax.sgd(r * lr), clip_discriminator(CRITIC_CLIP))), d_steps=5
+                Joint(
+                    optax.sgd(lr), optax.chain(optax.sgd(r * lr), clip_discriminator(CRITIC_CLIP))
+                ),
+                d_steps=5,
             ),
-            "lr_d/lr_g", RATIOS, 1.0,
+            "lr_d/lr_g",
+            RATIOS,
+            1.0,
         ),
-        "extragradient": Algorithm(lambda lr, r: extragradient(ttur(lr, r * lr)), "lr_d/lr_g", RATIOS, 1.0),
+        "extragradient": Algorithm(
+            lambda lr, r: extragradient(ttur(lr, r * lr)), "lr_d/lr_g", RATIOS, 1.0
+        ),
         "follow-the-ridge": Algorithm(
             lambda lr, r: optax.chain(follow_the_ridge(ratio=1.0 / r), ttur(lr, r * lr)),
             "lr_d/lr_g",
@@ -116,13 +131,20 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
         # the field's other methods: the learning rate is part of CGD's update; look-ahead,
         # LOLA and SOS span the opponent's assumed learning rate alpha
         "cgd": Algorithm(lambda lr, _: cgd(lr), None, (0.0,), 0.0, batch_radius=False),
-        "hamiltonian": Algorithm(lambda lr, _: optax.chain(hamiltonian(), optax.sgd(lr)), None, (0.0,), 0.0),
-        "look-ahead": Algorithm(lambda lr, a: optax.chain(look_ahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
+        "hamiltonian": Algorithm(
+            lambda lr, _: optax.chain(hamiltonian(), optax.sgd(lr)), None, (0.0,), 0.0
+        ),
+        "look-ahead": Algorithm(
+            lambda lr, a: optax.chain(look_ahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5
+        ),
         "lola": Algorithm(lambda lr, a: optax.chain(lola(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
         "sos": Algorithm(lambda lr, a: optax.chain(sos(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
         # periodic: its radius is the cycle's per-step rate rho(J_cycle)^(1/k) (jg.spectral_radius)
         "lookahead": Algorithm(
-            lambda lr, a: lookahead(optax.sgd(lr), sync_period=SYNC_PERIOD, alpha=a), "alpha", SLOW_STEPS, 0.5
+            lambda lr, a: lookahead(optax.sgd(lr), sync_period=SYNC_PERIOD, alpha=a),
+            "alpha",
+            SLOW_STEPS,
+            0.5,
         ),
     }
 
@@ -140,9 +162,14 @@ def n_player_form(name: str, alg: Algorithm, n: int) -> Union[Algorithm, str]:
     forms = {
         "simgd": Algorithm(lambda lr, _: optax.sgd(lr), None, (0.0,), 0.0),
         "extragradient": Algorithm(lambda lr, _: extragradient(optax.sgd(lr)), None, (0.0,), 0.0),
-        "alternating": Algorithm(lambda lr, _: alternating(optax.sgd(lr), order=order), None, (0.0,), 0.0),
+        "alternating": Algorithm(
+            lambda lr, _: alternating(optax.sgd(lr), order=order), None, (0.0,), 0.0
+        ),
         "consensus+alternating": Algorithm(
-            lambda lr, g: optax.chain(consensus(g), alternating(optax.sgd(lr), order=order)), "gamma", WEIGHTS, 1.0
+            lambda lr, g: optax.chain(consensus(g), alternating(optax.sgd(lr), order=order)),
+            "gamma",
+            WEIGHTS,
+            1.0,
         ),
     }
     if name in forms:
@@ -152,11 +179,14 @@ def n_player_form(name: str, alg: Algorithm, n: int) -> Union[Algorithm, str]:
     reasons = {
         "jare": TWO_PLAYER_ONLY["jare"],
         "jare+alternating": TWO_PLAYER_ONLY["jare"],
-        "clipped-critic-5": "it clips a discriminator after each of its five steps per generator step",
+        "clipped-critic-5": "it clips a discriminator after each of its five steps per generator "
+        "step",
         "follow-the-ridge": TWO_PLAYER_ONLY["follow_the_ridge"],
         "best-response": TWO_PLAYER_ONLY["best_response"],
     }
-    return "defined for two players: " + reasons.get(name, "it names a generator and a discriminator")
+    return "defined for two players: " + reasons.get(
+        name, "it names a generator and a discriminator"
+    )
 
 
 #: the built-in games of n players (offered by ``--game``; not in the default set)
@@ -171,7 +201,9 @@ def builtin_games() -> Dict[str, Callable[[], Game]]:
         "dirac-non_saturating": lambda: catalogue.dirac("non_saturating"),
         "dirac-wgan": lambda: catalogue.dirac("wgan"),
         "dirac-standard+r1": lambda: regularizers.r1(catalogue.dirac("standard"), 0.3),
-        "dirac-standard+noise": lambda: regularizers.instance_noise(catalogue.dirac("standard"), 0.7),
+        "dirac-standard+noise": lambda: regularizers.instance_noise(
+            catalogue.dirac("standard"), 0.7
+        ),
         "linear-gaussian": lambda: catalogue.linear_gaussian(jnp.array([1.0, 0.5]), 1.0),
         "turinici": lambda: catalogue.turinici(1.0),
         "cyclic-4": lambda: catalogue.cyclic(4),
@@ -196,18 +228,24 @@ def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:
     if found is None and "game" in namespace:
         found = {os.path.splitext(os.path.basename(path))[0]: namespace["game"]}
     if not isinstance(found, dict) or not found:
-        raise ValueError(f"--game-file: {path} must define `game = jaxgan.Game(...)` or `games = {{name: Game}}`.")
+        raise ValueError(
+            f"--game-file: {path} must define `game = jaxgan.Game(...)` or `games = "
+            "{name: Game}`."
+        )
     out = {}
     for name, g in found.items():
         if not isinstance(g, Game):
-            raise ValueError(f"--game-file: `{name}` in {path} is a {type(g).__name__}, expected a jaxgan.Game.")
+            raise ValueError(
+                f"--game-file: `{name}` in {path} is a {type(g).__name__}, expected a jaxgan.Game."
+            )
         if g.equilibrium is None:
             raise ValueError(
                 f"--game-file: game `{name}` in {path} has no equilibrium; build it with "
-                "`jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` so the analysis knows where to look."
+                "`jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` so the analysis "
+                "knows where to look."
             )
         _check_stationary(g, str(name), path)
-        out[str(name)] = (lambda g=g: g)
+        out[str(name)] = lambda g=g: g
     return out
 
 
@@ -223,8 +261,10 @@ def _check_stationary(game: Game, name: str, path: str) -> None:
     tol = 1e-6 * (1.0 + scale)
     if not norm <= tol:
         raise ValueError(
-            f"--game-file: the stated equilibrium of game `{name}` in {path} is not a stationary point: the field "
-            f"has norm |xi(w*)| = {norm:.3g} there (at most {tol:.1g} expected); give the point where both players' "
+            f"--game-file: the stated equilibrium of game `{name}` in {path} is not a stationary "
+            "point: the field "
+            f"has norm |xi(w*)| = {norm:.3g} there (at most {tol:.1g} expected); give the point "
+            "where both players' "
             "gradients vanish."
         )
 

@@ -54,7 +54,9 @@ def _worker_job(kind: str, spec: tuple):
     game = _WORKER_GAMES.get(source)
     if game is None:
         game = _WORKER_GAMES[source] = build_from_source(source)
-    return analyse_pair(game, aname, builtin_algorithms()[aname], lrs, steps, offset, refine=refine, devices=devices)
+    return analyse_pair(
+        game, aname, builtin_algorithms()[aname], lrs, steps, offset, refine=refine, devices=devices
+    )
 
 
 def run_report(
@@ -88,8 +90,21 @@ def run_report(
     out = _staging_folder(final_out)
     done = False
     try:
-        report = _run_report(games, algorithms, lrs, steps, out, offset=offset, refine=refine, stonr=stonr, plot=plot,
-                             devices=devices, settings=settings, workers=workers, sources=sources)
+        report = _run_report(
+            games,
+            algorithms,
+            lrs,
+            steps,
+            out,
+            offset=offset,
+            refine=refine,
+            stonr=stonr,
+            plot=plot,
+            devices=devices,
+            settings=settings,
+            workers=workers,
+            sources=sources,
+        )
         _commit(out, final_out, report)
         done = True
     finally:
@@ -136,7 +151,9 @@ def _staging_folder(out: str) -> str:
     """A fresh folder beside ``out`` where the report is written before it is committed."""
     parent = os.path.dirname(os.path.abspath(out))
     os.makedirs(parent, exist_ok=True)
-    return tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(out))}.staging-", dir=parent)
+    return tempfile.mkdtemp(
+        prefix=f".{os.path.basename(os.path.abspath(out))}.staging-", dir=parent
+    )
 
 
 def _commit(staging: str, out: str, report: dict) -> None:
@@ -148,13 +165,17 @@ def _commit(staging: str, out: str, report: dict) -> None:
     old_figures = set()
     try:
         with open(previous) as fh:
-            old_figures = {e.get("figure") for e in json.load(fh).get("games", {}).values() if e.get("figure")}
+            old_figures = {
+                e.get("figure") for e in json.load(fh).get("games", {}).values() if e.get("figure")
+            }
     except (OSError, ValueError, AttributeError):
         pass
     new_files = sorted(os.listdir(staging))
     handlers = {}
     if threading.current_thread() is threading.main_thread():
-        handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        handlers = {
+            sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
     try:
         for name in old_figures - set(new_files):
             if os.path.basename(name) == name and name.endswith(".png"):
@@ -169,7 +190,22 @@ def _commit(staging: str, out: str, report: dict) -> None:
             signal.signal(sig, handler)
 
 
-def _run_report(games, algorithms, lrs, steps, out, *, offset, refine, stonr, plot, devices, settings, workers, sources):
+def _run_report(
+    games,
+    algorithms,
+    lrs,
+    steps,
+    out,
+    *,
+    offset,
+    refine,
+    stonr,
+    plot,
+    devices,
+    settings,
+    workers,
+    sources,
+):
     start = time.perf_counter()
     report = {"settings": settings or {}, "device": jax.devices()[0].device_kind, "games": {}}
     progress = Progress(len(games) * len(algorithms) + len(stonr))
@@ -191,24 +227,49 @@ def _run_report(games, algorithms, lrs, steps, out, *, offset, refine, stonr, pl
 
         cache_dir = jax.config.jax_compilation_cache_dir
         pool = ProcessPoolExecutor(
-            int(workers), mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+            int(workers),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
             initargs=(bool(jax.config.jax_enable_x64), cache_dir),
         )
         futures = {
-            pool.submit(_worker_job, "pair", (sources[g], a, lr_list, steps, offset, refine, devices)): ("pair", g, a)
+            pool.submit(
+                _worker_job, "pair", (sources[g], a, lr_list, steps, offset, refine, devices)
+            ): ("pair", g, a)
             for g, a in pairs
         }
-        futures.update({pool.submit(_worker_job, "stonr", (name,)): ("stonr", name, None) for name in stonr})
+        futures.update(
+            {pool.submit(_worker_job, "stonr", (name,)): ("stonr", name, None) for name in stonr}
+        )
     else:
         pool = ThreadPoolExecutor(max(1, int(workers)))
         built = {g: build() for g, build in games.items()}
 
         def job(pair):
             gname, aname = pair
-            return analyse_pair(built[gname], aname, algorithms[aname], lrs, steps, offset, refine=refine, devices=devices)
+            return analyse_pair(
+                built[gname],
+                aname,
+                algorithms[aname],
+                lrs,
+                steps,
+                offset,
+                refine=refine,
+                devices=devices,
+            )
 
         futures = {pool.submit(job, pair): ("pair",) + pair for pair in pairs}
-    _collect(pool, futures, games, algorithms, report, progress, plotter, in_processes, None if in_processes else built)
+    _collect(
+        pool,
+        futures,
+        games,
+        algorithms,
+        report,
+        progress,
+        plotter,
+        in_processes,
+        None if in_processes else built,
+    )
     for gname, entry in report["games"].items():
         entry["algorithms"] = {a: entry["algorithms"][a] for a in algorithms}
     stonr_rows = report.pop("_stonr_rows", {})

@@ -9,7 +9,17 @@ import jax
 import optax
 
 from .. import _players as players
-from .._algebra import PLAYER, Info, Place, Role, check_place, field_of, inner_extra, probe_inner, transformation
+from .._algebra import (
+    PLAYER,
+    Info,
+    Place,
+    Role,
+    check_place,
+    field_of,
+    inner_extra,
+    probe_inner,
+    transformation,
+)
 from .._domains import Integer, PlayerOrder, domains
 from .._field import game_field
 from .._game import Joint, Players, StackedPlayers
@@ -61,9 +71,10 @@ def alternating(
     each player gets its own copy (own state) of ``inner``.
 
     On the Dirac-GAN with ``inner = optax.sgd(h)`` the round's operator at the
-    equilibrium has eigenvalues (Lemma 2.5, corrected in THEORY.md)
+    equilibrium has eigenvalues (Mescheder et al. 2018, Lemma 2.5, with its statement corrected)
 
-    .. math:: \\lambda = 1 - a^2/2 \\pm \\sqrt{(1 - a^2/2)^2 - 1}, \\quad a = \\sqrt{n_g n_d} h f'(0):
+    .. math:: \\lambda = 1 - a^2/2 \\pm \\sqrt{(1 - a^2/2)^2 - 1}, \\quad a = \\sqrt{n_g n_d} h
+      f'(0):
 
     on the unit circle for ``a <= 2``, real with one outside for ``a > 2``; it never
     converges. Both orders have the same eigenvalues.
@@ -117,47 +128,70 @@ def alternating(
     d_steps = _check_steps("d_steps", d_steps)
     g_steps = _check_steps("g_steps", g_steps)
     if isinstance(inner, (Joint, Players)):
-        names = [f"inner.{n}" for n in players.JOINT_NAMES] if isinstance(inner, Joint) else \
-            [f"inner[{i}]" for i in range(len(inner))]
-        txs = tuple(accept_transformation(tx, "alternating", name) for tx, name in zip(inner, names))
+        names = (
+            [f"inner.{n}" for n in players.JOINT_NAMES]
+            if isinstance(inner, Joint)
+            else [f"inner[{i}]" for i in range(len(inner))]
+        )
+        txs = tuple(
+            accept_transformation(tx, "alternating", name) for tx, name in zip(inner, names)
+        )
     else:
         txs = (accept_transformation(inner, "alternating"),)
     for tx in set(txs):
         check_place(tx, Place.PLAYER, "alternating")
     two_player_order = isinstance(order, str) or len(order) == 2
     if isinstance(inner, Joint) and not two_player_order:
-        raise ValueError(f"alternating: `order` {order!r} orders {len(order)} players but `inner` is a Joint of two.")
+        raise ValueError(
+            f"alternating: `order` {order!r} orders {len(order)} players but `inner` is a Joint of "
+            "two."
+        )
     if isinstance(inner, Players) and not isinstance(order, str) and len(order) != len(inner):
-        raise ValueError(f"alternating: `order` {order!r} orders {len(order)} players but `inner` holds "
-                         f"{len(inner)} optimisers.")
+        raise ValueError(
+            f"alternating: `order` {order!r} orders {len(order)} players but `inner` holds "
+            f"{len(inner)} optimisers."
+        )
 
     def plan(n, where):
         """``(player, steps)`` in the order they move, for a point of ``n`` players."""
         if n == 2:
-            sequence = (1, 0) if order == "d_first" else (0, 1) if order == "g_first" else tuple(order)
+            sequence = (
+                (1, 0) if order == "d_first" else (0, 1) if order == "g_first" else tuple(order)
+            )
             return tuple((i, (g_steps, d_steps)[i]) for i in sequence)
         if isinstance(order, str):
-            raise ValueError(f"{where}: with {n} players `order` must be a permutation of range({n}), e.g. "
-                             f"{tuple(range(n))}; {order!r} names a generator and a discriminator.")
+            raise ValueError(
+                f"{where}: with {n} players `order` must be a permutation of range({n}), e.g. "
+                f"{tuple(range(n))}; {order!r} names a generator and a discriminator."
+            )
         if len(order) != n:
-            raise ValueError(f"{where}: `order` {order!r} orders {len(order)} players but the game has {n}.")
+            raise ValueError(
+                f"{where}: `order` {order!r} orders {len(order)} players but the game has {n}."
+            )
         if (d_steps, g_steps) != (1, 1):
-            raise ValueError(f"{where}: `d_steps`/`g_steps` count a generator's and a discriminator's steps; with "
-                             f"{n} players each player steps once per round in `order`.")
+            raise ValueError(
+                f"{where}: `d_steps`/`g_steps` count a generator's and a discriminator's steps; "
+                "with "
+                f"{n} players each player steps once per round in `order`."
+            )
         return tuple((i, 1) for i in order)
 
     def tx_of(i, n, where):
         if len(txs) == 1:
             return txs[0]
         if len(txs) != n:
-            raise ValueError(f"{where}: `inner` holds {len(txs)} optimisers but the game has {n} players.")
+            raise ValueError(
+                f"{where}: `inner` holds {len(txs)} optimisers but the game has {n} players."
+            )
         return txs[i]
 
     def check_params(params, where):
         params = require_point(params, where)
         if isinstance(params, StackedPlayers):
-            raise ValueError(f"{where}: stacked players move together along their axis; Gauss-Seidel over "
-                             "players needs one optimiser call per player: use jaxgan.Players.")
+            raise ValueError(
+                f"{where}: stacked players move together along their axis; Gauss-Seidel over "
+                "players needs one optimiser call per player: use jaxgan.Players."
+            )
         plan(players.count(params), where)
         return params
 
@@ -191,6 +225,7 @@ def alternating(
             grad = players.get(updates, i) if position == 0 else players.get(field(w), i)
             w, states[i] = one(w, states[i], grad)
             if steps > 1:
+
                 def body(_, carry, one=one, i=i):
                     w_, s_ = carry
                     return one(w_, s_, players.get(field(w_), i))
@@ -205,9 +240,21 @@ def alternating(
         n = players.count(params)
         names = players.JOINT_NAMES if isinstance(params, Joint) else tuple(range(n))
         for i in range(n):
-            probe_inner(record, tx_of(i, n, "alternating"), players.get(updates, i), state[i], players.get(params, i),
-                        {**extra, PLAYER: names[i]}, Place.PLAYER, "alternating")
+            probe_inner(
+                record,
+                tx_of(i, n, "alternating"),
+                players.get(updates, i),
+                state[i],
+                players.get(params, i),
+                {**extra, PLAYER: names[i]},
+                Place.PLAYER,
+                "alternating",
+            )
 
-    info = Info(Role.STEP, "alternating", form="`jg.alternating(jg.Joint(tx_g, optax.chain(tx_d, jg.{after}(...))))` (or "
-                "the projection in both players' optimisers)")
+    info = Info(
+        Role.STEP,
+        "alternating",
+        form="`jg.alternating(jg.Joint(tx_g, optax.chain(tx_d, jg.{after}(...))))` (or "
+        "the projection in both players' optimisers)",
+    )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

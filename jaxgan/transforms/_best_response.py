@@ -13,7 +13,14 @@ from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformati
 from .._checks import check_hyperparameter
 from .._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
 from .._game import Joint
-from .._manifold import RetractionMethod, _check_method, retract, ridge_lift, tangent_projection, total_derivative
+from .._manifold import (
+    RetractionMethod,
+    _check_method,
+    retract,
+    ridge_lift,
+    tangent_projection,
+    total_derivative,
+)
 from .._scaffold import accept_transformation, checked_game_update, require_joint
 from .._solve import default_tol
 
@@ -33,7 +40,8 @@ class BestResponseStats(NamedTuple):
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> game = jg.games.quadratic(1.0, 2.0, 4.0)
-      >>> run = jg.rollout(game, jg.best_response(optax.sgd(0.1)), jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0)), 5)
+      >>> run = jg.rollout(game, jg.best_response(optax.sgd(0.1)), jg.Joint(jnp.asarray(1.0),
+      ... jnp.asarray(0.0)), 5)
       >>> stats = run.state.stats
       >>> int(stats.failures), int(stats.matvecs), bool(stats.retraction_residual < 1e-6)
       (0, 11, True)
@@ -62,7 +70,16 @@ class BestResponseState(NamedTuple):
     stats: BestResponseStats
 
 
-@domains(step=Choice(*STEPS), tol=Maybe(Real(0, low_open=True)), max_retraction_steps=Integer(1), solver_tol=Maybe(Real(0, low_open=True)), solver_maxiter=Maybe(Integer(1)), damping=Real(0), warm_start=Flag(), strict=Flag())
+@domains(
+    step=Choice(*STEPS),
+    tol=Maybe(Real(0, low_open=True)),
+    max_retraction_steps=Integer(1),
+    solver_tol=Maybe(Real(0, low_open=True)),
+    solver_maxiter=Maybe(Integer(1)),
+    damping=Real(0),
+    warm_start=Flag(),
+    strict=Flag(),
+)
 def best_response(
     inner: optax.GradientTransformation,
     *,
@@ -79,7 +96,7 @@ def best_response(
     strict: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
     """Best-response-manifold descent: minimise the generator's loss over
-    ``M = {grad_theta loss_d = 0}`` (seed 001 sections 4-7).
+    ``M = {grad_theta loss_d = 0}`` (Ehab 2023, sections 4-7).
 
     One round, from ``w``: retract ``w`` onto ``M``; take a generator step ``delta =
     inner(d)``; retract ``w + delta`` onto ``M``. The update returned is the whole
@@ -93,7 +110,7 @@ def best_response(
       derivative of ``L_G(phi, theta*(phi))`` (Stackelberg, implicit function), and the
       discriminator moves along the ridge, ``d_theta = -H_tt^{-1} H_tp delta_phi``, before
       retracting. Local rate ``1 - eta (a + b^2/c)``.
-    * ``"partial"``: ``d_phi = grad_phi L_G`` at the best response (GLGD, seed 003;
+    * ``"partial"``: ``d_phi = grad_phi L_G`` at the best response (GLGD;
       equal to ``"total"`` in zero-sum games, where ``grad_theta L_G = 0`` on ``M``).
 
     ``generator_projection`` (for ``"total"``/``"partial"``) maps ``d_phi`` before the
@@ -137,11 +154,12 @@ def best_response(
       >>> tx = jg.best_response(optax.sgd(0.1), step="total")
       >>> round(float(jg.spectral_radius(game, tx, game.equilibrium)), 6)  # 1 - 0.1 * 2
       0.8
-      >>> round(float(jg.spectral_radius(game, jg.best_response(optax.sgd(0.1)), game.equilibrium)), 6)
+      >>> round(float(jg.spectral_radius(game, jg.best_response(optax.sgd(0.1)), game.equilibrium)),
+      ... 6)
       0.84
 
     References:
-      Ehab, "Towards theoretically-grounded GAN training", 2023 (seed 001).
+      Ehab, "Towards theoretically-grounded GAN training", 2023 .
       Bonnabel, "Stochastic gradient descent on Riemannian manifolds", IEEE TAC 2013.
       Fiez, Chasnov & Ratliff, "Implicit learning dynamics in Stackelberg games", 2020.
     """
@@ -149,22 +167,42 @@ def best_response(
     if step not in STEPS:
         raise ValueError(f"best_response: unknown `step` {step!r}; expected one of {STEPS}.")
     if projection not in ("cg", "dense"):
-        raise ValueError(f"best_response: unknown `projection` {projection!r}; expected 'cg' or 'dense'.")
+        raise ValueError(
+            f"best_response: unknown `projection` {projection!r}; expected 'cg' or 'dense'."
+        )
     retraction = _check_method(retraction, "best_response")
-    if not isinstance(max_retraction_steps, int) or isinstance(max_retraction_steps, bool) or max_retraction_steps < 1:
-        raise ValueError(f"best_response: `max_retraction_steps` must be a positive int, got {max_retraction_steps!r}.")
+    if (
+        not isinstance(max_retraction_steps, int)
+        or isinstance(max_retraction_steps, bool)
+        or max_retraction_steps < 1
+    ):
+        raise ValueError(
+            "best_response: `max_retraction_steps` must be a positive int, got "
+            f"{max_retraction_steps!r}."
+        )
     check_hyperparameter(damping, "best_response", "damping")
     for name, value in (("tol", tol), ("solver_tol", solver_tol)):
         if value is not None:
             check_hyperparameter(value, "best_response", name, low_open=True)
-    if solver_maxiter is not None and (not isinstance(solver_maxiter, int) or isinstance(solver_maxiter, bool) or solver_maxiter < 1):
-        raise ValueError(f"best_response: `solver_maxiter` must be a positive int or None, got {solver_maxiter!r}.")
+    if solver_maxiter is not None and (
+        not isinstance(solver_maxiter, int)
+        or isinstance(solver_maxiter, bool)
+        or solver_maxiter < 1
+    ):
+        raise ValueError(
+            "best_response: `solver_maxiter` must be a positive int or None, got "
+            f"{solver_maxiter!r}."
+        )
     if generator_projection is not None:
         if not callable(generator_projection):
-            raise TypeError("best_response: `generator_projection` must be a callable on the generator's direction.")
+            raise TypeError(
+                "best_response: `generator_projection` must be a callable on the generator's "
+                "direction."
+            )
         if step == "riemannian":
             raise ValueError(
-                "best_response: `generator_projection` applies to step='total' or 'partial'; the Riemannian "
+                "best_response: `generator_projection` applies to step='total' or 'partial'; the "
+                "Riemannian "
                 "step is already a projection."
             )
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
@@ -180,14 +218,21 @@ def best_response(
         return BestResponseState(inner.init(params), zeros, zeros, stats)
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        game = checked_game_update(updates, params, game, "best_response", joint=("params",), two_player=True)
+        game = checked_game_update(
+            updates, params, game, "best_response", joint=("params",), two_player=True
+        )
         del updates  # the direction is computed at the retracted point
         params = jax.tree.map(jnp.asarray, params)
         zeros = jax.tree.map(jnp.zeros_like, params.theta)
         r_tol = default_tol(params) if tol is None else tol
         s_tol = default_tol(params) if solver_tol is None else solver_tol
         kw = dict(
-            method=retraction, tol=r_tol, max_steps=max_retraction_steps, damping=damping, solver_maxiter=solver_maxiter, strict=strict
+            method=retraction,
+            tol=r_tol,
+            max_steps=max_retraction_steps,
+            damping=damping,
+            solver_maxiter=solver_maxiter,
+            strict=strict,
         )
         solve_kw = dict(damping=damping, tol=s_tol, maxiter=solver_maxiter, strict=strict)
 
@@ -196,23 +241,41 @@ def best_response(
 
         before = retract.unchecked(game, params, **kw)
         w = before.w
-        lift = zeros  # unused warm starts are reset, so they add no unit eigenvalue to update_jacobian
+        lift = (
+            zeros  # unused warm starts are reset, so they add no unit eigenvalue to update_jacobian
+        )
         if step == "riemannian":
             grad_w = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
             if projection == "dense":
                 proj = tangent_projection.unchecked(game, w, grad_w, method="dense")
             else:
                 proj = tangent_projection.unchecked(
-                    game, w, grad_w, warm=warm(state.multiplier), tol=s_tol, maxiter=solver_maxiter, strict=strict
+                    game,
+                    w,
+                    grad_w,
+                    warm=warm(state.multiplier),
+                    tol=s_tol,
+                    maxiter=solver_maxiter,
+                    strict=strict,
                 )
             delta, inner_state = inner.update(
-                proj.vector, state.inner, w, game=game,
+                proj.vector,
+                state.inner,
+                w,
+                game=game,
                 **inner_extra(extra_args),
             )
-            multiplier, iters, ok, matvecs = proj.multiplier, proj.info.iterations, proj.info.converged, 2 * proj.info.iterations
+            multiplier, iters, ok, matvecs = (
+                proj.multiplier,
+                proj.info.iterations,
+                proj.info.converged,
+                2 * proj.info.iterations,
+            )
         else:
             if step == "total":
-                d_phi, multiplier, info = total_derivative.unchecked(game, w, warm=warm(state.multiplier), **solve_kw)
+                d_phi, multiplier, info = total_derivative.unchecked(
+                    game, w, warm=warm(state.multiplier), **solve_kw
+                )
                 iters, ok = info.iterations, info.converged
             else:
                 d_phi = jax.grad(game.loss_g)(w.phi, w.theta)
@@ -221,11 +284,16 @@ def best_response(
                 d_phi = generator_projection(d_phi)
             direction = Joint(d_phi, zeros)
             delta, inner_state = inner.update(
-                direction, state.inner, w, game=game,
+                direction,
+                state.inner,
+                w,
+                game=game,
                 **inner_extra(extra_args),
             )
             if step == "total":
-                d_theta, lift, info = ridge_lift.unchecked(game, w, delta.phi, warm=warm(state.lift), **solve_kw)
+                d_theta, lift, info = ridge_lift.unchecked(
+                    game, w, delta.phi, warm=warm(state.lift), **solve_kw
+                )
                 iters, ok = iters + info.iterations, ok & info.converged
                 delta = Joint(delta.phi, d_theta)
             else:
@@ -235,7 +303,9 @@ def best_response(
         failed = ~(before.converged & after.converged & ok)
         displacement = jax.tree.map(lambda new, old: (new - old).astype(old.dtype), after.w, params)
         if strict:
-            displacement = jax.tree.map(lambda x: jnp.where(failed, jnp.nan, x).astype(x.dtype), displacement)
+            displacement = jax.tree.map(
+                lambda x: jnp.where(failed, jnp.nan, x).astype(x.dtype), displacement
+            )
         s = state.stats
         stats = BestResponseStats(
             retraction_steps=before.steps + after.steps,
@@ -248,12 +318,25 @@ def best_response(
 
     def probe_inners(updates, state, params, extra, record):
         require_joint(params, "best_response")
-        probe_inner(record, inner, updates, state.inner, params, extra, Place.DIRECTION_ONLY, "best_response")
+        probe_inner(
+            record,
+            inner,
+            updates,
+            state.inner,
+            params,
+            extra,
+            Place.DIRECTION_ONLY,
+            "best_response",
+        )
 
     info = Info(
-        Role.STEP, "best_response", uses_field=False,
-        why="it computes its direction from the game's losses on the best-response manifold; regularise the game "
-        "instead (jg.regularizers), e.g. `jg.best_response(optax.sgd(lr))` on `jg.regularizers.r1(game, gamma)`.",
+        Role.STEP,
+        "best_response",
+        uses_field=False,
+        why="it computes its direction from the game's losses on the best-response manifold; "
+        "regularise the game "
+        "instead (jg.regularizers), e.g. `jg.best_response(optax.sgd(lr))` on "
+        "`jg.regularizers.r1(game, gamma)`.",
         form="`jg.best_response(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

@@ -27,24 +27,39 @@ def check_box(box, where: str, *, strict: bool) -> Box:
         if isinstance(box, (tuple, list)) and len(box) == 2:
             box = Box(*box)
         else:
-            raise TypeError(f"{where}: `box` must be a jaxgan.Box(lo, hi) (or a pair) of Joint bounds, got {describe(box)}.")
+            raise TypeError(
+                f"{where}: `box` must be a jaxgan.Box(lo, hi) (or a pair) of Joint bounds, got "
+                f"{describe(box)}."
+            )
     for name in ("lo", "hi"):
         if not isinstance(getattr(box, name), Joint):
-            raise TypeError(f"{where}: `box.{name}` must be a jaxgan.Joint, got {type(getattr(box, name)).__name__}.")
+            raise TypeError(
+                f"{where}: `box.{name}` must be a jaxgan.Joint, got "
+                f"{type(getattr(box, name)).__name__}."
+            )
     if jax.tree.structure(box.lo) != jax.tree.structure(box.hi):
         raise ValueError(f"{where}: `box.lo` and `box.hi` have different tree structures.")
     for a, b in zip(jax.tree.leaves(box.lo), jax.tree.leaves(box.hi)):
         if np.shape(a) != np.shape(b):
-            raise ValueError(f"{where}: `box.lo` and `box.hi` leaves have shapes {np.shape(a)} and {np.shape(b)}.")
+            raise ValueError(
+                f"{where}: `box.lo` and `box.hi` leaves have shapes {np.shape(a)} and "
+                f"{np.shape(b)}."
+            )
         if isinstance(a, jax.core.Tracer) or isinstance(b, jax.core.Tracer):
             continue
         a, b = np.asarray(a), np.asarray(b)
         if np.any(np.isnan(a)) or np.any(np.isnan(b)):
-            raise ValueError(f"{where}: the box's bounds have NaN entries (infinite bounds are allowed).")
+            raise ValueError(
+                f"{where}: the box's bounds have NaN entries (infinite bounds are allowed)."
+            )
         if strict and not np.all(a < b):
-            raise ValueError(f"{where}: the box needs lo < hi in every coordinate (got lo >= hi somewhere).")
+            raise ValueError(
+                f"{where}: the box needs lo < hi in every coordinate (got lo >= hi somewhere)."
+            )
         if not strict and not np.all(a <= b):
-            raise ValueError(f"{where}: the box needs lo <= hi in every coordinate (got lo > hi somewhere).")
+            raise ValueError(
+                f"{where}: the box needs lo <= hi in every coordinate (got lo > hi somewhere)."
+            )
     return box
 
 
@@ -57,7 +72,10 @@ def check_inside(params, box: Box, where: str) -> None:
         if not np.all(np.isfinite(p)):
             raise ValueError(f"{where}: `params` has non-finite values (NaN or inf).")
         if not np.all((np.asarray(a) <= p) & (p <= np.asarray(b))):
-            raise ValueError(f"{where}: the start `params` lies outside the box; start inside it (e.g. at a corner).")
+            raise ValueError(
+                f"{where}: the start `params` lies outside the box; start inside it (e.g. at a "
+                "corner)."
+            )
 
 
 class Cube(NamedTuple):
@@ -94,7 +112,8 @@ def project_box(box: Box) -> optax.GradientTransformation:
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> tx = optax.chain(optax.sgd(1.0), jg.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))))
+      >>> tx = optax.chain(optax.sgd(1.0), jg.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0,
+      ... 1.0))))
       >>> w = jg.Joint(0.5, 0.5)
       >>> u, _ = tx.update(jg.Joint(-2.0, 0.25), tx.init(w), w)
       >>> float(w.phi + u.phi), float(w.theta + u.theta)
@@ -107,12 +126,20 @@ def project_box(box: Box) -> optax.GradientTransformation:
         lo, hi = box.lo, box.hi
         if is_point(params):
             require_two_players(params, "project_box")
-        if not isinstance(params, Joint):  # one player's step (inside alternating, per_player, ttur)
+        if not isinstance(
+            params, Joint
+        ):  # one player's step (inside alternating, per_player, ttur)
             player = player_of(extra_args, "project_box")
             lo, hi = getattr(lo, player), getattr(hi, player)
         new = jax.tree.map(
-            lambda p, u, a, b: (jnp.clip(p + u, a, b) - p).astype(jnp.result_type(u)), params, updates, lo, hi
+            lambda p, u, a, b: (jnp.clip(p + u, a, b) - p).astype(jnp.result_type(u)),
+            params,
+            updates,
+            lo,
+            hi,
         )
         return new, state
 
-    return transformation(Info(Role.PROJECTION, "project_box"), lambda params: optax.EmptyState(), update_fn)
+    return transformation(
+        Info(Role.PROJECTION, "project_box"), lambda params: optax.EmptyState(), update_fn
+    )

@@ -34,7 +34,13 @@ class CGDState(NamedTuple):
     failures: jax.Array
 
 
-@domains(learning_rate=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), warm_start=Flag(), strict=Flag())
+@domains(
+    learning_rate=Real(0, low_open=True),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+    warm_start=Flag(),
+    strict=Flag(),
+)
 def cgd(
     learning_rate: jax.typing.ArrayLike,
     *,
@@ -106,13 +112,30 @@ def cgd(
         eta = jnp.asarray(learning_rate)
         if not isinstance(params, Joint):
             step, solution, iterations, failed = _n_player_step(
-                field, updates, params, eta, state.warm if warm_start else None, tol, maxiter, strict)
+                field,
+                updates,
+                params,
+                eta,
+                state.warm if warm_start else None,
+                tol,
+                maxiter,
+                strict,
+            )
             return step, CGDState(solution, iterations, state.failures + failed)
         scale = jnp.sqrt(eta)
-        uniform = Joint(jax.tree.map(lambda _: scale, params.phi), jax.tree.map(lambda _: scale, params.theta))
+        uniform = Joint(
+            jax.tree.map(lambda _: scale, params.phi), jax.tree.map(lambda _: scale, params.theta)
+        )
         step, solution, iterations, failed = _competitive_step(
-            field, game.zero_sum and not corrected, updates, params, uniform,
-            state.warm if warm_start else None, tol, maxiter, strict,
+            field,
+            game.zero_sum and not corrected,
+            updates,
+            params,
+            uniform,
+            state.warm if warm_start else None,
+            tol,
+            maxiter,
+            strict,
         )
         return step, CGDState(solution, iterations, state.failures + failed)
 
@@ -136,7 +159,15 @@ class ACGDState(NamedTuple):
     failures: jax.Array
 
 
-@domains(learning_rate=Real(0, low_open=True), beta=Real(0, 1, high_open=True), eps=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), warm_start=Flag(), strict=Flag())
+@domains(
+    learning_rate=Real(0, low_open=True),
+    beta=Real(0, 1, high_open=True),
+    eps=Real(0, low_open=True),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+    warm_start=Flag(),
+    strict=Flag(),
+)
 def acgd(
     learning_rate: jax.typing.ArrayLike,
     *,
@@ -164,7 +195,8 @@ def acgd(
     positive definite, solved by CG; otherwise CG runs on the normal equations). With
     ``A = eta I`` it is ``cgd``. ``A`` is not differentiable in ``v`` at ``v = 0``
     (``d sqrt(v) / dv`` is infinite), so at a fresh state ``update_jacobian`` is NaN in the
-    rows of the parameters; from a state with ``v > 0`` it is the step's Jacobian. The learning rate is part of the update: ``acgd`` comes last
+    rows of the parameters; from a state with ``v > 0`` it is the step's Jacobian. The learning rate
+    is part of the update: ``acgd`` comes last
     in a chain. Cost per step: that of ``cgd`` plus two elementwise passes.
 
     Args:
@@ -207,18 +239,38 @@ def acgd(
         field, corrected, game = _local_game(updates, params, game, extra_args, "acgd")
         eta, b = jnp.asarray(learning_rate), jnp.asarray(beta)
         count = state.count + 1
-        nu = jax.tree.map(lambda v, g: (b * v + (1 - b) * jnp.square(g)).astype(v.dtype), state.nu, updates)
-        debias = 1 - b ** count.astype(b.dtype if jnp.issubdtype(b.dtype, jnp.floating) else jnp.float32)
-        scale = jax.tree.map(lambda v: jnp.sqrt(eta / (jnp.sqrt(v / debias) + eps)).astype(v.dtype), nu)
+        nu = jax.tree.map(
+            lambda v, g: (b * v + (1 - b) * jnp.square(g)).astype(v.dtype), state.nu, updates
+        )
+        debias = 1 - b ** count.astype(
+            b.dtype if jnp.issubdtype(b.dtype, jnp.floating) else jnp.float32
+        )
+        scale = jax.tree.map(
+            lambda v: jnp.sqrt(eta / (jnp.sqrt(v / debias) + eps)).astype(v.dtype), nu
+        )
         step, solution, iterations, failed = _competitive_step(
-            field, game.zero_sum and not corrected, updates, params, scale,
-            state.warm if warm_start else None, tol, maxiter, strict,
+            field,
+            game.zero_sum and not corrected,
+            updates,
+            params,
+            scale,
+            state.warm if warm_start else None,
+            tol,
+            maxiter,
+            strict,
         )
         return step, ACGDState(solution, nu, count, iterations, state.failures + failed)
 
-    why = "ACGD's step sizes carry the bias correction 1 - beta^t of their second moments, so its map changes every step"
-    return transformation(Info(Role.STEP, "acgd", moves_once=True), init_fn, update_fn,
-                          counter=lambda state: (state.count, Counter(None, why)))
+    why = (
+        "ACGD's step sizes carry the bias correction 1 - beta^t of their second moments, so its "
+        "map changes every step"
+    )
+    return transformation(
+        Info(Role.STEP, "acgd", moves_once=True),
+        init_fn,
+        update_fn,
+        counter=lambda state: (state.count, Counter(None, why)),
+    )
 
 
 def _check_options(name, warm_start, strict, maxiter, tol):
@@ -227,7 +279,9 @@ def _check_options(name, warm_start, strict, maxiter, tol):
     for flag_name, flag in (("warm_start", warm_start), ("strict", strict)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name}: `{flag_name}` must be a bool, got {describe(flag)}.")
-    if maxiter is not None and (not isinstance(maxiter, int) or isinstance(maxiter, bool) or maxiter < 1):
+    if maxiter is not None and (
+        not isinstance(maxiter, int) or isinstance(maxiter, bool) or maxiter < 1
+    ):
         raise ValueError(f"{name}: `maxiter` must be a positive int or None, got {maxiter!r}.")
 
 
@@ -294,7 +348,9 @@ def _n_player_step(field, xi, params, eta, warm, tol, maxiter, strict):
     _, jvp = jax.linearize(field, params)
 
     def matvec(v):
-        return jax.tree.map(lambda a, b: (a + eta * b).astype(a.dtype), v, players.off_diagonal(jvp, v))
+        return jax.tree.map(
+            lambda a, b: (a + eta * b).astype(a.dtype), v, players.off_diagonal(jvp, v)
+        )
 
     n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
     cap = min(2 * n + 10, 1000) if maxiter is None else maxiter

@@ -30,7 +30,9 @@ from .._players import require_two_players
 from .._scaffold import checked_game_update
 
 
-def correction_transform(name: str, correct, *, two_player: bool = False) -> optax.GradientTransformationExtraArgs:
+def correction_transform(
+    name: str, correct, *, two_player: bool = False
+) -> optax.GradientTransformationExtraArgs:
     """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``
     (role: field correction).
 
@@ -50,7 +52,9 @@ def correction_transform(name: str, correct, *, two_player: bool = False) -> opt
             require_two_players(game, name)
         return lambda v, w: correct(game, v, w)
 
-    return transformation(Info(Role.CORRECTION, name), lambda params: optax.EmptyState(), update_fn, correct=corrected)
+    return transformation(
+        Info(Role.CORRECTION, name), lambda params: optax.EmptyState(), update_fn, correct=corrected
+    )
 
 
 def field_correction(name: str, correct: Callable) -> optax.GradientTransformationExtraArgs:
@@ -71,15 +75,20 @@ def field_correction(name: str, correct: Callable) -> optax.GradientTransformati
 
     Examples:
       >>> import jax, optax, jaxgan as jg
-      >>> damp = jg.field_correction("damp", lambda game, xi, w: jax.tree.map(lambda g, x: g + 0.5 * x, xi, w))
+      >>> damp = jg.field_correction("damp", lambda game, xi, w: jax.tree.map(lambda g,
+      ... x: g + 0.5 * x, xi, w))
       >>> game = jg.games.bilinear(1.0)
-      >>> round(float(jg.spectral_radius(game, optax.chain(damp, optax.sgd(0.5)), game.equilibrium)), 6)
+      >>> round(float(jg.spectral_radius(game, optax.chain(damp, optax.sgd(0.5)),
+      ... game.equilibrium)), 6)
       0.901388
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"field_correction: `name` must be a non-empty string, got {name!r}.")
     if not callable(correct):
-        raise TypeError(f"field_correction: `correct` must be a callable (game, xi, w) -> xi', got {describe(correct)}.")
+        raise TypeError(
+            "field_correction: `correct` must be a callable (game, xi, w) -> xi', got "
+            f"{describe(correct)}."
+        )
     return correction_transform(name, correct)
 
 
@@ -124,10 +133,12 @@ def _own_curvature(game, params, u: Joint, v: Joint):
 def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Consensus optimisation (Mescheder, Nowozin & Geiger 2017):
 
-    .. math:: \\xi \\leftarrow \\xi + \\gamma J^T \\xi = \\xi + \\gamma \\nabla (\\tfrac12 |\\xi|^2).
+    .. math:: \\xi \\leftarrow \\xi + \\gamma J^T \\xi = \\xi + \\gamma \\nabla (\\tfrac12
+      |\\xi|^2).
 
     At an equilibrium the corrected field's Jacobian is ``A - gamma J^T J``; on the
-    Dirac-GAN its eigenvalues are ``-gamma f'(0)^2 +- i f'(0)`` (THEORY.md). Cost per step:
+    Dirac-GAN its eigenvalues are ``-gamma f'(0)^2 +- i f'(0)`` (Mescheder et al. 2017, on the
+    Dirac-GAN's 2x2 Jacobian). Cost per step:
     one VJP of the field (a second-order reverse pass).
 
     Args:
@@ -148,7 +159,10 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
     check_hyperparameter(gamma, "consensus", "gamma")
 
     def correct(game, updates, params):
-        return optax.tree.cast_like(optax.tree.add_scale(updates, gamma, _jacobian_transpose_times(game, params, updates)), updates)
+        return optax.tree.cast_like(
+            optax.tree.add_scale(updates, gamma, _jacobian_transpose_times(game, params, updates)),
+            updates,
+        )
 
     return correction_transform("consensus", correct)
 
@@ -195,8 +209,10 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Jacobian regularisation, JARE (Nie & Patel 2019): only the off-diagonal blocks of
     ``J^T xi``,
 
-    .. math:: \\xi_\\phi \\leftarrow \\xi_\\phi + \\tfrac{\\gamma}{2} \\nabla_\\phi |\\xi_\\theta|^2,
-              \\qquad \\xi_\\theta \\leftarrow \\xi_\\theta + \\tfrac{\\gamma}{2} \\nabla_\\theta |\\xi_\\phi|^2,
+    .. math:: \\xi_\\phi \\leftarrow \\xi_\\phi + \\tfrac{\\gamma}{2} \\nabla_\\phi
+      |\\xi_\\theta|^2,
+              \\qquad \\xi_\\theta \\leftarrow \\xi_\\theta + \\tfrac{\\gamma}{2} \\nabla_\\theta
+              |\\xi_\\phi|^2,
 
     i.e. the generator descends the discriminator's gradient norm and vice versa
     (``|xi_theta| = |grad_theta f|`` in a zero-sum game). On the linear Gaussian GAN the
@@ -226,13 +242,17 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
 
     def correct(game, updates, params):
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
-        return optax.tree.cast_like(optax.tree.add_scale(updates, gamma, _jare_correction(game, params)), updates)
+        return optax.tree.cast_like(
+            optax.tree.add_scale(updates, gamma, _jare_correction(game, params)), updates
+        )
 
     return correction_transform("jare", correct, two_player=True)
 
 
 @domains(lam=Real(0), align=Flag(), epsilon=Real(0, low_open=True))
-def sga(lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.ArrayLike = 0.1) -> optax.GradientTransformationExtraArgs:
+def sga(
+    lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.ArrayLike = 0.1
+) -> optax.GradientTransformationExtraArgs:
     """Symplectic gradient adjustment (Balduzzi et al. 2018):
 
     .. math:: \\xi \\leftarrow \\xi + \\lambda A^T \\xi, \\qquad A = (J - J^T) / 2,

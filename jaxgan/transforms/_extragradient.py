@@ -30,9 +30,11 @@ class ExtragradientState(NamedTuple):
     extrapolation: optax.OptState
 
 
-def extragradient(inner: optax.GradientTransformation, *,
-                  extrapolation: Optional[Union[optax.GradientTransformation, jax.typing.ArrayLike]] = None,
-                  ) -> optax.GradientTransformationExtraArgs:
+def extragradient(
+    inner: optax.GradientTransformation,
+    *,
+    extrapolation: Optional[Union[optax.GradientTransformation, jax.typing.ArrayLike]] = None,
+) -> optax.GradientTransformationExtraArgs:
     """Extragradient: a look-ahead step, then the step taken with the look-ahead's field,
 
     .. math:: w_{1/2} = w + u(\\xi(w)), \\qquad w^+ = w + u(\\xi(w_{1/2})),
@@ -68,7 +70,8 @@ def extragradient(inner: optax.GradientTransformation, *,
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
-      >>> round(float(jg.spectral_radius(game, jg.extragradient(optax.sgd(0.5)), game.equilibrium)), 6)
+      >>> round(float(jg.spectral_radius(game, jg.extragradient(optax.sgd(0.5)), game.equilibrium)),
+      ... 6)
       0.901388
 
     References:
@@ -81,7 +84,11 @@ def extragradient(inner: optax.GradientTransformation, *,
     if separate and not isinstance(extrapolation, optax.GradientTransformation):
         check_hyperparameter(extrapolation, "extragradient", "extrapolation", low_open=True)
         extrapolation = optax.sgd(extrapolation)
-    look_tx = accept_transformation(extrapolation, "extragradient", "extrapolation") if separate else inner
+    look_tx = (
+        accept_transformation(extrapolation, "extragradient", "extrapolation")
+        if separate
+        else inner
+    )
 
     def init_fn(params):
         if separate:
@@ -92,20 +99,44 @@ def extragradient(inner: optax.GradientTransformation, *,
         game = checked_game_update(updates, params, game, "extragradient", joint=("params",))
         field = field_of(extra_args, game_field(game))
         step_state, look_state = (state.update, state.extrapolation) if separate else (state, state)
-        look, look_state = look_tx.update(updates, look_state, params, game=game, **inner_extra(extra_args, field=field))
+        look, look_state = look_tx.update(
+            updates, look_state, params, game=game, **inner_extra(extra_args, field=field)
+        )
         w_half = optax.apply_updates(params, look)
         xi_half = field(w_half)
-        out, step_state = inner.update(xi_half, step_state, params, game=game,
-                                       **inner_extra(extra_args, field=field, at=w_half))
+        out, step_state = inner.update(
+            xi_half,
+            step_state,
+            params,
+            game=game,
+            **inner_extra(extra_args, field=field, at=w_half),
+        )
         return out, (ExtragradientState(step_state, look_state) if separate else step_state)
 
     def probe_inners(updates, state, params, extra, record):
         require_point(params, "extragradient")
         if separate:
-            probe_inner(record, look_tx, updates, state.extrapolation, params, extra, Place.SHIFTED, "extragradient")
-            probe_inner(record, inner, updates, state.update, params, extra, Place.SHIFTED, "extragradient")
+            probe_inner(
+                record,
+                look_tx,
+                updates,
+                state.extrapolation,
+                params,
+                extra,
+                Place.SHIFTED,
+                "extragradient",
+            )
+            probe_inner(
+                record, inner, updates, state.update, params, extra, Place.SHIFTED, "extragradient"
+            )
         else:
-            probe_inner(record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient")
+            probe_inner(
+                record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient"
+            )
 
-    info = Info(Role.STEP, "extragradient", form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
+    info = Info(
+        Role.STEP,
+        "extragradient",
+        form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
+    )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

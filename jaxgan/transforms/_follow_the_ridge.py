@@ -32,7 +32,14 @@ class FollowTheRidgeState(NamedTuple):
     failures: jax.Array
 
 
-@domains(ratio=Real(0, low_open=True), damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), warm_start=Flag(), strict=Flag())
+@domains(
+    ratio=Real(0, low_open=True),
+    damping=Real(0),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+    warm_start=Flag(),
+    strict=Flag(),
+)
 def follow_the_ridge(
     ratio: jax.typing.ArrayLike = 1.0,
     *,
@@ -104,19 +111,27 @@ def follow_the_ridge(
 
     def correct(game, v, w, warm):
         s_tol = default_tol(w) if tol is None else tol
-        d_theta, y, info = ridge_lift.unchecked(game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict)
+        d_theta, y, info = ridge_lift.unchecked(
+            game, w, v.phi, warm=warm, damping=damping, tol=s_tol, maxiter=maxiter, strict=strict
+        )
         # d_theta = -H^-1 H_tp xi_phi: add ratio * d_theta to xi_theta
         theta = jax.tree.map(lambda x, c: (x + ratio * c).astype(x.dtype), v.theta, d_theta)
         return Joint(v.phi, theta), y, info
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "follow_the_ridge", two_player=True)
-        corrected, y, info = correct(game, updates, evaluation_point(extra_args, params), state.warm if warm_start else None)
-        new_state = FollowTheRidgeState(y, info.iterations, state.failures + (~info.converged).astype(jnp.int32))
+        corrected, y, info = correct(
+            game, updates, evaluation_point(extra_args, params), state.warm if warm_start else None
+        )
+        new_state = FollowTheRidgeState(
+            y, info.iterations, state.failures + (~info.converged).astype(jnp.int32)
+        )
         return corrected, new_state
 
     # a full step after it evaluates the corrected field elsewhere with a cold-started solve
     return transformation(
-        Info(Role.CORRECTION, "follow_the_ridge"), init_fn, update_fn,
-        correct=lambda game: (lambda v, w: correct(game, v, w, None)[0]),
+        Info(Role.CORRECTION, "follow_the_ridge"),
+        init_fn,
+        update_fn,
+        correct=lambda game: lambda v, w: correct(game, v, w, None)[0],
     )

@@ -8,7 +8,17 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Counter, Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
+from .._algebra import (
+    Counter,
+    Info,
+    Place,
+    Role,
+    field_of,
+    inner_extra,
+    inner_field,
+    probe_inner,
+    transformation,
+)
 from .._checks import check_hyperparameter
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
@@ -106,21 +116,29 @@ def gda_am(
 
     def init_fn(params):
         require_point(params, "gda_am.init")
-        history = jax.tree.map(lambda p: jnp.zeros((size,) + jnp.shape(p), jnp.result_type(p)), params)
+        history = jax.tree.map(
+            lambda p: jnp.zeros((size,) + jnp.shape(p), jnp.result_type(p)), params
+        )
         return AndersonState(inner.init(params), history, history, jnp.asarray(0, jnp.int32))
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "gda_am", joint=("params",))
         field = field_of(extra_args, game_field(game))
-        nested = inner_field(inner, field, updates, state.inner, params, {**extra_args, "game": game})
-        u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_extra(extra_args, field=nested))
+        nested = inner_field(
+            inner, field, updates, state.inner, params, {**extra_args, "game": game}
+        )
+        u, inner_state = inner.update(
+            updates, state.inner, params, game=game, **inner_extra(extra_args, field=nested)
+        )
         count = state.count + 1
         if window == 0:
             return u, AndersonState(inner_state, state.images, state.residuals, count)
         image = optax.apply_updates(params, u)
 
         def push(history, new):
-            return jax.tree.map(lambda h, x: jnp.concatenate([jnp.asarray(x, h.dtype)[None], h[:-1]]), history, new)
+            return jax.tree.map(
+                lambda h, x: jnp.concatenate([jnp.asarray(x, h.dtype)[None], h[:-1]]), history, new
+            )
 
         images, residuals = push(state.images, image), push(state.residuals, u)
         weights = _mixing_weights(residuals, jnp.minimum(count, size), size, ridge)
@@ -132,16 +150,26 @@ def gda_am(
         require_point(params, "gda_am")
         probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "gda_am")
 
-    info = Info(Role.STEP, "gda_am", form="`jg.gda_am(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
+    info = Info(
+        Role.STEP, "gda_am", form="`jg.gda_am(optax.chain(optax.sgd(lr), jg.{after}(...)))`"
+    )
     why = (
-        "GDA-AM's mixing weights use the `min(count, m + 1)` newest residuals, so its map changes over the first "
+        "GDA-AM's mixing weights use the `min(count, m + 1)` newest residuals, so its map changes "
+        "over the first "
         "m + 1 steps and its step count is part of the map"
     )
-    return transformation(info, init_fn, update_fn, probe_inner=probe_inners,
-                          counter=lambda state: (state.count, Counter(None, why)))
+    return transformation(
+        info,
+        init_fn,
+        update_fn,
+        probe_inner=probe_inners,
+        counter=lambda state: (state.count, Counter(None, why)),
+    )
 
 
-def _mixing_weights(residuals: Joint, valid: jax.Array, size: int, ridge: Optional[jax.typing.ArrayLike]) -> jax.Array:
+def _mixing_weights(
+    residuals: Joint, valid: jax.Array, size: int, ridge: Optional[jax.typing.ArrayLike]
+) -> jax.Array:
     """``alpha = G^-1 1 / (1^T G^-1 1)`` over the ``valid`` newest residuals (the others get
     weight zero), ``G`` their Gram matrix normalised by its trace plus ``ridge I``."""
     leaves = [jnp.reshape(r, (size, -1)) for r in jax.tree.leaves(residuals)]

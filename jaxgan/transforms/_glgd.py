@@ -17,7 +17,8 @@ def glgd(
     projection: Optional[Callable] = None,
     **kwargs,
 ) -> optax.GradientTransformationExtraArgs:
-    """Generator-loss gradient descent, GLGD (seed 003, Algorithm 2):
+    """Generator-loss gradient descent, GLGD (the lecture notes "Computing the GAN Equilibrium",
+    Algorithm 2):
 
     .. math:: f^* \\leftarrow \\arg\\min_f d(R, f), \\qquad
               R \\leftarrow R - \\alpha P_o \\nabla_R g(R, f^*).
@@ -43,4 +44,6 @@ def glgd(
       >>> [round(float(r), 4) for r in out.final.phi]
       [1.0, 1.0, 1.0]
     """
-    return best_response(inner, step="partial", retraction=discriminator, generator_projection=projection, **kwargs)
+    return best_response(
+        inner, step="partial", retraction=discriminator, generator_projection=projection, **kwargs
+    )

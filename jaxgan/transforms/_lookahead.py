@@ -1,4 +1,5 @@
-"""Lookahead on the joint parameters (Zhang et al. 2019; Lookahead-minmax, Chavdarova et al. 2021)."""
+"""Lookahead on the joint parameters (Zhang et al. 2019; Lookahead-minmax, Chavdarova et al.
+2021)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Counter, Info, Place, Role, field_of, inner_extra, inner_field, probe_inner, transformation
+from .._algebra import (
+    Counter,
+    Info,
+    Place,
+    Role,
+    field_of,
+    inner_extra,
+    inner_field,
+    probe_inner,
+    transformation,
+)
 from .._checks import check_hyperparameter
 from .._domains import Integer, Real, domains
 from .._field import game_field
@@ -32,14 +43,16 @@ class LookaheadState(NamedTuple):
 
 
 @domains(sync_period=Integer(1), alpha=Real(0, 1, low_open=True))
-def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alpha: jax.typing.ArrayLike = 0.5
-              ) -> optax.GradientTransformationExtraArgs:
+def lookahead(
+    inner: optax.GradientTransformation, *, sync_period: int = 5, alpha: jax.typing.ArrayLike = 0.5
+) -> optax.GradientTransformationExtraArgs:
     """Lookahead-minmax: ``k`` fast steps of ``inner`` on both players, then the slow
     weights move a fraction ``alpha`` of the way to the fast ones and the fast weights
     restart there,
 
     .. math:: \\tilde w_{t+1} = \\tilde w_t + u(\\xi(\\tilde w_t)),\\qquad
-              \\text{every } k \\text{ steps: } w \\leftarrow w + \\alpha (\\tilde w - w),\\ \\tilde w \\leftarrow w.
+              \\text{every } k \\text{ steps: } w \\leftarrow w + \\alpha (\\tilde w - w),\\ \\tilde
+              w \\leftarrow w.
 
     The parameters jaxgan steps are the fast weights; the slow ones live in the state
     (optax's own ``lookahead`` needs its ``LookaheadParams`` and does not run on a
@@ -61,7 +74,8 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
       >>> tx = jg.lookahead(optax.sgd(0.5), sync_period=2, alpha=0.5)
-      >>> out = jg.rollout(game, tx, jg.Joint(1.0, 0.0), 2)  # two fast steps, then w = (w0 + w2) / 2
+      >>> # two fast steps, then w = (w0 + w2) / 2
+      >>> out = jg.rollout(game, tx, jg.Joint(1.0, 0.0), 2)
       >>> round(float(out.final.phi), 6), round(float(out.final.theta), 6)
       (0.875, 0.5)
 
@@ -83,12 +97,18 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
         game = checked_game_update(updates, params, game, "lookahead", joint=("params",))
         field = field_of(extra_args, game_field(game))
-        nested = inner_field(inner, field, updates, state.inner, params, {**extra_args, "game": game})
-        u, inner_state = inner.update(updates, state.inner, params, game=game, **inner_extra(extra_args, field=nested))
+        nested = inner_field(
+            inner, field, updates, state.inner, params, {**extra_args, "game": game}
+        )
+        u, inner_state = inner.update(
+            updates, state.inner, params, game=game, **inner_extra(extra_args, field=nested)
+        )
         fast = optax.apply_updates(params, u)
         count = state.count + 1
         sync = count % sync_period == 0
-        slow = jax.tree.map(lambda s, f: jnp.where(sync, s + alpha * (f - s), s).astype(s.dtype), state.slow, fast)
+        slow = jax.tree.map(
+            lambda s, f: jnp.where(sync, s + alpha * (f - s), s).astype(s.dtype), state.slow, fast
+        )
         target = jax.tree.map(lambda s, f: jnp.where(sync, s, f), slow, fast)
         total = jax.tree.map(lambda t, p: (t - p).astype(jnp.result_type(p)), target, params)
         return total, LookaheadState(inner_state, slow, count)
@@ -97,7 +117,14 @@ def lookahead(inner: optax.GradientTransformation, *, sync_period: int = 5, alph
         require_point(params, "lookahead")
         probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "lookahead")
 
-    info = Info(Role.STEP, "lookahead", form="`jg.lookahead(optax.chain(optax.sgd(lr), jg.{after}(...)))`")
+    info = Info(
+        Role.STEP, "lookahead", form="`jg.lookahead(optax.chain(optax.sgd(lr), jg.{after}(...)))`"
+    )
     # the map depends on the step count through the synchronisation every k steps: period k
-    return transformation(info, init_fn, update_fn, probe_inner=probe_inners,
-                          counter=lambda state: (state.count, Counter(sync_period)))
+    return transformation(
+        info,
+        init_fn,
+        update_fn,
+        probe_inner=probe_inners,
+        counter=lambda state: (state.count, Counter(sync_period)),
+    )

@@ -64,7 +64,8 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)  # xi_LA = (y + alpha x, -x + alpha y)
-      >>> m = jg.update_jacobian(game, optax.chain(jg.look_ahead(0.5), optax.sgd(0.1)), game.equilibrium)
+      >>> m = jg.update_jacobian(game, optax.chain(jg.look_ahead(0.5), optax.sgd(0.1)),
+      ... game.equilibrium)
       >>> [[round(float(v), 6) for v in row] for row in m]
       [[0.95, -0.1], [0.1, 0.95]]
 
@@ -75,7 +76,9 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
     check_hyperparameter(alpha, "look_ahead", "alpha")
 
     def correct(game, xi, w):
-        return optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
+        return optax.tree.cast_like(
+            optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi
+        )
 
     return correction_transform("look_ahead", correct)
 
@@ -107,14 +110,22 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     check_hyperparameter(alpha, "lola", "alpha")
 
     def correct(game, xi, w):
-        xi_la = optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
+        xi_la = optax.tree.cast_like(
+            optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi
+        )
         return optax.tree.cast_like(optax.tree.add_scale(xi_la, -alpha, _shaping(game, w)), xi)
 
     return correction_transform("lola", correct)
 
 
-@domains(alpha=Real(0), a=Real(0, 1, low_open=True, high_open=True), b=Real(0, 1, low_open=True, high_open=True))
-def sos(alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.typing.ArrayLike = 0.1) -> optax.GradientTransformationExtraArgs:
+@domains(
+    alpha=Real(0),
+    a=Real(0, 1, low_open=True, high_open=True),
+    b=Real(0, 1, low_open=True, high_open=True),
+)
+def sos(
+    alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.typing.ArrayLike = 0.1
+) -> optax.GradientTransformationExtraArgs:
     """Stable Opponent Shaping (Letcher et al. 2019, Algorithm 1): LOLA's shaping term
     scaled by ``p`` so that fixed points are kept and the step stays a descent direction,
 
@@ -133,7 +144,8 @@ def sos(alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.ty
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> tandem = jg.Game(lambda x, y: (x + y) ** 2 - 2 * x, lambda x, y: (x + y) ** 2 - 2 * y)
-      >>> out = jg.rollout(tandem, optax.chain(jg.sos(0.1), optax.sgd(0.1)), jg.Joint(1.5, 0.7), 400)
+      >>> out = jg.rollout(tandem, optax.chain(jg.sos(0.1), optax.sgd(0.1)), jg.Joint(1.5, 0.7),
+      ... 400)
       >>> round(float(out.final.phi + out.final.theta), 6)  # an equilibrium: x + y = 1
       1.0
 
@@ -150,7 +162,9 @@ def sos(alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.ty
         xi0 = optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
         inner = -alpha * optax.tree.vdot(chi, xi0)
         norm0 = optax.tree.vdot(xi0, xi0)
-        p1 = jnp.where(inner >= 0, 1.0, jnp.minimum(1.0, -a * norm0 / jnp.where(inner >= 0, -1.0, inner)))
+        p1 = jnp.where(
+            inner >= 0, 1.0, jnp.minimum(1.0, -a * norm0 / jnp.where(inner >= 0, -1.0, inner))
+        )
         norm = optax.tree.vdot(xi, xi)
         p2 = jnp.where(jnp.sqrt(norm) >= b, 1.0, norm)
         p = jnp.minimum(p1, p2)

@@ -6,15 +6,27 @@ import jax
 import optax
 
 from .. import _players as players
-from .._algebra import PLAYER, Info, Place, Role, check_place, inner_extra, probe_inner, transformation
+from .._algebra import (
+    PLAYER,
+    Info,
+    Place,
+    Role,
+    check_place,
+    inner_extra,
+    probe_inner,
+    transformation,
+)
 from .._checks import check_hyperparameter
 from .._domains import Real, describe, domains
 from .._game import Joint, Players, StackedPlayers
 from .._scaffold import accept_transformation
 
 
-def per_player(generator: optax.GradientTransformation, discriminator: optax.GradientTransformation,
-               *more: optax.GradientTransformation):
+def per_player(
+    generator: optax.GradientTransformation,
+    discriminator: optax.GradientTransformation,
+    *more: optax.GradientTransformation,
+):
     """Apply one optimiser to the generator's part of ``xi`` and another to the
     discriminator's, in one transformation (state ``Joint(state_g, state_d)``); for an
     n-player game, one optimiser per player in player order (``per_player(tx_0, tx_1, tx_2)``,
@@ -44,19 +56,30 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
       (-0.1, -1.0)
     """
     names = ("generator", "discriminator") + tuple(f"more[{i}]" for i in range(len(more)))
-    txs = tuple(accept_transformation(tx, "per_player", name) for tx, name in zip((generator, discriminator) + more, names))
+    txs = tuple(
+        accept_transformation(tx, "per_player", name)
+        for tx, name in zip((generator, discriminator) + more, names)
+    )
     for tx in txs:
         check_place(tx, Place.PLAYER, "per_player")
 
     def check(value, where, arg):
         if isinstance(value, StackedPlayers):
-            raise ValueError(f"{where}: stacked players share one optimiser along their axis; give it on its own "
-                             "(per_player is for players with optimisers of their own).")
+            raise ValueError(
+                f"{where}: stacked players share one optimiser along their axis; give it on its "
+                "own "
+                "(per_player is for players with optimisers of their own)."
+            )
         if not isinstance(value, (Joint, Players)):
-            raise TypeError(f"{where}: `{arg}` must be a jaxgan.Joint (or jaxgan.Players), got {describe(value)}.")
+            raise TypeError(
+                f"{where}: `{arg}` must be a jaxgan.Joint (or jaxgan.Players), got "
+                f"{describe(value)}."
+            )
         if players.count(value) != len(txs):
-            raise ValueError(f"{where}: `{arg}` holds {players.count(value)} players but per_player was given "
-                             f"{len(txs)} optimisers.")
+            raise ValueError(
+                f"{where}: `{arg}` holds {players.count(value)} players but per_player was given "
+                f"{len(txs)} optimisers."
+            )
         return value
 
     def name_of(value, i):
@@ -68,10 +91,15 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
 
     def update_fn(updates, state, params=None, **extra_args):
         check(updates, "per_player", "updates")
-        outs = [txs[i].update(players.get(updates, i), players.get(state, i),
-                              None if params is None else players.get(params, i),
-                              **inner_extra(extra_args, player=name_of(updates, i)))
-                for i in range(len(txs))]
+        outs = [
+            txs[i].update(
+                players.get(updates, i),
+                players.get(state, i),
+                None if params is None else players.get(params, i),
+                **inner_extra(extra_args, player=name_of(updates, i)),
+            )
+            for i in range(len(txs))
+        ]
         kind = Joint if isinstance(updates, Joint) else Players
         return kind(*(u for u, _ in outs)), kind(*(s_ for _, s_ in outs))
 
@@ -80,14 +108,26 @@ def per_player(generator: optax.GradientTransformation, discriminator: optax.Gra
             raise TypeError("per_player: `updates` and `params` must be jaxgan.Joint pytrees.")
         check(params, "per_player", "params")
         for i in range(len(txs)):
-            probe_inner(record, txs[i], players.get(updates, i), players.get(state, i), players.get(params, i),
-                        {**extra, PLAYER: name_of(updates, i)}, Place.PLAYER, "per_player")
+            probe_inner(
+                record,
+                txs[i],
+                players.get(updates, i),
+                players.get(state, i),
+                players.get(params, i),
+                {**extra, PLAYER: name_of(updates, i)},
+                Place.PLAYER,
+                "per_player",
+            )
 
-    return transformation(Info(Role.DIRECTION, "per_player"), init_fn, update_fn, probe_inner=probe_inners)
+    return transformation(
+        Info(Role.DIRECTION, "per_player"), init_fn, update_fn, probe_inner=probe_inners
+    )
 
 
 @domains(lr_g=Real(0), lr_d=Real(0))
-def ttur(lr_g: jax.typing.ArrayLike, lr_d: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
+def ttur(
+    lr_g: jax.typing.ArrayLike, lr_d: jax.typing.ArrayLike
+) -> optax.GradientTransformationExtraArgs:
     """The two time-scale update rule (Heusel et al. 2017): SGD with learning rate
     ``lr_g`` for the generator and ``lr_d`` for the discriminator.
 

@@ -34,8 +34,13 @@ class ProximalPointState(NamedTuple):
     failures: jax.Array
 
 
-@domains(learning_rate=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), maxiter=Integer(1),
-         linear_solver=Choice("dense", "gmres"), strict=Flag())
+@domains(
+    learning_rate=Real(0, low_open=True),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Integer(1),
+    linear_solver=Choice("dense", "gmres"),
+    strict=Flag(),
+)
 def proximal_point(
     learning_rate: jax.typing.ArrayLike,
     *,
@@ -73,7 +78,8 @@ def proximal_point(
     Examples:
       >>> import jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
-      >>> round(float(jg.spectral_radius(game, jg.proximal_point(1.0), game.equilibrium)), 6)  # 1 / sqrt(2)
+      >>> # 1 / sqrt(2)
+      >>> round(float(jg.spectral_radius(game, jg.proximal_point(1.0), game.equilibrium)), 6)
       0.707107
 
     References:
@@ -99,16 +105,23 @@ def proximal_point(
 
         start = jax.tree.map(lambda a, g: a - eta * g, w, updates)
         t = default_tol(w) if tol is None else tol
-        solver = optx.Newton(rtol=t, atol=t, linear_solver=lx.AutoLinearSolver(well_posed=None)
-                             if linear_solver == "dense" else lx.GMRES(rtol=t, atol=t))
-        sol = optx.root_find(residual, solver, jax.lax.stop_gradient(start), args=w, max_steps=maxiter,
-                             throw=False)
+        solver = optx.Newton(
+            rtol=t,
+            atol=t,
+            linear_solver=lx.AutoLinearSolver(well_posed=None)
+            if linear_solver == "dense"
+            else lx.GMRES(rtol=t, atol=t),
+        )
+        sol = optx.root_find(
+            residual, solver, jax.lax.stop_gradient(start), args=w, max_steps=maxiter, throw=False
+        )
         ok = sol.result == optx.RESULTS.successful
         z = sol.value
         if strict:
             z = jax.tree.map(lambda v: jnp.where(ok, v, jnp.nan).astype(v.dtype), z)
         step = jax.tree.map(lambda a, b: (a - b).astype(jnp.result_type(b)), z, w)
-        return step, ProximalPointState(sol.stats["num_steps"].astype(jnp.int32),
-                                        state.failures + (~ok).astype(jnp.int32))
+        return step, ProximalPointState(
+            sol.stats["num_steps"].astype(jnp.int32), state.failures + (~ok).astype(jnp.int32)
+        )
 
     return transformation(Info(Role.STEP, "proximal_point", moves_once=True), init_fn, update_fn)

@@ -31,7 +31,7 @@ variational inequality, and the local type from the Hessian blocks of the interi
 coordinates.
 
 STON'R works coordinate by coordinate on a box. ``jaxgan.best_response`` is the
-joint-level, unconstrained adaptation seed 001 argues for: it keeps *all* of the
+joint-level, unconstrained adaptation Ehab (2023) argues for: it keeps *all* of the
 discriminator's coordinates satisfied at once (the manifold ``grad_theta loss_d = 0`` is
 the ridge of the last ``m`` coordinates) while the generator moves along it, with no
 boundary and hence no backtracking.
@@ -141,8 +141,16 @@ def _newton(vfn, jfn, z, rows_mask, extra_row=None, extra_rhs=None, iters=3):
     return jax.lax.fori_loop(0, iters, body, z)
 
 
-@domains(step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), corrector_steps=Integer(0))
-def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax.typing.ArrayLike] = None, corrector_steps: int = 3) -> optax.GradientTransformationExtraArgs:
+@domains(
+    step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), corrector_steps=Integer(0)
+)
+def stonr(
+    box: Box,
+    *,
+    step_size: jax.typing.ArrayLike = 1e-2,
+    tol: Optional[jax.typing.ArrayLike] = None,
+    corrector_steps: int = 3,
+) -> optax.GradientTransformationExtraArgs:
     """STON'R as an optax-style transformation: each ``update`` is one STON'R iteration
     (an event's bookkeeping, or one predictor-corrector move along the ridge) and returns
     the displacement; ``run_stonr`` drives it to termination. See the module docstring
@@ -170,8 +178,14 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
     check_hyperparameter(step_size, "stonr", "step_size", low_open=True)
     if tol is not None:
         check_hyperparameter(tol, "stonr", "tol", low_open=True)
-    if not isinstance(corrector_steps, int) or isinstance(corrector_steps, bool) or corrector_steps < 1:
-        raise ValueError(f"stonr: `corrector_steps` must be a positive int, got {corrector_steps!r}.")
+    if (
+        not isinstance(corrector_steps, int)
+        or isinstance(corrector_steps, bool)
+        or corrector_steps < 1
+    ):
+        raise ValueError(
+            f"stonr: `corrector_steps` must be a positive int, got {corrector_steps!r}."
+        )
     cube = unit_cube(box)
     d = int(cube.lo.size)
 
@@ -193,10 +207,15 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
         )
 
     def update_fn(updates, state, params=None, *, game=None, **extra_args):
-        if isinstance(params, Joint) and sum(int(jnp.size(x)) for x in jax.tree.leaves(params)) != d:
+        if (
+            isinstance(params, Joint)
+            and sum(int(jnp.size(x)) for x in jax.tree.leaves(params)) != d
+        ):
             n = sum(int(jnp.size(x)) for x in jax.tree.leaves(params))
             raise ValueError(f"stonr: `params` have {n} coordinates but the box has {d}.")
-        game = checked_game_update(updates, params, game, "stonr", joint=("params",), two_player=True)
+        game = checked_game_update(
+            updates, params, game, "stonr", joint=("params",), two_player=True
+        )
         del updates, extra_args  # STON'R computes its own field in the cube's coordinates
         w = ravel_pytree(jax.tree.map(jnp.asarray, params))[0]
         dtype = w.dtype
@@ -212,7 +231,11 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
 
         # good exit: coordinate i satisfied
         zero = jnp.abs(vi) <= eps
-        good = ~state.done & ~state.fresh & (zero | ((zi <= 0) & (vi < eps)) | ((zi >= 1) & (vi > -eps)))
+        good = (
+            ~state.done
+            & ~state.fresh
+            & (zero | ((zi <= 0) & (vi < eps)) | ((zi >= 1) & (vi > -eps)))
+        )
 
         direction = _direction(jac, i, S)
         T = S | (idx == i)
@@ -223,7 +246,15 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
         # predictor-corrector move along the ridge
         h = jnp.asarray(step_size, dtype)
         z_pred = jnp.clip(z + h * direction, 0.0, 1.0)
-        z_new = _newton(vfn, jfn, z_pred, S, extra_row=direction, extra_rhs=direction @ z_pred, iters=corrector_steps)
+        z_new = _newton(
+            vfn,
+            jfn,
+            z_pred,
+            S,
+            extra_row=direction,
+            extra_rhs=direction @ z_pred,
+            iters=corrector_steps,
+        )
         v_new = vfn(z_new)
         pinned = (idx < i) & ~S
         turned = pinned & (((z <= 0) & (v_new > 0)) | ((z >= 1) & (v_new < 0)))
@@ -248,19 +279,31 @@ def stonr(box: Box, *, step_size: jax.typing.ArrayLike = 1e-2, tol: Optional[jax
         new_S = jnp.where(good, S_good, jnp.where(bad, S_bad, jnp.where(middling, S_mid, S)))
         new_i = jnp.where(good, i_good, jnp.where(bad, i_bad, state.i))
         z_out = jnp.where(move, z_next, z)
-        event = jnp.where(good, GOOD, jnp.where(bad, BAD, jnp.where(middling, MIDDLING, 0))).astype(jnp.int32)
-        coord = jnp.where(good, i, jnp.where(bad, j_bad, jnp.where(middling, j_mid, i))).astype(jnp.int32)
+        event = jnp.where(good, GOOD, jnp.where(bad, BAD, jnp.where(middling, MIDDLING, 0))).astype(
+            jnp.int32
+        )
+        coord = jnp.where(good, i, jnp.where(bad, j_bad, jnp.where(middling, j_mid, i))).astype(
+            jnp.int32
+        )
         counts = state.counts + jnp.stack([good, bad, middling, move]).astype(jnp.int32)
         done = state.done | (good & (i_good >= d))
         new_dir = jnp.where(move, direction, state.direction)
         fresh = jnp.where(bad, back, jnp.where(move, False, state.fresh))
-        new_state = StonrState(new_i.astype(jnp.int32), new_S, new_dir, event, coord, counts, fresh, done)
+        new_state = StonrState(
+            new_i.astype(jnp.int32), new_S, new_dir, event, coord, counts, fresh, done
+        )
         w_out = cube.lo.astype(dtype) + cube.scale.astype(dtype) * z_out
         _, unravel = ravel_pytree(params)
-        return jax.tree.map(lambda a, b: (a - jnp.asarray(b)).astype(jnp.result_type(b)), unravel(w_out), params), new_state
+        return jax.tree.map(
+            lambda a, b: (a - jnp.asarray(b)).astype(jnp.result_type(b)), unravel(w_out), params
+        ), new_state
 
-    info = Info(Role.STEP, "stonr", moves_once=True, uses_field=False,
-                why="STON'R computes its own field in the box's unit-cube coordinates; regularise the game instead.")
+    info = Info(
+        Role.STEP,
+        "stonr",
+        moves_once=True,
+        uses_field=False,
+        why="STON'R computes its own field in the box's unit-cube coordinates; regularise the game "
+        "instead.",
+    )
     return transformation(info, init_fn, update_fn)
-
-

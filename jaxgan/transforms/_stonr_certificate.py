@@ -46,7 +46,9 @@ def stonr_certificate(game: Game, box: Box, w: Joint):
     box = check_box(box, "stonr_certificate", strict=True)
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
     w = jax.tree.map(jnp.asarray, check_point(game, w, "stonr_certificate"))
-    return compiled("stonr_certificate", lambda g: lambda b, p: first_order_certificate(g, b, p), (game,))(box, w)
+    return compiled(
+        "stonr_certificate", lambda g: lambda b, p: first_order_certificate(g, b, p), (game,)
+    )(box, w)
 
 
 def first_order_certificate(game: Game, box: Box, w: Joint):

@@ -63,7 +63,12 @@ class StonrResult(NamedTuple):
         return LOCAL_TYPES[int(self.local_type)]
 
 
-@domains(step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), max_steps=Integer(1), max_events=Integer(1))
+@domains(
+    step_size=Real(0, low_open=True),
+    tol=Maybe(Real(0, low_open=True)),
+    max_steps=Integer(1),
+    max_events=Integer(1),
+)
 def run_stonr(
     game: Game,
     box: Box,
@@ -81,7 +86,8 @@ def run_stonr(
     which is again a box game with the same first-order points; vmap over corners for
     several paths). Stops when every coordinate is satisfied (``status`` is
     ``RESULTS.converged``), at ``max_steps`` (``RESULTS.bounded``: the iterate never leaves
-    the box) or on a non-finite value (``RESULTS.non_finite``). One compiled program (the run and its
+    the box) or on a non-finite value (``RESULTS.non_finite``). One compiled program (the run and
+    its
     certificate) per game and static ``step_size``, ``tol``, ``max_steps``, ``max_events``;
     the box and the corner are traced.
 
@@ -102,7 +108,8 @@ def run_stonr(
       >>> a = jnp.array([[1.0, -1.0], [-1.0, 1.0]])  # matching pennies, mixed strategies
       >>> game = jg.zero_sum(lambda x, y: jnp.array([x, 1 - x]) @ a @ jnp.array([y, 1 - y]))
       >>> out = jg.run_stonr(game, jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
-      >>> round(float(out.point.phi), 4), round(float(out.point.theta), 4), float(out.residual) < 1e-5
+      >>> round(float(out.point.phi), 4), round(float(out.point.theta),
+      ... 4), float(out.residual) < 1e-5
       (0.5, 0.5, True)
     """
     game = check_game(game, "run_stonr", two_player="stonr")
@@ -119,14 +126,22 @@ def run_stonr(
     c = None if isinstance(corner, jax.core.Tracer) else np.asarray(corner)
     if c is not None and not np.all((c == 0) | (c == 1)):
         raise ValueError(
-            f"run_stonr: `corner` must be a corner of the unit cube (entries 0 or 1: 0 for the lower bound, 1 for the upper), "
+            "run_stonr: `corner` must be a corner of the unit cube (entries 0 or 1: 0 for the "
+            "lower bound, 1 for the upper), "
             f"got {c.tolist()[:8]}."
         )
     if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
         raise ValueError(f"run_stonr: `max_events` must be a positive int, got {max_events!r}.")
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
-    check_field(game, box.lo, "run_stonr")  # the field at the box's shapes (the run's own points are inside it)
-    options = (float(step_size), None if tol is None else float(tol), int(max_steps), int(max_events))
+    check_field(
+        game, box.lo, "run_stonr"
+    )  # the field at the box's shapes (the run's own points are inside it)
+    options = (
+        float(step_size),
+        None if tol is None else float(tol),
+        int(max_steps),
+        int(max_events),
+    )
     return compiled("run_stonr", _stonr_program, (game,), options)(box, corner)
 
 
@@ -152,7 +167,12 @@ def _stonr_program(game, step_size, tol, max_steps, max_events):
 
         # the reflected game on the unit cube (its own box is [0, 1]^d)
         reflected = Game(loss_g=loss("loss_g"), loss_d=loss("loss_d"), name=game.name)
-        unit = Box(*(jax.tree.map(lambda x, v=v: np.full(np.shape(x), v, dtype), box.lo) for v in (0.0, 1.0)))
+        unit = Box(
+            *(
+                jax.tree.map(lambda x, v=v: np.full(np.shape(x), v, dtype), box.lo)
+                for v in (0.0, 1.0)
+            )
+        )
         tx = stonr(unit, step_size=step_size, tol=tol)
         w0 = unravel(jnp.zeros(d, dtype))
         field = game_field(reflected)
@@ -174,12 +194,24 @@ def _stonr_program(game, step_size, tol, max_steps, max_events):
             n_log = n_log + (s.event > 0)
             return w, s, k + 1, path, log, n_log, ~jnp.all(jnp.isfinite(flat))
 
-        init = (w0, tx.init(w0), jnp.asarray(0, jnp.int32), path0, log0, jnp.asarray(0, jnp.int32), jnp.asarray(False))
+        init = (
+            w0,
+            tx.init(w0),
+            jnp.asarray(0, jnp.int32),
+            path0,
+            log0,
+            jnp.asarray(0, jnp.int32),
+            jnp.asarray(False),
+        )
         w, s, k, path, log, _, bad = jax.lax.while_loop(cond, body, init)
         path = jnp.where(jnp.arange(max_steps + 1)[:, None] <= k, path, path[k])
-        status = jnp.where(bad, RESULTS.non_finite, jnp.where(s.done, RESULTS.converged, RESULTS.bounded)).astype(jnp.int32)
+        status = jnp.where(
+            bad, RESULTS.non_finite, jnp.where(s.done, RESULTS.converged, RESULTS.bounded)
+        ).astype(jnp.int32)
         point = unravel(to_box(ravel_pytree(w)[0]))
         residual, local_type = first_order_certificate(game, box, point)
-        return StonrResult(point, jax.vmap(to_box)(path), k, status, s.counts, log, residual, local_type)
+        return StonrResult(
+            point, jax.vmap(to_box)(path), k, status, s.counts, log, residual, local_type
+        )
 
     return program
