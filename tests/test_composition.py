@@ -377,3 +377,29 @@ def test_r1_wgan_with_clipping_after_each_critic_step_and_not_once_per_round():
         psi = float(np.clip(psi, -c, c))
         rows.append((theta, psi))
     assert np.max(np.abs(np.array(rows) - expected[1:])) > 0.1
+
+
+# ------------------------------------------------------------------ optax's own game-free transformations
+
+
+def test_optax_optimistic_gradient_and_lookahead_compose_with_games():
+    game = jg.games.bilinear(1.0)
+    w0 = jg.Joint(jnp.array(1.0), jnp.array(1.0))
+    # optimistic GD: w+ = w - eta (2 xi_t - xi_{t-1}); stateful, its update Jacobian includes the state
+    ogd = optax.optimistic_gradient_descent(0.2)
+    out = jg.rollout(game, ogd, w0, 2000)
+    assert float(jnp.hypot(out.final.phi, out.final.theta)) < 1e-6
+    assert float(jg.spectral_radius(game, ogd, game.equilibrium)) < 1
+    # lookahead over SimGD (slow weights pull the fast ones back)
+    la = optax.lookahead(optax.sgd(0.2), sync_period=5, slow_step_size=0.5)
+    params = optax.LookaheadParams.init_synced(w0)
+    state = la.init(params)
+    xi = jg.simultaneous_gradient(game)
+
+    def body(_, carry):
+        params, state = carry
+        u, state = la.update(xi(params.fast), state, params)
+        return optax.apply_updates(params, u), state
+
+    params, state = jax.jit(lambda c: jax.lax.fori_loop(0, 3000, body, c))((params, state))
+    assert float(jnp.hypot(params.slow.phi, params.slow.theta)) < 1e-6

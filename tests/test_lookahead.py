@@ -8,29 +8,6 @@ import optax
 import jaxgan as jg
 
 
-def test_optax_optimistic_gradient_and_lookahead_compose_with_games():
-    game = jg.games.bilinear(1.0)
-    w0 = jg.Joint(jnp.array(1.0), jnp.array(1.0))
-    # optimistic GD: w+ = w - eta (2 xi_t - xi_{t-1}); stateful, its update Jacobian includes the state
-    ogd = optax.optimistic_gradient_descent(0.2)
-    out = jg.rollout(game, ogd, w0, 2000)
-    assert float(jnp.hypot(out.final.phi, out.final.theta)) < 1e-6
-    assert float(jg.spectral_radius(game, ogd, game.equilibrium)) < 1
-    # lookahead over SimGD (slow weights pull the fast ones back)
-    la = optax.lookahead(optax.sgd(0.2), sync_period=5, slow_step_size=0.5)
-    params = optax.LookaheadParams.init_synced(w0)
-    state = la.init(params)
-    xi = jg.simultaneous_gradient(game)
-
-    def body(_, carry):
-        params, state = carry
-        u, state = la.update(xi(params.fast), state, params)
-        return optax.apply_updates(params, u), state
-
-    params, state = jax.jit(lambda c: jax.lax.fori_loop(0, 3000, body, c))((params, state))
-    assert float(jnp.hypot(params.slow.phi, params.slow.theta)) < 1e-6
-
-
 def test_lookahead_period_map_closed_form():
     # on a bilinear game SimGD is M = I + lr A exactly; k fast steps then the slow step:
     # w_k = ((1 - alpha) I + alpha M^k) w_0
@@ -42,3 +19,38 @@ def test_lookahead_period_map_closed_form():
     period = (1 - alpha) * np.eye(2) + alpha * np.linalg.matrix_power(np.eye(2) + lr * A, k)
     expected = [np.linalg.matrix_power(period, j) @ np.array([1.0, -0.5]) for j in range(5)]
     np.testing.assert_allclose(np.stack([out.trajectory.phi, out.trajectory.theta], 1), np.stack(expected), rtol=1e-13)
+
+
+def test_lookahead_equals_a_reference_loop_with_plain_grad():
+    """jg.lookahead on a nonlinear game against the method written out with ``jax.grad``: k fast
+    SimGD steps, then ``slow <- slow + alpha (fast - slow)`` and ``fast <- slow``; 11 steps end
+    mid-period (phase 2 of 3), so the fast weights and the counter are checked too."""
+    game = jg.games.dirac("standard")
+    lr, k, alpha, steps = 0.3, 3, 0.4, 11
+    w0 = jg.Joint(jnp.asarray(0.9), jnp.asarray(-0.4))
+
+    def xi(w):
+        return (jax.grad(game.loss_g, argnums=0)(w[0], w[1]), jax.grad(game.loss_d, argnums=1)(w[0], w[1]))
+
+    fast = slow = (w0.phi, w0.theta)
+    for t in range(1, steps + 1):
+        g = xi(fast)
+        fast = tuple(f - lr * gi for f, gi in zip(fast, g))
+        if t % k == 0:
+            slow = tuple(s + alpha * (f - s) for s, f in zip(slow, fast))
+            fast = slow
+    out = jg.rollout(game, jg.lookahead(optax.sgd(lr), sync_period=k, alpha=alpha), w0, steps)
+    np.testing.assert_allclose([out.final.phi, out.final.theta], fast, rtol=1e-13)
+    np.testing.assert_allclose([out.state.slow.phi, out.state.slow.theta], slow, rtol=1e-13)
+
+
+def test_the_spectral_radius_covers_the_period():
+    """On the bilinear game the radius is rho((1 - alpha) I + alpha (I + lr A)^k)^(1/k)."""
+    game = jg.games.bilinear(1.0)
+    lr, k, alpha = 0.2, 3, 0.4
+    A = np.array([[0.0, -1.0], [1.0, 0.0]])
+    period = (1 - alpha) * np.eye(2) + alpha * np.linalg.matrix_power(np.eye(2) + lr * A, k)
+    expected = np.max(np.abs(np.linalg.eigvals(period))) ** (1 / k)
+    radius = jg.spectral_radius(game, jg.lookahead(optax.sgd(lr), sync_period=k, alpha=alpha), game.equilibrium)
+    np.testing.assert_allclose(float(radius), expected, rtol=1e-12)
+

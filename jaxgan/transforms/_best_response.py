@@ -10,8 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformation
-from .._checks import check_hyperparameter
-from .._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
+from .._domains import Choice, Flag, Integer, Maybe, Real, domains
 from .._game import Joint
 from .._manifold import (
     RetractionMethod,
@@ -72,6 +71,7 @@ class BestResponseState(NamedTuple):
 
 @domains(
     step=Choice(*STEPS),
+    projection=Choice("cg", "dense"),
     tol=Maybe(Real(0, low_open=True)),
     max_retraction_steps=Integer(1),
     solver_tol=Maybe(Real(0, low_open=True)),
@@ -159,40 +159,12 @@ def best_response(
       0.84
 
     References:
-      Ehab, "Towards theoretically-grounded GAN training", 2023 .
+      Ehab, "Towards theoretically-grounded GAN training", 2023.
       Bonnabel, "Stochastic gradient descent on Riemannian manifolds", IEEE TAC 2013.
       Fiez, Chasnov & Ratliff, "Implicit learning dynamics in Stackelberg games", 2020.
     """
     inner = accept_transformation(inner, "best_response")
-    if step not in STEPS:
-        raise ValueError(f"best_response: unknown `step` {step!r}; expected one of {STEPS}.")
-    if projection not in ("cg", "dense"):
-        raise ValueError(
-            f"best_response: unknown `projection` {projection!r}; expected 'cg' or 'dense'."
-        )
     retraction = _check_method(retraction, "best_response")
-    if (
-        not isinstance(max_retraction_steps, int)
-        or isinstance(max_retraction_steps, bool)
-        or max_retraction_steps < 1
-    ):
-        raise ValueError(
-            "best_response: `max_retraction_steps` must be a positive int, got "
-            f"{max_retraction_steps!r}."
-        )
-    check_hyperparameter(damping, "best_response", "damping")
-    for name, value in (("tol", tol), ("solver_tol", solver_tol)):
-        if value is not None:
-            check_hyperparameter(value, "best_response", name, low_open=True)
-    if solver_maxiter is not None and (
-        not isinstance(solver_maxiter, int)
-        or isinstance(solver_maxiter, bool)
-        or solver_maxiter < 1
-    ):
-        raise ValueError(
-            "best_response: `solver_maxiter` must be a positive int or None, got "
-            f"{solver_maxiter!r}."
-        )
     if generator_projection is not None:
         if not callable(generator_projection):
             raise TypeError(
@@ -201,13 +173,10 @@ def best_response(
             )
         if step == "riemannian":
             raise ValueError(
-                "best_response: `generator_projection` applies to step='total' or 'partial'; the "
-                "Riemannian "
-                "step is already a projection."
+                "best_response: `generator_projection` applies to step='total' or 'partial'; "
+                "the Riemannian step is already a projection."
             )
-    for name, flag in (("warm_start", warm_start), ("strict", strict)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"best_response: `{name}` must be a bool, got {describe(flag)}.")
+    direction_of = _DIRECTIONS[step]
 
     def init_fn(params):
         require_joint(params, "best_response.init")
@@ -223,9 +192,15 @@ def best_response(
         )
         del updates  # the direction is computed at the retracted point
         params = jax.tree.map(jnp.asarray, params)
-        zeros = jax.tree.map(jnp.zeros_like, params.theta)
         r_tol = default_tol(params) if tol is None else tol
-        s_tol = default_tol(params) if solver_tol is None else solver_tol
+        solve = _Solve(
+            damping=damping,
+            tol=default_tol(params) if solver_tol is None else solver_tol,
+            maxiter=solver_maxiter,
+            strict=strict,
+            warm_start=warm_start,
+            projection=projection,
+        )
         kw = dict(
             method=retraction,
             tol=r_tol,
@@ -234,73 +209,16 @@ def best_response(
             solver_maxiter=solver_maxiter,
             strict=strict,
         )
-        solve_kw = dict(damping=damping, tol=s_tol, maxiter=solver_maxiter, strict=strict)
 
-        def warm(x):
-            return x if warm_start else None
+        def step_inner(direction, w):
+            return inner.update(direction, state.inner, w, game=game, **inner_extra(extra_args))
 
         before = retract.unchecked(game, params, **kw)
-        w = before.w
-        lift = (
-            zeros  # unused warm starts are reset, so they add no unit eigenvalue to update_jacobian
+        move = direction_of(game, before.w, state, step_inner, solve, generator_projection)
+        after = retract.unchecked(
+            game, optax.apply_updates(before.w, move.delta), implicit=True, **kw
         )
-        if step == "riemannian":
-            grad_w = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
-            if projection == "dense":
-                proj = tangent_projection.unchecked(game, w, grad_w, method="dense")
-            else:
-                proj = tangent_projection.unchecked(
-                    game,
-                    w,
-                    grad_w,
-                    warm=warm(state.multiplier),
-                    tol=s_tol,
-                    maxiter=solver_maxiter,
-                    strict=strict,
-                )
-            delta, inner_state = inner.update(
-                proj.vector,
-                state.inner,
-                w,
-                game=game,
-                **inner_extra(extra_args),
-            )
-            multiplier, iters, ok, matvecs = (
-                proj.multiplier,
-                proj.info.iterations,
-                proj.info.converged,
-                2 * proj.info.iterations,
-            )
-        else:
-            if step == "total":
-                d_phi, multiplier, info = total_derivative.unchecked(
-                    game, w, warm=warm(state.multiplier), **solve_kw
-                )
-                iters, ok = info.iterations, info.converged
-            else:
-                d_phi = jax.grad(game.loss_g)(w.phi, w.theta)
-                multiplier, iters, ok = zeros, jnp.asarray(0, jnp.int32), jnp.asarray(True)
-            if generator_projection is not None:
-                d_phi = generator_projection(d_phi)
-            direction = Joint(d_phi, zeros)
-            delta, inner_state = inner.update(
-                direction,
-                state.inner,
-                w,
-                game=game,
-                **inner_extra(extra_args),
-            )
-            if step == "total":
-                d_theta, lift, info = ridge_lift.unchecked(
-                    game, w, delta.phi, warm=warm(state.lift), **solve_kw
-                )
-                iters, ok = iters + info.iterations, ok & info.converged
-                delta = Joint(delta.phi, d_theta)
-            else:
-                delta = Joint(delta.phi, zeros)
-            matvecs = iters
-        after = retract.unchecked(game, optax.apply_updates(w, delta), implicit=True, **kw)
-        failed = ~(before.converged & after.converged & ok)
+        failed = ~(before.converged & after.converged & move.converged)
         displacement = jax.tree.map(lambda new, old: (new - old).astype(old.dtype), after.w, params)
         if strict:
             displacement = jax.tree.map(
@@ -310,11 +228,11 @@ def best_response(
         stats = BestResponseStats(
             retraction_steps=before.steps + after.steps,
             retraction_residual=after.residual.astype(s.retraction_residual.dtype),
-            solver_iterations=iters,
-            matvecs=s.matvecs + matvecs + before.matvecs + after.matvecs,
+            solver_iterations=move.iterations,
+            matvecs=s.matvecs + move.matvecs + before.matvecs + after.matvecs,
             failures=s.failures + failed.astype(jnp.int32),
         )
-        return displacement, BestResponseState(inner_state, multiplier, lift, stats)
+        return displacement, BestResponseState(move.inner_state, move.multiplier, move.lift, stats)
 
     def probe_inners(updates, state, params, extra, record):
         require_joint(params, "best_response")
@@ -340,3 +258,98 @@ def best_response(
         form="`jg.best_response(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)
+
+
+class _Solve(NamedTuple):
+    """The inner solves' options of one ``best_response`` round."""
+
+    damping: jax.typing.ArrayLike
+    tol: jax.typing.ArrayLike
+    maxiter: Optional[int]
+    strict: bool
+    warm_start: bool
+    projection: str
+
+    def warm(self, x):
+        return x if self.warm_start else None
+
+    def kwargs(self):
+        return dict(damping=self.damping, tol=self.tol, maxiter=self.maxiter, strict=self.strict)
+
+
+class _Move(NamedTuple):
+    """A round's step on the manifold, before the retraction: the displacement ``delta``, the
+    inner optimiser's state, the warm starts it leaves, and its solves' counts."""
+
+    delta: Joint
+    inner_state: optax.OptState
+    multiplier: optax.Params
+    lift: optax.Params
+    iterations: jax.Array
+    converged: jax.Array
+    matvecs: jax.Array
+
+
+def _riemannian(game, w, state, step_inner, solve: _Solve, generator_projection) -> _Move:
+    """``d = P grad_w L_G``: the tangent projection of the joint gradient of the generator's
+    loss (Bonnabel's Riemannian step in the embedded metric); one least-squares solve."""
+    grad_w = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
+    if solve.projection == "dense":
+        proj = tangent_projection.unchecked(game, w, grad_w, method="dense")
+    else:
+        proj = tangent_projection.unchecked(
+            game,
+            w,
+            grad_w,
+            warm=solve.warm(state.multiplier),
+            tol=solve.tol,
+            maxiter=solve.maxiter,
+            strict=solve.strict,
+        )
+    delta, inner_state = step_inner(proj.vector, w)
+    zeros = jax.tree.map(jnp.zeros_like, w.theta)  # no lift: its warm start stays reset
+    iterations = proj.info.iterations
+    return _Move(
+        delta, inner_state, proj.multiplier, zeros, iterations, proj.info.converged, 2 * iterations
+    )
+
+
+def _total(game, w, state, step_inner, solve: _Solve, generator_projection) -> _Move:
+    """``d_phi = grad_phi L_G - H_tp^T H_tt^-1 grad_theta L_G`` (the total derivative along the
+    best response), then the discriminator moves along the ridge, ``d_theta = -H_tt^-1 H_tp
+    delta_phi``; two ``H_tt`` solves."""
+    d_phi, multiplier, info = total_derivative.unchecked(
+        game, w, warm=solve.warm(state.multiplier), **solve.kwargs()
+    )
+    if generator_projection is not None:
+        d_phi = generator_projection(d_phi)
+    delta, inner_state = step_inner(Joint(d_phi, jax.tree.map(jnp.zeros_like, w.theta)), w)
+    d_theta, lift, lifted = ridge_lift.unchecked(
+        game, w, delta.phi, warm=solve.warm(state.lift), **solve.kwargs()
+    )
+    iterations = info.iterations + lifted.iterations
+    return _Move(
+        Joint(delta.phi, d_theta),
+        inner_state,
+        multiplier,
+        lift,
+        iterations,
+        info.converged & lifted.converged,
+        iterations,
+    )
+
+
+def _partial(game, w, state, step_inner, solve: _Solve, generator_projection) -> _Move:
+    """``d_phi = grad_phi L_G`` at the best response (GLGD); the discriminator stays, and the
+    retraction after the step restores its best response. No solve."""
+    zeros = jax.tree.map(jnp.zeros_like, w.theta)
+    d_phi = jax.grad(game.loss_g)(w.phi, w.theta)
+    if generator_projection is not None:
+        d_phi = generator_projection(d_phi)
+    delta, inner_state = step_inner(Joint(d_phi, zeros), w)
+    none = jnp.asarray(0, jnp.int32)
+    return _Move(Joint(delta.phi, zeros), inner_state, zeros, zeros, none, jnp.asarray(True), none)
+
+
+#: ``best_response``'s step modes
+_DIRECTIONS = {"riemannian": _riemannian, "total": _total, "partial": _partial}
