@@ -20,7 +20,7 @@ project = "jaxgan"
 author = "the jaxgan developers"
 copyright = "2026, the jaxgan developers"
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax", "myst_nb"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon", "sphinx.ext.mathjax", "myst_nb"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"  # the committed outputs; tests/test_notebooks.py executes them
@@ -35,8 +35,12 @@ napoleon_numpy_docstring = False
 napoleon_use_ivar = True
 # the option domains each public function declares (jaxgan._domains) render as a parameter list
 napoleon_custom_sections = [("Domains", "params_style")]
-html_theme = "alabaster"
+# a maintained scientific theme (as optax's and diffrax's docs): a wide content column, so that
+# code cells are not cut, and MathJax for the formulas
+html_theme = "sphinx_book_theme"
 html_title = "jaxgan"
+html_theme_options = {"show_toc_level": 2, "use_download_button": False}
+autosummary_generate = False  # the tables link to the entries on the same page
 
 
 def _copy_notebooks(app):

@@ -1,4 +1,4 @@
-"""Eigenvalues of the game Jacobian, the seed diagnostics, and update-map Jacobians.
+"""Eigenvalues of the game Jacobian, Nie & Patel's (2019) diagnostics, and update-map Jacobians.
 
 Diagnostics (Nie & Patel 2019, "Towards a better understanding and regularization of
 GAN training dynamics"):
@@ -236,7 +236,7 @@ def stable_step_bound(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None
 
 
 class Spectrum(NamedTuple):
-    """Spectrum of the vector-field Jacobian and the seed diagnostics.
+    """Spectrum of the vector-field Jacobian and the diagnostics of Nie & Patel (2019).
 
     Attributes:
       eigenvalues: complex ``(n,)``, sorted by real then imaginary part.
@@ -404,7 +404,7 @@ def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
 def spectrum(
     game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
 ) -> Spectrum:
-    """Spectrum of the vector-field Jacobian at ``w`` with the seed diagnostics.
+    """Spectrum of the vector-field Jacobian at ``w`` with the diagnostics of Nie & Patel (2019).
 
     See ``Spectrum`` for the fields: eigenvalues, phase and conditioning factors, the
     largest stable SimGD step, and where the Jacobian has Lemma 3's GAN form

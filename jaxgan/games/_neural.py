@@ -283,7 +283,9 @@ def mlp_init(key: jax.Array, sizes: Sequence[int], dtype=None):
 
 
 def mlp_apply(params, x, activation: Callable = jnp.tanh):
-    """``x -> W_L(... activation(W_1 x + b_1) ...) + b_L`` for ``mlp_init``'s parameters.
+    """The MLP of ``mlp_init``'s parameters, applied to ``x``.
+
+    ``x -> W_L(... activation(W_1 x + b_1) ...) + b_L``.
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxgan as jg
