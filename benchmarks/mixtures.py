@@ -187,7 +187,7 @@ def table_part(args):
                     w1s.append(jg.metrics.wasserstein1(x, fresh) if ok else float("nan"))
                 good = [w for w in w1s if np.isfinite(w)]
                 cell = {"data": dname, "architecture": arch, "method": method, "w1": w1s, "finite": flags,
-                        "status": [jg.STATUS_NAMES[int(c)] for c in np.asarray(res.status)],
+                        "status": [jg.RESULTS(int(c)).label for c in np.asarray(res.status)],
                         "mean": float(np.mean(good)) if good else None, "std": float(np.std(good)) if good else None,
                         "seconds": time.perf_counter() - t0}
                 cells.append(cell)

@@ -6,6 +6,7 @@ loss_d)`` where both players minimise their own loss; ``zero_sum(f)`` is
 consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``.
 """
 
+from . import _deprecations
 from . import datasets as datasets
 from . import flows as flows
 from . import games as games
@@ -74,7 +75,6 @@ from ._spectral import verdict_tolerance as verdict_tolerance
 from ._stability import StabilityMap as StabilityMap
 from ._stability import stability_map as stability_map
 from ._status import RESULTS as RESULTS
-from ._status import STATUS_NAMES as STATUS_NAMES
 from ._step import chain as chain
 from ._step import declare as declare
 from ._step import make_step as make_step
@@ -158,7 +158,6 @@ __all__ = [
     "Refinement",
     "Retraction",
     "Rollout",
-    "STATUS_NAMES",
     "VERDICTS",
     "SpectralDensity",
     "SpectralTrace",
@@ -241,3 +240,5 @@ __all__ = [
     "verdict_tolerance",
     "zero_sum",
 ]
+
+__getattr__ = _deprecations.module_getattr(__name__)

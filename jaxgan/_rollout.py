@@ -295,7 +295,7 @@ class SweepResult(NamedTuple):
         most ``rtol`` times the initial one), ``bounded``, ``grew`` (the largest distance of
         the last quarter of the run is more than 5% above the largest before it, from the
         start and the middle half, over every step: the envelope, not the last sample;
-        ``run_status``), ``non_finite``; names in ``jaxgan.STATUS_NAMES``. Without a reference
+        ``run_status``), ``non_finite``; names ``jaxgan.RESULTS(code).label``. Without a reference
         point the statuses judge the growth of the displacement (``growth_status``): bounded,
         grew or non-finite, never converged.
       reference: what the statuses were judged against: ``"w_star"``, ``"game.equilibrium"`` or
@@ -306,7 +306,7 @@ class SweepResult(NamedTuple):
       >>> res = jg.sweep(jg.games.dirac("wgan"), lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.0),
       ...                {"lr": jnp.array([0.1, 1e30])}, 100)
       >>> # SimGD spirals out; 1e30 overflows
-      >>> res.finite.tolist(), [jg.STATUS_NAMES[int(s)] for s in res.status]
+      >>> res.finite.tolist(), [jg.RESULTS(int(s)).label for s in res.status]
       ([True, False], ['grew', 'non-finite'])
     """
 
@@ -474,7 +474,7 @@ def sweep(
       >>> game = jg.games.quadratic(1.0, 1.0, 1.0)
       >>> res = jg.sweep(game, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 1.0),
       ...                {"lr": jnp.array([0.1, 0.5, 1.2, 3.0])}, steps=100)
-      >>> [jg.STATUS_NAMES[int(s)] for s in res.status]
+      >>> [jg.RESULTS(int(s)).label for s in res.status]
       ['converged', 'converged', 'grew', 'non-finite']
     """
     _check_grid(grid)

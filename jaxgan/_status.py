@@ -5,7 +5,7 @@ and the report all use these codes and names.
 A run either met its convergence test (``converged``), or reached its step cap without
 meeting it, with the iterate bounded (``bounded``) or growing (``grew``), or produced a NaN
 or inf (``non_finite``). The codes are plain ``int32`` arrays in results (they ``vmap`` and
-shard); ``RESULTS(int(code))`` turns one into its member, ``STATUS_NAMES[code]`` into its
+shard); ``RESULTS(int(code))`` turns one into its member, ``RESULTS(int(code)).label`` into its
 name.
 """
 
@@ -64,6 +64,3 @@ _MESSAGES = {
     "to the target grew.",
     RESULTS.non_finite: "a parameter became NaN or inf.",
 }
-
-#: The printed names of the codes, indexed by code: ``STATUS_NAMES[int(status)]``.
-STATUS_NAMES = tuple(r.label for r in RESULTS)

@@ -10,7 +10,7 @@ from typing import Dict
 
 import numpy as np
 
-from ._status import RESULTS, STATUS_NAMES
+from ._status import RESULTS
 
 
 def have_matplotlib() -> bool:
@@ -166,7 +166,7 @@ def plot_refinement(ax, algorithms: Dict[str, dict]):
     ax.legend(fontsize=5, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
 
 
-_CODE_OF_NAME = {name: code for code, name in enumerate(STATUS_NAMES)}
+_CODE_OF_NAME = {r.label: int(r) for r in RESULTS}
 
 
 def _decoded_grids(r):

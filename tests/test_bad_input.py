@@ -140,7 +140,7 @@ def test_a_sweep_with_divergent_runs_reports_them_and_keeps_the_rest():
     finite = np.asarray(res.finite)
     assert finite.tolist() == [True, False, True]
     assert int(res.first_nonfinite[1]) > 0 and int(res.first_nonfinite[0]) == -1
-    assert jg.STATUS_NAMES[int(res.status[1])] == "non-finite"
+    assert jg.RESULTS(int(res.status[1])).label == "non-finite"
     assert np.all(np.isfinite(np.asarray(res.final.phi)[finite]))
 
 

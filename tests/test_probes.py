@@ -244,7 +244,7 @@ def test_a_sweep_without_reference_judges_growth_and_says_so():
     lrs = jnp.asarray([0.1, 0.5, 3.0])
     res = jg.sweep(XY, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.5), {"lr": lrs}, 200, w_star="growth")
     # SimGD on x*y spirals out for every lr (|1 + i lr| > 1): the displacement grows, never "converged"
-    assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["grew", "grew", "grew"] and res.reference == "growth"
+    assert [jg.RESULTS(int(s)).label for s in res.status] == ["grew", "grew", "grew"] and res.reference == "growth"
     # without an equilibrium or w_star the same rule applies, and the result says so
     auto = jg.sweep(XY, lambda h: optax.sgd(h["lr"]), jg.Joint(1.0, 0.5), {"lr": lrs}, 200)
     assert auto.reference == "growth" and auto.status.tolist() == res.status.tolist()
@@ -252,7 +252,7 @@ def test_a_sweep_without_reference_judges_growth_and_says_so():
     np.testing.assert_allclose(float(res.distance[0, 0]), 0.0)  # the displacement from the start
     settle = jg.sweep(jg.Game(G.loss_g, G.loss_d), lambda h: optax.sgd(h["lr"]), W, {"lr": jnp.asarray([0.1])}, 400,
                       w_star="growth")
-    assert jg.STATUS_NAMES[int(settle.status[0])] == "bounded"  # it converges to a point it was not told
+    assert jg.RESULTS(int(settle.status[0])).label == "bounded"  # it converges to a point it was not told
     with pytest.raises(ValueError, match="unknown `w_star`"):
         jg.sweep(XY, lambda h: optax.sgd(h["lr"]), W, GRID, 10, w_star="grow")
 

@@ -60,7 +60,7 @@ def test_sweep_equals_loop_traces_once_and_flags_divergence():
             np.testing.assert_allclose(res.final.phi[i], single.final.phi, rtol=1e-10)
     bound = float(jg.spectrum(game, game.equilibrium).stable_step)  # = 2 * sigma2 = 2
     np.testing.assert_allclose(bound, 2.0, rtol=1e-10)
-    names = [jg.STATUS_NAMES[int(s)] for s in res.status]
+    names = [jg.RESULTS(int(s)).label for s in res.status]
     assert names[:2] == ["converged", "converged"]
     # past the bound: the run leaves the equilibrium (bounded gradients keep it finite) and wanders
     # chaotically, its envelope's growth depends on the window: not converged either way
@@ -72,7 +72,7 @@ def test_sweep_equals_loop_traces_once_and_flags_divergence():
     quad = jg.games.quadratic(1.0, 0.0, 1.0)
     res = jg.sweep(quad, lambda h: optax.sgd(h["lr"]), jg.Joint(jnp.array(1.0), jnp.array(1.0)),
                    {"lr": jnp.array([0.5, 1.0, 3.0, 5.0])}, 2000)
-    assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["converged", "converged", "non-finite", "non-finite"]
+    assert [jg.RESULTS(int(s)).label for s in res.status] == ["converged", "converged", "non-finite", "non-finite"]
     assert res.finite.tolist() == [True, True, False, False]
     assert res.first_nonfinite.tolist() == [-1, -1, 1024, 512]  # |1 - lr|^t passes 2^1024
     assert res.summary() == {"converged": 2, "bounded": 0, "grew": 0, "non-finite": 2}
@@ -151,9 +151,9 @@ def test_a_bounded_orbit_is_bounded_whatever_the_step_count_and_precision(dtype)
     for steps in (100, 101, 250, 257, 1001):
         res = jg.sweep(game, lambda h: jg.alternating(optax.sgd(h["lr"])), w0,
                        {"lr": jnp.array([0.1, 0.5, 1.0, 1.5], dtype)}, steps)
-        assert [jg.STATUS_NAMES[int(s)] for s in res.status] == ["bounded"] * 4, steps
+        assert [jg.RESULTS(int(s)).label for s in res.status] == ["bounded"] * 4, steps
         grew = jg.sweep(game, lambda h: optax.sgd(h["lr"]), w0, {"lr": jnp.array([0.1, 0.2], dtype)}, steps)
-        assert [jg.STATUS_NAMES[int(s)] for s in grew.status] == ["grew", "grew"], steps
+        assert [jg.RESULTS(int(s)).label for s in grew.status] == ["grew", "grew"], steps
 
 
 def test_a_non_finite_start_is_an_error_not_a_divergence():

@@ -41,4 +41,4 @@ def test_sweeps_and_stonr_report_in_the_same_vocabulary():
 
 def test_report_outcomes_use_the_labels():
     counts = strict_json({"outcomes": jg.RESULTS.counts([0, 1, 1])})
-    assert list(counts["outcomes"]) == list(jg.STATUS_NAMES)
+    assert list(counts["outcomes"]) == [r.label for r in jg.RESULTS]

@@ -3,20 +3,54 @@ and its local type (first-order, local min-max, local Nash)."""
 
 from __future__ import annotations
 
+import enum
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._cache import compiled
 from .._checks import check_game, check_point
+from .._deprecations import warn
 from .._field import game_field
 from .._game import Box, Game, Joint
 from .._partition import accepts_modules
 from ._box import check_box, unit_cube
 
-#: ``StonrResult.local_type`` codes, indexing ``LOCAL_TYPES``
-FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = 0, 1, 2
-LOCAL_TYPES = ("first-order", "local min-max", "local Nash")
+
+class _CodesOrNames(enum.EnumMeta):
+    """``LOCAL_TYPES[code]`` (the old tuple's indexing) still gives the label, with a warning."""
+
+    def __getitem__(cls, key):
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            warn("jaxgan.transforms.LOCAL_TYPES[code]", "jaxgan.transforms.LOCAL_TYPES(code).label")
+            return cls(int(key)).label
+        return super().__getitem__(key)
+
+
+class LOCAL_TYPES(enum.IntEnum, metaclass=_CodesOrNames):
+    """The local type of a point of a box game (``stonr_certificate``, ``StonrResult.local_type``).
+
+    Members compare equal to their codes, as ``jaxgan.RESULTS``; ``label`` is the printed name.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> int(jg.transforms.LOCAL_TYPES.local_nash), jg.transforms.LOCAL_TYPES(1).label
+      (2, 'local min-max')
+    """
+
+    first_order = 0
+    local_minmax = 1
+    local_nash = 2
+
+    @property
+    def label(self) -> str:
+        """The printed name: ``"first-order"``, ``"local min-max"`` or ``"local Nash"``."""
+        return {0: "first-order", 1: "local min-max", 2: "local Nash"}[int(self)]
+
+
+FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = (int(t) for t in LOCAL_TYPES)
 
 
 @accepts_modules("w")
@@ -32,14 +66,14 @@ def stonr_certificate(game: Game, box: Box, w: Joint):
     H_yx``).
 
     Returns:
-      ``(residual, local_type)`` with ``local_type`` 0, 1 or 2 (``LOCAL_TYPES``).
+      ``(residual, local_type)`` with ``local_type`` a ``LOCAL_TYPES`` code (0, 1 or 2).
 
     Examples:
       >>> import jaxgan as jg
       >>> game = jg.zero_sum(lambda x, y: (x - 0.5) ** 2 - (y - 0.5) ** 2)
       >>> box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
       >>> r, t = jg.stonr_certificate(game, box, jg.Joint(0.5, 0.5))
-      >>> float(r), jg.transforms.LOCAL_TYPES[int(t)]
+      >>> float(r), jg.transforms.LOCAL_TYPES(int(t)).label
       (0.0, 'local Nash')
     """
     game = check_game(game, "stonr_certificate", two_player="stonr")

@@ -16,7 +16,7 @@ from .._checks import check_field, check_game
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
-from .._status import RESULTS, STATUS_NAMES
+from .._status import RESULTS
 from ._box import check_box, unit_cube
 from ._stonr import stonr
 from ._stonr_certificate import LOCAL_TYPES, first_order_certificate
@@ -31,7 +31,7 @@ class StonrResult(NamedTuple):
       steps: iterations used.
       status: the outcome (``jaxgan.RESULTS``): ``converged`` (every coordinate satisfied:
         STON'R terminated), ``bounded`` (the iteration cap came first; the iterate stays in
-        the box) or ``non_finite`` (``status_name`` is its ``STATUS_NAMES`` name).
+        the box) or ``non_finite`` (``status_name`` is its ``RESULTS`` label).
       counts: ``(good, bad, middling, moves)``.
       event_log: ``(max_events, 3)`` rows ``(iteration, event, coordinate)`` of the events
         (event 1 good, 2 bad, 3 middling); unused rows are ``-1``.
@@ -56,11 +56,11 @@ class StonrResult(NamedTuple):
 
     @property
     def status_name(self) -> str:
-        return STATUS_NAMES[int(self.status)]
+        return RESULTS(int(self.status)).label
 
     @property
     def local_type_name(self) -> str:
-        return LOCAL_TYPES[int(self.local_type)]
+        return LOCAL_TYPES(int(self.local_type)).label
 
 
 @domains(
