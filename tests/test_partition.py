@@ -233,3 +233,15 @@ def test_a_repeat_call_with_modules_compiles_nothing(entry):
 
 MAKE_LR = lambda h: optax.sgd(h["lr"])  # noqa: E731
 SGD = optax.sgd(0.05)
+
+
+class _Indexed(eqx.Module):
+    w: jax.Array
+    index: jax.Array  # an integer array: equinox keeps it a leaf, and it is not a parameter
+
+
+def test_an_integer_array_in_a_module_is_refused_naming_it():
+    m = _Indexed(jnp.ones(2), jnp.arange(2))
+    game = jg.Game(lambda a, b: jnp.sum(a.w * b.w), lambda a, b: -jnp.sum(a.w * b.w))
+    with pytest.raises(TypeError, match=r"jacobian: `w.phi` has a leaf of dtype int"):
+        jg.jacobian(game, jg.Joint(m, m))
