@@ -7,14 +7,13 @@ from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from ._checks import checked_entry
 from ._domains import Choice, Integer, Maybe, Real, domains
 from ._field import game_field
-from ._solve import default_tol
+from ._solve import default_tol, newton_root_finder
 
 
 class Equilibrium(NamedTuple):
@@ -97,13 +96,7 @@ def solve_equilibrium(
     field = game_field(game)
     t = default_tol(w0) if tol is None else tol
     if method == "newton":
-        solver = optx.Newton(
-            rtol=t,
-            atol=t,
-            linear_solver=lx.AutoLinearSolver(well_posed=None)
-            if linear_solver == "dense"
-            else lx.GMRES(rtol=t, atol=t),
-        )
+        solver = newton_root_finder(t, linear_solver)
     else:
         solver = optx.LevenbergMarquardt(rtol=t, atol=t)
     start = jax.tree.map(jnp.asarray, w0)

@@ -131,3 +131,18 @@ def linear_solve(
         return x, info
 
     return jax.lax.custom_linear_solve(matvec, b, solve, symmetric=True, has_aux=True)
+
+
+def newton_root_finder(tol, linear_solver: str):
+    """optimistix's Newton root finder at relative and absolute tolerance ``tol``, its linear
+    solves dense (lineax picks the factorisation) or matrix-free GMRES: the solver of
+    ``solve_equilibrium(method="newton")`` and of the proximal point step."""
+    import lineax as lx
+    import optimistix as optx
+
+    solve = (
+        lx.AutoLinearSolver(well_posed=None)
+        if linear_solver == "dense"
+        else lx.GMRES(rtol=tol, atol=tol)
+    )
+    return optx.Newton(rtol=tol, atol=tol, linear_solver=solve)

@@ -7,7 +7,6 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import optax
 import optimistix as optx
 
@@ -17,7 +16,7 @@ from .._domains import Choice, Flag, Integer, Maybe, Real, domains
 from .._field import game_field
 from .._players import require_point
 from .._scaffold import checked_game_update
-from .._solve import default_tol
+from .._solve import default_tol, newton_root_finder
 
 
 class ProximalPointState(NamedTuple):
@@ -105,13 +104,7 @@ def proximal_point(
 
         start = jax.tree.map(lambda a, g: a - eta * g, w, updates)
         t = default_tol(w) if tol is None else tol
-        solver = optx.Newton(
-            rtol=t,
-            atol=t,
-            linear_solver=lx.AutoLinearSolver(well_posed=None)
-            if linear_solver == "dense"
-            else lx.GMRES(rtol=t, atol=t),
-        )
+        solver = newton_root_finder(t, linear_solver)
         sol = optx.root_find(
             residual, solver, jax.lax.stop_gradient(start), args=w, max_steps=maxiter, throw=False
         )
