@@ -627,33 +627,23 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
             tx = accept_transformation(
                 make_tx(h), "sweep (the transformation made by `make_tx`)", "tx"
             )
-            if (
-                growth or ref is None
-            ):  # no reference point: the growth of the displacement from the start
-                out, envelope = run(
-                    g,
-                    tx,
-                    start,
-                    steps,
-                    k,
-                    key=key if arity else None,
-                    envelope_ref=start,
-                    unroll=sweep_unroll(start),
-                )
-                dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, start)
+            # no reference point: the growth of the displacement from the start
+            by_growth = growth or ref is None
+            target = start if by_growth else ref
+            out, envelope = run(
+                g,
+                tx,
+                start,
+                steps,
+                k,
+                key=key if arity else None,
+                envelope_ref=target,
+                unroll=sweep_unroll(start),
+            )
+            dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, target)
+            if by_growth:
                 status = growth_status(dist[0], dist[-1], envelope, out.finite)
             else:
-                out, envelope = run(
-                    g,
-                    tx,
-                    start,
-                    steps,
-                    k,
-                    key=key if arity else None,
-                    envelope_ref=ref,
-                    unroll=sweep_unroll(start),
-                )
-                dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, ref)
                 status = run_status(dist[0], dist[-1], envelope, out.finite, rtol)
             return (
                 out.final,
