@@ -46,7 +46,7 @@ def games():
 
 def first_rollout(make, steps, checks: bool):
     game, w = make()  # a fresh game: nothing cached
-    tx = optax.chain(jg.consensus(0.1), optax.sgd(1e-3))
+    tx = optax.chain(jg.transforms.consensus(0.1), optax.sgd(1e-3))
     saved = (_game.check_differentiable, _step.check_chain_order)
     if not checks:
         _game.check_differentiable = lambda game, w: None
@@ -64,7 +64,7 @@ def alone(make):
     t = time.perf_counter()
     _game.check_differentiable(game, w)
     t_diff = time.perf_counter() - t
-    tx = optax.with_extra_args_support(optax.chain(jg.consensus(0.1), optax.sgd(1e-3)))
+    tx = optax.with_extra_args_support(optax.chain(jg.transforms.consensus(0.1), optax.sgd(1e-3)))
     xi = jg.simultaneous_gradient(game)(w)
     t = time.perf_counter()
     _chain_order.check_chain_order(tx, xi, tx.init(w), w, game=game)

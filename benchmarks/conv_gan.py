@@ -41,7 +41,7 @@ def train(size="million", steps=300, batch=64, lr=2e-4, seed=0, dtype=np.float64
     evaluation = jg.games.dcgan(jnp.asarray(images[:batch]), key=key, size=size, num_latents=batch, name=f"dcgan-{size}")
     regularize = (lambda g: jg.regularizers.r1(g, 1.0)) if method == "r1" else None
     opt = optax.adam(lr, b1=0.5)
-    tx = optax.chain(jg.consensus(0.1), opt) if method == "consensus" else opt
+    tx = optax.chain(jg.transforms.consensus(0.1), opt) if method == "consensus" else opt
     t0 = time.perf_counter()
     run = jg.rollout(ng.minibatch(batch, regularize=regularize), tx, ng.params, steps, key=jax.random.PRNGKey(seed + 1))
     final = jax.block_until_ready(run.final)

@@ -65,20 +65,20 @@ def build(n=512, seed=0):
 
 ALGORITHMS = {
     "simgd": lambda: optax.sgd(1e-2),
-    "alternating": lambda: jg.alternating(optax.sgd(1e-2)),
-    "consensus": lambda: optax.chain(jg.consensus(1.0), optax.sgd(1e-2)),
-    "jare": lambda: optax.chain(jg.jare(1.0), optax.sgd(1e-2)),
-    "sga": lambda: optax.chain(jg.sga(1.0), optax.sgd(1e-2)),
-    "sga (no alignment)": lambda: optax.chain(jg.sga(1.0, align=False), optax.sgd(1e-2)),
-    "extragradient": lambda: jg.extragradient(optax.sgd(1e-2)),
-    "hamiltonian": lambda: optax.chain(jg.hamiltonian(), optax.sgd(1e-2)),
-    "cgd": lambda: jg.cgd(1e-2),
-    "acgd": lambda: jg.acgd(1e-2),
-    "look-ahead": lambda: optax.chain(jg.look_ahead(1e-2), optax.sgd(1e-2)),
-    "lola": lambda: optax.chain(jg.lola(1e-2), optax.sgd(1e-2)),
-    "sos": lambda: optax.chain(jg.sos(1e-2), optax.sgd(1e-2)),
-    "gda-am (m=5)": lambda: jg.gda_am(optax.sgd(1e-2), window=5),
-    "gda-am alternating (m=5)": lambda: jg.gda_am(jg.alternating(optax.sgd(1e-2)), window=5),
+    "alternating": lambda: jg.transforms.alternating(optax.sgd(1e-2)),
+    "consensus": lambda: optax.chain(jg.transforms.consensus(1.0), optax.sgd(1e-2)),
+    "jare": lambda: optax.chain(jg.transforms.jare(1.0), optax.sgd(1e-2)),
+    "sga": lambda: optax.chain(jg.transforms.sga(1.0), optax.sgd(1e-2)),
+    "sga (no alignment)": lambda: optax.chain(jg.transforms.sga(1.0, align=False), optax.sgd(1e-2)),
+    "extragradient": lambda: jg.transforms.extragradient(optax.sgd(1e-2)),
+    "hamiltonian": lambda: optax.chain(jg.transforms.hamiltonian(), optax.sgd(1e-2)),
+    "cgd": lambda: jg.transforms.cgd(1e-2),
+    "acgd": lambda: jg.transforms.acgd(1e-2),
+    "look-ahead": lambda: optax.chain(jg.transforms.opponent_lookahead(1e-2), optax.sgd(1e-2)),
+    "lola": lambda: optax.chain(jg.transforms.lola(1e-2), optax.sgd(1e-2)),
+    "sos": lambda: optax.chain(jg.transforms.sos(1e-2), optax.sgd(1e-2)),
+    "gda-am (m=5)": lambda: jg.transforms.gda_am(optax.sgd(1e-2), window=5),
+    "gda-am alternating (m=5)": lambda: jg.transforms.gda_am(jg.transforms.alternating(optax.sgd(1e-2)), window=5),
 }
 
 
@@ -220,7 +220,7 @@ def main():
     # warm-started along a run (the timing above includes them)
     tx = ALGORITHMS["cgd"]()
     out = jg.rollout(game, tx, w0, args.steps)
-    one = jg.rollout(game, jg.cgd(1e-2, warm_start=False), w0, 1)
+    one = jg.rollout(game, jg.transforms.cgd(1e-2, warm_start=False), w0, 1)
     rows["cgd"]["cg_products_per_step_warm"] = int(out.state.iterations)
     rows["cgd"]["cg_products_first_step_cold"] = int(one.state.iterations)
     rows["cgd"]["unconverged_solves"] = int(out.state.failures)

@@ -46,7 +46,7 @@ def configs(gamma_r1, gamma_cons):
     return {
         "unregularised": (None, None),
         f"R1 (gamma={gamma_r1:g})": (lambda g: jg.regularizers.r1(g, gamma_r1), None),
-        f"consensus (gamma={gamma_cons:g})": (None, jg.consensus(gamma_cons)),
+        f"consensus (gamma={gamma_cons:g})": (None, jg.transforms.consensus(gamma_cons)),
     }
 
 

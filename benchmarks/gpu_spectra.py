@@ -6,7 +6,7 @@ on the digits (``conv_gan.train``), then at the checkpoint, on the exact game of
 and 64 latents, times:
 
 * ``jg.top_eigenvalues``: top-6 by real part (first call with compilation, then a warm call),
-  top-6 by modulus, and top-6 by real part of the consensus field (``jg.consensus(0.1)``),
+  top-6 by modulus, and top-6 by real part of the consensus field (``jg.transforms.consensus(0.1)``),
   each with its products and largest relative residual;
 * ``jg.spectral_density`` of the discriminator's Hessian and of the symmetric part of the
   game Jacobian (8 probes, 32 Lanczos steps);
@@ -68,7 +68,7 @@ def main():
         game = ng.game
         row = {"dtype": np.dtype(dtype).name, "parameters": ng.num_parameters, "train_s": train_s,
                "top": [top_row(game, w, k, "LR"), top_row(game, w, k, "LM"),
-                       dict(top_row(game, w, k, "LR", jg.consensus(0.1)), transform="consensus(0.1)")]}
+                       dict(top_row(game, w, k, "LR", jg.transforms.consensus(0.1)), transform="consensus(0.1)")]}
         for op in ("hessian_theta", "jacobian_symmetric"):
             s, dens = timed(lambda: jg.spectral_density(game, w, operator=op, num_probes=8, lanczos_steps=32))
             row[f"density_{op}_s"] = s

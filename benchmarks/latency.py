@@ -50,7 +50,7 @@ def cases(sweep_steps):
     box = jg.games.constrained_examples()["matrix-2x2"]
     sgd = optax.sgd(0.1)
     make_lr = lambda h: optax.sgd(h["lr"])  # noqa: E731
-    make_jare = lambda h: optax.chain(jg.jare(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
+    make_jare = lambda h: optax.chain(jg.transforms.jare(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
     lrs100 = jnp.logspace(-3, 0, 100)
     grid9 = {"lr": jnp.repeat(jnp.array([0.1, 0.5, 1.0]), 3), "gamma": jnp.tile(jnp.array([0.0, 1.0, 2.0]), 3)}
     ts = jnp.linspace(0.0, 1.0, 5)
@@ -106,18 +106,18 @@ def cases(sweep_steps):
         ),
     )
     out["flow"] = dict(
-        call=lambda: jg.flow(dirac, w0, ts),
-        ref=(jax.jit(lambda w, t: jg.flow(dirac, w, t)), (w0, ts)),
+        call=lambda: jg.flows.flow(dirac, w0, ts),
+        ref=(jax.jit(lambda w, t: jg.flows.flow(dirac, w, t)), (w0, ts)),
     )
     out["refinement_test (3 levels)"] = dict(
-        call=lambda: jg.refinement_test(dirac, optax.sgd, w0, 0.1, 40, levels=3, points=5),
-        new_lr=lambda: jg.refinement_test(dirac, optax.sgd, w0, next(new), 40, levels=3, points=5),
+        call=lambda: jg.flows.refinement_test(dirac, optax.sgd, w0, 0.1, 40, levels=3, points=5),
+        new_lr=lambda: jg.flows.refinement_test(dirac, optax.sgd, w0, next(new), 40, levels=3, points=5),
         # the JAX work: the three runs in one vmapped program and the flow
         ref=(
             jax.jit(lambda w, eta: (
                 jax.vmap(lambda lr: jg.rollout(dirac, optax.sgd(lr), w, 160, record_every=10).trajectory)(
                     eta / jnp.array([1.0, 2.0, 4.0])),
-                jg.flow(dirac, w, jnp.linspace(0.0, 4.0, 5) * eta),
+                jg.flows.flow(dirac, w, jnp.linspace(0.0, 4.0, 5) * eta),
             )),
             (w0, 0.1),
         ),
@@ -127,8 +127,8 @@ def cases(sweep_steps):
         ref=(jax.jit(lambda ws: jg.spectral_trace(dirac, ws)), (traj,)),
     )
     out["run_stonr"] = dict(
-        call=lambda: jg.run_stonr(box.game, box.box),
-        ref=(jax.jit(lambda b: jg.run_stonr(box.game, b)), (box.box,)),
+        call=lambda: jg.transforms.run_stonr(box.game, box.box),
+        ref=(jax.jit(lambda b: jg.transforms.run_stonr(box.game, b)), (box.box,)),
     )
     return out
 

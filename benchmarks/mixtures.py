@@ -59,9 +59,9 @@ def method_parts(method: str, gamma: float):
     if method == "r2":
         return "standard", lambda g: jg.regularizers.r2(g, gamma), None
     if method == "consensus":
-        return "standard", None, jg.consensus(gamma)
+        return "standard", None, jg.transforms.consensus(gamma)
     if method == "jare":
-        return "standard", None, jg.jare(gamma)
+        return "standard", None, jg.transforms.jare(gamma)
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -84,7 +84,7 @@ def ring_part(args):
     z_eval = jax.random.normal(jax.random.PRNGKey(7), (args.n, 2))
     fresh = np.asarray(ds.sample(jax.random.PRNGKey(8), args.n))
     ng = jg.games.mlp_gan(data, key=jax.random.PRNGKey(1), hidden=(args.ring_width,) * 2)
-    algos = {"SimGD": None, f"consensus (gamma={args.gamma:g})": jg.consensus(args.gamma), f"JARE (gamma={args.gamma:g})": jg.jare(args.gamma)}
+    algos = {"SimGD": None, f"consensus (gamma={args.gamma:g})": jg.transforms.consensus(args.gamma), f"JARE (gamma={args.gamma:g})": jg.transforms.jare(args.gamma)}
     out = {"parameters": ng.num_parameters, "steps": args.steps, "record_every": args.record, "lr": args.lr, "algorithms": {}}
     print(f"[ring] MLP GAN with {ng.num_parameters} parameters, {args.n} data points, RMSProp lr {args.lr}, {args.steps} steps")
     for name, corr in algos.items():

@@ -98,10 +98,10 @@ def hand_step(name, field):
 def jaxgan_tx(name):
     return {
         "simgd": optax.sgd(LR),
-        "sga": optax.chain(jg.sga(LAM, align=False), optax.sgd(LR)),
-        "lola": optax.chain(jg.lola(ALPHA), optax.sgd(LR)),
-        "sos": optax.chain(jg.sos(ALPHA), optax.sgd(LR)),
-        "cgd": jg.cgd(ETA, tol=1e-10, warm_start=False),
+        "sga": optax.chain(jg.transforms.sga(LAM, align=False), optax.sgd(LR)),
+        "lola": optax.chain(jg.transforms.lola(ALPHA), optax.sgd(LR)),
+        "sos": optax.chain(jg.transforms.sos(ALPHA), optax.sgd(LR)),
+        "cgd": jg.transforms.cgd(ETA, tol=1e-10, warm_start=False),
     }[name]
 
 

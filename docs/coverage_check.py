@@ -1,7 +1,7 @@
 """Every public name of jaxgan has an entry in ``docs/api/``, and every entry is public.
 
 A public name is one listed in ``__all__`` of ``jaxgan`` or of a public subpackage; the same
-object reached by two names (``jaxgan.cgd`` is ``jaxgan.transforms.cgd``) needs one entry.
+object reached by two names needs one entry.
 Used by ``conf.py`` (the build fails) and by ``tests/test_docs.py``.
 """
 

@@ -15,7 +15,7 @@ from . import metrics as metrics
 from . import regularizers as regularizers
 from . import transforms as transforms
 from ._arnoldi import TopEigenvalues as TopEigenvalues
-from ._arnoldi import arnoldi_eigenvalues as arnoldi_eigenvalues
+from ._arnoldi import operator_top_eigenvalues as operator_top_eigenvalues
 from ._arnoldi import top_eigenvalues as top_eigenvalues
 from ._certificate import Extremes as Extremes
 from ._certificate import StationaryPointCertificate as StationaryPointCertificate
@@ -44,12 +44,6 @@ from ._game import zero_sum as zero_sum
 from ._jacobian import Blocks as Blocks
 from ._jacobian import jacobian as jacobian
 from ._jacobian import jacobian_blocks as jacobian_blocks
-from ._manifold import Projection as Projection
-from ._manifold import Retraction as Retraction
-from ._manifold import retract as retract
-from ._manifold import ridge_lift as ridge_lift
-from ._manifold import tangent_projection as tangent_projection
-from ._manifold import total_derivative as total_derivative
 from ._modified import modified_game as modified_game
 from ._path_angle import PathAngle as PathAngle
 from ._path_angle import path_angle as path_angle
@@ -65,10 +59,10 @@ from ._spectral import conditioning_factor as conditioning_factor
 from ._spectral import eigenvalues as eigenvalues
 from ._spectral import flow_verdict as flow_verdict
 from ._spectral import matrix_eigenvalues as matrix_eigenvalues
+from ._spectral import matrix_spectrum as matrix_spectrum
 from ._spectral import phase_factor as phase_factor
 from ._spectral import spectral_radius as spectral_radius
 from ._spectral import spectrum as spectrum
-from ._spectral import spectrum_of_matrix as spectrum_of_matrix
 from ._spectral import stable_step_bound as stable_step_bound
 from ._spectral import update_jacobian as update_jacobian
 from ._spectral import verdict_tolerance as verdict_tolerance
@@ -80,47 +74,6 @@ from ._step import declare as declare
 from ._step import make_step as make_step
 from ._trace import SpectralTrace as SpectralTrace
 from ._trace import spectral_trace as spectral_trace
-from .flows import Flow as Flow
-from .flows import Refinement as Refinement
-from .flows import flow as flow
-from .flows import refinement_test as refinement_test
-from .transforms import LOCAL_TYPES as LOCAL_TYPES
-from .transforms import ACGDState as ACGDState
-from .transforms import AlternatingState as AlternatingState
-from .transforms import AndersonState as AndersonState
-from .transforms import BestResponseState as BestResponseState
-from .transforms import BestResponseStats as BestResponseStats
-from .transforms import CGDState as CGDState
-from .transforms import ExtragradientState as ExtragradientState
-from .transforms import FollowTheRidgeState as FollowTheRidgeState
-from .transforms import LookaheadState as LookaheadState
-from .transforms import ProximalPointState as ProximalPointState
-from .transforms import StonrResult as StonrResult
-from .transforms import StonrState as StonrState
-from .transforms import acgd as acgd
-from .transforms import alternating as alternating
-from .transforms import best_response as best_response
-from .transforms import cgd as cgd
-from .transforms import consensus as consensus
-from .transforms import extragradient as extragradient
-from .transforms import field_correction as field_correction
-from .transforms import follow_the_ridge as follow_the_ridge
-from .transforms import gda_am as gda_am
-from .transforms import glgd as glgd
-from .transforms import hamiltonian as hamiltonian
-from .transforms import jare as jare
-from .transforms import lola as lola
-from .transforms import look_ahead as look_ahead
-from .transforms import lookahead as lookahead
-from .transforms import per_player as per_player
-from .transforms import project_box as project_box
-from .transforms import proximal_point as proximal_point
-from .transforms import run_stonr as run_stonr
-from .transforms import sga as sga
-from .transforms import sos as sos
-from .transforms import stonr as stonr
-from .transforms import stonr_certificate as stonr_certificate
-from .transforms import ttur as ttur
 
 __version__ = "0.1.0"
 
@@ -130,33 +83,17 @@ __all__ = [
     "modified_game",
     "solve_equilibrium",
     "Equilibrium",
-    "proximal_point",
-    "ACGDState",
-    "AlternatingState",
-    "AndersonState",
-    "BestResponseState",
-    "BestResponseStats",
     "Blocks",
     "Box",
-    "CGDState",
     "Extremes",
-    "ExtragradientState",
-    "Flow",
-    "FollowTheRidgeState",
     "Game",
     "Joint",
-    "LOCAL_TYPES",
     "NPlayerGame",
     "Players",
     "StackedPlayers",
-    "LookaheadState",
     "PathAngle",
-    "Projection",
-    "ProximalPointState",
     "Quadrature",
     "RESULTS",
-    "Refinement",
-    "Retraction",
     "Rollout",
     "VERDICTS",
     "SpectralDensity",
@@ -164,77 +101,46 @@ __all__ = [
     "Spectrum",
     "StabilityMap",
     "StationaryPointCertificate",
-    "StonrResult",
-    "StonrState",
     "SweepResult",
     "TopEigenvalues",
-    "acgd",
-    "alternating",
-    "arnoldi_eigenvalues",
-    "best_response",
-    "cgd",
+    "operator_top_eigenvalues",
     "chain",
     "conditioning_factor",
-    "consensus",
     "corrected_field",
     "datasets",
     "declare",
     "eigenvalues",
     "expectation",
-    "extragradient",
-    "field_correction",
     "finite_support",
     "fixed_samples",
-    "flow",
     "flow_verdict",
     "flows",
-    "follow_the_ridge",
     "games",
     "gauss_hermite",
     "gauss_hermite_1d",
-    "gda_am",
-    "glgd",
     "grid_product",
-    "hamiltonian",
     "jacobian",
     "jacobian_blocks",
-    "jare",
-    "lola",
-    "look_ahead",
-    "lookahead",
     "make_step",
     "manifold",
     "matrix_eigenvalues",
     "metrics",
     "path_angle",
-    "per_player",
     "phase_factor",
-    "project_box",
-    "refinement_test",
     "regularizers",
-    "retract",
-    "ridge_lift",
     "rollout",
-    "run_stonr",
-    "sga",
     "simultaneous_gradient",
-    "sos",
     "spectral_density",
     "spectral_radius",
     "spectral_trace",
     "spectrum",
-    "spectrum_of_matrix",
+    "matrix_spectrum",
     "stability_map",
     "stable_step_bound",
     "stationary_point_certificate",
-    "stonr",
-    "stonr_certificate",
     "sweep",
-    "tangent_projection",
     "top_eigenvalues",
-    "total_derivative",
     "transforms",
-    "ttur",
     "update_jacobian",
     "vector_field",
     "verdict_tolerance",

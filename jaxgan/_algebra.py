@@ -75,7 +75,8 @@ _FIRST = (
     "reads its "
     "updates as the field xi, but {before} already transformed them (e.g. "
     "`optax.chain(optax.sgd(lr), "
-    "jg.{after}(...))`). Write `optax.chain(jg.{after}(...), optax.sgd(lr))`; several corrections "
+    "{after_call}(...))`). Write `optax.chain({after_call}(...), optax.sgd(lr))`; several "
+    "corrections "
     "may be chained "
     "together ahead of the optimiser."
 )
@@ -83,9 +84,10 @@ _AFTER_STEP = (
     "{before} is a full step: it produces the final update, learning rate included, and nothing "
     "that changes "
     "the update may follow it, so {after} after it is refused. Put corrections before it "
-    "(`optax.chain(jg.consensus(g), jg.{before}(...))`) and direction stages inside it where it "
+    "(`optax.chain(jg.transforms.consensus(g), {before_call}(...))`) and direction stages inside "
+    "it where it "
     "takes an inner "
-    "optimiser (`jg.{before}(optax.chain(...))`)."
+    "optimiser (`{before_call}(optax.chain(...))`)."
 )
 
 #: What may follow what: ``RULE[(before, after)]``. The test suite enumerates it.
@@ -103,7 +105,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
         "{after} right after {before} would take the corrected field itself as the update (no "
         "learning rate: a step of one along the field, uphill): put a direction stage or a full "
         "step between, "
-        "`optax.chain(jg.{before}(...), optax.sgd(lr), <projection>)`.",
+        "`optax.chain({before_call}(...), optax.sgd(lr), <projection>)`.",
     ),
     (D, C): Rule(False, _FIRST),
     (D, D): Rule(True),
@@ -114,7 +116,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
         "the (corrected) field and applies its own learning rate, but {before} before it already "
         "turned the field "
         "into an update, which would change the algorithm. Write the step "
-        "alone after the corrections, `optax.chain(<corrections>, jg.{after}(...))`, with its "
+        "alone after the corrections, `optax.chain(<corrections>, {after_call}(...))`, with its "
         "learning rate in its "
         "own arguments (or in its inner optimiser).",
     ),
@@ -132,7 +134,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (P, C): Rule(
         False,
         "{after} after {before}: a projection comes last in a step (it acts on the point after "
-        "the step), and a field correction comes first. Write `optax.chain(jg.{after}(...), ..., "
+        "the step), and a field correction comes first. Write `optax.chain({after_call}(...), ..., "
         "<projection>)`.",
     ),
     (P, D): Rule(
@@ -144,7 +146,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (P, S): Rule(
         False,
         "{before} before the full step {after} would project before the step, never after it: "
-        "put the projection in {after}'s inner optimiser (`jg.{after}(optax.chain(optax.sgd(lr), "
+        "put the projection in {after}'s inner optimiser (`{after_call}(optax.chain(optax.sgd(lr), "
         "<projection>))`) or after a step that moves once.",
     ),
     (P, P): Rule(True),
@@ -169,7 +171,8 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
     (Place.PLAYER, C): (
         "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: put "
         "corrections before "
-        "the wrapper, e.g. `optax.chain(jg.{name}(...), jg.{wrapper}(...))`; {wrapper} then uses "
+        "the wrapper, e.g. `optax.chain({name_call}(...), jg.transforms.{wrapper}(...))`; "
+        "{wrapper} then uses "
         "the corrected field "
         "at every point it visits."
     ),
@@ -177,7 +180,7 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
     (Place.PLAYER, S): (
         "{name} inside {wrapper}'s inner optimiser: a full step needs both players, but each inner "
         "optimiser of "
-        "{wrapper} steps one player. Use `jg.{name}(...)` on its own, or direction stages inside "
+        "{wrapper} steps one player. Use `{name_call}(...)` on its own, or direction stages inside "
         "{wrapper}."
     ),
     (Place.PLAYER, P): None,
@@ -199,13 +202,13 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
         "current point to the "
         "field of another point (the look-ahead), which gives a full step no meaning. Nest the "
         "other way round "
-        "(`jg.{name}(...)` of a joint step) or use direction stages inside {wrapper}."
+        "(`{name_call}(...)` of a joint step) or use direction stages inside {wrapper}."
     ),
     (Place.FIELD, C): None,
     **{
         (Place.FIELD, r): (
             "`transform=` takes field corrections only (consensus, jare, sga, hamiltonian, "
-            "look_ahead, lola, sos, "
+            "opponent_lookahead, lola, sos, "
             "follow_the_ridge): {name} is a "
             + r.value
             + ", and the spectrum, flow or corrected field is of the field, "
@@ -237,6 +240,13 @@ class Info(NamedTuple):
     uses_field: bool = True
     why: str = ""
     form: str = ""
+    builtin: bool = True
+
+
+def call(info: "Info") -> str:
+    """How a user writes the stage in a message: ``jg.transforms.cgd`` for jaxgan's own, the
+    declared name for a stage of the user's (``jg.declare``, ``field_correction``)."""
+    return f"jg.transforms.{info.name}" if info.builtin else info.name
 
 
 def is_declared(info: "Info") -> bool:
@@ -249,6 +259,7 @@ _UNDECLARED = Info(
     "a direction stage (an optax transformation, or an optax wrapper that rebuilds the updates: "
     "masked, "
     "multi_transform, apply_if_finite)",
+    builtin=False,
 )
 
 
@@ -291,7 +302,9 @@ class _Probe:
         for info in self.sequence:
             why = PLACE[(self.place, info.role)]
             if why is not None:
-                raise ValueError(why.format(name=info.name, wrapper=self.wrapper))
+                raise ValueError(
+                    why.format(name=info.name, name_call=call(info), wrapper=self.wrapper)
+                )
         if self.place in NEEDS_UPDATE and not any(
             i.role in (Role.DIRECTION, Role.STEP) for i in self.sequence
         ):
@@ -322,7 +335,11 @@ def check_pair(before: Info, after: Info) -> None:
         before=before.name,
         after=after.name,
         after_why=after.why,
-        form=before.form.format(after=after.name) if before.form else f"`jg.{before.name}(...)`",
+        before_call=call(before),
+        after_call=call(after),
+        form=before.form.format(after_call=call(after))
+        if before.form
+        else f"`{call(before)}(...)`",
     )
     raise ValueError(
         f"{message} (step algebra: a {after.role.value} may not follow a {before.role.value} here)"
@@ -401,7 +418,8 @@ def resolve(
 
     The probe runs in the caller's own trace (the optax stages' arithmetic it traces is dead
     code, removed by the compiler): a correction built there from a traced hyperparameter
-    (``optax.inject_hyperparams(jg.consensus)``) then belongs to the trace that uses its field.
+    (``optax.inject_hyperparams(jg.transforms.consensus)``) then belongs to the trace that uses its
+    field.
     """
     leaves = jax.tree.leaves(state)
     record = probe(tx, start, state, params, extra, place, wrapper)
@@ -438,7 +456,7 @@ def check_place(tx, place: Place, wrapper: str) -> None:
     if info is not None:
         why = PLACE[(place, info.role)]
         if why is not None:
-            raise ValueError(why.format(name=info.name, wrapper=wrapper))
+            raise ValueError(why.format(name=info.name, name_call=call(info), wrapper=wrapper))
 
 
 def transformation(
@@ -525,7 +543,8 @@ def player_of(extra: Dict[str, Any], where: str) -> str:
         raise TypeError(
             f"{where}: got one player's parameters (not a jaxgan.Joint) but no `jaxgan_player`: "
             "use it inside "
-            "jg.alternating, jg.per_player or jg.ttur (which say which player each step is for), "
+            "jg.transforms.alternating, jg.transforms.per_player or jg.transforms.ttur (which say "
+            "which player each step is for), "
             "or on the joint "
             "parameters."
         )

@@ -34,7 +34,7 @@ class TopEigenvalues(NamedTuple):
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> out = jg.arnoldi_eigenvalues(lambda x: jnp.arange(1.0, 11.0) * x, jnp.ones(10), 2)
+      >>> out = jg.operator_top_eigenvalues(lambda x: jnp.arange(1.0, 11.0) * x, jnp.ones(10), 2)
       >>> [round(float(v.real), 4) for v in out.eigenvalues], bool(out.converged)
       ([10.0, 9.0], True)
     """
@@ -92,7 +92,7 @@ def _order(theta, which):
     tol=Maybe(Real(0, low_open=True)),
     max_restarts=Integer(1),
 )
-def arnoldi_eigenvalues(
+def operator_top_eigenvalues(
     matvec: Callable[[jax.Array], jax.Array],
     v0: jax.Array,
     k: int,
@@ -140,7 +140,7 @@ def arnoldi_eigenvalues(
       >>> rot = jnp.array([[0.0, -2.0], [2.0, 0.0]])  # eigenvalues +-2i
       >>> a = jnp.block([[rot, jnp.zeros((2, 2))], [jnp.zeros((2, 2)), jnp.diag(jnp.array([1.0,
       ... -0.5]))]])
-      >>> out = jg.arnoldi_eigenvalues(lambda x: a.astype(x.dtype) @ x, jnp.ones(4), 2)
+      >>> out = jg.operator_top_eigenvalues(lambda x: a.astype(x.dtype) @ x, jnp.ones(4), 2)
       >>> sorted(round(float(v.imag), 4) for v in out.eigenvalues)
       [-2.0, 2.0]
     """
@@ -149,13 +149,9 @@ def arnoldi_eigenvalues(
     v0 = jnp.asarray(v0)
     if v0.ndim != 1:
         raise ValueError(f"top_eigenvalues: the start vector must be 1-D, got shape {v0.shape}.")
-    check_start_vector(v0, "arnoldi_eigenvalues")
+    check_start_vector(v0, "operator_top_eigenvalues")
     n = v0.shape[0]
-    if not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ValueError(
-            f"top_eigenvalues: `k` must be an int in [1, n - 1] = [1, {n - 1}], got {k!r} (use "
-            "eigenvalues() for all)."
-        )
+    Integer(1, n - 1).check(k, "top_eigenvalues", "k")  # all n: eigenvalues()
     m = int(krylov_size) if krylov_size is not None else min(n, max(2 * k + 20, 60))
     if not k < m <= n:
         raise ValueError(f"top_eigenvalues: `krylov_size` must be in ({k}, {n}], got {m}.")
@@ -313,7 +309,7 @@ def top_eigenvalues(
       block: ``None`` (the joint Jacobian), ``"phi"`` or ``"theta"``.
       transform: optional stateless correction; with ``hyperparams``, a callable
         ``h -> transformation`` (a ``make_tx``).
-      krylov_size, tol, max_restarts: see ``arnoldi_eigenvalues``.
+      krylov_size, tol, max_restarts: see ``operator_top_eigenvalues``.
       v0: start vector ``(n,)`` (default: a fixed deterministic vector).
       hyperparams: the pytree handed to ``transform`` when it is a ``make_tx`` (traced: a new
         value compiles nothing; a dict key it never reads raises).
@@ -404,6 +400,6 @@ def field_top_eigenvalues(
     if v0 is None:
         n = z0.shape[0]
         v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=z0.dtype) * 1.618 + 0.5)
-    return arnoldi_eigenvalues(
+    return operator_top_eigenvalues(
         matvec, v0, k, which=which, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts
     )

@@ -35,9 +35,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._arnoldi import arnoldi_eigenvalues
+from ._arnoldi import operator_top_eigenvalues
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_hyperparameter, check_point
+from ._checks import check_finite, check_game, check_point
 from ._density import inner_solve_options
 from ._domains import Integer, Maybe, Real, domains
 from ._field import game_field
@@ -121,8 +121,8 @@ def _extremes(matvec, n, dtype, tol):
         return Extremes(lam, lam, jnp.zeros(2, dtype), jnp.asarray(True))
 
     v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=dtype) * 1.618 + 0.5)
-    lo = arnoldi_eigenvalues(matvec, v0, 1, which="SR", tol=tol)  # a real map: real arithmetic
-    hi = arnoldi_eigenvalues(matvec, v0, 1, which="LR", tol=tol)
+    lo = operator_top_eigenvalues(matvec, v0, 1, which="SR", tol=tol)  # a real map: real arithmetic
+    hi = operator_top_eigenvalues(matvec, v0, 1, which="LR", tol=tol)
     res = jnp.concatenate([lo.residuals, hi.residuals]).astype(dtype)
     return Extremes(
         lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged
@@ -177,8 +177,7 @@ def stationary_point_certificate(
     game = check_game(game, where, two_player="stationary_point_certificate")
     w = jax.tree.map(jnp.asarray, check_point(game, w, where))
     check_finite(w, where)
-    gtol = float(check_hyperparameter(gtol, where, "gtol", allow_inf=True))
-    rtol = float(check_hyperparameter(rtol, where, "rtol", high=1.0))
+    gtol, rtol = float(gtol), float(rtol)  # checked by their declared domains
     tol, maxiter = inner_solve_options(w, tol, maxiter, where)
     name = "schur_complement" if game.zero_sum else "stackelberg_hessian"
     out = compiled(where, _certificate_program, (game,), (name, tol, maxiter, rtol))(w)

@@ -219,8 +219,7 @@ def spectral_density(
     n = _size(w, operator)
     lanczos_steps = min(n, 64) if lanczos_steps is None else lanczos_steps
     for name, value in (("num_probes", num_probes), ("lanczos_steps", lanczos_steps)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{where}: `{name}` must be a positive int, got {value!r}.")
+        Integer(1).check(value, where, name)
     if lanczos_steps > n:
         raise ValueError(
             f"{where}: `lanczos_steps` must be at most the operator's size {n}, got "
@@ -241,8 +240,8 @@ def inner_solve_options(w, tol, maxiter, where):
     n_theta = int(sum(np.size(x) for x in jax.tree.leaves(w.theta if isinstance(w, Joint) else w)))
     if maxiter is None:
         maxiter = max(4 * n_theta, 20)
-    elif not isinstance(maxiter, (int, np.integer)) or isinstance(maxiter, bool) or maxiter < 1:
-        raise ValueError(f"{where}: `maxiter` must be a positive int, got {maxiter!r}.")
+    else:
+        Integer(1).check(maxiter, where, "maxiter")
     return tol, int(maxiter)
 
 

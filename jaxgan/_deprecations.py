@@ -10,13 +10,100 @@ from __future__ import annotations
 import warnings
 from typing import Callable, Dict, Tuple
 
-#: ``{module: {old name: (the new spelling, a function giving the value)}}``
-DEPRECATED: Dict[str, Dict[str, Tuple[str, Callable]]] = {
-    "jaxgan": {
-        "STATUS_NAMES": ("jaxgan.RESULTS(code).label",
-                         lambda: tuple(r.label for r in _results())),
-    },
+#: The names each catalogue owns, which the top level also exported before this release.
+MOVED: Dict[str, Tuple[str, ...]] = {
+    "transforms": (
+        "ACGDState",
+        "AlternatingState",
+        "AndersonState",
+        "BestResponseState",
+        "BestResponseStats",
+        "CGDState",
+        "ExtragradientState",
+        "FollowTheRidgeState",
+        "LOCAL_TYPES",
+        "LookaheadState",
+        "ProximalPointState",
+        "StonrResult",
+        "StonrState",
+        "acgd",
+        "alternating",
+        "best_response",
+        "cgd",
+        "consensus",
+        "extragradient",
+        "field_correction",
+        "follow_the_ridge",
+        "gda_am",
+        "glgd",
+        "hamiltonian",
+        "jare",
+        "lola",
+        "lookahead",
+        "per_player",
+        "project_box",
+        "proximal_point",
+        "run_stonr",
+        "sga",
+        "sos",
+        "stonr",
+        "stonr_certificate",
+        "ttur",
+    ),
+    "manifold": (
+        "Projection",
+        "Retraction",
+        "retract",
+        "ridge_lift",
+        "tangent_projection",
+        "total_derivative",
+    ),
+    "flows": ("Flow", "Refinement", "flow", "refinement_test"),
 }
+
+#: Names that collided with another or did not say what they are: ``{module: {old: new}}``,
+#: the new name in the same module.
+RENAMED: Dict[str, Dict[str, str]] = {
+    "jaxgan": {
+        "look_ahead": "transforms.opponent_lookahead",
+        "spectrum_of_matrix": "matrix_spectrum",
+        "arnoldi_eigenvalues": "operator_top_eigenvalues",
+    },
+    "jaxgan.transforms": {"look_ahead": "opponent_lookahead"},
+}
+
+
+def _attribute(path: str) -> Callable:
+    """A function giving the object at the dotted ``path`` (``"jaxgan.transforms.cgd"``),
+    imported when called so that the table costs nothing at import."""
+
+    def value():
+        import importlib
+
+        module, _, name = path.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+
+    return value
+
+
+def _table() -> Dict[str, Dict[str, Tuple[str, Callable]]]:
+    table: Dict[str, Dict[str, Tuple[str, Callable]]] = {
+        "jaxgan": {
+            "STATUS_NAMES": (
+                "jaxgan.RESULTS(code).label",
+                lambda: tuple(r.label for r in _results()),
+            ),
+        },
+    }
+    for catalogue, names in MOVED.items():
+        for name in names:
+            new = f"jaxgan.{catalogue}.{name}"
+            table["jaxgan"][name] = (new, _attribute(new))
+    for module, renames in RENAMED.items():
+        for old, name in renames.items():
+            new = f"{module}.{name}" if module != "jaxgan" else f"jaxgan.{name}"
+            table.setdefault(module, {})[old] = (new, _attribute(new))
+    return table
 
 
 def _results():
@@ -25,10 +112,17 @@ def _results():
     return RESULTS
 
 
+#: ``{module: {old name: (the new spelling, a function giving the value)}}``
+DEPRECATED: Dict[str, Dict[str, Tuple[str, Callable]]] = _table()
+
+
 def warn(old: str, new: str, stacklevel: int = 3) -> None:
     """Warn that ``old`` is deprecated in favour of ``new``."""
-    warnings.warn(f"{old} is deprecated and will be removed in the next release: use {new}.",
-                  DeprecationWarning, stacklevel=stacklevel)
+    warnings.warn(
+        f"{old} is deprecated and will be removed in the next release: use {new}.",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def module_getattr(module: str) -> Callable:

@@ -65,8 +65,6 @@ def gauss_hermite_1d(order: int):
       >>> round(float((w * x**4).sum()), 12)  # E[Z^4] = 3
       3.0
     """
-    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
-        raise ValueError(f"gauss_hermite_1d: `order` must be a positive int, got {order!r}.")
     x, w = np.polynomial.hermite_e.hermegauss(int(order))
     return x, w / np.sqrt(2.0 * np.pi)
 

@@ -145,7 +145,7 @@ def corrected_field(game: Game, transform=None, *, hyperparams=None) -> Callable
 
     Examples:
       >>> import jaxgan as jg
-      >>> v = jg.corrected_field(jg.games.dirac("wgan"), jg.consensus(1.0))
+      >>> v = jg.corrected_field(jg.games.dirac("wgan"), jg.transforms.consensus(1.0))
       >>> float(v(jg.Joint(1.0, 0.0)).phi)
       -1.0
     """

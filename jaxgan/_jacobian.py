@@ -27,12 +27,7 @@ def check_chunk_size(chunk_size: Optional[int]) -> int:
     """The JVP block size of a dense assembly: a positive int (``None``: 16)."""
     if chunk_size is None:
         return 16
-    if (
-        not isinstance(chunk_size, (int, np.integer))
-        or isinstance(chunk_size, bool)
-        or chunk_size < 1
-    ):
-        raise ValueError(f"jacobian: `chunk_size` must be a positive int, got {chunk_size!r}.")
+    Integer(1).check(chunk_size, "jacobian", "chunk_size")
     return int(chunk_size)
 
 
@@ -103,7 +98,7 @@ def jacobian(
     Args:
       game: a ``Game``.
       w: the point, a ``Joint``.
-      transform: optional stateless correction (e.g. ``jg.consensus(1.0)``): the
+      transform: optional stateless correction (e.g. ``jg.transforms.consensus(1.0)``): the
         Jacobian is then of the corrected field ``-T(xi)`` (see ``corrected_field``). With
         ``hyperparams``, a callable ``h -> transformation`` (a ``make_tx``).
       chunk_size: JVPs per block (``None``: 16).

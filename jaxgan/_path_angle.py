@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
@@ -110,8 +109,7 @@ def path_angle(
             "cosine with it are undefined; give two different points."
         )
     if alphas is None:
-        if not isinstance(num, (int, np.integer)) or isinstance(num, bool) or num < 2:
-            raise ValueError(f"{where}: `num` must be an int >= 2, got {num!r}.")
+        Integer(2).check(num, where, "num")
         dtype = jnp.result_type(*jax.tree.leaves(w_init))
         alphas = jnp.linspace(-0.2, 1.2, int(num), dtype=dtype)
     else:

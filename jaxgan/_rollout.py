@@ -66,18 +66,10 @@ def _all_finite(tree) -> jax.Array:
 
 
 def _check_steps(steps, record_every, where):
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"{where}: `steps` must be a positive int, got {steps!r}.")
+    Integer(1).check(steps, where, "steps")
+    Maybe(Integer(1)).check(record_every, where, "record_every")
     if record_every is None:
         record_every = steps
-    if (
-        not isinstance(record_every, (int, np.integer))
-        or isinstance(record_every, bool)
-        or record_every < 1
-    ):
-        raise ValueError(
-            f"{where}: `record_every` must be a positive int or None, got {record_every!r}."
-        )
     if steps % record_every:
         raise ValueError(f"{where}: `record_every` ({record_every}) must divide `steps` ({steps}).")
     return int(steps), int(record_every)

@@ -31,7 +31,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._checks import check_finite, check_game, check_point, check_read, read_checked
-from ._domains import Flag, Integer, Maybe, Real, describe, domains
+from ._domains import Flag, Integer, Maybe, Real, domains
 from ._eig import eig, eigvals
 from ._game import Game, Joint
 from ._jacobian import (
@@ -293,12 +293,12 @@ class Spectrum(NamedTuple):
 
 
 @domains(n_phi=Integer(1))
-def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
+def matrix_spectrum(a: jax.Array, n_phi: int) -> Spectrum:
     """The ``Spectrum`` of a joint Jacobian whose first ``n_phi`` rows are the generator's.
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> s = jg.spectrum_of_matrix(jnp.array([[0.0, -0.5], [0.5, -0.5]]), n_phi=1)
+      >>> s = jg.matrix_spectrum(jnp.array([[0.0, -0.5], [0.5, -0.5]]), n_phi=1)
       >>> bool(s.block_structured), round(float(s.stable_step), 5)
       (True, 2.0)
     """
@@ -315,7 +315,7 @@ def spectrum_of_matrix(a: jax.Array, n_phi: int) -> Spectrum:
 
 
 def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
-    """``spectrum_of_matrix``'s body; ``n_phi=None`` for an n-player Jacobian, which has no
+    """``matrix_spectrum``'s body; ``n_phi=None`` for an n-player Jacobian, which has no
     generator/discriminator split: ``block_structured`` is False, ``P`` and ``Q`` are empty
     and the per-block fields NaN (Lemma 3's block form is a two-player form)."""
     if n_phi is None:
@@ -518,8 +518,7 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
     check_finite(w, where)
     check_tx(tx, where, hyperparams)
     check_state(tx, w, state, where, hyperparams)
-    if not isinstance(cycle, bool):
-        raise TypeError(f"{where}: `cycle` must be a bool, got {describe(cycle)}.")
+    Flag().check(cycle, where, "cycle")
     options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle)
     out = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
         w, state, hyperparams

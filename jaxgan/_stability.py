@@ -110,7 +110,8 @@ def stability_map(
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> grid, shape = jg.grid_product(lr=jnp.array([0.1, 0.5, 3.0]), gamma=jnp.array([0.0, 1.0]))
-      >>> m = jg.stability_map(jg.games.dirac("wgan"), lambda h: optax.chain(jg.jare(h["gamma"]),
+      >>> m = jg.stability_map(jg.games.dirac("wgan"),
+      ... lambda h: optax.chain(jg.transforms.jare(h["gamma"]),
       ... optax.sgd(h["lr"])),
       ...                      grid, shape=shape, steps=200)
       >>> m.predicted.reshape(shape).tolist()  # gamma = 0 is SimGD: never stable

@@ -174,7 +174,7 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.dirac("wgan")
-      >>> tx = jg.chain(jg.consensus(1.0), jg.extragradient(optax.sgd(0.5)))
+      >>> tx = jg.chain(jg.transforms.consensus(1.0), jg.transforms.extragradient(optax.sgd(0.5)))
       >>> w = jg.Joint(1.0, 0.5)
       >>> u, _ = tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)
       >>> ref = jg.rollout(game, tx, w, 1).final
@@ -213,7 +213,7 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
     direction stage or a step that moves once (``cgd``), sits in a per-player inner optimiser
     (``alternating``, ``per_player``), receives ``jaxgan_player`` ("phi" or "theta") there, and
     is refused before a full step or after one that moves several times in a round. For a
-    field correction write ``jg.field_correction(name, correct)``.
+    field correction write ``jg.transforms.field_correction(name, correct)``.
 
     Args:
       tx: an optax transformation.
@@ -223,7 +223,7 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
     Examples:
       >>> import optax, jaxgan as jg
       >>> proj = jg.declare(optax.identity(), "projection", name="my_projection")
-      >>> tx = optax.chain(proj, jg.extragradient(optax.sgd(0.1)))
+      >>> tx = optax.chain(proj, jg.transforms.extragradient(optax.sgd(0.1)))
       >>> game = jg.games.bilinear(1.0)
       >>> try:
       ...     jg.rollout(game, tx, jg.Joint(1.0, 1.0), 1)
@@ -235,7 +235,7 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
         raise ValueError(
             f"declare: unknown `role` {role!r}; expected one of {sorted(ROLES)} (a field "
             "correction is declared with "
-            "jg.field_correction, full steps are jaxgan's own)."
+            "jg.transforms.field_correction, full steps are jaxgan's own)."
         )
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare: `name` must be a non-empty string, got {name!r}.")
@@ -258,5 +258,5 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
             )
 
     return transformation(
-        Info(ROLES[role], name), inner.init, inner.update, probe_inner=probe_contents
+        Info(ROLES[role], name, builtin=False), inner.init, inner.update, probe_inner=probe_contents
     )

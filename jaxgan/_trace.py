@@ -106,7 +106,7 @@ def spectral_trace(
       method: ``"dense"`` or ``"arnoldi"`` (see the module docstring).
       k: eigenvalues per Arnoldi target.
       transform: optional stateless correction: the corrected field's spectrum (e.g.
-        ``jg.jare(gamma)``, whose phase factor is the point of JARE).
+        ``jg.transforms.jare(gamma)``, whose phase factor is the point of JARE).
       krylov_size, tol, max_restarts: passed to ``top_eigenvalues``.
       smallest: Arnoldi only: also seek the ``k`` smallest-magnitude eigenvalues (the
         conditioning factor); ``False`` skips that slow target (``conditioning`` is NaN,

@@ -51,8 +51,7 @@ class Dataset2D:
 
     def sample(self, key: jax.Array, n: int) -> jax.Array:
         """``n`` samples, shape ``(n, 2)``, deterministic in ``key``."""
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"{self.name}.sample: `n` must be a positive int, got {n!r}.")
+        Integer(1).check(n, f"{self.name}.sample", "n")
         return self.sampler(key, int(n))
 
 

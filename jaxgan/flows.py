@@ -36,7 +36,7 @@ class Flow(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.Flow._fields
+      >>> jg.flows.Flow._fields
       ('ts', 'ys', 'solved')
     """
 
@@ -83,7 +83,8 @@ def flow(
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> out = jg.flow(jg.games.bilinear(1.0), jg.Joint(1.0, 0.0), jnp.array([0.0, jnp.pi / 2]))
+      >>> out = jg.flows.flow(jg.games.bilinear(1.0), jg.Joint(1.0, 0.0), jnp.array([0.0,
+      ... jnp.pi / 2]))
       >>> abs(round(float(out.ys.phi[-1]), 4)), round(float(out.ys.theta[-1]), 4)  # a quarter turn
       (0.0, 1.0)
     """
@@ -175,7 +176,7 @@ class Refinement(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.Refinement._fields[:4]
+      >>> jg.flows.Refinement._fields[:4]
       ('etas', 's', 'runs', 'flow')
     """
 
@@ -230,7 +231,7 @@ def refinement_test(
     Args:
       game: a ``Game``.
       make_tx: ``lr -> optax transformation`` (e.g. ``optax.sgd`` or ``lambda lr:
-        jg.alternating(optax.sgd(lr))``).
+        jg.transforms.alternating(optax.sgd(lr))``).
       w0: the start.
       eta: the coarsest learning rate.
       steps: steps of the coarsest run; ``points - 1`` must divide it.
@@ -249,7 +250,8 @@ def refinement_test(
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> r = jg.refinement_test(jg.games.bilinear(1.0), optax.sgd, jg.Joint(1.0, 0.0), 0.1, 20,
+      >>> r = jg.flows.refinement_test(jg.games.bilinear(1.0), optax.sgd, jg.Joint(1.0, 0.0), 0.1,
+      ... 20,
       ... levels=3, points=5)
       >>> # errors halve: order 1
       >>> [round(float(e) / float(r.errors[-1])) for e in r.errors], round(r.order, 1)
@@ -260,8 +262,6 @@ def refinement_test(
     check_finite(w0, "refinement_test", "w0")
     if not callable(make_tx):
         raise TypeError("refinement_test: `make_tx` must be a callable lr -> optax transformation.")
-    if not isinstance(levels, int) or levels < 2:
-        raise ValueError(f"refinement_test: `levels` must be an int >= 2, got {levels!r}.")
     if (
         not isinstance(steps, int)
         or not isinstance(points, int)

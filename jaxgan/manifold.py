@@ -3,9 +3,8 @@
 The public home of the manifold tools that best-response descent, Follow-the-Ridge and GLGD
 are built on: the projection onto the tangent space ``T_w M = null([H_tp, H_tt])``, the
 retraction of ``theta`` back onto ``M``, the leader's total derivative along it and the
-ridge lift (formulas and references in ``jaxgan._manifold``). The same objects stay
-reachable at the top level (``jg.retract`` is ``jg.manifold.retract``) for code written
-before this namespace existed.
+ridge lift (formulas and references in ``jaxgan._manifold``). This namespace is their one
+public home; the top-level spellings of earlier releases (``jg.retract``) warn and name it.
 """
 
 from ._manifold import Projection as Projection

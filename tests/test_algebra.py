@@ -49,11 +49,11 @@ Z = jnp.stack([W.phi, W.theta])
 
 #: representative stages of each role, and the reference update of each allowed pair
 STAGE = {
-    C: lambda: jg.consensus(GAMMA),
+    C: lambda: jg.transforms.consensus(GAMMA),
     D: lambda: optax.sgd(LR),
-    "step (several moves)": lambda: jg.extragradient(optax.sgd(LR)),
-    "step (moves once)": lambda: jg.cgd(ETA),
-    P: lambda: jg.project_box(BOX),
+    "step (several moves)": lambda: jg.transforms.extragradient(optax.sgd(LR)),
+    "step (moves once)": lambda: jg.transforms.cgd(ETA),
+    P: lambda: jg.transforms.project_box(BOX),
 }
 ALLOWED = {
     # a pair with no update stage is completed by an SGD step after it (C, C) or before it (P, P)
@@ -74,7 +74,7 @@ def _role(key):
 
 def _chain(a, b):
     first = STAGE[a]()
-    second = jg.project_box(jg.Box(jg.Joint(-0.4, -0.5), jg.Joint(0.4, 0.5))) if (a, b) == (P, P) else STAGE[b]()
+    second = jg.transforms.project_box(jg.Box(jg.Joint(-0.4, -0.5), jg.Joint(0.4, 0.5))) if (a, b) == (P, P) else STAGE[b]()
     if (a, b) == (C, C):
         return optax.chain(first, second, optax.sgd(LR))
     if (a, b) == (P, P):
@@ -83,28 +83,28 @@ def _chain(a, b):
 
 
 def test_a_step_without_an_update_stage_and_transform_with_a_step_are_refused():
-    for tx in (jg.consensus(0.5), optax.chain(jg.consensus(0.5), jg.jare(0.1)), optax.identity()):
+    for tx in (jg.transforms.consensus(0.5), optax.chain(jg.transforms.consensus(0.5), jg.transforms.jare(0.1)), optax.identity()):
         with pytest.raises(ValueError, match="has no stage that turns the field into an update"):
             jg.make_step(GAME, tx)(W, tx.init(W))
-    for transform, role in ((optax.chain(jg.consensus(0.5), optax.sgd(0.1)), "direction stage"),
-                            (jg.extragradient(optax.sgd(0.1)), "full step"), (jg.cgd(0.1), "full step")):
+    for transform, role in ((optax.chain(jg.transforms.consensus(0.5), optax.sgd(0.1)), "direction stage"),
+                            (jg.transforms.extragradient(optax.sgd(0.1)), "full step"), (jg.transforms.cgd(0.1), "full step")):
         with pytest.raises(ValueError, match=f"takes field corrections only .* is a {role}"):
             jg.eigenvalues(GAME, W, transform=transform)
     with pytest.raises(ValueError, match="cgd inside extragradient's inner optimiser"):
-        tx = jg.extragradient(jg.cgd(0.1))
+        tx = jg.transforms.extragradient(jg.transforms.cgd(0.1))
         jg.make_step(GAME, tx)(W, tx.init(W))
     with pytest.raises(ValueError, match="declare: `tx` is jaxgan's cgd"):
-        jg.declare(jg.cgd(0.3), "direction")
+        jg.declare(jg.transforms.cgd(0.3), "direction")
     with pytest.raises(ValueError, match="contains jaxgan's cgd"):
-        tx = optax.chain(jg.declare(optax.chain(jg.cgd(0.3)), "direction"), optax.scale(2.0))
+        tx = optax.chain(jg.declare(optax.chain(jg.transforms.cgd(0.3)), "direction"), optax.scale(2.0))
         jg.make_step(GAME, tx)(W, tx.init(W))
 
 
 def test_an_injected_correction_hyperparameter_works_before_a_full_step():
-    injected = optax.inject_hyperparams(jg.consensus)(gamma=GAMMA)
-    for step in (lambda: jg.extragradient(optax.sgd(LR)),):
+    injected = optax.inject_hyperparams(jg.transforms.consensus)(gamma=GAMMA)
+    for step in (lambda: jg.transforms.extragradient(optax.sgd(LR)),):
         a = optax.chain(injected, step())
-        b = optax.chain(jg.consensus(GAMMA), step())
+        b = optax.chain(jg.transforms.consensus(GAMMA), step())
         wa, _ = jg.make_step(GAME, a)(W, a.init(W))
         wb, _ = jg.make_step(GAME, b)(W, b.init(W))
         np.testing.assert_allclose([float(wa.phi), float(wa.theta)], [float(wb.phi), float(wb.theta)], rtol=1e-12)
@@ -147,25 +147,25 @@ def test_the_issue_s_chains_raise_naming_the_rule():
     w = game.equilibrium
     box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
     cases = [
-        (optax.chain(optax.sgd(0.1), jg.cgd(0.1)), "cgd must come first in the optax chain, after the corrections only"),
-        (optax.chain(jg.cgd(0.2), optax.sgd(0.1)), "nothing that changes the update may follow it"),
-        (optax.chain(jg.alternating(optax.sgd(0.1)), optax.scale(0.5)), "alternating is a full step"),
-        (optax.chain(jg.best_response(optax.sgd(0.1)), optax.scale(0.5)), "best_response is a full step"),
-        (optax.chain(jg.project_box(box), jg.extragradient(optax.sgd(0.1))), "before the full step extragradient"),
-        (optax.chain(jg.project_box(box), optax.sgd(0.1)), "off the set"),
-        (optax.chain(jg.consensus(1.0), jg.stonr(box)), "stonr does not use the incoming field"),
+        (optax.chain(optax.sgd(0.1), jg.transforms.cgd(0.1)), "cgd must come first in the optax chain, after the corrections only"),
+        (optax.chain(jg.transforms.cgd(0.2), optax.sgd(0.1)), "nothing that changes the update may follow it"),
+        (optax.chain(jg.transforms.alternating(optax.sgd(0.1)), optax.scale(0.5)), "alternating is a full step"),
+        (optax.chain(jg.transforms.best_response(optax.sgd(0.1)), optax.scale(0.5)), "best_response is a full step"),
+        (optax.chain(jg.transforms.project_box(box), jg.transforms.extragradient(optax.sgd(0.1))), "before the full step extragradient"),
+        (optax.chain(jg.transforms.project_box(box), optax.sgd(0.1)), "off the set"),
+        (optax.chain(jg.transforms.consensus(1.0), jg.transforms.stonr(box)), "stonr does not use the incoming field"),
     ]
     for tx, fragment in cases:
         with pytest.raises(ValueError, match="step algebra") as err:
             jg.spectral_radius(game, tx, w)
         assert fragment in str(err.value), str(err.value)
     with pytest.raises(ValueError, match="cgd inside alternating's inner optimiser"):  # refused when built
-        jg.alternating(jg.cgd(0.1))
+        jg.transforms.alternating(jg.transforms.cgd(0.1))
 
 
 def test_the_field_is_data_gradients_and_vmap_pass_through_the_resolved_step():
     def w_next(gamma):
-        tx = optax.chain(jg.consensus(gamma), jg.extragradient(optax.sgd(LR)))
+        tx = optax.chain(jg.transforms.consensus(gamma), jg.transforms.extragradient(optax.sgd(LR)))
         return jg.make_step(GAME, tx)(W, tx.init(W))[0].phi
 
     def reference(gamma):
@@ -193,30 +193,30 @@ def test_a_user_declares_a_projection_and_a_correction():
     w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
     np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(Z + clip(Z, -LR * xi(Z))), rtol=1e-12)
     with pytest.raises(ValueError, match="my_box before the full step cgd"):
-        bad = optax.chain(proj, jg.cgd(0.1))
+        bad = optax.chain(proj, jg.transforms.cgd(0.1))
         jg.make_step(GAME, bad)(W, bad.init(W))
-    mine = jg.field_correction("mine", lambda game, v, w: jax.tree.map(lambda a, b: a + 0.5 * b, v, w))
-    tx = optax.chain(mine, jg.extragradient(optax.sgd(LR)))
+    mine = jg.transforms.field_correction("mine", lambda game, v, w: jax.tree.map(lambda a, b: a + 0.5 * b, v, w))
+    tx = optax.chain(mine, jg.transforms.extragradient(optax.sgd(LR)))
     w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
     expected = Z + extragradient_update(lambda z: xi(z) + 0.5 * z, Z)
     np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(expected), rtol=1e-12)
     with pytest.raises(ValueError, match="unknown `role`"):
         jg.declare(optax.sgd(0.1), "step")
     with pytest.raises(TypeError, match="`correct` must be a callable"):
-        jg.field_correction("x", 3)
+        jg.transforms.field_correction("x", 3)
 
 
 def test_a_nested_full_step_sees_the_inner_corrections():
     # lookahead over (consensus, extragradient): the inner extragradient looks ahead with the consensus field
-    inner = optax.chain(jg.consensus(GAMMA), jg.extragradient(optax.sgd(LR)))
-    tx = jg.lookahead(inner, sync_period=3, alpha=0.5)
+    inner = optax.chain(jg.transforms.consensus(GAMMA), jg.transforms.extragradient(optax.sgd(LR)))
+    tx = jg.transforms.lookahead(inner, sync_period=3, alpha=0.5)
     w_next, _ = jg.make_step(GAME, tx)(W, tx.init(W))
     expected = Z + extragradient_update(consensus_field, Z)  # first fast step: no synchronisation yet
     np.testing.assert_allclose([float(w_next.phi), float(w_next.theta)], np.asarray(expected), rtol=1e-11)
 
 
 def test_the_resolved_step_gives_the_same_answer_inside_lax_cond():
-    tx = optax.chain(jg.consensus(GAMMA), jg.extragradient(optax.sgd(LR)))
+    tx = optax.chain(jg.transforms.consensus(GAMMA), jg.transforms.extragradient(optax.sgd(LR)))
     step = jg.make_step(GAME, tx)
     direct, _ = step(W, tx.init(W))
 

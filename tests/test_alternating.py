@@ -20,7 +20,7 @@ def lemma_2_5(a):
 @pytest.mark.parametrize("h, n_g, n_d", [(0.5, 1, 1), (1.0, 1, 3), (2.0, 2, 1), (3.0, 1, 1), (5.0, 2, 3)])
 def test_lemma_2_5_eigenvalues(loss, order, h, n_g, n_d):
     game = jg.games.dirac(loss)
-    tx = jg.alternating(optax.sgd(h), d_steps=n_d, g_steps=n_g, order=order)
+    tx = jg.transforms.alternating(optax.sgd(h), d_steps=n_d, g_steps=n_g, order=order)
     m = np.asarray(jg.update_jacobian(game, tx, game.equilibrium))
     a = np.sqrt(n_g * n_d) * h * F_PRIME_0[loss]
     lam = np.sort_complex(np.linalg.eigvals(m))
@@ -38,7 +38,7 @@ def test_alternating_round_is_the_sequential_update():
     fp = jg.games.loss_f_prime("standard")
     h = 0.7
     w = jg.Joint(jnp.array(0.4), jnp.array(-0.9))
-    tx = jg.alternating(optax.sgd(h), d_steps=2, g_steps=1, order="d_first")
+    tx = jg.transforms.alternating(optax.sgd(h), d_steps=2, g_steps=1, order="d_first")
     u, _ = tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)
     got = optax.apply_updates(w, u)
     phi, psi = 0.4, -0.9
@@ -50,10 +50,10 @@ def test_alternating_round_is_the_sequential_update():
 
 def test_per_player_optimisers_and_states():
     game = jg.games.dirac("wgan")
-    tx = jg.alternating(jg.Joint(optax.sgd(0.1), optax.sgd(0.2, momentum=0.5)))
+    tx = jg.transforms.alternating(jg.Joint(optax.sgd(0.1), optax.sgd(0.2, momentum=0.5)))
     w = jg.Joint(jnp.array(1.0), jnp.array(0.0))
     state = tx.init(w)
-    assert isinstance(state, jg.AlternatingState)
+    assert isinstance(state, jg.transforms.AlternatingState)
     out = jg.rollout(game, tx, w, 20)
     assert bool(out.finite)
     assert float(jnp.abs(out.state.d[0].trace)) > 0
@@ -61,10 +61,10 @@ def test_per_player_optimisers_and_states():
 
 def test_alternating_errors():
     with pytest.raises(ValueError, match="`d_steps` must be a positive int"):
-        jg.alternating(optax.sgd(0.1), d_steps=0)
+        jg.transforms.alternating(optax.sgd(0.1), d_steps=0)
     with pytest.raises(ValueError, match="unknown `order`"):
-        jg.alternating(optax.sgd(0.1), order="both")
+        jg.transforms.alternating(optax.sgd(0.1), order="both")
     with pytest.raises(TypeError, match="`inner` must be an optax.GradientTransformation"):
-        jg.alternating(0.1)
+        jg.transforms.alternating(0.1)
     with pytest.raises(TypeError, match=r"`inner.theta` must be"):
-        jg.alternating(jg.Joint(optax.sgd(0.1), None))
+        jg.transforms.alternating(jg.Joint(optax.sgd(0.1), None))

@@ -82,8 +82,8 @@ def test_top_k_vmaps_over_checkpoints_and_player_blocks():
 
 def test_top_k_of_the_corrected_field_and_float32():
     game, w = _quadratic_game(30, 2)
-    dense = np.asarray(jg.eigenvalues(game, w, transform=jg.consensus(0.3)))
-    out = jg.top_eigenvalues(game, w, 4, which="LR", transform=jg.consensus(0.3))
+    dense = np.asarray(jg.eigenvalues(game, w, transform=jg.transforms.consensus(0.3)))
+    out = jg.top_eigenvalues(game, w, 4, which="LR", transform=jg.transforms.consensus(0.3))
     assert _match(dense, out.eigenvalues, "LR", 4)[0] < 1e-8
     w32 = jax.tree.map(lambda x: x.astype(jnp.float32), w)
     out32 = jg.top_eigenvalues(game, w32, 4, which="LM")
@@ -124,7 +124,7 @@ def test_real_arithmetic_keeps_conjugate_pairs_whole_across_restarts(k, m):
         seen.append(x.dtype)
         return jnp.asarray(A, x.dtype) @ x
 
-    out = jg.arnoldi_eigenvalues(matvec, jnp.ones(24), k, which="LR", krylov_size=m, max_restarts=2000)
+    out = jg.operator_top_eigenvalues(matvec, jnp.ones(24), k, which="LR", krylov_size=m, max_restarts=2000)
     assert bool(out.converged) and int(out.restarts) > 3
     assert all(not jnp.issubdtype(d, jnp.complexfloating) for d in seen)  # real products only
     want = dense[np.argsort(-dense.real)][:k]
@@ -132,6 +132,6 @@ def test_real_arithmetic_keeps_conjugate_pairs_whole_across_restarts(k, m):
     # the k-th value may be either member of a pair: compare real parts and |imag|
     np.testing.assert_allclose(got.real, want.real, rtol=1e-8)
     np.testing.assert_allclose(np.abs(got.imag), np.abs(want.imag), rtol=1e-8, atol=1e-9)
-    complex_start = jg.arnoldi_eigenvalues(lambda x: jnp.asarray(A, x.dtype) @ x, jnp.ones(24, jnp.complex128), k,
+    complex_start = jg.operator_top_eigenvalues(lambda x: jnp.asarray(A, x.dtype) @ x, jnp.ones(24, jnp.complex128), k,
                                            which="LR", krylov_size=m, max_restarts=2000)
     np.testing.assert_allclose(np.sort(np.asarray(complex_start.eigenvalues).real), np.sort(got.real), rtol=1e-8)

@@ -33,8 +33,8 @@ CASES = [
      "mixes floating dtypes"),
     ("integer leaves", lambda: jg.eigenvalues(GAME, jg.Joint(jnp.ones(2, jnp.int32), jnp.ones(2, jnp.int32))), TypeError,
      "parameters must be floating point"),
-    ("a correction without `game=`", lambda: jg.consensus(1.0).update(XI, jg.consensus(1.0).init(W), W), TypeError, "pass `game=game`"),
-    ("a correction after the learning-rate scaling", lambda: jg.rollout(GAME, optax.chain(optax.sgd(0.1), jg.jare(1.0)), W, 2), ValueError,
+    ("a correction without `game=`", lambda: jg.transforms.consensus(1.0).update(XI, jg.transforms.consensus(1.0).init(W), W), TypeError, "pass `game=game`"),
+    ("a correction after the learning-rate scaling", lambda: jg.rollout(GAME, optax.chain(optax.sgd(0.1), jg.transforms.jare(1.0)), W, 2), ValueError,
      "jare must come first in the optax chain"),
     ("an unknown option", lambda: jg.top_eigenvalues(GAME, W, 1, which="XX"), ValueError, "`which` must be one of"),
     ("an unknown loss family", lambda: jg.games.dirac("hinge"), ValueError, "unknown `loss` 'hinge'"),
@@ -58,10 +58,10 @@ CASES = [
     ("a loss that raises its own exception", lambda: jg.eigenvalues(jg.Game(_raises, lambda x, y: -(x @ y)), W), KeyError, "my_table"),
     ("half-precision parameters", lambda: jg.eigenvalues(GAME, jg.Joint(jnp.ones(2, jnp.float16), jnp.ones(2, jnp.float16))),
      TypeError, "half precision is not supported"),
-    ("a non-numeric hyperparameter", lambda: jg.consensus("abc"), TypeError, "consensus: `gamma` must be a real number"),
-    ("a hyperparameter out of its domain", lambda: jg.consensus(-1.0), ValueError, "consensus: `gamma` must be >= 0"),
-    ("a non-finite hyperparameter", lambda: jg.jare(float("inf")), ValueError, "jare: `gamma` must be finite"),
-    ("a zero ridge ratio", lambda: jg.follow_the_ridge(ratio=0.0), ValueError, "follow_the_ridge: `ratio` must be > 0"),
+    ("a non-numeric hyperparameter", lambda: jg.transforms.consensus("abc"), TypeError, "consensus: `gamma` must be a real number"),
+    ("a hyperparameter out of its domain", lambda: jg.transforms.consensus(-1.0), ValueError, "consensus: `gamma` must be >= 0"),
+    ("a non-finite hyperparameter", lambda: jg.transforms.jare(float("inf")), ValueError, "jare: `gamma` must be finite"),
+    ("a zero ridge ratio", lambda: jg.transforms.follow_the_ridge(ratio=0.0), ValueError, "follow_the_ridge: `ratio` must be > 0"),
     ("a non-finite point for a spectral radius", lambda: jg.spectral_radius(GAME, optax.sgd(0.1), jg.Joint(jnp.array([np.nan, 1.0]), jnp.ones(2))),
      ValueError, "spectral_radius: `w.phi` has non-finite values"),
     ("a non-finite start of a run", lambda: jg.rollout(GAME, optax.sgd(0.1), jg.Joint(jnp.ones(2), jnp.array([1.0, np.inf])), 2),
@@ -71,14 +71,14 @@ CASES = [
      ValueError, "sweep: `w_star.phi` has shape (3,) but the parameter has shape (2,)"),
     ("a stability-map grid of the wrong shape", lambda: jg.stability_map(GAME, lambda h: optax.sgd(h["lr"]), {"lr": jnp.ones((2, 2))}),
      ValueError, "stability_map: grid axis `lr` must be 1-D"),
-    ("a NaN output time of a flow", lambda: jg.flow(GAME, W, jnp.array([0.0, np.nan])), ValueError, "flow: `ts` has non-finite times"),
-    ("a box with lower > upper bounds", lambda: jg.project_box(jg.Box(jg.Joint(1.0, 0.0), jg.Joint(0.0, 1.0))), ValueError,
+    ("a NaN output time of a flow", lambda: jg.flows.flow(GAME, W, jnp.array([0.0, np.nan])), ValueError, "flow: `ts` has non-finite times"),
+    ("a box with lower > upper bounds", lambda: jg.transforms.project_box(jg.Box(jg.Joint(1.0, 0.0), jg.Joint(0.0, 1.0))), ValueError,
      "project_box: the box needs lo <= hi"),
-    ("a STON'R start that is not a corner", lambda: jg.run_stonr(_BOX_GAME.game, _BOX_GAME.box, corner=jnp.array([0.5, 0.0])),
+    ("a STON'R start that is not a corner", lambda: jg.transforms.run_stonr(_BOX_GAME.game, _BOX_GAME.box, corner=jnp.array([0.5, 0.0])),
      ValueError, "run_stonr: `corner` must be a corner of the unit cube"),
-    ("no room for STON'R's events", lambda: jg.run_stonr(_BOX_GAME.game, _BOX_GAME.box, max_events=0), ValueError,
+    ("no room for STON'R's events", lambda: jg.transforms.run_stonr(_BOX_GAME.game, _BOX_GAME.box, max_events=0), ValueError,
      "run_stonr: `max_events` must be a positive int"),
-    ("a STON'R start outside the box", lambda: jg.stonr(_BOX_GAME.box).init(jg.Joint(jnp.asarray(5.0), jnp.asarray(0.5))),
+    ("a STON'R start outside the box", lambda: jg.transforms.stonr(_BOX_GAME.box).init(jg.Joint(jnp.asarray(5.0), jnp.asarray(0.5))),
      ValueError, "stonr.init: the start `params` lies outside the box"),
     ("a grid key that nothing reads", lambda: jg.sweep(GAME, lambda h: optax.sgd(h["lr"]), W, {"lr": jnp.ones(2), "gamma": jnp.ones(2)}, 2),
      ValueError, "sweep: grid key(s) `gamma` are never read"),
@@ -94,25 +94,25 @@ CASES = [
     ("zero samples in a metric", lambda: jg.metrics.mode_coverage(np.zeros((0, 2)), jg.datasets.ring()), ValueError,
      "mode_coverage: `samples` is empty"),
     # the classes of the third hardening round (tests/test_probes.py generates the domain probes)
-    ("an option outside its declared domain", lambda: jg.cgd(0.1, maxiter=0), ValueError,
+    ("an option outside its declared domain", lambda: jg.transforms.cgd(0.1, maxiter=0), ValueError,
      "cgd: `maxiter` must be None or a positive int, got 0."),
-    ("a static option traced by jit", lambda: jax.jit(lambda k: jg.lookahead(optax.sgd(0.1), sync_period=k))(2), TypeError,
+    ("a static option traced by jit", lambda: jax.jit(lambda k: jg.transforms.lookahead(optax.sgd(0.1), sync_period=k))(2), TypeError,
      "lookahead: `sync_period` is a static option"),
     ("too few samples for a metric", lambda: jg.metrics.frechet_distance(np.zeros((1, 2)), np.ones((4, 2))), ValueError,
      "frechet_distance: `features_a` has 1 sample: at least 2 sample(s) are needed"),
     ("a zero-length segment", lambda: jg.path_angle(GAME, W, W), ValueError, "path_angle: `w_final` equals `w_init`"),
     ("a zero start vector", lambda: jg.top_eigenvalues(GAME, W, k=1, v0=jnp.zeros(4)), ValueError,
      "top_eigenvalues: `v0` is the zero vector"),
-    ("a flow that runs out of steps", lambda: jg.flow(GAME, W, jnp.asarray([0.0, 10.0]), max_steps=2), ValueError,
+    ("a flow that runs out of steps", lambda: jg.flows.flow(GAME, W, jnp.asarray([0.0, 10.0]), max_steps=2), ValueError,
      "flow: the solver took its `max_steps` = 2 steps"),
-    ("a chain the step algebra gives no meaning", lambda: jg.spectral_radius(GAME, optax.chain(optax.sgd(0.1), jg.cgd(0.1)), W),
+    ("a chain the step algebra gives no meaning", lambda: jg.spectral_radius(GAME, optax.chain(optax.sgd(0.1), jg.transforms.cgd(0.1)), W),
      ValueError, "cgd must come first in the optax chain, after the corrections only"),
-    ("a step with no update stage", lambda: jg.rollout(GAME, jg.consensus(1.0), W, 2), ValueError,
+    ("a step with no update stage", lambda: jg.rollout(GAME, jg.transforms.consensus(1.0), W, 2), ValueError,
      "has no stage that turns the field into an update"),
     ("a step whose map never repeats", lambda: jg.spectral_radius(GAME, optax.adam(0.1), W), ValueError,
      "the step's map depends on time and never repeats"),
     ("a step not differentiable at the point", lambda: jg.update_jacobian(
-        GAME, jg.gda_am(optax.sgd(0.1), window=2), jg.Joint(jnp.zeros(2), jnp.zeros(2))), ValueError,
+        GAME, jg.transforms.gda_am(optax.sgd(0.1), window=2), jg.Joint(jnp.zeros(2), jnp.zeros(2))), ValueError,
      "update_jacobian: the step is not differentiable at this point and state"),
     ("a misspelt hyperparameter", lambda: jg.spectral_radius(GAME, lambda h: optax.sgd(h["lr"]), W,
                                                              hyperparams={"lr": 0.1, "betta": 0.5}),
@@ -149,13 +149,13 @@ def test_a_sweep_with_divergent_runs_reports_them_and_keeps_the_rest():
 DIRAC = jg.games.dirac("wgan")
 W0 = jg.Joint(1.0, 0.5)
 LATE = {
-    "sgd then jare": (optax.chain(optax.sgd(0.1), jg.jare(1.0)), "jare"),
-    "adam then consensus": (optax.chain(optax.adam(0.1), jg.consensus(1.0)), "consensus"),
-    "scale then sga": (optax.chain(optax.scale(-0.1), jg.sga(1.0)), "sga"),
-    "clip then follow_the_ridge": (optax.chain(optax.clip(1.0), jg.follow_the_ridge(), optax.sgd(0.1)), "follow_the_ridge"),
-    "sgd then alternating": (optax.chain(optax.sgd(0.1), jg.alternating(optax.sgd(0.1))), "alternating"),
-    "inside extragradient": (jg.extragradient(optax.chain(optax.sgd(0.1), jg.consensus(1.0))), "consensus"),
-    "inside best_response": (jg.best_response(optax.chain(optax.sgd(0.1), jg.jare(1.0)), step="riemannian"), "jare"),
+    "sgd then jare": (optax.chain(optax.sgd(0.1), jg.transforms.jare(1.0)), "jare"),
+    "adam then consensus": (optax.chain(optax.adam(0.1), jg.transforms.consensus(1.0)), "consensus"),
+    "scale then sga": (optax.chain(optax.scale(-0.1), jg.transforms.sga(1.0)), "sga"),
+    "clip then follow_the_ridge": (optax.chain(optax.clip(1.0), jg.transforms.follow_the_ridge(), optax.sgd(0.1)), "follow_the_ridge"),
+    "sgd then alternating": (optax.chain(optax.sgd(0.1), jg.transforms.alternating(optax.sgd(0.1))), "alternating"),
+    "inside extragradient": (jg.transforms.extragradient(optax.chain(optax.sgd(0.1), jg.transforms.consensus(1.0))), "consensus"),
+    "inside best_response": (jg.transforms.best_response(optax.chain(optax.sgd(0.1), jg.transforms.jare(1.0)), step="riemannian"), "jare"),
 }
 
 
@@ -169,10 +169,10 @@ def test_a_correction_after_a_rewriting_stage_is_refused_by_every_entry_point(tx
 
 
 EARLY = {
-    "two corrections then sgd": optax.chain(jg.jare(1.0), jg.consensus(0.5), optax.sgd(0.1)),
-    "injected hyperparameters": optax.inject_hyperparams(lambda lr, g: optax.chain(jg.jare(g), optax.sgd(lr)))(lr=0.1, g=1.0),
-    "identity first": optax.chain(optax.identity(), jg.sga(1.0), optax.adam(0.01)),
-    "extragradient of a corrected step": jg.extragradient(optax.chain(jg.consensus(1.0), optax.sgd(0.1))),
+    "two corrections then sgd": optax.chain(jg.transforms.jare(1.0), jg.transforms.consensus(0.5), optax.sgd(0.1)),
+    "injected hyperparameters": optax.inject_hyperparams(lambda lr, g: optax.chain(jg.transforms.jare(g), optax.sgd(lr)))(lr=0.1, g=1.0),
+    "identity first": optax.chain(optax.identity(), jg.transforms.sga(1.0), optax.adam(0.01)),
+    "extragradient of a corrected step": jg.transforms.extragradient(optax.chain(jg.transforms.consensus(1.0), optax.sgd(0.1))),
 }
 
 
@@ -190,7 +190,7 @@ def test_corrections_first_pass_the_order_check_and_compute_as_before(tx):
 
 def test_spectra_of_a_late_correction_are_refused():
     with pytest.raises(ValueError, match="consensus must come first"):
-        jg.eigenvalues(DIRAC, DIRAC.equilibrium, transform=optax.chain(optax.scale(2.0), jg.consensus(1.0)))
+        jg.eigenvalues(DIRAC, DIRAC.equilibrium, transform=optax.chain(optax.scale(2.0), jg.transforms.consensus(1.0)))
 
 
 # ---------------------------------------------------------------- differentiability

@@ -24,9 +24,9 @@ def test_one_dimensional_rates():
         game = jg.zero_sum(lambda x, y: a * x * x / 2 + b * x * y - c * y * y / 2)
         eq = jg.Joint(jnp.zeros(()), jnp.zeros(()))
         return jnp.stack([
-            jg.spectral_radius(game, jg.best_response(optax.sgd(eta), step="total"), eq),
-            jg.spectral_radius(game, jg.best_response(optax.sgd(eta)), eq),
-            jg.spectral_radius(game, jg.best_response(optax.sgd(eta), projection="dense"), eq),
+            jg.spectral_radius(game, jg.transforms.best_response(optax.sgd(eta), step="total"), eq),
+            jg.spectral_radius(game, jg.transforms.best_response(optax.sgd(eta)), eq),
+            jg.spectral_radius(game, jg.transforms.best_response(optax.sgd(eta), projection="dense"), eq),
         ])
 
     got = np.asarray(radii(jnp.asarray(params)))
@@ -45,7 +45,7 @@ def test_multidimensional_rates(seed, n, m):
     S = A + B @ np.linalg.solve(C, B.T)
     G = np.linalg.solve(np.eye(n) + B @ np.linalg.solve(C, np.linalg.solve(C, B.T)), S)
     for step, core in (("total", S), ("riemannian", G)):
-        tx = jg.best_response(optax.sgd(eta), step=step)
+        tx = jg.transforms.best_response(optax.sgd(eta), step=step)
         lam = np.linalg.eigvals(player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
         expected = np.concatenate([1 - eta * np.linalg.eigvals(core), np.zeros(m)])
         np.testing.assert_allclose(sorted_eigs(lam), sorted_eigs(expected), atol=1e-9)
@@ -54,7 +54,7 @@ def test_multidimensional_rates(seed, n, m):
 def test_runs_follow_the_rate_and_stay_on_the_manifold():
     game = jg.games.quadratic(1.0, 2.0, 4.0)
     eta, rho = 0.1, 1 - 0.1 * 2 / 1.25
-    out = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(eta)), w, 20, record_every=1))(
+    out = jax.jit(lambda w: jg.rollout(game, jg.transforms.best_response(optax.sgd(eta)), w, 20, record_every=1))(
         jg.Joint(jnp.asarray(1.0), jnp.asarray(3.0))
     )
     x, y = np.asarray(out.trajectory.phi), np.asarray(out.trajectory.theta)
@@ -71,19 +71,19 @@ def test_runs_follow_the_rate_and_stay_on_the_manifold():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="step"):
-        jg.best_response(optax.sgd(0.1), step="newton")
+        jg.transforms.best_response(optax.sgd(0.1), step="newton")
     with pytest.raises(ValueError, match="retraction"):
-        jg.best_response(optax.sgd(0.1), retraction="exact")
+        jg.transforms.best_response(optax.sgd(0.1), retraction="exact")
     with pytest.raises(TypeError, match="inner"):
-        jg.best_response(0.1)
+        jg.transforms.best_response(0.1)
     with pytest.raises(ValueError, match="projection"):
-        jg.best_response(optax.sgd(0.1), projection="qr")
+        jg.transforms.best_response(optax.sgd(0.1), projection="qr")
     with pytest.raises(ValueError, match="generator_projection"):
-        jg.best_response(optax.sgd(0.1), generator_projection=lambda d: d)
+        jg.transforms.best_response(optax.sgd(0.1), generator_projection=lambda d: d)
     with pytest.raises(TypeError, match="`g`"):
-        jg.tangent_projection(jg.games.bilinear(1.0), jg.Joint(0.0, 0.0), (1.0, 1.0))
+        jg.manifold.tangent_projection(jg.games.bilinear(1.0), jg.Joint(0.0, 0.0), (1.0, 1.0))
     with pytest.raises(ValueError, match="method"):
-        jg.tangent_projection(jg.games.bilinear(1.0), jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0), method="qr")
+        jg.manifold.tangent_projection(jg.games.bilinear(1.0), jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0), method="qr")
 
 
 # ----------------------------------------------------------------- Follow-the-Ridge
@@ -115,7 +115,7 @@ def test_wgan_gp_branches(lam):
 def test_wgan_gp_fixed_points_are_not_nash(step, lam):
     game = jg.games.wgan_1d(lam)
     upper_fp, lower_fp = jg.games.wgan_1d_fixed_points(lam)
-    run = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(0.2 * lam), step=step), w, 400).final)
+    run = jax.jit(lambda w: jg.rollout(game, jg.transforms.best_response(optax.sgd(0.2 * lam), step=step), w, 400).final)
     for start, fp in ((jg.Joint(0.2, 1.1), upper_fp), (jg.Joint(0.2, -0.9), lower_fp)):
         final = run(jax.tree.map(jnp.asarray, start))
         np.testing.assert_allclose([final.phi, final.theta], [fp.phi, fp.theta], atol=1e-8)
@@ -138,12 +138,12 @@ def test_relu_penalty_recovers_the_wgan_critic_and_the_equilibrium():
     assert float(xi.phi) == 0.0 and float(xi.theta) == 0.0
     # the generator against the WGAN critic reaches the true equilibrium (within one step)
     eta = 0.01
-    tx = jg.glgd(optax.sgd(eta), jnp.sign, strict=False)
+    tx = jg.transforms.glgd(optax.sgd(eta), jnp.sign, strict=False)
     final = jax.jit(lambda w: jg.rollout(game, tx, w, 300).final)(jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)))
     assert abs(float(final.phi)) <= eta + 1e-12
     # WGAN-GP with its best response instead stops at -lam on the upper branch
     gp = jg.games.wgan_1d(lam)
-    final_gp = jax.jit(lambda w: jg.rollout(gp, jg.best_response(optax.sgd(0.3), step="total"), w, 300).final)(
+    final_gp = jax.jit(lambda w: jg.rollout(gp, jg.transforms.best_response(optax.sgd(0.3), step="total"), w, 300).final)(
         jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0))
     )
     np.testing.assert_allclose(final_gp.phi, -lam, atol=1e-8)

@@ -17,7 +17,7 @@ def test_project_box_is_the_euclidean_projection_coordinate_by_coordinate():
     # u -> Pi_box(w + u) - w with Pi_box = clip(., lo, hi), infinite bounds allowed
     lo = jg.Joint(jnp.array([0.0, -jnp.inf, -1.0]), -2.0)
     hi = jg.Joint(jnp.array([1.0, 0.0, jnp.inf]), 2.0)
-    tx = jg.project_box(jg.Box(lo, hi))
+    tx = jg.transforms.project_box(jg.Box(lo, hi))
     w = jg.Joint(jnp.array([0.5, -1.0, 0.0]), 1.0)
     u = jg.Joint(jnp.array([0.7, 5.0, -3.0]), 0.5)
     new, _ = tx.update(u, tx.init(w), w)
@@ -32,8 +32,8 @@ def test_project_box_per_player_inside_alternating_projects_each_players_step():
     # alternating, generator first: phi steps on its own part of the box, then theta at the new phi
     game = jg.zero_sum(lambda x, y: x * y)
     box = jg.Box(jg.Joint(-0.1, -0.1), jg.Joint(0.1, 0.1))
-    step = lambda: optax.chain(optax.sgd(4.0), jg.project_box(box))  # noqa: E731
-    tx = jg.alternating(jg.Joint(step(), step()), order="g_first")
+    step = lambda: optax.chain(optax.sgd(4.0), jg.transforms.project_box(box))  # noqa: E731
+    tx = jg.transforms.alternating(jg.Joint(step(), step()), order="g_first")
     run = jg.rollout(game, tx, jg.Joint(0.05, 0.08), 1)
     x = min(max(0.05 - 4.0 * 0.08, -0.1), 0.1)  # grad_x xy = y: 0.05 - 0.32 -> -0.1
     y = min(max(0.08 + 4.0 * x, -0.1), 0.1)  # grad_y (-xy) = -x at the new, projected x: 0.08 - 0.4 -> -0.1
@@ -46,14 +46,14 @@ def test_project_box_per_player_inside_alternating_projects_each_players_step():
 
 def test_box_checks_accept_a_pair_and_name_what_is_wrong():
     lo, hi = jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)
-    assert jg.project_box((lo, hi)) is not None
+    assert jg.transforms.project_box((lo, hi)) is not None
     with pytest.raises(TypeError, match=r"project_box: `box` must be a jaxgan.Box"):
-        jg.project_box(1.0)
+        jg.transforms.project_box(1.0)
     with pytest.raises(TypeError, match=r"`box.hi` must be a jaxgan.Joint"):
-        jg.project_box(jg.Box(lo, (1.0, 1.0)))
+        jg.transforms.project_box(jg.Box(lo, (1.0, 1.0)))
     with pytest.raises(ValueError, match="NaN"):
-        jg.project_box(jg.Box(jg.Joint(jnp.nan, 0.0), hi))
+        jg.transforms.project_box(jg.Box(jg.Joint(jnp.nan, 0.0), hi))
     # a projection allows lo == hi (a pinned coordinate); STON'R needs lo < hi
-    jg.project_box(jg.Box(jg.Joint(1.0, 0.0), hi))
+    jg.transforms.project_box(jg.Box(jg.Joint(1.0, 0.0), hi))
     with pytest.raises(ValueError, match="lo < hi"):
-        jg.stonr_certificate(jg.zero_sum(lambda x, y: x * y), jg.Box(jg.Joint(1.0, 0.0), hi), lo)
+        jg.transforms.stonr_certificate(jg.zero_sum(lambda x, y: x * y), jg.Box(jg.Joint(1.0, 0.0), hi), lo)

@@ -66,14 +66,14 @@ W8 = jg.Joint(jnp.linspace(-1.0, 1.0, 8), jnp.linspace(0.5, -0.5, 8))
 G8 = jg.Joint(jnp.ones(8), jnp.ones(8))
 BOX_GAME = jg.games.constrained_examples()["matrix-2x2"]
 SIMGD = optax.sgd(0.1)
-CONSENSUS = optax.chain(jg.consensus(0.5), optax.sgd(0.2))
-JARE = jg.jare(1.0)
+CONSENSUS = optax.chain(jg.transforms.consensus(0.5), optax.sgd(0.2))
+JARE = jg.transforms.jare(1.0)
 NOISY = jg.regularizers.fresh_instance_noise(DIRAC, 0.5)
-MAKE_TX = lambda h: optax.chain(jg.jare(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
+MAKE_TX = lambda h: optax.chain(jg.transforms.jare(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
 MAKE_LR = lambda h: optax.sgd(h["lr"])  # noqa: E731
 MODIFIED = jg.modified_game(DIRAC, 0.3, order="g_first")
-PROXIMAL = jg.proximal_point(0.5)
-TWO_STEP_EG = jg.extragradient(optax.sgd(0.1), extrapolation=0.3)
+PROXIMAL = jg.transforms.proximal_point(0.5)
+TWO_STEP_EG = jg.transforms.extragradient(optax.sgd(0.1), extrapolation=0.3)
 
 
 ENTRY_POINTS = {
@@ -90,9 +90,9 @@ ENTRY_POINTS = {
     "stability_map": lambda: jg.stability_map(
         DIRAC, MAKE_TX, {"lr": jnp.array([0.1, 0.5, 1.0]), "gamma": jnp.array([0.0, 1.0, 2.0])}, steps=40
     ),
-    "flow": lambda: jg.flow(DIRAC, W0, jnp.linspace(0.0, 1.0, 5)),
-    "refinement_test": lambda: jg.refinement_test(DIRAC, optax.sgd, W0, 0.1, 20, levels=2, points=5),
-    "refinement_test (separate)": lambda: jg.refinement_test(
+    "flow": lambda: jg.flows.flow(DIRAC, W0, jnp.linspace(0.0, 1.0, 5)),
+    "refinement_test": lambda: jg.flows.refinement_test(DIRAC, optax.sgd, W0, 0.1, 20, levels=2, points=5),
+    "refinement_test (separate)": lambda: jg.flows.refinement_test(
         DIRAC, optax.sgd, W0, 0.1, 20, levels=2, points=5, batched=False, with_flow=False
     ),
     "spectral_trace (dense)": lambda: jg.spectral_trace(DIRAC, jg.Joint(jnp.zeros(3), jnp.ones(3))),
@@ -102,11 +102,11 @@ ENTRY_POINTS = {
     "rollout (stochastic game, key)": lambda: jg.rollout(NOISY, SIMGD, W0, 20, key=jax.random.PRNGKey(1)),
     "sweep (stochastic game, key)": lambda: jg.sweep(NOISY, MAKE_LR, W0, {"lr": jnp.linspace(0.01, 1.0, 5)}, 20,
                                                      key=jax.random.PRNGKey(1)),
-    "run_stonr": lambda: jg.run_stonr(BOX_GAME.game, BOX_GAME.box),
+    "run_stonr": lambda: jg.transforms.run_stonr(BOX_GAME.game, BOX_GAME.box),
     "spectral_density": lambda: jg.spectral_density(QUAD8, QUAD8.equilibrium, operator="schur_complement", num_probes=2),
     "stationary_point_certificate": lambda: jg.stationary_point_certificate(QUAD8, QUAD8.equilibrium).stackelberg,
     "path_angle": lambda: jg.path_angle(DIRAC, W0, DIRAC.equilibrium, num=9),
-    "stonr_certificate": lambda: jg.stonr_certificate(BOX_GAME.game, BOX_GAME.box, jg.Joint(0.5, 0.5)),
+    "stonr_certificate": lambda: jg.transforms.stonr_certificate(BOX_GAME.game, BOX_GAME.box, jg.Joint(0.5, 0.5)),
     "manifold.retract (newton)": lambda: jg.manifold.retract(QUAD8, W8, tol=1e-6),
     "manifold.retract (optax)": lambda: jg.manifold.retract(QUAD8, W8, method=SIMGD, max_steps=20),
     "manifold.tangent_projection": lambda: jg.manifold.tangent_projection(QUAD8, W8, G8),
@@ -116,7 +116,7 @@ ENTRY_POINTS = {
     "solve_equilibrium": lambda: jg.solve_equilibrium(QUAD8, W8),
     "solve_equilibrium (newton, gmres)": lambda: jg.solve_equilibrium(QUAD8, W8, method="newton", linear_solver="gmres"),
     "modified_game (eigenvalues)": lambda: jg.eigenvalues(MODIFIED, DIRAC.equilibrium),
-    "modified_game (flow)": lambda: jg.flow(MODIFIED, W0, jnp.linspace(0.0, 1.0, 5)),
+    "modified_game (flow)": lambda: jg.flows.flow(MODIFIED, W0, jnp.linspace(0.0, 1.0, 5)),
     "proximal_point (rollout)": lambda: jg.rollout(QUAD8, PROXIMAL, W8, 5),
     "proximal_point (spectral_radius)": lambda: jg.spectral_radius(QUAD8, PROXIMAL, QUAD8.equilibrium),
     "extragradient (extrapolation=)": lambda: jg.spectral_radius(DIRAC, TWO_STEP_EG, DIRAC.equilibrium),
@@ -177,9 +177,9 @@ def test_a_new_learning_rate_through_hyperparams_compiles_nothing(entry):
 
 
 def test_a_new_coarse_learning_rate_in_the_refinement_test_compiles_nothing():
-    jg.refinement_test(DIRAC, optax.sgd, W0, 0.1, 20, levels=2, points=5)
+    jg.flows.refinement_test(DIRAC, optax.sgd, W0, 0.1, 20, levels=2, points=5)
     with counting() as c:
-        r = jg.refinement_test(DIRAC, optax.sgd, W0, 0.05, 20, levels=2, points=5)
+        r = jg.flows.refinement_test(DIRAC, optax.sgd, W0, 0.05, 20, levels=2, points=5)
     assert c == {"compiles": 0, "traces": 0}, c
     np.testing.assert_allclose(np.asarray(r.etas), [0.05, 0.025])
 
@@ -201,7 +201,7 @@ def test_trace_time_checks_run_once_per_program(monkeypatch):
     monkeypatch.setattr(_field, "resolve", counted_order)
     monkeypatch.setattr(_checks, "check_differentiable", counted_differentiable)
     game = jg.games.dirac("wgan")
-    tx = optax.chain(jg.consensus(1.0), optax.sgd(0.1))
+    tx = optax.chain(jg.transforms.consensus(1.0), optax.sgd(0.1))
     jg.rollout(game, tx, W0, 20)
     assert calls["chain order"] == 1 and calls["differentiable"] >= 1
     calls.clear()
@@ -210,7 +210,7 @@ def test_trace_time_checks_run_once_per_program(monkeypatch):
         jg.rollout(game, tx, jg.Joint(jnp.asarray(1.0), jnp.asarray(2.0)), 20)
     assert calls == {}
     # a misordered chain is still refused, on every call (a failed trace caches nothing)
-    bad = optax.chain(optax.sgd(0.1), jg.consensus(1.0))
+    bad = optax.chain(optax.sgd(0.1), jg.transforms.consensus(1.0))
     for _ in range(2):
         with pytest.raises(ValueError, match="must come first"):
             jg.rollout(game, bad, W0, 20)
@@ -227,9 +227,9 @@ def test_value_checks_still_see_every_call():
 
 def test_a_new_transformation_object_is_a_new_program():
     # identity, not equality, keys the cache: jare(1.0) built again is another program
-    jg.jacobian(DIRAC, W0, transform=jg.jare(1.0))
+    jg.jacobian(DIRAC, W0, transform=jg.transforms.jare(1.0))
     with counting() as c:
-        jg.jacobian(DIRAC, W0, transform=jg.jare(1.0))
+        jg.jacobian(DIRAC, W0, transform=jg.transforms.jare(1.0))
     assert c["compiles"] == 1
 
 

@@ -16,14 +16,14 @@ ALPHAS = [0.1, 0.5, 1.0, 3.0, 10.0]
 def test_cgd_radius_on_the_bilinear_game(alpha):
     # f = alpha x y: CGD's operator has eigenvalues (1 +- i eta alpha) / (1 + eta^2 alpha^2)
     game, eta = jg.games.bilinear(alpha), 0.3
-    rho = jg.spectral_radius(game, jg.cgd(eta), game.equilibrium)
+    rho = jg.spectral_radius(game, jg.transforms.cgd(eta), game.equilibrium)
     np.testing.assert_allclose(float(rho), (1 + eta**2 * alpha**2) ** -0.5, rtol=1e-10)
 
 
 @pytest.mark.parametrize("alpha", ALPHAS)
 def test_hamiltonian_radius_on_the_bilinear_game(alpha):
     game, eta = jg.games.bilinear(alpha), 0.05
-    rho = jg.spectral_radius(game, optax.chain(jg.hamiltonian(), optax.sgd(eta)), game.equilibrium)
+    rho = jg.spectral_radius(game, optax.chain(jg.transforms.hamiltonian(), optax.sgd(eta)), game.equilibrium)
     np.testing.assert_allclose(float(rho), abs(1 - eta * alpha**2), rtol=1e-10)
 
 
@@ -32,7 +32,7 @@ def test_cgd_contracts_each_singular_direction_of_a_random_bilinear_game():
     A = jnp.asarray(rng.normal(size=(4, 3)))
     game, eta = jg.games.bilinear(A), 0.4
     w = jg.Joint(jnp.zeros(4), jnp.zeros(3))
-    m = np.asarray(jg.update_jacobian(game, jg.cgd(eta), w))
+    m = np.asarray(jg.update_jacobian(game, jg.transforms.cgd(eta), w))
     # the state (the warm starts) adds rows and columns; the solution does not depend on the
     # warm start (implicit derivatives), so those columns are zero and add zero eigenvalues
     assert m.shape == (14, 14) and np.all(m[:, 7:] == 0)
@@ -77,7 +77,7 @@ def test_cgd_step_is_the_nash_of_the_local_bilinear_game(which):
     else:
         game, w = _general_sum()
     eta = 0.7
-    tx = jg.cgd(eta)
+    tx = jg.transforms.cgd(eta)
     u, state = tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)
     np.testing.assert_allclose(ravel_pytree(u)[0], _local_bilinear_nash(game, w, eta), rtol=1e-9, atol=1e-12)
     assert int(state.failures) == 0 and int(state.iterations) > 0
@@ -85,17 +85,17 @@ def test_cgd_step_is_the_nash_of_the_local_bilinear_game(which):
 
 def test_cgd_reports_unconverged_solves_instead_of_nan():
     game, w = _general_sum()
-    tx = jg.cgd(0.9, maxiter=1, warm_start=False)
+    tx = jg.transforms.cgd(0.9, maxiter=1, warm_start=False)
     out = jg.rollout(game, tx, w, 3)
     assert bool(out.finite) and int(out.state.failures) > 0
-    strict = jg.rollout(game, jg.cgd(0.9, maxiter=1, warm_start=False, strict=True), w, 1)
+    strict = jg.rollout(game, jg.transforms.cgd(0.9, maxiter=1, warm_start=False, strict=True), w, 1)
     assert not bool(strict.finite)
 
 
 def test_cgd_and_hamiltonian_converge_where_simgd_spirals_out():
     game = jg.games.bilinear(1.0)
     w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0))
-    for tx in (jg.cgd(0.5), optax.chain(jg.hamiltonian(), optax.sgd(0.5))):
+    for tx in (jg.transforms.cgd(0.5), optax.chain(jg.transforms.hamiltonian(), optax.sgd(0.5))):
         final = jg.rollout(game, tx, w0, 300).final
         assert float(jnp.hypot(final.phi, final.theta)) < 1e-8
     final = jg.rollout(game, optax.sgd(0.5), w0, 300).final
@@ -104,10 +104,10 @@ def test_cgd_and_hamiltonian_converge_where_simgd_spirals_out():
 
 def test_cgd_errors():
     with pytest.raises(TypeError, match="warm_start"):
-        jg.cgd(0.1, warm_start=1)
+        jg.transforms.cgd(0.1, warm_start=1)
     with pytest.raises(ValueError, match="maxiter"):
-        jg.cgd(0.1, maxiter=0)
-    tx = jg.cgd(0.1)
+        jg.transforms.cgd(0.1, maxiter=0)
+    tx = jg.transforms.cgd(0.1)
     w = jg.Joint(1.0, 1.0)
     with pytest.raises(TypeError, match="game"):
         tx.update(w, tx.init(w), w)
@@ -134,7 +134,7 @@ def test_acgd_steps_are_the_preconditioned_local_nash(which):
     else:
         game, w = _general_sum()
     eta, beta, eps = 0.4, 0.8, 1e-3
-    tx = jg.acgd(eta, beta=beta, eps=eps)
+    tx = jg.transforms.acgd(eta, beta=beta, eps=eps)
     state, nu = tx.init(w), 0.0
     for t in (1, 2, 3):  # three steps: the second-moment estimate and its bias correction by hand
         xi = ravel_pytree(jg.simultaneous_gradient(game)(w))[0]
@@ -149,12 +149,12 @@ def test_acgd_steps_are_the_preconditioned_local_nash(which):
 
 def test_acgd_converges_on_the_bilinear_game_and_checks_its_options():
     game = jg.games.bilinear(1.0)
-    final = jg.rollout(game, jg.acgd(0.2), jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)), 500).final
+    final = jg.rollout(game, jg.transforms.acgd(0.2), jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)), 500).final
     assert float(jnp.hypot(final.phi, final.theta)) < 1e-8
     for kw, match in (({"beta": 1.0}, "beta"), ({"eps": 0.0}, "eps"), ({"eps": float("nan")}, "eps"),
                       ({"maxiter": 0}, "maxiter"), ({"strict": "yes"}, "strict")):
         with pytest.raises((ValueError, TypeError), match=match):
-            jg.acgd(0.1, **kw)
+            jg.transforms.acgd(0.1, **kw)
 
 
 @pytest.mark.parametrize("batch", [True, False])
@@ -167,9 +167,9 @@ def test_stability_maps_of_cgd_hamiltonian_and_lola_against_their_closed_forms(b
     game = lambda h: jg.games.bilinear(1.0).replace(  # noqa: E731
         loss_g=lambda x, y: h["alpha"] * x * y, loss_d=lambda x, y: -h["alpha"] * x * y, grad_fn=None)
     cases = {
-        "cgd": (lambda h: jg.cgd(h["lr"]), (1 + eta**2 * alpha**2) ** -0.5),
-        "hamiltonian": (lambda h: optax.chain(jg.hamiltonian(), optax.sgd(h["lr"])), np.abs(1 - eta * alpha**2)),
-        "lola": (lambda h: optax.chain(jg.lola(0.3), optax.sgd(h["lr"])),
+        "cgd": (lambda h: jg.transforms.cgd(h["lr"]), (1 + eta**2 * alpha**2) ** -0.5),
+        "hamiltonian": (lambda h: optax.chain(jg.transforms.hamiltonian(), optax.sgd(h["lr"])), np.abs(1 - eta * alpha**2)),
+        "lola": (lambda h: optax.chain(jg.transforms.lola(0.3), optax.sgd(h["lr"])),
                  np.hypot(1 - eta * 0.6 * alpha**2, eta * alpha)),
     }
     for name, (make_tx, expected) in cases.items():

@@ -164,7 +164,7 @@ class Ref:
 
 def _projection_tx(kind, box):
     if kind == "box":
-        return jg.project_box(box)
+        return jg.transforms.project_box(box)
     if kind == "clip":
         return jg.regularizers.clip_discriminator(CLIP)
     return None
@@ -180,16 +180,16 @@ def jaxgan_tx(wrapper, correction, projection, w0):
     if wrapper.startswith("alternating"):
         _, order, d_steps, g_steps = wrapper.split(":")
         inner = jg.Joint(_step_tx(LR, projection, box), _step_tx(LR, projection, box))
-        tx = jg.alternating(inner, d_steps=int(d_steps), g_steps=int(g_steps), order=order)
+        tx = jg.transforms.alternating(inner, d_steps=int(d_steps), g_steps=int(g_steps), order=order)
     elif wrapper == "extragradient":
-        tx = jg.extragradient(_step_tx(LR, projection, box))
+        tx = jg.transforms.extragradient(_step_tx(LR, projection, box))
     elif wrapper == "ttur":
-        tx = jg.per_player(_step_tx(LR_G, projection, box), _step_tx(LR_D, projection, box))
+        tx = jg.transforms.per_player(_step_tx(LR_G, projection, box), _step_tx(LR_D, projection, box))
     else:
-        tx = jg.lookahead(_step_tx(LR, projection, box), **LOOKAHEAD)
+        tx = jg.transforms.lookahead(_step_tx(LR, projection, box), **LOOKAHEAD)
     if correction == "none":
         return tx
-    factory = {"consensus": jg.consensus, "jare": jg.jare, "sga": jg.sga}[correction]
+    factory = {"consensus": jg.transforms.consensus, "jare": jg.transforms.jare, "sga": jg.transforms.sga}[correction]
     return optax.chain(factory(GAMMA[correction]), tx)
 
 
@@ -252,9 +252,9 @@ def test_a_projection_after_a_wrapper_is_refused_with_the_supported_form():
     clip = jg.regularizers.clip_discriminator(CLIP)
     box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
     for tx, form in [
-        (optax.chain(jg.alternating(optax.sgd(0.1), d_steps=5), clip), "jg.alternating(jg.Joint(tx_g, optax.chain(tx_d"),
-        (optax.chain(jg.extragradient(optax.sgd(0.1)), jg.project_box(box)), "jg.extragradient(optax.chain(optax.sgd(lr)"),
-        (optax.chain(jg.lookahead(optax.sgd(0.1)), clip), "jg.lookahead(optax.chain"),
+        (optax.chain(jg.transforms.alternating(optax.sgd(0.1), d_steps=5), clip), "jg.transforms.alternating(jg.Joint(tx_g, optax.chain(tx_d"),
+        (optax.chain(jg.transforms.extragradient(optax.sgd(0.1)), jg.transforms.project_box(box)), "jg.transforms.extragradient(optax.chain(optax.sgd(lr)"),
+        (optax.chain(jg.transforms.lookahead(optax.sgd(0.1)), clip), "jg.transforms.lookahead(optax.chain"),
     ]:
         with pytest.raises(ValueError, match="once per round") as err:
             jg.rollout(game, tx, w0, 3)
@@ -263,20 +263,20 @@ def test_a_projection_after_a_wrapper_is_refused_with_the_supported_form():
 
 def test_a_correction_inside_a_per_player_optimiser_is_refused():
     game = jg.games.dirac("wgan")
-    tx = jg.alternating(jg.Joint(optax.sgd(0.1), optax.chain(jg.consensus(1.0), optax.sgd(0.1))))
+    tx = jg.transforms.alternating(jg.Joint(optax.sgd(0.1), optax.chain(jg.transforms.consensus(1.0), optax.sgd(0.1))))
     with pytest.raises(ValueError, match="consensus inside alternating's inner optimiser"):
         jg.rollout(game, tx, jg.Joint(0.5, 0.2), 3)
 
 
 def test_a_correction_before_best_response_is_refused():
     game = jg.regularizers.r1(jg.games.dirac("standard"), 1.0)
-    tx = optax.chain(jg.jare(1.0), jg.best_response(optax.sgd(0.1)))
+    tx = optax.chain(jg.transforms.jare(1.0), jg.transforms.best_response(optax.sgd(0.1)))
     with pytest.raises(ValueError, match="regularise the game"):
         jg.rollout(game, tx, jg.Joint(jnp.asarray(0.3), jnp.asarray(0.2)), 2)
 
 
 def test_a_per_player_projection_outside_a_per_player_optimiser_says_where_it_goes():
-    tx = jg.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
+    tx = jg.transforms.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
     with pytest.raises(TypeError, match="jaxgan_player"):
         tx.update(jnp.asarray(0.5), tx.init(jnp.asarray(0.0)), jnp.asarray(0.2))
 
@@ -284,8 +284,8 @@ def test_a_per_player_projection_outside_a_per_player_optimiser_says_where_it_go
 def test_corrections_inside_extragradient_mean_the_same_as_before_it():
     game = jg.games.dirac("standard")
     w0 = jg.Joint(jnp.asarray(0.5), jnp.asarray(0.25))
-    inside = jg.extragradient(optax.chain(jg.consensus(0.7), optax.sgd(LR)))
-    before = optax.chain(jg.consensus(0.7), jg.extragradient(optax.sgd(LR)))
+    inside = jg.transforms.extragradient(optax.chain(jg.transforms.consensus(0.7), optax.sgd(LR)))
+    before = optax.chain(jg.transforms.consensus(0.7), jg.transforms.extragradient(optax.sgd(LR)))
     a = jg.rollout(game, inside, w0, STEPS).final
     b = jg.rollout(game, before, w0, STEPS).final
     np.testing.assert_allclose(ravel_pytree(a)[0], ravel_pytree(b)[0], rtol=1e-13)
@@ -333,7 +333,7 @@ def _notebook_altgd(velocity, theta, psi, nsteps, h, gsteps, dsteps, post=lambda
 def test_consensus_with_alternating_steps_reproduces_the_notebook(dsteps):
     reg, h, n = 0.3, 0.2, 60
     expected = _notebook_altgd(lambda t, p: _notebook_consensus_velocity(t, p, reg), 1.0, 1.0, n, h, 1, dsteps)
-    tx = optax.chain(jg.consensus(reg), jg.alternating(optax.sgd(h), d_steps=dsteps, order="g_first"))
+    tx = optax.chain(jg.transforms.consensus(reg), jg.transforms.alternating(optax.sgd(h), d_steps=dsteps, order="g_first"))
     out = jg.rollout(jg.games.dirac("standard"), tx, jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)), n, record_every=1)
     got = np.stack([out.trajectory.phi, out.trajectory.theta], axis=1)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
@@ -348,7 +348,7 @@ def test_wgan_with_clipping_after_each_critic_step_reproduces_the_notebook():
     clip = lambda t, p: (t, float(np.clip(p, -c, c)))  # noqa: E731
     expected = _notebook_altgd(lambda t, p: (-p, t), 1.0, 1.0, n, h, 1, dsteps, post=clip)
     critic = optax.chain(optax.sgd(h), jg.regularizers.clip_discriminator(c))
-    tx = jg.alternating(jg.Joint(optax.sgd(h), critic), d_steps=dsteps, order="g_first")
+    tx = jg.transforms.alternating(jg.Joint(optax.sgd(h), critic), d_steps=dsteps, order="g_first")
     out = jg.rollout(jg.games.dirac("wgan"), tx, jg.Joint(jnp.asarray(1.0), jnp.asarray(c)), n, record_every=1)
     got = np.stack([out.trajectory.phi, out.trajectory.theta], axis=1)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
@@ -363,7 +363,7 @@ def test_r1_wgan_with_clipping_after_each_critic_step_and_not_once_per_round():
     expected = _notebook_altgd(velocity, 1.0, c, n, h, 1, dsteps, post=clip)
     game = jg.regularizers.r1(jg.games.dirac("wgan"), gamma)
     critic = optax.chain(optax.sgd(h), jg.regularizers.clip_discriminator(c))
-    tx = jg.alternating(jg.Joint(optax.sgd(h), critic), d_steps=dsteps, order="g_first")
+    tx = jg.transforms.alternating(jg.Joint(optax.sgd(h), critic), d_steps=dsteps, order="g_first")
     out = jg.rollout(game, tx, jg.Joint(jnp.asarray(1.0), jnp.asarray(c)), n, record_every=1)
     got = np.stack([out.trajectory.phi, out.trajectory.theta], axis=1)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

@@ -15,7 +15,7 @@ RECIPE = (ROOT / "CONTRIBUTING.md").read_text()
 FAMILIES = {
     "_competitive": {"cgd", "acgd"},
     "_corrections": {"consensus", "jare", "sga", "hamiltonian", "field_correction"},
-    "_opponent_shaping": {"look_ahead", "lola", "sos"},
+    "_opponent_shaping": {"opponent_lookahead", "lola", "sos"},
     "_per_player": {"per_player", "ttur"},
     "_box": {"project_box"},  # the box geometry STON'R shares, with the projection on it
     "_stonr_run": {"run_stonr"},  # STON'R's driver

@@ -16,7 +16,7 @@ def test_consensus_and_jare_on_the_dirac_gan(loss, gamma):
     game = jg.games.dirac(loss)
     c = F_PRIME_0[loss]
     expected = [-gamma * c**2 - 1j * c, -gamma * c**2 + 1j * c]  # consensus on the Dirac-GAN (Mescheder et al. 2017)
-    for tx in (jg.consensus(gamma), jg.jare(gamma)):  # both only see the off-diagonal blocks here
+    for tx in (jg.transforms.consensus(gamma), jg.transforms.jare(gamma)):  # both only see the off-diagonal blocks here
         np.testing.assert_allclose(sorted_eigs(jg.eigenvalues(game, game.equilibrium, transform=tx)), expected, atol=1e-12)
 
 
@@ -34,17 +34,17 @@ def test_corrections_reduce_to_their_closed_forms_on_quadratic_games(key):
     w = game.equilibrium
     gamma = 0.7
     # consensus: xi + gamma J^T xi  ->  J + gamma J^T J
-    np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.consensus(gamma)), j + gamma * j.T @ j, atol=1e-12)
+    np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.transforms.consensus(gamma)), j + gamma * j.T @ j, atol=1e-12)
     # JARE: phi gets J_tp^T xi_theta, theta gets J_pt^T xi_phi; differentiate at xi = 0
     jpp, jpt, jtp, jtt = j[:n, :n], j[:n, n:], j[n:, :n], j[n:, n:]
     block = np.block([[jtp.T @ jtp, jtp.T @ jtt], [jpt.T @ jpp, jpt.T @ jpt]])
-    np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.jare(gamma)), j + gamma * block, atol=1e-12)
+    np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.transforms.jare(gamma)), j + gamma * block, atol=1e-12)
     # SGA: xi + lam A^T xi with A = (J - J^T)/2  ->  J + lam A^T J (alignment sign is +1 at xi = 0)
     anti = (j - j.T) / 2
     for align in (False, True):
-        np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.sga(gamma, align=align)), j + gamma * anti.T @ j, atol=1e-12)
+        np.testing.assert_allclose(-jg.jacobian(game, w, transform=jg.transforms.sga(gamma, align=align)), j + gamma * anti.T @ j, atol=1e-12)
     # the corrected fields vanish at the equilibrium: corrections keep the fixed point
-    for tx in (jg.consensus(gamma), jg.jare(gamma), jg.sga(gamma)):
+    for tx in (jg.transforms.consensus(gamma), jg.transforms.jare(gamma), jg.transforms.sga(gamma)):
         v = jg.corrected_field(game, tx)(w)
         np.testing.assert_allclose(np.concatenate([v.phi, v.theta]), 0.0, atol=1e-12)
 
@@ -58,9 +58,9 @@ def test_sga_alignment_flips_the_sign_where_it_should():
     x = np.array([float(xi.phi), float(xi.theta)])
     anti = (j - j.T) / 2
     sign = np.sign((x @ j.T @ x) * ((anti.T @ x) @ (j.T @ x)) / 2 + 0.1)
-    u, _ = jg.sga(0.3).update(xi, optax.EmptyState(), w, game=game)
+    u, _ = jg.transforms.sga(0.3).update(xi, optax.EmptyState(), w, game=game)
     np.testing.assert_allclose([u.phi, u.theta], x + sign * 0.3 * anti.T @ x, rtol=1e-13)
-    u_plain, _ = jg.sga(0.3, align=False).update(xi, optax.EmptyState(), w, game=game)
+    u_plain, _ = jg.transforms.sga(0.3, align=False).update(xi, optax.EmptyState(), w, game=game)
     np.testing.assert_allclose([u_plain.phi, u_plain.theta], x + 0.3 * anti.T @ x, rtol=1e-13)
 
 
@@ -74,7 +74,7 @@ def _theorem3(mu, gamma):
 def test_jare_theorem3(v, sigma2, gamma):
     v = np.asarray(v)
     game = jg.games.linear_gaussian(jnp.asarray(v), sigma2)
-    lam = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(gamma))
+    lam = jg.eigenvalues(game, game.equilibrium, transform=jg.transforms.jare(gamma))
     expected = _theorem3(sigma2 + v @ v, gamma) + sum((_theorem3(sigma2, gamma) for _ in range(v.size - 1)), [])
     np.testing.assert_allclose(sorted_eigs(lam), sorted_eigs(expected), atol=1e-8)
 
@@ -85,8 +85,8 @@ def test_jare_gamma_above_which_every_eigenvalue_is_real(sigma2):
     v = jnp.array([1.0, 1.0])
     game = jg.games.linear_gaussian(v, sigma2)
     g_star = (4 - sigma2**2) / (2 * sigma2)
-    below = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(0.98 * g_star))
-    above = jg.eigenvalues(game, game.equilibrium, transform=jg.jare(1.02 * g_star))
+    below = jg.eigenvalues(game, game.equilibrium, transform=jg.transforms.jare(0.98 * g_star))
+    above = jg.eigenvalues(game, game.equilibrium, transform=jg.transforms.jare(1.02 * g_star))
     assert np.max(np.abs(np.asarray(below).imag)) > 1e-3
     np.testing.assert_allclose(np.asarray(above).imag, 0.0, atol=1e-12)
 
@@ -95,13 +95,13 @@ def test_jare_phase_to_zero_and_conditioning_to_one():
     game = jg.games.linear_gaussian(jnp.array([1.5, -1.0]), 0.5)
     phase, cond = [], []
     for gamma in [0.0, 1.0, 10.0, 100.0, 1000.0]:
-        s = jg.spectrum(game, game.equilibrium, transform=jg.jare(gamma))
+        s = jg.spectrum(game, game.equilibrium, transform=jg.transforms.jare(gamma))
         phase.append(float(s.phase_factor))
         cond.append(float(s.conditioning_factor))
     assert phase[0] > 1 and phase[-1] == 0.0 and phase[2] == 0.0
     assert all(a > b for a, b in zip(cond[1:], cond[2:])) and cond[-1] < 1.2
     # Theorem 3 at gamma = 1000: every eigenvalue near -gamma/4
-    lam = np.asarray(jg.eigenvalues(game, game.equilibrium, transform=jg.jare(1000.0)))
+    lam = np.asarray(jg.eigenvalues(game, game.equilibrium, transform=jg.transforms.jare(1000.0)))
     np.testing.assert_allclose(lam.real / 250.0, -1.0, atol=0.15)
 
 
@@ -109,13 +109,13 @@ def test_correction_errors():
     game = jg.games.dirac("wgan")
     w = game.equilibrium
     xi = jg.simultaneous_gradient(game)(w)
-    for tx in (jg.consensus(1.0), jg.jare(1.0), jg.sga(1.0), jg.extragradient(optax.sgd(0.1))):
+    for tx in (jg.transforms.consensus(1.0), jg.transforms.jare(1.0), jg.transforms.sga(1.0), jg.transforms.extragradient(optax.sgd(0.1))):
         with pytest.raises(TypeError, match="needs the game"):
             tx.update(xi, tx.init(w), w)
     with pytest.raises(TypeError, match="`align` must be a bool"):
-        jg.sga(1.0, align="yes")
+        jg.transforms.sga(1.0, align="yes")
     with pytest.raises(TypeError, match="`inner` must be an optax.GradientTransformation"):
-        jg.extragradient(0.1)
+        jg.transforms.extragradient(0.1)
 
 
 def _dense_products(game, w):
@@ -149,9 +149,9 @@ def test_corrections_at_generic_points_match_dense_formulas(loss):
     anti = (j - j.T) / 2
     xi_tree = jg.simultaneous_gradient(game)(w)
     checks = {
-        "consensus": (jg.consensus(1.0), xi + j.T @ xi),
-        "jare": (jg.jare(1.0), xi + jare),
-        "sga": (jg.sga(1.0, align=False), xi + anti.T @ xi),
+        "consensus": (jg.transforms.consensus(1.0), xi + j.T @ xi),
+        "jare": (jg.transforms.jare(1.0), xi + jare),
+        "sga": (jg.transforms.sga(1.0, align=False), xi + anti.T @ xi),
     }
     for name, (tx, expected) in checks.items():
         u, _ = tx.update(xi_tree, tx.init(w), w, game=game)
@@ -159,13 +159,13 @@ def test_corrections_at_generic_points_match_dense_formulas(loss):
     # alignment sign as Balduzzi et al. define it
     jt = j.T @ xi
     sign = np.sign((xi @ jt) * ((anti.T @ xi) @ jt) / xi.size + 0.1)
-    u, _ = jg.sga(1.0).update(xi_tree, optax.EmptyState(), w, game=game)
+    u, _ = jg.transforms.sga(1.0).update(xi_tree, optax.EmptyState(), w, game=game)
     np.testing.assert_allclose(_flat(u), xi + sign * anti.T @ xi, rtol=1e-10, atol=1e-12)
     if game.zero_sum:  # the shortcut (A^T xi = JARE's correction) equals the general path
         general = game.replace(zero_sum=False)
         for align in (True, False):
-            a, _ = jg.sga(0.7, align=align).update(xi_tree, optax.EmptyState(), w, game=game)
-            b, _ = jg.sga(0.7, align=align).update(xi_tree, optax.EmptyState(), w, game=general)
+            a, _ = jg.transforms.sga(0.7, align=align).update(xi_tree, optax.EmptyState(), w, game=game)
+            b, _ = jg.transforms.sga(0.7, align=align).update(xi_tree, optax.EmptyState(), w, game=general)
             np.testing.assert_allclose(_flat(a), _flat(b), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(jare, anti.T @ xi, rtol=1e-10, atol=1e-12)
 
@@ -173,7 +173,7 @@ def test_corrections_at_generic_points_match_dense_formulas(loss):
 def test_corrections_with_a_hand_derived_field():
     auto, closed = jg.games.dirac("standard"), jg.games.dirac("standard", closed_form_grad=True)
     w = jg.Joint(jnp.array(0.7), jnp.array(-0.4))
-    for tx in (jg.consensus(0.5), jg.jare(0.5), jg.sga(0.5)):
+    for tx in (jg.transforms.consensus(0.5), jg.transforms.jare(0.5), jg.transforms.sga(0.5)):
         a, _ = tx.update(jg.simultaneous_gradient(auto)(w), optax.EmptyState(), w, game=auto)
         b, _ = tx.update(jg.simultaneous_gradient(closed)(w), optax.EmptyState(), w, game=closed)
         np.testing.assert_allclose(_flat(a), _flat(b), rtol=1e-12)

@@ -18,7 +18,7 @@ def test_sweeps_and_minibatch_runs_repeat_bitwise():
 
     def everything():
         ng = jg.games.mlp_gan(data, key=jax.random.PRNGKey(1), hidden=(6, 6))
-        sweep = jg.sweep(ng.game, lambda h: optax.chain(jg.consensus(h["g"]), optax.sgd(0.05)),
+        sweep = jg.sweep(ng.game, lambda h: optax.chain(jg.transforms.consensus(h["g"]), optax.sgd(0.05)),
                          ng.params, {"g": jnp.array([0.0, 0.5, 1.0])}, 10)
         mini = jg.rollout(ng.minibatch(8), optax.adam(1e-2), ng.params, 10, key=jax.random.PRNGKey(3))
         return sweep.final, mini.final

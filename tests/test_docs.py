@@ -17,7 +17,7 @@ import coverage_check  # noqa: E402
 def test_every_public_name_has_an_entry_and_every_entry_is_public():
     assert coverage_check.missing_entries() == []
     assert coverage_check.unknown_entries() == []
-    # the same object under two names needs one entry: jg.cgd is documented as jaxgan.transforms.cgd
+    # a retired spelling has no entry: jg.cgd (deprecated) is documented as jaxgan.transforms.cgd
     assert "jaxgan.cgd" not in coverage_check.documented() and "jaxgan.transforms.cgd" in coverage_check.documented()
 
 

@@ -59,12 +59,12 @@ def test_bad_inputs_to_the_field():
 def test_corrected_field_takes_a_make_tx_with_checked_hyperparams():
     game = jg.games.dirac("wgan")
     w = jg.Joint(1.0, 0.0)
-    made = jg.corrected_field(game, lambda h: jg.consensus(h["g"]), hyperparams={"g": 1.0})(w)
-    direct = jg.corrected_field(game, jg.consensus(1.0))(w)
+    made = jg.corrected_field(game, lambda h: jg.transforms.consensus(h["g"]), hyperparams={"g": 1.0})(w)
+    direct = jg.corrected_field(game, jg.transforms.consensus(1.0))(w)
     assert float(made.phi) == float(direct.phi) and float(made.theta) == float(direct.theta)
     with pytest.raises(ValueError, match="`x` are never read"):
-        jg.corrected_field(game, lambda h: jg.consensus(h["g"]), hyperparams={"g": 1.0, "x": 2.0})
+        jg.corrected_field(game, lambda h: jg.transforms.consensus(h["g"]), hyperparams={"g": 1.0, "x": 2.0})
     with pytest.raises(TypeError, match="must be a callable"):
-        jg.corrected_field(game, jg.consensus(1.0), hyperparams={"g": 1.0})
+        jg.corrected_field(game, jg.transforms.consensus(1.0), hyperparams={"g": 1.0})
     with pytest.raises(ValueError, match="takes field corrections only"):
-        jg.corrected_field(game, optax.chain(jg.consensus(1.0), optax.sgd(0.1)))(w)
+        jg.corrected_field(game, optax.chain(jg.transforms.consensus(1.0), optax.sgd(0.1)))(w)

@@ -13,7 +13,7 @@ TURINICI = jg.games.turinici(1.0)
 
 @pytest.mark.parametrize("tau", [0.05, 0.3])
 def test_turinici_map_conserves_its_ellipse(tau):
-    out = jax.jit(lambda w: jg.rollout(TURINICI, jg.alternating(optax.sgd(tau)), w, 5000, record_every=1).trajectory)(
+    out = jax.jit(lambda w: jg.rollout(TURINICI, jg.transforms.alternating(optax.sgd(tau)), w, 5000, record_every=1).trajectory)(
         jg.Joint(jnp.asarray(2.0), jnp.asarray(0.5))
     )
     q = np.asarray(jg.games.turinici_invariant(out, tau, 1.0))
@@ -33,53 +33,53 @@ def test_turinici_as_printed_diverges():
 def test_flow_matches_closed_forms():
     # the Turinici flow is a rotation about (x_r, 0): the circle is conserved
     ts = jnp.linspace(0.0, 10.0, 101)
-    fl = jg.flow(TURINICI, jg.Joint(2.0, 0.0), ts)
+    fl = jg.flows.flow(TURINICI, jg.Joint(2.0, 0.0), ts)
     np.testing.assert_allclose(fl.ys.phi, 1.0 + np.cos(ts), atol=1e-8)
     np.testing.assert_allclose(fl.ys.theta, np.sin(ts), atol=1e-8)
     # consensus on the Dirac-GAN (wgan): eigenvalues -gamma +- i, the norm decays as exp(-gamma t)
     game = jg.games.dirac("wgan")
-    fl = jg.flow(game, jg.Joint(1.0, 0.0), ts, transform=jg.consensus(0.3))
+    fl = jg.flows.flow(game, jg.Joint(1.0, 0.0), ts, transform=jg.transforms.consensus(0.3))
     np.testing.assert_allclose(np.hypot(fl.ys.phi, fl.ys.theta), np.exp(-0.3 * ts), rtol=1e-8)
 
 
 def test_refinement_first_order_on_turinici():
-    r = jg.refinement_test(
-        TURINICI, lambda lr: jg.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.2, 40, levels=4, points=41
+    r = jg.flows.refinement_test(
+        TURINICI, lambda lr: jg.transforms.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.2, 40, levels=4, points=41
     )
     ratios = np.asarray(r.errors[:-1] / r.errors[1:])
     np.testing.assert_allclose(ratios, 2.0, rtol=0.1)  # the error to the flow halves with the step
     np.testing.assert_allclose(np.asarray(r.gaps[:-1] / r.gaps[1:]), 2.0, rtol=0.1)
     assert abs(r.order - 1.0) < 0.05
-    coarse = jg.refinement_test(
-        TURINICI, lambda lr: jg.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.4, 20, levels=2, points=21
+    coarse = jg.flows.refinement_test(
+        TURINICI, lambda lr: jg.transforms.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.4, 20, levels=2, points=21
     )
     assert coarse.verdict == "first order, not yet resolved"
-    fine = jg.refinement_test(
-        TURINICI, lambda lr: jg.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.002, 4000, levels=2, points=41
+    fine = jg.flows.refinement_test(
+        TURINICI, lambda lr: jg.transforms.alternating(optax.sgd(lr)), jg.Joint(2.0, 0.0), 0.002, 4000, levels=2, points=41
     )
     assert fine.verdict == "resolved"
 
 
 def test_refinement_first_order_on_the_regularised_dirac_gan():
     game = jg.regularizers.r1(jg.games.dirac("standard"), 0.5)
-    r = jg.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.5, 40, levels=4, points=41)
+    r = jg.flows.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.5, 40, levels=4, points=41)
     np.testing.assert_allclose(np.asarray(r.errors[:-1] / r.errors[1:]), 2.0, rtol=0.1)
     assert abs(r.order - 1.0) < 0.05
     # the consensus-corrected run tends to the consensus flow
-    rc = jg.refinement_test(
-        game, lambda lr: optax.chain(jg.consensus(0.5), optax.sgd(lr)), jg.Joint(1.0, 0.5), 0.5, 40, levels=3, points=41,
-        transform=jg.consensus(0.5),
+    rc = jg.flows.refinement_test(
+        game, lambda lr: optax.chain(jg.transforms.consensus(0.5), optax.sgd(lr)), jg.Joint(1.0, 0.5), 0.5, 40, levels=3, points=41,
+        transform=jg.transforms.consensus(0.5),
     )
     assert abs(rc.order - 1.0) < 0.1
 
 
 def test_refinement_bad_input():
     with pytest.raises(ValueError, match="divide"):
-        jg.refinement_test(TURINICI, optax.sgd, jg.Joint(2.0, 0.0), 0.1, 10, points=4)
+        jg.flows.refinement_test(TURINICI, optax.sgd, jg.Joint(2.0, 0.0), 0.1, 10, points=4)
     with pytest.raises(ValueError, match="levels"):
-        jg.refinement_test(TURINICI, optax.sgd, jg.Joint(2.0, 0.0), 0.1, 10, levels=1)
+        jg.flows.refinement_test(TURINICI, optax.sgd, jg.Joint(2.0, 0.0), 0.1, 10, levels=1)
     with pytest.raises(TypeError, match="make_tx"):
-        jg.refinement_test(TURINICI, 0.1, jg.Joint(2.0, 0.0), 0.1, 10)
+        jg.flows.refinement_test(TURINICI, 0.1, jg.Joint(2.0, 0.0), 0.1, 10)
 
 
 # --------------------------------------------------------------------------- stability maps
@@ -89,8 +89,8 @@ def test_refinement_bad_input():
 def test_refinement_batched_equals_separate_runs():
     game = jg.regularizers.r1(jg.games.dirac("standard"), 0.5)
     kw = dict(levels=3, points=11, with_flow=False)
-    a = jg.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.4, 20, **kw)
-    b = jg.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.4, 20, batched=False, **kw)
+    a = jg.flows.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.4, 20, **kw)
+    b = jg.flows.refinement_test(game, optax.sgd, jg.Joint(1.0, 0.5), 0.4, 20, batched=False, **kw)
     np.testing.assert_allclose(np.asarray(a.runs), np.asarray(b.runs), rtol=1e-12, atol=1e-15)
     assert a.verdict == b.verdict and abs(a.order - b.order) < 1e-9
 

@@ -15,7 +15,7 @@ def test_follow_the_ridge_spectrum(seed, n, m):
     A, B, C = random_schur_quadratic(seed, n, m)
     game = jg.games.quadratic(A, B, C)
     eta_x, eta_y = 0.02, 0.05
-    tx = optax.chain(jg.follow_the_ridge(eta_x / eta_y), jg.ttur(eta_x, eta_y))
+    tx = optax.chain(jg.transforms.follow_the_ridge(eta_x / eta_y), jg.transforms.ttur(eta_x, eta_y))
     lam = np.linalg.eigvals(player_block(jg.update_jacobian(game, tx, game.equilibrium), game.equilibrium))
     S = A + B @ np.linalg.solve(C, B.T)  # Schur complement of f's Hessian (H_yy = -C)
     expected = np.concatenate([1 - eta_x * np.linalg.eigvals(S), 1 + eta_y * np.linalg.eigvals(-C)])
@@ -25,7 +25,7 @@ def test_follow_the_ridge_spectrum(seed, n, m):
 def test_ridge_examples_gda_versus_follow_the_ridge():
     games = jg.games.ridge_examples()
     eta = 0.05
-    ftr = optax.chain(jg.follow_the_ridge(), optax.sgd(eta))
+    ftr = optax.chain(jg.transforms.follow_the_ridge(), optax.sgd(eta))
     # g1, g3: strict local minimax, GDA unstable, FR stable with the predicted radius
     for name, schur in (("g1", 2.0), ("g3", 8.0)):
         g = games[name]
@@ -50,9 +50,9 @@ def test_follow_the_ridge_and_best_response_converge_where_simgd_spirals_out():
     eta = 0.1
     algos = {
         "simgd": optax.sgd(eta),
-        "ftr": optax.chain(jg.follow_the_ridge(), optax.sgd(eta)),
-        "br": jg.best_response(optax.sgd(eta)),
-        "br-total": jg.best_response(optax.sgd(eta), step="total"),
+        "ftr": optax.chain(jg.transforms.follow_the_ridge(), optax.sgd(eta)),
+        "br": jg.transforms.best_response(optax.sgd(eta)),
+        "br-total": jg.transforms.best_response(optax.sgd(eta), step="total"),
     }
     dist = {k: float(jnp.hypot(*jax.jit(lambda w, t=t: jg.rollout(game, t, w, 400).final)(w0))) for k, t in algos.items()}
     assert dist["simgd"] > 1.0

@@ -83,7 +83,7 @@ def test_theorem5_jare_asymptotics():
     limit = np.sort(np.concatenate([-np.linalg.eigvalsh(P @ P.T), -np.linalg.eigvalsh(P.T @ P)]))
     np.testing.assert_allclose(jg.games.theorem5_eigenvalues(P, 1.0), limit, atol=1e-12)
     gammas = jnp.array([1.0, 1e2, 1e4, 1e6])
-    lams = jax.vmap(lambda g: jg.eigenvalues(game, w, transform=jg.jare(g)) / g)(gammas)  # one compilation
+    lams = jax.vmap(lambda g: jg.eigenvalues(game, w, transform=jg.transforms.jare(g)) / g)(gammas)  # one compilation
     errors = []
     for lam in np.asarray(lams):
         err = np.max(np.abs(np.sort(lam.real) - limit)) + np.max(np.abs(lam.imag))

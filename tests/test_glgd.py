@@ -40,7 +40,7 @@ def test_glgd_identities():
 def test_glgd_is_gradient_descent_on_c_and_converges():
     game = jg.games.likelihood_ratio(P)
     alpha = 4.0
-    tx = jg.glgd(optax.sgd(alpha), game.best_response, projection=game.project)
+    tx = jg.transforms.glgd(optax.sgd(alpha), game.best_response, projection=game.project)
     w0 = game.start(R0)
     u, _ = tx.update(jg.simultaneous_gradient(game)(w0), tx.init(w0), w0, game=game)
     R1 = w0.phi + u.phi

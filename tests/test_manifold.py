@@ -26,11 +26,11 @@ def test_tangent_projection_properties():
 
     @jax.jit
     def check(w0, g):
-        w = jg.retract(game, w0).w
-        p = jg.tangent_projection(game, w, g)
-        d = jg.tangent_projection(game, w, g, method="dense")
+        w = jg.manifold.retract(game, w0).w
+        p = jg.manifold.tangent_projection(game, w, g)
+        d = jg.manifold.tangent_projection(game, w, g, method="dense")
         _, k_pg = jax.jvp(lambda w_: jg.simultaneous_gradient(game)(w_).theta, (w,), (p.vector,))
-        return p.vector, d.vector, k_pg, jg.tangent_projection(game, w, p.vector).vector
+        return p.vector, d.vector, k_pg, jg.manifold.tangent_projection(game, w, p.vector).vector
 
     w0 = jg.Joint(jax.random.normal(jax.random.PRNGKey(0), (6,)), jnp.zeros(10))
     p, d, k_pg, pp = check(w0, jg.Joint(jnp.arange(6.0), jnp.ones(10)))
@@ -42,15 +42,15 @@ def test_tangent_projection_properties():
 def test_warm_started_projection_is_exact_and_cheaper():
     game = _nonlinear_game(20, 60)
     w0 = jg.Joint(jnp.linspace(-1.0, 1.0, 20), jnp.zeros(60))
-    out = jax.jit(lambda w: jg.rollout(game, jg.best_response(optax.sgd(0.1), projection="dense"), w, 40, record_every=1))(w0)
+    out = jax.jit(lambda w: jg.rollout(game, jg.transforms.best_response(optax.sgd(0.1), projection="dense"), w, 40, record_every=1))(w0)
     points = [jax.tree.map(lambda x: x[i], out.trajectory) for i in range(1, 41)]
 
     @jax.jit
     def both(w, warm):
         g = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)
-        warm_p = jg.tangent_projection(game, w, g, warm=warm)
-        cold_p = jg.tangent_projection(game, w, g)
-        exact = jg.tangent_projection(game, w, g, method="dense")
+        warm_p = jg.manifold.tangent_projection(game, w, g, warm=warm)
+        cold_p = jg.manifold.tangent_projection(game, w, g)
+        exact = jg.manifold.tangent_projection(game, w, g, method="dense")
         return warm_p, cold_p, exact
 
     warm, warm_its, cold_its = jnp.zeros(60), 0, 0
@@ -63,7 +63,7 @@ def test_warm_started_projection_is_exact_and_cheaper():
     assert warm_its < 0.95 * cold_its, (warm_its, cold_its)
     # the transform's own counter: warm starts use fewer Hessian-vector products
     runs = {
-        flag: jax.jit(lambda w, f=flag: jg.rollout(game, jg.best_response(optax.sgd(0.1), warm_start=f), w, 40))(w0)
+        flag: jax.jit(lambda w, f=flag: jg.rollout(game, jg.transforms.best_response(optax.sgd(0.1), warm_start=f), w, 40))(w0)
         for flag in (True, False)
     }
     print({f: int(r.state.stats.matvecs) for f, r in runs.items()})
@@ -75,20 +75,20 @@ def test_warm_started_projection_is_exact_and_cheaper():
 def test_retraction_methods_agree():
     game = _nonlinear_game()
     w = jg.Joint(jnp.linspace(-1.0, 1.0, 6), jnp.ones(10))
-    newton = jg.retract(game, w)
-    gd = jg.retract(game, w, method=optax.sgd(0.3), max_steps=2000)
+    newton = jg.manifold.retract(game, w)
+    gd = jg.manifold.retract(game, w, method=optax.sgd(0.3), max_steps=2000)
     assert bool(newton.converged) and bool(gd.converged)
     assert int(newton.steps) < 10 < int(gd.steps)
     chex.assert_trees_all_close(newton.w, gd.w, atol=1e-9)
-    capped = jg.retract(game, w, method=optax.sgd(0.3), max_steps=5)
+    capped = jg.manifold.retract(game, w, method=optax.sgd(0.3), max_steps=5)
     assert not bool(capped.converged) and int(capped.steps) == 5
 
 
 def test_missing_best_response_is_reported_not_used():
     game = jg.games.dirac("wgan")  # loss_d = -psi * theta: no best response for theta != 0
     w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0))
-    strict = jg.rollout(game, jg.best_response(optax.sgd(0.1)), w0, 5)
+    strict = jg.rollout(game, jg.transforms.best_response(optax.sgd(0.1)), w0, 5)
     assert not bool(strict.finite) and int(strict.first_nonfinite) == 1
     assert int(strict.state.stats.failures) >= 1
-    lax_run = jg.rollout(game, jg.best_response(optax.sgd(0.1), strict=False, max_retraction_steps=3), w0, 5)
+    lax_run = jg.rollout(game, jg.transforms.best_response(optax.sgd(0.1), strict=False, max_retraction_steps=3), w0, 5)
     assert int(lax_run.state.stats.failures) == 5

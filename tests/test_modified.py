@@ -55,7 +55,7 @@ def test_one_step_follows_the_modified_flow_to_third_order():
     for lr in (0.2, 0.1, 0.05):
         step = jax.tree.map(lambda a, g: a - lr * g, w0, xi(w0))
         for kind, g in (("modified", jg.modified_game(game, lr)), ("plain", game)):
-            end = jg.flow(g, w0, jnp.array([0.0, lr])).ys
+            end = jg.flows.flow(g, w0, jnp.array([0.0, lr])).ys
             errors[kind].append(float(np.hypot(end.phi[-1] - step.phi, end.theta[-1] - step.theta)))
     ratios = {k: np.array(v[:-1]) / np.array(v[1:]) for k, v in errors.items()}
     assert np.all((ratios["modified"] > 7) & (ratios["modified"] < 9)), ratios

@@ -55,7 +55,7 @@ def test_cyclic_game_simgd_and_sga_radii(n, stacked):
     assert float(jg.spectral_radius(game, optax.sgd(lr), game.equilibrium)) == pytest.approx(simgd, abs=1e-10)
     sga = np.max(np.abs(1 - lr * (lam * mu**2 + 1j * mu)))
     for align in (False, True):  # at the equilibrium the alignment sign is that of epsilon > 0
-        tx = optax.chain(jg.sga(lam, align=align), optax.sgd(lr))
+        tx = optax.chain(jg.transforms.sga(lam, align=align), optax.sgd(lr))
         assert float(jg.spectral_radius(game, tx, game.equilibrium)) == pytest.approx(sga, abs=1e-10)
 
 
@@ -186,7 +186,7 @@ def test_look_ahead_and_lola_one_step_against_plain_jax_grad(n):
     losses, w, alpha, lr = _nonlinear_losses(n), _point(n), 0.3, 0.1
     game = jg.n_player_game(losses)
     la, lola = _reference_la_lola(losses, w, alpha)
-    for tx_factory, ref in ((jg.look_ahead, la), (jg.lola, lola)):
+    for tx_factory, ref in ((jg.transforms.opponent_lookahead, la), (jg.transforms.lola, lola)):
         step = _one_step(game, optax.chain(tx_factory(alpha), optax.sgd(lr)), w)
         for i in range(n):
             np.testing.assert_allclose(np.atleast_1d(step[i]), -lr * np.asarray(ref[i]), rtol=1e-10, atol=1e-12)
@@ -197,7 +197,7 @@ def test_cgd_one_step_against_plain_jax_grad(n):
     losses, w, eta = _nonlinear_losses(n), _point(n), 0.4
     game = jg.n_player_game(losses)
     ref = _reference_cgd(losses, w, eta)
-    step = _one_step(game, jg.cgd(eta, tol=1e-14, maxiter=200), w)
+    step = _one_step(game, jg.transforms.cgd(eta, tol=1e-14, maxiter=200), w)
     for i in range(n):
         np.testing.assert_allclose(np.atleast_1d(step[i]), ref[i], rtol=1e-8, atol=1e-11)
 
@@ -212,12 +212,12 @@ def test_the_two_player_references_reproduce_the_two_player_transforms():
     two, joint = _two_player_version(losses), jg.Joint(w[0], w[1])
     alpha, lr, eta = 0.3, 0.1, 0.4
     la, lola = _reference_la_lola(losses, w, alpha)
-    for factory, ref in ((jg.look_ahead, la), (jg.lola, lola)):
+    for factory, ref in ((jg.transforms.opponent_lookahead, la), (jg.transforms.lola, lola)):
         step = _one_step(two, optax.chain(factory(alpha), optax.sgd(lr)), joint)
         np.testing.assert_allclose(step.phi, -lr * np.asarray(ref[0]), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(step.theta, -lr * np.asarray(ref[1]), rtol=1e-10, atol=1e-12)
     ref = _reference_cgd(losses, w, eta)
-    step = _one_step(two, jg.cgd(eta, tol=1e-14, maxiter=200), joint)
+    step = _one_step(two, jg.transforms.cgd(eta, tol=1e-14, maxiter=200), joint)
     np.testing.assert_allclose(step.phi, ref[0], rtol=1e-8, atol=1e-11)
     np.testing.assert_allclose(step.theta, ref[1], rtol=1e-8, atol=1e-11)
 
@@ -248,26 +248,26 @@ def test_alternating_gauss_seidel_step_matrix(order):
         e = np.zeros((3, 3))
         e[i, i] = 1.0
         want = (np.eye(3) - lr * e @ M3) @ want
-    got = jg.update_jacobian(game, jg.alternating(optax.sgd(lr), order=order), game.equilibrium)
+    got = jg.update_jacobian(game, jg.transforms.alternating(optax.sgd(lr), order=order), game.equilibrium)
     np.testing.assert_allclose(got, want, atol=1e-14)
 
 
 def test_alternating_orders_differ_and_the_two_player_tuple_orders_keep_their_meaning():
     game, lr = _linear_game(M3), 0.3
-    a = jg.update_jacobian(game, jg.alternating(optax.sgd(lr), order=(0, 1, 2)), game.equilibrium)
-    b = jg.update_jacobian(game, jg.alternating(optax.sgd(lr), order=(2, 0, 1)), game.equilibrium)
+    a = jg.update_jacobian(game, jg.transforms.alternating(optax.sgd(lr), order=(0, 1, 2)), game.equilibrium)
+    b = jg.update_jacobian(game, jg.transforms.alternating(optax.sgd(lr), order=(2, 0, 1)), game.equilibrium)
     assert np.max(np.abs(np.asarray(a) - np.asarray(b))) > 0.01
     dirac = jg.games.dirac("wgan")
     for name, tup in (("d_first", (1, 0)), ("g_first", (0, 1))):
         np.testing.assert_allclose(
-            jg.update_jacobian(dirac, jg.alternating(optax.sgd(0.5), order=tup), dirac.equilibrium),
-            jg.update_jacobian(dirac, jg.alternating(optax.sgd(0.5), order=name), dirac.equilibrium), atol=1e-15)
+            jg.update_jacobian(dirac, jg.transforms.alternating(optax.sgd(0.5), order=tup), dirac.equilibrium),
+            jg.update_jacobian(dirac, jg.transforms.alternating(optax.sgd(0.5), order=name), dirac.equilibrium), atol=1e-15)
 
 
 def test_alternating_with_an_optimiser_per_player():
     game = _linear_game(M3)
     lrs = (0.1, 0.2, 0.3)
-    tx = jg.alternating(jg.Players(*[optax.sgd(lr) for lr in lrs]), order=(1, 2, 0))
+    tx = jg.transforms.alternating(jg.Players(*[optax.sgd(lr) for lr in lrs]), order=(1, 2, 0))
     want = np.eye(3)
     for i in (1, 2, 0):
         e = np.zeros((3, 3))
@@ -278,7 +278,7 @@ def test_alternating_with_an_optimiser_per_player():
 
 def test_per_player_optimisers_for_three_players():
     game = _linear_game(M3)
-    tx = jg.per_player(optax.sgd(0.1), optax.sgd(0.2), optax.sgd(0.3))
+    tx = jg.transforms.per_player(optax.sgd(0.1), optax.sgd(0.2), optax.sgd(0.3))
     np.testing.assert_allclose(jg.update_jacobian(game, tx, game.equilibrium),
                                np.eye(3) - np.diag([0.1, 0.2, 0.3]) @ M3, atol=1e-14)
 
@@ -292,14 +292,14 @@ def _radius_pairs():
     lr = 0.1
     return {
         "simgd": optax.sgd(lr),
-        "consensus": optax.chain(jg.consensus(0.3), optax.sgd(lr)),
-        "sga": optax.chain(jg.sga(0.5, align=False), optax.sgd(lr)),
-        "look_ahead": optax.chain(jg.look_ahead(0.3), optax.sgd(lr)),
-        "lola": optax.chain(jg.lola(0.3), optax.sgd(lr)),
-        "extragradient": jg.extragradient(optax.sgd(lr)),
-        "alternating": jg.alternating(optax.sgd(lr), order=(1, 0)),
-        "lookahead": jg.lookahead(optax.sgd(lr), sync_period=3),
-        "per_player": jg.per_player(optax.sgd(lr), optax.sgd(2 * lr)),
+        "consensus": optax.chain(jg.transforms.consensus(0.3), optax.sgd(lr)),
+        "sga": optax.chain(jg.transforms.sga(0.5, align=False), optax.sgd(lr)),
+        "opponent_lookahead": optax.chain(jg.transforms.opponent_lookahead(0.3), optax.sgd(lr)),
+        "lola": optax.chain(jg.transforms.lola(0.3), optax.sgd(lr)),
+        "extragradient": jg.transforms.extragradient(optax.sgd(lr)),
+        "alternating": jg.transforms.alternating(optax.sgd(lr), order=(1, 0)),
+        "lookahead": jg.transforms.lookahead(optax.sgd(lr), sync_period=3),
+        "per_player": jg.transforms.per_player(optax.sgd(lr), optax.sgd(2 * lr)),
     }
 
 
@@ -325,20 +325,20 @@ W3 = THREE.equilibrium
 BOX = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
 
 TWO_PLAYER_ONLY = {
-    "jare": lambda: jg.rollout(THREE, optax.chain(jg.jare(1.0), optax.sgd(0.1)), W3, 1),
-    "best_response": lambda: jg.rollout(THREE, jg.best_response(optax.sgd(0.1)), W3, 1),
-    "glgd": lambda: jg.rollout(THREE, jg.glgd(optax.sgd(0.1), "newton"), W3, 1),
-    "follow_the_ridge": lambda: jg.rollout(THREE, jg.follow_the_ridge(0.1), W3, 1),
-    "stonr": lambda: jg.rollout(THREE, jg.stonr(BOX), W3, 1),
-    "acgd": lambda: jg.rollout(THREE, jg.acgd(0.1), W3, 1),
-    "project_box": lambda: jg.rollout(THREE, optax.chain(optax.sgd(0.1), jg.project_box(BOX)), W3, 1),
+    "jare": lambda: jg.rollout(THREE, optax.chain(jg.transforms.jare(1.0), optax.sgd(0.1)), W3, 1),
+    "best_response": lambda: jg.rollout(THREE, jg.transforms.best_response(optax.sgd(0.1)), W3, 1),
+    "glgd": lambda: jg.rollout(THREE, jg.transforms.glgd(optax.sgd(0.1), "newton"), W3, 1),
+    "follow_the_ridge": lambda: jg.rollout(THREE, jg.transforms.follow_the_ridge(0.1), W3, 1),
+    "stonr": lambda: jg.rollout(THREE, jg.transforms.stonr(BOX), W3, 1),
+    "acgd": lambda: jg.rollout(THREE, jg.transforms.acgd(0.1), W3, 1),
+    "project_box": lambda: jg.rollout(THREE, optax.chain(optax.sgd(0.1), jg.transforms.project_box(BOX)), W3, 1),
     "stationary_point_certificate": lambda: jg.stationary_point_certificate(THREE, W3),
     "path_angle": lambda: jg.path_angle(THREE, W3, jax.tree.map(lambda x: x + 1.0, W3)),
-    "retract": lambda: jg.retract(THREE, W3),
-    "tangent_projection": lambda: jg.tangent_projection(THREE, W3, W3),
+    "retract": lambda: jg.manifold.retract(THREE, W3),
+    "tangent_projection": lambda: jg.manifold.tangent_projection(THREE, W3, W3),
     "spectral_density of hessian_phi": lambda: jg.spectral_density(THREE, W3),
     "clip_discriminator": lambda: jg.rollout(
-        THREE, jg.per_player(optax.sgd(0.1), optax.sgd(0.1), optax.chain(optax.sgd(0.1),
+        THREE, jg.transforms.per_player(optax.sgd(0.1), optax.sgd(0.1), optax.chain(optax.sgd(0.1),
                                                                            jg.regularizers.clip_discriminator(0.1))), W3, 1),
 }
 
@@ -366,20 +366,20 @@ BAD_INPUT = {
     "a player index out of range": (
         lambda: jg.eigenvalues(jg.n_player_game([lambda w: w[0] * w[2], lambda w: w[0] * w[1]]), jg.Players(1.0, 2.0)),
         IndexError, "indexes a player that does not exist"),
-    "an order that is not a permutation": (lambda: jg.alternating(optax.sgd(0.1), order=(0, 0, 1)), ValueError,
+    "an order that is not a permutation": (lambda: jg.transforms.alternating(optax.sgd(0.1), order=(0, 0, 1)), ValueError,
                                            "not a permutation"),
-    "an order as a list": (lambda: jg.alternating(optax.sgd(0.1), order=[1, 0]), TypeError, "permutation"),
-    "an order of the wrong length": (lambda: jg.rollout(THREE, jg.alternating(optax.sgd(0.1), order=(1, 0)), W3, 1),
+    "an order as a list": (lambda: jg.transforms.alternating(optax.sgd(0.1), order=[1, 0]), TypeError, "permutation"),
+    "an order of the wrong length": (lambda: jg.rollout(THREE, jg.transforms.alternating(optax.sgd(0.1), order=(1, 0)), W3, 1),
                                      ValueError, "orders 2 players but the game has 3"),
-    "a named order for three players": (lambda: jg.rollout(THREE, jg.alternating(optax.sgd(0.1)), W3, 1), ValueError,
+    "a named order for three players": (lambda: jg.rollout(THREE, jg.transforms.alternating(optax.sgd(0.1)), W3, 1), ValueError,
                                         r"permutation of range\(3\)"),
     "a stacked point with the wrong length": (
         lambda: jg.eigenvalues(jg.games.cyclic(4, stacked=True), jg.StackedPlayers(jnp.zeros(3))), ValueError,
         "holds 3 players but the game has 4"),
     "d_steps with three players": (
-        lambda: jg.rollout(THREE, jg.alternating(optax.sgd(0.1), order=(0, 1, 2), d_steps=2), W3, 1), ValueError,
+        lambda: jg.rollout(THREE, jg.transforms.alternating(optax.sgd(0.1), order=(0, 1, 2), d_steps=2), W3, 1), ValueError,
         "each player steps once per round"),
-    "per_player with too few optimisers": (lambda: jg.rollout(THREE, jg.per_player(optax.sgd(0.1), optax.sgd(0.1)), W3, 1),
+    "per_player with too few optimisers": (lambda: jg.rollout(THREE, jg.transforms.per_player(optax.sgd(0.1), optax.sgd(0.1)), W3, 1),
                                            ValueError, "per_player was given 2 optimisers"),
     "gman of an n-player game": (lambda: jg.games.gman(THREE, 2), TypeError, "two-player jaxgan.Game"),
 }
@@ -426,7 +426,7 @@ ENTRIES = {
     "spectral_density": lambda g, w: jg.spectral_density(g, w, operator="jacobian_symmetric", num_probes=2).nodes,
 }
 # one transformation object per entry: a new object is a new program (tests/test_cache.py)
-LOLA, CGD, ALT = optax.chain(jg.lola(0.1), optax.sgd(0.1)), jg.cgd(0.1), jg.alternating(optax.sgd(0.1), order=(2, 0, 1))
+LOLA, CGD, ALT = optax.chain(jg.transforms.lola(0.1), optax.sgd(0.1)), jg.transforms.cgd(0.1), jg.transforms.alternating(optax.sgd(0.1), order=(2, 0, 1))
 SGD = optax.sgd(0.1)
 
 
@@ -450,9 +450,9 @@ def test_a_stacked_game_of_many_players_is_one_program_whatever_n():
     sizes = []
     for n in (10, 1000):
         game = jg.games.cyclic(n, stacked=True)
-        step = jg.make_step(game, optax.chain(jg.sga(0.1), optax.sgd(0.01)))
+        step = jg.make_step(game, optax.chain(jg.transforms.sga(0.1), optax.sgd(0.01)))
         w = jax.tree.map(lambda x: x + 0.1, game.equilibrium)
-        sizes.append(len(jax.make_jaxpr(step)(w, optax.chain(jg.sga(0.1), optax.sgd(0.01)).init(w)).jaxpr.eqns))
+        sizes.append(len(jax.make_jaxpr(step)(w, optax.chain(jg.transforms.sga(0.1), optax.sgd(0.01)).init(w)).jaxpr.eqns))
     assert sizes[0] == sizes[1], sizes
     game = jg.games.cournot(1000, b=1.0, stacked=True)
     radius = float(jg.spectral_radius(game, optax.sgd(1e-3), game.equilibrium))
@@ -462,12 +462,12 @@ def test_a_stacked_game_of_many_players_is_one_program_whatever_n():
 def test_stacked_and_listed_players_agree():
     listed, stacked = jg.games.cournot(5, b=0.3), jg.games.cournot(5, b=0.3, stacked=True)
     start = jnp.linspace(0.5, 2.0, 5)
-    tx = optax.chain(jg.lola(0.2), optax.sgd(0.1))
+    tx = optax.chain(jg.transforms.lola(0.2), optax.sgd(0.1))
     a = jg.rollout(listed, tx, jg.Players(*start), 7).final
     b = jg.rollout(stacked, tx, jg.StackedPlayers(start), 7).final
     np.testing.assert_allclose(jnp.stack(list(a)), b.x, rtol=1e-12)
-    np.testing.assert_allclose(jg.update_jacobian(listed, jg.cgd(0.2), jg.Players(*start)),
-                               jg.update_jacobian(stacked, jg.cgd(0.2), jg.StackedPlayers(start)), atol=1e-10)
+    np.testing.assert_allclose(jg.update_jacobian(listed, jg.transforms.cgd(0.2), jg.Players(*start)),
+                               jg.update_jacobian(stacked, jg.transforms.cgd(0.2), jg.StackedPlayers(start)), atol=1e-10)
 
 
 def test_jacobian_blocks_of_n_players_and_the_symmetric_density():

@@ -18,7 +18,7 @@ def test_update_matrices_on_the_bilinear_game():
     eq = game.equilibrium
     la = np.array([[ALPHA, 1.0], [-1.0, ALPHA]])  # d xi_LA / dw
     lola = np.array([[2 * ALPHA, 1.0], [-1.0, 2 * ALPHA]])
-    for tx, d in ((jg.look_ahead(ALPHA), la), (jg.lola(ALPHA), lola), (jg.sos(ALPHA), la)):
+    for tx, d in ((jg.transforms.opponent_lookahead(ALPHA), la), (jg.transforms.lola(ALPHA), lola), (jg.transforms.sos(ALPHA), la)):
         # SOS at an equilibrium: p = |xi|^2 vanishes to second order, so its operator is LA's
         m = jg.update_jacobian(game, optax.chain(tx, optax.sgd(ETA)), eq)
         np.testing.assert_allclose(np.asarray(m), np.eye(2) - ETA * d, rtol=1e-12, atol=1e-14)
@@ -41,8 +41,8 @@ def test_update_matrices_on_a_general_sum_quadratic_game():
     # chi_x = (d xi_y / d x)^T grad_y L_g = D B^T x, chi_y = (d xi_x / d y)^T grad_x L_d = B^T D y
     d_chi = np.block([[D @ B.T, np.zeros((2, 3))], [np.zeros((3, 2)), B.T @ D]])
     la = (np.eye(5) - ALPHA * H_o) @ H
-    expected = {"look_ahead": la, "lola": la - ALPHA * d_chi}
-    for name, tx in (("look_ahead", jg.look_ahead(ALPHA)), ("lola", jg.lola(ALPHA))):
+    expected = {"opponent_lookahead": la, "lola": la - ALPHA * d_chi}
+    for name, tx in (("opponent_lookahead", jg.transforms.opponent_lookahead(ALPHA)), ("lola", jg.transforms.lola(ALPHA))):
         m = jg.update_jacobian(game, optax.chain(tx, optax.sgd(ETA)), w)
         np.testing.assert_allclose(np.asarray(m), np.eye(5) - ETA * expected[name], rtol=1e-11, atol=1e-12)
 
@@ -59,8 +59,8 @@ def test_sos_reaches_the_tandem_equilibria_where_lola_does_not():
         out = run(starts)
         return np.asarray(out.phi + out.theta)
 
-    sos = final_sum(optax.chain(jg.sos(alpha), optax.sgd(0.1)))
-    lola = final_sum(optax.chain(jg.lola(alpha), optax.sgd(0.1)))
+    sos = final_sum(optax.chain(jg.transforms.sos(alpha), optax.sgd(0.1)))
+    lola = final_sum(optax.chain(jg.transforms.lola(alpha), optax.sgd(0.1)))
     assert np.mean(np.abs(sos - 1) < 1e-6) == 1.0  # 50 of 50 starts
     np.testing.assert_allclose(lola, (1 - 2 * alpha) / (1 - 4 * alpha), rtol=1e-9)
     assert np.mean(np.abs(lola - 1) < 1e-2) == 0.0  # none of them
@@ -68,9 +68,9 @@ def test_sos_reaches_the_tandem_equilibria_where_lola_does_not():
 
 def test_sos_rejects_its_criteria_out_of_range():
     with pytest.raises(ValueError, match="`a`"):
-        jg.sos(0.1, a=1.5)
+        jg.transforms.sos(0.1, a=1.5)
     with pytest.raises(ValueError, match="`b`"):
-        jg.sos(0.1, b=0.0)
+        jg.transforms.sos(0.1, b=0.0)
 
 
 def test_ipd_values_against_the_markov_chain_summed_by_hand():
@@ -108,7 +108,7 @@ def test_ipd_values_against_the_markov_chain_summed_by_hand():
 def _shaped(name, alpha, lr):
     if name == "naive":
         return optax.sgd(lr)
-    return optax.chain({"la": jg.look_ahead, "lola": jg.lola, "sos": jg.sos}[name](alpha), optax.sgd(lr))
+    return optax.chain({"la": jg.transforms.opponent_lookahead, "lola": jg.transforms.lola, "sos": jg.transforms.sos}[name](alpha), optax.sgd(lr))
 
 
 def test_matching_pennies_from_50_starts():

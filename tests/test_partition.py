@@ -112,7 +112,7 @@ def test_the_equilibrium_is_a_module_with_zero_field():
 
 
 def test_a_transformation_called_by_hand_takes_modules_and_gives_equinox_updates():
-    tx = jg.extragradient(optax.sgd(0.05), extrapolation=optax.sgd(0.1))
+    tx = jg.transforms.extragradient(optax.sgd(0.05), extrapolation=optax.sgd(0.1))
     state = tx.init(W)
     updates, _ = tx.update(jg.simultaneous_gradient(GAME)(W), state, W, game=GAME)
     by_hand = eqx.apply_updates(W, updates)

@@ -4,6 +4,8 @@ a numeric or categorical option and no declaration fails; degenerate inputs give
 status, never a bare NaN."""
 
 import inspect
+import pathlib
+import re
 import warnings
 
 import flax.linen as nn
@@ -43,8 +45,8 @@ BASE = {
     "jaxgan.datasets.by_name": lambda **k: jg.datasets.by_name(**{"name": "ring", **k}),
     "jaxgan._rollout.rollout": lambda **k: jg.rollout(G, optax.sgd(0.1), W, **{"steps": 4, **k}),
     "jaxgan._rollout.sweep": lambda **k: jg.sweep(G, lambda h: optax.sgd(h["lr"]), W, GRID, **{"steps": 4, **k}),
-    "jaxgan.flows.flow": lambda **k: jg.flow(G, W, jnp.asarray([0.0, 0.1]), **k),
-    "jaxgan.flows.refinement_test": lambda **k: jg.refinement_test(
+    "jaxgan.flows.flow": lambda **k: jg.flows.flow(G, W, jnp.asarray([0.0, 0.1]), **k),
+    "jaxgan.flows.refinement_test": lambda **k: jg.flows.refinement_test(
         G, optax.sgd, W, **{"eta": 0.1, "steps": 8, "levels": 2, "points": 2, **k}),
     "jaxgan.flows.assess_refinement": lambda **k: jg.flows.assess_refinement(
         np.zeros((2, 3, 2)), np.asarray([0.1, 0.05]), np.linspace(0.0, 1.0, 3), **k),
@@ -81,33 +83,33 @@ BASE = {
         GAN, **{"sigma": 0.5, **k}),
     "jaxgan.regularizers._penalties.fresh_instance_noise": lambda **k: jg.regularizers.fresh_instance_noise(
         GAN, **{"sigma": 0.5, **k}),
-    "jaxgan._manifold.retract": lambda **k: jg.retract(G, W, **k),
-    "jaxgan._manifold.tangent_projection": lambda **k: jg.tangent_projection(G, W, W1, **k),
-    "jaxgan._manifold.total_derivative": lambda **k: jg.total_derivative(G, W, **k),
-    "jaxgan._manifold.ridge_lift": lambda **k: jg.ridge_lift(G, W, jnp.asarray(0.1), **k),
+    "jaxgan._manifold.retract": lambda **k: jg.manifold.retract(G, W, **k),
+    "jaxgan._manifold.tangent_projection": lambda **k: jg.manifold.tangent_projection(G, W, W1, **k),
+    "jaxgan._manifold.total_derivative": lambda **k: jg.manifold.total_derivative(G, W, **k),
+    "jaxgan._manifold.ridge_lift": lambda **k: jg.manifold.ridge_lift(G, W, jnp.asarray(0.1), **k),
     "jaxgan.metrics.high_quality_fraction": lambda **k: jg.metrics.high_quality_fraction(SAMPLES, RING, **k),
     "jaxgan.metrics.mode_coverage": lambda **k: jg.metrics.mode_coverage(SAMPLES, RING, **k),
     "jaxgan.metrics.digits_classifier": lambda **k: jg.metrics.digits_classifier(**k),
-    "jaxgan.transforms._alternating.alternating": lambda **k: jg.alternating(optax.sgd(0.1), **k),
-    "jaxgan.transforms._gda_am.gda_am": lambda **k: jg.gda_am(optax.sgd(0.1), **k),
-    "jaxgan.transforms._best_response.best_response": lambda **k: jg.best_response(optax.sgd(0.1), **k),
-    "jaxgan.transforms._competitive.cgd": lambda **k: jg.cgd(**{"learning_rate": 0.1, **k}),
-    "jaxgan.transforms._proximal_point.proximal_point": lambda **k: jg.proximal_point(**{"learning_rate": 0.1, **k}),
+    "jaxgan.transforms._alternating.alternating": lambda **k: jg.transforms.alternating(optax.sgd(0.1), **k),
+    "jaxgan.transforms._gda_am.gda_am": lambda **k: jg.transforms.gda_am(optax.sgd(0.1), **k),
+    "jaxgan.transforms._best_response.best_response": lambda **k: jg.transforms.best_response(optax.sgd(0.1), **k),
+    "jaxgan.transforms._competitive.cgd": lambda **k: jg.transforms.cgd(**{"learning_rate": 0.1, **k}),
+    "jaxgan.transforms._proximal_point.proximal_point": lambda **k: jg.transforms.proximal_point(**{"learning_rate": 0.1, **k}),
     "jaxgan._equilibrium.solve_equilibrium": lambda **k: jg.solve_equilibrium(
         jg.games.bilinear(1.0), jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5)), **k),
-    "jaxgan.transforms._competitive.acgd": lambda **k: jg.acgd(**{"learning_rate": 0.1, **k}),
-    "jaxgan.transforms._corrections.consensus": lambda **k: jg.consensus(**{"gamma": 1.0, **k}),
-    "jaxgan.transforms._corrections.jare": lambda **k: jg.jare(**{"gamma": 1.0, **k}),
-    "jaxgan.transforms._corrections.sga": lambda **k: jg.sga(**{"lam": 1.0, **k}),
-    "jaxgan.transforms._lookahead.lookahead": lambda **k: jg.lookahead(optax.sgd(0.1), **k),
-    "jaxgan.transforms._opponent_shaping.look_ahead": lambda **k: jg.look_ahead(**{"alpha": 0.1, **k}),
-    "jaxgan.transforms._opponent_shaping.lola": lambda **k: jg.lola(**{"alpha": 0.1, **k}),
-    "jaxgan.transforms._opponent_shaping.sos": lambda **k: jg.sos(**{"alpha": 0.1, **k}),
-    "jaxgan.transforms._per_player.ttur": lambda **k: jg.ttur(**{"lr_g": 0.1, "lr_d": 0.2, **k}),
-    "jaxgan.transforms._follow_the_ridge.follow_the_ridge": lambda **k: jg.follow_the_ridge(**k),
-    "jaxgan.transforms._stonr.stonr": lambda **k: jg.stonr(BOX, **k),
-    "jaxgan.transforms._stonr_run.run_stonr": lambda **k: jg.run_stonr(BOX_GAME, BOX, **k),
-    "jaxgan._arnoldi.arnoldi_eigenvalues": lambda **k: jg.arnoldi_eigenvalues(
+    "jaxgan.transforms._competitive.acgd": lambda **k: jg.transforms.acgd(**{"learning_rate": 0.1, **k}),
+    "jaxgan.transforms._corrections.consensus": lambda **k: jg.transforms.consensus(**{"gamma": 1.0, **k}),
+    "jaxgan.transforms._corrections.jare": lambda **k: jg.transforms.jare(**{"gamma": 1.0, **k}),
+    "jaxgan.transforms._corrections.sga": lambda **k: jg.transforms.sga(**{"lam": 1.0, **k}),
+    "jaxgan.transforms._lookahead.lookahead": lambda **k: jg.transforms.lookahead(optax.sgd(0.1), **k),
+    "jaxgan.transforms._opponent_shaping.opponent_lookahead": lambda **k: jg.transforms.opponent_lookahead(**{"alpha": 0.1, **k}),
+    "jaxgan.transforms._opponent_shaping.lola": lambda **k: jg.transforms.lola(**{"alpha": 0.1, **k}),
+    "jaxgan.transforms._opponent_shaping.sos": lambda **k: jg.transforms.sos(**{"alpha": 0.1, **k}),
+    "jaxgan.transforms._per_player.ttur": lambda **k: jg.transforms.ttur(**{"lr_g": 0.1, "lr_d": 0.2, **k}),
+    "jaxgan.transforms._follow_the_ridge.follow_the_ridge": lambda **k: jg.transforms.follow_the_ridge(**k),
+    "jaxgan.transforms._stonr.stonr": lambda **k: jg.transforms.stonr(BOX, **k),
+    "jaxgan.transforms._stonr_run.run_stonr": lambda **k: jg.transforms.run_stonr(BOX_GAME, BOX, **k),
+    "jaxgan._arnoldi.operator_top_eigenvalues": lambda **k: jg.operator_top_eigenvalues(
         lambda v: jnp.asarray([[1.0, 2.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 2.0]]) @ v, jnp.ones(3), **{"k": 1, **k}),
     "jaxgan._arnoldi.top_eigenvalues": lambda **k: jg.top_eigenvalues(G, W, **{"k": 1, **k}),
     "jaxgan._density.spectral_density": lambda **k: jg.spectral_density(G, W, **{"lanczos_steps": 1, **k}),
@@ -120,7 +122,7 @@ BASE = {
     "jaxgan._spectral.conditioning_factor": lambda **k: jg.conditioning_factor(LAM, **k),
     "jaxgan._spectral.flow_verdict": lambda **k: jg.flow_verdict(LAM, **k),
     "jaxgan._spectral.stable_step_bound": lambda **k: jg.stable_step_bound(LAM, **k),
-    "jaxgan._spectral.spectrum_of_matrix": lambda **k: jg.spectrum_of_matrix(
+    "jaxgan._spectral.matrix_spectrum": lambda **k: jg.matrix_spectrum(
         jnp.asarray([[0.0, -1.0], [1.0, -1.0]]), **{"n_phi": 1, **k}),
     "jaxgan._spectral.spectrum": lambda **k: jg.spectrum(G, W, **k),
     "jaxgan._spectral.update_jacobian": lambda **k: jg.update_jacobian(G, optax.sgd(0.1), W, **k),
@@ -188,9 +190,9 @@ def test_a_public_function_with_a_numeric_or_categorical_option_declares_its_dom
 
 def test_the_docstring_and_the_error_come_from_one_declaration():
     domain = DECLARED["jaxgan.transforms._competitive.cgd"].__domains__["tol"]
-    assert f"tol: {domain.text}" in jg.cgd.__doc__
+    assert f"tol: {domain.text}" in jg.transforms.cgd.__doc__
     with pytest.raises(ValueError) as err:
-        jg.cgd(0.1, tol=-1.0)
+        jg.transforms.cgd(0.1, tol=-1.0)
     assert domain.inner.text in str(err.value) and "`tol` must be > 0" in str(err.value)
 
 
@@ -216,11 +218,11 @@ DEGENERATE = {
     "factors of no eigenvalues": (lambda: jg.phase_factor(jnp.zeros((0,), jnp.complex64)), "`lam` is empty"),
     "conditioning of no eigenvalues": (lambda: jg.conditioning_factor(jnp.zeros((0,), jnp.complex64)), "empty"),
     "a zero start vector": (lambda: jg.top_eigenvalues(G, W, k=1, v0=jnp.zeros(2)), "zero vector"),
-    "a zero Arnoldi start": (lambda: jg.arnoldi_eigenvalues(lambda v: v, jnp.zeros(3), 1), "zero vector"),
-    "a flow that runs out of steps": (lambda: jg.flow(G, W, jnp.asarray([0.0, 10.0]), max_steps=2), "max_steps"),
-    "a 1x1 joint Jacobian": (lambda: jg.spectrum_of_matrix(jnp.zeros((1, 1)), n_phi=1), "at least 2x2"),
+    "a zero Arnoldi start": (lambda: jg.operator_top_eigenvalues(lambda v: v, jnp.zeros(3), 1), "zero vector"),
+    "a flow that runs out of steps": (lambda: jg.flows.flow(G, W, jnp.asarray([0.0, 10.0]), max_steps=2), "max_steps"),
+    "a 1x1 joint Jacobian": (lambda: jg.matrix_spectrum(jnp.zeros((1, 1)), n_phi=1), "at least 2x2"),
     "a step not differentiable at the point": (lambda: jg.update_jacobian(
-        G, jg.gda_am(optax.sgd(0.1), window=2), G.equilibrium), "not differentiable"),
+        G, jg.transforms.gda_am(optax.sgd(0.1), window=2), G.equilibrium), "not differentiable"),
     "a map that never repeats": (lambda: jg.spectral_radius(G, optax.adam(0.1), G.equilibrium), "never repeats"),
 }
 
@@ -258,9 +260,39 @@ def test_a_sweep_without_reference_judges_growth_and_says_so():
 
 
 def test_no_message_names_an_internal_type():
-    for call in (lambda: jax.jit(lambda x: jg.cgd(0.1).init(x))(1.0),
+    for call in (lambda: jax.jit(lambda x: jg.transforms.cgd(0.1).init(x))(1.0),
                  lambda: jax.jit(lambda n: jg.rollout(G, optax.sgd(0.1), W, n))(3),
-                 lambda: jax.jit(lambda k: jg.lookahead(optax.sgd(0.1), sync_period=k))(2)):
+                 lambda: jax.jit(lambda k: jg.transforms.lookahead(optax.sgd(0.1), sync_period=k))(2)):
         with pytest.raises((TypeError, ValueError)) as err:
             call()
         assert "Tracer" not in str(err.value) and "traced by jit/vmap" in str(err.value), str(err.value)
+
+
+# --------------------------------------------------------------------------- one check per option
+
+HAND_WRITTEN = re.compile(r"must be (?:a positive int|a non-negative int|an int\b|a bool\b)")
+
+
+def _source_files():
+    root = pathlib.Path(jg.__file__).parent
+    return [p for p in root.rglob("*.py") if p.name != "_domains.py"]
+
+
+def test_integer_and_flag_options_are_checked_by_their_domain_only():
+    """No module writes its own "must be a positive int" check: every integer or flag option is
+    checked by its declared domain (``@domains``) or, in a helper shared by several entry points,
+    by calling the domain (``Integer(1).check(value, where, name)``)."""
+    found = [f"{p.name}:{i}" for p in _source_files()
+             for i, line in enumerate(p.read_text().splitlines(), 1) if HAND_WRITTEN.search(line)]
+    assert not found, found
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_a_declared_option_is_not_checked_again_by_hand(name):
+    """A declared option's check lives in its declaration: the body does not check it again
+    (``check_hyperparameter(option, ...)``), so the two can never disagree."""
+    fn = DECLARED[name]
+    body = inspect.getsource(inspect.unwrap(fn))
+    again = [option for option in fn.__domains__
+             if re.search(rf"check_hyperparameter\(\s*{option}\b", body)]
+    assert not again, again

@@ -135,7 +135,7 @@ def test_corrections_reduce_to_their_closed_forms(case, gamma):
         "jare": xi + gamma * blocks.T @ xi,  # only the off-diagonal blocks of J^T xi
         "sga": xi + gamma * antisym.T @ xi,  # xi + lambda A^T xi, A = (J - J^T) / 2
     }
-    transforms = {"consensus": jg.consensus(gamma), "jare": jg.jare(gamma), "sga": jg.sga(gamma, align=False)}
+    transforms = {"consensus": jg.transforms.consensus(gamma), "jare": jg.transforms.jare(gamma), "sga": jg.transforms.sga(gamma, align=False)}
     for name, tx in transforms.items():
         got = -np.asarray(ravel_pytree(jg.corrected_field(game, tx)(w))[0])
         np.testing.assert_allclose(got, expected[name], rtol=1e-10, atol=1e-10, err_msg=name)

@@ -83,7 +83,7 @@ def test_r1_converges_while_wgan_gp_does_not(start, alternate):
     critic's slope away from 0, so runs end elsewhere: the generator stops where the
     critic's best slope reaches 0 (theta_G = -2 lam for lam = 1), not at the data."""
     w0 = jg.Joint(jnp.array(start[0]), jnp.array(start[1]))
-    tx = jg.alternating(optax.sgd(0.1)) if alternate else optax.sgd(0.1)
+    tx = jg.transforms.alternating(optax.sgd(0.1)) if alternate else optax.sgd(0.1)
     r1 = R.r1(jg.games.dirac("standard"), 1.0)
     out = jg.rollout(r1, tx, w0, 3000)
     assert float(jnp.hypot(out.final.phi, out.final.theta)) < 1e-8

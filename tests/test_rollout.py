@@ -149,7 +149,7 @@ def test_a_bounded_orbit_is_bounded_whatever_the_step_count_and_precision(dtype)
     game = jg.games.bilinear(1.0)
     w0 = jg.Joint(jnp.asarray(1.0, dtype), jnp.asarray(0.0, dtype))
     for steps in (100, 101, 250, 257, 1001):
-        res = jg.sweep(game, lambda h: jg.alternating(optax.sgd(h["lr"])), w0,
+        res = jg.sweep(game, lambda h: jg.transforms.alternating(optax.sgd(h["lr"])), w0,
                        {"lr": jnp.array([0.1, 0.5, 1.0, 1.5], dtype)}, steps)
         assert [jg.RESULTS(int(s)).label for s in res.status] == ["bounded"] * 4, steps
         grew = jg.sweep(game, lambda h: optax.sgd(h["lr"]), w0, {"lr": jnp.array([0.1, 0.2], dtype)}, steps)

@@ -19,12 +19,12 @@ W = jg.Joint(jnp.asarray(1.0), jnp.asarray(0.5))
 BOX = jg.Box(jg.Joint(-2.0, -2.0), jg.Joint(2.0, 2.0))
 
 GAME_AWARE = {
-    "consensus": jg.consensus(1.0), "jare": jg.jare(1.0), "sga": jg.sga(1.0), "hamiltonian": jg.hamiltonian(),
-    "look_ahead": jg.look_ahead(0.5), "lola": jg.lola(0.5), "sos": jg.sos(0.5),
-    "extragradient": jg.extragradient(optax.sgd(0.1)), "alternating": jg.alternating(optax.sgd(0.1)),
-    "lookahead": jg.lookahead(optax.sgd(0.1)), "gda_am": jg.gda_am(optax.sgd(0.1)),
-    "best_response": jg.best_response(optax.sgd(0.1)), "follow_the_ridge": jg.follow_the_ridge(),
-    "cgd": jg.cgd(0.1), "acgd": jg.acgd(0.1), "stonr": jg.stonr(BOX),
+    "consensus": jg.transforms.consensus(1.0), "jare": jg.transforms.jare(1.0), "sga": jg.transforms.sga(1.0), "hamiltonian": jg.transforms.hamiltonian(),
+    "opponent_lookahead": jg.transforms.opponent_lookahead(0.5), "lola": jg.transforms.lola(0.5), "sos": jg.transforms.sos(0.5),
+    "extragradient": jg.transforms.extragradient(optax.sgd(0.1)), "alternating": jg.transforms.alternating(optax.sgd(0.1)),
+    "lookahead": jg.transforms.lookahead(optax.sgd(0.1)), "gda_am": jg.transforms.gda_am(optax.sgd(0.1)),
+    "best_response": jg.transforms.best_response(optax.sgd(0.1)), "follow_the_ridge": jg.transforms.follow_the_ridge(),
+    "cgd": jg.transforms.cgd(0.1), "acgd": jg.transforms.acgd(0.1), "stonr": jg.transforms.stonr(BOX),
 }
 
 
@@ -37,7 +37,7 @@ def test_every_game_aware_update_without_params_says_the_one_message(name):
     assert str(err.value) == NO_PARAMS_MSG.format(where=name, call=GAME_CALL)
 
 
-@pytest.mark.parametrize("name,tx", [("project_box", jg.project_box(BOX)), ("clip_discriminator", jg.regularizers.clip_discriminator(1.0))])
+@pytest.mark.parametrize("name,tx", [("project_box", jg.transforms.project_box(BOX)), ("clip_discriminator", jg.regularizers.clip_discriminator(1.0))])
 def test_stages_after_the_learning_rate_say_the_plain_call(name, tx):
     with pytest.raises(ValueError) as err:
         tx.update(W, tx.init(W), None)

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent(
     game = jg.games.linear_gaussian(jnp.array([1.0, 0.5]), 1.0)
     w0 = jg.Joint(game.equilibrium.phi + 0.3, game.equilibrium.theta - 0.2)
     grid = {"lr": jnp.linspace(0.05, 2.5, 7)}   # odd size: padded to 8, padding dropped
-    make = lambda h: optax.chain(jg.jare(0.5), optax.sgd(h["lr"]))
+    make = lambda h: optax.chain(jg.transforms.jare(0.5), optax.sgd(h["lr"]))
     plain = jg.sweep(game, make, w0, grid, 300, record_every=100)
     sharded = jg.sweep(game, make, w0, grid, 300, record_every=100, devices="all")
     assert len(sharded.final.phi.sharding.device_set) == 2 or sharded.final.phi.shape[0] == 7
@@ -65,7 +65,7 @@ MULTI = textwrap.dedent(
     game = jg.games.linear_gaussian(jnp.array([1.0, 0.5]), 1.0)
     w0 = jg.Joint(game.equilibrium.phi + 0.3, game.equilibrium.theta - 0.2)
     grid = {"lr": jnp.linspace(0.05, 2.5, 9)}   # 9 runs over 4 devices in 2 processes
-    make = lambda h: optax.chain(jg.jare(0.5), optax.sgd(h["lr"]))
+    make = lambda h: optax.chain(jg.transforms.jare(0.5), optax.sgd(h["lr"]))
     sharded = jg.sweep(game, make, w0, grid, 300, record_every=100, devices="all")
     plain = jg.sweep(game, make, w0, grid, 300, record_every=100, devices=jax.local_devices()[:1])
     np.testing.assert_array_equal(np.asarray(plain.status), np.asarray(sharded.status))

@@ -66,7 +66,7 @@ def test_theorem4_relation_on_random_gan_blocks(key):
     G = jax.random.normal(k2, (m, m))
     Q = -(G @ G.T) / m
     A = jnp.block([[jnp.zeros((n, n)), -P], [P.T, Q]])
-    s = jg.spectrum_of_matrix(A, n_phi=n)
+    s = jg.matrix_spectrum(A, n_phi=n)
     assert bool(s.block_structured)
     lam, a1, a2 = np.asarray(s.eigenvalues), np.asarray(s.a1), np.asarray(s.a2)
     ok = ~np.isnan(a1)
@@ -76,7 +76,7 @@ def test_theorem4_relation_on_random_gan_blocks(key):
     assert np.all(a1[ok] >= q_eig.min() - 1e-10) and np.all(a1[ok] <= q_eig.max() + 1e-10)
     assert np.all(a2[ok] >= pp_eig.min() - 1e-10) and np.all(a2[ok] <= pp_eig.max() + 1e-10)
     # not GAN-structured: blocks are NaN, the global diagnostics still hold
-    s2 = jg.spectrum_of_matrix(A + jnp.eye(n + m) * 0.1, n_phi=n)
+    s2 = jg.matrix_spectrum(A + jnp.eye(n + m) * 0.1, n_phi=n)
     assert not bool(s2.block_structured) and np.all(np.isnan(np.asarray(s2.zeta)))
 
 
@@ -152,7 +152,7 @@ def test_spectrum_errors(monkeypatch):
     with pytest.raises(ValueError, match="too large.*top-k"):
         jg.eigenvalues(jg.games.bilinear(np.eye(2)), jg.Joint(jnp.zeros(2), jnp.zeros(2)))
     with pytest.raises(ValueError, match="n_phi"):
-        jg.spectrum_of_matrix(jnp.eye(2), n_phi=2)
+        jg.matrix_spectrum(jnp.eye(2), n_phi=2)
     with pytest.raises(TypeError, match="optax.GradientTransformation"):
         jg.update_jacobian(game, lambda g: g, game.equilibrium)
 
@@ -185,7 +185,7 @@ def test_a_centre_is_marginal_not_stable():
 def test_verdicts_at_rounding_level_real_parts(lam, verdict):
     lam = jnp.asarray(lam, jnp.complex128)
     assert jg.VERDICTS[int(jg.flow_verdict(lam))] == verdict
-    s = jg.spectrum_of_matrix(jnp.asarray([[lam[0].real, -lam[0].imag], [lam[0].imag, lam[0].real]]), n_phi=1)
+    s = jg.matrix_spectrum(jnp.asarray([[lam[0].real, -lam[0].imag], [lam[0].imag, lam[0].real]]), n_phi=1)
     assert s.verdict_label == verdict if lam[0].imag != 0 else True
 
 
@@ -210,9 +210,9 @@ def test_a_misspelt_hyperparameter_is_refused_by_every_entry_point():
         with pytest.raises(ValueError, match="`betta` are never read"):
             call(game, make_tx, w, hyperparams={"lr": 0.5, "beta": -0.5, "betta": -0.5})
     for call in (jg.eigenvalues, jg.spectrum, jg.jacobian, lambda *a, **k: jg.top_eigenvalues(*a, k=1, **k),
-                 lambda g, w, **k: jg.flow(g, w, jnp.asarray([0.0, 1.0]), **k)):
+                 lambda g, w, **k: jg.flows.flow(g, w, jnp.asarray([0.0, 1.0]), **k)):
         with pytest.raises(ValueError, match="`x` are never read"):
-            call(game, w, transform=lambda h: jg.consensus(h["g"]), hyperparams={"g": 0.5, "x": 1.0})
+            call(game, w, transform=lambda h: jg.transforms.consensus(h["g"]), hyperparams={"g": 0.5, "x": 1.0})
     with pytest.raises(TypeError, match="needs `transform=`"):
         jg.eigenvalues(game, w, hyperparams={"g": 0.5})
 
@@ -222,16 +222,16 @@ def test_spectra_with_a_make_tx_take_new_hyperparameters_without_compiling():
 
     game = jg.games.dirac("wgan")
     w = game.equilibrium
-    make_tx = lambda h: jg.consensus(h["g"])  # noqa: E731
+    make_tx = lambda h: jg.transforms.consensus(h["g"])  # noqa: E731
     top = lambda g, w, **kw: jg.top_eigenvalues(g, w, k=1, **kw)  # noqa: E731
-    flow = lambda g, w, **kw: jg.flow(g, jg.Joint(jnp.asarray(0.3), jnp.asarray(0.1)), jnp.asarray([0.0, 1.0]), **kw)  # noqa: E731
+    flow = lambda g, w, **kw: jg.flows.flow(g, jg.Joint(jnp.asarray(0.3), jnp.asarray(0.1)), jnp.asarray([0.0, 1.0]), **kw)  # noqa: E731
     for call in (jg.eigenvalues, jg.jacobian, jg.spectrum, top, flow):
         jax.block_until_ready(call(game, w, transform=make_tx, hyperparams={"g": jnp.asarray(0.5)}))
         with counting() as c:
             jax.block_until_ready(call(game, w, transform=make_tx, hyperparams={"g": jnp.asarray(0.25)}))
         assert c == {"compiles": 0, "traces": 0}, (call, c)
     np.testing.assert_allclose(np.asarray(jg.eigenvalues(game, w, transform=make_tx, hyperparams={"g": 0.25}).real),
-                               np.asarray(jg.eigenvalues(game, w, transform=jg.consensus(0.25)).real), rtol=1e-12)
+                               np.asarray(jg.eigenvalues(game, w, transform=jg.transforms.consensus(0.25)).real), rtol=1e-12)
     sgd = lambda h: optax.sgd(h["lr"])  # noqa: E731
     jax.block_until_ready(jg.spectral_radius(game, sgd, w, hyperparams={"lr": 0.3}))
     with counting() as c:

@@ -21,7 +21,7 @@ def _check_map(m, min_compared):
 @pytest.mark.parametrize("algorithm", ["simgd", "alternating"])
 def test_stability_map_dirac_r1_over_lr_and_gamma(algorithm):
     grid, shape = jg.grid_product(lr=LRS, gamma=GAMMAS)
-    make = {"simgd": lambda h: optax.sgd(h["lr"]), "alternating": lambda h: jg.alternating(optax.sgd(h["lr"]))}[algorithm]
+    make = {"simgd": lambda h: optax.sgd(h["lr"]), "alternating": lambda h: jg.transforms.alternating(optax.sgd(h["lr"]))}[algorithm]
     m = jg.stability_map(lambda h: jg.regularizers.r1(jg.games.dirac("standard"), h["gamma"]), make, grid,
                          shape=shape, steps=3000)
     _check_map(m, 30)
@@ -35,7 +35,7 @@ def test_stability_map_dirac_r1_over_lr_and_gamma(algorithm):
 
 @pytest.mark.parametrize("name", ["consensus", "jare"])
 def test_stability_map_corrections(name):
-    factory = {"consensus": jg.consensus, "jare": jg.jare}[name]
+    factory = {"consensus": jg.transforms.consensus, "jare": jg.transforms.jare}[name]
     grid, shape = jg.grid_product(lr=LRS, gamma=GAMMAS)
     make = lambda h: optax.chain(factory(h["gamma"]), optax.sgd(h["lr"]))  # noqa: E731
     dirac = jg.stability_map(jg.games.dirac("standard"), make, grid, shape=shape, steps=3000)
@@ -57,7 +57,7 @@ def test_stability_map_corrections(name):
 def test_stability_map_linear_gaussian_simgd_and_alternating():
     lg = jg.games.linear_gaussian(jnp.array([1.0, 0.5]), 1.0)
     grid = {"lr": LRS}
-    for make in (lambda h: optax.sgd(h["lr"]), lambda h: jg.alternating(optax.sgd(h["lr"]))):
+    for make in (lambda h: optax.sgd(h["lr"]), lambda h: jg.transforms.alternating(optax.sgd(h["lr"]))):
         m = jg.stability_map(lg, make, grid, steps=3000)
         _check_map(m, 8)
     # SimGD's boundary is the field's stable step (Nie & Patel's eta < min 2|Re l| / |l|^2)

@@ -33,9 +33,9 @@ def test_sweeps_and_stonr_report_in_the_same_vocabulary():
     assert res.summary() == jg.RESULTS.counts(res.status)
     box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
     saddle = jg.zero_sum(lambda x, y: (x - 0.5) * (y - 0.5))
-    done = jg.run_stonr(saddle, box)
+    done = jg.transforms.run_stonr(saddle, box)
     assert int(done.status) == jg.RESULTS.converged and done.status_name == "converged"
-    capped = jg.run_stonr(saddle, box, max_steps=1)  # one iteration cannot satisfy both coordinates
+    capped = jg.transforms.run_stonr(saddle, box, max_steps=1)  # one iteration cannot satisfy both coordinates
     assert int(capped.status) == jg.RESULTS.bounded and capped.status_name == "bounded"
 
 

@@ -30,7 +30,7 @@ def test_the_checked_entry_and_its_body_agree_and_only_the_entry_checks():
 
 
 def test_a_correction_after_the_learning_rate_is_refused_when_traced():
-    bad = optax.chain(optax.sgd(0.1), jg.consensus(1.0))
+    bad = optax.chain(optax.sgd(0.1), jg.transforms.consensus(1.0))
     w0 = jg.Joint(jnp.asarray(1.0), jnp.asarray(2.0))
     with pytest.raises(ValueError, match="consensus must come first"):
         jg.make_step(GAME, bad)(w0, bad.init(w0))

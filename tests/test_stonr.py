@@ -18,17 +18,17 @@ BUDGET = 10000  # SimGD / extragradient steps, more field evaluations than STON'
 def _projected_run(game, box, method, steps):
     """Projected SimGD (``method="simgd"``) or projected extragradient (both half-steps projected)."""
     w0 = jax.tree.map(lambda a, b: (jnp.asarray(a) + jnp.asarray(b)) / 2 + 0.1, box.lo, box.hi)
-    step = optax.chain(optax.sgd(0.02), jg.project_box(box))
-    tx = step if method == "simgd" else jg.extragradient(step)
+    step = optax.chain(optax.sgd(0.02), jg.transforms.project_box(box))
+    tx = step if method == "simgd" else jg.transforms.extragradient(step)
     run = jax.jit(lambda w: jg.rollout(game, tx, w, steps).final)
     final = run(w0)
-    return float(jg.stonr_certificate(game, box, final)[0])
+    return float(jg.transforms.stonr_certificate(game, box, final)[0])
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_unique_point_games_side_by_side(name):
     ex = EXAMPLES[name]
-    out = jg.run_stonr(ex.game, ex.box)
+    out = jg.transforms.run_stonr(ex.game, ex.box)
     assert out.status_name == "converged"
     assert float(out.residual) <= 1e-6
     if ex.solution is not None:
@@ -46,7 +46,7 @@ def test_unique_point_games_side_by_side(name):
 
 def test_hand_traced_events_on_the_bilinear_game():
     ex = EXAMPLES["bilinear"]
-    out = jg.run_stonr(ex.game, ex.box, step_size=0.01)
+    out = jg.transforms.run_stonr(ex.game, ex.box, step_size=0.01)
     log = np.asarray(out.event_log)
     log = log[log[:, 0] >= 0]
     # x rises to its face 1 (satisfied there), y rises until x's gradient turns at y = 1/2
@@ -65,7 +65,7 @@ def test_several_points_each_certified():
     game = _double_well()
     box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
     corners = jnp.array(list(itertools.product([0.0, 1.0], repeat=2)))
-    outs = jax.vmap(lambda c: jg.run_stonr(game, box, corner=c))(corners)
+    outs = jax.vmap(lambda c: jg.transforms.run_stonr(game, box, corner=c))(corners)
     assert np.all(np.asarray(outs.status) == 0)
     assert np.all(np.asarray(outs.residual) <= 1e-6)
     # the set of first-order points: Newton on xi = 0 from a grid of starts
@@ -97,7 +97,7 @@ def test_six_dimensional_game_terminates():
 
     game = jg.zero_sum(f)
     box = jg.Box(jg.Joint(jnp.zeros(3), jnp.zeros(3)), jg.Joint(jnp.ones(3), jnp.ones(3)))
-    out = jg.run_stonr(game, box)
+    out = jg.transforms.run_stonr(game, box)
     assert out.status_name == "converged"
     assert float(out.residual) <= 1e-6
     assert int(np.asarray(out.counts)[0]) >= 6
@@ -105,10 +105,10 @@ def test_six_dimensional_game_terminates():
 
 def test_jit_and_float32():
     ex = EXAMPLES["matrix-2x2"]
-    point = jax.jit(lambda: jg.run_stonr(ex.game, ex.box).point)()
+    point = jax.jit(lambda: jg.transforms.run_stonr(ex.game, ex.box).point)()
     np.testing.assert_allclose([point.phi, point.theta], [3 / 7, 2 / 7], atol=1e-8)
     box32 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), ex.box)
-    out = jg.run_stonr(ex.game, jg.Box(*box32))
+    out = jg.transforms.run_stonr(ex.game, jg.Box(*box32))
     assert out.point.phi.dtype == jnp.float32
     assert float(out.residual) <= 1e-5
     np.testing.assert_allclose([out.point.phi, out.point.theta], [3 / 7, 2 / 7], atol=1e-5)
@@ -117,17 +117,17 @@ def test_jit_and_float32():
 def test_bad_input():
     game = EXAMPLES["bilinear"].game
     with pytest.raises(ValueError, match="lo < hi"):
-        jg.run_stonr(game, jg.Box(jg.Joint(0.0, 1.0), jg.Joint(1.0, 1.0)))
+        jg.transforms.run_stonr(game, jg.Box(jg.Joint(0.0, 1.0), jg.Joint(1.0, 1.0)))
     with pytest.raises(TypeError, match="box"):
-        jg.run_stonr(game, 3.0)
+        jg.transforms.run_stonr(game, 3.0)
     with pytest.raises(ValueError, match="shapes"):
-        jg.run_stonr(game, jg.Box(jg.Joint(jnp.zeros(2), 0.0), jg.Joint(jnp.ones(3), 1.0)))
+        jg.transforms.run_stonr(game, jg.Box(jg.Joint(jnp.zeros(2), 0.0), jg.Joint(jnp.ones(3), 1.0)))
     with pytest.raises(ValueError, match="corner"):
-        jg.run_stonr(game, EXAMPLES["bilinear"].box, corner=jnp.zeros(3))
+        jg.transforms.run_stonr(game, EXAMPLES["bilinear"].box, corner=jnp.zeros(3))
     vector_loss = jg.zero_sum(lambda x, y: jnp.stack([x * y, x]))
     with pytest.raises(ValueError, match="scalar"):
-        jg.run_stonr(vector_loss, EXAMPLES["bilinear"].box)
-    tx = jg.stonr(EXAMPLES["bilinear"].box)
+        jg.transforms.run_stonr(vector_loss, EXAMPLES["bilinear"].box)
+    tx = jg.transforms.stonr(EXAMPLES["bilinear"].box)
     w = jg.Joint(jnp.zeros(2), 0.0)
     with pytest.raises(ValueError, match="coordinates"):
         tx.update(None, tx.init(w), w, game=game)

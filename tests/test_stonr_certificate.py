@@ -13,11 +13,11 @@ def _double_well():
 def test_certificate_local_types():
     box = jg.Box(jg.Joint(-1.0, -1.0), jg.Joint(1.0, 1.0))
     g1 = jg.games.ridge_examples()["g1"]  # strict local minimax, not Nash
-    r, t = jg.stonr_certificate(g1, box, jg.Joint(0.0, 0.0))
+    r, t = jg.transforms.stonr_certificate(g1, box, jg.Joint(0.0, 0.0))
     assert float(r) == 0.0 and jg.transforms.LOCAL_TYPES(int(t)) == jg.transforms.LOCAL_TYPES.local_minmax
-    r, t = jg.stonr_certificate(_double_well(), box, jg.Joint(0.0, 0.0))  # x at a maximum of its own loss
+    r, t = jg.transforms.stonr_certificate(_double_well(), box, jg.Joint(0.0, 0.0))  # x at a maximum of its own loss
     assert float(r) == 0.0 and int(t) == 0
-    r, _ = jg.stonr_certificate(g1, box, jg.Joint(0.5, 0.0))
+    r, _ = jg.transforms.stonr_certificate(g1, box, jg.Joint(0.5, 0.0))
     np.testing.assert_allclose(r, 1.0)  # xi = (-3, -2): the projected step stops at the faces x = 1, y = 1
 
 

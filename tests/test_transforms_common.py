@@ -38,128 +38,128 @@ def _alt_radius(a):
 #          lr -> closed-form spectral radius at the Dirac-GAN (wgan, f'(0) = 1) equilibrium)
 TRANSFORMS = {
     "alternating": (
-        lambda lr: jg.alternating(optax.sgd(lr)),
-        lambda lr: jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: jg.transforms.alternating(optax.sgd(lr)),
+        lambda lr: jg.transforms.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
         lambda lr: _alt_radius(lr),
     ),
     "alternating_k2_g_first": (
-        lambda lr: jg.alternating(optax.sgd(lr), d_steps=2, order="g_first"),
-        lambda lr: jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), d_steps=2, order="g_first"),
+        lambda lr: jg.transforms.alternating(optax.sgd(lr), d_steps=2, order="g_first"),
+        lambda lr: jg.transforms.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), d_steps=2, order="g_first"),
         lambda lr: _alt_radius(np.sqrt(2) * lr),
     ),
     # consensus / JARE / SGA: eigenvalues -gamma +- i, so |1 + lr (-gamma +- i)|
-    "consensus": (_corrected(jg.consensus, 0.5), _injected(jg.consensus, "gamma", 0.5),
+    "consensus": (_corrected(jg.transforms.consensus, 0.5), _injected(jg.transforms.consensus, "gamma", 0.5),
                   lambda lr: np.hypot(1 - 0.5 * lr, lr)),
-    "jare": (_corrected(jg.jare, 0.5), _injected(jg.jare, "gamma", 0.5), lambda lr: np.hypot(1 - 0.5 * lr, lr)),
-    "sga": (_corrected(jg.sga, 0.5), _injected(jg.sga, "lam", 0.5), lambda lr: np.hypot(1 - 0.5 * lr, lr)),
+    "jare": (_corrected(jg.transforms.jare, 0.5), _injected(jg.transforms.jare, "gamma", 0.5), lambda lr: np.hypot(1 - 0.5 * lr, lr)),
+    "sga": (_corrected(jg.transforms.sga, 0.5), _injected(jg.transforms.sga, "lam", 0.5), lambda lr: np.hypot(1 - 0.5 * lr, lr)),
     # extragradient: I + lr A + lr^2 A^2 with lambda = +- i
     "extragradient": (
-        lambda lr: jg.extragradient(optax.sgd(lr)),
-        lambda lr: jg.extragradient(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: jg.transforms.extragradient(optax.sgd(lr)),
+        lambda lr: jg.transforms.extragradient(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
         lambda lr: np.sqrt(1 - lr**2 + lr**4),
     ),
     # damped Follow-the-Ridge on the Dirac-GAN (H_tt = 0): u = (psi, -theta + psi / delta),
     # Du = [[0, 1], [-1, 1/delta]], operator I - lr Du
     "follow_the_ridge": (
-        _corrected(lambda d: jg.follow_the_ridge(damping=d), 1.0),
-        lambda lr: optax.chain(optax.inject_hyperparams(jg.follow_the_ridge)(ratio=1.0, damping=1.0), optax.sgd(lr)),
+        _corrected(lambda d: jg.transforms.follow_the_ridge(damping=d), 1.0),
+        lambda lr: optax.chain(optax.inject_hyperparams(jg.transforms.follow_the_ridge)(ratio=1.0, damping=1.0), optax.sgd(lr)),
         lambda lr: max(abs(1 - lr * np.roots([1, -1.0, 1]))),
     ),
     # best-response descent on the Dirac-GAN with R1 (gamma = 1): ridge psi = theta, the
     # generator's loss psi * theta = theta^2 along it (R1 acts on loss_d only), so the total
     # step's rate is 1 - 2 lr and the Riemannian one 1 - 2 lr / (1 + 1) = 1 - lr
     "best_response_total": (
-        lambda lr: jg.best_response(optax.sgd(lr), step="total"),
-        lambda lr: jg.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), step="total"),
+        lambda lr: jg.transforms.best_response(optax.sgd(lr), step="total"),
+        lambda lr: jg.transforms.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), step="total"),
         lambda lr: abs(1 - 2 * lr),
         "r1",
     ),
     # Hamiltonian descent: J^T xi = w at the Dirac-GAN (wgan) equilibrium, so I - lr I
     "hamiltonian": (
-        lambda lr: optax.chain(jg.hamiltonian(), optax.sgd(lr)),
-        lambda lr: optax.chain(jg.hamiltonian(), optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: optax.chain(jg.transforms.hamiltonian(), optax.sgd(lr)),
+        lambda lr: optax.chain(jg.transforms.hamiltonian(), optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
         lambda lr: abs(1 - lr),
     ),
     # competitive gradient descent: (1 +- i lr) / (1 + lr^2), modulus (1 + lr^2)^(-1/2)
     "cgd": (
-        lambda lr: jg.cgd(lr),
-        lambda lr: optax.inject_hyperparams(jg.cgd)(learning_rate=lr),
+        lambda lr: jg.transforms.cgd(lr),
+        lambda lr: optax.inject_hyperparams(jg.transforms.cgd)(learning_rate=lr),
         lambda lr: (1 + lr**2) ** -0.5,
     ),
     # opponent shaping on the Dirac-GAN (wgan): d xi_LA / dw = [[a, 1], [-1, a]], LOLA doubles a;
     # SOS is LA at an equilibrium (its shaping weight |xi|^2 vanishes to second order)
-    "look_ahead": (_corrected(jg.look_ahead, 0.5), _injected(jg.look_ahead, "alpha", 0.5),
+    "opponent_lookahead": (_corrected(jg.transforms.opponent_lookahead, 0.5), _injected(jg.transforms.opponent_lookahead, "alpha", 0.5),
                    lambda lr: np.hypot(1 - 0.5 * lr, lr)),
-    "lola": (_corrected(jg.lola, 0.5), _injected(jg.lola, "alpha", 0.5), lambda lr: np.hypot(1 - lr, lr)),
+    "lola": (_corrected(jg.transforms.lola, 0.5), _injected(jg.transforms.lola, "alpha", 0.5), lambda lr: np.hypot(1 - lr, lr)),
     "sos": (
-        _corrected(jg.sos, 0.5),
-        lambda lr: optax.chain(optax.inject_hyperparams(jg.sos, static_args=("a", "b"))(alpha=0.5), optax.sgd(lr)),
+        _corrected(jg.transforms.sos, 0.5),
+        lambda lr: optax.chain(optax.inject_hyperparams(jg.transforms.sos, static_args=("a", "b"))(alpha=0.5), optax.sgd(lr)),
         lambda lr: np.hypot(1 - 0.5 * lr, lr),
     ),
     # ACGD: no closed-form radius at an equilibrium (its step size eta / (sqrt(v) + eps) is
     # not differentiable at v = 0, the fresh state); its steps are checked by a dense solve
     # in test_competitive.py
     "acgd": (
-        lambda lr: jg.acgd(lr),
-        lambda lr: optax.inject_hyperparams(jg.acgd, static_args=("tol", "maxiter", "warm_start", "strict"))(learning_rate=lr),
+        lambda lr: jg.transforms.acgd(lr),
+        lambda lr: optax.inject_hyperparams(jg.transforms.acgd, static_args=("tol", "maxiter", "warm_start", "strict"))(learning_rate=lr),
         None,
     ),
     # GDA-AM with no history is GDA: |1 +- i lr|; with a window the mixing is not
     # differentiable at the fixed point (test_gda_am.py checks it against a NumPy loop)
     "gda_am_window0": (
-        lambda lr: jg.gda_am(optax.sgd(lr), window=0),
-        lambda lr: jg.gda_am(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), window=0),
+        lambda lr: jg.transforms.gda_am(optax.sgd(lr), window=0),
+        lambda lr: jg.transforms.gda_am(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), window=0),
         lambda lr: np.hypot(1.0, lr),
     ),
     "gda_am_alternating": (
-        lambda lr: jg.gda_am(jg.alternating(optax.sgd(lr)), window=3),
-        lambda lr: jg.gda_am(jg.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)), window=3),
+        lambda lr: jg.transforms.gda_am(jg.transforms.alternating(optax.sgd(lr)), window=3),
+        lambda lr: jg.transforms.gda_am(jg.transforms.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)), window=3),
         None,
     ),
     "best_response_riemannian": (
-        lambda lr: jg.best_response(optax.sgd(lr)),
-        lambda lr: jg.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
+        lambda lr: jg.transforms.best_response(optax.sgd(lr)),
+        lambda lr: jg.transforms.best_response(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
         lambda lr: abs(1 - lr),
         "r1",
     ),
     # per-player optimisers, both SGD at lr: SimGD, |1 +- i lr|
     "per_player": (
-        lambda lr: jg.per_player(optax.sgd(lr), optax.sgd(lr)),
-        lambda lr: jg.per_player(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), optax.sgd(lr)),
+        lambda lr: jg.transforms.per_player(optax.sgd(lr), optax.sgd(lr)),
+        lambda lr: jg.transforms.per_player(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), optax.sgd(lr)),
         lambda lr: np.hypot(1.0, lr),
     ),
     # two time scales, lr_d = 2 lr_g: I - diag(lr, 2 lr) M has eigenvalues 1 +- i sqrt(2) lr
     "ttur": (
-        lambda lr: jg.ttur(lr, 2 * lr),
-        lambda lr: optax.inject_hyperparams(jg.ttur)(lr_g=lr, lr_d=2 * lr),
+        lambda lr: jg.transforms.ttur(lr, 2 * lr),
+        lambda lr: optax.inject_hyperparams(jg.transforms.ttur)(lr_g=lr, lr_d=2 * lr),
         lambda lr: np.sqrt(1 + 2 * lr**2),
     ),
     # Lookahead-minmax (k = 3, alpha = 1/2): the period map (1 - alpha) I + alpha B^3 with B's
     # eigenvalues 1 -+ i lr; the radius is rho(period)^(1/3)
     "lookahead": (
-        lambda lr: jg.lookahead(optax.sgd(lr), sync_period=3, alpha=0.5),
-        lambda lr: jg.lookahead(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), sync_period=3, alpha=0.5),
+        lambda lr: jg.transforms.lookahead(optax.sgd(lr), sync_period=3, alpha=0.5),
+        lambda lr: jg.transforms.lookahead(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), sync_period=3, alpha=0.5),
         lambda lr: abs(0.5 + 0.5 * (1 - 1j * lr) ** 3) ** (1 / 3),
     ),
     # the proximal point step (I + lr M)^-1 on the bilinear Dirac-GAN: 1 / |1 +- i lr|
     "proximal_point": (
-        lambda lr: jg.proximal_point(lr),
-        lambda lr: optax.inject_hyperparams(jg.proximal_point, static_args=("maxiter", "linear_solver", "strict"))(
+        lambda lr: jg.transforms.proximal_point(lr),
+        lambda lr: optax.inject_hyperparams(jg.transforms.proximal_point, static_args=("maxiter", "linear_solver", "strict"))(
             learning_rate=lr),
         lambda lr: 1 / np.hypot(1.0, lr),
     ),
     # GLGD with R1 (gamma = 1): theta is retracted to its best response psi = theta* (phi) and the
     # generator descends the partial gradient theta* = phi: the rate |1 - lr|
     "glgd": (
-        lambda lr: jg.glgd(optax.sgd(lr), "newton"),
-        lambda lr: jg.glgd(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), "newton"),
+        lambda lr: jg.transforms.glgd(optax.sgd(lr), "newton"),
+        lambda lr: jg.transforms.glgd(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), "newton"),
         lambda lr: abs(1 - lr),
         "r1",
     ),
     # SimGD projected on a box the run never leaves: the projection is the identity, |1 +- i lr|
     "project_box": (
-        lambda lr: jg.chain(optax.sgd(lr), jg.project_box(BOX)),
-        lambda lr: jg.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), jg.project_box(BOX)),
+        lambda lr: jg.chain(optax.sgd(lr), jg.transforms.project_box(BOX)),
+        lambda lr: jg.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=lr), jg.transforms.project_box(BOX)),
         lambda lr: np.hypot(1.0, lr),
     ),
 }

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._domains import Integer
 from .._game import Game, Joint
 
 
@@ -107,11 +108,7 @@ class LikelihoodRatioGame(Game):
         smallest): ``R = e_i / p_i``. That is mode collapse, and the next round moves
         the mass elsewhere: it never converges.
         """
-        if not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(
-                "alternating_minimisation: `iterations` must be a positive int, got "
-                f"{iterations!r}."
-            )
+        Integer(1).check(iterations, "alternating_minimisation", "iterations")
         R = self.start(R0).phi
         p = self.p.astype(R.dtype)
 

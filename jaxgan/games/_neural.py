@@ -86,15 +86,7 @@ class NeuralGAN:
         Run it with ``jaxgan.rollout(ng.minibatch(64), tx, w0, steps, key=key)``.
         """
         n = int(self.data.shape[0])
-        if (
-            not isinstance(batch_size, (int, np.integer))
-            or isinstance(batch_size, bool)
-            or not 1 <= batch_size <= n
-        ):
-            raise ValueError(
-                f"NeuralGAN.minibatch: `batch_size` must be an int in [1, {n}] (the data set's "
-                f"size), got {batch_size!r}."
-            )
+        Integer(1, n).check(batch_size, "NeuralGAN.minibatch", "batch_size")  # n: the data
         if regularize is not None and not callable(regularize):
             raise TypeError(
                 "NeuralGAN.minibatch: `regularize` must be a callable GAN -> GAN, e.g. lambda g: "
@@ -175,8 +167,7 @@ def _check_data(data, where):
 
 
 def _check_count(value, arg, where):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{where}: `{arg}` must be a positive int, got {value!r}.")
+    Integer(1).check(value, where, arg)
     return int(value)
 
 

@@ -156,7 +156,7 @@ def turinici(x_r: float = 1.0):
     """Turinici's simple example (Turinici 2020, with the sign of its printed iteration corrected):
     the
     zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
-    discriminator first (``jg.alternating(optax.sgd(tau))``):
+    discriminator first (``jg.transforms.alternating(optax.sgd(tau))``):
 
     .. math:: y_{n+1} = y_n + \\tau (x_n - x_r), \\qquad x_{n+1} = x_n - \\tau y_{n+1}.
 
@@ -168,7 +168,8 @@ def turinici(x_r: float = 1.0):
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.turinici(1.0)
-      >>> out = jg.rollout(game, jg.alternating(optax.sgd(0.1)), jg.Joint(2.0, 0.0), 1000)
+      >>> out = jg.rollout(game, jg.transforms.alternating(optax.sgd(0.1)), jg.Joint(2.0, 0.0),
+      ... 1000)
       >>> round(float(jg.games.turinici_invariant(out.final, 0.1, 1.0)), 4)  # exactly 1 in float64
       1.0
     """

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Role, player_of, transformation
-from .._checks import check_hyperparameter
 from .._domains import Real, domains
 from .._game import Joint
 from .._scaffold import PLAIN_CALL, require_params
@@ -21,7 +20,7 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
     (after the learning rate): it turns the incoming update ``u`` into
     ``clip(theta + u_theta, -c, c) - theta`` and leaves the generator's update as it is.
     In the discriminator's optimiser of ``alternating`` it clips after *each* critic step,
-    as WGAN is trained: ``jg.alternating(jg.Joint(optax.sgd(h), optax.chain(optax.sgd(h),
+    as WGAN is trained: ``jg.transforms.alternating(jg.Joint(optax.sgd(h), optax.chain(optax.sgd(h),
     clip_discriminator(c))), d_steps=5)`` (the inner optimiser is told its player). After
     ``alternating`` it would clip once per round and raises.
 
@@ -39,7 +38,6 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
       >>> float(u.phi), round(float(w.theta + u.theta), 6)
       (-1.0, 0.1)
     """
-    check_hyperparameter(c, "clip_discriminator", "c", low_open=True)
 
     def clip(p_theta, u_theta):
         return jax.tree.map(

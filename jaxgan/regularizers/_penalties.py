@@ -127,10 +127,8 @@ def _interpolates(game: GAN, phi, order: int, pairing: str) -> Quadrature:
 
 
 def _check_interp_args(order, pairing, where):
-    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-        raise ValueError(f"{where}: `order` must be a positive int, got {order!r}.")
-    if pairing not in PAIRINGS:
-        raise ValueError(f"{where}: unknown `pairing` {pairing!r}; expected 'product' or 'pairs'.")
+    Integer(1).check(order, where, "order")
+    Choice(*PAIRINGS).check(pairing, where, "pairing")
 
 
 @domains(lam=Real(0), target=Real(0), order=Integer(1), pairing=Choice(*PAIRINGS))
@@ -304,10 +302,7 @@ def fresh_instance_noise(
     """
     _check_gan(game, "fresh_instance_noise")
     _check_nonnegative(sigma, "sigma", "fresh_instance_noise")
-    if not isinstance(samples, (int, np.integer)) or isinstance(samples, bool) or samples < 1:
-        raise ValueError(
-            f"fresh_instance_noise: `samples` must be a positive int, got {samples!r}."
-        )
+    Integer(1).check(samples, "fresh_instance_noise", "samples")
     event_shape = tuple(game.data.nodes.shape[1:])
     dtype = game.data.nodes.dtype
 

@@ -27,8 +27,8 @@ from ..transforms import (
     hamiltonian,
     jare,
     lola,
-    look_ahead,
     lookahead,
+    opponent_lookahead,
     sga,
     sos,
     ttur,
@@ -135,7 +135,7 @@ def builtin_algorithms() -> Dict[str, Algorithm]:
             lambda lr, _: optax.chain(hamiltonian(), optax.sgd(lr)), None, (0.0,), 0.0
         ),
         "look-ahead": Algorithm(
-            lambda lr, a: optax.chain(look_ahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5
+            lambda lr, a: optax.chain(opponent_lookahead(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5
         ),
         "lola": Algorithm(lambda lr, a: optax.chain(lola(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),
         "sos": Algorithm(lambda lr, a: optax.chain(sos(a), optax.sgd(lr)), "alpha", ALPHAS, 0.5),

@@ -170,7 +170,7 @@ def markdown(report: dict) -> str:
         "approach the flow); *resolved* means the finest gap is within 1% of the curve's size, "
         "i.e. the step "
         "resolves the gradient flow (it says nothing about convergence to the equilibrium; "
-        "`jaxgan.refinement_test` "
+        "`jaxgan.flows.refinement_test` "
         "also compares with the flow, by diffrax).",
         "",
     ]

@@ -1,4 +1,8 @@
-"""Game algorithms as optax-style gradient transformations over the joint field ``xi``."""
+"""Game algorithms as optax-style gradient transformations over the joint field ``xi``.
+
+This catalogue is their one public home: ``jaxgan.transforms.cgd``, not ``jaxgan.cgd`` (the
+top-level spellings of earlier releases warn and name this one).
+"""
 
 from ._alternating import AlternatingState as AlternatingState
 from ._alternating import alternating as alternating
@@ -25,7 +29,7 @@ from ._glgd import glgd as glgd
 from ._lookahead import LookaheadState as LookaheadState
 from ._lookahead import lookahead as lookahead
 from ._opponent_shaping import lola as lola
-from ._opponent_shaping import look_ahead as look_ahead
+from ._opponent_shaping import opponent_lookahead as opponent_lookahead
 from ._opponent_shaping import sos as sos
 from ._per_player import per_player as per_player
 from ._per_player import ttur as ttur
@@ -65,7 +69,7 @@ __all__ = [
     "hamiltonian",
     "jare",
     "lola",
-    "look_ahead",
+    "opponent_lookahead",
     "lookahead",
     "per_player",
     "project_box",
@@ -77,3 +81,7 @@ __all__ = [
     "stonr_certificate",
     "ttur",
 ]
+
+from .._deprecations import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr(__name__)

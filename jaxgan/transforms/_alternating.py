@@ -35,19 +35,13 @@ class AlternatingState(NamedTuple):
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> tx = jg.alternating(optax.sgd(0.1), d_steps=2)
-      >>> type(tx.init(jg.Joint(1.0, 0.0))).__name__, jg.AlternatingState._fields
+      >>> tx = jg.transforms.alternating(optax.sgd(0.1), d_steps=2)
+      >>> type(tx.init(jg.Joint(1.0, 0.0))).__name__, jg.transforms.AlternatingState._fields
       ('AlternatingState', ('g', 'd'))
     """
 
     g: optax.OptState
     d: optax.OptState
-
-
-def _check_steps(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"alternating: `{name}` must be a positive int, got {value!r}.")
-    return value
 
 
 @domains(d_steps=Integer(1), g_steps=Integer(1), order=PlayerOrder(*ORDERS))
@@ -82,11 +76,12 @@ def alternating(
     The first step of a round uses the incoming ``updates`` (the ``xi`` at ``params``)
     for the player that moves first; later steps evaluate the field at the points the round
     visits, *as the corrections before ``alternating`` in the chain define it* (the
-    composition rule): ``optax.chain(jg.consensus(g), jg.alternating(optax.sgd(h)))``
-    takes every player step with the consensus-corrected field. Each player's inner
+    composition rule): with
+    ``optax.chain(jg.transforms.consensus(g), jg.transforms.alternating(optax.sgd(h)))``
+    every player step takes the consensus-corrected field. Each player's inner
     optimiser is told which player it steps (extra argument ``jaxgan_player``), so a
     projection inside it acts after every step of that player:
-    ``jg.alternating(jg.Joint(optax.sgd(h), optax.chain(optax.sgd(h),
+    ``jg.transforms.alternating(jg.Joint(optax.sgd(h), optax.chain(optax.sgd(h),
     jg.regularizers.clip_discriminator(c))), d_steps=5)`` is WGAN with the critic clipped
     after each of its 5 steps. A projection placed after ``alternating`` would act once per
     round and raises; so does a correction inside an inner optimiser. Cost per round:
@@ -113,7 +108,7 @@ def alternating(
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.dirac("wgan")
-      >>> tx = jg.alternating(optax.sgd(1.0), order="g_first")
+      >>> tx = jg.transforms.alternating(optax.sgd(1.0), order="g_first")
       >>> w = jg.Joint(1.0, 0.0)
       >>> u, _ = tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)
       >>> w = optax.apply_updates(w, u)
@@ -125,8 +120,6 @@ def alternating(
       Mescheder, Geiger & Nowozin, "Which training methods for GANs do actually
       converge?", 2018 (Lemma 2.5).
     """
-    d_steps = _check_steps("d_steps", d_steps)
-    g_steps = _check_steps("g_steps", g_steps)
     if isinstance(inner, (Joint, Players)):
         names = (
             [f"inner.{n}" for n in players.JOINT_NAMES]
@@ -254,7 +247,8 @@ def alternating(
     info = Info(
         Role.STEP,
         "alternating",
-        form="`jg.alternating(jg.Joint(tx_g, optax.chain(tx_d, jg.{after}(...))))` (or "
+        form="`jg.transforms.alternating(jg.Joint(tx_g, optax.chain(tx_d, {after_call}(...))))` "
+        "(or "
         "the projection in both players' optimisers)",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

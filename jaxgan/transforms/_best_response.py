@@ -39,7 +39,8 @@ class BestResponseStats(NamedTuple):
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> game = jg.games.quadratic(1.0, 2.0, 4.0)
-      >>> run = jg.rollout(game, jg.best_response(optax.sgd(0.1)), jg.Joint(jnp.asarray(1.0),
+      >>> run = jg.rollout(game, jg.transforms.best_response(optax.sgd(0.1)),
+      ... jg.Joint(jnp.asarray(1.0),
       ... jnp.asarray(0.0)), 5)
       >>> stats = run.state.stats
       >>> int(stats.failures), int(stats.matvecs), bool(stats.retraction_residual < 1e-6)
@@ -59,7 +60,7 @@ class BestResponseState(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.BestResponseState._fields
+      >>> jg.transforms.BestResponseState._fields
       ('inner', 'multiplier', 'lift', 'stats')
     """
 
@@ -101,7 +102,7 @@ def best_response(
     One round, from ``w``: retract ``w`` onto ``M``; take a generator step ``delta =
     inner(d)``; retract ``w + delta`` onto ``M``. The update returned is the whole
     displacement. ``step`` chooses ``d`` (``K = [H_tp, H_tt]`` is the Jacobian of
-    ``grad_theta loss_d``, see ``jaxgan.tangent_projection``):
+    ``grad_theta loss_d``, see ``jaxgan.manifold.tangent_projection``):
 
     * ``"riemannian"``: ``d = P grad_w L_G``, the tangent projection of the joint gradient
       of ``L_G`` (Bonnabel's Riemannian SGD in the embedded metric). On ``f = a x^2/2 +
@@ -151,10 +152,11 @@ def best_response(
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.quadratic(1.0, 2.0, 4.0)  # a + b^2/c = 2, b^2/c^2 = 1/4
-      >>> tx = jg.best_response(optax.sgd(0.1), step="total")
+      >>> tx = jg.transforms.best_response(optax.sgd(0.1), step="total")
       >>> round(float(jg.spectral_radius(game, tx, game.equilibrium)), 6)  # 1 - 0.1 * 2
       0.8
-      >>> round(float(jg.spectral_radius(game, jg.best_response(optax.sgd(0.1)), game.equilibrium)),
+      >>> round(float(jg.spectral_radius(game, jg.transforms.best_response(optax.sgd(0.1)),
+      ... game.equilibrium)),
       ... 6)
       0.84
 
@@ -253,9 +255,9 @@ def best_response(
         uses_field=False,
         why="it computes its direction from the game's losses on the best-response manifold; "
         "regularise the game "
-        "instead (jg.regularizers), e.g. `jg.best_response(optax.sgd(lr))` on "
+        "instead (jg.regularizers), e.g. `jg.transforms.best_response(optax.sgd(lr))` on "
         "`jg.regularizers.r1(game, gamma)`.",
-        form="`jg.best_response(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
+        form="`jg.transforms.best_response(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)
 

@@ -99,11 +99,11 @@ def project_box(box: Box) -> optax.GradientTransformation:
     """Keep the iterate in ``box``: the update ``u`` becomes ``Pi_box(w + u) - w``.
 
     Place it *last* in a chain (after the learning rate): ``optax.chain(optax.sgd(eta),
-    jg.project_box(box))`` is projected SimGD, ``w <- Pi_box(w - eta xi(w))``. With
+    jg.transforms.project_box(box))`` is projected SimGD, ``w <- Pi_box(w - eta xi(w))``. With
     ``extragradient(optax.chain(optax.sgd(eta), project_box(box)))`` both half-steps are
     projected (Korpelevich's method on a box). Inside a per-player optimiser (one of
     ``alternating``'s, ``per_player``'s or ``ttur``'s) it projects that player's parameters
-    on its part of the box after each of its steps: ``jg.alternating(jg.Joint(chain(sgd,
+    on its part of the box after each of its steps: ``jg.transforms.alternating(jg.Joint(chain(sgd,
     project_box(box)), chain(sgd, project_box(box))))``. After ``alternating`` or
     ``extragradient`` it would project once per round and raises.
 
@@ -112,7 +112,8 @@ def project_box(box: Box) -> optax.GradientTransformation:
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> tx = optax.chain(optax.sgd(1.0), jg.project_box(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0,
+      >>> tx = optax.chain(optax.sgd(1.0), jg.transforms.project_box(jg.Box(jg.Joint(0.0, 0.0),
+      ... jg.Joint(1.0,
       ... 1.0))))
       >>> w = jg.Joint(0.5, 0.5)
       >>> u, _ = tx.update(jg.Joint(-2.0, 0.25), tx.init(w), w)

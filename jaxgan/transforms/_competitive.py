@@ -10,8 +10,7 @@ import optax
 
 from .. import _players as players
 from .._algebra import Counter, Info, Role, field_of, is_corrected, transformation
-from .._checks import check_hyperparameter
-from .._domains import Flag, Integer, Maybe, Real, describe, domains
+from .._domains import Flag, Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Joint
 from .._players import require_point
@@ -25,7 +24,7 @@ class CGDState(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.CGDState._fields
+      >>> jg.transforms.CGDState._fields
       ('warm', 'iterations', 'failures')
     """
 
@@ -93,13 +92,13 @@ def cgd(
     Examples:
       >>> import jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
-      >>> round(float(jg.spectral_radius(game, jg.cgd(1.0), game.equilibrium)), 6)  # 1 / sqrt(2)
+      >>> # 1 / sqrt(2)
+      >>> round(float(jg.spectral_radius(game, jg.transforms.cgd(1.0), game.equilibrium)), 6)
       0.707107
 
     References:
       Schaefer & Anandkumar, "Competitive gradient descent", NeurIPS 2019.
     """
-    check_hyperparameter(learning_rate, "cgd", "learning_rate", low_open=True)
     _check_options("cgd", warm_start, strict, maxiter, tol)
 
     def init_fn(params):
@@ -148,7 +147,7 @@ class ACGDState(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.ACGDState._fields
+      >>> jg.transforms.ACGDState._fields
       ('warm', 'nu', 'count', 'iterations', 'failures')
     """
 
@@ -212,14 +211,14 @@ def acgd(
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
-      >>> run = jg.rollout(game, jg.acgd(0.2), jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0)), 500)
+      >>> run = jg.rollout(game, jg.transforms.acgd(0.2), jg.Joint(jnp.asarray(1.0),
+      ... jnp.asarray(1.0)), 500)
       >>> bool(abs(run.final.phi) + abs(run.final.theta) < 1e-6)
       True
 
     References:
       Schaefer, Zheng & Anandkumar, "Implicit competitive regularization in GANs", ICML 2020.
     """
-    check_hyperparameter(learning_rate, "acgd", "learning_rate", low_open=True)
     _check_options("acgd", warm_start, strict, maxiter, tol)
     for name, value in (("beta", beta), ("eps", eps)):
         if not isinstance(value, jax.core.Tracer):
@@ -274,15 +273,9 @@ def acgd(
 
 
 def _check_options(name, warm_start, strict, maxiter, tol):
-    if tol is not None:
-        check_hyperparameter(tol, name, "tol", low_open=True)
     for flag_name, flag in (("warm_start", warm_start), ("strict", strict)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name}: `{flag_name}` must be a bool, got {describe(flag)}.")
-    if maxiter is not None and (
-        not isinstance(maxiter, int) or isinstance(maxiter, bool) or maxiter < 1
-    ):
-        raise ValueError(f"{name}: `maxiter` must be a positive int or None, got {maxiter!r}.")
+        Flag().check(flag, name, flag_name)
+    Maybe(Integer(1)).check(maxiter, name, "maxiter")
 
 
 def _local_game(updates, params, game, extra_args, name):

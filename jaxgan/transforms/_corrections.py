@@ -22,7 +22,6 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Role, evaluation_point, transformation
-from .._checks import check_hyperparameter
 from .._domains import Flag, Real, describe, domains
 from .._field import game_field
 from .._game import Joint
@@ -31,7 +30,7 @@ from .._scaffold import checked_game_update
 
 
 def correction_transform(
-    name: str, correct, *, two_player: bool = False
+    name: str, correct, *, two_player: bool = False, builtin: bool = True
 ) -> optax.GradientTransformationExtraArgs:
     """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``
     (role: field correction).
@@ -53,7 +52,10 @@ def correction_transform(
         return lambda v, w: correct(game, v, w)
 
     return transformation(
-        Info(Role.CORRECTION, name), lambda params: optax.EmptyState(), update_fn, correct=corrected
+        Info(Role.CORRECTION, name, builtin=builtin),
+        lambda params: optax.EmptyState(),
+        update_fn,
+        correct=corrected,
     )
 
 
@@ -75,7 +77,7 @@ def field_correction(name: str, correct: Callable) -> optax.GradientTransformati
 
     Examples:
       >>> import jax, optax, jaxgan as jg
-      >>> damp = jg.field_correction("damp", lambda game, xi, w: jax.tree.map(lambda g,
+      >>> damp = jg.transforms.field_correction("damp", lambda game, xi, w: jax.tree.map(lambda g,
       ... x: g + 0.5 * x, xi, w))
       >>> game = jg.games.bilinear(1.0)
       >>> round(float(jg.spectral_radius(game, optax.chain(damp, optax.sgd(0.5)),
@@ -89,7 +91,7 @@ def field_correction(name: str, correct: Callable) -> optax.GradientTransformati
             "field_correction: `correct` must be a callable (game, xi, w) -> xi', got "
             f"{describe(correct)}."
         )
-    return correction_transform(name, correct)
+    return correction_transform(name, correct, builtin=False)
 
 
 def _jacobian_transpose_times(game, params, v):
@@ -150,13 +152,13 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.dirac("wgan")
-      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.consensus(0.5)).real.tolist()
+      >>> jg.eigenvalues(game, game.equilibrium,
+      ... transform=jg.transforms.consensus(0.5)).real.tolist()
       [-0.5, -0.5]
 
     References:
       Mescheder, Nowozin & Geiger, "The numerics of GANs", 2017.
     """
-    check_hyperparameter(gamma, "consensus", "gamma")
 
     def correct(game, updates, params):
         return optax.tree.cast_like(
@@ -173,12 +175,12 @@ def hamiltonian() -> optax.GradientTransformationExtraArgs:
 
     .. math:: \\xi \\leftarrow \\nabla H = J^T \\xi, \\qquad J = d\\xi / dw,
 
-    chained with the learning rate: ``optax.chain(jg.hamiltonian(), optax.sgd(eta))``. Its
-    fixed points are the stationary points of ``H`` (every equilibrium, and spurious minima
-    of ``|xi|`` too); on a bilinear game ``f = alpha x y`` it is gradient descent on
-    ``alpha^2 (x^2 + y^2) / 2``, with one-step spectral radius ``|1 - eta alpha^2|``. Cost per
-    step: one VJP of the field (consensus's cost). Like ``consensus`` it acts on the incoming
-    ``xi`` with the game's Jacobian, and a wrapper after it uses ``J^T xi`` at every point.
+    chained with the learning rate: ``optax.chain(jg.transforms.hamiltonian(), optax.sgd(eta))``.
+    Its fixed points are the stationary points of ``H`` (every equilibrium, and spurious minima of
+    ``|xi|`` too); on a bilinear game ``f = alpha x y`` it is gradient descent on ``alpha^2 (x^2 +
+    y^2) / 2``, with one-step spectral radius ``|1 - eta alpha^2|``. Cost per step: one VJP of the
+    field (consensus's cost). Like ``consensus`` it acts on the incoming ``xi`` with the game's
+    Jacobian, and a wrapper after it uses ``J^T xi`` at every point.
 
     Returns:
       An ``optax.GradientTransformationExtraArgs``; ``update`` needs ``params`` and ``game=``.
@@ -186,7 +188,7 @@ def hamiltonian() -> optax.GradientTransformationExtraArgs:
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(2.0)
-      >>> tx = optax.chain(jg.hamiltonian(), optax.sgd(0.1))
+      >>> tx = optax.chain(jg.transforms.hamiltonian(), optax.sgd(0.1))
       >>> round(float(jg.spectral_radius(game, tx, game.equilibrium)), 6)  # |1 - 0.1 * 4|
       0.6
 
@@ -231,14 +233,13 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.games.dirac("wgan")
-      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.jare(1.0)).real.tolist()
+      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.transforms.jare(1.0)).real.tolist()
       [-1.0, -1.0]
 
     References:
       Nie & Patel, "Towards a better understanding and regularization of GAN training
       dynamics", UAI 2019.
     """
-    check_hyperparameter(gamma, "jare", "gamma")
 
     def correct(game, updates, params):
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
@@ -284,17 +285,14 @@ def sga(
     Examples:
       >>> import jaxgan as jg
       >>> game = jg.games.bilinear(2.0)
-      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.sga(0.25)).real.tolist()
+      >>> jg.eigenvalues(game, game.equilibrium, transform=jg.transforms.sga(0.25)).real.tolist()
       [-1.0, -1.0]
 
     References:
       Balduzzi, Racaniere, Martens, Foerster, Tuyls & Graepel, "The mechanics of
       n-player differentiable games", ICML 2018.
     """
-    check_hyperparameter(lam, "sga", "lam")
-    check_hyperparameter(epsilon, "sga", "epsilon", low_open=True)
-    if not isinstance(align, bool):
-        raise TypeError(f"sga: `align` must be a bool, got {describe(align)}.")
+    Flag().check(align, "sga", "align")
 
     def correct(game, updates, params):
         d = sum(jnp.size(x) for x in jax.tree.leaves(updates))

@@ -21,8 +21,8 @@ class ExtragradientState(NamedTuple):
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> tx = jg.extragradient(optax.sgd(0.1), extrapolation=0.3)
-      >>> type(tx.init(jg.Joint(1.0, 0.0))).__name__, jg.ExtragradientState._fields
+      >>> tx = jg.transforms.extragradient(optax.sgd(0.1), extrapolation=0.3)
+      >>> type(tx.init(jg.Joint(1.0, 0.0))).__name__, jg.transforms.ExtragradientState._fields
       ('ExtragradientState', ('update', 'extrapolation'))
     """
 
@@ -41,7 +41,8 @@ def extragradient(
 
     where ``u`` is ``inner`` (it applies the learning rate, e.g. ``optax.sgd(eta)``) and
     ``xi`` is the field *as the corrections before* ``extragradient`` *in the chain define
-    it* (the composition rule): ``optax.chain(jg.consensus(g), jg.extragradient(sgd))``
+    it* (the composition rule): ``optax.chain(jg.transforms.consensus(g),
+    jg.transforms.extragradient(sgd))``
     looks ahead and steps with the consensus field. Corrections inside ``inner`` mean the
     same (each is evaluated where its field was: the second time at ``w_{1/2}``), and a
     projection inside ``inner`` projects both half-steps; a projection after
@@ -70,7 +71,8 @@ def extragradient(
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
-      >>> round(float(jg.spectral_radius(game, jg.extragradient(optax.sgd(0.5)), game.equilibrium)),
+      >>> round(float(jg.spectral_radius(game, jg.transforms.extragradient(optax.sgd(0.5)),
+      ... game.equilibrium)),
       ... 6)
       0.901388
 
@@ -137,6 +139,6 @@ def extragradient(
     info = Info(
         Role.STEP,
         "extragradient",
-        form="`jg.extragradient(optax.chain(optax.sgd(lr), jg.{after}(...)))`",
+        form="`jg.transforms.extragradient(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

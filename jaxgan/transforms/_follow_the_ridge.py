@@ -9,8 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Role, evaluation_point, transformation
-from .._checks import check_hyperparameter
-from .._domains import Flag, Integer, Maybe, Real, describe, domains
+from .._domains import Flag, Integer, Maybe, Real, domains
 from .._game import Joint
 from .._manifold import ridge_lift
 from .._scaffold import checked_game_update, require_joint
@@ -23,7 +22,7 @@ class FollowTheRidgeState(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.FollowTheRidgeState._fields
+      >>> jg.transforms.FollowTheRidgeState._fields
       ('warm', 'iterations', 'failures')
     """
 
@@ -57,7 +56,7 @@ def follow_the_ridge(
 
     so that with ``optax.sgd(eta)`` (``r = 1``), or ``ttur(eta_phi, eta_theta)``, the
     discriminator moves by ``-eta_theta xi_theta + eta_phi H_tt^{-1} H_tp xi_phi``: its own
-    gradient step plus the first-order change of its best response (``jaxgan.ridge_lift``).
+    gradient step plus the first-order change of its best response (``jaxgan.manifold.ridge_lift``).
     For ``min_x max_y f`` this is Wang et al.'s ``y <- y + eta_y grad_y f + eta_x
     H_yy^{-1} H_yx grad_x f``. At a strict local minimax the update operator's eigenvalues
     are ``{1 - eta_x lambda(S)} U {1 + eta_y lambda(H_yy)}`` with ``S = H_xx - H_xy
@@ -86,7 +85,7 @@ def follow_the_ridge(
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.quadratic(-3.0 * 2, 4.0, 2.0)  # -3x^2 + 4xy - y^2 (Wang et al.)
-      >>> tx = optax.chain(jg.follow_the_ridge(), optax.sgd(0.1))
+      >>> tx = optax.chain(jg.transforms.follow_the_ridge(), optax.sgd(0.1))
       >>> round(float(jg.spectral_radius(game, tx, game.equilibrium)), 6)  # S = 2, H_yy = -2
       0.8
       >>> round(float(jg.spectral_radius(game, optax.sgd(0.1), game.equilibrium)), 6) > 1
@@ -96,13 +95,8 @@ def follow_the_ridge(
       Wang, Zhang & Ba, "On solving minimax optimization locally: a follow-the-ridge
       approach", ICLR 2020.
     """
-    check_hyperparameter(ratio, "follow_the_ridge", "ratio", low_open=True)
-    check_hyperparameter(damping, "follow_the_ridge", "damping")
-    if tol is not None:
-        check_hyperparameter(tol, "follow_the_ridge", "tol", low_open=True)
     for name, flag in (("warm_start", warm_start), ("strict", strict)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"follow_the_ridge: `{name}` must be a bool, got {describe(flag)}.")
+        Flag().check(flag, "follow_the_ridge", name)
 
     def init_fn(params):
         require_joint(params, "follow_the_ridge.init")

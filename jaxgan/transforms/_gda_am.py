@@ -19,7 +19,6 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import check_hyperparameter
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Joint
@@ -35,7 +34,7 @@ class AndersonState(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.AndersonState._fields
+      >>> jg.transforms.AndersonState._fields
       ('inner', 'images', 'residuals', 'count')
     """
 
@@ -54,7 +53,7 @@ def gda_am(
 ) -> optax.GradientTransformationExtraArgs:
     """Anderson mixing of a GDA iteration (GDA-AM, He et al. 2022): the fixed-point map
     ``g(w) = w + u(xi(w))`` of ``inner`` (``optax.sgd(h)`` for simultaneous GDA,
-    ``jg.alternating(optax.sgd(h))`` for alternating GDA), extrapolated over the newest
+    ``jg.transforms.alternating(optax.sgd(h))`` for alternating GDA), extrapolated over the newest
     ``m + 1`` iterates (type-II Anderson acceleration):
 
     .. math:: w_{k+1} = \\sum_{j=0}^{m} \\alpha_j\\, g(w_{k-j}), \\qquad
@@ -87,7 +86,7 @@ def gda_am(
 
     Args:
       inner: the GDA step (learning rate included), e.g. ``optax.sgd(h)`` or
-        ``jg.alternating(optax.sgd(h))``.
+        ``jg.transforms.alternating(optax.sgd(h))``.
       window: ``m``, past iterates mixed with the current one (static, ``>= 0``).
       ridge: Tikhonov term on the normalised Gram matrix; default ``1e-2 sqrt(eps)``.
 
@@ -97,7 +96,7 @@ def gda_am(
     Examples:
       >>> import optax, jax.numpy as jnp, jaxgan as jg
       >>> game, w0 = jg.games.bilinear(1.0), jg.Joint(jnp.asarray(1.0), jnp.asarray(1.0))
-      >>> final = jg.rollout(game, jg.gda_am(optax.sgd(0.5), window=4), w0, 50).final
+      >>> final = jg.rollout(game, jg.transforms.gda_am(optax.sgd(0.5), window=4), w0, 50).final
       >>> bool(abs(final.phi) + abs(final.theta) < 1e-6)
       True
 
@@ -108,10 +107,6 @@ def gda_am(
       2011.
     """
     inner = accept_transformation(inner, "gda_am")
-    if not isinstance(window, int) or isinstance(window, bool) or window < 0:
-        raise ValueError(f"gda_am: `window` must be a non-negative int, got {window!r}.")
-    if ridge is not None:
-        check_hyperparameter(ridge, "gda_am", "ridge", low_open=True)
     size = window + 1
 
     def init_fn(params):
@@ -151,7 +146,9 @@ def gda_am(
         probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "gda_am")
 
     info = Info(
-        Role.STEP, "gda_am", form="`jg.gda_am(optax.chain(optax.sgd(lr), jg.{after}(...)))`"
+        Role.STEP,
+        "gda_am",
+        form="`jg.transforms.gda_am(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     why = (
         "GDA-AM's mixing weights use the `min(count, m + 1)` newest residuals, so its map changes "

@@ -39,7 +39,7 @@ def glgd(
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> game = jg.games.likelihood_ratio(jnp.array([0.5, 0.3, 0.2]))
-      >>> tx = jg.glgd(optax.sgd(4.0), game.best_response, projection=game.project)
+      >>> tx = jg.transforms.glgd(optax.sgd(4.0), game.best_response, projection=game.project)
       >>> out = jg.rollout(game, tx, game.start(jnp.array([2.0, 0.5, 0.1])), 200)
       >>> [round(float(r), 4) for r in out.final.phi]
       [1.0, 1.0, 1.0]

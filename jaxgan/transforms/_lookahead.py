@@ -20,7 +20,6 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import check_hyperparameter
 from .._domains import Integer, Real, domains
 from .._field import game_field
 from .._game import Joint
@@ -33,7 +32,7 @@ class LookaheadState(NamedTuple):
 
     Examples:
       >>> import optax, jaxgan as jg
-      >>> jg.LookaheadState._fields
+      >>> jg.transforms.LookaheadState._fields
       ('inner', 'slow', 'count')
     """
 
@@ -57,7 +56,8 @@ def lookahead(
     The parameters jaxgan steps are the fast weights; the slow ones live in the state
     (optax's own ``lookahead`` needs its ``LookaheadParams`` and does not run on a
     ``Joint``). ``xi`` is the field *as the corrections before* ``lookahead`` *define it*:
-    ``optax.chain(jg.consensus(g), jg.lookahead(optax.sgd(h)))`` takes every fast step with
+    ``optax.chain(jg.transforms.consensus(g), jg.transforms.lookahead(optax.sgd(h)))`` takes every
+    fast step with
     the consensus field. A projection goes inside ``inner`` (the slow weights are convex
     combinations of projected points, so they stay in a convex set); after ``lookahead`` it
     raises. Cost per step: ``inner``'s; no extra field evaluation.
@@ -73,7 +73,7 @@ def lookahead(
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
-      >>> tx = jg.lookahead(optax.sgd(0.5), sync_period=2, alpha=0.5)
+      >>> tx = jg.transforms.lookahead(optax.sgd(0.5), sync_period=2, alpha=0.5)
       >>> # two fast steps, then w = (w0 + w2) / 2
       >>> out = jg.rollout(game, tx, jg.Joint(1.0, 0.0), 2)
       >>> round(float(out.final.phi), 6), round(float(out.final.theta), 6)
@@ -84,10 +84,7 @@ def lookahead(
       Chavdarova, Pagliardini, Stich, Fleuret & Jaggi, "Taming GANs with Lookahead-Minmax",
       ICLR 2021.
     """
-    check_hyperparameter(alpha, "lookahead", "alpha", low_open=True, high=1.0, high_open=False)
     inner = accept_transformation(inner, "lookahead")
-    if not isinstance(sync_period, int) or isinstance(sync_period, bool) or sync_period < 1:
-        raise ValueError(f"lookahead: `sync_period` must be a positive int, got {sync_period!r}.")
 
     def init_fn(params):
         require_point(params, "lookahead.init")
@@ -118,7 +115,9 @@ def lookahead(
         probe_inner(record, inner, updates, state.inner, params, extra, Place.JOINT, "lookahead")
 
     info = Info(
-        Role.STEP, "lookahead", form="`jg.lookahead(optax.chain(optax.sgd(lr), jg.{after}(...)))`"
+        Role.STEP,
+        "lookahead",
+        form="`jg.transforms.lookahead(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     # the map depends on the step count through the synchronisation every k steps: period k
     return transformation(

@@ -13,7 +13,6 @@ import jax.numpy as jnp
 import optax
 
 from .. import _players as players
-from .._checks import check_hyperparameter
 from .._domains import Real, domains
 from .._field import game_field
 from .._game import Joint, StackedPlayers
@@ -52,7 +51,7 @@ def _shaping(game, w):
 
 
 @domains(alpha=Real(0))
-def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
+def opponent_lookahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     """Look-ahead (LA): each player differentiates its loss at the opponent's next naive step,
     to first order ``xi_LA = (I - alpha H_o) xi`` (Zhang & Lesser 2010; Letcher et al. 2019),
     ``H_o`` the off-diagonal blocks of ``d xi / dw``. Chain it before the learning rate.
@@ -64,7 +63,8 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)  # xi_LA = (y + alpha x, -x + alpha y)
-      >>> m = jg.update_jacobian(game, optax.chain(jg.look_ahead(0.5), optax.sgd(0.1)),
+      >>> m = jg.update_jacobian(game, optax.chain(jg.transforms.opponent_lookahead(0.5),
+      ... optax.sgd(0.1)),
       ... game.equilibrium)
       >>> [[round(float(v), 6) for v in row] for row in m]
       [[0.95, -0.1], [0.1, 0.95]]
@@ -73,14 +73,13 @@ def look_ahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtra
       Letcher, Foerster, Balduzzi, Rocktaschel & Whiteson, "Stable opponent shaping in
       differentiable games", ICLR 2019.
     """
-    check_hyperparameter(alpha, "look_ahead", "alpha")
 
     def correct(game, xi, w):
         return optax.tree.cast_like(
             optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi
         )
 
-    return correction_transform("look_ahead", correct)
+    return correction_transform("opponent_lookahead", correct)
 
 
 @domains(alpha=Real(0))
@@ -99,7 +98,8 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.bilinear(1.0)  # xi_LOLA = (y + 2 alpha x, -x + 2 alpha y)
-      >>> m = jg.update_jacobian(game, optax.chain(jg.lola(0.5), optax.sgd(0.1)), game.equilibrium)
+      >>> m = jg.update_jacobian(game, optax.chain(jg.transforms.lola(0.5), optax.sgd(0.1)),
+      ... game.equilibrium)
       >>> [[round(float(v), 6) for v in row] for row in m]
       [[0.9, -0.1], [0.1, 0.9]]
 
@@ -107,7 +107,6 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
       Foerster, Chen, Al-Shedivat, Whiteson, Abbeel & Mordatch, "Learning with
       opponent-learning awareness", AAMAS 2018. Letcher et al., ICLR 2019.
     """
-    check_hyperparameter(alpha, "lola", "alpha")
 
     def correct(game, xi, w):
         xi_la = optax.tree.cast_like(
@@ -144,7 +143,8 @@ def sos(
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
       >>> tandem = jg.Game(lambda x, y: (x + y) ** 2 - 2 * x, lambda x, y: (x + y) ** 2 - 2 * y)
-      >>> out = jg.rollout(tandem, optax.chain(jg.sos(0.1), optax.sgd(0.1)), jg.Joint(1.5, 0.7),
+      >>> out = jg.rollout(tandem, optax.chain(jg.transforms.sos(0.1), optax.sgd(0.1)),
+      ... jg.Joint(1.5, 0.7),
       ... 400)
       >>> round(float(out.final.phi + out.final.theta), 6)  # an equilibrium: x + y = 1
       1.0
@@ -153,9 +153,6 @@ def sos(
       Letcher, Foerster, Balduzzi, Rocktaschel & Whiteson, "Stable opponent shaping in
       differentiable games", ICLR 2019.
     """
-    check_hyperparameter(alpha, "sos", "alpha")
-    check_hyperparameter(a, "sos", "a", low_open=True, high=1.0)
-    check_hyperparameter(b, "sos", "b", low_open=True, high=1.0)
 
     def correct(game, xi, w):
         chi = _shaping(game, w)

@@ -16,7 +16,6 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import check_hyperparameter
 from .._domains import Real, describe, domains
 from .._game import Joint, Players, StackedPlayers
 from .._scaffold import accept_transformation
@@ -32,11 +31,11 @@ def per_player(
     n-player game, one optimiser per player in player order (``per_player(tx_0, tx_1, tx_2)``,
     state ``Players(state_0, ...)``).
 
-    Put corrections first and this last: ``optax.chain(jg.jare(1.0),
-    jg.per_player(optax.sgd(1e-4), optax.adam(4e-4)))``. Extra arguments (``game=``)
+    Put corrections first and this last: ``optax.chain(jg.transforms.jare(1.0),
+    jg.transforms.per_player(optax.sgd(1e-4), optax.adam(4e-4)))``. Extra arguments (``game=``)
     pass through to every optimiser, with ``jaxgan_player`` ("phi" or "theta"; the player
     index for n players) saying which player each steps, so a projection in one of them
-    (``jg.project_box``, ``jg.regularizers.clip_discriminator``) acts on that player's
+    (``jg.transforms.project_box``, ``jg.regularizers.clip_discriminator``) acts on that player's
     parameters. ``ttur(lr_g, lr_d)`` is ``per_player(optax.sgd(lr_g), optax.sgd(lr_d))``.
 
     Args:
@@ -49,7 +48,7 @@ def per_player(
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
-      >>> tx = jg.per_player(optax.sgd(0.1), optax.sgd(1.0))
+      >>> tx = jg.transforms.per_player(optax.sgd(0.1), optax.sgd(1.0))
       >>> w = jg.Joint(jnp.array(0.0), jnp.array(0.0))
       >>> u, _ = tx.update(jg.Joint(jnp.array(1.0), jnp.array(1.0)), tx.init(w), w)
       >>> round(float(u.phi), 6), float(u.theta)
@@ -136,10 +135,8 @@ def ttur(
     Examples:
       >>> import optax, jaxgan as jg
       >>> game = jg.games.dirac("wgan")
-      >>> m = jg.update_jacobian(game, jg.ttur(0.1, 0.4), game.equilibrium)
+      >>> m = jg.update_jacobian(game, jg.transforms.ttur(0.1, 0.4), game.equilibrium)
       >>> [[round(float(x), 6) for x in row] for row in m]
       [[1.0, -0.1], [0.4, 1.0]]
     """
-    check_hyperparameter(lr_g, "ttur", "lr_g")
-    check_hyperparameter(lr_d, "ttur", "lr_d")
     return per_player(optax.sgd(lr_g), optax.sgd(lr_d))

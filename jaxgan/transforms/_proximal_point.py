@@ -11,7 +11,6 @@ import optax
 import optimistix as optx
 
 from .._algebra import Info, Role, field_of, transformation
-from .._checks import check_hyperparameter
 from .._domains import Choice, Flag, Integer, Maybe, Real, domains
 from .._field import game_field
 from .._players import require_point
@@ -25,7 +24,7 @@ class ProximalPointState(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.ProximalPointState._fields
+      >>> jg.transforms.ProximalPointState._fields
       ('steps', 'failures')
     """
 
@@ -78,7 +77,8 @@ def proximal_point(
       >>> import jaxgan as jg
       >>> game = jg.games.bilinear(1.0)
       >>> # 1 / sqrt(2)
-      >>> round(float(jg.spectral_radius(game, jg.proximal_point(1.0), game.equilibrium)), 6)
+      >>> round(float(jg.spectral_radius(game, jg.transforms.proximal_point(1.0),
+      ... game.equilibrium)), 6)
       0.707107
 
     References:
@@ -87,7 +87,6 @@ def proximal_point(
       optimistic gradient methods for saddle point problems: proximal point approach",
       AISTATS 2020.
     """
-    check_hyperparameter(learning_rate, "proximal_point", "learning_rate", low_open=True)
 
     def init_fn(params):
         require_point(params, "proximal_point.init")

@@ -30,7 +30,7 @@ result carries a certificate: the residual ``|w - Pi_box(w - xi(w))|_inf`` of th
 variational inequality, and the local type from the Hessian blocks of the interior
 coordinates.
 
-STON'R works coordinate by coordinate on a box. ``jaxgan.best_response`` is the
+STON'R works coordinate by coordinate on a box. ``jaxgan.transforms.best_response`` is the
 joint-level, unconstrained adaptation Ehab (2023) argues for: it keeps *all* of the
 discriminator's coordinates satisfied at once (the manifold ``grad_theta loss_d = 0`` is
 the ridge of the last ``m`` coordinates) while the generator moves along it, with no
@@ -47,7 +47,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._algebra import Info, Role, transformation
-from .._checks import check_hyperparameter, check_joint
+from .._checks import check_joint
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
@@ -74,7 +74,7 @@ class StonrState(NamedTuple):
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
-      >>> tx = jg.stonr(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
+      >>> tx = jg.transforms.stonr(jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
       >>> state = tx.init(jg.Joint(jnp.asarray(0.2), jnp.asarray(0.3)))
       >>> int(state.i), state.S.tolist(), bool(state.done)
       (0, [False, False], False)
@@ -142,7 +142,7 @@ def _newton(vfn, jfn, z, rows_mask, extra_row=None, extra_rhs=None, iters=3):
 
 
 @domains(
-    step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), corrector_steps=Integer(0)
+    step_size=Real(0, low_open=True), tol=Maybe(Real(0, low_open=True)), corrector_steps=Integer(1)
 )
 def stonr(
     box: Box,
@@ -170,22 +170,11 @@ def stonr(
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> game = jg.zero_sum(lambda x, y: (x - 0.5) * (y - 0.5))
       >>> box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
-      >>> out = jg.run_stonr(game, box)
+      >>> out = jg.transforms.run_stonr(game, box)
       >>> round(float(out.point.phi), 6), round(float(out.point.theta), 6), out.status_name
       (0.5, 0.5, 'converged')
     """
     box = check_box(box, "stonr", strict=True)
-    check_hyperparameter(step_size, "stonr", "step_size", low_open=True)
-    if tol is not None:
-        check_hyperparameter(tol, "stonr", "tol", low_open=True)
-    if (
-        not isinstance(corrector_steps, int)
-        or isinstance(corrector_steps, bool)
-        or corrector_steps < 1
-    ):
-        raise ValueError(
-            f"stonr: `corrector_steps` must be a positive int, got {corrector_steps!r}."
-        )
     cube = unit_cube(box)
     d = int(cube.lo.size)
 

@@ -72,7 +72,7 @@ def stonr_certificate(game: Game, box: Box, w: Joint):
       >>> import jaxgan as jg
       >>> game = jg.zero_sum(lambda x, y: (x - 0.5) ** 2 - (y - 0.5) ** 2)
       >>> box = jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0))
-      >>> r, t = jg.stonr_certificate(game, box, jg.Joint(0.5, 0.5))
+      >>> r, t = jg.transforms.stonr_certificate(game, box, jg.Joint(0.5, 0.5))
       >>> float(r), jg.transforms.LOCAL_TYPES(int(t)).label
       (0.0, 'local Nash')
     """

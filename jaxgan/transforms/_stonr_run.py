@@ -41,7 +41,7 @@ class StonrResult(NamedTuple):
 
     Examples:
       >>> import jaxgan as jg
-      >>> jg.StonrResult._fields[:4]
+      >>> jg.transforms.StonrResult._fields[:4]
       ('point', 'path', 'steps', 'status')
     """
 
@@ -107,15 +107,13 @@ def run_stonr(
       >>> import jax.numpy as jnp, jaxgan as jg
       >>> a = jnp.array([[1.0, -1.0], [-1.0, 1.0]])  # matching pennies, mixed strategies
       >>> game = jg.zero_sum(lambda x, y: jnp.array([x, 1 - x]) @ a @ jnp.array([y, 1 - y]))
-      >>> out = jg.run_stonr(game, jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
+      >>> out = jg.transforms.run_stonr(game, jg.Box(jg.Joint(0.0, 0.0), jg.Joint(1.0, 1.0)))
       >>> round(float(out.point.phi), 4), round(float(out.point.theta),
       ... 4), float(out.residual) < 1e-5
       (0.5, 0.5, True)
     """
     game = check_game(game, "run_stonr", two_player="stonr")
     box = check_box(box, "run_stonr", strict=True)
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"run_stonr: `max_steps` must be a positive int, got {max_steps!r}.")
     d = sum(int(np.size(x)) for x in jax.tree.leaves(box.lo))
     dtype = jnp.result_type(*jax.tree.leaves(jax.tree.map(jnp.asarray, box.lo)), float)
     if corner is None:
@@ -130,8 +128,6 @@ def run_stonr(
             "lower bound, 1 for the upper), "
             f"got {c.tolist()[:8]}."
         )
-    if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
-        raise ValueError(f"run_stonr: `max_events` must be a positive int, got {max_events!r}.")
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
     check_field(
         game, box.lo, "run_stonr"
