@@ -10,14 +10,20 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_point, check_read
+from ._checks import (
+    check_finite,
+    check_game,
+    check_point,
+    check_read,
+    check_transform_hyperparams,
+    transform_at,
+)
 from ._conv_layout import canonical_convolutions
 from ._domains import Choice, Integer, Maybe, Real, domains
 from ._eig import eig
 from ._field import negated_field
 from ._game import Game, Joint
 from ._partition import accepts_modules
-from ._step import check_transform_hyperparams, transform_at
 
 TARGETS = ("LM", "LR", "SR", "SM")
 

@@ -1,5 +1,12 @@
 """Input checks, run once at a public entry point: each names the argument and says what
-was expected (the bad-input table of the README). Internal calls pass checked values."""
+was expected (the bad-input table of the README). Internal calls pass checked values.
+
+The one module of structural checks: games, points, losses and fields; the transformations'
+shared checks (``accept_transformation``, ``checked_game_update``, ``require_joint``,
+``NO_PARAMS_MSG``); an entry point's ``tx``, ``state`` and ``hyperparams``. Option values
+(numbers, counts, flags, choices) are checked by their declared domains (``_domains``), here
+and at every entry point.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,18 @@ import functools
 import inspect
 import os
 import weakref
-from typing import Optional, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from ._cache import compiled
 from ._domains import Real, describe
-from ._game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers
+from ._game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers, is_point
 from ._partition import accepts_modules
-from ._players import require_two_players
+from ._players import require_point, require_two_players
 
 
 def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Game:
@@ -454,7 +462,7 @@ def checked_entry(
     nothing; the arrays (``w``, the other positional arguments, numeric keyword options
     such as ``tol``) are its traced arguments. The body stays reachable as
     ``fn.unchecked`` for internal callers that hold checked values already (a
-    transformation's ``update`` after ``_scaffold.checked_game_update``), so nothing is
+    transformation's ``update`` after ``checked_game_update``), so nothing is
     checked twice. ``w`` may hold equinox modules (``_partition.accepts_modules``, with
     ``returns`` putting their static leaves back into the output's points)."""
 
@@ -557,3 +565,188 @@ def check_read(hyperparams, where: str) -> None:
     """After ``make_tx`` has been used: refuse a ``hyperparams`` key it never read."""
     if isinstance(hyperparams, ReadKeys):
         hyperparams.check_all_read(where, "hyperparams")
+
+
+# --------------------------------------------------------------------------- transformations
+# Every jaxgan transformation is an ``optax.GradientTransformationExtraArgs`` whose ``update``
+# receives the field ``xi`` as ``updates``, the point ``w`` as ``params`` and the game as ``game=``
+# (``make_step`` passes all three); the helpers below are the one place where what it checks,
+# and what it says when a call is wrong, is written.
+
+#: The message of a game-aware ``update`` called without ``params``; ``{where}`` is the
+#: transformation's name, ``{call}`` the call to write.
+NO_PARAMS_MSG = "{where} needs the current parameters: call `{call}`."
+
+#: The call of a game-aware ``update`` (corrections, wrappers, solvers).
+GAME_CALL = "update(xi, state, params, game=game)"
+#: The call of a stage after the learning rate (projections, clipping): no game needed.
+PLAIN_CALL = "update(u, state, params)"
+
+
+def require_params(params, where: str, call: str = GAME_CALL) -> None:
+    """Raise ``ValueError`` (``NO_PARAMS_MSG``) when ``params`` is ``None``."""
+    if params is None:
+        raise ValueError(NO_PARAMS_MSG.format(where=where, call=call))
+
+
+def accept_transformation(
+    tx, where: str, arg: str = "inner", example: str = "optax.sgd(0.1)"
+) -> optax.GradientTransformationExtraArgs:
+    """``tx`` with extra-args support (``game=`` and the field context pass through it).
+
+    Raises:
+      TypeError: ``tx`` is not an ``optax.GradientTransformation``; the message names
+        ``where``'s argument ``arg`` and gives ``example``.
+    """
+    if not isinstance(tx, optax.GradientTransformation):
+        raise TypeError(
+            f"{where}: `{arg}` must be an optax.GradientTransformation (e.g. {example}), got "
+            f"{describe(tx)}."
+        )
+    return optax.with_extra_args_support(tx)
+
+
+def checked_game_update(
+    updates,
+    params,
+    game,
+    where: str,
+    *,
+    joint: Sequence[str] = ("updates", "params"),
+    two_player: bool = False,
+):
+    """The checks at the top of a game-aware ``update``, its public entry point: ``game``
+    is a valid game, ``params`` is given, the arguments named in ``joint`` are points of the
+    game's kind (``Joint`` for a two-player ``Game``, ``Players`` or ``StackedPlayers`` of
+    the right number for an n-player game) and the game's field is well defined at
+    ``params`` (``_checks.check_field``, cached per game and shapes). With ``two_player``
+    an n-player game is refused with the reason (``_players.TWO_PLAYER_ONLY``). Returns the
+    checked game; the update then evaluates the field unchecked (``_field.game_field``).
+
+    Raises:
+      TypeError: ``game`` is missing or not a game; an argument of ``joint`` is not a point.
+      ValueError: ``params`` is ``None`` (``NO_PARAMS_MSG``); with ``two_player``, the game
+        has more than two players.
+    """
+    game = check_game(game, where)
+    if two_player:
+        require_two_players(game, where)
+    require_params(params, where)
+    _check_point_args(where, game, joint, updates=updates, params=params)
+    if is_point(params):
+        check_field(game, params, where)
+    return game
+
+
+def require_joint(value, where: str, arg: str = "params") -> Joint:
+    """``value`` unchanged; raise unless it is a ``Joint``: a ``ValueError`` saying why
+    ``where`` is a two-player method when it holds n players (``_players.require_two_players``),
+    a ``TypeError`` naming ``where``'s ``arg`` otherwise."""
+    if isinstance(value, Joint):
+        return value
+    require_two_players(value, where, arg=arg)
+    what = "the Joint field xi" if arg == "updates" else "a jaxgan.Joint"
+    raise TypeError(f"{where}: `{arg}` must be {what}, got {describe(value)}.")
+
+
+def _check_point_args(where: str, game, joint: Sequence[str], **values) -> None:
+    kind = Joint if isinstance(game, Game) else (StackedPlayers if game.stacked else Players)
+    names = "jaxgan.Joint" if kind is Joint else f"jaxgan.{kind.__name__} of {game.n} players"
+    if tuple(joint) == ("updates", "params") and not all(
+        isinstance(values[n], kind) for n in joint
+    ):
+        raise TypeError(
+            f"{where}: `updates` and `params` must be {names} pytrees (the field xi and the point "
+            "w)."
+        )
+    for name in joint:
+        value = values[name]
+        if not isinstance(value, kind):
+            require_point(value, where, name)
+            raise TypeError(
+                f"{where}: `{name}` must be a {names} (the game's kind of point), got "
+                f"{describe(value)}."
+            )
+        if kind is not Joint and len(value) != game.n:
+            raise ValueError(
+                f"{where}: `{name}` holds {len(value)} players but the game has {game.n}."
+            )
+
+
+# --------------------------------------------------------------------------- an entry point's tx
+
+
+def check_tx(tx, where: str, hyperparams=None) -> None:
+    """Check an entry point's ``tx`` argument: an optax transformation, or with
+    ``hyperparams`` a callable ``h -> transformation`` (a ``make_tx``)."""
+    if hyperparams is None:
+        accept_transformation(tx, where, "tx")
+        return
+    if isinstance(tx, optax.GradientTransformation) or not callable(tx):
+        raise TypeError(
+            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a "
+            "make_tx, e.g. "
+            f"`lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; without `hyperparams`, pass the "
+            "transformation itself."
+        )
+    if not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(hyperparams)):
+        # built once with the concrete values: the option domains of the transformations it makes
+        # are checked
+        # here (inside the compiled program they are traced, hence unchecked)
+        accept_transformation(
+            tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
+        )
+
+
+def check_state(tx, w, state, where: str, hyperparams=None) -> None:
+    """Refuse an optimiser state that is not the one ``tx.init(w)`` builds (another
+    optimiser's state), by tree structure and leaf shapes, before any work."""
+    if state is None:
+        return
+    try:
+        expected = jax.eval_shape(lambda: tx_at(tx, hyperparams, where).init(w))
+    except Exception:  # noqa: BLE001 - init needs traced values: checked when the step runs
+        return
+    got_def, want_def = jax.tree.structure(state), jax.tree.structure(expected)
+    if got_def != want_def:
+        raise ValueError(
+            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): tree "
+            "structure "
+            f"{got_def} but `tx.init(w)` gives {want_def}."
+        )
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(expected), jax.tree.leaves(state)):
+        if tuple(a.shape) != tuple(jnp.shape(b)):
+            raise ValueError(
+                f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but "
+                f"`tx.init(w)` gives {tuple(a.shape)}."
+            )
+
+
+def check_transform_hyperparams(transform, hyperparams, where: str) -> None:
+    """An analysis's ``transform=`` with ``hyperparams=``: a ``make_tx`` is required."""
+    if hyperparams is None:
+        return
+    if transform is None:
+        raise TypeError(
+            f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`."
+        )
+    check_tx(transform, where, hyperparams)
+
+
+def transform_at(transform, hyperparams, where: str):
+    """Inside a program: ``(transform, None)``, or with ``hyperparams`` the transformation
+    ``transform(h)`` and ``h`` (a ``ReadKeys`` for ``check_read`` once it has been used)."""
+    if hyperparams is None:
+        return transform, None
+    h = read_checked(hyperparams)
+    return tx_at(transform, h, where), h
+
+
+def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
+    """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
+    ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""
+    if hyperparams is None:
+        return accept_transformation(tx, where, "tx")
+    return accept_transformation(
+        tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
+    )

@@ -15,11 +15,18 @@ import optax
 
 from . import _players as players
 from ._algebra import FIELD, Place, resolve
-from ._checks import call_loss, call_player_loss, check_game, check_point, check_read, read_checked
+from ._checks import (
+    accept_transformation,
+    call_loss,
+    call_player_loss,
+    check_game,
+    check_point,
+    check_read,
+    read_checked,
+)
 from ._game import Game, Joint, NPlayerGame
 from ._partition import point_function
 from ._players import player_loss
-from ._scaffold import accept_transformation
 
 # --------------------------------------------------------------------------- fields
 

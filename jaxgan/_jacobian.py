@@ -14,13 +14,19 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_point, check_read
+from ._checks import (
+    check_finite,
+    check_game,
+    check_point,
+    check_read,
+    check_transform_hyperparams,
+    transform_at,
+)
 from ._conv_layout import canonical_convolutions
 from ._domains import Integer, Maybe, describe, domains
 from ._field import negated_field
 from ._game import Game, Joint, Players, StackedPlayers
 from ._partition import accepts_modules
-from ._step import check_transform_hyperparams, transform_at
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:

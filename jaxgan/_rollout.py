@@ -16,21 +16,24 @@ from ._cache import compiled
 from ._checks import (
     ReadKeys,
     _check_same_structure,
+    accept_transformation,
     check_field,
     check_finite,
     check_game,
     check_joint,
     check_point,
     check_read,
+    check_state,
+    check_tx,
     read_checked,
+    tx_at,
 )
 from ._conv_layout import canonical_convolutions
 from ._domains import Integer, Maybe, Real, describe, domains
 from ._game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
 from ._partition import accepts_modules
-from ._scaffold import accept_transformation
 from ._status import RESULTS
-from ._step import check_state, check_tx, make_step, step_of, tx_at
+from ._step import make_step, step_of
 
 PyTree = object
 

@@ -30,7 +30,16 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_point, check_read, read_checked
+from ._checks import (
+    check_finite,
+    check_game,
+    check_point,
+    check_read,
+    check_state,
+    check_tx,
+    read_checked,
+    tx_at,
+)
 from ._domains import Flag, Integer, Maybe, Real, domains
 from ._eig import eig, eigvals
 from ._game import Game, Joint
@@ -42,7 +51,7 @@ from ._jacobian import (
     player_sizes,
 )
 from ._partition import accepts_modules
-from ._step import check_state, check_tx, step_of, tx_at
+from ._step import step_of
 from ._step_map import settle, split_state, step_map
 
 _DENSE_EIG_LIMIT = 8192

@@ -10,12 +10,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import cached, compiled
-from ._checks import ReadKeys, check_finite, check_game, check_joint, check_point
+from ._checks import (
+    ReadKeys,
+    accept_transformation,
+    check_finite,
+    check_game,
+    check_joint,
+    check_point,
+)
 from ._domains import Flag, Integer, Maybe, Real, describe, domains
 from ._game import GAME_TYPES, Game, Joint, is_point
 from ._partition import accepts_modules
 from ._rollout import SweepResult, game_of_grid_point, sweep
-from ._scaffold import accept_transformation
 from ._spectral import step_spectral_radius
 from ._status import RESULTS
 

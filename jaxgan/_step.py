@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Callable, Tuple
 
-import jax
-import jax.numpy as jnp
 import optax
 
 from ._algebra import (
@@ -20,88 +18,10 @@ from ._algebra import (
     resolve,
     transformation,
 )
-from ._checks import check_game, check_point, read_checked
-from ._domains import describe
+from ._checks import accept_transformation, check_game, check_point
 from ._field import game_field, resolved_update
 from ._game import GAME_TYPES, Game, Joint
 from ._partition import on_parameters, point_function
-from ._scaffold import accept_transformation
-
-
-def check_tx(tx, where: str, hyperparams=None) -> None:
-    """Check an entry point's ``tx`` argument: an optax transformation, or with
-    ``hyperparams`` a callable ``h -> transformation`` (a ``make_tx``)."""
-    if hyperparams is None:
-        accept_transformation(tx, where, "tx")
-        return
-    if isinstance(tx, optax.GradientTransformation) or not callable(tx):
-        raise TypeError(
-            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a "
-            "make_tx, e.g. "
-            f"`lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; without `hyperparams`, pass the "
-            "transformation itself."
-        )
-    if not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(hyperparams)):
-        # built once with the concrete values: the option domains of the transformations it makes
-        # are checked
-        # here (inside the compiled program they are traced, hence unchecked)
-        accept_transformation(
-            tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
-        )
-
-
-def check_state(tx, w, state, where: str, hyperparams=None) -> None:
-    """Refuse an optimiser state that is not the one ``tx.init(w)`` builds (another
-    optimiser's state), by tree structure and leaf shapes, before any work."""
-    if state is None:
-        return
-    try:
-        expected = jax.eval_shape(lambda: tx_at(tx, hyperparams, where).init(w))
-    except Exception:  # noqa: BLE001 - init needs traced values: checked when the step runs
-        return
-    got_def, want_def = jax.tree.structure(state), jax.tree.structure(expected)
-    if got_def != want_def:
-        raise ValueError(
-            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): tree "
-            "structure "
-            f"{got_def} but `tx.init(w)` gives {want_def}."
-        )
-    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(expected), jax.tree.leaves(state)):
-        if tuple(a.shape) != tuple(jnp.shape(b)):
-            raise ValueError(
-                f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but "
-                f"`tx.init(w)` gives {tuple(a.shape)}."
-            )
-
-
-def check_transform_hyperparams(transform, hyperparams, where: str) -> None:
-    """An analysis's ``transform=`` with ``hyperparams=``: a ``make_tx`` is required."""
-    if hyperparams is None:
-        return
-    if transform is None:
-        raise TypeError(
-            f"{where}: `hyperparams` needs `transform=`, a callable `h -> transformation`."
-        )
-    check_tx(transform, where, hyperparams)
-
-
-def transform_at(transform, hyperparams, where: str):
-    """Inside a program: ``(transform, None)``, or with ``hyperparams`` the transformation
-    ``transform(h)`` and ``h`` (a ``ReadKeys`` for ``check_read`` once it has been used)."""
-    if hyperparams is None:
-        return transform, None
-    h = read_checked(hyperparams)
-    return tx_at(transform, h, where), h
-
-
-def tx_at(tx, hyperparams, where: str) -> optax.GradientTransformationExtraArgs:
-    """The transformation of an entry point: ``tx`` itself, or ``tx(hyperparams)`` for a
-    ``make_tx`` (``hyperparams`` traced: a new value re-uses the compiled program)."""
-    if hyperparams is None:
-        return accept_transformation(tx, where, "tx")
-    return accept_transformation(
-        tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
-    )
 
 
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:

@@ -28,12 +28,11 @@ import jax.numpy as jnp
 
 from ._arnoldi import field_top_eigenvalues
 from ._cache import compiled
-from ._checks import check_game, check_point, check_read
+from ._checks import check_game, check_point, check_read, check_transform_hyperparams, transform_at
 from ._domains import Choice, Flag, Integer, Maybe, Real, domains
 from ._game import Game
 from ._partition import accepts_modules
 from ._spectral import field_eigenvalues, phase_factor
-from ._step import check_transform_hyperparams, transform_at
 
 
 class SpectralTrace(NamedTuple):

@@ -17,14 +17,20 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_point, check_read
+from ._checks import (
+    accept_transformation,
+    check_finite,
+    check_game,
+    check_point,
+    check_read,
+    check_transform_hyperparams,
+    transform_at,
+)
 from ._domains import Flag, Integer, Real, domains
 from ._field import negated_field
 from ._game import Game, Joint
 from ._partition import accepts_modules
 from ._rollout import rollout, run
-from ._scaffold import accept_transformation
-from ._step import check_transform_hyperparams, transform_at
 
 PyTree = object
 

@@ -1,13 +1,24 @@
 """jaxgan._checks: the input checks run once at a public entry point (check_game, check_joint,
-check_hyperparameter, check_field / check_point with their per-signature cache, checked_entry)."""
+check_hyperparameter, check_field / check_point with their per-signature cache, checked_entry),
+and the messages and checks every transformation shares (accept_transformation,
+checked_game_update, require_joint, NO_PARAMS_MSG)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxgan as jg
 from jaxgan import _checks
+from jaxgan._checks import (
+    GAME_CALL,
+    NO_PARAMS_MSG,
+    PLAIN_CALL,
+    accept_transformation,
+    checked_game_update,
+    require_joint,
+)
 
 GAME = jg.zero_sum(lambda x, y: jnp.sum(x * y))
 
@@ -106,3 +117,61 @@ def test_checked_entry_checks_then_calls_the_body_which_stays_reachable():
         entry(None.__class__, w)
     assert len(seen) == 1  # the body never ran on bad input
     assert float(entry.unchecked(None, jg.Joint(jnp.ones(3), None))) == 3.0  # the body itself checks nothing
+
+
+# --------------------------------------------------------------------------- the transformations' checks
+
+TX_GAME = jg.games.dirac("wgan")
+TX_W = jg.Joint(jnp.asarray(1.0), jnp.asarray(0.5))
+TX_BOX = jg.Box(jg.Joint(-2.0, -2.0), jg.Joint(2.0, 2.0))
+
+GAME_AWARE = {
+    "consensus": jg.transforms.consensus(1.0), "jare": jg.transforms.jare(1.0), "sga": jg.transforms.sga(1.0), "hamiltonian": jg.transforms.hamiltonian(),
+    "opponent_lookahead": jg.transforms.opponent_lookahead(0.5), "lola": jg.transforms.lola(0.5), "sos": jg.transforms.sos(0.5),
+    "extragradient": jg.transforms.extragradient(optax.sgd(0.1)), "alternating": jg.transforms.alternating(optax.sgd(0.1)),
+    "lookahead": jg.transforms.lookahead(optax.sgd(0.1)), "gda_am": jg.transforms.gda_am(optax.sgd(0.1)),
+    "best_response": jg.transforms.best_response(optax.sgd(0.1)), "follow_the_ridge": jg.transforms.follow_the_ridge(),
+    "cgd": jg.transforms.cgd(0.1), "acgd": jg.transforms.acgd(0.1), "stonr": jg.transforms.stonr(TX_BOX),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GAME_AWARE))
+def test_every_game_aware_update_without_params_says_the_one_message(name):
+    tx = GAME_AWARE[name]
+    state = tx.init(TX_W)
+    with pytest.raises(ValueError) as err:
+        tx.update(TX_W, state, None, game=TX_GAME)
+    assert str(err.value) == NO_PARAMS_MSG.format(where=name, call=GAME_CALL)
+
+
+@pytest.mark.parametrize("name,tx", [("project_box", jg.transforms.project_box(TX_BOX)), ("clip_discriminator", jg.regularizers.clip_discriminator(1.0))])
+def test_stages_after_the_learning_rate_say_the_plain_call(name, tx):
+    with pytest.raises(ValueError) as err:
+        tx.update(TX_W, tx.init(TX_W), None)
+    assert str(err.value) == NO_PARAMS_MSG.format(where=name, call=PLAIN_CALL)
+
+
+def test_accept_transformation_names_the_argument_and_passes_the_game_through():
+    with pytest.raises(TypeError, match=r"^where: `inner.phi` must be an optax.GradientTransformation \(e.g. optax.sgd\(0.1\)\), got float\.$"):
+        accept_transformation(0.1, "where", "inner.phi")
+    tx = accept_transformation(optax.sgd(0.5), "where")
+    assert isinstance(tx, optax.GradientTransformationExtraArgs)
+    u, _ = tx.update(TX_W, tx.init(TX_W), TX_W, game=TX_GAME)  # a plain optax stage ignores game=
+    assert float(u.phi) == -0.5 and float(u.theta) == -0.25
+
+
+def test_checked_game_update_checks_game_params_joint_and_field():
+    with pytest.raises(TypeError, match="needs the game"):
+        checked_game_update(TX_W, TX_W, None, "t")
+    with pytest.raises(TypeError, match="`game` must be a jaxgan.Game"):
+        checked_game_update(TX_W, TX_W, "game", "t")
+    with pytest.raises(TypeError, match=r"`updates` and `params` must be jaxgan.Joint pytrees"):
+        checked_game_update((1.0, 0.5), TX_W, TX_GAME, "t")
+    with pytest.raises(TypeError, match=r"t: `params` must be a jaxgan.Joint \(two players\) or jaxgan.Players \(n players\), got tuple"):
+        checked_game_update(TX_W, (1.0, 0.5), TX_GAME, "t", joint=("params",))
+    with pytest.raises(TypeError, match="the Joint field xi"):
+        require_joint((1.0, 0.5), "t", "updates")
+    frozen = jg.zero_sum(lambda x, y: y * jnp.round(x))  # the generator's gradient is identically zero
+    with pytest.raises(ValueError, match="does not depend differentiably on `phi`"):
+        checked_game_update(TX_W, TX_W, frozen, "t")
+    assert checked_game_update(TX_W, TX_W, TX_GAME, "t") is TX_GAME

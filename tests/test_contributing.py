@@ -6,7 +6,7 @@ import pathlib
 import re
 
 import jaxgan as jg
-from jaxgan import _algebra, _domains, _players, _scaffold
+from jaxgan import _algebra, _checks, _domains, _players
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECIPE = (ROOT / "CONTRIBUTING.md").read_text()
@@ -53,7 +53,7 @@ def test_each_transformation_has_its_docs_entry_tests_and_registry_line():
 def test_the_files_and_helpers_the_recipe_names_exist():
     for path in re.findall(r"`((?:jaxgan|tests|docs)/[\w/.]+\.(?:py|rst))`", RECIPE):
         assert (ROOT / path).exists(), path
-    assert callable(_algebra.transformation) and callable(_scaffold.checked_game_update)
+    assert callable(_algebra.transformation) and callable(_checks.checked_game_update)
     assert {"STEP", "CORRECTION", "DIRECTION", "PROJECTION"} <= set(_algebra.Role.__members__)
     for domain in ("Real", "Integer", "Choice", "Flag", "Maybe", "domains"):
         assert hasattr(_domains, domain), domain

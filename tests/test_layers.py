@@ -13,7 +13,7 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 #: low to high; a module not listed is an error (a new module must take a place here)
 LAYERS = [
     ("base", ["_domains", "_deprecations", "_game", "_players", "_partition", "_status", "_cache", "_eig", "_conv_layout", "_expect", "_losses", "datasets", "plotting"]),
-    ("checks, solvers, step algebra", ["_checks", "_scaffold", "_solve", "_algebra", "_gan"]),
+    ("checks, solvers, step algebra", ["_checks", "_solve", "_algebra", "_gan"]),
     ("field", ["_field", "_modified"]),
     ("step", ["_step"]),
     ("analysis", ["_equilibrium", "_step_map", "_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",

@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Role, player_of, transformation
+from .._checks import PLAIN_CALL, require_params
 from .._domains import Real, domains
 from .._game import Joint
-from .._scaffold import PLAIN_CALL, require_params
 
 
 @domains(c=Real(0, low_open=True))

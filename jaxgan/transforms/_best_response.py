@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformation
+from .._checks import accept_transformation, checked_game_update, require_joint
 from .._domains import Choice, Flag, Integer, Maybe, Real, domains
 from .._game import Joint
 from .._manifold import (
@@ -20,7 +21,6 @@ from .._manifold import (
     tangent_projection,
     total_derivative,
 )
-from .._scaffold import accept_transformation, checked_game_update, require_joint
 from .._solve import default_tol
 
 STEPS = ("riemannian", "total", "partial")

@@ -11,10 +11,10 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._algebra import Info, Role, player_of, transformation
+from .._checks import PLAIN_CALL, require_params
 from .._domains import describe
 from .._game import Box, Joint, is_point
 from .._players import require_two_players
-from .._scaffold import PLAIN_CALL, require_params
 
 
 def check_box(box, where: str, *, strict: bool) -> Box:

@@ -10,11 +10,11 @@ import optax
 
 from .. import _players as players
 from .._algebra import Counter, Info, Role, field_of, is_corrected, transformation
+from .._checks import checked_game_update, require_joint
 from .._domains import Flag, Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Joint
 from .._players import require_point
-from .._scaffold import checked_game_update, require_joint
 from .._solve import default_tol, linear_solve
 
 

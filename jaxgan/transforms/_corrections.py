@@ -22,11 +22,11 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Role, evaluation_point, transformation
+from .._checks import checked_game_update
 from .._domains import Flag, Real, describe, domains
 from .._field import game_field
 from .._game import Joint
 from .._players import require_two_players
-from .._scaffold import checked_game_update
 
 
 def correction_transform(

@@ -9,10 +9,9 @@ import jax
 import optax
 
 from .._algebra import Info, Place, Role, field_of, inner_extra, probe_inner, transformation
-from .._checks import check_hyperparameter
+from .._checks import accept_transformation, check_hyperparameter, checked_game_update
 from .._field import game_field
 from .._players import require_point
-from .._scaffold import accept_transformation, checked_game_update
 
 
 class ExtragradientState(NamedTuple):

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import optax
 
 from .._algebra import Info, Role, evaluation_point, transformation
+from .._checks import checked_game_update, require_joint
 from .._domains import Flag, Integer, Maybe, Real, domains
 from .._game import Joint
 from .._manifold import ridge_lift
-from .._scaffold import checked_game_update, require_joint
 from .._solve import default_tol
 
 

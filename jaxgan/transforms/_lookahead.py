@@ -20,11 +20,11 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
+from .._checks import accept_transformation, checked_game_update
 from .._domains import Integer, Real, domains
 from .._field import game_field
 from .._game import Joint
 from .._players import require_point
-from .._scaffold import accept_transformation, checked_game_update
 
 
 class LookaheadState(NamedTuple):

@@ -16,9 +16,9 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
+from .._checks import accept_transformation
 from .._domains import Real, describe, domains
 from .._game import Joint, Players, StackedPlayers
-from .._scaffold import accept_transformation
 
 
 def per_player(

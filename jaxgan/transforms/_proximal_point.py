@@ -11,10 +11,10 @@ import optax
 import optimistix as optx
 
 from .._algebra import Info, Role, field_of, transformation
+from .._checks import checked_game_update
 from .._domains import Choice, Flag, Integer, Maybe, Real, domains
 from .._field import game_field
 from .._players import require_point
-from .._scaffold import checked_game_update
 from .._solve import default_tol, newton_root_finder
 
 

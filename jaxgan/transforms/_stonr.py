@@ -47,11 +47,10 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .._algebra import Info, Role, transformation
-from .._checks import check_joint
+from .._checks import check_joint, checked_game_update, require_joint
 from .._domains import Integer, Maybe, Real, domains
 from .._field import game_field
 from .._game import Box, Game, Joint
-from .._scaffold import checked_game_update, require_joint
 from ._box import Cube, check_box, check_inside, unit_cube
 
 #: event codes in ``StonrResult.event_log``
