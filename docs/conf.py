@@ -25,6 +25,7 @@ source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-n
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"  # the committed outputs; tests/test_notebooks.py executes them
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath", "amsmath"]  # $...$ in the notebooks renders as math
 # the README's links point at files of the repository (benchmarks/, notebooks/), not at pages
 suppress_warnings = ["myst.xref_missing", "myst.header"]
 autodoc_member_order = "bysource"

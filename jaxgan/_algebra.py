@@ -1,29 +1,8 @@
 """The step algebra: the role of every stage of a chain, the one rule that says which stage may
 follow which, and the immutable field each stage is handed.
 
-Roles (``Role``):
-
-* **field correction** (consensus, JARE, SGA, Hamiltonian, LA, LOLA, SOS, Follow-the-Ridge, a
-  user's ``field_correction``): the field in, a corrected field out. They come first and
-  compose as functions of the field: ``F = C_k o ... o C_1 o xi``.
-* **direction stage** (every optax transformation, ``per_player``, ``ttur``): turns the field
-  into an update (clipping, momentum, Adam scaling, the learning rate).
-* **full step** (CGD, ACGD, alternating, extragradient, lookahead, best response, GLGD,
-  GDA-AM, STON'R): takes the corrected field ``F`` and produces the final update, learning
-  rate included.
-* **projection** (``project_box``, ``clip_discriminator``, a user's own declared with
-  ``declare(tx, "projection")``): acts on the point after each player's step.
-
-``RULE`` is the table of what may follow what; ``PLACE`` says which roles an inner optimiser
-may hold (a per-player inner steps one player: no correction or full step there). A chain is
-resolved once per trace, abstractly (in the caller's trace, as dead code): every jaxgan stage
-records its role in a ``_Probe`` instead of computing, and a stage that is not jaxgan's is
-seen as a direction stage by the new update pytree it builds. The resolution either raises a
-``ValueError`` naming the rule and the form that works, or returns the corrected field ``F``
-(a pure function of the point, built from the corrections' formulas) and the step's time
-structure (counters, period). The real call then hands ``F`` to every stage as the extra
-argument ``jaxgan_field``: data, never mutated, so the same chain gives the same answer under
-``jit``, ``vmap``, ``grad`` and ``lax.cond``.
+The design and its reasons: the docs page "Design notes" (``docs/design.md``), section
+"The step algebra".
 """
 
 from __future__ import annotations

@@ -1,22 +1,7 @@
 """The compiled programs behind the public entry points, one per structure.
 
-Every public function that runs JAX work (``rollout``, ``sweep``, ``jacobian``,
-``eigenvalues``, ``spectral_radius``, ``top_eigenvalues``, ``flow``, ...) builds its work
-as a pure function of its array arguments, closed over the objects that define the
-computation (the game, the optax transformation, ``make_tx``, a correction) and over its
-static options (step counts, chunk sizes, targets). ``compiled`` returns the ``jax.jit``
-of that function from a cache keyed by the *identity* of those objects and the *value* of
-the options, so a repeat call with the same game, the same transformation object and
-arrays of the same shapes and dtypes re-uses the compiled program: JAX's own jit cache
-then matches the shapes and dtypes. The trace-time checks inside (the differentiability
-scan, the chain-order probe, shape checks) run when a program is traced, hence once per
-cache entry and signature, not on every call.
-
-The cache is bounded: it keeps the ``MAX_PROGRAMS`` most recently used programs and
-drops the oldest, which releases its game, closures and executables (JAX's own caches
-are keyed weakly on the dropped function). Identity keys are safe: an entry holds its
-objects, so their ``id`` cannot be re-used while it lives, and a hit is confirmed with
-``is``.
+The design and its reasons: the docs page "Design notes" (``docs/design.md``), section
+"Compiled programs, one per structure".
 """
 
 from __future__ import annotations

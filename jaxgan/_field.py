@@ -34,6 +34,8 @@ from ._players import player_loss
 def simultaneous_gradient(game: Game) -> Callable[[Joint], Joint]:
     """The simultaneous gradient ``xi(w) = Joint(grad_phi loss_g, grad_theta loss_d)``.
 
+    .. math:: \\xi(w) = (\\nabla_\\phi L_g(\\phi, \\theta),\\ \\nabla_\\theta L_d(\\phi, \\theta))
+
     Uses ``game.grad_fn`` when given, else reverse-mode autodiff of each loss with
     respect to its own player. Plain ``optax.sgd(lr)`` on ``xi`` is simultaneous
     gradient descent ``w <- w - lr * xi``. Cost: one VJP per player.
@@ -99,6 +101,8 @@ def _n_player_field(game: NPlayerGame):
 
 def vector_field(game: Game) -> Callable[[Joint], Joint]:
     """The vector field ``v(w) = -xi(w)`` of the continuous dynamics ``dw/dt = v(w)``.
+
+    .. math:: \\frac{dw}{dt} = v(w) = -\\xi(w)
 
     Jacobians and spectra in jaxgan are of this field (the papers' ``A``): local
     asymptotic stability of the flow is ``Re(lambda) < 0`` for every eigenvalue.

@@ -129,6 +129,8 @@ class Game:
 def zero_sum(f: Loss, *, grad_fn=None, equilibrium=None, name: str = "zero-sum game") -> Game:
     """The zero-sum game ``min_phi max_theta f(phi, theta)``.
 
+    .. math:: \\min_\\phi \\max_\\theta f(\\phi, \\theta): \\qquad L_g = f, \\quad L_d = -f
+
     ``loss_g = f`` and ``loss_d = -f``, so ``xi = (grad_phi f, -grad_theta f)``.
 
     Args:

@@ -1,6 +1,6 @@
 """The best-response manifold ``M = {(phi, theta): grad_theta loss_d(phi, theta) = 0}``.
 
-Seed 001 (Ehab 2023, sections 4-7) turns ``min_phi max_theta`` into minimisation of the
+Ehab (2023, sections 4-7) turns ``min_phi max_theta`` into minimisation of the
 generator's loss over ``M``, the set of points where the discriminator is at a local
 best response; Bonnabel (2013) gives the Riemannian gradient step: project the gradient
 on the tangent space, step, retract onto ``M``. Writing ``xi_theta(w) =

@@ -1,20 +1,7 @@
 """Players with leaves that are not parameters: equinox modules as players.
 
-An equinox module is a pytree whose leaves are its arrays *and* its other attributes (an
-activation function, Dropout's rate, a flag); ``jax.jit``, ``jax.grad`` and the game's
-Jacobian can only take the arrays. A public entry point therefore splits each player,
-as ``equinox.partition(x, equinox.is_array)`` does, into
-
-* its **parameters**: the same pytree with ``None`` where a leaf is not a parameter (what
-  every computation of the library sees, differentiates and returns as a field or an
-  update: equinox's gradient form, for ``equinox.apply_updates``), and
-* its **static part**: the other leaves, which the game's losses get back (the modules
-  are rebuilt whole before each loss is called), and which a returned point gets back.
-
-The parameters of a player are its JAX and NumPy arrays, and, outside equinox modules,
-its Python numbers (``Joint(1.0, 2.0)`` is a point); inside a module the Python numbers
-and booleans are attributes, as in equinox. Points without such leaves pass unchanged
-(the same objects: nothing is split, wrapped or recompiled).
+The design and its reasons: the docs page "Design notes" (``docs/design.md``), section
+"Networks as players".
 """
 
 from __future__ import annotations

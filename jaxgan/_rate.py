@@ -41,6 +41,8 @@ def measured_rate(run, *, reference=None, every: int = 1) -> np.ndarray:
     its last finite record (``inf`` when there is none after the start). For a linear step from
     a generic start this is the spectral radius ``rho``.
 
+    .. math:: \\hat\\rho = (d_k / d_0)^{1 / (k \\cdot \\mathrm{every})}
+
     Args:
       run: the distances ``(T,)`` or ``(runs, T)`` of records ``every`` steps apart (e.g. a
         ``SweepResult.distance``), a ``SweepResult``, or a ``Rollout`` / a trajectory (a point

@@ -96,6 +96,11 @@ def eigenvalues(
 ) -> jax.Array:
     """Eigenvalues of the vector-field Jacobian ``A = dv/dw`` at ``w``.
 
+    .. math::
+
+        \\operatorname{spec}(A), \\qquad A = \\frac{\\partial v}{\\partial w} = -\\frac{\\partial
+        \\xi}{\\partial w}
+
     Sorted by real part, then imaginary part. The flow ``dw/dt = v`` is locally
     asymptotically stable at an equilibrium iff every ``Re lambda < 0``. One compiled
     program per ``(game, transform)`` objects and static ``chunk_size``; ``w`` is traced.
@@ -167,6 +172,8 @@ def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
     """Largest ``|Im lambda| / |Re lambda|``: ``inf`` for an eigenvalue on the imaginary axis
     (``|Re| <= tol``, ``|Im| > tol``); an eigenvalue with ``|Im| <= tol`` counts as real.
 
+    .. math:: \\max_i |\\operatorname{Im} \\lambda_i| / |\\operatorname{Re} \\lambda_i|
+
     ``tol`` defaults to ``verdict_tolerance(lam)``, so a real part at rounding level gives
     ``inf``, not ``1e16``.
 
@@ -190,6 +197,8 @@ def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
 def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """``max |lambda| / min |lambda|``: ``inf`` if an eigenvalue is zero to ``tol``
     (default ``verdict_tolerance(lam)``).
+
+    .. math:: \\max_i |\\lambda_i| / \\min_i |\\lambda_i|
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -228,6 +237,11 @@ def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
 @domains(tol=Maybe(Real(0)))
 def stable_step_bound(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
     """Largest SimGD step: ``sup{eta : |1 + eta lambda| < 1 for all lambda}``.
+
+    .. math::
+
+        \\eta^* = \\min_i \\frac{-2 \\operatorname{Re} \\lambda_i}{|\\lambda_i|^2} = \\sup\\{\\eta
+        : |1 + \\eta \\lambda_i| < 1 \\ \\forall i\\}
 
     ``min_lambda 2 |Re lambda| / |lambda|^2`` when every ``Re lambda < -tol`` (the flow is
     stable, ``flow_verdict``), else 0 (no positive step contracts).
@@ -467,6 +481,11 @@ def update_jacobian(
 ) -> jax.Array:
     """Jacobian of one whole step of an optax algorithm, over parameters and dynamic state.
 
+    .. math::
+
+        \\frac{\\partial (w', s')}{\\partial (w, s)}, \\qquad (w', s') = (w + u,\\ s'), \\quad (u,
+        s') = \\mathrm{tx.update}(\\xi(w), s, w)
+
     The step is ``(w, s) -> (w + u, s')`` with ``u, s' = tx.update(xi(w), s, w,
     game=game)`` (``make_step``). Its Jacobian is taken by forward mode over the flat
     vector ``z = (w, s_dynamic)``: the parameters in ravel order, then the state's *dynamic*
@@ -627,6 +646,11 @@ def spectral_radius(
 ) -> jax.Array:
     """Spectral radius of the step per step: ``rho(J)`` of ``update_jacobian(game, tx, w,
     state)``, over the parameters and the dynamic state (constants of the map held fixed).
+
+    .. math::
+
+        \\rho = \\max_i |\\mu_i|, \\qquad \\mu_i \\in \\operatorname{spec}\\Big(\\frac{\\partial
+        (w', s')}{\\partial (w, s)}\\Big)
 
     For a step that repeats every ``k`` steps (``lookahead``) it is ``rho(J_cycle)^(1/k)``,
     ``J_cycle`` the Jacobian of the whole period (``update_jacobian(..., cycle=True)``): the

@@ -1,22 +1,8 @@
 """The structure of a step's map ``(w, s) -> (w', s')``: which state is dynamic, which is a
 constant of the map, which counter the map depends on, and its period.
 
-The spectral radius of a step is a property of a *map*, so its analysis must cover the map's
-whole dynamic state and its dependence on time:
-
-* a floating-point state leaf the step hands back unchanged (an injected hyperparameter,
-  ``optax.inject_hyperparams``) is a **constant** of the map: it is held fixed, not linearised
-  (as a coordinate it would add an eigenvalue 1 that says nothing about convergence);
-* every other floating-point leaf is **dynamic** (momentum, slow weights, warm starts);
-* an integer leaf is never a coordinate. When the map reads it (a step count) the map depends
-  on time: a stage that declares the counter periodic (``lookahead``: ``sync_period``) makes
-  the step periodic, analysed over its **cycle** of ``k`` steps (rate per step
-  ``rho(cycle)^(1/k)``); any other counter (a learning-rate schedule, Adam's bias
-  correction, ACGD's, GDA-AM's filling window) makes a map that never repeats, and a rate is
-  refused with the reason.
-
-Both are read from the step's jaxpr (structure, not values): a leaf is constant only if the
-output *is* the input, and a counter is read only if some output depends on it.
+The design and its reasons: the docs page "Design notes" (``docs/design.md``), section
+"The map of a step".
 """
 
 from __future__ import annotations

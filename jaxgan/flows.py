@@ -67,6 +67,8 @@ def flow(
     """Solve ``dw/dt = v_T(w)``, ``w(0) = w0``, at the times ``ts`` (diffrax, Tsit5 with an
     adaptive PID step size).
 
+    .. math:: \\frac{dw}{dt} = v_T(w) = -T(\\xi)(w), \\qquad w(0) = w_0
+
     ``v_T = -T(xi)`` is the corrected field of ``transform`` (``None``: the plain vector
     field ``v = -xi``; ``consensus(gamma)``, ``jare(gamma)``...: the corrected one). SimGD
     with step ``eta`` after ``n`` steps approximates ``w(eta n)`` with an ``O(eta)`` error.

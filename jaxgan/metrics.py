@@ -55,6 +55,8 @@ def _as_points(x, arg: str, where: str, at_least: int = 1) -> np.ndarray:
 def wasserstein1(x, y) -> float:
     """Exact Wasserstein-1 distance between two equal-size empirical measures.
 
+    .. math:: W_1 = \\min_{\\sigma \\in S_n} \\frac{1}{n} \\sum_i |x_i - y_{\\sigma(i)}|
+
     Args:
       x, y: ``(n, d)`` samples with uniform weights.
 
@@ -165,6 +167,11 @@ def _sqrt_psd(s):
 
 def frechet_distance(features_a, features_b) -> float:
     """Frechet distance between Gaussian fits of two feature sets (Heusel et al. 2017).
+
+    .. math::
+
+        |\\mu_1 - \\mu_2|^2 + \\operatorname{tr}\\big(\\Sigma_1 + \\Sigma_2 - 2 (\\Sigma_1
+        \\Sigma_2)^{1/2}\\big)
 
     ``|m_a - m_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^(1/2) S_b S_a^(1/2))^(1/2))``.
 

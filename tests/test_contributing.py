@@ -22,6 +22,10 @@ FAMILIES = {
 }
 
 
+#: transformations that run another's update rather than define one
+DRIVERS = {"run_stonr"}
+
+
 def _factories():
     return {n: getattr(jg.transforms, n) for n in jg.transforms.__all__ if inspect.isfunction(getattr(jg.transforms, n))}
 
@@ -48,6 +52,8 @@ def test_each_transformation_has_its_docs_entry_tests_and_registry_line():
         assert name in jg.transforms.__all__
         doc = inspect.getdoc(fn) or ""
         assert ">>>" in doc, f"{name}: no example in its docstring"
+        # its formula rendered (the docs show LaTeX); a driver of another's update has none
+        assert ".. math::" in doc or name in DRIVERS, f"{name}: no rendered formula"
 
 
 def test_the_files_and_helpers_the_recipe_names_exist():

@@ -2,6 +2,7 @@
 imports or undefined names, and in the library lines of at most 100 characters."""
 
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -26,3 +27,17 @@ def test_the_library_keeps_lines_of_at_most_100_characters():
     long = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "jaxgan").rglob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if len(line) > 100]
     assert not long, long
+
+
+OUTSIDE = re.compile(r"seed 0\d\d|THEORY\.md|DESIGN\.md|STYLE\.md|\.\./shared|\breference/", re.I)
+
+
+def test_nothing_points_to_a_file_outside_the_repository():
+    """Docstrings, the README, the guides and the notebooks cite papers, never the notes the
+    library was written from (seed numbers, THEORY.md, DESIGN.md), which a user does not have."""
+    paths = [*(ROOT / "jaxgan").rglob("*.py"), *(ROOT / "notebooks").glob("*.ipynb"),
+             *(ROOT / "docs").glob("*.md"), *(ROOT / "docs" / "api").glob("*.rst"),
+             ROOT / "README.md", ROOT / "CONTRIBUTING.md"]
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in paths
+             for i, line in enumerate(p.read_text().splitlines(), 1) if OUTSIDE.search(line)]
+    assert not found, found

@@ -153,9 +153,8 @@ def ridge_examples():
 
 
 def turinici(x_r: float = 1.0):
-    """Turinici's simple example (Turinici 2020, with the sign of its printed iteration corrected):
-    the
-    zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
+    """Turinici's simple example (Turinici 2020, with the sign of its printed iteration
+    corrected): the zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
     discriminator first (``jg.transforms.alternating(optax.sgd(tau))``):
 
     .. math:: y_{n+1} = y_n + \\tau (x_n - x_r), \\qquad x_{n+1} = x_n - \\tau y_{n+1}.

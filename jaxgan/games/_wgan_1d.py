@@ -1,4 +1,4 @@
-"""Seed 001's 1-D WGAN case study: ``G(z) = z + theta_G``, ``D(x) = theta_D x`` on
+"""Ehab's (2023) 1-D WGAN case study: ``G(z) = z + theta_G``, ``D(x) = theta_D x`` on
 ``N(0, 1)`` data, with the WGAN-GP or the ReLU gradient penalty."""
 
 from __future__ import annotations

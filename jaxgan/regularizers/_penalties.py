@@ -179,6 +179,8 @@ def relu_gp(
     """The ReLU gradient penalty ``lam * E[ReLU(|grad_x D(x_hat)| - 1)]`` on interpolates
     (Ehab 2023, section 12).
 
+    .. math:: \\lambda\\, \\mathbb{E}\\big[\\operatorname{ReLU}(|\\nabla_x D(\\hat x)| - 1)\\big]
+
     It does not penalise a critic whose slope stays below one and grows linearly past
     it, so for ``lam`` above the Wasserstein distance between the data and the generator
     the penalised critic's optimum is the WGAN critic (unlike WGAN-GP's squared penalty).
@@ -209,6 +211,8 @@ def instance_noise(
     """Instance noise: every sample the discriminator sees, real or generated, is
     ``x + sigma * eps`` with ``eps ~ N(0, I)`` (Sonderby et al. 2016; Mescheder et al. 2018,
     Lemma 3.2).
+
+    .. math:: \\tilde x = x + \\sigma \\varepsilon, \\qquad \\varepsilon \\sim \\mathcal{N}(0, I)
 
     The expectation over ``eps`` is exact: a tensor Gauss-Hermite rule of ``order`` nodes
     per dimension (``order**d`` in all), or fixed standard-normal samples ``noise`` of

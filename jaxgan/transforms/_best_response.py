@@ -99,6 +99,11 @@ def best_response(
     """Best-response-manifold descent: minimise the generator's loss over
     ``M = {grad_theta loss_d = 0}`` (Ehab 2023, sections 4-7).
 
+    .. math::
+
+        \\min_\\phi L_G(\\phi, \\theta) \\ \\text{ over } \\ \\mathcal{M} = \\{(\\phi, \\theta) :
+        \\nabla_\\theta L_D = 0\\}
+
     One round, from ``w``: retract ``w`` onto ``M``; take a generator step ``delta =
     inner(d)``; retract ``w + delta`` onto ``M``. The update returned is the whole
     displacement. ``step`` chooses ``d`` (``K = [H_tp, H_tt]`` is the Jacobian of

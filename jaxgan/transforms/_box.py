@@ -98,6 +98,8 @@ def unit_cube(box: Box) -> Cube:
 def project_box(box: Box) -> optax.GradientTransformation:
     """Keep the iterate in ``box``: the update ``u`` becomes ``Pi_box(w + u) - w``.
 
+    .. math:: u \\leftarrow \\Pi_{\\mathrm{box}}(w + u) - w
+
     Place it *last* in a chain (after the learning rate): ``optax.chain(optax.sgd(eta),
     jg.transforms.project_box(box))`` is projected SimGD, ``w <- Pi_box(w - eta xi(w))``. With
     ``extragradient(optax.chain(optax.sgd(eta), project_box(box)))`` both half-steps are

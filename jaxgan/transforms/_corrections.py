@@ -63,6 +63,8 @@ def field_correction(name: str, correct: Callable) -> optax.GradientTransformati
     """Declare a field correction of your own: ``correct(game, xi, w) -> xi'``, a pure function
     of the game, the incoming field and the point (a ``Joint`` pytree of ``xi``'s structure).
 
+    .. math:: F(w) = \\mathrm{correct}(\\mathrm{game}, \\xi(w), w)
+
     The result has the role *field correction* in the step algebra: it comes first in a chain,
     composes with the other corrections as a function of the field, and a full step after it
     (``alternating``, ``extragradient``, ``cgd``, ...) evaluates the corrected field at every

@@ -57,6 +57,8 @@ def opponent_lookahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformat
     ``H_o`` the off-diagonal blocks of ``d xi / dw``. Chain it before the learning rate.
     Preserves every fixed point of ``xi``. Cost per step: two JVPs of the field.
 
+    .. math:: \\xi_{LA} = (I - \\alpha H_o)\\, \\xi
+
     Args:
       alpha: the opponent's assumed learning rate (traceable).
 
@@ -91,6 +93,11 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     Unlike LA it can move fixed points (on the Tandem game it converges to
     ``x + y = (1 - 2 alpha) / (1 - 4 alpha)``, not to the equilibria ``x + y = 1``). Cost per
     step: two JVPs and two VJPs of the field, two cross gradients.
+
+    .. math::
+
+        \\xi_{LOLA} = (I - \\alpha H_o)\\, \\xi - \\alpha \\chi, \\qquad \\chi =
+        \\operatorname{diag}(H_o^\\top \\nabla L)
 
     Args:
       alpha: the opponent's assumed learning rate (traceable).

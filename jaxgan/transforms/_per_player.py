@@ -31,6 +31,8 @@ def per_player(
     n-player game, one optimiser per player in player order (``per_player(tx_0, tx_1, tx_2)``,
     state ``Players(state_0, ...)``).
 
+    .. math:: (u_\\phi, u_\\theta) = (T_g(\\xi_\\phi), T_d(\\xi_\\theta))
+
     Put corrections first and this last: ``optax.chain(jg.transforms.jare(1.0),
     jg.transforms.per_player(optax.sgd(1e-4), optax.adam(4e-4)))``. Extra arguments (``game=``)
     pass through to every optimiser, with ``jaxgan_player`` ("phi" or "theta"; the player
@@ -129,6 +131,11 @@ def ttur(
 ) -> optax.GradientTransformationExtraArgs:
     """The two time-scale update rule (Heusel et al. 2017): SGD with learning rate
     ``lr_g`` for the generator and ``lr_d`` for the discriminator.
+
+    .. math::
+
+        \\phi \\leftarrow \\phi - \\mathrm{lr}_g\\, \\xi_\\phi, \\qquad \\theta \\leftarrow \\theta
+        - \\mathrm{lr}_d\\, \\xi_\\theta
 
     The update operator at an equilibrium is ``I + diag(lr_g I, lr_d I) A``.
 

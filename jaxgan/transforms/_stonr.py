@@ -155,6 +155,11 @@ def stonr(
     the displacement; ``run_stonr`` drives it to termination. See the module docstring
     for the algorithm.
 
+    .. math::
+
+        \\dot z_T = d, \\quad d \\in \\operatorname{null}(J_{S,T}), \\quad
+        \\operatorname{sign}\\det[J_{S,T}^\\top \\mid d] = (-1)^{|S|}
+
     Args:
       box: ``Box(lo, hi)`` of ``Joint`` bounds.
       step_size: arc length of a move in the unit cube.

@@ -58,6 +58,11 @@ def stonr_certificate(game: Game, box: Box, w: Joint):
     """The first-order certificate of a point of a box game: the residual
     ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units) and the local type.
 
+    .. math::
+
+        r(w) = |w - \\Pi_{\\mathrm{box}}(w - \\xi(w))|_\\infty, \\qquad S = J_{\\phi\\phi} -
+        J_{\\phi\\theta} J_{\\theta\\theta}^{-1} J_{\\theta\\phi}
+
     The type uses the interior coordinates (strictly inside the box): with ``J = d xi /
     dw`` split by player, a strict local Nash point has ``J_phiphi`` and ``J_thetatheta``
     positive definite; a strict local min-max point has ``J_thetatheta`` positive definite

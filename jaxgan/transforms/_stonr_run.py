@@ -86,9 +86,8 @@ def run_stonr(
     which is again a box game with the same first-order points; vmap over corners for
     several paths). Stops when every coordinate is satisfied (``status`` is
     ``RESULTS.converged``), at ``max_steps`` (``RESULTS.bounded``: the iterate never leaves
-    the box) or on a non-finite value (``RESULTS.non_finite``). One compiled program (the run and
-    its
-    certificate) per game and static ``step_size``, ``tol``, ``max_steps``, ``max_events``;
+    the box) or on a non-finite value (``RESULTS.non_finite``). One compiled program (the run
+    and its certificate) per game and static ``step_size``, ``tol``, ``max_steps``, ``max_events``;
     the box and the corner are traced.
 
     Args:
