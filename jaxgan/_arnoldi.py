@@ -57,11 +57,11 @@ def check_start_vector(v0, where: str) -> None:
     ``v0 / |v0|``, undefined there (every eigenvalue would come back NaN)."""
     if isinstance(v0, jax.core.Tracer):
         return
-    if not bool(jnp.all(jnp.isfinite(v0))):
+    if not bool(np.all(np.isfinite(np.asarray(v0)))):
         raise ValueError(
             f"{where}: `v0` has non-finite values; the start vector must be finite and non-zero."
         )
-    if not bool(jnp.any(v0 != 0)):
+    if not bool(np.any(np.asarray(v0) != 0)):
         raise ValueError(
             f"{where}: `v0` is the zero vector: Krylov's basis starts from v0 / |v0|, which is "
             "undefined; "

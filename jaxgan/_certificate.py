@@ -121,12 +121,16 @@ def _extremes(matvec, n, dtype, tol):
         return Extremes(lam, lam, jnp.zeros(2, dtype), jnp.asarray(True))
 
     v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=dtype) * 1.618 + 0.5)
-    lo = operator_top_eigenvalues(matvec, v0, 1, which="SR", tol=tol)  # a real map: real arithmetic
-    hi = operator_top_eigenvalues(matvec, v0, 1, which="LR", tol=tol)
-    res = jnp.concatenate([lo.residuals, hi.residuals]).astype(dtype)
-    return Extremes(
-        lo.eigenvalues[0].real, hi.eigenvalues[0].real, res, lo.converged & hi.converged
-    )
+
+    # the smallest eigenvalue of M is minus the largest of -M: both ends come from one restarted
+    # Arnoldi (a real map: real arithmetic) run twice in a loop over the sign, so the operator's
+    # products are compiled once, not once per end
+    def largest(sign):
+        return operator_top_eigenvalues(lambda v: sign * matvec(v), v0, 1, which="LR", tol=tol)
+
+    ends = jax.lax.map(largest, jnp.asarray([-1.0, 1.0], dtype))
+    lam = ends.eigenvalues[:, 0].real
+    return Extremes(-lam[0], lam[1], ends.residuals[:, 0].astype(dtype), jnp.all(ends.converged))
 
 
 @accepts_modules("w")

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
@@ -101,7 +102,8 @@ def path_angle(
         raise ValueError(f"{where}: `w_final` must have the structure and shapes of `w_init`.")
     leaves = jax.tree.leaves((w_init, w_final))
     if not any(isinstance(x, jax.core.Tracer) for x in leaves) and all(
-        bool(jnp.all(a == b)) for a, b in zip(jax.tree.leaves(w_init), jax.tree.leaves(w_final))
+        bool(np.all(np.asarray(a) == np.asarray(b)))
+        for a, b in zip(jax.tree.leaves(w_init), jax.tree.leaves(w_final))
     ):
         raise ValueError(
             f"{where}: `w_final` equals `w_init`: the segment has zero length, so its direction "
@@ -118,7 +120,9 @@ def path_angle(
             raise ValueError(
                 f"{where}: `alphas` must be a non-empty 1-D array, got shape {alphas.shape}."
             )
-        if not isinstance(alphas, jax.core.Tracer) and not bool(jnp.all(jnp.isfinite(alphas))):
+        if not isinstance(alphas, jax.core.Tracer) and not bool(
+            np.all(np.isfinite(np.asarray(alphas)))
+        ):
             raise ValueError(f"{where}: `alphas` has non-finite values.")
     return compiled(where, _path_angle_program, (game,))(w_init, w_final, alphas)
 

@@ -27,6 +27,7 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
@@ -561,7 +562,7 @@ def check_differentiable_step(value, where: str) -> None:
     solve that is undefined at a fixed point)."""
     if isinstance(value, jax.core.Tracer):
         return
-    if not bool(jnp.all(jnp.isfinite(value))):
+    if not bool(np.all(np.isfinite(np.asarray(value)))):
         raise ValueError(
             f"{where}: the step is not differentiable at this point and state (its Jacobian has "
             "non-finite "

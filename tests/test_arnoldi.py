@@ -135,3 +135,16 @@ def test_real_arithmetic_keeps_conjugate_pairs_whole_across_restarts(k, m):
     complex_start = jg.operator_top_eigenvalues(lambda x: jnp.asarray(A, x.dtype) @ x, jnp.ones(24, jnp.complex128), k,
                                            which="LR", krylov_size=m, max_restarts=2000)
     np.testing.assert_allclose(np.sort(np.asarray(complex_start.eigenvalues).real), np.sort(got.real), rtol=1e-8)
+
+
+def test_a_start_vector_closed_over_inside_a_users_jit_is_checked_not_crashed():
+    """The start vector's concrete checks read it with NumPy: inside a user's ``jit`` a
+    closed-over ``v0`` is still concrete, and a jnp check of it would be a traced boolean (an
+    internal ``TracerBoolConversionError``)."""
+    a = jnp.diag(jnp.arange(1.0, 9.0))
+    v0 = jnp.ones(8)
+    top = jax.jit(lambda m: jg.operator_top_eigenvalues(lambda v: m @ v, v0, 1).eigenvalues)(a)
+    assert abs(complex(top[0]) - 8.0) < 1e-8
+    zero = jnp.zeros(8)
+    with pytest.raises(ValueError, match="`v0` is the zero vector"):
+        jax.jit(lambda m: jg.operator_top_eigenvalues(lambda v: m @ v, zero, 1).eigenvalues)(a)
