@@ -30,6 +30,12 @@ myst_enable_extensions = ["dollarmath", "amsmath"]  # $...$ in the notebooks ren
 suppress_warnings = ["myst.xref_missing", "myst.header"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+
+# types read with their public name: jax.Array's class says its qualified name is
+# `jaxlib._jax.Array`, which Sphinx would print as `jax.jaxlib._jax.Array` (the docs build only)
+import jax  # noqa: E402
+
+jax.Array.__qualname__ = "Array"
 autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

@@ -41,3 +41,10 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     assert (tmp_path / "html" / "tutorials" / "landscape.html").exists()
     assert "Compile once, call fast" in (tmp_path / "html" / "guide.html").read_text() or \
         "compile once" in (tmp_path / "html" / "guide.html").read_text().lower()
+    # what a reader sees: public type names, rendered formulas (MathJax), the design notes page
+    pages = {p.name: p.read_text() for p in (tmp_path / "html" / "api").glob("*.html")}
+    assert not [name for name, page in pages.items() if "jaxlib" in page or "._src." in page]
+    assert "<em>jax.Array</em>" in pages["runs.html"]
+    assert 'class="math' in pages["transforms.html"] and 'class="math' in pages["spectra.html"]
+    assert 'class="math' in (tmp_path / "html" / "tutorials" / "dirac_gan.html").read_text()
+    assert "The step algebra" in (tmp_path / "html" / "design.html").read_text()
