@@ -141,7 +141,12 @@ def _point(n):
 
 
 def _reference_blocks(losses, w):
-    """``grad_j l_i`` and ``H_ij = d xi_i / d x_j`` as dense arrays (plain jax.grad/jacfwd)."""
+    """``grad_j l_i`` and ``H_ij = d xi_i / d x_j`` as dense arrays (plain jax.grad/jacfwd, traced
+    once under ``jit``: the same derivatives as op by op, without the eager dispatch)."""
+    return jax.jit(lambda w: _blocks(losses, w))(w)
+
+
+def _blocks(losses, w):
     n = len(losses)
 
     def with_player(j, x):

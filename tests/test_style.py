@@ -29,7 +29,8 @@ def test_the_library_keeps_lines_of_at_most_100_characters():
     assert not long, long
 
 
-OUTSIDE = re.compile(r"seed 0\d\d|THEORY\.md|DESIGN\.md|STYLE\.md|\.\./shared|\breference/", re.I)
+# the notes the library was written from (upper-case file names; docs/design.md is a page here)
+OUTSIDE = re.compile(r"(?i:seed 0\d\d)|THEORY\.md|DESIGN\.md|STYLE\.md|\.\./shared|\breference/")
 
 
 def test_nothing_points_to_a_file_outside_the_repository():
