@@ -139,7 +139,17 @@ def _flow_program(game, transform, rtol, atol, max_steps, with_hyperparams):
 def solve_flow(
     game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e-12, max_steps=100_000
 ) -> Flow:
-    """The traceable body of ``flow`` (checked arguments)."""
+    """The traceable body of ``flow``: the same solve, with the arguments already checked, for
+    use inside ``jit``/``vmap`` (``ts`` and ``w0`` traced).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jaxgan as jg
+      >>> game = jg.games.bilinear(1.0)  # f = x y: the flow rotates, |w| is conserved
+      >>> ts = jnp.asarray([0.0, 1.0])
+      >>> out = jax.jit(lambda w: jg.flows.solve_flow(game, w, ts))(jg.Joint(1.0, 0.0))
+      >>> round(float(jnp.hypot(out.ys.phi[-1], out.ys.theta[-1])), 5), bool(out.solved)
+      (1.0, True)
+    """
     import diffrax
 
     z0, unravel = ravel_pytree(w0)
@@ -315,7 +325,14 @@ def refinement_test(
 @jax.jit
 def flatten_trajectory(ws):
     """``(T, n)``: each recorded point of a trajectory (a ``Joint`` of ``(T, ...)`` leaves)
-    raveled."""
+    raveled.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxgan as jg
+      >>> ws = jg.Joint(jnp.zeros((5, 2)), jnp.ones((5,)))
+      >>> jg.flows.flatten_trajectory(ws).shape
+      (5, 3)
+    """
     return jax.vmap(lambda w: ravel_pytree(w)[0])(ws)
 
 

@@ -92,6 +92,12 @@ class ModeReport(NamedTuple):
       high_quality: fraction of samples within ``threshold`` std of a mode (or within
         the data set's tolerance of its support).
       counts: high-quality samples per mode (``None`` for a continuous support).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> report = jg.metrics.mode_coverage(jg.datasets.ring().modes, jg.datasets.ring())
+      >>> report.covered, report.num_modes, report.high_quality
+      (8, 8, 1.0)
     """
 
     covered: Optional[int]
@@ -220,6 +226,11 @@ class DigitsClassifier(NamedTuple):
     Attributes:
       params: ``((W1, b1), (W2, b2))`` as NumPy arrays.
       test_accuracy: accuracy on the held-out quarter of the digits.
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> jg.metrics.DigitsClassifier._fields
+      ('params', 'test_accuracy')
     """
 
     params: tuple
@@ -247,6 +258,12 @@ def digits_classifier(steps: int = 400, seed: int = 0) -> DigitsClassifier:
     Full-batch Adam (learning rate 1e-2) on the first three quarters of a fixed
     permutation of ``jaxgan.datasets.digits()``, float32 on the CPU (the same weights
     whatever ``jax_enable_x64`` says); the rest is the test set (accuracy about 0.97).
+
+    Examples:
+      >>> import jaxgan as jg
+      >>> clf = jg.metrics.digits_classifier(steps=20)  # the metrics' default: 400 steps
+      >>> [w.shape for w, _ in clf.params], 0.0 < clf.test_accuracy <= 1.0
+      ([(64, 128), (128, 10)], True)
     """
     import jax
     import jax.numpy as jnp
