@@ -99,7 +99,7 @@ def flow(
     game = check_game(game, "flow")
     w0 = jax.tree.map(jnp.asarray, check_point(game, w0, "flow", "w0"))
     check_finite(w0, "flow", "w0")
-    ts = jnp.asarray(ts, ravel_pytree(w0)[0].dtype)
+    ts = jnp.asarray(ts, jnp.result_type(*jax.tree.leaves(w0)))
     if ts.ndim != 1 or ts.size < 1:
         raise ValueError(f"flow: `ts` must be a 1-D array of output times, got shape {ts.shape}.")
     if not isinstance(ts, jax.core.Tracer):
@@ -293,7 +293,7 @@ def refinement_test(
         raise ValueError(f"refinement_test: `eta` must be positive, got {eta!r}.")
     every = steps // (points - 1)
     etas = [eta / 2**k for k in range(levels)]
-    dtype = ravel_pytree(w0)[0].dtype
+    dtype = jnp.result_type(*jax.tree.leaves(w0))  # no eager ravel: a dtype only
     if batched:
         # one program: every level runs the finest run's length; level k's point j is
         # its record j * 2^k (the steps past its own horizon are discarded)
