@@ -125,8 +125,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (P, S): Rule(
         False,
         "{before} before the full step {after} would project before the step, never after it: "
-        "put the projection in {after}'s inner optimiser (`{after_call}(optax.chain(optax.sgd(lr), "
-        "<projection>))`) or after a step that moves once.",
+        "{remedy}.",
     ),
     (P, P): Rule(True),
 }
@@ -219,13 +218,14 @@ class Info(NamedTuple):
     uses_field: bool = True
     why: str = ""
     form: str = ""
-    builtin: bool = True
+    namespace: Optional[str] = "transforms"
 
 
 def call(info: "Info") -> str:
-    """How a user writes the stage in a message: ``jg.transforms.cgd`` for jaxgan's own, the
-    declared name for a stage of the user's (``jg.declare``, ``field_correction``)."""
-    return f"jg.transforms.{info.name}" if info.builtin else info.name
+    """How a user writes the stage in a message: ``jg.transforms.cgd`` for jaxgan's own (in its
+    ``namespace``), the declared name for a stage of the user's (``jg.declare``,
+    ``field_correction``: no namespace)."""
+    return f"jg.{info.namespace}.{info.name}" if info.namespace else info.name
 
 
 def is_declared(info: "Info") -> bool:
@@ -238,7 +238,7 @@ _UNDECLARED = Info(
     "a direction stage (an optax transformation, or an optax wrapper that rebuilds the updates: "
     "masked, "
     "multi_transform, apply_if_finite)",
-    builtin=False,
+    namespace=None,
 )
 
 
@@ -300,6 +300,21 @@ class _Probe:
             )
 
 
+def _projection_remedy(step: Info, projection: Info) -> str:
+    """Where a projection goes for the full step ``step``: after a step that moves once, in the
+    inner optimiser of one that moves several times."""
+    if step.moves_once:
+        return (
+            f"write it after the step, `optax.chain({call(step)}(...), {call(projection)}(...))`, "
+            "which projects after the step's one move"
+        )
+    if step.form:
+        return "put it in the step's inner optimiser, " + step.form.format(
+            after_call=call(projection)
+        )
+    return f"{step.name} has no inner optimiser to project in"
+
+
 def check_pair(before: Info, after: Info) -> None:
     """Apply ``RULE`` to two consecutive stages; raise ``ValueError`` naming the rule."""
     rule = RULE[(before.role, after.role)]
@@ -319,6 +334,7 @@ def check_pair(before: Info, after: Info) -> None:
         form=before.form.format(after_call=call(after))
         if before.form
         else f"`{call(before)}(...)`",
+        remedy=_projection_remedy(after, before),
     )
     raise ValueError(
         f"{message} (step algebra: a {after.role.value} may not follow a {before.role.value} here)"

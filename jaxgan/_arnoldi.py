@@ -150,23 +150,54 @@ def operator_top_eigenvalues(
       >>> sorted(round(float(v.imag), 4) for v in out.eigenvalues)
       [-2.0, 2.0]
     """
-    if which not in TARGETS:
-        raise ValueError(f"top_eigenvalues: `which` must be one of {TARGETS}, got {which!r}.")
+    return krylov_schur(
+        matvec,
+        v0,
+        k,
+        which=which,
+        krylov_size=krylov_size,
+        tol=tol,
+        max_restarts=max_restarts,
+        where="operator_top_eigenvalues",
+    )
+
+
+def krylov_schur(
+    matvec, v0, k, *, which, krylov_size, tol, max_restarts, where: str
+) -> TopEigenvalues:
+    """``operator_top_eigenvalues``'s body; ``where`` names the public function in messages."""
+    Choice(*TARGETS).check(which, where, "which")
     v0 = jnp.asarray(v0)
     if v0.ndim != 1:
-        raise ValueError(f"top_eigenvalues: the start vector must be 1-D, got shape {v0.shape}.")
-    check_start_vector(v0, "operator_top_eigenvalues")
+        raise ValueError(f"{where}: the start vector must be 1-D, got shape {v0.shape}.")
+    check_start_vector(v0, where)
     n = v0.shape[0]
-    Integer(1, n - 1).check(k, "top_eigenvalues", "k")  # all n: eigenvalues()
+    try:
+        Integer(1, n - 1).check(k, where, "k")
+    except ValueError as err:
+        raise ValueError(
+            f"{err} A Krylov method finds fewer than all n = {n} eigenvalues: use eigenvalues() "
+            "for all."
+        ) from None
     m = int(krylov_size) if krylov_size is not None else min(n, max(2 * k + 20, 60))
     if not k < m <= n:
-        raise ValueError(f"top_eigenvalues: `krylov_size` must be in ({k}, {n}], got {m}.")
+        raise ValueError(f"{where}: `krylov_size` must be in ({k}, {n}], got {m}.")
     cdtype = jnp.result_type(v0.dtype, jnp.complex64)
     real = jnp.finfo(cdtype).dtype
     matvec = canonical_convolutions(matvec)  # products run in a loop body: see _conv_layout
     # a real map from a real start keeps a real Krylov space: real arithmetic (as ARPACK's
     # dnaupd), half the products' cost and the basis's memory of complex arithmetic
-    real_path = (not jnp.iscomplexobj(v0)) and m >= k + 3 and _maps_reals(matvec, v0)
+    maps_reals = (not jnp.iscomplexobj(v0)) and _maps_reals(matvec, v0)
+    real_path = maps_reals and m >= k + 3
+    if maps_reals and not real_path:
+        # too few vectors to keep complex pairs real (n < k + 3): complex arithmetic, the real
+        # map applied to complex vectors by linearity (it may accept real vectors only)
+        real_matvec = matvec
+
+        def matvec(z):
+            z = z.astype(cdtype)
+            return real_matvec(z.real.astype(real)) + 1j * real_matvec(z.imag.astype(real))
+
     work = real if real_path else cdtype
     if tol is None:
         tol = 1e-2 * float(np.sqrt(np.finfo(real).eps)) if real == jnp.float32 else 1e-10
@@ -406,6 +437,13 @@ def field_top_eigenvalues(
     if v0 is None:
         n = z0.shape[0]
         v0 = 1.0 + 0.5 * jnp.sin(jnp.arange(n, dtype=z0.dtype) * 1.618 + 0.5)
-    return operator_top_eigenvalues(
-        matvec, v0, k, which=which, krylov_size=krylov_size, tol=tol, max_restarts=max_restarts
+    return krylov_schur(
+        matvec,
+        v0,
+        k,
+        which=which,
+        krylov_size=krylov_size,
+        tol=tol,
+        max_restarts=max_restarts,
+        where="top_eigenvalues",
     )

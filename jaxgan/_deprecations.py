@@ -7,6 +7,7 @@ says what replaces it. The CHANGELOG lists every entry.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Callable, Dict, Tuple
 
@@ -133,7 +134,10 @@ def module_getattr(module: str) -> Callable:
     def __getattr__(name: str):
         if name in table:
             new, value = table[name]
-            warn(f"{module}.{name}", new)
+            # `from jaxgan import cgd` asks twice: the import system's `hasattr` (from its
+            # `_handle_fromlist`), then the statement's own lookup, which warns: one warning
+            if sys._getframe(1).f_code.co_name != "_handle_fromlist":
+                warn(f"{module}.{name}", new)
             return value()
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 

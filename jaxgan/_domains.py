@@ -38,6 +38,11 @@ class Domain(abc.ABC):
         """Values just outside the domain (for the probe suite)."""
         return ()
 
+    def normalise(self, value):
+        """The checked value as the body receives it (a NumPy integer or bool becomes the Python
+        one, which every static use accepts); by default the value itself."""
+        return value
+
 
 def describe(value) -> str:
     """What a user passed, in their words: a type name, or an array's shape and dtype (never
@@ -167,6 +172,9 @@ class Integer(Domain):
         ):
             raise ValueError(f"{where}: `{name}` must be {self.text}, got {value!r}.")
 
+    def normalise(self, value):
+        return int(value) if isinstance(value, np.integer) else value
+
     def outside(self):
         out = [1.5, True, "2"]
         if self.low is not None:
@@ -243,6 +251,9 @@ class Flag(Domain):
                 f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}."
             )
 
+    def normalise(self, value):
+        return bool(value) if isinstance(value, np.bool_) else value
+
     def outside(self):
         return (1, "yes")
 
@@ -262,6 +273,9 @@ class Maybe(Domain):
                 raise type(err)(
                     str(err).replace(f"must be {self.inner.text}", f"must be {self.text}")
                 ) from None
+
+    def normalise(self, value):
+        return None if value is None else self.inner.normalise(value)
 
     def outside(self):
         return self.inner.outside()
@@ -285,12 +299,21 @@ def domains(**declared: Domain) -> Callable[[Callable], Callable]:
         @functools.wraps(fn)
         def checked(*args, **kwargs):
             try:
-                bound = sig.bind_partial(*args, **kwargs).arguments
+                bound = sig.bind_partial(*args, **kwargs)
             except TypeError:
+                bound = None
+            if bound is None:
                 return fn(*args, **kwargs)  # the call's own TypeError names the problem
+            normalised = False
             for name, domain in declared.items():
-                if name in bound:
-                    domain.check(bound[name], where, name)
+                if name in bound.arguments:
+                    value = bound.arguments[name]
+                    domain.check(value, where, name)
+                    new = domain.normalise(value)
+                    if new is not value:
+                        bound.arguments[name], normalised = new, True
+            if normalised:  # a NumPy integer or bool reaches the body as the Python one
+                return fn(*bound.args, **bound.kwargs)
             return fn(*args, **kwargs)
 
         checked.__domains__ = dict(declared)

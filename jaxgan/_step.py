@@ -178,5 +178,8 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
             )
 
     return transformation(
-        Info(ROLES[role], name, builtin=False), inner.init, inner.update, probe_inner=probe_contents
+        Info(ROLES[role], name, namespace=None),
+        inner.init,
+        inner.update,
+        probe_inner=probe_contents,
     )

@@ -214,7 +214,7 @@ class Refinement(NamedTuple):
     eta=Real(0, low_open=True),
     steps=Integer(1),
     levels=Integer(2),
-    points=Integer(1),
+    points=Integer(2),
     with_flow=Flag(),
     rtol=Real(0, low_open=True),
     batched=Flag(),

@@ -228,3 +228,26 @@ def test_the_resolved_step_gives_the_same_answer_inside_lax_cond():
                                rtol=1e-13)
     np.testing.assert_allclose([float(direct.phi), float(direct.theta)],
                                np.asarray(Z + extragradient_update(consensus_field, Z)), rtol=1e-11)
+
+
+def test_a_message_spells_each_stage_where_it_lives_and_gives_the_form_that_works():
+    """jaxgan's stages are spelled in their namespace (``jg.regularizers.clip_discriminator``, not
+    ``jg.transforms.``), a user's by its own name; a projection before a step that moves once goes
+    after it, before one that moves several times into its inner optimiser."""
+    clip = jg.regularizers.clip_discriminator(0.01)
+    game, w = jg.games.bilinear(1.0), jg.Joint(1.0, 1.0)
+
+    def message(tx):
+        with pytest.raises(ValueError) as err:
+            jg.rollout(game, tx, w, 2)
+        return str(err.value)
+
+    once = message(optax.chain(clip, jg.transforms.cgd(0.1)))
+    assert "`optax.chain(jg.transforms.cgd(...), jg.regularizers.clip_discriminator(...))`" in once
+    inner = message(optax.chain(clip, jg.transforms.extragradient(optax.sgd(0.1))))
+    assert ("`jg.transforms.extragradient(optax.chain(optax.sgd(lr), "
+            "jg.regularizers.clip_discriminator(...)))`") in inner
+    assert "jg.transforms.clip_discriminator" not in once + inner
+    mine = jg.transforms.field_correction("damp", lambda g, xi, w: xi)
+    own = message(optax.chain(optax.sgd(0.1), mine))
+    assert "`optax.chain(damp(...), optax.sgd(lr))`" in own and "jg.transforms.damp" not in own

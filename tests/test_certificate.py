@@ -106,3 +106,23 @@ def test_bad_options():
         jg.stationary_point_certificate(game, game.equilibrium, rtol=2.0)
     with pytest.raises(ValueError, match="stationary_point_certificate: `w.phi` has non-finite"):
         jg.stationary_point_certificate(game, jg.Joint(jnp.asarray(np.nan), jnp.asarray(0.0)))
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_players_of_two_or_three_parameters_get_the_dense_extremes(n):
+    """Too few Krylov vectors to keep complex pairs real (n < k + 3): the real Hessian products
+    are applied to complex vectors by linearity, and the extremes are the dense eigenvalues."""
+    rng = np.random.RandomState(n)
+    a, c = rng.randn(n, n), rng.randn(n, n)
+    a, c = a @ a.T + np.eye(n), c @ c.T + np.eye(n)  # f_xx > 0, -f_yy > 0: local Nash
+    b = rng.randn(n, n)
+    game = jg.games.quadratic(a, b, c)
+    cert = jg.stationary_point_certificate(game, jg.Joint(jnp.zeros(n), jnp.zeros(n)))
+    for got, h in ((cert.leader, a), (cert.follower, c)):
+        lam = np.linalg.eigvalsh(h)
+        np.testing.assert_allclose([got.smallest, got.largest], [lam[0], lam[-1]], rtol=1e-9)
+    s = a + b @ np.linalg.solve(c, b.T)  # the Schur complement of min_x max_y f
+    lam = np.linalg.eigvalsh(s)
+    np.testing.assert_allclose([cert.stackelberg.smallest, cert.stackelberg.largest], [lam[0], lam[-1]],
+                               rtol=1e-8)
+    assert cert.verdict.startswith("local Nash")

@@ -4,6 +4,7 @@ spelling, is tested here and is listed in CHANGELOG.md."""
 import importlib
 import pathlib
 import re
+import warnings
 
 import pytest
 
@@ -45,8 +46,11 @@ def test_moved_and_renamed_spellings_give_the_same_object_and_warn(module, name)
         old = getattr(importlib.import_module(module), name)
     assert old is _resolve(new)
     assert name not in importlib.import_module(module).__all__
-    with pytest.warns(DeprecationWarning):
+    with warnings.catch_warnings(record=True) as caught:  # a from-import warns once, not twice
+        warnings.simplefilter("always")
         exec(f"from {module} import {name} as imported", {})  # noqa: S102
+    assert [str(w.message) for w in caught if w.category is DeprecationWarning] == [
+        f"{module}.{name} is deprecated and will be removed in the next release: use {new}."]
 
 
 def test_every_deprecation_is_tested_and_in_the_changelog():

@@ -296,3 +296,16 @@ def test_a_declared_option_is_not_checked_again_by_hand(name):
     again = [option for option in fn.__domains__
              if re.search(rf"check_hyperparameter\(\s*{option}\b", body)]
     assert not again, again
+
+
+def test_a_numpy_integer_inside_its_domain_reaches_the_body_as_an_int():
+    """``Integer`` admits NumPy integers; the body gets the Python int, which every static use
+    (optimistix's ``max_steps``, ``isinstance(x, int)``) accepts."""
+    q = jg.games.quadratic(1.0, 1.0, 1.0)
+    w = jg.Joint(jnp.asarray(0.3), jnp.asarray(0.2))
+    assert jg.solve_equilibrium(q, w, maxiter=np.int64(50)).converged
+    step = jg.rollout(q, jg.transforms.proximal_point(0.1, maxiter=np.int64(20)), w, 2).final
+    assert np.isfinite(float(step.phi))
+    r = jg.flows.refinement_test(jg.games.bilinear(1.0), optax.sgd, jg.Joint(1.0, 0.0), 0.1, np.int64(20),
+                                 levels=np.int64(3), points=np.int64(5))
+    assert abs(r.order - 1.0) < 0.1

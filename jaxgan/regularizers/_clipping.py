@@ -60,5 +60,7 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
         return updates, state
 
     return transformation(
-        Info(Role.PROJECTION, "clip_discriminator"), lambda params: optax.EmptyState(), update_fn
+        Info(Role.PROJECTION, "clip_discriminator", namespace="regularizers"),
+        lambda params: optax.EmptyState(),
+        update_fn,
     )

@@ -15,7 +15,7 @@ one forward (JVP) pass, while on a game flagged ``zero_sum`` its adjustment ``A^
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +30,7 @@ from .._players import require_two_players
 
 
 def correction_transform(
-    name: str, correct, *, two_player: bool = False, builtin: bool = True
+    name: str, correct, *, two_player: bool = False, namespace: Optional[str] = "transforms"
 ) -> optax.GradientTransformationExtraArgs:
     """The stateless transformation of a field correction ``correct(game, xi, w) -> xi'``
     (role: field correction).
@@ -52,7 +52,7 @@ def correction_transform(
         return lambda v, w: correct(game, v, w)
 
     return transformation(
-        Info(Role.CORRECTION, name, builtin=builtin),
+        Info(Role.CORRECTION, name, namespace=namespace),
         lambda params: optax.EmptyState(),
         update_fn,
         correct=corrected,
@@ -93,7 +93,7 @@ def field_correction(name: str, correct: Callable) -> optax.GradientTransformati
             "field_correction: `correct` must be a callable (game, xi, w) -> xi', got "
             f"{describe(correct)}."
         )
-    return correction_transform(name, correct, builtin=False)
+    return correction_transform(name, correct, namespace=None)
 
 
 def _jacobian_transpose_times(game, params, v):
