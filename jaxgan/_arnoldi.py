@@ -70,9 +70,11 @@ def check_start_vector(v0, where: str) -> None:
 
 
 def _maps_reals(matvec, v0) -> bool:
-    """Whether ``matvec`` maps real ``(n,)`` vectors to real vectors (checked on shapes only)."""
+    """Whether ``matvec`` maps real vectors of ``v0``'s shape (and real precision) to real
+    vectors (checked on shapes only)."""
+    real = jnp.finfo(jnp.result_type(v0.dtype, jnp.complex64)).dtype
     try:
-        out = jax.eval_shape(matvec, jax.ShapeDtypeStruct(v0.shape, v0.dtype))
+        out = jax.eval_shape(matvec, jax.ShapeDtypeStruct(v0.shape, real))
     except Exception:  # a map written for complex vectors only
         return False
     return getattr(out, "shape", None) == v0.shape and not jnp.issubdtype(
@@ -187,16 +189,17 @@ def krylov_schur(
     matvec = canonical_convolutions(matvec)  # products run in a loop body: see _conv_layout
     # a real map from a real start keeps a real Krylov space: real arithmetic (as ARPACK's
     # dnaupd), half the products' cost and the basis's memory of complex arithmetic
-    maps_reals = (not jnp.iscomplexobj(v0)) and _maps_reals(matvec, v0)
-    real_path = maps_reals and m >= k + 3
+    maps_reals = _maps_reals(matvec, v0)
+    real_path = maps_reals and not jnp.iscomplexobj(v0) and m >= k + 3
     if maps_reals and not real_path:
-        # too few vectors to keep complex pairs real (n < k + 3): complex arithmetic, the real
-        # map applied to complex vectors by linearity (it may accept real vectors only)
+        # complex arithmetic (a complex start, or too few vectors to keep complex pairs real:
+        # n < k + 3) with a real map, which may accept real vectors only: applied by linearity,
+        # one batched product of the real and imaginary parts
         real_matvec = matvec
 
         def matvec(z):
-            z = z.astype(cdtype)
-            return real_matvec(z.real.astype(real)) + 1j * real_matvec(z.imag.astype(real))
+            parts = jax.vmap(real_matvec)(jnp.stack([z.real, z.imag]).astype(real))
+            return parts[0] + 1j * parts[1]
 
     work = real if real_path else cdtype
     if tol is None:
@@ -427,11 +430,7 @@ def field_top_eigenvalues(
             moved = w._replace(**{block: unravel(z)})
             return ravel_pytree(getattr(field(moved), block))[0]
 
-    def matvec(x):
-        if jnp.iscomplexobj(x):  # a complex start vector: two real JVPs (one batched JVP)
-            parts = jnp.stack([x.real, x.imag]).astype(z0.dtype)
-            out = jax.vmap(lambda t: jax.jvp(f, (z0,), (t,))[1])(parts)
-            return out[0] + 1j * out[1]
+    def matvec(x):  # a real map: a complex start is handled by linearity in krylov_schur
         return jax.jvp(f, (z0,), (x.astype(z0.dtype),))[1]
 
     if v0 is None:

@@ -1,5 +1,5 @@
-"""Convolutional players: a DCGAN-style generator and discriminator (Radford, Metz & Chintala 2016)
-  in flax.
+"""Convolutional players in flax: a DCGAN-style generator and discriminator (Radford, Metz &
+Chintala 2016).
 
 The generator projects a latent vector by a dense layer to a ``4 x 4 x g_channels`` map,
 then doubles the resolution with stride-2 transposed convolutions (halving the channels)
