@@ -11,6 +11,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._cache import compiled
 from ._checks import (
+    all_finite,
     check_finite,
     check_game,
     check_point,
@@ -98,7 +99,7 @@ def _order(theta, which):
     which=Choice("LM", "LR", "SR", "SM"),
     krylov_size=Maybe(Integer(1)),
     tol=Maybe(Real(0, low_open=True)),
-    max_restarts=Integer(1),
+    max_restarts=Integer(0),
 )
 def operator_top_eigenvalues(
     matvec: Callable[[jax.Array], jax.Array],
@@ -138,7 +139,8 @@ def operator_top_eigenvalues(
         part, spaced about 0.05 apart, had residuals up to 5e-2 after 167 products with 60
         vectors (two of the six not yet found) and up to 3e-4 after 234 with 120.
       tol: relative residual tolerance; default ``1e-10`` in float64, ``1e-2 sqrt(eps)`` in float32.
-      max_restarts: cap on restarts.
+      max_restarts: cap on restarts; 0 is one Krylov pass of ``krylov_size`` products (exact
+        when ``krylov_size = n``).
 
     Returns:
       A ``TopEigenvalues``.
@@ -310,7 +312,7 @@ def krylov_schur(
     block=Maybe(Choice("phi", "theta")),
     krylov_size=Maybe(Integer(1)),
     tol=Maybe(Real(0, low_open=True)),
-    max_restarts=Integer(1),
+    max_restarts=Integer(0),
 )
 def top_eigenvalues(
     game: Game,
@@ -369,11 +371,24 @@ def top_eigenvalues(
     game = check_game(game, "top_eigenvalues")
     w = jax.tree.map(jnp.asarray, check_point(game, w, "top_eigenvalues", "w"))
     check_finite(w, "top_eigenvalues")
-    if block not in (None, "phi", "theta"):
-        raise ValueError(f"top_eigenvalues: `block` must be None, 'phi' or 'theta', got {block!r}.")
+    if block is not None and not isinstance(w, Joint):
+        raise ValueError(
+            f"top_eigenvalues: `block={block!r}` names a player of a two-player game (a `Joint`), "
+            f"but this game has {len(w)} players (`Players`): pass `block=None` for the joint "
+            "Jacobian."
+        )
     check_transform_hyperparams(transform, hyperparams, "top_eigenvalues")
     if v0 is not None:
-        check_start_vector(jnp.asarray(v0), "top_eigenvalues")
+        v0 = jnp.asarray(v0)
+        space = w if block is None else getattr(w, block)
+        n = sum(int(np.size(x)) for x in jax.tree.leaves(space))
+        if v0.shape != (n,):
+            of = "the joint point `w`" if block is None else f"the player `w.{block}`"
+            raise ValueError(
+                f"top_eigenvalues: `v0` has shape {tuple(v0.shape)}, expected ({n},): "
+                f"one entry per parameter of {of}, in ravel order."
+            )
+        check_start_vector(v0, "top_eigenvalues")
     options = (k, which, block, krylov_size, tol, max_restarts, hyperparams is not None)
     return compiled("top_eigenvalues", _top_eigenvalues_program, (game, transform), options)(
         w, v0, hyperparams
@@ -398,7 +413,13 @@ def _top_eigenvalues_program(
             v0=v0,
         )
         check_read(h, "top_eigenvalues")
-        return out
+        # at a non-finite point (under jit: a concrete one is refused) nothing is defined
+        defined = all_finite(w)
+        return out._replace(
+            eigenvalues=jnp.where(defined, out.eigenvalues, jnp.nan),
+            residuals=jnp.where(defined, out.residuals, jnp.nan),
+            converged=out.converged & defined,
+        )
 
     return program
 

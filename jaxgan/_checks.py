@@ -146,6 +146,31 @@ def check_finite(w, where: str, arg: str = "w") -> None:
             )
 
 
+def all_finite(tree) -> jax.Array:
+    """Whether every entry of every leaf of ``tree`` is finite (traceable): a result at a
+    point that is not is undefined, NaN under ``jit`` (a concrete point is refused)."""
+    return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def grid_axis(values, where: str, name: str, *, allow_empty: bool = False) -> jax.Array:
+    """A grid axis as a 1-D array of numbers (non-empty unless ``allow_empty``: the caller
+    then says the grid is empty), or an error naming the axis."""
+    try:
+        a = jnp.asarray(values)
+    except (TypeError, ValueError):
+        a = None
+    if a is None or not (jnp.issubdtype(a.dtype, jnp.number) or a.dtype == jnp.bool_):
+        raise TypeError(
+            f"{where}: grid axis `{name}` must be a 1-D array of numbers (a list, a NumPy or a JAX "
+            f"array), got {describe(values)}."
+        )
+    if a.ndim != 1 or (a.shape[0] == 0 and not allow_empty):
+        raise ValueError(
+            f"{where}: grid axis `{name}` must be 1-D and non-empty, got shape {a.shape}."
+        )
+    return a
+
+
 def _shapes(tree):
     return jax.tree.map(lambda x: tuple(jnp.shape(x)), tree)
 
@@ -183,11 +208,20 @@ def call_loss(loss, name: str, phi, theta):
                 f"{_shapes(theta)})"
             )
             raise
-        raise type(err)(
+        raise _point_error(
+            err,
             f"`{name}` failed on parameters of shapes phi {_shapes(phi)}, theta {_shapes(theta)}: "
-            f"{str(err).splitlines()[0]} Check that `w` has the structure and shapes the game's "
-            "losses expect."
+            f"{str(err).splitlines()[0]}",
+            "the structure and shapes the game's losses expect",
         ) from err
+
+
+def _point_error(err: BaseException, what: str, expect: str) -> BaseException:
+    """A loss's failure on a point: ``what`` happened, and the point should have ``expect``;
+    ``check_point`` names the point (the argument, or the game's ``equilibrium``)."""
+    new = type(err)(f"{what} Check that `w` has {expect}.")
+    new.jaxgan_point = (what, expect)
+    return new
 
 
 _ARRAY_LIBRARIES = tuple(
@@ -232,10 +266,11 @@ def call_player_loss(loss, name: str, w):
         ):
             err.add_note(f"(raised by the game's `{name}` on players of shapes {shapes})")
             raise
-        raise type(err)(
+        raise _point_error(
+            err,
             f"`{name}` failed on players of shapes {shapes}: {str(err).splitlines()[0]} Each loss "
-            "is a function "
-            "of the whole jaxgan.Players (`w[i]` is player i's parameters)."
+            "is a function of the whole jaxgan.Players (`w[i]` is player i's parameters).",
+            "the structure and shapes the game's losses expect",
         ) from err
 
 
@@ -439,8 +474,18 @@ def check_point(game: Game, w, where: str, arg: str = "w") -> Joint:
     """``w`` checked as a point of ``game`` at a public entry point: a ``Joint`` of floating
     leaves (``check_joint``) at which the game's field is well defined (``check_field``).
     ``game`` must have passed ``check_game``."""
+    label = f"`{arg}`"
+    equilibrium = getattr(game, "equilibrium", None)
+    if equilibrium is not None and w is equilibrium and arg != "game.equilibrium":
+        label += " (the game's `equilibrium`)"
     w = check_joint(w, where, arg, game)
-    check_field(game, w, where)
+    try:
+        check_field(game, w, where)
+    except (TypeError, ValueError, IndexError) as err:
+        if not hasattr(err, "jaxgan_point"):
+            raise
+        what, expect = err.jaxgan_point
+        raise type(err)(f"{where}: {what} Check that {label} has {expect}.") from err.__cause__
     return w
 
 

@@ -29,11 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._cache import compiled
-from ._checks import check_finite, check_game, check_hyperparameter, check_point
+from ._checks import all_finite, check_finite, check_game, check_hyperparameter, check_point
 from ._conv_layout import canonical_convolutions
-from ._domains import Choice, Integer, Maybe, Real, domains
+from ._domains import Choice, Integer, IntSequence, Maybe, Real, domains
 from ._game import Game, Joint
-from ._operators import OPERATORS, operator
+from ._operators import OPERATORS, operator, probe_solve
 from ._partition import accepts_modules
 from ._solve import default_tol
 
@@ -46,6 +46,11 @@ class SpectralDensity(NamedTuple):
     Attributes:
       nodes: ``(num_probes, lanczos_steps)`` Ritz values ``theta_j`` of each probe.
       weights: ``(num_probes, lanczos_steps)`` Gauss weights ``tau_j`` (each row sums to 1).
+      defined: whether the operator is defined at the point: ``False`` where the Schur
+        complement or the Stackelberg Hessian needs ``H_tt^{-1}`` and the inner solve with
+        ``H_tt`` failed (``H_tt`` singular or indefinite there, or CG out of ``maxiter``), or
+        where a node is not finite. The nodes are then NaN. ``spectral_density`` raises on a
+        concrete result that is not defined; under ``jit`` this is the status.
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxgan as jg
@@ -58,13 +63,16 @@ class SpectralDensity(NamedTuple):
 
     nodes: jax.Array
     weights: jax.Array
+    defined: jax.Array = True
 
+    @domains(orders=IntSequence(0))
     def moments(self, orders: Sequence[int]) -> jax.Array:
         """``tr(H^k) / n`` estimated for each ``k`` in ``orders`` (mean over probes)."""
         ks = jnp.asarray(list(orders))
         per_probe = jnp.sum(self.weights[None] * self.nodes[None] ** ks[:, None, None], axis=-1)
         return jnp.mean(per_probe, axis=-1)
 
+    @domains(orders=IntSequence(0))
     def probe_moments(self, orders: Sequence[int]) -> jax.Array:
         """``(len(orders), num_probes)``: each probe's ``v^T H^k v / n`` (exact in exact
         arithmetic for ``k <= 2 lanczos_steps - 1``)."""
@@ -228,7 +236,22 @@ def spectral_density(
     tol, maxiter = inner_solve_options(w, tol, maxiter, where)
     key = jax.random.PRNGKey(0) if key is None else key
     options = (operator, int(num_probes), int(lanczos_steps), tol, maxiter)
-    return compiled(where, _density_program, (game,), options)(w, key)
+    out = compiled(where, _density_program, (game,), options)(w, key)
+    if not isinstance(out.defined, jax.core.Tracer) and not bool(out.defined):
+        if operator in ("schur_complement", "stackelberg_hessian"):
+            raise ValueError(
+                f"{where}: the operator {operator!r} is undefined at `w`: it needs H_tt^{{-1}}, "
+                "and the conjugate-gradient solve with H_tt (the discriminator's Hessian) did not "
+                f"converge within maxiter={maxiter} at tol={tol:g}, so H_tt is singular or "
+                "indefinite here (e.g. a bilinear game, where H_tt = 0). Use "
+                "operator='hessian_phi' or 'jacobian_symmetric', or a point where H_tt is "
+                "definite; raise `maxiter` if the solve is only slow."
+            )
+        raise ValueError(
+            f"{where}: the density of {operator!r} at `w` has non-finite nodes: the game's "
+            "second derivatives are not finite at this point."
+        )
+    return out
 
 
 def inner_solve_options(w, tol, maxiter, where):
@@ -257,6 +280,10 @@ def _density_program(game, name, num_probes, lanczos_steps, tol, maxiter):
     def program(w, key):
         matvec, n = operator(game, w, name, tol=tol, maxiter=maxiter)
         dtype = jnp.result_type(*jax.tree.leaves(w))
-        return lanczos_quadrature(matvec, n, lanczos_steps, num_probes, key, dtype)
+        out = lanczos_quadrature(matvec, n, lanczos_steps, num_probes, key, dtype)
+        defined = jnp.all(jnp.isfinite(out.nodes)) & all_finite(w)
+        if name in ("schur_complement", "stackelberg_hessian"):
+            defined &= probe_solve(game, w, tol=tol, maxiter=maxiter).converged
+        return SpectralDensity(jnp.where(defined, out.nodes, jnp.nan), out.weights, defined)
 
     return program

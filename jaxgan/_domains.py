@@ -62,7 +62,9 @@ def _static(value, where, name, text) -> None:
     if _is_traced(value):
         raise TypeError(
             f"{where}: `{name}` is a static option (it shapes the program) and must be {text}, got "
-            f"{describe(value)}: pass a Python value, not one traced by jit/vmap."
+            f"{describe(value)}: pass a Python value, not one traced by jit/vmap "
+            "(with optax.inject_hyperparams, write "
+            f"`optax.inject_hyperparams(..., static_args=({name!r},))`)."
         )
 
 
@@ -138,6 +140,35 @@ class Real(Domain):
         return tuple(out)
 
 
+class FiniteArray(Domain):
+    """An array of real numbers (or a scalar), every entry finite: the numbers that define a
+    game (a matrix, a vector of probabilities, a reference point)."""
+
+    text = "an array of finite real numbers"
+
+    def check(self, value, where, name):
+        if _is_traced(value):
+            return
+        try:
+            arr = np.asarray(value)
+        except Exception as err:  # noqa: BLE001 - an object numpy cannot read
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, got {describe(value)}."
+            ) from err
+        if isinstance(value, (str, bytes)) or arr.dtype.kind not in "iuf":
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, "
+                f"got {describe(value)} of dtype {arr.dtype}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(
+                f"{where}: `{name}` has non-finite entries (NaN or inf): it must be {self.text}."
+            )
+
+    def outside(self):
+        return (float("nan"), np.array([1.0, np.inf]), "1.0")
+
+
 class Integer(Domain):
     """A Python ``int`` (not a ``bool``) in ``[low, high]`` (static: it shapes the program)."""
 
@@ -160,9 +191,9 @@ class Integer(Domain):
             hint = ""
             if isinstance(value, (jax.Array, np.ndarray)) and np.ndim(value) == 0:
                 hint = (
-                    " (optax.inject_hyperparams turns numbers into arrays: pass a static option "
-                    "such as this one "
-                    "in its `static_args`)"
+                    " (optax.inject_hyperparams turns numbers into arrays; "
+                    "to keep this static option a number, write "
+                    f"`optax.inject_hyperparams(..., static_args=({name!r},))`)"
                 )
             raise TypeError(
                 f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}{hint}."
@@ -182,6 +213,42 @@ class Integer(Domain):
         if self.high is not None:
             out.append(self.high + 1)
         return tuple(out)
+
+
+class IntSequence(Domain):
+    """A non-empty tuple, list or range of Python ``int`` (not ``bool``), or a 1-D integer
+    NumPy array, each at least ``low`` (static: sizes, orders)."""
+
+    def __init__(self, low: int = 0):
+        self.low = low
+        self.text = f"a non-empty sequence of ints >= {low}, e.g. ({max(low, 1)}, {low + 2})"
+
+    def check(self, value, where, name):
+        _static(value, where, name, self.text)
+        if isinstance(value, range) or (
+            isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu"
+        ):
+            value = tuple(int(v) for v in value)
+        if not isinstance(value, (tuple, list)):
+            hint = f": write ({value!r},) for one" if isinstance(value, (int, np.integer)) else ""
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}{hint}."
+            )
+        bad = [
+            v
+            for v in value
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer))
+        ]
+        if bad or not value:
+            raise TypeError(f"{where}: `{name}` must be {self.text}, got {value!r}.")
+        if min(value) < self.low:
+            raise ValueError(f"{where}: `{name}` must be {self.text}, got {value!r}.")
+
+    def normalise(self, value):
+        return tuple(int(v) for v in value)
+
+    def outside(self):
+        return (3, (1.5,), ("2",), (), (self.low - 1,))
 
 
 class Choice(Domain):
@@ -294,7 +361,8 @@ def domains(**declared: Domain) -> Callable[[Callable], Callable]:
         unknown = sorted(set(declared) - set(sig.parameters))
         if unknown:
             raise TypeError(f"domains of {fn.__qualname__}: no parameter named {unknown}")
-        where = fn.__name__
+        # a method is named with its class (``SpectralDensity.moments``)
+        where = fn.__qualname__ if "<locals>" not in fn.__qualname__ else fn.__name__
 
         @functools.wraps(fn)
         def checked(*args, **kwargs):

@@ -13,7 +13,7 @@ from jax.flatten_util import ravel_pytree
 from ._checks import checked_entry
 from ._domains import Choice, Integer, Maybe, Real, domains
 from ._field import game_field
-from ._solve import default_tol, newton_root_finder
+from ._solve import default_tol, implicit_root, newton_root_finder
 
 
 class Equilibrium(NamedTuple):
@@ -23,7 +23,8 @@ class Equilibrium(NamedTuple):
       point: the stationary point found (the structure of ``w0``).
       residual: ``|xi(point)|``.
       converged: whether the solver met its tolerance (a failure is reported here, with the
-        last iterate in ``point``; never a silent point).
+        last iterate in ``point``; never a silent point). Where it is ``False`` every
+        derivative of ``point`` is NaN.
       steps: the solver's steps.
 
     Examples:
@@ -64,12 +65,22 @@ def solve_equilibrium(
     region, so a poor start does not fly off; ``"newton"`` is Newton's method on ``xi``
     (``optimistix``; its linear solves dense, or matrix-free GMRES on JVPs of the field with
     ``linear_solver="gmres"``, Newton only). The point is differentiable by the implicit
-    function theorem (``optimistix.ImplicitAdjoint``): with respect to anything the game's
-    losses close over, ``d w* / dp = -J(w*)^{-1} d xi / dp``, e.g.
-    ``jax.grad(lambda p: jg.solve_equilibrium(make_game(p), w0).point.phi)(p)``; it works
-    under ``jit`` and ``vmap``. A stationary point is not always an equilibrium a player
-    would stay at: ``jg.spectrum`` and ``jg.stationary_point_certificate`` say which it is.
-    Two-player and n-player games.
+    function theorem (``jax.lax.custom_root``, a dense solve with ``J`` per derivative): with
+    respect to anything the game's losses close over, ``d w* / dp = -J(w*)^{-1} d xi / dp``,
+    e.g. ``jax.grad(lambda p: jg.solve_equilibrium(make_game(p), w0).point.phi)(p)``; it works
+    under ``jit`` and ``vmap``. Where that derivative does not exist it is NaN (forward and
+    reverse mode, per element under ``vmap``; never an error from inside the compiled
+    program): when the solve did not converge (``converged`` is ``False``: no stationary
+    point, or ``maxiter`` reached), and when ``J(w*)`` is singular to working precision
+    (``converged`` is ``True``; its smallest singular value is at most ``n eps`` times its
+    largest: ``jg.eigenvalues(game, out.point)`` shows the zero eigenvalue). A stationary
+    point is not always an equilibrium a player would stay at: ``jg.spectrum`` and
+    ``jg.stationary_point_certificate`` say which it is. Two-player and n-player games.
+
+    The solve runs in the promoted dtype of ``w0`` and of the field's values (a game may
+    close over wider arrays than its point; with ``"levenberg_marquardt"``, at least JAX's
+    default float, the dtype of optimistix's damping: float64 under ``jax_enable_x64``);
+    ``point`` comes back in ``w0``'s dtype and the default ``tol`` is ``w0``'s.
 
     Args:
       game: a game.
@@ -94,14 +105,31 @@ def solve_equilibrium(
       Geiger, "The numerics of GANs", 2017 (stationary points of the field).
     """
     field = game_field(game)
-    t = default_tol(w0) if tol is None else tol
+    start = jax.tree.map(jnp.asarray, w0)
+    t = default_tol(start) if tol is None else tol
     if method == "newton":
         solver = newton_root_finder(t, linear_solver)
     else:
         solver = optx.LevenbergMarquardt(rtol=t, atol=t)
-    start = jax.tree.map(jnp.asarray, w0)
-    sol = optx.root_find(lambda w, _: field(w), solver, start, max_steps=maxiter, throw=False)
-    point = sol.value
+    dtype = _solve_dtype(field, start, method)
+
+    def field_in(w):
+        return jax.tree.map(lambda g: g.astype(dtype), field(w))
+
+    work = jax.tree.map(lambda x: x.astype(dtype), start)
+    root, converged, steps = implicit_root(field_in, work, solver, maxiter=maxiter)
+    point = jax.tree.map(lambda z, x: z.astype(x.dtype), root, start)
     residual = jnp.linalg.norm(jax.lax.stop_gradient(ravel_pytree(field(point))[0]))
-    converged = sol.result == optx.RESULTS.successful
-    return Equilibrium(point, residual, converged, sol.stats["num_steps"].astype(jnp.int32))
+    return Equilibrium(point, residual, converged, steps)
+
+
+def _solve_dtype(field, start, method: str):
+    """The dtype the solve runs in: the promotion of the start's and the field's (a game may
+    close over wider arrays than its point), and with Levenberg-Marquardt at least JAX's
+    default float, the dtype optimistix keeps its damping parameter in (a float32 solve under
+    ``jax_enable_x64`` would otherwise mix float32 and float64 in one linear solve)."""
+    values = jax.eval_shape(field, start)
+    dtypes = [x.dtype for x in jax.tree.leaves(start) + jax.tree.leaves(values)]
+    if method == "levenberg_marquardt":
+        dtypes.append(jnp.result_type(float))
+    return jnp.result_type(*dtypes)

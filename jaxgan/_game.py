@@ -78,7 +78,8 @@ class Game:
       loss_g: the generator's loss ``(phi, theta) -> scalar``.
       loss_d: the discriminator's loss ``(phi, theta) -> scalar``.
       grad_fn: optional hand-derived simultaneous gradient ``w -> Joint(grad_phi loss_g,
-        grad_theta loss_d)``; used instead of autodiff wherever the field is needed.
+        grad_theta loss_d)``; used instead of autodiff wherever the field is needed. This and
+        every argument after it are keyword-only.
       equilibrium: optional known equilibrium ``Joint`` (metadata used by reports and
         sweeps for distances).
       name: a short label for tables and reports.
@@ -87,6 +88,10 @@ class Game:
         penalty that depends on ``theta`` alone), so that the mixed blocks satisfy
         ``J_theta_phi = -J_phi_theta^T``. Corrections use it for cheaper identities
         (SGA's adjustment then equals JARE's). ``zero_sum(f)`` sets it.
+      field_from_losses: whether the field is the gradient of the losses (``grad_fn`` a
+        faster spelling of it). ``False`` for a game that carries another field, such as
+        ``modified_game``'s: what reads the losses (LOLA, SOS, the regularisers,
+        ``games.gman``) then refuses the game instead of mixing the two.
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -98,10 +103,24 @@ class Game:
 
     loss_g: Loss
     loss_d: Loss
+    # everything after the two losses is keyword-only: a third positional function would
+    # silently become the field
+    _: dataclasses.KW_ONLY
     grad_fn: Optional[Callable[[Joint], Joint]] = None
     equilibrium: Optional[Joint] = None
     name: str = "game"
     zero_sum: bool = False
+    field_from_losses: bool = True
+
+    def __new__(cls, *args, **kwargs):
+        if len(args) > 2:
+            names = ", ".join(f"`{f.name}`" for f in dataclasses.fields(cls) if f.kw_only)
+            raise TypeError(
+                f"{cls.__name__}: takes the two losses `loss_g` and `loss_d` positionally and the "
+                f"rest by keyword ({names}), got {len(args)} positional arguments: write "
+                "`Game(loss_g, loss_d, grad_fn=...)` for a hand-derived field."
+            )
+        return super().__new__(cls)
 
     def __post_init__(self):
         for arg in ("loss_g", "loss_d"):
@@ -120,6 +139,9 @@ class Game:
                 "Game: `equilibrium` must be a jaxgan.Joint or None, got "
                 f"{describe(self.equilibrium)}."
             )
+        if not isinstance(self.field_from_losses, bool):
+            got = describe(self.field_from_losses)
+            raise TypeError(f"Game: `field_from_losses` must be True or False, got {got}.")
 
     def replace(self, **changes) -> "Game":
         """A copy of the game with some fields replaced."""
@@ -257,6 +279,8 @@ class NPlayerGame:
       grad_fn: optional hand-derived field ``w -> xi``.
       equilibrium: optional known equilibrium (a point of the game's type).
       name: a short label.
+      field_from_losses: whether the field is the gradient of the losses (see ``Game``);
+        ``False`` for ``modified_game``'s.
 
     Examples:
       >>> import jaxgan as jg
@@ -274,6 +298,7 @@ class NPlayerGame:
     name: str = "n-player game"
     #: never declared for n players: the two-player identity ``J_theta_phi = -J_phi_theta^T``
     zero_sum: bool = False
+    field_from_losses: bool = True
 
     def replace(self, **changes) -> "NPlayerGame":
         """A copy of the game with some fields replaced."""
@@ -401,3 +426,26 @@ def _check_arity(fn, count: int, what: str, form: str) -> None:
 
 #: the types of a game
 GAME_TYPES = (Game, NPlayerGame)
+
+
+#: the remedy of a function that reads the losses, refused a game that carries another field
+INSTEAD_OF_A_MODIFIED_GAME = (
+    "Use the game given to jaxgan.modified_game, whose field is its losses' gradient."
+)
+
+
+def require_field_from_losses(game, where: str, instead: str):
+    """``game`` unchanged when its field is the gradient of its losses; else a ``ValueError``
+    saying that ``where``, which reads the losses, cannot be applied exactly to a game that
+    carries another field (``modified_game``'s), and what works instead (``instead``).
+
+    The one check of every function that reads a game's losses for more than their value:
+    the second-order opponent-shaping terms (LOLA, SOS) and the constructors that rebuild a
+    game from its losses (the regularisers, ``games.gman``)."""
+    if getattr(game, "field_from_losses", True):
+        return game
+    raise ValueError(
+        f"{where}: `game` ({game.name!r}) has a field that is not the gradient of its losses "
+        "(field_from_losses=False, as jaxgan.modified_game builds), "
+        f"so {where}, which reads the losses, cannot be applied to it exactly. {instead}"
+    )

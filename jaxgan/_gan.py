@@ -23,7 +23,7 @@ from jax.flatten_util import ravel_pytree
 
 from ._domains import Choice, describe, domains
 from ._expect import Quadrature, expectation
-from ._game import Game, Joint
+from ._game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
 from ._losses import LOSSES, check_loss, loss_f
 
 Penalty = Callable[["GAN", object, object], jax.Array]
@@ -61,6 +61,7 @@ class GAN(Game):
     def with_penalty(self, name: str, penalty: Penalty, *, depends_on_phi: bool = True) -> "GAN":
         """A new GAN with one more discriminator penalty (``depends_on_phi=False`` keeps
         a zero-sum GAN zero-sum)."""
+        require_field_from_losses(self, "GAN.with_penalty", INSTEAD_OF_A_MODIFIED_GAME)
         return gan(
             self.generator,
             self.discriminator,
@@ -80,6 +81,7 @@ class GAN(Game):
         suffix: str = "",
     ) -> "GAN":
         """A new GAN with other data/latent rules (used by instance noise)."""
+        require_field_from_losses(self, "GAN.with_rules", INSTEAD_OF_A_MODIFIED_GAME)
         return gan(
             generator if generator is not None else self.generator,
             self.discriminator,

@@ -58,8 +58,16 @@ def dense_jacobian(
         the CPU, and memory growing with it).
 
     Returns:
-      The ``(m, n)`` Jacobian.
+      The ``(m, n)`` Jacobian; all NaN where ``z`` has a NaN or inf (the derivative at a
+      non-finite point is undefined, whatever ``fn``).
     """
+    # the derivative at a non-finite point is undefined: NaN, even where the map is linear (a
+    # quadratic game's Jacobian does not read the point); a concrete point never gets here
+    defined = jnp.all(jnp.isfinite(z))
+    return jnp.where(defined, _dense_jacobian(fn, z, chunk_size), jnp.nan)
+
+
+def _dense_jacobian(fn, z, chunk_size):
     n = z.shape[0]
     chunk_size = check_chunk_size(chunk_size)
     if (

@@ -34,7 +34,7 @@ from jax.flatten_util import ravel_pytree
 from ._checks import checked_entry
 from ._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
 from ._field import game_field
-from ._game import Game, Joint
+from ._game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
 from ._solve import SolveInfo, default_tol, linear_solve, residual_norm
 
 PyTree = object
@@ -119,16 +119,16 @@ def _h_tt_solve(lin: _Linearized, w: Joint, b, warm, damping, tol, maxiter, stri
     return linear_solve(matvec, b, warm, tol=tol, maxiter=maxiter, nan_on_failure=strict)
 
 
-def _check_method(method, where):
+def _check_method(method, where, arg: str = "retraction"):
     if isinstance(method, str):
         if method != "newton":
             raise ValueError(
-                f"{where}: unknown retraction {method!r}; expected 'newton', an optax "
+                f"{where}: unknown `{arg}` {method!r}; expected 'newton', an optax "
                 "transformation (discriminator gradient steps) or a callable phi -> theta*."
             )
     elif not isinstance(method, optax.GradientTransformation) and not callable(method):
         raise TypeError(
-            f"{where}: `retraction` must be 'newton', an optax.GradientTransformation or a "
+            f"{where}: `{arg}` must be 'newton', an optax.GradientTransformation or a "
             f"callable phi -> theta*, got {describe(method)}."
         )
     return method
@@ -396,6 +396,7 @@ def total_derivative(
       >>> round(float(d), 6)
       2.0
     """
+    require_field_from_losses(game, "total_derivative", INSTEAD_OF_A_MODIFIED_GAME)
     w = jax.tree.map(jnp.asarray, w)
     tol = default_tol(w) if tol is None else tol
     grads = jax.grad(lambda w_: game.loss_g(w_.phi, w_.theta))(w)

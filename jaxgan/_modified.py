@@ -45,7 +45,10 @@ def modified_game(
     field includes ``D``, so that the flow's time is ``lr`` per step for every player.
     Matrix-free: one JVP of the field, plus one per player moving after another. The
     returned game keeps the losses (for metadata) and carries the modified field as its
-    ``grad_fn``, which every analysis uses.
+    ``grad_fn``, which every analysis uses. It is marked ``field_from_losses=False``, so
+    what reads the losses (LOLA, SOS, the regularisers, ``games.gman``) refuses it instead of
+    mixing this field with losses it is not the gradient of: regularise ``game`` or build its
+    GMAN first, then take the modified game of that.
 
     Args:
       game: a two-player ``Game`` or an ``NPlayerGame``.
@@ -138,7 +141,7 @@ def modified_game(
     name = f"{game.name} (modified, lr={shown}, {order})"
     modified = point_function(game, build)
     return (
-        game.replace(grad_fn=modified, name=name, zero_sum=False)
+        game.replace(grad_fn=modified, name=name, zero_sum=False, field_from_losses=False)
         if isinstance(game, Game)
-        else game.replace(grad_fn=modified, name=name)
+        else game.replace(grad_fn=modified, name=name, field_from_losses=False)
     )

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from ._field import game_field
-from ._game import Game, Joint
+from ._game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
 from ._solve import SolveInfo, conjugate_gradient, linear_solve
 
 Flat = Callable[[jax.Array], jax.Array]
@@ -139,6 +139,7 @@ def schur_complement(game: Game, w: Joint, *, tol: float, maxiter: int) -> Flat:
 def _total_gradient(game: Game, s: Split, *, tol: float, maxiter: int):
     """``(zp, zt) -> T``: the leader's total gradient ``grad_phi L_g + Dr^T grad_theta L_g``
     with the implicit derivative ``Dr = -H_tt^{-1} H_tp`` taken at ``(zp, zt)``."""
+    require_field_from_losses(game, "the Stackelberg total gradient", INSTEAD_OF_A_MODIFIED_GAME)
     f = _flat_xi(game, s)
 
     def grad_theta_lg(zp, zt):

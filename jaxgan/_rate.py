@@ -3,12 +3,13 @@ reference point shrinks over the transient, as the report fits it."""
 
 from __future__ import annotations
 
-import jax
-import numpy as np
-from jax.flatten_util import ravel_pytree
+from typing import Optional
 
-from ._domains import Integer, describe, domains
+import numpy as np
+
+from ._domains import Integer, Maybe, describe, domains
 from ._game import is_point
+from ._partition import record_coordinates
 
 
 def rates_of_distances(distance: np.ndarray, every: int) -> np.ndarray:
@@ -31,8 +32,30 @@ def rates_of_distances(distance: np.ndarray, every: int) -> np.ndarray:
     return np.where(np.isfinite(rate), rate, np.inf)
 
 
-@domains(every=Integer(1))
-def measured_rate(run, *, reference=None, every: int = 1) -> np.ndarray:
+def _spacing(run, every):
+    """The steps between records: the run's own (``record_every`` of a ``Rollout`` or
+    ``SweepResult``), or ``every`` for bare records (default 1); a contradiction is refused."""
+    own = getattr(run, "record_every", None)
+    if own is None:
+        return 1 if every is None else every
+    values = np.unique(np.asarray(own))
+    if values.size != 1:
+        raise ValueError(
+            "measured_rate: the runs in `run` were recorded at different spacings "
+            f"(record_every {values.tolist()}); measure them one spacing at a time."
+        )
+    own = int(values[0])
+    if every is not None and every != own:
+        raise ValueError(
+            f"measured_rate: `every={every}` contradicts the run's own spacing: it was recorded "
+            f"every {own} steps (`record_every={own}`). Leave `every` out for a Rollout or a "
+            "SweepResult: the result knows its spacing."
+        )
+    return own
+
+
+@domains(every=Maybe(Integer(1)))
+def measured_rate(run, *, reference=None, every: Optional[int] = None) -> np.ndarray:
     """The measured per-step contraction rate of runs: ``(d_k / d_0)^(1 / (k * every))`` with
     ``d_k`` the distance to the reference at the ``k``-th record, taken at the last record
     before the distance first reaches its floor ``max(1e-12 d_0, 10 min_k d_k)`` (rounding, or
@@ -48,7 +71,9 @@ def measured_rate(run, *, reference=None, every: int = 1) -> np.ndarray:
         ``SweepResult.distance``), a ``SweepResult``, or a ``Rollout`` / a trajectory (a point
         whose leaves have a leading record axis) together with ``reference``.
       reference: the point the distances are measured to (with a ``Rollout`` or trajectory).
-      every: the number of steps between records (the run's ``record_every``).
+      every: the number of steps between records of bare distances or a bare trajectory
+        (default 1); a ``Rollout`` or ``SweepResult`` knows its own (``record_every``), and
+        an ``every`` that contradicts it is refused.
 
     Returns:
       The rate per run: a float for one run, an array for several.
@@ -58,6 +83,7 @@ def measured_rate(run, *, reference=None, every: int = 1) -> np.ndarray:
       >>> float(jg.measured_rate(0.9 ** np.arange(0, 50, 5.0), every=5))  # records every 5 steps
       0.9
     """
+    every = _spacing(run, every)
     if reference is not None:
         trajectory = getattr(run, "trajectory", run)
         if not is_point(trajectory) or not is_point(reference):
@@ -68,8 +94,9 @@ def measured_rate(run, *, reference=None, every: int = 1) -> np.ndarray:
                 "and "
                 f"{describe(reference)}."
             )
-        flat = np.asarray(jax.vmap(lambda w: ravel_pytree(w)[0])(trajectory))
-        target = np.asarray(ravel_pytree(reference)[0])
+        # module players: the parameters of both, split alike (a reference from
+        # solve_equilibrium comes back as modules, as the run's records do)
+        flat, target = record_coordinates(trajectory, reference)
         if flat.ndim != 2 or flat.shape[1] != target.size:
             raise ValueError(
                 f"measured_rate: the trajectory's records have {flat.shape[1:]} values but "

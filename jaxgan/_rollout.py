@@ -25,6 +25,7 @@ from ._checks import (
     check_read,
     check_state,
     check_tx,
+    grid_axis,
     read_checked,
     tx_at,
 )
@@ -49,6 +50,8 @@ class Rollout(NamedTuple):
       finite: whether every parameter stayed finite for the whole run.
       first_nonfinite: the first step (1-based) after which a parameter was NaN or inf,
         ``-1`` if none.
+      record_every: the steps between two records of ``trajectory`` (an ``int32`` array, so
+        the result ``vmap``s); ``measured_rate`` reads it.
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -62,6 +65,7 @@ class Rollout(NamedTuple):
     trajectory: PyTree
     finite: jax.Array
     first_nonfinite: jax.Array
+    record_every: jax.Array = 1
 
 
 def _all_finite(tree) -> jax.Array:
@@ -268,7 +272,14 @@ def run(
     trajectory = jax.tree.map(
         lambda a, b: jnp.concatenate([jnp.asarray(a)[None].astype(b.dtype), b]), start, recorded
     )
-    out = Rollout(final=w, state=s, trajectory=trajectory, finite=finite, first_nonfinite=first_bad)
+    out = Rollout(
+        final=w,
+        state=s,
+        trajectory=trajectory,
+        finite=finite,
+        first_nonfinite=first_bad,
+        record_every=jnp.asarray(k, jnp.int32),
+    )
     return out if envelope_ref is None else (out, tuple(jnp.sqrt(e) for e in env))
 
 
@@ -295,6 +306,8 @@ class SweepResult(NamedTuple):
         grew or non-finite, never converged.
       reference: what the statuses were judged against: ``"w_star"``, ``"game.equilibrium"`` or
         ``"growth"`` (no reference point).
+      record_every: the steps between two records of ``trajectory`` and ``distance``;
+        ``measured_rate`` reads it.
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
@@ -313,6 +326,7 @@ class SweepResult(NamedTuple):
     first_nonfinite: jax.Array
     status: jax.Array
     reference: str = "game.equilibrium"
+    record_every: int = 1
 
     def summary(self) -> Dict[str, int]:
         """Number of runs per outcome, e.g. ``{"converged": 12, "grew": 3, ...}``."""
@@ -335,14 +349,7 @@ def grid_product(**axes) -> Tuple[Dict[str, jax.Array], Tuple[int, ...]]:
         raise ValueError(
             "grid_product: give at least one axis, e.g. `grid_product(lr=jnp.logspace(-3, 0, 20))`."
         )
-    arrays = {}
-    for name, values in axes.items():
-        a = jnp.asarray(values)
-        if a.ndim != 1 or a.shape[0] == 0:
-            raise ValueError(
-                f"grid_product: axis `{name}` must be a non-empty 1-D array, got shape {a.shape}."
-            )
-        arrays[name] = a
+    arrays = {name: grid_axis(values, "grid_product", name) for name, values in axes.items()}
     mesh = jnp.meshgrid(*arrays.values(), indexing="ij")
     shape = tuple(a.shape[0] for a in arrays.values())
     return {name: m.reshape(-1) for name, m in zip(arrays, mesh)}, shape
@@ -355,12 +362,10 @@ def _check_grid(grid) -> int:
             "jnp.logspace(-3, 0, 50)}` "
             "(use jg.grid_product for a Cartesian product)."
         )
-    sizes = {}
-    for name, values in grid.items():
-        shape = jnp.shape(values)
-        if len(shape) != 1:
-            raise ValueError(f"sweep: grid axis `{name}` must be 1-D, got shape {shape}.")
-        sizes[name] = shape[0]
+    sizes = {
+        name: grid_axis(values, "sweep", name, allow_empty=True).shape[0]
+        for name, values in grid.items()
+    }
     if len(set(sizes.values())) != 1:
         raise ValueError(
             f"sweep: all grid axes must have the same length (they are zipped), got {sizes}."
@@ -518,11 +523,11 @@ def sweep(
         final, traj, dist, finite, first_bad, status = _on_every_core(
             program, grid, (w0_value, w_star, rtol, key)
         )
-        return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
+        return SweepResult(grid, final, traj, dist, finite, first_bad, status, label, k)
     sharded, size = _shard_grid(grid, devices)
     outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
     final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
-    return SweepResult(grid, final, traj, dist, finite, first_bad, status, label)
+    return SweepResult(grid, final, traj, dist, finite, first_bad, status, label, k)
 
 
 #: a run "grew" when the largest distance of its last quarter exceeds the largest before it

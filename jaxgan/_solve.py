@@ -5,6 +5,10 @@ with Hessian-vector products only. ``linear_solve`` wraps the iteration in
 ``jax.lax.custom_linear_solve``, so derivatives of the solution (``update_jacobian``
 differentiates whole steps) are those of the exact solution, not of the iterations,
 and the warm start does not enter them.
+
+``implicit_root`` finds a root with an optimistix solver (the stationary points of
+``solve_equilibrium``, the proximal point step) and differentiates it by the implicit
+function theorem, NaN where no derivative exists.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 from ._conv_layout import canonical_convolutions
 
@@ -131,6 +136,78 @@ def linear_solve(
         return x, info
 
     return jax.lax.custom_linear_solve(matvec, b, solve, symmetric=True, has_aux=True)
+
+
+@jax.custom_jvp
+def _derivative_nan_unless(x: jax.Array, ok: jax.Array) -> jax.Array:
+    """``x`` itself, its derivative NaN unless ``ok`` (a linear rule: the NaN reaches the
+    cotangents of reverse mode too)."""
+    return x
+
+
+@_derivative_nan_unless.defjvp
+def _derivative_nan_unless_jvp(primals, tangents):
+    x, ok = primals
+    tx, _ = tangents
+    return x, tx * jnp.where(ok, 1.0, jnp.nan).astype(tx.dtype)
+
+
+def _dense_tangent_solve(linear: Callable[[PyTree], PyTree], b: PyTree) -> PyTree:
+    """``J^{-1} b`` for the linear map ``J`` (the root function's derivative at the root), by a
+    dense LU solve; NaN when ``J`` is singular to working precision (``numpy.linalg.matrix_rank``'s
+    test: its smallest singular value at most ``n eps`` times its largest). ``J`` is assembled
+    from the map alone, never from ``b``, so the solve stays linear in ``b`` and transposes."""
+    flat_b, unravel = ravel_pytree(b)
+    zero = jnp.zeros(flat_b.shape, flat_b.dtype)
+    matrix = jax.jacfwd(lambda v: ravel_pytree(linear(unravel(v)))[0])(zero)
+    sv = jnp.linalg.svd(matrix, compute_uv=False)
+    regular = sv[-1] > sv[0] * flat_b.size * jnp.finfo(matrix.dtype).eps
+    x = jnp.linalg.solve(matrix, flat_b) * jnp.where(regular, 1.0, jnp.nan).astype(matrix.dtype)
+    return unravel(x)
+
+
+def implicit_root(fn: Callable[[PyTree], PyTree], start: PyTree, solver, *, maxiter: int):
+    """A root of ``fn`` (its values of the structure and dtypes of ``start``) by the optimistix
+    root finder ``solver`` from ``start``, differentiable by the implicit function theorem
+    with respect to everything ``fn`` closes over: ``dz*/dp = -J(z*)^{-1} dfn/dp`` with
+    ``J = dfn/dz`` (``jax.lax.custom_root``; a dense solve per derivative). Where no derivative
+    exists the derivative is NaN, in forward and reverse mode, under ``jit`` and ``vmap``
+    (never a plausible number, never an error from inside a compiled program): where the solve
+    missed its tolerance (no root, or ``maxiter`` reached: the point is not a root), and where
+    ``J`` is singular at the root (``_dense_tangent_solve``).
+
+    Returns:
+      ``(root, converged, steps)``: the last iterate, whether the solver met its tolerance,
+      and its steps (int32).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, optimistix as optx
+      >>> from jaxgan._solve import implicit_root
+      >>> def cube_root(p):  # the root of z^3 - p
+      ...     solver = optx.Newton(rtol=1e-6, atol=1e-6)
+      ...     return implicit_root(lambda z: z**3 - p, jnp.asarray(1.0), solver, maxiter=50)[0]
+      >>> round(float(jax.grad(cube_root)(8.0)), 6)  # 1 / (3 p^(2/3))
+      0.083333
+      >>> bool(jnp.isnan(jax.grad(lambda p: implicit_root(
+      ...     lambda z: z**3 - p, jnp.asarray(1.0), optx.Newton(rtol=1e-6, atol=1e-6),
+      ...     maxiter=1)[0])(8.0)))
+      True
+    """
+    import optimistix as optx
+
+    def solve(f, z0):
+        sol = optx.root_find(
+            lambda z, _: f(z), solver, jax.lax.stop_gradient(z0), max_steps=maxiter, throw=False
+        )
+        # custom_root gives its auxiliary outputs zero tangents of their own dtype, which JAX
+        # accepts for floating outputs only: the status and the count travel as floats
+        ok = (sol.result == optx.RESULTS.successful).astype(jnp.float32)
+        return sol.value, (ok, sol.stats["num_steps"].astype(jnp.float32))
+
+    root, (ok, steps) = jax.lax.custom_root(fn, start, solve, _dense_tangent_solve, has_aux=True)
+    ok = ok > 0
+    root = jax.tree.map(lambda z: _derivative_nan_unless(z, ok), root)
+    return root, ok, steps.astype(jnp.int32)
 
 
 def newton_root_finder(tol, linear_solver: str):

@@ -214,14 +214,16 @@ def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = No
 
 
 #: Verdicts on a spectrum (``Spectrum.verdict``): every ``Re < -tol``; the largest real part
-#: within ``tol`` of zero; some ``Re > tol``.
-VERDICTS = ("stable", "marginal", "unstable")
+#: within ``tol`` of zero; some ``Re > tol``; an eigenvalue is NaN or inf (the spectrum of a
+#: non-finite point under ``jit``, or of a matrix with non-finite entries).
+VERDICTS = ("stable", "marginal", "unstable", "non-finite")
 
 
 @domains(tol=Maybe(Real(0)))
 def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
-    """0 (stable), 1 (marginal) or 2 (unstable): the continuous-time verdict on eigenvalues of
-    ``A``, with the tolerance ``tol`` (default ``verdict_tolerance(lam)``) around the axis.
+    """0 (stable), 1 (marginal), 2 (unstable) or 3 (non-finite): the continuous-time verdict on
+    eigenvalues of ``A``, with the tolerance ``tol`` (default ``verdict_tolerance(lam)``) around
+    the axis; 3 where an eigenvalue is NaN or inf (no verdict is defined).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -232,7 +234,8 @@ def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
     lam = _eigenvalues_arg(lam, "flow_verdict")
     tol = _tolerance(lam, tol)
     top = jnp.max(lam.real)
-    return jnp.where(top < -tol, 0, jnp.where(top <= tol, 1, 2)).astype(jnp.int32)
+    verdict = jnp.where(top < -tol, 0, jnp.where(top <= tol, 1, 2))
+    return jnp.where(jnp.all(jnp.isfinite(lam)), verdict, 3).astype(jnp.int32)
 
 
 @domains(tol=Maybe(Real(0)))
@@ -282,7 +285,8 @@ class Spectrum(NamedTuple):
       block_step_bound: per eigenvalue, the block's largest stable SimGD step
         (Corollaries 1 and 2).
       verdict: 0 stable, 1 marginal (the largest real part within ``tolerance`` of zero),
-        2 unstable; ``VERDICTS[verdict]`` is the word (``verdict_label``).
+        2 unstable, 3 non-finite (an eigenvalue is NaN: the point was NaN or inf under
+        ``jit``); ``VERDICTS[verdict]`` is the word (``verdict_label``).
       tolerance: ``verdict_tolerance(eigenvalues)``, ``100 n eps max|lambda|``: the band
         around the imaginary axis that every verdict and factor here uses.
 
@@ -312,7 +316,8 @@ class Spectrum(NamedTuple):
 
     @property
     def verdict_label(self) -> str:
-        """``"stable"``, ``"marginal"`` or ``"unstable"`` (a concrete, unbatched spectrum)."""
+        """``"stable"``, ``"marginal"``, ``"unstable"`` or ``"non-finite"`` (a concrete,
+        unbatched spectrum)."""
         return VERDICTS[int(self.verdict)]
 
 
@@ -549,9 +554,11 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
     check_state(tx, w, state, where, hyperparams)
     Flag().check(cycle, where, "cycle")
     options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle)
-    out = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
+    out, first = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
         w, state, hyperparams
     )
+    if not isinstance(first, jax.core.Tracer) and bool(first):
+        raise ValueError(FIRST_STEP_MSG)
     check_differentiable_step(out, where)
     return out
 
@@ -580,22 +587,46 @@ def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cyc
     def program(w, state, hyperparams):
         h = read_checked(hyperparams) if with_hyperparams else None
         t = tx_at(tx, h, where)
+        first = jnp.asarray(False)
         if radius:
             out = step_spectral_radius(game, t, w, state, chunk_size)
+            if state is not None:
+                first = at_first_step(game, t, w, state)
         else:
             out = step_jacobian(game, t, w, state, chunk_size, cycle=cycle)
         check_read(h, where)
-        return out
+        return out, first
 
     return program
 
 
 def _step_and_structure(game, tx, w, state):
+    """The step, the state to differentiate at and the map's structure. The default state
+    (``state=None``) is ``tx.init(w)`` advanced one step, with its first-step flags settled; a
+    state the user passes is used as it is."""
     step = step_of(game, tx)
-    if state is None:
-        _, state = step(w, tx.init(w))
+    if state is not None:
+        return step, state, step_map(game, tx, step, w, state)
+    _, state = step(w, tx.init(w))
     structure = step_map(game, tx, step, w, state)
     return step, settle(step, w, state, structure), structure
+
+
+def at_first_step(game: Game, tx, w: Joint, state) -> jax.Array:
+    """Whether ``state`` is at a first step of ``tx`` (see ``_unsettled``)."""
+    step, state, structure = _step_and_structure(game, tx, w, state)
+    return _unsettled(step, w, state, structure)
+
+
+def _unsettled(step, w, state, structure) -> jax.Array:
+    """Whether a first-step flag of ``state`` (``StepMap.settled``) is not yet at the value the
+    step sets it to: the map from ``state`` is then taken once, and differs from the one the
+    run repeats."""
+    if not structure.settled:
+        return jnp.asarray(False)
+    leaves = jax.tree.leaves(state)
+    after = jax.tree.leaves(step(w, state)[1])
+    return jnp.any(jnp.asarray([jnp.any(leaves[i] != after[i]) for i in structure.settled]))
 
 
 def step_jacobian(
@@ -624,6 +655,7 @@ def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax
 def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int = 16) -> jax.Array:
     """The traceable body of ``spectral_radius``: ``rho(cycle)^(1/k)`` over the step's period
     ``k`` (``k = 1``: one step), over its dynamic state; a map that never repeats is refused."""
+    given = state is not None
     step, state, structure = _step_and_structure(game, tx, w, state)
     if structure.never_repeats is not None:
         raise ValueError(
@@ -637,7 +669,22 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
         )
     m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
     rho = jnp.max(jnp.abs(eigvals(m)))
-    return rho if structure.period == 1 else rho ** (1.0 / structure.period)
+    rho = rho if structure.period == 1 else rho ** (1.0 / structure.period)
+    if given and structure.settled:
+        # a state at a first step: its map is taken once, so no radius of it is a rate (NaN
+        # under jit; the entry point refuses a concrete one, see FIRST_STEP_MSG)
+        rho = jnp.where(_unsettled(step, w, state, structure), jnp.nan, rho)
+    return rho
+
+
+#: why ``spectral_radius`` refuses a state at a first step
+FIRST_STEP_MSG = (
+    "spectral_radius: `state` is at a first step: a flag in it (such as optax's optimistic GD's "
+    "`is_initial_step`) is set to a constant by the step, so the map from this state is taken "
+    "once and differs from the map the run repeats, and its spectral radius is not a rate. "
+    "Pass `state=None` (the state after one step) or the state after a step; "
+    "`jg.update_jacobian` gives this one step's Jacobian."
+)
 
 
 @accepts_modules("w")

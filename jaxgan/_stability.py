@@ -17,8 +17,9 @@ from ._checks import (
     check_game,
     check_joint,
     check_point,
+    grid_axis,
 )
-from ._domains import Flag, Integer, Maybe, Real, describe, domains
+from ._domains import Flag, Integer, IntSequence, Maybe, Real, describe, domains
 from ._game import GAME_TYPES, Game, Joint, is_point
 from ._partition import accepts_modules
 from ._rollout import SweepResult, game_of_grid_point, sweep
@@ -66,7 +67,11 @@ class StabilityMap(NamedTuple):
 
 @accepts_modules("w_star")
 @domains(
-    steps=Maybe(Integer(1)), margin=Real(0), record_every=Maybe(Integer(1)), batch_radius=Flag()
+    steps=Maybe(Integer(1)),
+    margin=Real(0),
+    record_every=Maybe(Integer(1)),
+    batch_radius=Flag(),
+    shape=Maybe(IntSequence(1)),
 )
 def stability_map(
     game: Union[Game, Callable[[dict], Game]],
@@ -130,13 +135,11 @@ def stability_map(
         raise TypeError(
             f"stability_map: `grid` must be a dict {{name: 1-D array}}, got {describe(grid)}."
         )
-    grid = {k: jnp.asarray(v) for k, v in grid.items()}
     if not grid:
         raise ValueError("stability_map: `grid` is empty; give at least one hyperparameter array.")
+    grid = {k: grid_axis(v, "stability_map", k, allow_empty=True) for k, v in grid.items()}
     for k, v in grid.items():
-        if v.ndim != 1:
-            raise ValueError(f"stability_map: grid axis `{k}` must be 1-D, got shape {v.shape}.")
-        if not np.all(np.isfinite(np.asarray(v))):
+        if not isinstance(v, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(v))):
             raise ValueError(f"stability_map: grid axis `{k}` has non-finite values (NaN or inf).")
     size = {int(np.size(v)) for v in grid.values()}
     if len(size) != 1 or 0 in size:
@@ -144,6 +147,18 @@ def stability_map(
             f"stability_map: every grid array needs the same non-zero length, got {sorted(size)}."
         )
     (g,) = size
+    if steps is None:
+        ignored = [
+            name
+            for name, value in (("w0", w0), ("record_every", record_every), ("devices", devices))
+            if value is not None
+        ]
+        if ignored:
+            raise ValueError(
+                f"stability_map: {', '.join(f'`{n}`' for n in ignored)} set the runs, and there "
+                "are runs only with `steps`: pass `steps=` to run the sweep, or leave "
+                f"{'it' if len(ignored) == 1 else 'them'} out."
+            )
     shape = (g,) if shape is None else tuple(shape)
     if int(np.prod(shape)) != g:
         raise ValueError(f"stability_map: `shape` {shape} does not hold {g} grid points.")
@@ -228,7 +243,11 @@ def _radius_program(game, make_tx, star_fn, batched):
             make_tx(h), "stability_map (the transformation made by `make_tx`)", "tx"
         )
         radius = step_spectral_radius(
-            g, tx, check_point(g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map")
+            g,
+            tx,
+            check_point(
+                g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map", "w_star"
+            ),
         )
         h.check_all_read("stability_map")
         return radius

@@ -74,7 +74,7 @@ class SpectralTrace(NamedTuple):
     k=Integer(1),
     krylov_size=Maybe(Integer(1)),
     tol=Maybe(Real(0, low_open=True)),
-    max_restarts=Integer(1),
+    max_restarts=Integer(0),
     smallest=Flag(),
     zero_tol=Maybe(Real(0, low_open=True)),
 )

@@ -188,3 +188,49 @@ def test_zero_sum_flags():
     assert not jg.regularizers.r2(dirac, 1.0).zero_sum  # R2 depends on the generator
     assert not jg.regularizers.wgan_gp(jg.games.dirac("wgan"), 1.0).zero_sum
     assert not jg.games.dirac("non_saturating").zero_sum
+
+
+# --------------------------------------------------------------------------- the composition rule
+
+_F = lambda x, y: 0.5 * jnp.sum(x**2) + x @ jnp.array([[2.0, 0.5], [-1.0, 0.3]]) @ y - 0.25 * jnp.sum(y**2) + 0.3 * x[0] ** 3 * y[1]
+
+
+def _reference_corrected_field(corrections, w):
+    """The composition rule with plain JAX: each correction is an operator of the game's Jacobian
+    ``J = d xi / dw`` (``jax.jacfwd``) applied to the field it receives."""
+    def xi(z):
+        x, y = z[:2], z[2:]
+        return jnp.concatenate([jax.grad(_F, 0)(x, y), -jax.grad(_F, 1)(x, y)])
+
+    z = jnp.concatenate([w.phi, w.theta])
+    J = jax.jacfwd(xi)(z)
+    A = (J - J.T) / 2
+    off = J.at[:2, :2].set(0.0).at[2:, 2:].set(0.0)  # the blocks between the players
+    v = xi(z)
+    for name, g in corrections:
+        if name == "consensus":
+            v = v + g * J.T @ v
+        elif name == "jare":
+            v = v + g * off.T @ v
+        elif name == "sga":  # aligned: sign(<v, J^T v> <A^T v, J^T v> / d + 0.1)
+            s = jnp.sign((v @ J.T @ v) * ((A.T @ v) @ (J.T @ v)) / v.size + 0.1)
+            v = v + g * s * A.T @ v
+    return v
+
+
+@pytest.mark.parametrize("first", ["consensus", "jare", "sga"])
+@pytest.mark.parametrize("second", ["consensus", "jare", "sga"])
+def test_a_declaration_never_changes_what_a_chain_computes(first, second):
+    """``zero_sum(f)`` and ``Game(f, -f)`` give the same step under every pair of corrections, and
+    both equal the composition rule written with ``jax.jacfwd`` (design notes: what a correction
+    computes)."""
+    make = {"consensus": jg.transforms.consensus, "jare": jg.transforms.jare, "sga": jg.transforms.sga}
+    corrections = [(first, 0.5), (second, 0.7)]
+    tx = optax.chain(*(make[n](g) for n, g in corrections))
+    w = jg.Joint(jnp.array([0.4, -0.2]), jnp.array([-0.3, 0.5]))
+    want = _reference_corrected_field(corrections, w)
+    for game in (jg.zero_sum(_F), jg.Game(_F, lambda x, y: -_F(x, y))):
+        out, _ = tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)
+        np.testing.assert_allclose(_flat(out), want, rtol=1e-12, atol=1e-12)
+        field = jg.corrected_field(game, tx)  # v = -F: the field a full step after the chain evaluates
+        np.testing.assert_allclose(-_flat(field(w)), want, rtol=1e-12, atol=1e-12)

@@ -158,6 +158,7 @@ CROSS_CUTTING = {
     "test_cache.py": "compile once: compilation counts at every public entry point",
     "test_composition.py": "chained transforms against reference loops (the composition rule)",
     "test_determinism.py": "bitwise repeatability",
+    "test_hardening.py": "the hardening classes (explicit arguments, undefined results, internal errors, blame) over their entry points",
     "test_docs.py": "the API reference builds, every public name has an entry",
     "test_docstrings.py": "docstring examples run",
     "test_layers.py": "the import direction and the module/test layout",

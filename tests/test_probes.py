@@ -54,9 +54,15 @@ BASE = {
     "jaxgan._expect.gauss_hermite": lambda **k: jg.gauss_hermite(0.0, 1.0, **k),
     "jaxgan.games._dirac.dirac": lambda **k: jg.games.dirac(**k),
     "jaxgan.games._linear_gaussian.linear_gaussian": lambda **k: jg.games.linear_gaussian(
-        jnp.asarray([1.0, 0.5]), **{"sigma2": 1.0, **k}),
+        **{"v": jnp.asarray([1.0, 0.5]), "sigma2": 1.0, **k}),
     "jaxgan.games._matrix_games.iterated_prisoners_dilemma": lambda **k: jg.games.iterated_prisoners_dilemma(**k),
     "jaxgan.games._wgan_1d.wgan_1d": lambda **k: jg.games.wgan_1d(**k),
+    "jaxgan.games._quadratic.quadratic": lambda **k: jg.games.quadratic(**{"A": 1.0, "B": 1.0, "C": 1.0, **k}),
+    "jaxgan.games._quadratic.bilinear": lambda **k: jg.games.bilinear(**{"A": 1.0, **k}),
+    "jaxgan.games._quadratic.turinici": lambda **k: jg.games.turinici(**k),
+    "jaxgan.games._quadratic.turinici_invariant": lambda **k: jg.games.turinici_invariant(W, 0.1, **k),
+    "jaxgan.games._likelihood_ratio.likelihood_ratio": lambda **k: jg.games.likelihood_ratio(
+        **{"p": jnp.asarray([0.5, 0.5]), **k}),
     "jaxgan.games._neural.neural_gan": lambda **k: jg.games.neural_gan(
         nn.Dense(2), nn.Dense(1), DATA, **{"key": jax.random.PRNGKey(0), "latent_dim": 2, **k}),
     "jaxgan._gan.gan": lambda **k: jg.games.gan(
@@ -112,6 +118,11 @@ BASE = {
     "jaxgan._arnoldi.operator_top_eigenvalues": lambda **k: jg.operator_top_eigenvalues(
         lambda v: jnp.asarray([[1.0, 2.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 2.0]]) @ v, jnp.ones(3), **{"k": 1, **k}),
     "jaxgan._arnoldi.top_eigenvalues": lambda **k: jg.top_eigenvalues(G, W, **{"k": 1, **k}),
+    "jaxgan._density.SpectralDensity.moments": lambda **k: jg.SpectralDensity(jnp.ones((1, 2)), jnp.full((1, 2), 0.5)).moments(
+        **{"orders": (1, 2), **k}),
+    "jaxgan._density.SpectralDensity.probe_moments": lambda **k: jg.SpectralDensity(
+        jnp.ones((1, 2)), jnp.full((1, 2), 0.5)).probe_moments(**{"orders": (1, 2), **k}),
+    "jaxgan.games._neural.mlp_init": lambda **k: jg.games.mlp_init(jax.random.PRNGKey(0), **{"sizes": (2, 3), **k}),
     "jaxgan._density.spectral_density": lambda **k: jg.spectral_density(G, W, **{"lanczos_steps": 1, **k}),
     "jaxgan._certificate.stationary_point_certificate": lambda **k: jg.stationary_point_certificate(
         G, G.equilibrium, **k),
@@ -161,8 +172,7 @@ def test_a_value_just_outside_a_declared_domain_is_refused_naming_function_and_o
 UNDECLARED_KINDS = {"name", "key", "hyperparams", "transform", "state", "w_star", "w0", "devices", "shape", "v0",
                     "record", "corner", "warm", "alphas", "noise", "probs", "data", "latents", "grad_fn", "equilibrium",
                     "penalties", "activation", "output_activation", "hidden", "disc_hidden", "image_shape", "size",
-                    "dtype", "method", "retraction", "projection", "generator_projection", "flow", "x_r", "b", "c",
-                    "gamma_ipd"}
+                    "dtype", "method", "retraction", "projection", "generator_projection", "flow"}
 
 
 def _public_callables():

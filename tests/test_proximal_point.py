@@ -1,6 +1,8 @@
 """transforms/_proximal_point: the implicit step ``w+ = w - eta xi(w+)`` (Mokhtari et al. 2020),
 against its closed forms and the implicit equation itself."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,3 +56,48 @@ def test_n_players_and_corrections_before_it():
     a_c = -np.asarray(jg.jacobian(game, game.equilibrium, transform=jg.transforms.consensus(0.3)))
     np.testing.assert_allclose(jg.update_jacobian(game, tx, game.equilibrium), np.linalg.inv(np.eye(4) + eta * a_c),
                                atol=1e-10)
+
+
+def test_the_step_derivative_is_the_resolvent_at_its_solution_and_nan_when_the_solve_fails():
+    game = jg.games.dirac("standard")
+    w = jg.Joint(jnp.asarray(0.8), jnp.asarray(-0.6))
+    xi = jg.simultaneous_gradient(game)
+
+    def step(v, **options):
+        tx = jg.transforms.proximal_point(0.7, tol=1e-14, **options)
+        update, _ = tx.update(xi(v), tx.init(v), v, game=game)
+        return jnp.stack([v.phi + update.phi, v.theta + update.theta])
+
+    z = step(w)
+    # d z / d w = (I + eta d xi / dw (z))^{-1}, from z - w + eta xi(z) = 0
+    j_xi = -np.asarray(jg.jacobian(game, jg.Joint(z[0], z[1])))
+    jac = jax.jacfwd(lambda a: step(jg.Joint(a[0], a[1])))(jnp.stack([w.phi, w.theta]))
+    np.testing.assert_allclose(jac, np.linalg.inv(np.eye(2) + 0.7 * j_xi), atol=1e-10)
+    # one Newton step misses tol: no derivative (it was that of the unconverged iterate)
+    cut = jax.jacfwd(lambda a: step(jg.Joint(a[0], a[1]), maxiter=1))(jnp.stack([w.phi, w.theta]))
+    assert bool(jnp.all(jnp.isnan(cut)))
+
+
+def test_inject_hyperparams_with_maxiter_static_steps_like_the_plain_transform():
+    game = jg.games.dirac("standard")
+    w = jg.Joint(jnp.asarray(0.8), jnp.asarray(-0.6))
+    xi = jg.simultaneous_gradient(game)(w)
+    inject = optax.inject_hyperparams(jg.transforms.proximal_point, static_args=("maxiter",))
+    tx = inject(learning_rate=0.7)
+    update, _ = jax.jit(lambda s: tx.update(xi, s, w, game=game))(tx.init(w))
+    plain = jg.transforms.proximal_point(0.7)
+    expected, _ = plain.update(xi, plain.init(w), w, game=game)
+    np.testing.assert_allclose(list(update), list(expected), atol=1e-12)
+
+
+# init outside jit: maxiter reaches its domain check as a concrete array; under jit, a tracer
+@pytest.mark.parametrize("when", ["eager", "jit"])
+def test_inject_hyperparams_without_maxiter_static_says_to_name_it_in_static_args(when):
+    w = jg.Joint(jnp.asarray(0.8), jnp.asarray(-0.6))
+    tx = optax.inject_hyperparams(jg.transforms.proximal_point)(learning_rate=0.7)
+    init = tx.init if when == "eager" else jax.jit(tx.init)
+    with pytest.raises(TypeError) as err:
+        init(w)
+    message = str(err.value)
+    assert "`maxiter`" in message and "optax.inject_hyperparams" in message
+    assert re.search(r"static_args=\((\"maxiter\"|'maxiter'),\)", message), message

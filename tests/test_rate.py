@@ -37,9 +37,17 @@ def test_a_linear_step_contracts_at_its_spectral_radius():
     run = jg.rollout(game, tx, start, 60, record_every=1)
     assert jg.measured_rate(run, reference=game.equilibrium) == pytest.approx(rho, rel=1e-6)
     res = jg.sweep(game, lambda h: optax.sgd(h["lr"]), start, {"lr": jnp.array([0.3, 0.1])}, 60, record_every=2)
-    rates = jg.measured_rate(res, every=2)
+    rates = jg.measured_rate(res)  # the result knows its spacing: no `every=` to repeat
     want = [float(jg.spectral_radius(game, optax.sgd(lr), game.equilibrium)) for lr in (0.3, 0.1)]
     np.testing.assert_allclose(rates, want, rtol=1e-6)
+    np.testing.assert_allclose(jg.measured_rate(res, every=2), want, rtol=1e-6)  # agreeing: fine
+    sparse = jg.rollout(game, tx, start, 60, record_every=5)
+    assert int(sparse.record_every) == 5
+    assert jg.measured_rate(sparse, reference=game.equilibrium) == pytest.approx(rho, rel=1e-6)
+    batched = jax.vmap(lambda lr: jg.rollout(game, optax.sgd(lr), start, 60, record_every=3))(jnp.array([0.3, 0.3]))
+    assert jg.measured_rate(jax.tree.map(lambda x: x[0], batched), reference=game.equilibrium) == pytest.approx(rho, rel=1e-6)
+    with pytest.raises(ValueError, match="`every=1` contradicts the run's own spacing"):
+        jg.measured_rate(res, every=1)
 
 
 @pytest.mark.parametrize("bad, error, pattern", [

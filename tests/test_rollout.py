@@ -94,7 +94,7 @@ def test_sweep_over_game_hyperparameters_and_starting_points():
     [
         ({}, "non-empty dict"),
         ([0.1, 0.2], "non-empty dict"),
-        ({"lr": jnp.zeros((2, 2))}, r"`lr` must be 1-D, got shape \(2, 2\)"),
+        ({"lr": jnp.zeros((2, 2))}, r"`lr` must be 1-D and non-empty, got shape \(2, 2\)"),
         ({"lr": jnp.zeros(3), "gamma": jnp.zeros(2)}, "same length"),
         ({"lr": jnp.zeros(0)}, "empty"),
     ],
@@ -120,7 +120,7 @@ def test_run_argument_errors():
         jg.sweep(game, optax.sgd(0.1), w, {"lr": jnp.ones(2)}, 10)
     with pytest.raises(ValueError, match="at least one axis"):
         jg.grid_product()
-    with pytest.raises(ValueError, match="axis `lr` must be a non-empty 1-D"):
+    with pytest.raises(ValueError, match="axis `lr` must be 1-D and non-empty"):
         jg.grid_product(lr=[])
 
 

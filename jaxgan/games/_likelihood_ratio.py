@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import Integer
+from .._domains import FiniteArray, Integer, domains
 from .._game import Game, Joint
 
 
@@ -127,6 +127,7 @@ class LikelihoodRatioGame(Game):
         )
 
 
+@domains(p=FiniteArray())
 def likelihood_ratio(p) -> LikelihoodRatioGame:
     """The GAN in likelihood-ratio form over a finite support with probabilities ``p``
     (the lecture notes "Computing the GAN Equilibrium"). ``phi = R`` (``N`` ratios, ``E[R] = 1``),

@@ -7,13 +7,13 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import Choice, Integer, Real, domains
+from .._domains import Choice, FiniteArray, Integer, Real, domains
 from .._expect import expectation, fixed_samples, gauss_hermite
 from .._game import Game, Joint
 from .._losses import LOSSES, check_loss, loss_f
 
 
-@domains(sigma2=Real(0, low_open=True), loss=Choice(*LOSSES), order=Integer(1))
+@domains(v=FiniteArray(), sigma2=Real(0, low_open=True), loss=Choice(*LOSSES), order=Integer(1))
 def linear_gaussian(
     v,
     sigma2: float,

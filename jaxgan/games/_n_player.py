@@ -8,7 +8,14 @@ import jax
 import jax.numpy as jnp
 
 from .._domains import Flag, Integer, Real, describe, domains
-from .._game import Game, NPlayerGame, Players, StackedPlayers, n_player_game
+from .._game import (
+    Game,
+    NPlayerGame,
+    Players,
+    StackedPlayers,
+    n_player_game,
+    require_field_from_losses,
+)
 
 
 def _players_of(values, stacked: bool):
@@ -165,6 +172,11 @@ def gman(game: Game, k: int = 2, *, name: str = "") -> NPlayerGame:
     (as with one discriminator) and ``k - 1`` zeros (the discriminators' differences are
     neutral directions of the linearised dynamics).
 
+    The players' losses are read, so a game whose field is not their gradient (a
+    ``modified_game``) is refused: the drift of steps on the GMAN couples the discriminators
+    through the generator, which no combination of the pairs' modified fields holds; take
+    ``modified_game(gman(game, k), lr)`` instead.
+
     Args:
       game: a two-player ``Game`` (its ``equilibrium``, when set, gives the n-player one).
       k: the number of discriminators (static).
@@ -184,6 +196,14 @@ def gman(game: Game, k: int = 2, *, name: str = "") -> NPlayerGame:
             f"gman: `game` must be a two-player jaxgan.Game (e.g. jg.games.dirac('standard')), got "
             f"{describe(game)}."
         )
+    require_field_from_losses(
+        game,
+        "gman",
+        "Build the GMAN from the game given to jaxgan.modified_game, "
+        "then take its modified game: jaxgan.modified_game(jaxgan.games.gman(game, k), lr). "
+        "The modified field of k discriminators couples them through the generator, "
+        "which the pairs' modified fields do not hold.",
+    )
 
     def generator_loss(w):
         return sum(game.loss_g(w[0], w[j]) for j in range(1, k + 1)) / k

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import Choice, Integer, Maybe, describe, domains
+from .._domains import Choice, Integer, IntSequence, Maybe, describe, domains
 from .._expect import fixed_samples
 from .._game import Joint
 from .._gan import GAN, gan
@@ -256,6 +256,7 @@ def _assemble(g_apply, d_apply, params, data, latents, loss, name, where) -> Neu
 # --------------------------------------------------------------------------- plain-JAX MLPs
 
 
+@domains(sizes=IntSequence(1))
 def mlp_init(key: jax.Array, sizes: Sequence[int], dtype=None):
     """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes`` (LeCun-normal weights, zero
     biases).
@@ -291,7 +292,13 @@ def mlp_apply(params, x, activation: Callable = jnp.tanh):
     return x
 
 
-@domains(latent_dim=Integer(1), num_latents=Maybe(Integer(1)), loss=Choice(*LOSSES))
+@domains(
+    latent_dim=Integer(1),
+    num_latents=Maybe(Integer(1)),
+    loss=Choice(*LOSSES),
+    hidden=IntSequence(1),
+    disc_hidden=Maybe(IntSequence(1)),
+)
 def mlp_gan(
     data,
     *,

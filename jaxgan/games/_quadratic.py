@@ -7,6 +7,7 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
+from .._domains import FiniteArray, Maybe, Real, domains
 from .._game import Joint, zero_sum
 
 
@@ -19,6 +20,13 @@ def _as_matrix(name, value, shape):
     return a, False
 
 
+@domains(
+    A=FiniteArray(),
+    B=FiniteArray(),
+    C=FiniteArray(),
+    b=Maybe(FiniteArray()),
+    c=Maybe(FiniteArray()),
+)
 def quadratic(A, B, C, b=None, c=None, *, name: str = "quadratic"):
     """The zero-sum quadratic game ``min_x max_y f`` with
 
@@ -90,6 +98,7 @@ def quadratic(A, B, C, b=None, c=None, *, name: str = "quadratic"):
     return zero_sum(f, equilibrium=equilibrium, name=name)
 
 
+@domains(A=FiniteArray())
 def bilinear(A, *, name: str = "bilinear"):
     """The bilinear game ``min_x max_y x^T A y`` (scalar ``A``: ``x y``).
 
@@ -152,6 +161,7 @@ def ridge_examples():
     }
 
 
+@domains(x_r=Real())
 def turinici(x_r: float = 1.0):
     """Turinici's simple example (Turinici 2020, with the sign of its printed iteration
     corrected): the zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
@@ -180,6 +190,7 @@ def turinici(x_r: float = 1.0):
     return zero_sum(f, equilibrium=Joint(jnp.asarray(x_r), jnp.asarray(0.0)), name="turinici")
 
 
+@domains(x_r=Real())
 def turinici_invariant(w, tau, x_r: float = 1.0):
     """The quantity ``(x - x_r)^2 + y^2 + tau (x - x_r) y`` that Turinici's alternating map
     conserves exactly (``tau = 0``: the flow's circle).

@@ -11,19 +11,33 @@ import numpy as np
 from .._checks import check_hyperparameter
 from .._domains import Choice, Integer, Real, describe, domains
 from .._expect import Quadrature, expectation, gauss_hermite
+from .._game import require_field_from_losses
 from .._gan import GAN
 
 PAIRINGS = ("product", "pairs")
 
 
 def _check_gan(game, where):
+    """``game`` when it is a ``GAN`` whose field is the gradient of its losses. A regulariser
+    rebuilds the game from its losses, so a ``modified_game`` is refused rather than
+    dropping its field; adding the penalty's gradient to the modified field would not be the
+    drift of regularised steps either (that drift holds the penalty's curvature, and with
+    ``scales`` the discriminator's step size), so the remedy is the other order."""
     if not isinstance(game, GAN):
         raise TypeError(
             f"{where}: `game` must be a jaxgan.games.GAN (built with jg.games.gan or a GAN "
             "catalogue game) so that "
             f"the penalty can see the discriminator and the data, got {describe(game)}."
         )
-    return game
+    key = "(key)" if where == "fresh_instance_noise" else ""  # that one returns key -> GAN
+    return require_field_from_losses(
+        game,
+        where,
+        "Regularise the game given to jaxgan.modified_game, then take the modified game: "
+        f"jaxgan.modified_game(jaxgan.regularizers.{where}(game, ...){key}, lr). "
+        "The drift of regularised steps holds the penalty's curvature, "
+        "which adding the penalty to this modified field would miss.",
+    )
 
 
 def _check_nonnegative(value, name, where):

@@ -12,7 +12,7 @@ import optax
 from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformation
 from .._checks import accept_transformation, checked_game_update, require_joint
 from .._domains import Choice, Flag, Integer, Maybe, Real, domains
-from .._game import Joint
+from .._game import INSTEAD_OF_A_MODIFIED_GAME, Joint, require_field_from_losses
 from .._manifold import (
     RetractionMethod,
     _check_method,
@@ -197,6 +197,7 @@ def best_response(
         game = checked_game_update(
             updates, params, game, "best_response", joint=("params",), two_player=True
         )
+        require_field_from_losses(game, "best_response", INSTEAD_OF_A_MODIFIED_GAME)
         del updates  # the direction is computed at the retracted point
         params = jax.tree.map(jnp.asarray, params)
         r_tol = default_tol(params) if tol is None else tol

@@ -102,22 +102,23 @@ def _jacobian_transpose_times(game, params, v):
     return vjp(v)[0]
 
 
-def _jare_correction(game, params):
-    """JARE's correction ``(grad_phi |xi_theta|^2 / 2, grad_theta |xi_phi|^2 / 2)`` at
-    ``params`` by one reverse pass.
+def _jare_correction(game, params, v):
+    """JARE's operator on the field ``v`` it receives, ``(J_theta_phi^T v_theta, J_phi_theta^T
+    v_phi)`` at ``params`` (``J = d xi / dw``, the game's), by one reverse pass.
 
-    Each half of the energy is differentiated in its own argument only, the other player
-    being the (closed-over, still differentiable) ``params``: the forward pass is one
-    field evaluation split in two, the reverse pass costs about one VJP of the field.
+    For ``v = xi`` this is ``(grad_phi |xi_theta|^2 / 2, grad_theta |xi_phi|^2 / 2)``. Each half
+    of the field is differentiated in its own argument only, the other player being the
+    (closed-over, still differentiable) ``params``: the forward pass is one field evaluation
+    split in two, the reverse pass costs about one VJP of the field.
     """
     field = game_field(game)
 
-    def energy(phi_, theta_):
-        xi_theta = field(Joint(phi_, params.theta)).theta
-        xi_phi = field(Joint(params.phi, theta_)).phi
-        return (optax.tree.vdot(xi_theta, xi_theta) + optax.tree.vdot(xi_phi, xi_phi)) / 2
+    def crossed(phi_, theta_):
+        return field(Joint(phi_, params.theta)).theta, field(Joint(params.phi, theta_)).phi
 
-    return Joint(*jax.grad(energy, argnums=(0, 1))(params.phi, params.theta))
+    out, vjp = jax.vjp(crossed, params.phi, params.theta)
+    cotangent = optax.tree.cast_like((v.theta, v.phi), out)
+    return Joint(*vjp(cotangent))
 
 
 def _own_curvature(game, params, u: Joint, v: Joint):
@@ -223,8 +224,9 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     corrected Jacobian's eigenvalues at the equilibrium are, per eigenvalue ``mu`` of
     ``s2 I + v v^T``, ``(-(mu + gamma) +- sqrt((mu + gamma)^2 - (gamma^2 + 4))) / 4``
     (Theorem 3). Cost per step: one reverse pass through a field evaluation split by
-    player (about one VJP of the field). The correction is computed at ``params`` from the
-    game's field; the incoming ``updates`` are the ``xi`` it corrects.
+    player (about one VJP of the field). Like every correction it is an operator of the
+    game's Jacobian at ``params`` applied to the field it receives: after another correction
+    ``F``, ``F_phi + gamma J_theta_phi^T F_theta`` (the composition rule).
 
     Args:
       gamma: the regularisation weight (traceable, injectable).
@@ -246,7 +248,7 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     def correct(game, updates, params):
         # phi: (d xi_theta / d phi)^T xi_theta ; theta: (d xi_phi / d theta)^T xi_phi
         return optax.tree.cast_like(
-            optax.tree.add_scale(updates, gamma, _jare_correction(game, params)), updates
+            optax.tree.add_scale(updates, gamma, _jare_correction(game, params, updates)), updates
         )
 
     return correction_transform("jare", correct, two_player=True)
@@ -298,10 +300,10 @@ def sga(
 
     def correct(game, updates, params):
         d = sum(jnp.size(x) for x in jax.tree.leaves(updates))
-        if game.zero_sum:
+        if game.zero_sum and game.field_from_losses:  # the shortcut reads the losses
             # A^T xi is JARE's correction; with J^T xi = S xi + A^T xi and <xi, A^T xi> = 0 the
             # alignment needs only u^T S v for (u, v) = (xi, xi) and (A^T xi, xi).
-            at_xi = _jare_correction(game, params)
+            at_xi = _jare_correction(game, params, updates)
             if align:
                 xi_s_xi = _own_curvature(game, params, updates, updates)
                 at_s_xi = _own_curvature(game, params, at_xi, updates)

@@ -117,7 +117,7 @@ def extragradient(
     def probe_inners(updates, state, params, extra, record):
         require_point(params, "extragradient")
         if separate:
-            probe_inner(
+            look = probe_inner(
                 record,
                 look_tx,
                 updates,
@@ -127,9 +127,10 @@ def extragradient(
                 Place.SHIFTED,
                 "extragradient",
             )
-            probe_inner(
+            step = probe_inner(
                 record, inner, updates, state.update, params, extra, Place.SHIFTED, "extragradient"
             )
+            _check_both_project(_projections(step), _projections(look))
         else:
             probe_inner(
                 record, inner, updates, state, params, extra, Place.SHIFTED, "extragradient"
@@ -141,3 +142,28 @@ def extragradient(
         form="`jg.transforms.extragradient(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)
+
+
+def _projections(record) -> list:
+    return [i.name for i in record.sequence if i.role is Role.PROJECTION]
+
+
+def _check_both_project(in_update: list, in_look: list) -> None:
+    """Projected extragradient projects both points: a projection in one half-step only is
+    refused (the field would be evaluated off the set, or the iterate would leave it)."""
+    if bool(in_update) == bool(in_look):
+        return
+    if in_update:
+        raise ValueError(
+            f"extragradient: `inner` projects ({', '.join(in_update)}) but `extrapolation` does "
+            "not, so the look-ahead point would leave the set and the field would be evaluated "
+            "outside it. Projected extragradient projects both points: give the extrapolation "
+            "the same projection, e.g. `extrapolation=optax.chain(optax.sgd(gamma), "
+            "jg.transforms.project_box(box))`."
+        )
+    raise ValueError(
+        f"extragradient: `extrapolation` projects ({', '.join(in_look)}) but `inner` does not, "
+        "so the update would leave the set the look-ahead stays on. Projected extragradient "
+        "projects both points: give `inner` the same projection, e.g. "
+        "`optax.chain(optax.sgd(lr), jg.transforms.project_box(box))`."
+    )

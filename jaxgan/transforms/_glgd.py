@@ -3,10 +3,12 @@ its best response (a closed form, Newton's method or an optimiser's inner loop).
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Optional, Union
 
 import optax
 
+from .._manifold import _check_method
 from ._best_response import best_response
 
 
@@ -44,6 +46,19 @@ def glgd(
       >>> [round(float(r), 4) for r in out.final.phi]
       [1.0, 1.0, 1.0]
     """
+    _check_method(discriminator, "glgd", "discriminator")
+    # the options glgd hands on are checked, and named, as glgd's own
+    own = {"inner", "step", "retraction", "generator_projection", "projection"}
+    allowed = [p for p in inspect.signature(best_response).parameters if p not in own]
+    for name, value in kwargs.items():
+        if name not in allowed:
+            raise TypeError(
+                f"glgd: unknown option `{name}`; glgd takes `inner`, `discriminator`, "
+                f"`projection` and the options {', '.join(f'`{a}`' for a in allowed)}."
+            )
+        domain = best_response.__domains__.get(name)
+        if domain is not None:
+            domain.check(value, "glgd", name)
     return best_response(
         inner, step="partial", retraction=discriminator, generator_projection=projection, **kwargs
     )

@@ -15,8 +15,16 @@ import optax
 from .. import _players as players
 from .._domains import Real, domains
 from .._field import game_field
-from .._game import Joint, StackedPlayers
+from .._game import Joint, StackedPlayers, require_field_from_losses
 from ._corrections import correction_transform
+
+#: what works where the shaping term cannot be formed (``require_field_from_losses``)
+_INSTEAD = (
+    "Apply {where} to the game given to jaxgan.modified_game, "
+    "whose field is its losses' gradient, "
+    "or use a correction that reads only the field, such as "
+    "jaxgan.transforms.opponent_lookahead (LA) or jaxgan.transforms.consensus."
+)
 
 
 def _off_diagonal(game, xi, w):
@@ -27,13 +35,16 @@ def _off_diagonal(game, xi, w):
     return players.off_diagonal(lambda v: jax.jvp(field, (w,), (v,))[1], xi)
 
 
-def _shaping(game, w):
+def _shaping(game, w, where):
     """``chi = diag(H_o^T grad L)`` at ``w``: ``chi_i = sum_{j != i} H_ji^T grad_{x_j} l_i``
     (Letcher et al. 2019, Eq. 3), player ``i``'s part of one VJP of the field with the
     cotangent ``grad l_i`` outside player ``i``. For two players ``chi_phi = D_tp^T
     grad_theta L_g``, ``chi_theta = D_pt^T grad_phi L_d``. Cost: ``n`` gradients of the
     losses (a loop over the players; one ``vmap`` for stacked players) and ``n`` VJP products
-    (one ``vmap`` over the stacked cotangents), so ``O(n^2)`` loss evaluations."""
+    (one ``vmap`` over the stacked cotangents), so ``O(n^2)`` loss evaluations. The
+    cross gradients read the losses: a game whose field is not their gradient (a
+    ``modified_game``) is refused, naming ``where``."""
+    require_field_from_losses(game, where, _INSTEAD.format(where=where))
     _, vjp = jax.vjp(game_field(game), w)
 
     def cross(i):
@@ -92,7 +103,8 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
     ``chi_phi = (d xi_theta / d phi)^T grad_theta L_g``. Chain it before the learning rate.
     Unlike LA it can move fixed points (on the Tandem game it converges to
     ``x + y = (1 - 2 alpha) / (1 - 4 alpha)``, not to the equilibria ``x + y = 1``). Cost per
-    step: two JVPs and two VJPs of the field, two cross gradients.
+    step: two JVPs and two VJPs of the field, two cross gradients. ``chi`` differentiates the
+    losses, so a game whose field is not their gradient (``modified_game``'s) is refused.
 
     .. math::
 
@@ -119,7 +131,8 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
         xi_la = optax.tree.cast_like(
             optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi
         )
-        return optax.tree.cast_like(optax.tree.add_scale(xi_la, -alpha, _shaping(game, w)), xi)
+        shaping = _shaping(game, w, "lola")
+        return optax.tree.cast_like(optax.tree.add_scale(xi_la, -alpha, shaping), xi)
 
     return correction_transform("lola", correct)
 
@@ -141,6 +154,7 @@ def sos(
     ``p1 = 1`` if ``<-alpha chi, xi_0> >= 0`` else ``min(1, -a |xi_0|^2 / <-alpha chi, xi_0>)``;
     ``p2 = 1`` if ``|xi| >= b`` else ``|xi|^2``. Chain it before the learning rate. Cost:
     LOLA's. (``p`` is a function of the point: its derivative enters ``update_jacobian``.)
+    As LOLA, it refuses a game whose field is not the gradient of its losses.
 
     Args:
       alpha: the look-ahead rate (traceable).
@@ -162,7 +176,7 @@ def sos(
     """
 
     def correct(game, xi, w):
-        chi = _shaping(game, w)
+        chi = _shaping(game, w, "sos")
         xi0 = optax.tree.cast_like(optax.tree.add_scale(xi, -alpha, _off_diagonal(game, xi, w)), xi)
         inner = -alpha * optax.tree.vdot(chi, xi0)
         norm0 = optax.tree.vdot(xi0, xi0)

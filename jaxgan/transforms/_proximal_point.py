@@ -8,14 +8,13 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 import optax
-import optimistix as optx
 
 from .._algebra import Info, Role, field_of, transformation
 from .._checks import checked_game_update
 from .._domains import Choice, Flag, Integer, Maybe, Real, domains
 from .._field import game_field
 from .._players import require_point
-from .._solve import default_tol, newton_root_finder
+from .._solve import default_tol, implicit_root, newton_root_finder
 
 
 class ProximalPointState(NamedTuple):
@@ -54,19 +53,22 @@ def proximal_point(
     the point where ``z - w + eta xi(z) = 0``, found by Newton's method from the explicit step
     ``w - eta xi(w)`` (``optimistix.Newton``; its linear solves dense, or matrix-free GMRES on
     JVPs of the field with ``linear_solver="gmres"``). Its derivatives are implicit
-    (``optimistix.ImplicitAdjoint``): at an equilibrium the step's Jacobian is exactly ``(I +
-    eta J)^{-1}`` with ``J = d xi / dw``, the operator extragradient and optimistic GD
-    approximate (Mokhtari et al. 2020). On ``f = x y`` its radius is ``1 / sqrt(1 + eta^2)``
-    for every ``eta``. ``xi`` is the field as the corrections before ``proximal_point`` in the
-    chain define it. A solve that misses ``tol`` is counted in ``state.failures`` (and gives
-    NaN with ``strict=True``). The learning rate is part of the update: it comes last in a
-    chain. Cost per step: Newton's steps, each a Jacobian of the field (dense) or a GMRES
-    solve on its JVPs. Any number of players.
+    (``jax.lax.custom_root``, a dense solve per derivative): at an equilibrium the step's
+    Jacobian is exactly ``(I + eta J)^{-1}`` with ``J = d xi / dw``, the operator
+    extragradient and optimistic GD approximate (Mokhtari et al. 2020); they are NaN where the
+    solve missed ``tol`` or ``I + eta J`` is singular at its solution (no derivative exists).
+    On ``f = x y`` its radius is ``1 / sqrt(1 + eta^2)`` for every ``eta``. ``xi`` is the field
+    as the corrections before ``proximal_point`` in the chain define it. A solve that misses
+    ``tol`` is counted in ``state.failures`` (and gives NaN with ``strict=True``). The
+    learning rate is part of the update: it comes last in a chain. Cost per step: Newton's
+    steps, each a Jacobian of the field (dense) or a GMRES solve on its JVPs. Any number of
+    players.
 
     Args:
       learning_rate: ``eta`` (traceable).
       tol: Newton's relative and absolute tolerance on the iterate; default ``1e-2 sqrt(eps)``.
-      maxiter: Newton's steps at most (static).
+      maxiter: Newton's steps at most (static: under ``optax.inject_hyperparams``, pass
+        ``static_args=("maxiter",)``).
       linear_solver: ``"dense"`` (a dense Jacobian per Newton step: small games) or ``"gmres"``.
       strict: NaN for an unconverged solve instead of its last iterate.
 
@@ -104,16 +106,10 @@ def proximal_point(
         start = jax.tree.map(lambda a, g: a - eta * g, w, updates)
         t = default_tol(w) if tol is None else tol
         solver = newton_root_finder(t, linear_solver)
-        sol = optx.root_find(
-            residual, solver, jax.lax.stop_gradient(start), args=w, max_steps=maxiter, throw=False
-        )
-        ok = sol.result == optx.RESULTS.successful
-        z = sol.value
+        z, ok, steps = implicit_root(lambda z_: residual(z_, w), start, solver, maxiter=maxiter)
         if strict:
             z = jax.tree.map(lambda v: jnp.where(ok, v, jnp.nan).astype(v.dtype), z)
         step = jax.tree.map(lambda a, b: (a - b).astype(jnp.result_type(b)), z, w)
-        return step, ProximalPointState(
-            sol.stats["num_steps"].astype(jnp.int32), state.failures + (~ok).astype(jnp.int32)
-        )
+        return step, ProximalPointState(steps, state.failures + (~ok).astype(jnp.int32))
 
     return transformation(Info(Role.STEP, "proximal_point", moves_once=True), init_fn, update_fn)

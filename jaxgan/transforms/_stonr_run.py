@@ -160,8 +160,21 @@ def _stonr_program(game, step_size, tol, max_steps, max_events):
 
             return fn
 
+        def reflected_field(wz):
+            # the chain rule through z -> to_box(z): the game's own field (a hand-derived or a
+            # modified one included), scaled per coordinate
+            z, back = ravel_pytree(wz)
+            xi = ravel_pytree(game_field(game)(unravel(to_box(z))))[0]
+            return back(xi * (cube.scale * flip).astype(xi.dtype))
+
         # the reflected game on the unit cube (its own box is [0, 1]^d)
-        reflected = Game(loss_g=loss("loss_g"), loss_d=loss("loss_d"), name=game.name)
+        reflected = Game(
+            loss_g=loss("loss_g"),
+            loss_d=loss("loss_d"),
+            grad_fn=None if game.grad_fn is None else reflected_field,
+            name=game.name,
+            field_from_losses=game.field_from_losses,
+        )
         unit = Box(
             *(
                 jax.tree.map(lambda x, v=v: np.full(np.shape(x), v, dtype), box.lo)
