@@ -3,9 +3,13 @@ before and after the redesign: private modules at the package root, message piec
 characters, public docstrings whose summary is not one sentence, README lines, whether the docs
 index shows the install line, and the tests collected.
 
-Usage: ``python benchmarks/house.py [--label NAME] [--no-collect]``; the counts go to
-``benchmarks/results/house.json`` under ``NAME`` (default: the current commit), so the file keeps
-the before and the after side by side.
+It also counts the closed-form assertions of the suite (``assert_allclose``, ``pytest.approx``,
+``assert_array_equal`` and ``chex.assert_trees_all_close`` calls, by test file): a redesign of the
+suite may regroup tests, never drop one of these.
+
+Usage: ``python benchmarks/house.py [--label NAME] [--root TREE] [--no-collect]``; the counts go to
+``benchmarks/results/house.json`` under ``NAME`` (default: the tree's commit), so the file keeps
+the before and the after side by side; ``--root`` measures another checkout (an old commit's).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ import sys
 import tokenize
 import warnings
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+HERE = pathlib.Path(__file__).resolve().parents[1]
+ROOT = HERE
 PACKAGE = ROOT / "jaxgan"
+CLOSED_FORM = re.compile(r"assert_allclose\(|approx\(|assert_array_equal\(|assert_trees_all_close\(")
 NAMESPACES = ("transforms", "games", "regularizers", "flows", "manifold", "metrics", "datasets",
               "plotting", "families")
 
@@ -75,6 +81,16 @@ def multi_sentence_summaries() -> tuple:
     return len(seen), bad
 
 
+def closed_form_assertions() -> dict:
+    """The closed-form assertions of each test file (calls that compare to a number)."""
+    counts = {}
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        n = len(CLOSED_FORM.findall(path.read_text(encoding="utf-8")))
+        if n:
+            counts[path.name] = n
+    return counts
+
+
 def tests_collected() -> int:
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p",
                           "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True)
@@ -86,12 +102,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default=None)
     parser.add_argument("--no-collect", action="store_true")
+    parser.add_argument("--root", default=None)
     args = parser.parse_args()
+    global ROOT, PACKAGE
+    if args.root:
+        ROOT = pathlib.Path(args.root).resolve()
+        PACKAGE = ROOT / "jaxgan"
+        sys.path.insert(0, str(ROOT))
     label = args.label or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                          capture_output=True, text=True).stdout.strip()
     modules = root_private_modules()
     groups, short = short_message_pieces()
     documented, summaries = multi_sentence_summaries()
+    closed = closed_form_assertions()
     index = (ROOT / "docs" / "index.md").read_text()
     counts = {
         "root private modules": len(modules),
@@ -101,16 +124,17 @@ def main() -> None:
         "summaries that are not one sentence": len(summaries),
         "README lines": len((ROOT / "README.md").read_text().splitlines()),
         "docs index shows the install line": "pip install" in index,
+        "closed-form assertions in the suite": sum(closed.values()),
         "tests collected": None if args.no_collect else tests_collected(),
     }
     width = max(map(len, counts))
     print(f"house counts at {label}")
     for key, value in counts.items():
         print(f"  {key:<{width}}  {value}")
-    path = ROOT / "benchmarks" / "results" / "house.json"
+    path = HERE / "benchmarks" / "results" / "house.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    results[label] = {"counts": counts, "root private modules": modules,
-                      "short pieces": short, "summaries": summaries}
+    results[label] = {"counts": counts, "root private modules": modules, "short pieces": short,
+                      "summaries": summaries, "closed-form assertions by file": closed}
     path.write_text(json.dumps(results, indent=1) + "\n")
 
 

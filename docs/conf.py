@@ -1,7 +1,7 @@
 """Sphinx configuration of jaxgan's API reference.
 
 Sphinx with autodoc and napoleon (the docstrings are Google style, as optax's), MyST for the
-Markdown guide (the README) and MyST-NB for the notebooks, rendered from their committed
+Markdown guide pages of ``docs/`` and MyST-NB for the notebooks, rendered from their committed
 outputs (the test suite executes them). Build: ``python -m sphinx -W --keep-going -b html
 docs docs/_build/html``. ``-W`` makes every warning an error, and the build fails when a public
 name has no entry in ``docs/api/`` (``coverage.py``).
@@ -24,10 +24,8 @@ extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napole
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"  # the committed outputs; tests/test_notebooks.py executes them
-myst_heading_anchors = 3
+myst_heading_anchors = 3  # nothing suppressed: a link to a missing page or heading fails -W
 myst_enable_extensions = ["dollarmath", "amsmath"]  # $...$ in the notebooks renders as math
-# the README's links point at files of the repository (benchmarks/, notebooks/), not at pages
-suppress_warnings = ["myst.xref_missing", "myst.header"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 

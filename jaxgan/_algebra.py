@@ -50,23 +50,18 @@ class Rule(NamedTuple):
 C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
 
 _FIRST = (
-    "{after} must come first in the optax chain, before any learning-rate scaling or optimiser: it "
-    "reads its "
-    "updates as the field xi, but {before} already transformed them (e.g. "
-    "`optax.chain(optax.sgd(lr), "
-    "{after_call}(...))`). Write `optax.chain({after_call}(...), optax.sgd(lr))`; several "
-    "corrections "
-    "may be chained "
-    "together ahead of the optimiser."
+    "{after} must come first in the optax chain, before any learning-rate scaling or optimiser: "
+    "it reads its updates as the field xi, "
+    "but {before} already transformed them (e.g. `optax.chain(optax.sgd(lr), {after_call}(...))`). "
+    "Write `optax.chain({after_call}(...), optax.sgd(lr))`; "
+    "several corrections may be chained together ahead of the optimiser."
 )
 _AFTER_STEP = (
-    "{before} is a full step: it produces the final update, learning rate included, and nothing "
-    "that changes "
-    "the update may follow it, so {after} after it is refused. Put corrections before it "
-    "(`optax.chain(jg.transforms.consensus(g), {before_call}(...))`) and direction stages inside "
-    "it where it "
-    "takes an inner "
-    "optimiser (`{before_call}(optax.chain(...))`)."
+    "{before} is a full step: it produces the final update, learning rate included, "
+    "and nothing that changes the update may follow it, so {after} after it is refused. "
+    "Put corrections before it (`optax.chain(jg.transforms.consensus(g), {before_call}(...))`) "
+    "and direction stages inside it where it takes an inner optimiser "
+    "(`{before_call}(optax.chain(...))`)."
 )
 
 #: What may follow what: ``RULE[(before, after)]``. The test suite enumerates it.
@@ -81,23 +76,20 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     ),
     (C, P): Rule(
         False,
-        "{after} right after {before} would take the corrected field itself as the update (no "
-        "learning rate: a step of one along the field, uphill): put a direction stage or a full "
-        "step between, "
-        "`optax.chain({before_call}(...), optax.sgd(lr), <projection>)`.",
+        "{after} right after {before} would take the corrected field itself as the update "
+        "(no learning rate: a step of one along the field, uphill): put a direction stage "
+        "or a full step between, `optax.chain({before_call}(...), optax.sgd(lr), <projection>)`.",
     ),
     (D, C): Rule(False, _FIRST),
     (D, D): Rule(True),
     (D, S): Rule(
         False,
-        "{after} must come first in the optax chain, after the corrections only: it is a full "
-        "step, which takes "
-        "the (corrected) field and applies its own learning rate, but {before} before it already "
-        "turned the field "
-        "into an update, which would change the algorithm. Write the step "
-        "alone after the corrections, `optax.chain(<corrections>, {after_call}(...))`, with its "
-        "learning rate in its "
-        "own arguments (or in its inner optimiser).",
+        "{after} must come first in the optax chain, after the corrections only: "
+        "it is a full step, which takes the (corrected) field and applies its own learning rate, "
+        "but {before} before it already turned the field into an update, "
+        "which would change the algorithm. Write the step alone after the corrections, "
+        "`optax.chain(<corrections>, {after_call}(...))`, "
+        "with its learning rate in its own arguments (or in its inner optimiser).",
     ),
     (D, P): Rule(True),
     (S, C): Rule(False, _AFTER_STEP),
@@ -106,20 +98,19 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (S, P): Rule(
         True,
         unless="before.moves_once",
-        why="{after} after {before} would project once per round, not after each step {before} "
-        "takes: put it in "
-        "the inner optimiser, {form}.",
+        why="{after} after {before} would project once per round, "
+        "not after each step {before} takes: put it in the inner optimiser, {form}.",
     ),
     (P, C): Rule(
         False,
-        "{after} after {before}: a projection comes last in a step (it acts on the point after "
-        "the step), and a field correction comes first. Write `optax.chain({after_call}(...), ..., "
-        "<projection>)`.",
+        "{after} after {before}: a projection comes last in a step "
+        "(it acts on the point after the step), and a field correction comes first. "
+        "Write `optax.chain({after_call}(...), ..., <projection>)`.",
     ),
     (P, D): Rule(
         False,
-        "{after} after {before} would move the point off the set it projects on: a projection "
-        "comes last, after every direction stage "
+        "{after} after {before} would move the point off the set it projects on: "
+        "a projection comes last, after every direction stage "
         "(`optax.chain(..., optax.sgd(lr), <projection>)`).",
     ),
     (P, S): Rule(
@@ -147,47 +138,42 @@ PLACE: Dict[Tuple[Place, Role], Optional[str]] = {
     **{(Place.TOP, r): None for r in Role},
     **{(Place.JOINT, r): None for r in Role},
     (Place.PLAYER, C): (
-        "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: put "
-        "corrections before "
-        "the wrapper, e.g. `optax.chain({name_call}(...), jg.transforms.{wrapper}(...))`; "
-        "{wrapper} then uses "
-        "the corrected field "
-        "at every point it visits."
+        "{name} inside {wrapper}'s inner optimiser would be evaluated at the wrong point: "
+        "put corrections before the wrapper, "
+        "e.g. `optax.chain({name_call}(...), jg.transforms.{wrapper}(...))`; "
+        "{wrapper} then uses the corrected field at every point it visits."
     ),
     (Place.PLAYER, D): None,
     (Place.PLAYER, S): (
-        "{name} inside {wrapper}'s inner optimiser: a full step needs both players, but each inner "
-        "optimiser of "
-        "{wrapper} steps one player. Use `{name_call}(...)` on its own, or direction stages inside "
-        "{wrapper}."
+        "{name} inside {wrapper}'s inner optimiser: "
+        "a full step needs both players, but each inner optimiser of {wrapper} steps one player. "
+        "Use `{name_call}(...)` on its own, or direction stages inside {wrapper}."
     ),
     (Place.PLAYER, P): None,
     (Place.DIRECTION_ONLY, C): (
         "{name} inside {wrapper}'s inner optimiser would correct a direction that is not a field: "
-        "regularise the "
-        "game instead (jg.regularizers)."
+        "regularise the game instead (jg.regularizers)."
     ),
     (Place.DIRECTION_ONLY, D): None,
     (Place.DIRECTION_ONLY, S): (
-        "{name} inside {wrapper}'s inner optimiser: {wrapper} hands its inner optimiser a "
-        "direction, not a field, "
+        "{name} inside {wrapper}'s inner optimiser: "
+        "{wrapper} hands its inner optimiser a direction, not a field, "
         "so a full step there has no field to step with. Use direction stages inside {wrapper}."
     ),
     (Place.DIRECTION_ONLY, P): None,
     **{(Place.SHIFTED, r): None for r in (C, D, P)},
     (Place.SHIFTED, S): (
-        "{name} inside {wrapper}'s inner optimiser: {wrapper} applies its inner optimiser at the "
-        "current point to the "
-        "field of another point (the look-ahead), which gives a full step no meaning. Nest the "
-        "other way round "
+        "{name} inside {wrapper}'s inner optimiser: "
+        "{wrapper} applies its inner optimiser at the current point to the field of another point "
+        "(the look-ahead), which gives a full step no meaning. Nest the other way round "
         "(`{name_call}(...)` of a joint step) or use direction stages inside {wrapper}."
     ),
     (Place.FIELD, C): None,
     **{
         (Place.FIELD, r): (
-            "`transform=` takes field corrections only (consensus, jare, sga, hamiltonian, "
-            "opponent_lookahead, lola, sos, "
-            "follow_the_ridge): {name} is a "
+            "`transform=` takes field corrections only "
+            "(consensus, jare, sga, hamiltonian, opponent_lookahead, lola, sos, follow_the_ridge): "
+            "{name} is a "
             + r.value
             + ", and the spectrum, flow or corrected field is of the field, "
             "not of a step. For the spectrum of a step use jg.update_jacobian / jg.spectral_radius."
@@ -236,8 +222,7 @@ def is_declared(info: "Info") -> bool:
 _UNDECLARED = Info(
     Role.DIRECTION,
     "a direction stage (an optax transformation, or an optax wrapper that rebuilds the updates: "
-    "masked, "
-    "multi_transform, apply_if_finite)",
+    "masked, multi_transform, apply_if_finite)",
     namespace=None,
 )
 
@@ -290,13 +275,11 @@ class _Probe:
             names = ", ".join(i.name for i in self.sequence) or "an empty chain"
             where = "" if self.wrapper is None else f" (inside {self.wrapper}'s inner optimiser)"
             raise ValueError(
-                f"the step{where} has no stage that turns the field into an update: {names} alone "
-                "would step along "
-                "the field itself with a step of one (uphill, without a learning rate). Add a "
-                "direction stage or a "
-                "full step, e.g. `optax.chain(<corrections>, optax.sgd(lr))` (step algebra: a step "
-                "needs a direction "
-                "stage or a full step)."
+                f"the step{where} has no stage that turns the field into an update: "
+                f"{names} alone would step along the field itself with a step of one "
+                "(uphill, without a learning rate). Add a direction stage or a full step, "
+                "e.g. `optax.chain(<corrections>, optax.sgd(lr))` "
+                "(step algebra: a step needs a direction stage or a full step)."
             )
 
 
@@ -531,17 +514,14 @@ def player_of(extra: Dict[str, Any], where: str) -> str:
     if isinstance(player, int) and not isinstance(player, bool):
         raise ValueError(
             f"{where} acts for a generator or a discriminator, so it is defined for two players; "
-            "here it "
-            f"steps player {player} of an n-player game."
+            f"here it steps player {player} of an n-player game."
         )
     if player not in PLAYERS:
         raise TypeError(
             f"{where}: got one player's parameters (not a jaxgan.Joint) but no `jaxgan_player`: "
-            "use it inside "
-            "jg.transforms.alternating, jg.transforms.per_player or jg.transforms.ttur (which say "
-            "which player each step is for), "
-            "or on the joint "
-            "parameters."
+            "use it inside jg.transforms.alternating, "
+            "jg.transforms.per_player or jg.transforms.ttur "
+            "(which say which player each step is for), or on the joint parameters."
         )
     return player
 

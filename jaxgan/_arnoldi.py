@@ -64,9 +64,8 @@ def check_start_vector(v0, where: str) -> None:
         )
     if not bool(np.any(np.asarray(v0) != 0)):
         raise ValueError(
-            f"{where}: `v0` is the zero vector: Krylov's basis starts from v0 / |v0|, which is "
-            "undefined; "
-            "give a non-zero start vector (or None for the default)."
+            f"{where}: `v0` is the zero vector: Krylov's basis starts from v0 / |v0|, "
+            "which is undefined; give a non-zero start vector (or None for the default)."
         )
 
 
@@ -111,8 +110,10 @@ def operator_top_eigenvalues(
     tol: Optional[float] = None,
     max_restarts: int = 300,
 ) -> TopEigenvalues:
-    """``k`` eigenvalues of the linear map ``matvec`` on ``R^n`` (or ``C^n``) by thick-restarted
-    Arnoldi (a Krylov-Schur scheme), jittable and vmappable.
+    """``k`` eigenvalues of the linear map ``matvec`` by thick-restarted Arnoldi.
+
+    The map acts on ``R^n`` (or ``C^n``); the method is a Krylov-Schur scheme, jittable and
+    vmappable.
 
     The Krylov decomposition ``A V_m = V_m H_m + f e_m^T`` (``V`` orthonormal, double
     Gram-Schmidt) is built to ``m = krylov_size`` vectors; the Ritz pairs ``(theta, V y)``
@@ -328,10 +329,11 @@ def top_eigenvalues(
     v0=None,
     hyperparams=None,
 ) -> TopEigenvalues:
-    """``k`` eigenvalues of the Jacobian ``A = dv/dw`` of the game's vector field at ``w``,
-    matrix-free: restarted Arnoldi on Jacobian-vector products (``jax.jvp``), never
-    forming ``A``. Jittable, vmappable (e.g. over training checkpoints), and it runs
-    where JVPs run (GPU, TPU: no dense ``eig`` of size ``n`` is needed).
+    """``k`` eigenvalues of the Jacobian ``A = dv/dw`` of the game's vector field at ``w``.
+
+    Matrix-free: restarted Arnoldi on Jacobian-vector products (``jax.jvp``), never forming
+    ``A``. Jittable, vmappable (e.g. over training checkpoints), and it runs where JVPs run
+    (GPU, TPU: no dense ``eig`` of size ``n`` is needed).
 
     ``which``: ``"LM"`` largest magnitude (what limits SimGD's step), ``"LR"`` largest real
     part (the least stable direction: the flow is stable iff it is negative), ``"SR"``
@@ -374,8 +376,8 @@ def top_eigenvalues(
     if block is not None and not isinstance(w, Joint):
         raise ValueError(
             f"top_eigenvalues: `block={block!r}` names a player of a two-player game (a `Joint`), "
-            f"but this game has {len(w)} players (`Players`): pass `block=None` for the joint "
-            "Jacobian."
+            f"but this game has {len(w)} players (`Players`): "
+            "pass `block=None` for the joint Jacobian."
         )
     check_transform_hyperparams(transform, hyperparams, "top_eigenvalues")
     if v0 is not None:

@@ -149,9 +149,11 @@ def stationary_point_certificate(
     tol: Optional[float] = None,
     maxiter: Optional[int] = None,
 ) -> StationaryPointCertificate:
-    """Certify the type of the stationary point ``w``: strict local Nash, differential
-    Stackelberg / local minimax (generator leading) but not Nash, neither, or inconclusive
-    (see the module docstring for the conditions and their papers).
+    """Certify the type of the stationary point ``w``.
+
+    The type is strict local Nash, differential Stackelberg / local minimax (generator leading)
+    but not Nash, neither, or inconclusive (see the module docstring for the conditions and
+    their papers).
 
     The numbers come from one compiled program per game object (``w`` traced); the
     verdict is read from them on the host. A point with ``|xi| > gtol`` is reported
@@ -277,10 +279,9 @@ def _verdict(out, gtol, rtol, zero_sum):
         )
     if not zero_sum and float(t) > gtol:
         return "neither", (
-            f"not Nash (H_pp has a {'negative' if lp == 'negative' else 'zero'} eigenvalue) and "
-            "the leader's "
-            f"total gradient |T| = {float(t):.3g} > gtol: not a Stackelberg critical point "
-            f"({numbers})."
+            f"not Nash (H_pp has a {'negative' if lp == 'negative' else 'zero'} eigenvalue) "
+            f"and the leader's total gradient |T| = {float(t):.3g} > gtol: "
+            f"not a Stackelberg critical point ({numbers})."
         )
     if sp == "positive":
         tail = ", not Nash" if lp == "negative" else ""
@@ -298,8 +299,8 @@ def _verdict(out, gtol, rtol, zero_sum):
     if sp == "failed":
         return (
             "inconclusive",
-            f"the CG solves with H_tt inside S failed ({numbers}; inner solve residual "
-            f"{float(info.residual):.3g}).",
+            "the CG solves with H_tt inside S failed "
+            f"({numbers}; inner solve residual {float(info.residual):.3g}).",
         )
     return (
         "inconclusive",

@@ -1,5 +1,5 @@
 """Input checks, run once at a public entry point: each names the argument and says what
-was expected (the bad-input table of the README). Internal calls pass checked values.
+was expected (the bad-input table of docs/errors.md). Internal calls pass checked values.
 
 The one module of structural checks: games, points, losses and fields; the transformations'
 shared checks (``accept_transformation``, ``checked_game_update``, ``require_joint``,
@@ -34,13 +34,13 @@ def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Gam
     ``_players.TWO_PLAYER_ONLY``) a game of more than two players is refused, saying why."""
     if game is None:
         raise TypeError(
-            f"{where} needs the game: pass `game=game` (a jaxgan.Game), e.g. "
-            "`tx.update(xi, state, params, game=game)`."
+            f"{where} needs the game: pass `game=game` (a jaxgan.Game), "
+            "e.g. `tx.update(xi, state, params, game=game)`."
         )
     if not isinstance(game, GAME_TYPES):
         raise TypeError(
-            f"{where}: `game` must be a jaxgan.Game, got {describe(game)} (games of n players come "
-            "from jaxgan.n_player_game)."
+            f"{where}: `game` must be a jaxgan.Game, "
+            f"got {describe(game)} (games of n players come from jaxgan.n_player_game)."
         )
     if two_player:
         require_two_players(game, where, two_player if isinstance(two_player, str) else "")
@@ -71,9 +71,9 @@ def check_joint(w, where: str, arg: str = "w", game=None):
             sizes = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree.leaves(w.x)}
             if sizes != {game.n}:
                 raise ValueError(
-                    f"{where}: every leaf of `{arg}.x` must have the players along its leading "
-                    "axis "
-                    f"(length {game.n}), got leading lengths {sorted(map(str, sizes))}."
+                    f"{where}: every leaf of `{arg}.x` "
+                    f"must have the players along its leading axis (length {game.n}), "
+                    f"got leading lengths {sorted(map(str, sizes))}."
                 )
         named = [(f"[{i}]", x) for i, x in enumerate(w)] if not game.stacked else [(".x", w.x)]
     elif isinstance(w, (Players, StackedPlayers)) and game is None:  # the game is not known here
@@ -83,8 +83,8 @@ def check_joint(w, where: str, arg: str = "w", game=None):
     elif not isinstance(w, Joint):
         players = (
             (
-                f" (this is a two-player game: use jaxgan.Joint(phi, theta); {describe(w)} is for "
-                "jaxgan.n_player_game)"
+                " (this is a two-player game: "
+                f"use jaxgan.Joint(phi, theta); {describe(w)} is for jaxgan.n_player_game)"
             )
             if isinstance(w, (Players, StackedPlayers))
             else ""
@@ -106,23 +106,22 @@ def check_joint(w, where: str, arg: str = "w", game=None):
             dtype = jnp.result_type(leaf)
             if not jnp.issubdtype(dtype, jnp.floating):
                 raise TypeError(
-                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; parameters must be "
-                    "floating point (e.g. jnp.float32 or jnp.float64)."
+                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; "
+                    "parameters must be floating point (e.g. jnp.float32 or jnp.float64)."
                 )
             if jnp.finfo(dtype).bits < 32:
                 raise TypeError(
-                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; half precision is not "
-                    "supported "
-                    "(eigendecompositions and solves need float32 or float64): cast with "
-                    "`.astype(jnp.float32)`."
+                    f"{where}: `{arg}{player}` has a leaf of dtype {dtype}; half precision is "
+                    "not supported (eigendecompositions and solves need float32 or float64): "
+                    "cast with `.astype(jnp.float32)`."
                 )
             if not _weakly_typed(leaf):
                 strong.setdefault(str(dtype), player)
     if len(strong) > 1:
         found = ", ".join(f"{d} (in `{arg}{p}`)" for d, p in strong.items())
         raise TypeError(
-            f"{where}: `{arg}` mixes floating dtypes: {found}; cast every leaf to one dtype, e.g. "
-            f"`jax.tree.map(lambda x: x.astype(jnp.float64), {arg})`."
+            f"{where}: `{arg}` mixes floating dtypes: {found}; cast every leaf to one dtype, "
+            f"e.g. `jax.tree.map(lambda x: x.astype(jnp.float64), {arg})`."
         )
     return w
 
@@ -161,8 +160,8 @@ def grid_axis(values, where: str, name: str, *, allow_empty: bool = False) -> ja
         a = None
     if a is None or not (jnp.issubdtype(a.dtype, jnp.number) or a.dtype == jnp.bool_):
         raise TypeError(
-            f"{where}: grid axis `{name}` must be a 1-D array of numbers (a list, a NumPy or a JAX "
-            f"array), got {describe(values)}."
+            f"{where}: grid axis `{name}` must be a 1-D array of numbers "
+            f"(a list, a NumPy or a JAX array), got {describe(values)}."
         )
     if a.ndim != 1 or (a.shape[0] == 0 and not allow_empty):
         raise ValueError(
@@ -194,18 +193,17 @@ def call_loss(loss, name: str, phi, theta):
         return loss(phi, theta)
     except _TRACED_CONVERSIONS as err:
         raise TypeError(
-            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or "
-            "NumPy value "
-            f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only; "
-            "branch with "
-            "`jnp.where` or `jax.lax.cond`, not `if`, `float()` or `np.` calls on the parameters."
+            f"`{name}` cannot be differentiated or traced: it turns a parameter "
+            f"into a Python or NumPy value ({describe(err)}: {str(err).splitlines()[0]}). "
+            "Write losses with jax.numpy only; branch with `jnp.where` or `jax.lax.cond`, "
+            "not `if`, `float()` or `np.` calls on the parameters."
         ) from err
     except Exception as err:
         if type(err) not in (TypeError, ValueError) or not _raised_by_array_library(err):
             # the loss's own exception: itself, with a note naming the loss
             err.add_note(
-                f"(raised by the game's `{name}` on parameters of shapes phi {_shapes(phi)}, theta "
-                f"{_shapes(theta)})"
+                f"(raised by the game's `{name}` on parameters of shapes phi {_shapes(phi)}, "
+                f"theta {_shapes(theta)})"
             )
             raise
         raise _point_error(
@@ -249,15 +247,15 @@ def call_player_loss(loss, name: str, w):
         return loss(w)
     except _TRACED_CONVERSIONS as err:
         raise TypeError(
-            f"`{name}` cannot be differentiated or traced: it turns a parameter into a Python or "
-            "NumPy value "
+            f"`{name}` cannot be differentiated or traced: "
+            "it turns a parameter into a Python or NumPy value "
             f"({describe(err)}: {str(err).splitlines()[0]}). Write losses with jax.numpy only."
         ) from err
     except IndexError as err:
         n = len(w)
         raise IndexError(
-            f"`{name}` indexes a player that does not exist: the game has {n} players, `w[0]` to "
-            f"`w[{n - 1}]` ({err})."
+            f"`{name}` indexes a player that does not exist: "
+            f"the game has {n} players, `w[0]` to `w[{n - 1}]` ({err})."
         ) from err
     except Exception as err:
         shapes = _shapes(w.x if isinstance(w, StackedPlayers) else tuple(w))
@@ -301,14 +299,14 @@ def _check_same_structure(reference, value, where: str, arg: str):
     val_def = jax.tree.structure(value)
     if ref_def != val_def:
         raise ValueError(
-            f"{where}: `{arg}` has tree structure {val_def}, expected {ref_def} (that of the "
-            "parameters)."
+            f"{where}: `{arg}` has tree structure {val_def}, "
+            f"expected {ref_def} (that of the parameters)."
         )
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(reference), jax.tree.leaves(value)):
         if jnp.shape(a) != jnp.shape(b):
             raise ValueError(
-                f"{where}: `{arg}{jax.tree_util.keystr(path)}` has shape {jnp.shape(b)} but the "
-                f"parameter has shape {jnp.shape(a)}."
+                f"{where}: `{arg}{jax.tree_util.keystr(path)}` has shape "
+                f"{jnp.shape(b)} but the parameter has shape {jnp.shape(a)}."
             )
 
 
@@ -421,12 +419,11 @@ def check_differentiable(game, w) -> None:
         start += size
         if flags and all(flags) and _constant_gradient_is_zero(grads, w, index):
             raise ValueError(
-                f"`{loss}` does not depend differentiably on `{player}`: its gradient with respect "
-                f"to `{player}` is "
-                f"identically zero (the loss ignores `{player}`, or reaches it only through "
-                "stop_gradient, rounding, "
-                f"comparisons or integer casts), so that player never moves. Check that `{loss}` "
-                f"uses `{player}`."
+                f"`{loss}` does not depend differentiably on `{player}`: "
+                f"its gradient with respect to `{player}` is identically zero "
+                f"(the loss ignores `{player}`, or reaches it only through stop_gradient, "
+                "rounding, comparisons or integer casts), so that player never moves. "
+                f"Check that `{loss}` uses `{player}`."
             )
 
 
@@ -586,17 +583,16 @@ class ReadKeys(dict):
         if unread and arg:
             names = ", ".join(f"`{k}`" for k in unread)
             raise ValueError(
-                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: a misspelt or "
-                "unused hyperparameter "
-                f"would be silently ignored; use the key (e.g. `h[{unread[0]!r}]`) or drop it."
+                f"{where}: `{arg}` key(s) {names} are never read by `make_tx`: "
+                "a misspelt or unused hyperparameter would be silently ignored; "
+                f"use the key (e.g. `h[{unread[0]!r}]`) or drop it."
             )
         if unread:
             names = ", ".join(f"`{k}`" for k in unread)
             raise ValueError(
-                f"{where}: grid key(s) {names} are never read by `make_tx` (nor by the game or the "
-                "start): every run "
-                f"would be the same; use the key (e.g. `h[{unread[0]!r}]`) or drop it from the "
-                "grid."
+                f"{where}: grid key(s) {names} are never read by `make_tx` "
+                "(nor by the game or the start): every run would be the same; "
+                f"use the key (e.g. `h[{unread[0]!r}]`) or drop it from the grid."
             )
 
 
@@ -701,8 +697,8 @@ def _check_point_args(where: str, game, joint: Sequence[str], **values) -> None:
         isinstance(values[n], kind) for n in joint
     ):
         raise TypeError(
-            f"{where}: `updates` and `params` must be {names} pytrees (the field xi and the point "
-            "w)."
+            f"{where}: `updates` and `params` must be {names} pytrees "
+            "(the field xi and the point w)."
         )
     for name in joint:
         value = values[name]
@@ -729,10 +725,9 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
         return
     if isinstance(tx, optax.GradientTransformation) or not callable(tx):
         raise TypeError(
-            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` (a "
-            "make_tx, e.g. "
-            f"`lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; without `hyperparams`, pass the "
-            "transformation itself."
+            f"{where}: with `hyperparams=`, `tx` must be a callable `h -> optax transformation` "
+            f"(a make_tx, e.g. `lambda h: optax.sgd(h['lr'])`), got {describe(tx)}; "
+            "without `hyperparams`, pass the transformation itself."
         )
     if not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(hyperparams)):
         # built once with the concrete values: the option domains of the transformations it makes
@@ -755,15 +750,14 @@ def check_state(tx, w, state, where: str, hyperparams=None) -> None:
     got_def, want_def = jax.tree.structure(state), jax.tree.structure(expected)
     if got_def != want_def:
         raise ValueError(
-            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): tree "
-            "structure "
-            f"{got_def} but `tx.init(w)` gives {want_def}."
+            f"{where}: `state` does not match `tx.init(w)` (another optimiser's state?): "
+            f"tree structure {got_def} but `tx.init(w)` gives {want_def}."
         )
     for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(expected), jax.tree.leaves(state)):
         if tuple(a.shape) != tuple(jnp.shape(b)):
             raise ValueError(
-                f"{where}: `state{jax.tree_util.keystr(path)}` has shape {tuple(jnp.shape(b))} but "
-                f"`tx.init(w)` gives {tuple(a.shape)}."
+                f"{where}: `state{jax.tree_util.keystr(path)}` has shape "
+                f"{tuple(jnp.shape(b))} but `tx.init(w)` gives {tuple(a.shape)}."
             )
 
 

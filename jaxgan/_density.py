@@ -167,8 +167,9 @@ def spectral_density(
     tol: Optional[float] = None,
     maxiter: Optional[int] = None,
 ) -> SpectralDensity:
-    """The spectral density of a symmetric operator of the game at ``w`` by stochastic
-    Lanczos quadrature (see the module docstring), matrix-free.
+    """The spectral density of a symmetric operator of the game at ``w``, matrix-free.
+
+    The density is estimated by stochastic Lanczos quadrature (see the module docstring).
 
     ``operator``:
 
@@ -218,11 +219,10 @@ def spectral_density(
         )
     if operator != "jacobian_symmetric" and not isinstance(w, Joint):
         raise ValueError(
-            f"{where}: `operator` {operator!r} is of a generator and a discriminator, so it is "
-            "defined "
-            f"for two players; the game has {len(w)}: use operator='jacobian_symmetric' (the "
-            "symmetric "
-            "part of the game Jacobian, any number of players)."
+            f"{where}: `operator` {operator!r} is of a generator and a discriminator, "
+            "so it is defined for two players; "
+            f"the game has {len(w)}: use operator='jacobian_symmetric' "
+            "(the symmetric part of the game Jacobian, any number of players)."
         )
     n = _size(w, operator)
     lanczos_steps = min(n, 64) if lanczos_steps is None else lanczos_steps
@@ -241,15 +241,15 @@ def spectral_density(
         if operator in ("schur_complement", "stackelberg_hessian"):
             raise ValueError(
                 f"{where}: the operator {operator!r} is undefined at `w`: it needs H_tt^{{-1}}, "
-                "and the conjugate-gradient solve with H_tt (the discriminator's Hessian) did not "
-                f"converge within maxiter={maxiter} at tol={tol:g}, so H_tt is singular or "
-                "indefinite here (e.g. a bilinear game, where H_tt = 0). Use "
-                "operator='hessian_phi' or 'jacobian_symmetric', or a point where H_tt is "
-                "definite; raise `maxiter` if the solve is only slow."
+                "and the conjugate-gradient solve with H_tt (the discriminator's Hessian) "
+                f"did not converge within maxiter={maxiter} at tol={tol:g}, "
+                "so H_tt is singular or indefinite here (e.g. a bilinear game, where H_tt = 0). "
+                "Use operator='hessian_phi' or 'jacobian_symmetric', "
+                "or a point where H_tt is definite; raise `maxiter` if the solve is only slow."
             )
         raise ValueError(
-            f"{where}: the density of {operator!r} at `w` has non-finite nodes: the game's "
-            "second derivatives are not finite at this point."
+            f"{where}: the density of {operator!r} at `w` has non-finite nodes: "
+            "the game's second derivatives are not finite at this point."
         )
     return out
 

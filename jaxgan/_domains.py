@@ -61,10 +61,10 @@ def _is_traced(value) -> bool:
 def _static(value, where, name, text) -> None:
     if _is_traced(value):
         raise TypeError(
-            f"{where}: `{name}` is a static option (it shapes the program) and must be {text}, got "
-            f"{describe(value)}: pass a Python value, not one traced by jit/vmap "
-            "(with optax.inject_hyperparams, write "
-            f"`optax.inject_hyperparams(..., static_args=({name!r},))`)."
+            f"{where}: `{name}` is a static option (it shapes the program) and must be {text}, "
+            f"got {describe(value)}: pass a Python value, "
+            "not one traced by jit/vmap (with optax.inject_hyperparams, "
+            f"write `optax.inject_hyperparams(..., static_args=({name!r},))`)."
         )
 
 
@@ -192,8 +192,8 @@ class Integer(Domain):
             if isinstance(value, (jax.Array, np.ndarray)) and np.ndim(value) == 0:
                 hint = (
                     " (optax.inject_hyperparams turns numbers into arrays; "
-                    "to keep this static option a number, write "
-                    f"`optax.inject_hyperparams(..., static_args=({name!r},))`)"
+                    "to keep this static option a number, "
+                    f"write `optax.inject_hyperparams(..., static_args=({name!r},))`)"
                 )
             raise TypeError(
                 f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}{hint}."
@@ -298,8 +298,8 @@ class PlayerOrder(Domain):
             )
         if len(value) < 2 or sorted(int(i) for i in value) != list(range(len(value))):
             raise ValueError(
-                f"{where}: `{name}` must be {self.text}; {value!r} is not a permutation of "
-                f"range({len(value)})."
+                f"{where}: `{name}` must be {self.text}; "
+                f"{value!r} is not a permutation of range({len(value)})."
             )
 
     def outside(self):

@@ -168,8 +168,8 @@ def corrected_field(game: Game, transform=None, *, hyperparams=None) -> Callable
             or not callable(transform)
         ):
             raise TypeError(
-                "corrected_field: with `hyperparams=`, `transform` must be a callable "
-                "`h -> transformation` (a make_tx)."
+                "corrected_field: with `hyperparams=`, "
+                "`transform` must be a callable `h -> transformation` (a make_tx)."
             )
         h = read_checked(hyperparams)
         transform = transform(h)

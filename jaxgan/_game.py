@@ -116,9 +116,9 @@ class Game:
         if len(args) > 2:
             names = ", ".join(f"`{f.name}`" for f in dataclasses.fields(cls) if f.kw_only)
             raise TypeError(
-                f"{cls.__name__}: takes the two losses `loss_g` and `loss_d` positionally and the "
-                f"rest by keyword ({names}), got {len(args)} positional arguments: write "
-                "`Game(loss_g, loss_d, grad_fn=...)` for a hand-derived field."
+                f"{cls.__name__}: takes the two losses `loss_g` and `loss_d` positionally "
+                f"and the rest by keyword ({names}), got {len(args)} positional arguments: "
+                "write `Game(loss_g, loss_d, grad_fn=...)` for a hand-derived field."
             )
         return super().__new__(cls)
 
@@ -131,8 +131,9 @@ class Game:
                 )
         if self.grad_fn is not None and not callable(self.grad_fn):
             raise TypeError(
-                "Game: `grad_fn` must be a callable `w -> Joint(grad_phi loss_g, "
-                f"grad_theta loss_d)` or None, got {describe(self.grad_fn)}."
+                "Game: `grad_fn` must be a callable "
+                "`w -> Joint(grad_phi loss_g, grad_theta loss_d)` or None, "
+                f"got {describe(self.grad_fn)}."
             )
         if self.equilibrium is not None and not isinstance(self.equilibrium, Joint):
             raise TypeError(
@@ -222,8 +223,9 @@ class Players(tuple):
 
 @jax.tree_util.register_pytree_node_class
 class StackedPlayers:
-    """Many identical players stacked along the leading axis of every leaf of ``x``: player
-    ``i``'s parameters are ``jax.tree.map(lambda a: a[i], x)``. The batched form of
+    """Many identical players stacked along the leading axis of every leaf of ``x``.
+
+    Player ``i``'s parameters are ``jax.tree.map(lambda a: a[i], x)``. The batched form of
     ``Players`` for games written as one loss ``loss(i, x)`` (``n_player_game(loss, n=...)``):
     the field and every analysis are one program whatever the number of players.
 
@@ -268,8 +270,10 @@ def is_point(w) -> bool:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class NPlayerGame:
-    """An n-player differentiable game: player ``i`` minimises its own loss of the joint
-    parameters. Made by ``n_player_game``; see there.
+    """An n-player differentiable game, in which each player minimises a loss of its own.
+
+    Player ``i`` minimises its own loss of the joint parameters. Made by ``n_player_game``; see
+    there.
 
     Attributes:
       losses: the players' losses ``w -> scalar`` (a tuple, player order), or for stacked
@@ -356,9 +360,8 @@ def n_player_game(
     if callable(losses) and not isinstance(losses, (list, tuple)):
         if n is None or isinstance(n, bool) or not isinstance(n, int) or n < 2:
             raise ValueError(
-                f"{where}: one loss `(i, x) -> scalar` is a stacked game and needs `n=`, the "
-                "number of "
-                f"players (an int >= 2), got n={n!r}."
+                f"{where}: one loss `(i, x) -> scalar` is a stacked game and needs `n=`, "
+                f"the number of players (an int >= 2), got n={n!r}."
             )
         _check_arity(
             losses,
@@ -368,21 +371,19 @@ def n_player_game(
         )
         if equilibrium is not None and not isinstance(equilibrium, StackedPlayers):
             raise TypeError(
-                f"{where}: `equilibrium` of a stacked game must be a jaxgan.StackedPlayers or "
-                "None, got "
-                f"{describe(equilibrium)}."
+                f"{where}: `equilibrium` of a stacked game must be a jaxgan.StackedPlayers "
+                f"or None, got {describe(equilibrium)}."
             )
         return NPlayerGame(losses, n, True, grad_fn, equilibrium, name)
     if not isinstance(losses, (list, tuple)):
         raise TypeError(
-            f"{where}: `losses` must be a sequence of callables `w -> scalar` (one per player), or "
-            "one "
-            f"callable `(i, x) -> scalar` with `n=`, got {describe(losses)}."
+            f"{where}: `losses` must be a sequence of callables `w -> scalar` (one per player), "
+            f"or one callable `(i, x) -> scalar` with `n=`, got {describe(losses)}."
         )
     if n is not None:
         raise ValueError(
-            f"{where}: `n` is for a stacked game (one loss `(i, x) -> scalar`); with a sequence of "
-            f"losses the number of players is its length ({len(losses)})."
+            f"{where}: `n` is for a stacked game (one loss `(i, x) -> scalar`); "
+            f"with a sequence of losses the number of players is its length ({len(losses)})."
         )
     if len(losses) < 2:
         raise ValueError(
@@ -391,8 +392,8 @@ def n_player_game(
     for i, loss in enumerate(losses):
         if not callable(loss):
             raise TypeError(
-                f"{where}: `losses[{i}]` must be a callable `w -> scalar` of the whole "
-                f"jaxgan.Players, got {describe(loss)}."
+                f"{where}: `losses[{i}]` must be a callable `w -> scalar` "
+                f"of the whole jaxgan.Players, got {describe(loss)}."
             )
         _check_arity(
             loss,
@@ -404,9 +405,8 @@ def n_player_game(
     if equilibrium is not None:
         if not isinstance(equilibrium, Players) or len(equilibrium) != len(losses):
             raise TypeError(
-                f"{where}: `equilibrium` must be a jaxgan.Players of {len(losses)} players or "
-                "None, got "
-                f"{describe(equilibrium)}."
+                f"{where}: `equilibrium` must be a jaxgan.Players of "
+                f"{len(losses)} players or None, got {describe(equilibrium)}."
             )
     return NPlayerGame(tuple(losses), len(losses), False, grad_fn, equilibrium, name)
 

@@ -98,8 +98,7 @@ def _check_rule(rule, name):
     if not isinstance(rule, Quadrature):
         raise TypeError(
             f"gan: `{name}` must be a jaxgan.Quadrature (jg.fixed_samples(x), "
-            "jg.finite_support(...), "
-            f"jg.gauss_hermite(...)), got {describe(rule)}."
+            f"jg.finite_support(...), jg.gauss_hermite(...)), got {describe(rule)}."
         )
     return rule
 
@@ -145,8 +144,8 @@ def gan(
     check_loss(loss, "gan")
     if not callable(generator) or not callable(discriminator):
         raise TypeError(
-            "gan: `generator` and `discriminator` must be callables `(phi, z) -> x` and `(theta, "
-            "x) -> scalar`."
+            "gan: `generator` and `discriminator` must be callables `(phi, z) -> x` "
+            "and `(theta, x) -> scalar`."
         )
     _check_rule(data, "data")
     _check_rule(latents, "latents")

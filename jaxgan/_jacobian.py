@@ -179,9 +179,8 @@ def check_finite_jacobian(finite, where: str) -> None:
     """Raise if a concrete Jacobian at a finite point has NaN or inf entries."""
     if not isinstance(finite, jax.core.Tracer) and not bool(finite):
         raise ValueError(
-            f"{where}: the Jacobian at `w` has NaN or inf entries although `w` is finite: the "
-            "game's losses "
-            "or their first or second derivatives are not finite at this point."
+            f"{where}: the Jacobian at `w` has NaN or inf entries although `w` is finite: "
+            "the game's losses or their first or second derivatives are not finite at this point."
         )
 
 
@@ -213,10 +212,11 @@ def player_sizes(w) -> tuple:
 
 @accepts_modules("w", game="a")
 def jacobian_blocks(a: jax.Array, w):
-    """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes: a
-    ``Blocks`` for a ``Joint``; for ``Players`` (or ``StackedPlayers``) of ``n`` players the
-    ``n x n`` tuple of tuples with ``blocks[i][j]`` the rows of player ``i`` and the columns of
-    player ``j`` (the off-diagonal ones are ``H_o``).
+    """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes.
+
+    The blocks are a ``Blocks`` for a ``Joint``; for ``Players`` (or ``StackedPlayers``) of ``n``
+    players, the ``n x n`` tuple of tuples with ``blocks[i][j]`` the rows of player ``i`` and
+    the columns of player ``j`` (the off-diagonal ones are ``H_o``).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -235,9 +235,8 @@ def jacobian_blocks(a: jax.Array, w):
     if jnp.shape(a) != (total, total):
         names = ", ".join(f"{n}" for n in sizes)
         raise ValueError(
-            f"jacobian_blocks: `a` has shape {jnp.shape(a)}, expected {(total, total)} for player "
-            "sizes "
-            f"({names})."
+            f"jacobian_blocks: `a` has shape {jnp.shape(a)}, "
+            f"expected {(total, total)} for player sizes ({names})."
         )
     edges = np.cumsum((0,) + sizes)
     rows = tuple(

@@ -123,13 +123,13 @@ def _check_method(method, where, arg: str = "retraction"):
     if isinstance(method, str):
         if method != "newton":
             raise ValueError(
-                f"{where}: unknown `{arg}` {method!r}; expected 'newton', an optax "
-                "transformation (discriminator gradient steps) or a callable phi -> theta*."
+                f"{where}: unknown `{arg}` {method!r}; expected 'newton', an optax transformation "
+                "(discriminator gradient steps) or a callable phi -> theta*."
             )
     elif not isinstance(method, optax.GradientTransformation) and not callable(method):
         raise TypeError(
-            f"{where}: `{arg}` must be 'newton', an optax.GradientTransformation or a "
-            f"callable phi -> theta*, got {describe(method)}."
+            f"{where}: `{arg}` must be 'newton', "
+            f"an optax.GradientTransformation or a callable phi -> theta*, got {describe(method)}."
         )
     return method
 
@@ -374,8 +374,9 @@ def total_derivative(
     maxiter: Optional[int] = None,
     strict: bool = False,
 ):
-    """The total (Stackelberg, implicit-function) derivative of the generator's loss
-    along the best response:
+    """The total (Stackelberg, implicit-function) derivative of the generator's loss.
+
+    The derivative is taken along the best response:
 
     .. math:: \\frac{d}{d\\phi} L_G(\\phi, \\theta^*(\\phi)) = \\nabla_\\phi L_G
               - H_{\\theta\\phi}^T (H_{\\theta\\theta} + \\delta I)^{-1} \\nabla_\\theta L_G.
@@ -422,8 +423,9 @@ def ridge_lift(
     maxiter: Optional[int] = None,
     strict: bool = False,
 ):
-    """The discriminator's move that keeps it on the ridge when the generator moves by
-    ``dphi``: ``dtheta = -(H_tt + delta I)^{-1} H_tp dphi`` (the first-order change of the
+    """The discriminator's move that keeps it on the ridge when the generator moves by ``dphi``.
+
+    The move is ``dtheta = -(H_tt + delta I)^{-1} H_tp dphi`` (the first-order change of the
     best response; Follow-the-Ridge's correction, Wang, Zhang & Ba 2020).
 
     ``strict``: NaN when the solve misses its tolerance (singular ``H_tt``).

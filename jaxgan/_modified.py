@@ -27,8 +27,9 @@ def modified_game(
     order: Union[str, tuple] = "simultaneous",
     scales: Optional[Sequence[float]] = None,
 ):
-    """The game whose field is the first-order modified field of gradient steps on ``game``:
-    its flow ``dw/dt = -xi~(w)`` follows the iterates of the discrete steps to ``O(lr^3)`` per
+    """The game whose field is the first-order modified field of gradient steps on ``game``.
+
+    Its flow ``dw/dt = -xi~(w)`` follows the iterates of the discrete steps to ``O(lr^3)`` per
     step, one step being a time ``lr`` (backward error analysis).
 
     With ``D = diag(s_i)`` the players' relative step sizes (``scales``; player ``i`` steps

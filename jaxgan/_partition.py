@@ -389,10 +389,9 @@ def _mutating_loss(name: str, what: str) -> TypeError:
     err = TypeError(
         f"`{name}` mutates module state ({what}), which a game's loss must not do: "
         "a loss is a pure function of the players, "
-        "and jaxgan calls it on modules it rebuilds under jit, grad and vmap, "
-        "so batch statistics, RNG counts or caches cannot be updated inside it. "
-        "Pass the modules in evaluation mode (`model.eval()`, "
-        "or `use_running_average=True` for nnx.BatchNorm, "
+        "and jaxgan calls it on modules it rebuilds under jit, grad and vmap, so batch statistics, "
+        "RNG counts or caches cannot be updated inside it. Pass the modules in evaluation mode "
+        "(`model.eval()`, or `use_running_average=True` for nnx.BatchNorm, "
         "`deterministic=True` for nnx.Dropout), or keep the statistics out of the loss."
     )
     err._jaxgan_mutating_loss = True

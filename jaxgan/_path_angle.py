@@ -63,9 +63,12 @@ class PathAngle(NamedTuple):
 def path_angle(
     game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: int = 57
 ) -> PathAngle:
-    """The norm of the simultaneous gradient ``xi``, its cosine with the segment direction
-    ``w_1 - w_0`` (joint and per player), and the losses along ``w(alpha) = w_0 + alpha (w_1
-    - w_0)`` (Berard et al. 2020, Section 4; see the module docstring).
+    """The path angle: the field's norm, its cosine with a segment, and the losses along it.
+
+    The norm of the simultaneous gradient ``xi``, its cosine with the segment direction
+    ``w_1 - w_0`` (joint and per player), and the losses along
+    ``w(alpha) = w_0 + alpha (w_1 - w_0)`` (Berard et al. 2020, Section 4; see the module
+    docstring).
 
     The cosine is of ``xi`` (what gradient descent follows downhill): ``-1`` means the
     field points straight back along the path. Default ``alphas``: ``num`` points evenly
@@ -106,9 +109,8 @@ def path_angle(
         for a, b in zip(jax.tree.leaves(w_init), jax.tree.leaves(w_final))
     ):
         raise ValueError(
-            f"{where}: `w_final` equals `w_init`: the segment has zero length, so its direction "
-            "and every "
-            "cosine with it are undefined; give two different points."
+            f"{where}: `w_final` equals `w_init`: the segment has zero length, "
+            "so its direction and every cosine with it are undefined; give two different points."
         )
     if alphas is None:
         Integer(2).check(num, where, "num")

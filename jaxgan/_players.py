@@ -176,20 +176,19 @@ def player_loss(game, i) -> Callable:
 TWO_PLAYER_ONLY = {
     "jare": "its correction exchanges the two players' gradient norms (grad_phi |xi_theta|^2, "
     "grad_theta |xi_phi|^2); Nie & Patel define it for a generator and a discriminator",
-    "best_response": "the discriminator (the follower) is kept at its best response to the "
-    "generator (the leader): "
-    "a leader-follower hierarchy of exactly two players",
-    "follow_the_ridge": "it keeps the follower on the ridge grad_theta l_d = 0 of a "
-    "leader-follower (Stackelberg) game",
-    "stonr": "it is a leader-follower method: the discriminator is re-solved on its manifold "
-    "grad_theta l_d = 0",
+    "best_response": "the discriminator (the follower) is kept at its best response "
+    "to the generator (the leader): a leader-follower hierarchy of exactly two players",
+    "follow_the_ridge": "it keeps the follower on the ridge grad_theta l_d = 0 "
+    "of a leader-follower (Stackelberg) game",
+    "stonr": "it is a leader-follower method: "
+    "the discriminator is re-solved on its manifold grad_theta l_d = 0",
     "stationary_point_certificate": "its certificate is of a Stackelberg (leader-follower) point "
     "of two players",
     "project_box": "its box is a jaxgan.Box of Joint bounds (phi, theta)",
     "acgd": "its released form is the two-player Schur-complement solve",
     "path_angle": "it measures the angle between a generator's and a discriminator's update",
-    "manifold": "the manifold grad_theta l_d = 0 is the discriminator's best response to the "
-    "generator",
+    "manifold": "the manifold grad_theta l_d = 0 is the discriminator's best response "
+    "to the generator",
 }
 
 

@@ -47,19 +47,21 @@ def _spacing(run, every):
     own = int(values[0])
     if every is not None and every != own:
         raise ValueError(
-            f"measured_rate: `every={every}` contradicts the run's own spacing: it was recorded "
-            f"every {own} steps (`record_every={own}`). Leave `every` out for a Rollout or a "
-            "SweepResult: the result knows its spacing."
+            f"measured_rate: `every={every}` contradicts the run's own spacing: "
+            f"it was recorded every {own} steps (`record_every={own}`). "
+            "Leave `every` out for a Rollout or a SweepResult: the result knows its spacing."
         )
     return own
 
 
 @domains(every=Maybe(Integer(1)))
 def measured_rate(run, *, reference=None, every: Optional[int] = None) -> np.ndarray:
-    """The measured per-step contraction rate of runs: ``(d_k / d_0)^(1 / (k * every))`` with
-    ``d_k`` the distance to the reference at the ``k``-th record, taken at the last record
-    before the distance first reaches its floor ``max(1e-12 d_0, 10 min_k d_k)`` (rounding, or
-    an inner solver's tolerance where the run stalls). A run that does not contract gets its
+    """The measured per-step contraction rate of runs.
+
+    The rate is ``(d_k / d_0)^(1 / (k * every))`` with ``d_k`` the distance to the reference at
+    the ``k``-th record, taken at the last record before the distance first reaches its floor
+    ``max(1e-12 d_0, 10 min_k d_k)`` (rounding, or an inner solver's tolerance where the run
+    stalls). A run that does not contract gets its
     rate over the whole run (above one when it grows); a run that overflows is measured up to
     its last finite record (``inf`` when there is none after the start). For a linear step from
     a generic start this is the spectral radius ``rho``.
@@ -88,29 +90,25 @@ def measured_rate(run, *, reference=None, every: Optional[int] = None) -> np.nda
         trajectory = getattr(run, "trajectory", run)
         if not is_point(trajectory) or not is_point(reference):
             raise TypeError(
-                "measured_rate: with `reference`, `run` must be a Rollout or a trajectory (a point "
-                "whose "
-                f"leaves have a leading record axis) and `reference` a point; got {describe(run)} "
-                "and "
-                f"{describe(reference)}."
+                "measured_rate: with `reference`, `run` must be a Rollout or a trajectory "
+                "(a point whose leaves have a leading record axis) and `reference` a point; "
+                f"got {describe(run)} and {describe(reference)}."
             )
         # module players: the parameters of both, split alike (a reference from
         # solve_equilibrium comes back as modules, as the run's records do)
         flat, target = record_coordinates(trajectory, reference)
         if flat.ndim != 2 or flat.shape[1] != target.size:
             raise ValueError(
-                f"measured_rate: the trajectory's records have {flat.shape[1:]} values but "
-                "`reference` "
-                f"has {target.size}."
+                "measured_rate: the trajectory's records have "
+                f"{flat.shape[1:]} values but `reference` has {target.size}."
             )
         distance = np.linalg.norm(flat - target, axis=1)
     else:
         distance = getattr(run, "distance", run)
         if is_point(distance) or hasattr(run, "trajectory") and not hasattr(run, "distance"):
             raise TypeError(
-                "measured_rate: a Rollout or trajectory needs `reference=`, the point to measure "
-                "the "
-                "distance to (e.g. the game's equilibrium)."
+                "measured_rate: a Rollout or trajectory needs `reference=`, "
+                "the point to measure the distance to (e.g. the game's equilibrium)."
             )
         distance = np.asarray(distance, dtype=float)
     single = distance.ndim == 1
@@ -118,14 +116,12 @@ def measured_rate(run, *, reference=None, every: Optional[int] = None) -> np.nda
     if distance.ndim != 2 or distance.shape[1] < 2:
         raise ValueError(
             "measured_rate: `run` needs at least two records per run (shape (T,) or (runs, T)), "
-            "got "
-            f"shape {np.shape(distance)}."
+            f"got shape {np.shape(distance)}."
         )
     if not np.all(np.isfinite(distance[:, 0])) or np.any(distance[:, 0] <= 0):
         raise ValueError(
-            "measured_rate: every run must start at a positive, finite distance from the reference "
-            "(a "
-            "start at the reference has no rate)."
+            "measured_rate: every run must start at a positive, "
+            "finite distance from the reference (a start at the reference has no rate)."
         )
     rates = rates_of_distances(distance, every)
     return float(rates[0]) if single else rates

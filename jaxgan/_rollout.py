@@ -161,8 +161,8 @@ def rollout(
         game = check_game(game, "rollout")
         if key is not None:
             raise ValueError(
-                "rollout: `key` is only for a stochastic `game` (a callable key -> Game); this "
-                "game is deterministic."
+                "rollout: `key` is only for a stochastic `game` (a callable key -> Game); "
+                "this game is deterministic."
             )
     w0 = check_joint(w0, "rollout", "w0") if stochastic else check_point(game, w0, "rollout", "w0")
     check_finite(w0, "rollout", "w0")
@@ -358,9 +358,8 @@ def grid_product(**axes) -> Tuple[Dict[str, jax.Array], Tuple[int, ...]]:
 def _check_grid(grid) -> int:
     if not isinstance(grid, dict) or not grid:
         raise ValueError(
-            "sweep: `grid` must be a non-empty dict {name: 1-D array}, e.g. `{'lr': "
-            "jnp.logspace(-3, 0, 50)}` "
-            "(use jg.grid_product for a Cartesian product)."
+            "sweep: `grid` must be a non-empty dict {name: 1-D array}, "
+            "e.g. `{'lr': jnp.logspace(-3, 0, 50)}` (use jg.grid_product for a Cartesian product)."
         )
     sizes = {
         name: grid_axis(values, "sweep", name, allow_empty=True).shape[0]
@@ -404,8 +403,8 @@ def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     game_fn = _per_grid_point(game, GAME_TYPES, where, "game")
     if not callable(make_tx):
         raise TypeError(
-            f"{where}: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: "
-            "optax.sgd(h['lr'])`."
+            f"{where}: `make_tx` must be a callable `h -> optax transformation`, "
+            "e.g. `lambda h: optax.sgd(h['lr'])`."
         )
     return game_fn
 
@@ -464,7 +463,7 @@ def sweep(
         gives N host devices. After ``jax.distributed.initialize`` (one process per host
         or per GPU), ``"all"`` spans every process's devices: each process runs its
         devices' share of the grid and every process receives the whole result
-        (``process_allgather``); see "Multi-process sweeps" in the README.
+        (``process_allgather``); see docs/scale.md.
 
     Returns:
       A ``SweepResult``.
@@ -484,8 +483,8 @@ def sweep(
         game_of_grid_point(game, make_tx, "sweep")
     elif not callable(make_tx):
         raise TypeError(
-            "sweep: `make_tx` must be a callable `h -> optax transformation`, e.g. `lambda h: "
-            "optax.sgd(h['lr'])`."
+            "sweep: `make_tx` must be a callable `h -> optax transformation`, "
+            "e.g. `lambda h: optax.sgd(h['lr'])`."
         )
     if is_point(w0):
         check_joint(w0, "sweep", "w0", game if isinstance(game, GAME_TYPES) else None)
@@ -579,10 +578,9 @@ def _stochastic_arity(game, key) -> int:
         return 0
     if isinstance(game, GAME_TYPES) or not callable(game):
         raise TypeError(
-            "sweep: with `key=`, `game` must be a stochastic game, a callable `key -> Game` (e.g. "
-            "`NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) or "
-            "`(h, key) -> Game`; "
-            f"got {describe(game)}."
+            "sweep: with `key=`, `game` must be a stochastic game, a callable `key -> Game` "
+            "(e.g. `NeuralGAN.minibatch(64)`, `jg.regularizers.fresh_instance_noise(game, sigma)`) "
+            f"or `(h, key) -> Game`; got {describe(game)}."
         )
     import inspect
 

@@ -70,9 +70,8 @@ def _check_square(a, where):
         raise ValueError(f"{where}: expected a square (n, n) matrix, got shape {a.shape}.")
     if a.shape[0] > _DENSE_EIG_LIMIT:
         raise ValueError(
-            f"{where}: a dense eigendecomposition of a {a.shape[0]} x {a.shape[0]} matrix is too "
-            "large "
-            f"(limit {_DENSE_EIG_LIMIT}); use a matrix-free top-k spectrum instead."
+            f"{where}: a dense eigendecomposition of a {a.shape[0]} x {a.shape[0]} matrix "
+            f"is too large (limit {_DENSE_EIG_LIMIT}); use a matrix-free top-k spectrum instead."
         )
 
 
@@ -143,8 +142,10 @@ def field_eigenvalues(game: Game, transform, w: Joint, chunk_size: int = 16) -> 
 
 
 def verdict_tolerance(lam: jax.Array) -> jax.Array:
-    """The tolerance of every verdict on a spectrum: ``100 n eps max|lambda|``, a real part
-    within it of zero is on the imaginary axis (``n`` eigenvalues, ``eps`` their precision).
+    """The tolerance of every verdict on a spectrum: ``100 n eps max|lambda|``.
+
+    A real part within it of zero is on the imaginary axis (``n`` eigenvalues, ``eps`` their
+    precision).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -170,8 +171,10 @@ def _eigenvalues_arg(lam, where: str) -> jax.Array:
 
 @domains(tol=Maybe(Real(0)))
 def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
-    """Largest ``|Im lambda| / |Re lambda|``: ``inf`` for an eigenvalue on the imaginary axis
-    (``|Re| <= tol``, ``|Im| > tol``); an eigenvalue with ``|Im| <= tol`` counts as real.
+    """The phase factor: the largest ``|Im lambda| / |Re lambda|`` over the eigenvalues.
+
+    It is ``inf`` for an eigenvalue on the imaginary axis (``|Re| <= tol``, ``|Im| > tol``); an
+    eigenvalue with ``|Im| <= tol`` counts as real.
 
     .. math:: \\max_i |\\operatorname{Im} \\lambda_i| / |\\operatorname{Re} \\lambda_i|
 
@@ -196,8 +199,9 @@ def phase_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> 
 
 @domains(tol=Maybe(Real(0)))
 def conditioning_factor(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
-    """``max |lambda| / min |lambda|``: ``inf`` if an eigenvalue is zero to ``tol``
-    (default ``verdict_tolerance(lam)``).
+    """The conditioning factor ``max |lambda| / min |lambda|`` of the eigenvalues.
+
+    It is ``inf`` if an eigenvalue is zero to ``tol`` (default ``verdict_tolerance(lam)``).
 
     .. math:: \\max_i |\\lambda_i| / \\min_i |\\lambda_i|
 
@@ -221,9 +225,11 @@ VERDICTS = ("stable", "marginal", "unstable", "non-finite")
 
 @domains(tol=Maybe(Real(0)))
 def flow_verdict(lam: jax.Array, tol: Optional[jax.typing.ArrayLike] = None) -> jax.Array:
-    """0 (stable), 1 (marginal), 2 (unstable) or 3 (non-finite): the continuous-time verdict on
-    eigenvalues of ``A``, with the tolerance ``tol`` (default ``verdict_tolerance(lam)``) around
-    the axis; 3 where an eigenvalue is NaN or inf (no verdict is defined).
+    """The continuous-time verdict on eigenvalues of ``A``: 0, 1, 2 or 3.
+
+    The verdict is 0 (stable), 1 (marginal), 2 (unstable) or 3 (non-finite), with the
+    tolerance ``tol`` (default ``verdict_tolerance(lam)``) around the axis; 3 where an
+    eigenvalue is NaN or inf (no verdict is defined).
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg
@@ -335,8 +341,8 @@ def matrix_spectrum(a: jax.Array, n_phi: int) -> Spectrum:
     _check_square(a, "spectrum")
     if a.shape[0] < 2:
         raise ValueError(
-            f"spectrum: `a` is {a.shape[0]}x{a.shape[0]}: a joint Jacobian of two players is at "
-            "least 2x2."
+            f"spectrum: `a` is {a.shape[0]}x{a.shape[0]}: "
+            "a joint Jacobian of two players is at least 2x2."
         )
     if not 0 < n_phi < a.shape[0]:
         raise ValueError(f"spectrum: `n_phi` must be in 1..{a.shape[0] - 1}, got {n_phi}.")
@@ -571,13 +577,12 @@ def check_differentiable_step(value, where: str) -> None:
         return
     if not bool(np.all(np.isfinite(np.asarray(value)))):
         raise ValueError(
-            f"{where}: the step is not differentiable at this point and state (its Jacobian has "
-            "non-finite "
-            "entries): e.g. Adam's or RMSProp's 1 / sqrt(v) at a second moment v = 0, as at a "
-            "fixed point reached "
-            "from the default state, or a solve or mixing undefined at a fixed point. Pass a "
-            "`state` where the map "
-            "is differentiable (v > 0), or measure the rate with `rollout`/`sweep`."
+            f"{where}: the step is not differentiable at this point and state "
+            "(its Jacobian has non-finite entries): e.g. Adam's or RMSProp's 1 / sqrt(v) "
+            "at a second moment v = 0, as at a fixed point reached from the default state, "
+            "or a solve or mixing undefined at a fixed point. "
+            "Pass a `state` where the map is differentiable (v > 0), "
+            "or measure the rate with `rollout`/`sweep`."
         )
 
 
@@ -659,13 +664,11 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
     step, state, structure = _step_and_structure(game, tx, w, state)
     if structure.never_repeats is not None:
         raise ValueError(
-            "spectral_radius: the step's map depends on time and never repeats, so it has no "
-            "spectral radius: "
-            f"{structure.never_repeats}. Use a constant-in-time form of the optimiser (no "
-            "schedule, no bias "
-            "correction) or measure the rate with `rollout`/`sweep` (`jg.update_jacobian` still "
-            "gives one step's "
-            "Jacobian at the state's step count)."
+            "spectral_radius: the step's map depends on time and never repeats, "
+            f"so it has no spectral radius: {structure.never_repeats}. "
+            "Use a constant-in-time form of the optimiser "
+            "(no schedule, no bias correction) or measure the rate with `rollout`/`sweep` "
+            "(`jg.update_jacobian` still gives one step's Jacobian at the state's step count)."
         )
     m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
     rho = jnp.max(jnp.abs(eigvals(m)))
@@ -679,11 +682,11 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
 
 #: why ``spectral_radius`` refuses a state at a first step
 FIRST_STEP_MSG = (
-    "spectral_radius: `state` is at a first step: a flag in it (such as optax's optimistic GD's "
-    "`is_initial_step`) is set to a constant by the step, so the map from this state is taken "
-    "once and differs from the map the run repeats, and its spectral radius is not a rate. "
-    "Pass `state=None` (the state after one step) or the state after a step; "
-    "`jg.update_jacobian` gives this one step's Jacobian."
+    "spectral_radius: `state` is at a first step: a flag in it "
+    "(such as optax's optimistic GD's `is_initial_step`) is set to a constant by the step, "
+    "so the map from this state is taken once and differs from the map the run repeats, "
+    "and its spectral radius is not a rate. Pass `state=None` (the state after one step) "
+    "or the state after a step; `jg.update_jacobian` gives this one step's Jacobian."
 )
 
 
@@ -692,8 +695,10 @@ FIRST_STEP_MSG = (
 def spectral_radius(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
 ) -> jax.Array:
-    """Spectral radius of the step per step: ``rho(J)`` of ``update_jacobian(game, tx, w,
-    state)``, over the parameters and the dynamic state (constants of the map held fixed).
+    """Spectral radius of the step per step: ``rho(J)`` of the step's Jacobian.
+
+    The Jacobian is ``update_jacobian(game, tx, w, state)``, over the parameters and the
+    dynamic state (constants of the map held fixed).
 
     .. math::
 

@@ -87,8 +87,9 @@ def stability_map(
     devices=None,
     batch_radius: bool = True,
 ) -> StabilityMap:
-    """Stability of any composed algorithm over a grid of hyperparameters, computed and
-    (with ``steps``) measured.
+    """Stability of any composed algorithm over a grid of hyperparameters.
+
+    The stability is computed and (with ``steps``) measured.
 
     For each grid point ``h``: the spectral radius of ``update_jacobian(game(h),
     make_tx(h), w_star)`` (one vmapped, jitted program), and with ``steps`` a ``sweep``
@@ -155,9 +156,9 @@ def stability_map(
         ]
         if ignored:
             raise ValueError(
-                f"stability_map: {', '.join(f'`{n}`' for n in ignored)} set the runs, and there "
-                "are runs only with `steps`: pass `steps=` to run the sweep, or leave "
-                f"{'it' if len(ignored) == 1 else 'them'} out."
+                f"stability_map: {', '.join(f'`{n}`' for n in ignored)} set the runs, "
+                "and there are runs only with `steps`: pass `steps=` to run the sweep, "
+                f"or leave {'it' if len(ignored) == 1 else 'them'} out."
             )
     shape = (g,) if shape is None else tuple(shape)
     if int(np.prod(shape)) != g:

@@ -55,12 +55,12 @@ class RESULTS(enum.IntEnum):
 
 
 _MESSAGES = {
-    RESULTS.converged: "the run met its convergence test (a sweep: final distance to the target at "
-    "most rtol "
-    "times the initial one; STON'R: every coordinate satisfied).",
-    RESULTS.bounded: "the run reached its step cap without meeting the convergence test; the "
-    "iterate stayed bounded.",
-    RESULTS.grew: "the run reached its step cap without meeting the convergence test; the distance "
-    "to the target grew.",
+    RESULTS.converged: "the run met its convergence test "
+    "(a sweep: final distance to the target at most rtol times the initial one; "
+    "STON'R: every coordinate satisfied).",
+    RESULTS.bounded: "the run reached its step cap without meeting the convergence test; "
+    "the iterate stayed bounded.",
+    RESULTS.grew: "the run reached its step cap without meeting the convergence test; "
+    "the distance to the target grew.",
     RESULTS.non_finite: "a parameter became NaN or inf.",
 }

@@ -80,8 +80,9 @@ def step_of(
 
 
 def chain(*stages) -> optax.GradientTransformationExtraArgs:
-    """``optax.chain`` with the step algebra built in: the chain resolves itself when its
-    ``update`` is called by hand.
+    """``optax.chain`` with the step algebra built in.
+
+    The chain resolves itself when its ``update`` is called by hand.
 
     Inside jaxgan's entry points (``make_step``, ``rollout``, ``sweep``, ``update_jacobian``,
     ...) an ``optax.chain`` and a ``jg.chain`` of the same stages are the same algorithm. A
@@ -153,18 +154,18 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
     """
     if role not in ROLES:
         raise ValueError(
-            f"declare: unknown `role` {role!r}; expected one of {sorted(ROLES)} (a field "
-            "correction is declared with "
-            "jg.transforms.field_correction, full steps are jaxgan's own)."
+            f"declare: unknown `role` {role!r}; expected one of {sorted(ROLES)} "
+            "(a field correction is declared with jg.transforms.field_correction, "
+            "full steps are jaxgan's own)."
         )
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare: `name` must be a non-empty string, got {name!r}.")
     inner = accept_transformation(tx, "declare", "tx")
     if info_of(inner) is not None:
         raise ValueError(
-            f"declare: `tx` is jaxgan's {info_of(inner).name}, whose role "
-            f"({info_of(inner).role.value}) "
-            "is its own: it cannot be declared a " + ROLES[role].value + "."
+            f"declare: `tx` is jaxgan's {info_of(inner).name}, "
+            f"whose role ({info_of(inner).role.value}) is its own: "
+            "it cannot be declared a " + ROLES[role].value + "."
         )
 
     def probe_contents(updates, state, params, extra, record):
@@ -172,9 +173,9 @@ def declare(tx, role: str, *, name: str = "user_stage") -> optax.GradientTransfo
         ours = [i.name for i in inside.sequence if is_declared(i)]
         if ours:
             raise ValueError(
-                f"declare: `tx` ({name}) contains jaxgan's {', '.join(ours)}, whose roles are "
-                "their own: "
-                "declare only transformations of your own, and chain jaxgan's stages beside them."
+                f"declare: `tx` ({name}) contains jaxgan's {', '.join(ours)}, "
+                "whose roles are their own: declare only transformations of your own, "
+                "and chain jaxgan's stages beside them."
             )
 
     return transformation(

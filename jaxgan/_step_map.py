@@ -151,10 +151,9 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
             reasons.append(f"{declared.why} (`state{paths[i]}`)")
         else:
             reasons.append(
-                f"the integer state leaf `state{paths[i]}` (a step count: a learning-rate "
-                "schedule, Adam's bias "
-                "correction 1 - b^t, ...) enters the map, so the map changes every step and never "
-                "repeats"
+                f"the integer state leaf `state{paths[i]}` "
+                "(a step count: a learning-rate schedule, Adam's bias correction 1 - b^t, ...) "
+                "enters the map, so the map changes every step and never repeats"
             )
     return StepMap(
         tuple(dynamic), tuple(constants), period, "; ".join(reasons) or None, tuple(settled)

@@ -73,9 +73,8 @@ def _main(argv=None) -> int:
     algorithms = builtin_algorithms()
     parser = argparse.ArgumentParser(
         prog="jaxgan",
-        description="Exact local analysis of differentiable games (two players, and n): spectra, "
-        "stability maps, "
-        "sweeps, refinement tests, STON'R.",
+        description="Exact local analysis of differentiable games (two players, and n): "
+        "spectra, stability maps, sweeps, refinement tests, STON'R.",
     )
     parser.add_argument(
         "--game",
@@ -86,9 +85,9 @@ def _main(argv=None) -> int:
     )
     parser.add_argument(
         "--game-file",
-        help="a Python file defining `game = jaxgan.Game(..., equilibrium=...)` or `games = {name: "
-        "Game}`; "
-        "analysed instead of the built-in games unless --game is also given",
+        help="a Python file defining `game = jaxgan.Game(..., equilibrium=...)` "
+        "or `games = {name: Game}`; analysed instead of the built-in games "
+        "unless --game is also given",
     )
     parser.add_argument(
         "--algorithm",
@@ -109,8 +108,8 @@ def _main(argv=None) -> int:
         "--steps",
         type=int,
         default=2000,
-        help="steps per run (default 2000); with the refinement test it is rounded up to a "
-        "multiple of 8",
+        help="steps per run (default 2000); "
+        "with the refinement test it is rounded up to a multiple of 8",
     )
     parser.add_argument(
         "--offset", type=float, default=0.5, help="start = equilibrium + offset (default 0.5)"
@@ -150,9 +149,8 @@ def _main(argv=None) -> int:
         "--stonr",
         action="append",
         choices=stonr_games + ["none"],
-        help="box-constrained game for STON'R (repeatable; 'none' skips; default: all of them when "
-        "no --game or "
-        "--game-file is given, none otherwise)",
+        help="box-constrained game for STON'R (repeatable; 'none' skips; "
+        "default: all of them when no --game or --game-file is given, none otherwise)",
     )
     args = parser.parse_args(argv)
     for name in ("lr_min", "lr_max", "offset"):
@@ -160,9 +158,8 @@ def _main(argv=None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be finite, got {getattr(args, name)!r}")
     if args.offset == 0:
         parser.error(
-            "--offset 0 starts every run at the equilibrium: every run would read as converged and "
-            "the "
-            "report would measure nothing; give a non-zero offset (default 0.5)"
+            "--offset 0 starts every run at the equilibrium: every run would read as converged "
+            "and the report would measure nothing; give a non-zero offset (default 0.5)"
         )
     if not (0 < args.lr_min < args.lr_max):
         parser.error("--lr-min and --lr-max must satisfy 0 < lr-min < lr-max")
@@ -171,9 +168,8 @@ def _main(argv=None) -> int:
     if not args.no_refinement and args.steps % 8:
         rounded = args.steps + (-args.steps) % 8
         print(
-            f"jaxgan: --steps {args.steps} rounded up to {rounded} (the refinement test halves the "
-            "step three "
-            "times; --no-refinement keeps any count)",
+            f"jaxgan: --steps {args.steps} rounded up to {rounded} "
+            "(the refinement test halves the step three times; --no-refinement keeps any count)",
             file=sys.stderr,
         )
         args.steps = rounded
@@ -197,9 +193,8 @@ def _main(argv=None) -> int:
             parser.error(str(err))
         except SystemExit as err:  # the file called sys.exit(): nothing was analysed, so say so
             parser.error(
-                f"--game-file {args.game_file}: the file exited (sys.exit({err.code!r})) while it "
-                "was "
-                "loaded: it must define `game` or `games`, not run a program"
+                f"--game-file {args.game_file}: the file exited (sys.exit({err.code!r})) "
+                "while it was loaded: it must define `game` or `games`, not run a program"
             )
         except Exception as err:  # noqa: BLE001 - the user's file failed: one line, file and line
             parser.error(_where_it_failed(args.game_file, err))
@@ -215,10 +210,9 @@ def _main(argv=None) -> int:
         chosen_stonr = [] if (args.game or args.game_file) else stonr_games
     lrs = jnp.logspace(np.log10(args.lr_min), np.log10(args.lr_max), args.num_lr)
     print(
-        f"jaxgan: {len(chosen)} games x {len(chosen_algs)} algorithms, {args.num_lr} learning "
-        "rates in "
-        f"[{args.lr_min:g}, {args.lr_max:g}] x each algorithm's hyperparameter, {args.steps} steps "
-        "per run, "
+        f"jaxgan: {len(chosen)} games x {len(chosen_algs)} algorithms, {args.num_lr} "
+        f"learning rates in [{args.lr_min:g}, {args.lr_max:g}] x each algorithm's hyperparameter, "
+        f"{args.steps} steps per run, "
         f"on {jax.devices()[0].platform} ({jax.device_count()} device(s))",
         flush=True,
     )
@@ -271,20 +265,21 @@ def _summary(report, args) -> None:
         print("\nSTON'R (projected SimGD / extragradient residuals after 10,000 steps at lr 0.02):")
         for name, r in report["stonr"].items():
             print(
-                f"  {name:<18} point ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) residual "
-                f"{r['residual']:.1e} "
-                f"{r['local_type']:<14} SimGD {r['projected_simgd_residual']:.2e} EG "
-                f"{r['projected_extragradient_residual']:.2e}"
+                f"  {name:<18} point ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) "
+                f"residual {r['residual']:.1e} "
+                f"{r['local_type']:<14} SimGD {r['projected_simgd_residual']:.2e} "
+                f"EG {r['projected_extragradient_residual']:.2e}"
             )
     print(
-        "\nrho: spectral radius of one step at the equilibrium, per step over its cycle for a "
-        "periodic step (lookahead)"
-        "\n(< 1: locally convergent), minimised over the learning rates at the default "
-        "hyperparameter; rate: measured per-step contraction of the run there; conv/stable/runs:"
-        "\nconverged runs / points with rho < 1 / all; agree: rho < 1 iff converged, away from rho "
-        "= 1, on the 1-D"
-        "\ngrid and on the whole (lr x hyperparameter) map; refinement: Turinici's test at the "
-        "best lr."
+        "\nrho: spectral radius of one step at the equilibrium, "
+        "per step over its cycle for a periodic step (lookahead)"
+        "\n(< 1: locally convergent), "
+        "minimised over the learning rates at the default hyperparameter; "
+        "rate: measured per-step contraction of the run there; conv/stable/runs:"
+        "\nconverged runs / points with rho < 1 / all; agree: rho < 1 iff converged, "
+        "away from rho = 1, on the 1-D"
+        "\ngrid and on the whole (lr x hyperparameter) map; "
+        "refinement: Turinici's test at the best lr."
     )
     figures = [e["figure"] for e in report["games"].values() if e.get("figure")]
     print(

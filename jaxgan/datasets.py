@@ -108,7 +108,7 @@ def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Dataset2D:
 
 
 def gaussian() -> Dataset2D:
-    """The standard 2-D Gaussian (Mescheder et al. 2018, Fig. 5, "2D Gaussian").
+    """The standard 2-D Gaussian (Mescheder et al. 2018, Figure 5, "2D Gaussian").
 
     Examples:
       >>> import jax, jaxgan as jg
@@ -145,7 +145,7 @@ def _segments(name: str, starts, ends, tol: float) -> Dataset2D:
 
 @domains(tol=Real(0, low_open=True))
 def line(tol: float = 0.05) -> Dataset2D:
-    """Uniform on the segment ``[-1, 1] x {0}`` (Mescheder et al. 2018, Fig. 5, "Line").
+    """Uniform on the segment ``[-1, 1] x {0}`` (Mescheder et al. 2018, Figure 5, "Line").
 
     Examples:
       >>> import jax, numpy as np, jaxgan as jg
@@ -159,8 +159,9 @@ def line(tol: float = 0.05) -> Dataset2D:
 
 @domains(tol=Real(0, low_open=True))
 def four_lines(tol: float = 0.05) -> Dataset2D:
-    """Uniform on four parallel segments ``[-1, 1] x {-0.75, -0.25, 0.25, 0.75}``
-    (Mescheder et al. 2018, Fig. 5, "Four lines").
+    """Uniform on four parallel segments ``[-1, 1] x {-0.75, -0.25, 0.25, 0.75}``.
+
+    The data set of Mescheder et al. 2018, Fig. 5, "Four lines".
 
     Examples:
       >>> import jax, numpy as np, jaxgan as jg
@@ -176,7 +177,7 @@ def four_lines(tol: float = 0.05) -> Dataset2D:
 
 @domains(radius=Real(0, low_open=True), tol=Real(0, low_open=True))
 def circle(radius: float = 1.0, tol: float = 0.05) -> Dataset2D:
-    """Uniform on the circle of radius ``radius`` (Mescheder et al. 2018, Fig. 5, "Circle").
+    """Uniform on the circle of radius ``radius`` (Mescheder et al. 2018, Figure 5, "Circle").
 
     Examples:
       >>> import jax, numpy as np, jaxgan as jg
@@ -195,14 +196,15 @@ def circle(radius: float = 1.0, tol: float = 0.05) -> Dataset2D:
     return Dataset2D("circle", sampler, None, tol, distance)
 
 
-#: The four 2-D problems of Mescheder et al. (2018, Fig. 5), by name.
+#: The four 2-D problems of Mescheder et al. (2018, Figure 5), by name.
 MESCHEDER_2D = ("gaussian", "line", "circle", "four_lines")
 
 
 @domains(name=Choice("ring", "grid", "gaussian", "line", "circle", "four_lines"))
 def by_name(name: str) -> Dataset2D:
-    """A 2-D data set by name: ``ring``, ``grid``, ``gaussian``, ``line``, ``circle``,
-    ``four_lines``.
+    """A 2-D data set by name.
+
+    The names are ``ring``, ``grid``, ``gaussian``, ``line``, ``circle`` and ``four_lines``.
 
     Examples:
       >>> import jaxgan as jg

@@ -36,9 +36,11 @@ PyTree = object
 
 
 class Flow(NamedTuple):
-    """A solved flow: ``ts`` ``(T,)``, the states ``ys`` (a ``Joint`` of ``(T, ...)`` leaves) and
-    ``solved``, whether the solver reached ``ts[-1]`` within its ``max_steps`` (where it did not,
-    the states it did not reach are not finite; ``flow`` called eagerly raises instead).
+    """A solved flow: its times, its states, and whether the solver reached the last time.
+
+    The times ``ts`` are ``(T,)``, the states ``ys`` a ``Joint`` of ``(T, ...)`` leaves, and
+    ``solved`` says whether the solver reached ``ts[-1]`` within its ``max_steps`` (where it did
+    not, the states it did not reach are not finite; ``flow`` called eagerly raises instead).
 
     Examples:
       >>> import jaxgan as jg
@@ -64,8 +66,9 @@ def flow(
     max_steps: int = 100_000,
     hyperparams=None,
 ) -> Flow:
-    """Solve ``dw/dt = v_T(w)``, ``w(0) = w0``, at the times ``ts`` (diffrax, Tsit5 with an
-    adaptive PID step size).
+    """Solve ``dw/dt = v_T(w)``, ``w(0) = w0``, at the times ``ts``.
+
+    The solver is diffrax's Tsit5 with an adaptive PID step size.
 
     .. math:: \\frac{dw}{dt} = v_T(w) = -T(\\xi)(w), \\qquad w(0) = w_0
 
@@ -117,9 +120,8 @@ def flow(
     if not isinstance(out.solved, jax.core.Tracer) and not bool(out.solved):
         raise ValueError(
             f"flow: the solver took its `max_steps` = {int(max_steps)} steps before reaching t = "
-            f"{float(ts[-1]):g} "
-            "(a stiff or fast-growing flow, or tolerances too tight): raise `max_steps` or loosen "
-            "`rtol`/`atol`; "
+            f"{float(ts[-1]):g} (a stiff or fast-growing flow, or tolerances too tight): "
+            "raise `max_steps` or loosen `rtol`/`atol`; "
             "inside jit the result's `solved` field says so."
         )
     return out
@@ -139,8 +141,9 @@ def _flow_program(game, transform, rtol, atol, max_steps, with_hyperparams):
 def solve_flow(
     game: Game, w0: Joint, ts, *, transform=None, rtol=1e-10, atol=1e-12, max_steps=100_000
 ) -> Flow:
-    """The traceable body of ``flow``: the same solve, with the arguments already checked, for
-    use inside ``jit``/``vmap`` (``ts`` and ``w0`` traced).
+    """The traceable body of ``flow``: the same solve, with the arguments already checked.
+
+    It is for use inside ``jit``/``vmap`` (``ts`` and ``w0`` traced).
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxgan as jg
@@ -234,8 +237,9 @@ def refinement_test(
     batched: bool = True,
     hyperparams=None,
 ) -> Refinement:
-    """Turinici's learning-rate refinement test (Turinici 2020): has the run converged in the
-    learning rate?
+    """Turinici's learning-rate refinement test (Turinici 2020).
+
+    The test asks: has the run converged in the learning rate?
 
     Runs ``make_tx(eta / 2^k)`` for ``steps * 2^k`` steps, ``k = 0 .. levels - 1``, and
     compares them at ``points`` common cumulative learning rates ``s`` in ``[0, eta *
@@ -317,8 +321,9 @@ def refinement_test(
 
 @jax.jit
 def flatten_trajectory(ws):
-    """``(T, n)``: each recorded point of a trajectory (a ``Joint`` of ``(T, ...)`` leaves)
-    raveled.
+    """Each recorded point of a trajectory raveled, as one array of shape ``(T, n)``.
+
+    The trajectory is a ``Joint`` of ``(T, ...)`` leaves.
 
     Examples:
       >>> import jax.numpy as jnp, jaxgan as jg

@@ -40,9 +40,8 @@ def _as_points(x, arg: str, where: str, at_least: int = 1) -> np.ndarray:
         )
     if a.shape[0] < at_least:
         raise ValueError(
-            f"{where}: `{arg}` {'is empty' if a.shape[0] == 0 else 'has 1 sample'}: at least "
-            f"{at_least} "
-            f"sample(s) are needed "
+            f"{where}: `{arg}` {'is empty' if a.shape[0] == 0 else 'has 1 sample'}: "
+            f"at least {at_least} sample(s) are needed "
             f"({'a covariance needs two' if at_least == 2 else NO_SAMPLES})."
         )
     if not np.all(np.isfinite(a)):
@@ -108,9 +107,11 @@ class ModeReport(NamedTuple):
 
 @domains(threshold=Real(0, low_open=True))
 def high_quality_fraction(samples, dataset, threshold: float = 3.0) -> float:
-    """Fraction of samples within ``threshold`` standard deviations of a mode of
-    ``dataset`` (a ``jaxgan.datasets.Dataset2D``), or within its tolerance of a
-    continuous support (line, circle, lines).
+    """Fraction of samples near a mode of ``dataset`` or near its continuous support.
+
+    A sample counts when it is within ``threshold`` standard deviations of a mode of
+    ``dataset`` (a ``jaxgan.datasets.Dataset2D``), or within its tolerance of a continuous
+    support (line, circle, lines).
 
     Examples:
       >>> import jax, jaxgan as jg
@@ -151,8 +152,8 @@ def mode_coverage(
         )
     if dataset.support_distance is None:
         raise ValueError(
-            f"mode_coverage: data set {dataset.name!r} has full support (no modes, no support to "
-            "be near)."
+            f"mode_coverage: data set {dataset.name!r} has full support "
+            "(no modes, no support to be near)."
         )
     if dataset.modes is None:
         near = dataset.support_distance(x) <= dataset.std

@@ -42,8 +42,9 @@ def plot_eigenvalue_plane(ax, eigenvalues, *, label=None, marker="o"):
 
 
 def plot_stability_over_lr(ax, lrs, radius: Dict[str, np.ndarray], status: Dict[str, np.ndarray]):
-    """Spectral radius of the update map against the learning rate, one line per
-    algorithm, with the empirical outcome of each run marked (filled: converged)."""
+    """Spectral radius of the update map against the learning rate, one line per algorithm.
+
+    The empirical outcome of each run is marked (filled: converged)."""
     lrs = np.asarray(lrs)
     ax.axhline(1.0, color="0.5", lw=0.8, ls="--")
     undrawn = [
@@ -101,9 +102,10 @@ def _edges(values, log):
 
 
 def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title=None):
-    """A stability map: ``log10`` of the one-step spectral radius over (learning rate,
-    hyperparameter), blue where it is below one, red above, grey where undefined, with
-    the runs of the same grid marked (dot: converged, cross: not)."""
+    """A stability map: ``log10`` of the one-step spectral radius over a grid.
+
+    The grid is (learning rate, hyperparameter); blue where the radius is below one, red above,
+    grey where undefined, with the runs of the same grid marked (dot: converged, cross: not)."""
     lrs = np.asarray(lrs, float)
     rho = np.array(radius, dtype=float).reshape(lrs.size, -1)
     status = np.asarray(status).reshape(rho.shape)
@@ -138,8 +140,10 @@ def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title
 
 
 def plot_refinement(ax, algorithms: Dict[str, dict]):
-    """Refinement errors (to the flow, or between successive learning rates) against the
-    learning rate, log-log, with a slope-one guide: first-order methods run parallel to it."""
+    """Refinement errors against the learning rate, log-log, with a slope-one guide.
+
+    The errors are to the flow, or between successive learning rates; first-order methods run
+    parallel to the guide."""
     for name, r in algorithms.items():
         ref = r.get("refinement") or {}
         errs = ref.get("errors_to_flow") or ref.get("gaps")
@@ -178,9 +182,11 @@ def _decoded_grids(r):
 
 
 def game_report_figure(path, title: str, entry: dict):
-    """One game's page of the report: the field eigenvalues, the one-step radius against
-    the learning rate (default hyperparameters, run outcomes marked), the refinement
-    errors, and the stability map of every algorithm."""
+    """One game's page of the report: eigenvalues, radius, refinement and stability maps.
+
+    The page shows the field eigenvalues, the one-step radius against the learning rate
+    (default hyperparameters, run outcomes marked), the refinement errors, and the stability
+    map of every algorithm."""
     plt = _plt()
     algs = entry["algorithms"]
     ncol = 4

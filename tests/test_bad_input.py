@@ -127,9 +127,10 @@ def test_bad_input_gets_a_clear_error(name, call, error, fragment):
     assert fragment in str(info.value)
 
 
-def test_the_readme_table_lists_every_case():
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    table = readme[readme.index("## Bad input"):]
+def test_the_errors_page_table_lists_every_case():
+    """The bad-input table of the docs page "Errors and refusals" has a row for every case."""
+    page = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "errors.md").read_text()
+    table = page[page.index("## The bad-input table"):]
     for name, _, error, fragment in CASES:
         assert f"| {name} |" in table, name
         assert f"`{error.__name__}`" in table and fragment in table, name

@@ -1,4 +1,4 @@
-"""Same inputs and keys give bitwise-identical results on the CPU (README, "Determinism")."""
+"""Same inputs and keys give bitwise-identical results on the CPU (docs/scale.md, "Determinism")."""
 
 import jax
 import jax.numpy as jnp

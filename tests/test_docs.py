@@ -1,6 +1,8 @@
-"""The API reference: every public name has an entry, and the site builds with warnings as errors."""
+"""The docs site: every public name has an API entry, every guide page is in the index, and the site
+builds with warnings as errors."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -30,6 +32,26 @@ def test_a_new_public_name_without_an_entry_is_caught(monkeypatch):
     assert coverage_check.missing_entries() == ["jaxgan.undocumented_helper"]
 
 
+#: the guide's pages (docs/*.md), in the order of the index's toctree
+GUIDE = ["getting_started", "analyses", "composing", "players", "performance", "errors", "scale", "benchmarks",
+         "layout", "design"]
+
+
+def test_every_guide_page_is_in_the_index_and_opens_with_its_purpose():
+    """Each page of docs/ is in the toctree, and starts with a title and one paragraph saying what
+    it is for."""
+    index = open(os.path.join(ROOT, "docs", "index.md")).read()
+    toctree = index[index.index(":caption: Guide"):].split("```", 1)[0].split()
+    assert toctree[2:] == GUIDE
+    pages = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "docs")) if f.endswith(".md") and f != "index.md")
+    assert pages == sorted(GUIDE)
+    for page in GUIDE:
+        text = open(os.path.join(ROOT, "docs", f"{page}.md")).read()
+        title, first = text.split("\n\n")[:2]
+        assert title.startswith("# ") and "\n" not in title, page
+        assert not first.startswith(("#", "`", "|", "-", "*")) and first.rstrip().endswith("."), page
+
+
 def test_the_site_builds_with_warnings_as_errors(tmp_path):
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_nb")
@@ -39,8 +61,18 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     api = (tmp_path / "html" / "api" / "spectra.html").read_text()
     assert 'id="jaxgan.top_eigenvalues"' in api and "Krylov-Schur" in api
     assert (tmp_path / "html" / "tutorials" / "landscape.html").exists()
-    assert "Compile once, call fast" in (tmp_path / "html" / "guide.html").read_text() or \
-        "compile once" in (tmp_path / "html" / "guide.html").read_text().lower()
+    # the guide's pages, each in the index's toctree; the front page shows the install line
+    html = tmp_path / "html"
+    index = (html / "index.html").read_text()
+    for page in GUIDE:
+        assert (html / f"{page}.html").exists(), page
+        assert f'href="{page}.html"' in index, page
+    assert not (html / "guide.html").exists()
+    text = re.sub(r"<[^>]+>", "", index)  # the code blocks' text, without the highlighting's spans
+    assert "pip install -e" in text and "jg.spectral_radius(game, optax.sgd(lr)" in text
+    assert "compile once, call fast" in (html / "performance.html").read_text().lower()
+    assert "Module state that is not a parameter" in (html / "players.html").read_text()
+    assert "a loss that is not scalar" in (html / "errors.html").read_text()
     # what a reader sees: public type names, rendered formulas (MathJax), the design notes page
     pages = {p.name: p.read_text() for p in (tmp_path / "html" / "api").glob("*.html")}
     assert not [name for name, page in pages.items() if "jaxlib" in page or "._src." in page]

@@ -1,4 +1,4 @@
-"""The import direction between jaxgan's layers (the README's module map states the same rule).
+"""The import direction between jaxgan's layers (the docs' module map, docs/layout.md, states it).
 
 A module may import modules of its own layer or of a lower one, never of a higher one, and
 the modules of one layer import one another without cycles. Imports inside functions count.
@@ -65,7 +65,7 @@ def _imports(module, path):
 
 def test_every_module_has_a_layer():
     missing = sorted({_unit(m) for m, _ in _modules()} - set(LAYER))
-    assert not missing, f"modules without a layer in tests/test_layers.py (and the README's module map): {missing}"
+    assert not missing, f"modules without a layer in tests/test_layers.py (and the module map of docs/layout.md): {missing}"
 
 
 def test_no_module_imports_a_higher_layer():
@@ -103,18 +103,18 @@ def test_no_import_cycles_between_units():
         visit(node)
 
 
-def test_the_readme_module_map_lists_every_module():
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    section = readme[readme.index("## Module map"):]
+def test_the_docs_module_map_lists_every_module():
+    page = open(os.path.join(ROOT, "docs", "layout.md")).read()
+    section = page[page.index("## Module map"):]
     section = section[: section.index("\n## ", 4)]
     for unit in LAYER:
         if unit not in ("__init__", "__main__"):
-            assert f"`{unit}" in section, f"the README's module map has no line for {unit}"
+            assert f"`{unit}" in section, f"the module map of docs/layout.md has no line for {unit}"
 
 
 def test_the_top_level_rule():
     """One spelling per object: the top level repeats no catalogue's name, and holds the core and
-    the everyday entry points (the README's stated rule)."""
+    the everyday entry points (the rule docs/layout.md states)."""
     import jaxgan as jg
 
     top = set(jg.__all__)

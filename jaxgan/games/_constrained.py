@@ -41,7 +41,9 @@ def _spurious_cycle(x, y):
 
 
 def constrained_examples() -> Dict[str, ConstrainedGame]:
-    """Box games with a unique first-order min-max point (scalar players):
+    """Box games with a unique first-order min-max point (scalar players).
+
+    The games are:
 
     * ``"bilinear"``: ``(x - 1/2)(y - 1/2)`` on ``[0, 1]^2``; point ``(1/2, 1/2)``
       (Daskalakis et al. 2022, Appendix D). SimGD spirals out of it.

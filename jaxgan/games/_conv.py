@@ -146,8 +146,10 @@ def dcgan(
     loss: str = "standard",
     name: str = "dcgan",
 ) -> NeuralGAN:
-    """A full-batch GAN between a DCGAN-style convolutional generator and discriminator
-    (flax.linen; see the module docstring) on images given as flat rows.
+    """A full-batch GAN between a DCGAN-style convolutional generator and discriminator.
+
+    Both networks are flax.linen modules (see the module docstring); the game is on images
+    given as flat rows.
 
     ``size`` picks ``DCGAN_SIZES[size]``; ``latent_dim``, ``g_channels`` and ``d_channels``
     override it. The image side must be ``4 * 2^k`` (``k >= 0`` up-sampling stages) and
@@ -204,8 +206,8 @@ def dcgan(
         )
     if h * w * c != data.shape[1]:
         raise ValueError(
-            f"{where}: `image_shape` {image_shape!r} has {h * w * c} values but the data's rows "
-            f"have {data.shape[1]}."
+            f"{where}: `image_shape` {image_shape!r} "
+            f"has {h * w * c} values but the data's rows have {data.shape[1]}."
         )
     Generator, Discriminator = _modules()
     G = Generator((h, w, c), sizes["g_channels"], data.dtype)

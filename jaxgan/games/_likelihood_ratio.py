@@ -15,8 +15,9 @@ from .._game import Game, Joint
 
 
 class AlternatingMinimisation(NamedTuple):
-    """The iterates of exact alternating minimisation (the lecture notes "Computing the GAN
-    Equilibrium", Algorithm 1).
+    """The iterates of exact alternating minimisation.
+
+    The algorithm is Algorithm 1 of the lecture notes "Computing the GAN Equilibrium".
 
     Attributes:
       R: ``(iterations + 1, N)`` generator ratios, ``R[0]`` the start.
@@ -40,11 +41,12 @@ class AlternatingMinimisation(NamedTuple):
 
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
 class LikelihoodRatioGame(Game):
-    """The non-saturating GAN over a finite support ``{y_i}`` with reference probabilities
-    ``p_i`` (the lecture notes "Computing the GAN Equilibrium"), reparameterised by the likelihood
-    ratio ``R = p_G / p_r`` (the
-    generator, ``phi``, with ``E[R] = sum_i p_i R_i = 1``) and the discriminator ``f_i =
-    P(real | y_i)`` in ``(0, 1)`` (``theta``):
+    """The non-saturating GAN over a finite support, reparameterised by the likelihood ratio.
+
+    The support is ``{y_i}`` with reference probabilities ``p_i`` (the lecture notes "Computing
+    the GAN Equilibrium"); the players are the likelihood ratio ``R = p_G / p_r`` (the generator,
+    ``phi``, with ``E[R] = sum_i p_i R_i = 1``) and the discriminator
+    ``f_i = P(real | y_i)`` in ``(0, 1)`` (``theta``):
 
     .. math:: g(R, f) = E[-R \\log f], \\qquad d(R, f) = E[-\\log f] + E[-R \\log(1 - f)].
 
@@ -129,10 +131,11 @@ class LikelihoodRatioGame(Game):
 
 @domains(p=FiniteArray())
 def likelihood_ratio(p) -> LikelihoodRatioGame:
-    """The GAN in likelihood-ratio form over a finite support with probabilities ``p``
-    (the lecture notes "Computing the GAN Equilibrium"). ``phi = R`` (``N`` ratios, ``E[R] = 1``),
-    ``theta = f`` (``N``
-    discriminator outputs in ``(0, 1)``); the equilibrium is ``R = 1``, ``f = 1/2``.
+    """The GAN in likelihood-ratio form over a finite support with probabilities ``p``.
+
+    The game of the lecture notes "Computing the GAN Equilibrium": ``phi = R`` (``N`` ratios,
+    ``E[R] = 1``), ``theta = f`` (``N`` discriminator outputs in ``(0, 1)``); the equilibrium
+    is ``R = 1``, ``f = 1/2``.
 
     Args:
       p: reference probabilities, positive, summing to 1, shape ``(N,)`` with ``N >= 2``.

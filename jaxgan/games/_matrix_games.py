@@ -17,9 +17,10 @@ PD_LOSS_2 = (1.0, 0.0, 3.0, 2.0)
 
 
 def tandem(*, name: str = "tandem") -> Game:
-    """The Tandem game of Letcher et al. (2019): ``L1 = (x + y)^2 - 2x``,
-    ``L2 = (x + y)^2 - 2y``. Every point of the line ``x + y = 1`` is a Nash equilibrium;
-    LOLA's fixed points move off it, SOS's do not.
+    """The Tandem game of Letcher et al. (2019).
+
+    Its losses are ``L1 = (x + y)^2 - 2x``, ``L2 = (x + y)^2 - 2y``. Every point of the line
+    ``x + y = 1`` is a Nash equilibrium; LOLA's fixed points move off it, SOS's do not.
 
     Examples:
       >>> import jaxgan as jg
@@ -36,8 +37,9 @@ def tandem(*, name: str = "tandem") -> Game:
 
 
 def matching_pennies(*, name: str = "matching-pennies") -> Game:
-    """Matching pennies with mixed strategies ``p = sigmoid(x)``, ``q = sigmoid(y)`` (the
-    probabilities of heads): player 1 wins when the pennies match,
+    """Matching pennies with mixed strategies ``p = sigmoid(x)``, ``q = sigmoid(y)``.
+
+    The strategies are the probabilities of heads; player 1 wins when the pennies match,
     ``L1 = -(2p - 1)(2q - 1) = -L2``. The unique Nash equilibrium is ``p = q = 1/2``
     (``x = y = 0``), where the Jacobian ``[[0, 1/4], [-1/4, 0]]`` has eigenvalues ``+-i/4``, so
     simultaneous gradient descent spirals away from it.
@@ -57,8 +59,10 @@ def matching_pennies(*, name: str = "matching-pennies") -> Game:
 
 @domains(gamma=Real(0, 1, high_open=True))
 def ipd_values(theta1: jax.Array, theta2: jax.Array, gamma: jax.typing.ArrayLike = 0.96):
-    """The exact (1 - gamma)-scaled discounted losses ``(L1, L2)`` of the iterated
-    prisoner's dilemma with memory-one policies (Foerster et al. 2018, section 4.1).
+    """The exact discounted losses ``(L1, L2)`` of the iterated prisoner's dilemma.
+
+    The losses are (1 - gamma)-scaled, the policies memory-one (Foerster et al. 2018,
+    section 4.1).
 
     Each player's policy is five logits: the probability of cooperating at the first round,
     and after each of the states (C, C), (C, D), (D, C), (D, D) *seen from that player*
@@ -93,8 +97,9 @@ def ipd_values(theta1: jax.Array, theta2: jax.Array, gamma: jax.typing.ArrayLike
 
 @domains(gamma=Real(0, 1, high_open=True))
 def iterated_prisoners_dilemma(gamma: float = 0.96, *, name: str = "ipd") -> Game:
-    """The iterated prisoner's dilemma with exact discounted values (``ipd_values``): each
-    player's parameters are its five policy logits. Naive learners tend to mutual
+    """The iterated prisoner's dilemma with exact discounted values (``ipd_values``).
+
+    Each player's parameters are its five policy logits. Naive learners tend to mutual
     defection (loss 2); LOLA-type learners find reciprocity (tit-for-tat, loss near 1)
     (Foerster et al. 2018).
 

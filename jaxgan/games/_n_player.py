@@ -30,7 +30,9 @@ def _as_vector(w):
 
 @domains(n=Integer(2), stacked=Flag())
 def cyclic(n: int = 4, *, stacked: bool = False, name: str = "") -> NPlayerGame:
-    """The n-player cyclic game of Balduzzi et al. (2018): scalar players with losses
+    """The n-player cyclic game of Balduzzi et al. (2018), with scalar players.
+
+    The players' losses are
 
     .. math:: \\ell_i(x) = x_i \\Big(\\sum_{j > i} x_j - \\sum_{j < i} x_j\\Big).
 
@@ -81,8 +83,10 @@ def cournot(
     stacked: bool = False,
     name: str = "",
 ) -> NPlayerGame:
-    """Cournot competition of ``n`` firms: firm ``i`` produces ``q_i``, the price is
-    ``a - b sum_j q_j`` and each firm's cost per unit ``c``; each minimises its negative profit
+    """Cournot competition of ``n`` firms, each minimising its negative profit.
+
+    Firm ``i`` produces ``q_i``, the price is ``a - b sum_j q_j`` and each firm's cost per unit
+    ``c``; each minimises its negative profit
 
     .. math:: \\ell_i(q) = -q_i \\big(a - b \\textstyle\\sum_j q_j - c\\big).
 
@@ -125,8 +129,9 @@ def cournot(
 
 @domains(n=Integer(2))
 def cyclic_matching_pennies(n: int = 3, *, name: str = "") -> NPlayerGame:
-    """Matching pennies of ``n`` players on sigmoid policies (Jordan 1993 for three):
-    player ``i`` plays heads with probability ``p_i = sigmoid(x_i)`` and wants to match player
+    """Matching pennies of ``n`` players on sigmoid policies (Jordan 1993 for three).
+
+    Player ``i`` plays heads with probability ``p_i = sigmoid(x_i)`` and wants to match player
     ``i + 1``; the last player wants to *mismatch* player 0. With ``u_i = 2 p_i - 1``,
 
     .. math:: \\ell_i = -u_i u_{i+1} \\;(i < n - 1), \\qquad \\ell_{n-1} = u_{n-1} u_0.
@@ -164,13 +169,14 @@ def cyclic_matching_pennies(n: int = 3, *, name: str = "") -> NPlayerGame:
 
 @domains(k=Integer(1))
 def gman(game: Game, k: int = 2, *, name: str = "") -> NPlayerGame:
-    """A GAN with one generator and ``k`` discriminators (GMAN, Durugkar et al. 2017, with the
-    arithmetic mean): the players are ``Players(phi, theta_1, ..., theta_k)``; discriminator
-    ``j`` minimises the two-player game's ``loss_d(phi, theta_j)`` and the generator the mean
-    ``(1/k) sum_j loss_g(phi, theta_j)``. Pass a ``jg.games.dirac(...)`` for its Dirac-GAN
-    version with exact expectations: at the equilibrium the eigenvalues are ``+- i f'(0)``
-    (as with one discriminator) and ``k - 1`` zeros (the discriminators' differences are
-    neutral directions of the linearised dynamics).
+    """A GAN with one generator and ``k`` discriminators (GMAN, Durugkar et al. 2017).
+
+    GMAN with the arithmetic mean: the players are ``Players(phi, theta_1, ..., theta_k)``;
+    discriminator ``j`` minimises the two-player game's ``loss_d(phi, theta_j)`` and the
+    generator the mean ``(1/k) sum_j loss_g(phi, theta_j)``. Pass a ``jg.games.dirac(...)`` for
+    its Dirac-GAN version with exact expectations: at the equilibrium the eigenvalues are
+    ``+- i f'(0)`` (as with one discriminator) and ``k - 1`` zeros (the discriminators'
+    differences are neutral directions of the linearised dynamics).
 
     The players' losses are read, so a game whose field is not their gradient (a
     ``modified_game``) is refused: the drift of steps on the GMAN couples the discriminators

@@ -130,9 +130,8 @@ def _adapt(module, key, example, arg: str):
         extra = sorted(set(variables) - {"params"})
         if extra:
             raise ValueError(
-                f"neural_gan: `{arg}` has variable collections {extra} besides 'params'; a game "
-                "needs pure "
-                "players (no batch statistics or other mutable state)."
+                f"neural_gan: `{arg}` has variable collections {extra} besides 'params'; "
+                "a game needs pure players (no batch statistics or other mutable state)."
             )
         return variables, lambda p, x: module.apply(p, x)
     if _is_nnx(module):
@@ -141,15 +140,13 @@ def _adapt(module, key, example, arg: str):
         graphdef, params, rest = nnx.split(module, nnx.Param, ...)
         if jax.tree.leaves(rest):
             raise ValueError(
-                f"neural_gan: `{arg}` holds nnx state besides nnx.Param (batch statistics, RNG "
-                "streams); a game "
-                "needs pure players."
+                f"neural_gan: `{arg}` holds nnx state besides nnx.Param "
+                "(batch statistics, RNG streams); a game needs pure players."
             )
         return params, lambda p, x: nnx.merge(graphdef, p, rest)(x)
     raise TypeError(
-        f"neural_gan: `{arg}` must be a flax.linen.Module or a flax.nnx.Module, got "
-        f"{describe(module)} "
-        "(for plain functions use jaxgan.games.gan or mlp_gan)."
+        f"neural_gan: `{arg}` must be a flax.linen.Module or a flax.nnx.Module, "
+        f"got {describe(module)} (for plain functions use jaxgan.games.gan or mlp_gan)."
     )
 
 
@@ -258,8 +255,9 @@ def _assemble(g_apply, d_apply, params, data, latents, loss, name, where) -> Neu
 
 @domains(sizes=IntSequence(1))
 def mlp_init(key: jax.Array, sizes: Sequence[int], dtype=None):
-    """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes`` (LeCun-normal weights, zero
-    biases).
+    """Parameters ``[(W, b), ...]`` of an MLP with layer sizes ``sizes``.
+
+    The weights are LeCun-normal, the biases zero.
 
     Examples:
       >>> import jax, jaxgan as jg

@@ -28,7 +28,9 @@ def _as_matrix(name, value, shape):
     c=Maybe(FiniteArray()),
 )
 def quadratic(A, B, C, b=None, c=None, *, name: str = "quadratic"):
-    """The zero-sum quadratic game ``min_x max_y f`` with
+    """The zero-sum quadratic game ``min_x max_y f``.
+
+    The objective is
 
     .. math:: f(x, y) = x^T A x / 2 + x^T B y - y^T C y / 2 + b^T x + c^T y.
 
@@ -126,7 +128,9 @@ def bilinear(A, *, name: str = "bilinear"):
 
 
 def ridge_examples():
-    """The three 2-D games of Wang, Zhang & Ba (2020, section 6.1), ``min_x max_y g``:
+    """The three 2-D games ``min_x max_y g`` of Wang, Zhang & Ba (2020, section 6.1).
+
+    The games are:
 
     * ``"g1"``: ``-3x^2 - y^2 + 4xy``. ``(0, 0)`` is a strict local minimax (``H_yy = -2``,
       Schur complement ``-6 + 8 = 2``) but not a local Nash point (``H_xx = -6``);
@@ -163,9 +167,11 @@ def ridge_examples():
 
 @domains(x_r=Real())
 def turinici(x_r: float = 1.0):
-    """Turinici's simple example (Turinici 2020, with the sign of its printed iteration
-    corrected): the zero-sum game ``f(x, y) = y (x - x_r)``, played by alternating GD with the
-    discriminator first (``jg.transforms.alternating(optax.sgd(tau))``):
+    """Turinici's simple example (Turinici 2020), a zero-sum game played by alternating GD.
+
+    The example, with the sign of its printed iteration corrected, is the zero-sum game
+    ``f(x, y) = y (x - x_r)``, played by alternating GD with the discriminator first
+    (``jg.transforms.alternating(optax.sgd(tau))``):
 
     .. math:: y_{n+1} = y_n + \\tau (x_n - x_r), \\qquad x_{n+1} = x_n - \\tau y_{n+1}.
 
@@ -192,8 +198,9 @@ def turinici(x_r: float = 1.0):
 
 @domains(x_r=Real())
 def turinici_invariant(w, tau, x_r: float = 1.0):
-    """The quantity ``(x - x_r)^2 + y^2 + tau (x - x_r) y`` that Turinici's alternating map
-    conserves exactly (``tau = 0``: the flow's circle).
+    """The quantity ``(x - x_r)^2 + y^2 + tau (x - x_r) y``, conserved by Turinici's map.
+
+    Turinici's alternating map conserves it exactly (``tau = 0``: the flow's circle).
 
     Examples:
       >>> import jaxgan as jg

@@ -17,12 +17,14 @@ PENALTIES = ("gp", "relu", "none")
 
 @domains(lam=Real(0, low_open=True), penalty=Choice(*PENALTIES), order=Integer(1))
 def wgan_1d(lam: float = 1.0, penalty: str = "gp", *, order: int = 4):
-    """The 1-D WGAN of Ehab 2023, section 11: data ``x ~ N(0, 1)``, generator ``G(z) = z +
-    theta_G`` (``z ~ N(0, 1)``), critic ``D(x) = theta_D x``, built with ``games.gan``
-    (``loss="wgan"``) and ``regularizers.wgan_gp`` / ``relu_gp``; expectations are exact
-    (Gauss-Hermite). In jaxgan's convention (``L = E D(G(z)) - E D(x) = theta_D theta_G``,
-    ``loss_g = L``, ``loss_d = -L + penalty``) the critic's slope is *positive* toward the
-    generated samples; Ehab 2023 writes the mirror image ``theta_D -> -theta_D``.
+    """The 1-D WGAN of Ehab 2023, section 11, with exact expectations.
+
+    Data ``x ~ N(0, 1)``, generator ``G(z) = z + theta_G`` (``z ~ N(0, 1)``), critic
+    ``D(x) = theta_D x``, built with ``games.gan`` (``loss="wgan"``) and ``regularizers.wgan_gp``
+    / ``relu_gp``; expectations are exact (Gauss-Hermite). In jaxgan's convention
+    (``L = E D(G(z)) - E D(x) = theta_D theta_G``, ``loss_g = L``, ``loss_d = -L + penalty``)
+    the critic's slope is *positive* toward the generated samples; Ehab 2023 writes the mirror
+    image ``theta_D -> -theta_D``.
 
     With ``penalty="gp"``, ``loss_d = -theta_D theta_G + lam (|theta_D| - 1)^2`` and
     (``wgan_1d_best_responses``) two local best responses exist exactly while ``|theta_G| <
@@ -72,9 +74,9 @@ def wgan_1d(lam: float = 1.0, penalty: str = "gp", *, order: int = 4):
 
 
 def wgan_1d_best_responses(theta_g, lam):
-    """The two local best responses of WGAN-GP's critic in ``wgan_1d`` (jaxgan's sign):
+    """The two local best responses of WGAN-GP's critic in ``wgan_1d`` (jaxgan's sign).
 
-    ``upper = 1 + theta_G / (2 lam)`` (a best response iff ``theta_G > -2 lam``) and
+    They are ``upper = 1 + theta_G / (2 lam)`` (a best response iff ``theta_G > -2 lam``) and
     ``lower = -1 + theta_G / (2 lam)`` (iff ``theta_G < 2 lam``).
 
     Returns:
@@ -92,9 +94,10 @@ def wgan_1d_best_responses(theta_g, lam):
 
 
 def wgan_1d_fixed_points(lam):
-    """The fixed points of best-response descent on WGAN-GP's two branches:
-    ``(-lam, 1/2)`` (upper) and ``(lam, -1/2)`` (lower); Ehab 2023's ``(lam, 1/2)`` in its
-    mirrored sign.
+    """The fixed points of best-response descent on WGAN-GP's two branches.
+
+    They are ``(-lam, 1/2)`` (upper) and ``(lam, -1/2)`` (lower); Ehab 2023's ``(lam, 1/2)``
+    in its mirrored sign.
 
     Examples:
       >>> import jaxgan as jg

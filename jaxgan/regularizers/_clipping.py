@@ -50,8 +50,8 @@ def clip_discriminator(c: jax.typing.ArrayLike) -> optax.GradientTransformationE
             return Joint(updates.phi, clip(params.theta, updates.theta)), state
         if isinstance(params, Joint) or isinstance(updates, Joint):
             raise TypeError(
-                "clip_discriminator: `updates` and `params` must both be jaxgan.Joint pytrees, or "
-                "both one player's."
+                "clip_discriminator: `updates` and `params` must both be jaxgan.Joint pytrees, "
+                "or both one player's."
             )
         # one player's step (inside alternating, per_player, ttur): clip the critic's, leave the
         # generator's

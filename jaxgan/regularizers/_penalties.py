@@ -25,9 +25,9 @@ def _check_gan(game, where):
     ``scales`` the discriminator's step size), so the remedy is the other order."""
     if not isinstance(game, GAN):
         raise TypeError(
-            f"{where}: `game` must be a jaxgan.games.GAN (built with jg.games.gan or a GAN "
-            "catalogue game) so that "
-            f"the penalty can see the discriminator and the data, got {describe(game)}."
+            f"{where}: `game` must be a jaxgan.games.GAN "
+            "(built with jg.games.gan or a GAN catalogue game) "
+            f"so that the penalty can see the discriminator and the data, got {describe(game)}."
         )
     key = "(key)" if where == "fresh_instance_noise" else ""  # that one returns key -> GAN
     return require_field_from_losses(
@@ -61,7 +61,9 @@ def _mean_sq_grad(game: GAN, theta, rule: Quadrature):
 
 @domains(gamma=Real(0))
 def r1(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
-    """R1: the zero-centred gradient penalty on the data (Mescheder et al. 2018, Eq. 9),
+    """R1: the zero-centred gradient penalty on the data.
+
+    The penalty of Mescheder et al. 2018, Eq. 9,
 
     .. math:: R_1(\\theta) = \\frac{\\gamma}{2} E_{x \\sim p_D}[|\\nabla_x D_\\theta(x)|^2],
 
@@ -87,7 +89,9 @@ def r1(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
 
 @domains(gamma=Real(0))
 def r2(game: GAN, gamma: jax.typing.ArrayLike) -> GAN:
-    """R2: the zero-centred gradient penalty on generated samples (Mescheder et al. 2018, Eq. 10),
+    """R2: the zero-centred gradient penalty on generated samples.
+
+    The penalty of Mescheder et al. 2018, Eq. 10,
 
     .. math:: R_2(\\phi, \\theta) = \\frac{\\gamma}{2} E_{z}[|\\nabla_x D_\\theta(G_\\phi(z))|^2],
 
@@ -122,9 +126,8 @@ def _interpolates(game: GAN, phi, order: int, pairing: str) -> Quadrature:
     if pairing == "pairs":
         if real.nodes.shape[0] != fake.nodes.shape[0]:
             raise ValueError(
-                "wgan_gp: pairing='pairs' needs as many data points as latents, got "
-                f"{real.nodes.shape[0]} and "
-                f"{fake.nodes.shape[0]}."
+                "wgan_gp: pairing='pairs' needs as many data points as latents, "
+                f"got {real.nodes.shape[0]} and {fake.nodes.shape[0]}."
             )
         x = real.nodes[:, None]
         g = fake.nodes[:, None]
@@ -154,7 +157,9 @@ def wgan_gp(
     order: int = 4,
     pairing: str = "product",
 ) -> GAN:
-    """The WGAN-GP gradient penalty on interpolates (Gulrajani et al. 2017),
+    """The WGAN-GP gradient penalty on interpolates (Gulrajani et al. 2017).
+
+    The penalty is
 
     .. math:: \\lambda E_{\\hat x}[(|\\nabla_x D_\\theta(\\hat x)| - g_0)^2], \\quad
               \\hat x = t x + (1 - t) G_\\phi(z), \\ t \\sim U[0, 1],
@@ -190,8 +195,9 @@ def wgan_gp(
 def relu_gp(
     game: GAN, lam: jax.typing.ArrayLike, *, order: int = 4, pairing: str = "product"
 ) -> GAN:
-    """The ReLU gradient penalty ``lam * E[ReLU(|grad_x D(x_hat)| - 1)]`` on interpolates
-    (Ehab 2023, section 12).
+    """The ReLU gradient penalty ``lam * E[ReLU(|grad_x D(x_hat)| - 1)]`` on interpolates.
+
+    The penalty of Ehab 2023, section 12:
 
     .. math:: \\lambda\\, \\mathbb{E}\\big[\\operatorname{ReLU}(|\\nabla_x D(\\hat x)| - 1)\\big]
 
@@ -222,9 +228,10 @@ def relu_gp(
 def instance_noise(
     game: GAN, sigma: jax.typing.ArrayLike, *, order: int = 8, noise: Optional[jax.Array] = None
 ) -> GAN:
-    """Instance noise: every sample the discriminator sees, real or generated, is
-    ``x + sigma * eps`` with ``eps ~ N(0, I)`` (Sonderby et al. 2016; Mescheder et al. 2018,
-    Lemma 3.2).
+    """Instance noise: every sample the discriminator sees is perturbed by Gaussian noise.
+
+    Every sample, real or generated, is ``x + sigma * eps`` with ``eps ~ N(0, I)``
+    (Sonderby et al. 2016; Mescheder et al. 2018, Lemma 3.2).
 
     .. math:: \\tilde x = x + \\sigma \\varepsilon, \\qquad \\varepsilon \\sim \\mathcal{N}(0, I)
 
@@ -249,8 +256,8 @@ def instance_noise(
         d = int(np.prod(event_shape)) if event_shape else 1
         if order**d > 100_000:
             raise ValueError(
-                f"instance_noise: a Gauss-Hermite grid of order {order} over {d} dimensions has "
-                f"{order**d} nodes; "
+                "instance_noise: a Gauss-Hermite grid "
+                f"of order {order} over {d} dimensions has {order**d} nodes; "
                 "pass fixed standard-normal samples `noise=` of shape (M, *x.shape) instead."
             )
         eps = gauss_hermite(np.zeros(d), 1.0, order)
@@ -291,10 +298,11 @@ def instance_noise(
 def fresh_instance_noise(
     game: GAN, sigma: jax.typing.ArrayLike, *, samples: int = 1
 ) -> Callable[[jax.Array], GAN]:
-    """Instance noise drawn anew at every step: the stochastic game ``key -> GAN`` whose
-    discriminator sees ``x + sigma * eps`` with ``samples`` fresh standard-normal draws of
-    ``eps`` at every step (the same draws perturb the real and the generated samples; each
-    term's expectation is still exact), as practitioners run it (Sonderby et al. 2016).
+    """Instance noise drawn anew at every step, as practitioners run it (Sonderby et al. 2016).
+
+    The stochastic game ``key -> GAN`` whose discriminator sees ``x + sigma * eps`` with
+    ``samples`` fresh standard-normal draws of ``eps`` at every step (the same draws perturb the
+    real and the generated samples; each term's expectation is still exact).
 
     Each key's game is ``instance_noise(game, sigma, noise=eps)`` with ``eps`` drawn from
     the key, so its field is an unbiased estimate of the exact-expectation field of

@@ -179,8 +179,8 @@ def _why_undefined(game: Game) -> str:
     if smallest <= 1e-9 * max(1.0, float(np.max(np.abs(J)))):
         return (
             "not applicable: the discriminator's Hessian H_tt is singular at the equilibrium "
-            "(smallest |eigenvalue| "
-            f"{smallest:.1e}), and the method solves with it (its update is undefined there)"
+            f"(smallest |eigenvalue| {smallest:.1e}), "
+            "and the method solves with it (its update is undefined there)"
         )
     return NOT_DIFFERENTIABLE
 

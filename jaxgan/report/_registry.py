@@ -179,8 +179,8 @@ def n_player_form(name: str, alg: Algorithm, n: int) -> Union[Algorithm, str]:
     reasons = {
         "jare": TWO_PLAYER_ONLY["jare"],
         "jare+alternating": TWO_PLAYER_ONLY["jare"],
-        "clipped-critic-5": "it clips a discriminator after each of its five steps per generator "
-        "step",
+        "clipped-critic-5": "it clips a discriminator after each of its five steps "
+        "per generator step",
         "follow-the-ridge": TWO_PLAYER_ONLY["follow_the_ridge"],
         "best-response": TWO_PLAYER_ONLY["best_response"],
     }
@@ -229,8 +229,8 @@ def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:
         found = {os.path.splitext(os.path.basename(path))[0]: namespace["game"]}
     if not isinstance(found, dict) or not found:
         raise ValueError(
-            f"--game-file: {path} must define `game = jaxgan.Game(...)` or `games = "
-            "{name: Game}`."
+            f"--game-file: {path} must define `game = jaxgan.Game(...)` "
+            "or `games = {name: Game}`."
         )
     out = {}
     for name, g in found.items():
@@ -240,9 +240,9 @@ def load_game_file(path: str) -> Dict[str, Callable[[], Game]]:
             )
         if g.equilibrium is None:
             raise ValueError(
-                f"--game-file: game `{name}` in {path} has no equilibrium; build it with "
-                "`jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` so the analysis "
-                "knows where to look."
+                f"--game-file: game `{name}` in {path} has no equilibrium; "
+                "build it with `jaxgan.Game(loss_g, loss_d, equilibrium=jaxgan.Joint(...))` "
+                "so the analysis knows where to look."
             )
         _check_stationary(g, str(name), path)
         out[str(name)] = lambda g=g: g
@@ -261,11 +261,9 @@ def _check_stationary(game: Game, name: str, path: str) -> None:
     tol = 1e-6 * (1.0 + scale)
     if not norm <= tol:
         raise ValueError(
-            f"--game-file: the stated equilibrium of game `{name}` in {path} is not a stationary "
-            "point: the field "
-            f"has norm |xi(w*)| = {norm:.3g} there (at most {tol:.1g} expected); give the point "
-            "where both players' "
-            "gradients vanish."
+            f"--game-file: the stated equilibrium of game `{name}` in "
+            f"{path} is not a stationary point: the field has norm |xi(w*)| = {norm:.3g} there "
+            f"(at most {tol:.1g} expected); give the point where both players' gradients vanish."
         )
 
 

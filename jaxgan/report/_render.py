@@ -107,8 +107,7 @@ def table_rows(report: dict) -> List[str]:
     """The printed summary table, one line per (game, algorithm)."""
     header = (
         f"{'game':<21} {'algorithm':<16} {'min rho':>8} {'at lr':>7} {'rate':>7} "
-        f"{'conv/stable/runs':>16} "
-        f"{'agree 1-D':>9} {'map agree':>9} {'refinement (order)':<34}"
+        f"{'conv/stable/runs':>16} {'agree 1-D':>9} {'map agree':>9} {'refinement (order)':<34}"
     )
     lines = [header, "-" * len(header)]
     for gname, entry in report["games"].items():
@@ -128,12 +127,11 @@ def table_rows(report: dict) -> List[str]:
                     + " at eq."
                 )
             lines.append(
-                f"{gname:<21} {aname:<16} {_f(row['min_radius'], 4):>8} {row['best_lr']:>7.3g} "
-                f"{_f(row['measured_rate_at_best'], 4):>7} "
+                f"{gname:<21} {aname:<16} {_f(row['min_radius'], 4):>8} "
+                f"{row['best_lr']:>7.3g} {_f(row['measured_rate_at_best'], 4):>7} "
                 f"{row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} "
                 f"{row['agree_1d'][0]:>4}/{row['agree_1d'][1]:<4} "
-                f"{row['map_agreement'][0]:>4}/{row['map_agreement'][1]:<4} "
-                f"{ref_text:<34}"
+                f"{row['map_agreement'][0]:>4}/{row['map_agreement'][1]:<4} {ref_text:<34}"
             )
     return lines
 
@@ -144,34 +142,29 @@ def markdown(report: dict) -> str:
     out = [
         "# jaxgan analysis report",
         "",
-        f"Device: {report.get('device', '?')}; {s.get('steps', '?')} steps per run from the "
-        "equilibrium + "
-        f"{s.get('offset', '?')}; learning rates {s.get('lr_min', '?')} to {s.get('lr_max', '?')} "
+        f"Device: {report.get('device', '?')}; "
+        f"{s.get('steps', '?')} steps per run from the equilibrium + {s.get('offset', '?')}; "
+        f"learning rates {s.get('lr_min', '?')} to {s.get('lr_max', '?')} "
         f"({s.get('num_lr', '?')}, log-spaced); {report.get('seconds', 0):.0f} s.",
         "",
         "For each game: the eigenvalues of the field's Jacobian `A = dv/dw` at the equilibrium "
-        "(stable flow iff every "
-        "`Re < 0`), and for each algorithm the spectral radius `rho` of one step at the "
-        "equilibrium over a grid of "
-        "learning rates x the algorithm's hyperparameter (the stability map; `rho < 1`: locally "
-        "convergent), next to "
-        "the outcome of a run from the perturbed start at every grid point. *Agree* counts grid "
-        "points where "
-        f"`rho < 1` iff the run converged, among those with `|rho - 1| > {MARGIN}`. *Rate* is the "
-        "measured per-step "
-        "contraction at the learning rate of smallest `rho`, fitted on the run's transient (above "
-        "its floor: rounding, "
-        "or an inner solver's tolerance); for a linear step it equals `rho`. *Refinement* is "
-        "Turinici's test "
-        "at that learning rate: runs at `eta, eta/2, eta/4, eta/8` with 1x, 2x, 4x, 8x the steps, "
-        "compared with each other on "
-        "the cumulative learning rate; *order* is `log2` of the ratio of successive gaps (1: first "
-        "order, the runs "
-        "approach the flow); *resolved* means the finest gap is within 1% of the curve's size, "
-        "i.e. the step "
-        "resolves the gradient flow (it says nothing about convergence to the equilibrium; "
-        "`jaxgan.flows.refinement_test` "
-        "also compares with the flow, by diffrax).",
+        "(stable flow iff every `Re < 0`), and for each algorithm the spectral radius `rho` "
+        "of one step at the equilibrium over a grid of learning rates "
+        "x the algorithm's hyperparameter (the stability map; `rho < 1`: locally convergent), "
+        "next to the outcome of a run from the perturbed start at every grid point. "
+        "*Agree* counts grid points where `rho < 1` iff the run converged, "
+        f"among those with `|rho - 1| > {MARGIN}`. *Rate* is the measured per-step contraction "
+        "at the learning rate of smallest `rho`, fitted on the run's transient "
+        "(above its floor: rounding, or an inner solver's tolerance); "
+        "for a linear step it equals `rho`. *Refinement* is Turinici's test at that learning rate: "
+        "runs at `eta, eta/2, eta/4, eta/8` with 1x, 2x, 4x, 8x the steps, "
+        "compared with each other on the cumulative learning rate; "
+        "*order* is `log2` of the ratio of successive gaps "
+        "(1: first order, the runs approach the flow); "
+        "*resolved* means the finest gap is within 1% of the curve's size, "
+        "i.e. the step resolves the gradient flow "
+        "(it says nothing about convergence to the equilibrium; "
+        "`jaxgan.flows.refinement_test` also compares with the flow, by diffrax).",
         "",
     ]
     for gname, e in report["games"].items():
@@ -179,10 +172,10 @@ def markdown(report: dict) -> str:
             f"## {gname}",
             "",
             f"Eigenvalues {_eigs(e['eigenvalues'])}; phase factor {_f(e['phase_factor'])}, "
-            "conditioning factor "
-            f"{_f(e['conditioning_factor'])}; {_simgd_bound(e['stable_simgd_step'])}; flow "
-            f"{e.get('flow_verdict', 'stable' if e['flow_stable'] else 'not stable')} at the "
-            "equilibrium"
+            f"conditioning factor {_f(e['conditioning_factor'])}; "
+            f"{_simgd_bound(e['stable_simgd_step'])}; "
+            f"flow {e.get('flow_verdict', 'stable' if e['flow_stable'] else 'not stable')} "
+            "at the equilibrium"
             + (
                 f" (real parts within {e['verdict_tolerance']:.1e} of zero count as on the axis)."
                 if "verdict_tolerance" in e
@@ -190,17 +183,16 @@ def markdown(report: dict) -> str:
             ),
             "",
             "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree "
-            "(1-D) | "
-            "map axis | agree (map) | diverged (of the map's points) | refinement | order |",
+            "(1-D) | map axis | agree (map) "
+            "| diverged (of the map's points) | refinement | order |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         if "players" in e:
             norms = "; ".join(" ".join(_f(x) for x in row) for row in e["block_norms"])
             out[-4:-4] = [
                 f"{e['players']} players of sizes {', '.join(str(s) for s in e['player_sizes'])}; "
-                "norms of the "
-                "Jacobian's player blocks `|A_ij|` (rows `i`; off the diagonal the players' "
-                f"interactions): {norms}.",
+                "norms of the Jacobian's player blocks `|A_ij|` "
+                f"(rows `i`; off the diagonal the players' interactions): {norms}.",
                 "",
             ]
         for aname, r in e["algorithms"].items():
@@ -218,13 +210,11 @@ def markdown(report: dict) -> str:
                 else f"0 of {points}"
             )
             out.append(
-                f"| {aname} | {_f(r['min_radius'], 4)} | {r['best_lr']:.3g} | "
-                f"{_f(r['measured_rate_at_best'], 4)} | "
-                f"{r['converged']} / {r['predicted_stable']} / {r['runs']} | "
-                f"{r['agree_1d'][0]}/{r['agree_1d'][1]} | "
-                f"{r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} | "
-                f"{div_text} | "
-                f"{ref.get('verdict', '-')} | {_order(ref) if ref else '-'} |"
+                f"| {aname} | {_f(r['min_radius'], 4)} "
+                f"| {r['best_lr']:.3g} | {_f(r['measured_rate_at_best'], 4)} | {r['converged']} "
+                f"/ {r['predicted_stable']} / {r['runs']} | {r['agree_1d'][0]}/{r['agree_1d'][1]} "
+                f"| {r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} "
+                f"| {div_text} | {ref.get('verdict', '-')} | {_order(ref) if ref else '-'} |"
             )
         for aname, r in e["algorithms"].items():
             if "players_not_applicable" in r:
@@ -242,9 +232,9 @@ def markdown(report: dict) -> str:
         out += [
             "## STON'R on box-constrained games",
             "",
-            "Residual of the first-order min-max conditions `|z - Pi_box(z - V(z))|` at STON'R's "
-            "point, next to "
-            f"projected SimGD and extragradient after {STONR_BASELINE_STEPS} steps at lr 0.02.",
+            "Residual of the first-order min-max conditions `|z - Pi_box(z - V(z))|` "
+            "at STON'R's point, next to projected SimGD and extragradient after "
+            f"{STONR_BASELINE_STEPS} steps at lr 0.02.",
             "",
             "| game | point | residual | local type | good / bad / middling events | SimGD "
             "residual | EG residual |",
@@ -253,10 +243,10 @@ def markdown(report: dict) -> str:
         for name, r in report["stonr"].items():
             c = r["events_good_bad_middling_moves"]
             out.append(
-                f"| {name} | ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) | {r['residual']:.1e} | "
-                f"{r['local_type']} | "
-                f"{c[0]} / {c[1]} / {c[2]} | {r['projected_simgd_residual']:.2e} | "
-                f"{r['projected_extragradient_residual']:.2e} |"
+                f"| {name} | ({r['point'][0]:+.6f}, {r['point'][1]:+.6f}) "
+                f"| {r['residual']:.1e} | {r['local_type']} "
+                f"| {c[0]} / {c[1]} / {c[2]} | {r['projected_simgd_residual']:.2e} "
+                f"| {r['projected_extragradient_residual']:.2e} |"
             )
         out.append("")
     return "\n".join(out)

@@ -30,8 +30,9 @@ ORDERS = ("d_first", "g_first")
 
 
 class AlternatingState(NamedTuple):
-    """State of ``alternating`` on a two-player game: the inner optimiser state of each player
-    (on ``n`` players the state is ``Players(state_0, ..., state_{n-1})``).
+    """State of ``alternating`` on a two-player game: the inner optimiser state of each player.
+
+    On ``n`` players the state is ``Players(state_0, ..., state_{n-1})``.
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -52,9 +53,11 @@ def alternating(
     g_steps: int = 1,
     order: Union[str, Tuple[int, ...]] = "d_first",
 ) -> optax.GradientTransformationExtraArgs:
-    """Alternating gradient descent: ``d_steps`` discriminator steps, then ``g_steps``
-    generator steps (``order="d_first"``, Goodfellow's ``k`` D steps per G step), or the
-    generator first (``order="g_first"``, the ``F_2 o F_1`` of Mescheder et al. 2018).
+    """Alternating gradient descent: discriminator steps, then generator steps, or the reverse.
+
+    ``d_steps`` discriminator steps, then ``g_steps`` generator steps (``order="d_first"``,
+    Goodfellow's ``k`` D steps per G step), or the generator first (``order="g_first"``, the
+    ``F_2 o F_1`` of Mescheder et al. 2018).
 
     Each step re-evaluates the player's gradient at the current point: with a
     generator step ``phi <- phi + inner_g(grad_phi loss_g(phi, theta))`` and a
@@ -136,8 +139,8 @@ def alternating(
     two_player_order = isinstance(order, str) or len(order) == 2
     if isinstance(inner, Joint) and not two_player_order:
         raise ValueError(
-            f"alternating: `order` {order!r} orders {len(order)} players but `inner` is a Joint of "
-            "two."
+            f"alternating: `order` {order!r} "
+            f"orders {len(order)} players but `inner` is a Joint of two."
         )
     if isinstance(inner, Players) and not isinstance(order, str) and len(order) != len(inner):
         raise ValueError(
@@ -164,8 +167,7 @@ def alternating(
         if (d_steps, g_steps) != (1, 1):
             raise ValueError(
                 f"{where}: `d_steps`/`g_steps` count a generator's and a discriminator's steps; "
-                "with "
-                f"{n} players each player steps once per round in `order`."
+                f"with {n} players each player steps once per round in `order`."
             )
         return tuple((i, 1) for i in order)
 
@@ -182,8 +184,8 @@ def alternating(
         params = require_point(params, where)
         if isinstance(params, StackedPlayers):
             raise ValueError(
-                f"{where}: stacked players move together along their axis; Gauss-Seidel over "
-                "players needs one optimiser call per player: use jaxgan.Players."
+                f"{where}: stacked players move together along their axis; "
+                "Gauss-Seidel over players needs one optimiser call per player: use jaxgan.Players."
             )
         plan(players.count(params), where)
         return params
@@ -248,7 +250,6 @@ def alternating(
         Role.STEP,
         "alternating",
         form="`jg.transforms.alternating(jg.Joint(tx_g, optax.chain(tx_d, {after_call}(...))))` "
-        "(or "
-        "the projection in both players' optimisers)",
+        "(or the projection in both players' optimisers)",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

@@ -55,8 +55,9 @@ class BestResponseStats(NamedTuple):
 
 
 class BestResponseState(NamedTuple):
-    """State of ``best_response``: the inner optimiser's state, the warm starts of the
-    linear solves (shaped like ``theta``) and the diagnostics.
+    """State of ``best_response``: the inner optimiser's state, warm starts and diagnostics.
+
+    The warm starts are those of the linear solves (shaped like ``theta``).
 
     Examples:
       >>> import jaxgan as jg
@@ -96,8 +97,9 @@ def best_response(
     warm_start: bool = True,
     strict: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
-    """Best-response-manifold descent: minimise the generator's loss over
-    ``M = {grad_theta loss_d = 0}`` (Ehab 2023, sections 4-7).
+    """Best-response-manifold descent: minimise the generator's loss on the best responses.
+
+    The loss is minimised over ``M = {grad_theta loss_d = 0}`` (Ehab 2023, sections 4-7).
 
     .. math::
 
@@ -175,8 +177,8 @@ def best_response(
     if generator_projection is not None:
         if not callable(generator_projection):
             raise TypeError(
-                "best_response: `generator_projection` must be a callable on the generator's "
-                "direction."
+                "best_response: `generator_projection` must be a callable "
+                "on the generator's direction."
             )
         if step == "riemannian":
             raise ValueError(
@@ -260,9 +262,8 @@ def best_response(
         "best_response",
         uses_field=False,
         why="it computes its direction from the game's losses on the best-response manifold; "
-        "regularise the game "
-        "instead (jg.regularizers), e.g. `jg.transforms.best_response(optax.sgd(lr))` on "
-        "`jg.regularizers.r1(game, gamma)`.",
+        "regularise the game instead (jg.regularizers), "
+        "e.g. `jg.transforms.best_response(optax.sgd(lr))` on `jg.regularizers.r1(game, gamma)`.",
         form="`jg.transforms.best_response(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     return transformation(info, init_fn, update_fn, probe_inner=probe_inners)

@@ -73,8 +73,8 @@ def check_inside(params, box: Box, where: str) -> None:
             raise ValueError(f"{where}: `params` has non-finite values (NaN or inf).")
         if not np.all((np.asarray(a) <= p) & (p <= np.asarray(b))):
             raise ValueError(
-                f"{where}: the start `params` lies outside the box; start inside it (e.g. at a "
-                "corner)."
+                f"{where}: the start `params` lies outside the box; "
+                "start inside it (e.g. at a corner)."
             )
 
 

@@ -19,8 +19,10 @@ from .._solve import default_tol, linear_solve
 
 
 class CGDState(NamedTuple):
-    """State of ``cgd``: the last solutions (warm starts), the last solve's matrix-vector
-    products, and the number of solves that missed their tolerance so far.
+    """State of ``cgd``: the warm starts, the last solve's cost and the failures so far.
+
+    The fields are the last solutions (warm starts), the last solve's matrix-vector products,
+    and the number of solves that missed their tolerance so far.
 
     Examples:
       >>> import jaxgan as jg
@@ -48,8 +50,10 @@ def cgd(
     warm_start: bool = True,
     strict: bool = False,
 ) -> optax.GradientTransformationExtraArgs:
-    """Competitive gradient descent: each player plays the Nash equilibrium of the local
-    bilinear approximation of the game, regularised by ``|step|^2 / (2 eta)``.
+    """Competitive gradient descent: each player plays the Nash equilibrium of a local game.
+
+    The local game is the bilinear approximation of the game, regularised by
+    ``|step|^2 / (2 eta)``.
 
     With ``xi = (grad_phi L_g, grad_theta L_d)`` and the mixed blocks of its Jacobian,
     ``D_pt = d xi_phi / d theta`` and ``D_tp = d xi_theta / d phi``, the step solves
@@ -142,8 +146,10 @@ def cgd(
 
 
 class ACGDState(NamedTuple):
-    """State of ``acgd``: the warm starts, the second-moment estimates ``v`` of the field,
-    the step count, the last solve's matrix-vector products and the failures so far.
+    """State of ``acgd``: warm starts, second moments, step count, solve cost and failures.
+
+    The fields are the warm starts, the second-moment estimates ``v`` of the field, the step
+    count, the last solve's matrix-vector products and the failures so far.
 
     Examples:
       >>> import jaxgan as jg
@@ -177,7 +183,8 @@ def acgd(
     warm_start: bool = True,
     strict: bool = False,
 ) -> optax.GradientTransformationExtraArgs:
-    """Adaptive competitive gradient descent (ACGD, Schaefer, Zheng & Anandkumar 2020):
+    """Adaptive competitive gradient descent (ACGD, Schaefer, Zheng & Anandkumar 2020).
+
     CGD with an RMSProp-style diagonal step size per coordinate.
 
     With ``v_t = beta v_{t-1} + (1 - beta) xi_t^2`` (per coordinate, for both players) and
@@ -261,8 +268,8 @@ def acgd(
         return step, ACGDState(solution, nu, count, iterations, state.failures + failed)
 
     why = (
-        "ACGD's step sizes carry the bias correction 1 - beta^t of their second moments, so its "
-        "map changes every step"
+        "ACGD's step sizes carry the bias correction 1 - beta^t of their second moments, "
+        "so its map changes every step"
     )
     return transformation(
         Info(Role.STEP, "acgd", moves_once=True),

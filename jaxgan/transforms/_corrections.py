@@ -60,8 +60,10 @@ def correction_transform(
 
 
 def field_correction(name: str, correct: Callable) -> optax.GradientTransformationExtraArgs:
-    """Declare a field correction of your own: ``correct(game, xi, w) -> xi'``, a pure function
-    of the game, the incoming field and the point (a ``Joint`` pytree of ``xi``'s structure).
+    """Declare a field correction of your own: ``correct(game, xi, w) -> xi'``.
+
+    ``correct`` is a pure function of the game, the incoming field and the point (a ``Joint``
+    pytree of ``xi``'s structure).
 
     .. math:: F(w) = \\mathrm{correct}(\\mathrm{game}, \\xi(w), w)
 
@@ -136,7 +138,9 @@ def _own_curvature(game, params, u: Joint, v: Joint):
 
 @domains(gamma=Real(0))
 def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
-    """Consensus optimisation (Mescheder, Nowozin & Geiger 2017):
+    """Consensus optimisation (Mescheder, Nowozin & Geiger 2017).
+
+    The field is corrected as
 
     .. math:: \\xi \\leftarrow \\xi + \\gamma J^T \\xi = \\xi + \\gamma \\nabla (\\tfrac12
       |\\xi|^2).
@@ -173,8 +177,9 @@ def consensus(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraA
 
 
 def hamiltonian() -> optax.GradientTransformationExtraArgs:
-    """Hamiltonian gradient descent (Balduzzi et al. 2018; Loizou et al. 2020): descend the
-    Hamiltonian ``H(w) = |xi(w)|^2 / 2`` instead of following ``xi``,
+    """Hamiltonian gradient descent (Balduzzi et al. 2018; Loizou et al. 2020).
+
+    It descends the Hamiltonian ``H(w) = |xi(w)|^2 / 2`` instead of following ``xi``,
 
     .. math:: \\xi \\leftarrow \\nabla H = J^T \\xi, \\qquad J = d\\xi / dw,
 
@@ -211,8 +216,9 @@ def hamiltonian() -> optax.GradientTransformationExtraArgs:
 
 @domains(gamma=Real(0))
 def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
-    """Jacobian regularisation, JARE (Nie & Patel 2019): only the off-diagonal blocks of
-    ``J^T xi``,
+    """Jacobian regularisation, JARE (Nie & Patel 2019).
+
+    The correction is only the off-diagonal blocks of ``J^T xi``,
 
     .. math:: \\xi_\\phi \\leftarrow \\xi_\\phi + \\tfrac{\\gamma}{2} \\nabla_\\phi
       |\\xi_\\theta|^2,
@@ -258,7 +264,9 @@ def jare(gamma: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
 def sga(
     lam: jax.typing.ArrayLike, *, align: bool = True, epsilon: jax.typing.ArrayLike = 0.1
 ) -> optax.GradientTransformationExtraArgs:
-    """Symplectic gradient adjustment (Balduzzi et al. 2018):
+    """Symplectic gradient adjustment (Balduzzi et al. 2018).
+
+    The field is adjusted as
 
     .. math:: \\xi \\leftarrow \\xi + \\lambda A^T \\xi, \\qquad A = (J - J^T) / 2,
 

@@ -15,8 +15,10 @@ from .._players import require_point
 
 
 class ExtragradientState(NamedTuple):
-    """State of ``extragradient`` with a separate ``extrapolation``: the update optimiser's state
-    and the extrapolation optimiser's (without ``extrapolation`` the state is ``inner``'s own).
+    """State of ``extragradient`` with a separate ``extrapolation``: its two optimisers' states.
+
+    The update optimiser's state and the extrapolation optimiser's (without ``extrapolation``
+    the state is ``inner``'s own).
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -34,7 +36,9 @@ def extragradient(
     *,
     extrapolation: Optional[Union[optax.GradientTransformation, jax.typing.ArrayLike]] = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """Extragradient: a look-ahead step, then the step taken with the look-ahead's field,
+    """Extragradient: a look-ahead step, then the step taken with the look-ahead's field.
+
+    The two steps are
 
     .. math:: w_{1/2} = w + u(\\xi(w)), \\qquad w^+ = w + u(\\xi(w_{1/2})),
 
@@ -155,15 +159,16 @@ def _check_both_project(in_update: list, in_look: list) -> None:
         return
     if in_update:
         raise ValueError(
-            f"extragradient: `inner` projects ({', '.join(in_update)}) but `extrapolation` does "
-            "not, so the look-ahead point would leave the set and the field would be evaluated "
-            "outside it. Projected extragradient projects both points: give the extrapolation "
-            "the same projection, e.g. `extrapolation=optax.chain(optax.sgd(gamma), "
-            "jg.transforms.project_box(box))`."
+            f"extragradient: `inner` projects ({', '.join(in_update)}) "
+            "but `extrapolation` does not, so the look-ahead point would leave the set "
+            "and the field would be evaluated outside it. "
+            "Projected extragradient projects both points: "
+            "give the extrapolation the same projection, "
+            "e.g. `extrapolation=optax.chain(optax.sgd(gamma), jg.transforms.project_box(box))`."
         )
     raise ValueError(
         f"extragradient: `extrapolation` projects ({', '.join(in_look)}) but `inner` does not, "
-        "so the update would leave the set the look-ahead stays on. Projected extragradient "
-        "projects both points: give `inner` the same projection, e.g. "
-        "`optax.chain(optax.sgd(lr), jg.transforms.project_box(box))`."
+        "so the update would leave the set the look-ahead stays on. "
+        "Projected extragradient projects both points: give `inner` the same projection, "
+        "e.g. `optax.chain(optax.sgd(lr), jg.transforms.project_box(box))`."
     )

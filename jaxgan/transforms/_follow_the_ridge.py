@@ -17,8 +17,10 @@ from .._solve import default_tol
 
 
 class FollowTheRidgeState(NamedTuple):
-    """State of ``follow_the_ridge``: the last solution of the ``H_tt`` solve (the warm
-    start), the CG iterations it took and how many solves missed their tolerance.
+    """State of ``follow_the_ridge``: the warm start of the ``H_tt`` solve and diagnostics.
+
+    The fields are the last solution of the ``H_tt`` solve (the warm start), the CG iterations
+    it took and how many solves missed their tolerance.
 
     Examples:
       >>> import jaxgan as jg
@@ -48,8 +50,10 @@ def follow_the_ridge(
     warm_start: bool = True,
     strict: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
-    """Follow-the-Ridge (FR): the discriminator's step gets the correction that keeps it on
-    the ridge ``grad_theta loss_d = 0`` while the generator moves,
+    """Follow-the-Ridge (FR): the discriminator's step is corrected to keep it on the ridge.
+
+    The correction keeps the discriminator on the ridge ``grad_theta loss_d = 0`` while the
+    generator moves,
 
     .. math:: \\xi_\\theta \\leftarrow \\xi_\\theta - r (H_{\\theta\\theta} + \\delta I)^{-1}
               H_{\\theta\\phi} \\xi_\\phi, \\qquad r = \\eta_\\phi / \\eta_\\theta,

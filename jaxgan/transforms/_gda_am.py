@@ -28,9 +28,10 @@ from .._solve import default_tol
 
 
 class AndersonState(NamedTuple):
-    """State of ``gda_am``: the inner optimiser's state, the last ``window + 1`` images
-    ``g(w_j) = w_j + u_j`` and residuals ``u_j`` (newest first, each leaf with a leading
-    axis of ``window + 1``), and the step count.
+    """State of ``gda_am``: the inner optimiser's state, the mixing history and the step count.
+
+    The history is the last ``window + 1`` images ``g(w_j) = w_j + u_j`` and residuals
+    ``u_j`` (newest first, each leaf with a leading axis of ``window + 1``).
 
     Examples:
       >>> import jaxgan as jg
@@ -51,10 +52,11 @@ def gda_am(
     window: int = 5,
     ridge: Optional[jax.typing.ArrayLike] = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """Anderson mixing of a GDA iteration (GDA-AM, He et al. 2022): the fixed-point map
-    ``g(w) = w + u(xi(w))`` of ``inner`` (``optax.sgd(h)`` for simultaneous GDA,
-    ``jg.transforms.alternating(optax.sgd(h))`` for alternating GDA), extrapolated over the newest
-    ``m + 1`` iterates (type-II Anderson acceleration):
+    """Anderson mixing of a GDA iteration (GDA-AM, He et al. 2022).
+
+    The fixed-point map ``g(w) = w + u(xi(w))`` of ``inner`` (``optax.sgd(h)`` for simultaneous
+    GDA, ``jg.transforms.alternating(optax.sgd(h))`` for alternating GDA), extrapolated over the
+    newest ``m + 1`` iterates (type-II Anderson acceleration):
 
     .. math:: w_{k+1} = \\sum_{j=0}^{m} \\alpha_j\\, g(w_{k-j}), \\qquad
               \\alpha = \\arg\\min_{\\sum_j \\alpha_j = 1}
@@ -151,9 +153,8 @@ def gda_am(
         form="`jg.transforms.gda_am(optax.chain(optax.sgd(lr), {after_call}(...)))`",
     )
     why = (
-        "GDA-AM's mixing weights use the `min(count, m + 1)` newest residuals, so its map changes "
-        "over the first "
-        "m + 1 steps and its step count is part of the map"
+        "GDA-AM's mixing weights use the `min(count, m + 1)` newest residuals, "
+        "so its map changes over the first m + 1 steps and its step count is part of the map"
     )
     return transformation(
         info,

@@ -19,8 +19,9 @@ def glgd(
     projection: Optional[Callable] = None,
     **kwargs,
 ) -> optax.GradientTransformationExtraArgs:
-    """Generator-loss gradient descent, GLGD (the lecture notes "Computing the GAN Equilibrium",
-    Algorithm 2):
+    """Generator-loss gradient descent, GLGD.
+
+    Algorithm 2 of the lecture notes "Computing the GAN Equilibrium":
 
     .. math:: f^* \\leftarrow \\arg\\min_f d(R, f), \\qquad
               R \\leftarrow R - \\alpha P_o \\nabla_R g(R, f^*).

@@ -45,9 +45,10 @@ class LookaheadState(NamedTuple):
 def lookahead(
     inner: optax.GradientTransformation, *, sync_period: int = 5, alpha: jax.typing.ArrayLike = 0.5
 ) -> optax.GradientTransformationExtraArgs:
-    """Lookahead-minmax: ``k`` fast steps of ``inner`` on both players, then the slow
-    weights move a fraction ``alpha`` of the way to the fast ones and the fast weights
-    restart there,
+    """Lookahead-minmax: ``k`` fast steps, then the slow weights move toward the fast ones.
+
+    Both players take ``k`` fast steps of ``inner``, then the slow weights move a fraction
+    ``alpha`` of the way to the fast ones and the fast weights restart there,
 
     .. math:: \\tilde w_{t+1} = \\tilde w_t + u(\\xi(\\tilde w_t)),\\qquad
               \\text{every } k \\text{ steps: } w \\leftarrow w + \\alpha (\\tilde w - w),\\ \\tilde

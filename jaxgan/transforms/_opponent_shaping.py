@@ -21,9 +21,8 @@ from ._corrections import correction_transform
 #: what works where the shaping term cannot be formed (``require_field_from_losses``)
 _INSTEAD = (
     "Apply {where} to the game given to jaxgan.modified_game, "
-    "whose field is its losses' gradient, "
-    "or use a correction that reads only the field, such as "
-    "jaxgan.transforms.opponent_lookahead (LA) or jaxgan.transforms.consensus."
+    "whose field is its losses' gradient, or use a correction that reads only the field, "
+    "such as jaxgan.transforms.opponent_lookahead (LA) or jaxgan.transforms.consensus."
 )
 
 
@@ -63,8 +62,9 @@ def _shaping(game, w, where):
 
 @domains(alpha=Real(0))
 def opponent_lookahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
-    """Look-ahead (LA): each player differentiates its loss at the opponent's next naive step,
-    to first order ``xi_LA = (I - alpha H_o) xi`` (Zhang & Lesser 2010; Letcher et al. 2019),
+    """Look-ahead (LA): each player differentiates its loss at the opponent's next naive step.
+
+    To first order, ``xi_LA = (I - alpha H_o) xi`` (Zhang & Lesser 2010; Letcher et al. 2019),
     ``H_o`` the off-diagonal blocks of ``d xi / dw``. Chain it before the learning rate.
     Preserves every fixed point of ``xi``. Cost per step: two JVPs of the field.
 
@@ -97,9 +97,11 @@ def opponent_lookahead(alpha: jax.typing.ArrayLike) -> optax.GradientTransformat
 
 @domains(alpha=Real(0))
 def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
-    """LOLA with exact gradients (Foerster et al. 2018): each player shapes the opponent's
-    learning step, ``xi_LOLA = (I - alpha H_o) xi - alpha chi`` with
-    ``chi = diag(H_o^T grad L)`` (Letcher et al. 2019, Eq. 3): for the generator
+    """LOLA with exact gradients (Foerster et al. 2018).
+
+    Each player shapes the opponent's learning step,
+    ``xi_LOLA = (I - alpha H_o) xi - alpha chi`` with ``chi = diag(H_o^T grad L)``
+    (Letcher et al. 2019, Eq. 3): for the generator
     ``chi_phi = (d xi_theta / d phi)^T grad_theta L_g``. Chain it before the learning rate.
     Unlike LA it can move fixed points (on the Tandem game it converges to
     ``x + y = (1 - 2 alpha) / (1 - 4 alpha)``, not to the equilibria ``x + y = 1``). Cost per
@@ -145,8 +147,10 @@ def lola(alpha: jax.typing.ArrayLike) -> optax.GradientTransformationExtraArgs:
 def sos(
     alpha: jax.typing.ArrayLike, *, a: jax.typing.ArrayLike = 0.5, b: jax.typing.ArrayLike = 0.1
 ) -> optax.GradientTransformationExtraArgs:
-    """Stable Opponent Shaping (Letcher et al. 2019, Algorithm 1): LOLA's shaping term
-    scaled by ``p`` so that fixed points are kept and the step stays a descent direction,
+    """Stable Opponent Shaping (Letcher et al. 2019, Algorithm 1).
+
+    LOLA's shaping term scaled by ``p`` so that fixed points are kept and the step stays a
+    descent direction,
 
     .. math:: \\xi_0 = (I - \\alpha H_o)\\xi,\\quad \\xi_{SOS} = \\xi_0 - p\\,\\alpha\\chi,\\quad
               p = \\min(p_1, p_2),

@@ -26,10 +26,11 @@ def per_player(
     discriminator: optax.GradientTransformation,
     *more: optax.GradientTransformation,
 ):
-    """Apply one optimiser to the generator's part of ``xi`` and another to the
-    discriminator's, in one transformation (state ``Joint(state_g, state_d)``); for an
-    n-player game, one optimiser per player in player order (``per_player(tx_0, tx_1, tx_2)``,
-    state ``Players(state_0, ...)``).
+    """Apply an optimiser of its own to each player's part of ``xi``, in one transformation.
+
+    One optimiser for the generator's part of ``xi`` and another for the discriminator's (state
+    ``Joint(state_g, state_d)``); for an n-player game, one optimiser per player in player order
+    (``per_player(tx_0, tx_1, tx_2)``, state ``Players(state_0, ...)``).
 
     .. math:: (u_\\phi, u_\\theta) = (T_g(\\xi_\\phi), T_d(\\xi_\\theta))
 
@@ -67,9 +68,8 @@ def per_player(
     def check(value, where, arg):
         if isinstance(value, StackedPlayers):
             raise ValueError(
-                f"{where}: stacked players share one optimiser along their axis; give it on its "
-                "own "
-                "(per_player is for players with optimisers of their own)."
+                f"{where}: stacked players share one optimiser along their axis; "
+                "give it on its own (per_player is for players with optimisers of their own)."
             )
         if not isinstance(value, (Joint, Players)):
             raise TypeError(
@@ -129,8 +129,9 @@ def per_player(
 def ttur(
     lr_g: jax.typing.ArrayLike, lr_d: jax.typing.ArrayLike
 ) -> optax.GradientTransformationExtraArgs:
-    """The two time-scale update rule (Heusel et al. 2017): SGD with learning rate
-    ``lr_g`` for the generator and ``lr_d`` for the discriminator.
+    """The two time-scale update rule (Heusel et al. 2017): SGD with a learning rate per player.
+
+    The learning rate is ``lr_g`` for the generator and ``lr_d`` for the discriminator.
 
     .. math::
 

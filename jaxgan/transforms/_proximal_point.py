@@ -18,8 +18,10 @@ from .._solve import default_tol, implicit_root, newton_root_finder
 
 
 class ProximalPointState(NamedTuple):
-    """State of ``proximal_point``: the Newton steps of the last solve and the number of solves
-    that missed their tolerance so far.
+    """State of ``proximal_point``: the last solve's Newton steps and the failures so far.
+
+    The fields are the Newton steps of the last solve and the number of solves that missed
+    their tolerance so far.
 
     Examples:
       >>> import jaxgan as jg
@@ -46,7 +48,9 @@ def proximal_point(
     linear_solver: str = "dense",
     strict: bool = False,
 ) -> optax.GradientTransformationExtraArgs:
-    """The proximal point step: the implicit update
+    """The proximal point step: an implicit update, solved by Newton's method.
+
+    The step is the implicit update
 
     .. math:: w^+ = w - \\eta\\, \\xi(w^+),
 

@@ -150,9 +150,10 @@ def stonr(
     tol: Optional[jax.typing.ArrayLike] = None,
     corrector_steps: int = 3,
 ) -> optax.GradientTransformationExtraArgs:
-    """STON'R as an optax-style transformation: each ``update`` is one STON'R iteration
-    (an event's bookkeeping, or one predictor-corrector move along the ridge) and returns
-    the displacement; ``run_stonr`` drives it to termination. See the module docstring
+    """STON'R as an optax-style transformation: each ``update`` is one STON'R iteration.
+
+    An iteration (an event's bookkeeping, or one predictor-corrector move along the ridge)
+    returns the displacement; ``run_stonr`` drives it to termination. See the module docstring
     for the algorithm.
 
     .. math::
@@ -296,7 +297,7 @@ def stonr(
         "stonr",
         moves_once=True,
         uses_field=False,
-        why="STON'R computes its own field in the box's unit-cube coordinates; regularise the game "
-        "instead.",
+        why="STON'R computes its own field in the box's unit-cube coordinates; "
+        "regularise the game instead.",
     )
     return transformation(info, init_fn, update_fn)

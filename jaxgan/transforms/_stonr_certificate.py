@@ -55,8 +55,9 @@ FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = (int(t) for t in LOCAL_TYPES)
 
 @accepts_modules("w")
 def stonr_certificate(game: Game, box: Box, w: Joint):
-    """The first-order certificate of a point of a box game: the residual
-    ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units) and the local type.
+    """The first-order certificate of a point of a box game: its residual and local type.
+
+    The residual is ``|w - Pi_box(w - xi(w))|_inf`` (in the box's units).
 
     .. math::
 

@@ -123,9 +123,8 @@ def run_stonr(
     c = None if isinstance(corner, jax.core.Tracer) else np.asarray(corner)
     if c is not None and not np.all((c == 0) | (c == 1)):
         raise ValueError(
-            "run_stonr: `corner` must be a corner of the unit cube (entries 0 or 1: 0 for the "
-            "lower bound, 1 for the upper), "
-            f"got {c.tolist()[:8]}."
+            "run_stonr: `corner` must be a corner of the unit cube "
+            f"(entries 0 or 1: 0 for the lower bound, 1 for the upper), got {c.tolist()[:8]}."
         )
     box = Box(*(jax.tree.map(jnp.asarray, b) for b in box))
     check_field(
