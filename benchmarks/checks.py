@@ -24,7 +24,8 @@ import optax
 from sweep_dirac import hardware
 
 import jaxgan as jg
-from jaxgan import _algebra, _checks
+from jaxgan._core import algebra as _algebra
+from jaxgan._validation import checks as _checks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

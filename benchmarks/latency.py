@@ -1,7 +1,7 @@
 """Call latency of every public entry point: first call, repeat call, repeat call at a new
 learning rate, side by side with a hand-written ``jax.jit`` of the same computation.
 
-Each entry point caches its compiled program (``jaxgan/_cache.py``): a repeat call with the
+Each entry point caches its compiled program (``jaxgan/_validation/cache.py``): a repeat call with the
 same game, transformation object and shapes re-uses it, and a learning rate given through
 ``hyperparams=`` (or a grid) is a traced argument. The hand-written reference is the same
 computation inside the user's own ``jax.jit`` (the best a user can do by hand), timed on

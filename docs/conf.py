@@ -38,7 +38,7 @@ autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_ivar = True
-# the option domains each public function declares (jaxgan._domains) render as a parameter list
+# the option domains each public function declares (jaxgan._validation.domains) render as a parameter list
 napoleon_custom_sections = [("Domains", "params_style")]
 # a maintained scientific theme (as optax's and diffrax's docs): a wide content column, so that
 # code cells are not cut, and MathJax for the formulas

@@ -108,7 +108,7 @@ def _table() -> Dict[str, Dict[str, Tuple[str, Callable]]]:
 
 
 def _results():
-    from ._status import RESULTS
+    from ._core.status import RESULTS
 
     return RESULTS
 

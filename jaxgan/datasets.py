@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._domains import Choice, Integer, Real, domains
+from ._validation.domains import Choice, Integer, Real, domains
 
 
 @dataclasses.dataclass(frozen=True)

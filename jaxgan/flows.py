@@ -16,8 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._cache import compiled
-from ._checks import (
+from ._core.field import negated_field
+from ._core.game import Game, Joint
+from ._core.partition import accepts_modules
+from ._runs.rollout import rollout, run
+from ._validation.cache import compiled
+from ._validation.checks import (
     accept_transformation,
     check_finite,
     check_game,
@@ -26,11 +30,7 @@ from ._checks import (
     check_transform_hyperparams,
     transform_at,
 )
-from ._domains import Flag, Integer, Real, domains
-from ._field import negated_field
-from ._game import Game, Joint
-from ._partition import accepts_modules
-from ._rollout import rollout, run
+from ._validation.domains import Flag, Integer, Real, domains
 
 PyTree = object
 

@@ -27,7 +27,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ._domains import Integer, Real, domains
+from ._validation.domains import Integer, Real, domains
 
 NO_SAMPLES = "the result of no samples is undefined"
 

@@ -10,7 +10,7 @@ from typing import Dict
 
 import numpy as np
 
-from ._status import RESULTS
+from ._core.status import RESULTS
 
 
 def have_matplotlib() -> bool:

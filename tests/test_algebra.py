@@ -1,4 +1,4 @@
-"""jaxgan._algebra: the step algebra. Every pair (role, role) of ``RULE`` either raises naming
+"""jaxgan._core.algebra: the step algebra. Every pair (role, role) of ``RULE`` either raises naming
 the rule or equals a reference step written here with plain ``jax.grad``."""
 
 import itertools
@@ -10,7 +10,7 @@ import optax
 import pytest
 
 import jaxgan as jg
-from jaxgan._algebra import PLACE, RULE, Place, Role
+from jaxgan._core.algebra import PLACE, RULE, Place, Role
 
 C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
 

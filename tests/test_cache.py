@@ -16,7 +16,7 @@ import optax
 import pytest
 
 import jaxgan as jg
-from jaxgan import _cache
+from jaxgan._validation import cache as _cache
 
 _EVENTS = {
     "/jax/core/compile/backend_compile_duration": "compiles",
@@ -185,8 +185,8 @@ def test_a_new_coarse_learning_rate_in_the_refinement_test_compiles_nothing():
 
 
 def test_trace_time_checks_run_once_per_program(monkeypatch):
-    from jaxgan import _checks, _field
-
+    from jaxgan._core import field as _field
+    from jaxgan._validation import checks as _checks
     calls = collections.Counter()
     order, differentiable = _field.resolve, _checks.check_differentiable
 

@@ -1,4 +1,4 @@
-"""jaxgan._checks: the input checks run once at a public entry point (check_game, check_joint,
+"""jaxgan._validation.checks: the input checks run once at a public entry point (check_game, check_joint,
 check_hyperparameter, check_field / check_point with their per-signature cache, checked_entry),
 and the messages and checks every transformation shares (accept_transformation,
 checked_game_update, require_joint, NO_PARAMS_MSG)."""
@@ -10,8 +10,8 @@ import optax
 import pytest
 
 import jaxgan as jg
-from jaxgan import _checks
-from jaxgan._checks import (
+from jaxgan._validation import checks as _checks
+from jaxgan._validation.checks import (
     GAME_CALL,
     NO_PARAMS_MSG,
     PLAIN_CALL,

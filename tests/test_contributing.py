@@ -6,7 +6,10 @@ import pathlib
 import re
 
 import jaxgan as jg
-from jaxgan import _algebra, _checks, _domains, _players
+from jaxgan._core import algebra as _algebra
+from jaxgan._core import players as _players
+from jaxgan._validation import checks as _checks
+from jaxgan._validation import domains as _domains
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECIPE = (ROOT / "CONTRIBUTING.md").read_text()

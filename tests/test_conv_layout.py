@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxgan as jg
-from jaxgan._conv_layout import canonical_convolutions
+from jaxgan._jaxpr.conv_layout import canonical_convolutions
 
 CANONICAL_2D = "[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]"
 DIMS = re.compile(r"dim_numbers = (\[[^\]]*\]x\[[^\]]*\]->\[[^\]]*\])")
@@ -97,7 +97,7 @@ def test_dcgan_products_in_spectra_are_canonical():
     """The Arnoldi program of a DCGAN game holds only canonical convolutions."""
     images, _ = jg.datasets.digits(dtype=np.float64)
     ng = jg.games.dcgan(jnp.asarray(images[:8]), key=jax.random.PRNGKey(0), size="small", num_latents=8)
-    from jaxgan._arnoldi import field_top_eigenvalues
+    from jaxgan._analysis.arnoldi import field_top_eigenvalues
 
     layouts = _layouts(lambda w: field_top_eigenvalues(ng.game, w, 2, which="LR", krylov_size=8, max_restarts=1).eigenvalues,
                        ng.params)
@@ -107,7 +107,7 @@ def test_dcgan_products_in_spectra_are_canonical():
 def test_linear_solves_inside_are_rewritten():
     """``custom_linear_solve`` holds its jaxprs in a named tuple: they are rewritten too (a Schur
     complement product solves with CG on the discriminator's Hessian)."""
-    from jaxgan._solve import linear_solve
+    from jaxgan._analysis.solve import linear_solve
 
     loss, k, x = _net(("NHWC", "HWIO", "NHWC"))
     grad = jax.grad(loss)
@@ -123,6 +123,6 @@ def test_linear_solves_inside_are_rewritten():
     layouts = _layouts(canonical_convolutions(solve), b)
     assert layouts and set(layouts) == {CANONICAL_2D}
     # and through a real-arithmetic Arnoldi on the solve: the map is still seen to map reals
-    from jaxgan._arnoldi import _maps_reals
+    from jaxgan._analysis.arnoldi import _maps_reals
 
     assert _maps_reals(canonical_convolutions(lambda v: solve(v.reshape(k.shape)).ravel()), jnp.ones(k.size))

@@ -12,8 +12,7 @@ import jaxgan as jg
 @pytest.fixture
 def eigless_backend(monkeypatch):
     """Declare the backend eig-less, as a TPU is: every dense spectrum takes the host path."""
-    from jaxgan import _eig
-
+    from jaxgan._analysis import eig as _eig
     monkeypatch.setattr(_eig, "_platform", lambda: "tpu")
     calls = []
     host = _eig.host_eig
@@ -27,8 +26,7 @@ def eigless_backend(monkeypatch):
 
 
 def test_host_eig_matches_lapack_under_jit_and_vmap(eigless_backend):
-    from jaxgan import _eig
-
+    from jaxgan._analysis import eig as _eig
     a = jnp.asarray(np.random.default_rng(0).normal(size=(3, 6, 6)))
     ref = np.sort_complex(np.linalg.eigvals(np.asarray(a)))
     got = jax.jit(jax.vmap(_eig.eigvals))(a)

@@ -12,16 +12,16 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 
 #: low to high; a module not listed is an error (a new module must take a place here)
 LAYERS = [
-    ("base", ["_domains", "_deprecations", "_game", "_players", "_partition", "_status", "_cache", "_eig", "_conv_layout", "_expect", "_losses", "datasets", "plotting"]),
-    ("checks, solvers, step algebra", ["_checks", "_solve", "_algebra", "_gan"]),
-    ("field", ["_field", "_modified"]),
-    ("step", ["_step"]),
-    ("analysis", ["_equilibrium", "_step_map", "_jacobian", "_spectral", "_arnoldi", "_operators", "_density", "_certificate", "_path_angle",
-                  "_manifold", "manifold", "_trace"]),
-    ("runs", ["_rollout"]),
+    ("base", ["_core", "_validation", "_analysis", "_runs", "_jaxpr", "_gan", "_validation.domains", "_deprecations", "_core.game", "_core.players", "_core.partition", "_core.status", "_validation.cache", "_analysis.eig", "_jaxpr.conv_layout", "_gan.expect", "_gan.losses", "datasets", "plotting"]),
+    ("checks, solvers, step algebra", ["_validation.checks", "_analysis.solve", "_core.algebra", "_gan.gan"]),
+    ("field", ["_core.field", "_core.modified"]),
+    ("step", ["_core.step"]),
+    ("analysis", ["_analysis.equilibrium", "_analysis.step_map", "_analysis.jacobian", "_analysis.spectral", "_analysis.arnoldi", "_analysis.operators", "_analysis.density", "_analysis.certificate", "_analysis.path_angle",
+                  "_analysis.manifold", "manifold", "_analysis.trace"]),
+    ("runs", ["_runs.rollout"]),
     ("families: transforms and regularisers", ["transforms", "regularizers"]),
     ("families: games", ["games"]),
-    ("studies", ["_stability", "_rate", "flows", "metrics"]),
+    ("studies", ["_runs.stability", "_runs.rate", "flows", "metrics"]),
     ("application", ["report", "cli", "__main__", "__init__"]),
 ]
 LAYER = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
@@ -142,8 +142,14 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 TEST_FILE = {
     "__main__": "test_cli.py",
     "__init__": "test_layers.py",  # the top-level rule, below
+    "_core": "test_layers.py",  # a package docstring: what it holds, what it imports
+    "_validation": "test_layers.py",  # a package docstring: what it holds, what it imports
+    "_analysis": "test_layers.py",  # a package docstring: what it holds, what it imports
+    "_runs": "test_layers.py",  # a package docstring: what it holds, what it imports
+    "_jaxpr": "test_layers.py",  # a package docstring: what it holds, what it imports
+    "_gan": "test_layers.py",  # a package docstring: what it holds, what it imports
     "_stonr_run": "test_stonr.py",
-    "_domains": "test_probes.py",  # the declarations and the probes generated from them
+    "_validation.domains": "test_probes.py",  # the declarations and the probes generated from them
     "games": "test_games.py",
     "regularizers": "test_regularizers.py",
     "report": "test_report.py",

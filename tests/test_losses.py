@@ -1,4 +1,4 @@
-"""jaxgan._losses: the GAN loss families and their numerically safe derivatives."""
+"""jaxgan._gan.losses: the GAN loss families and their numerically safe derivatives."""
 
 import jax
 import jax.numpy as jnp

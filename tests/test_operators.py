@@ -1,4 +1,4 @@
-"""jaxgan._operators: the matrix-free game operators (player blocks, symmetric part, Schur complement, total Hessian) against dense matrices (float64)."""
+"""jaxgan._analysis.operators: the matrix-free game operators (player blocks, symmetric part, Schur complement, total Hessian) against dense matrices (float64)."""
 
 import jax
 import jax.numpy as jnp
@@ -7,7 +7,7 @@ import pytest
 from closed_forms import random_schur_quadratic
 
 import jaxgan as jg
-from jaxgan._operators import (
+from jaxgan._analysis.operators import (
     OPERATORS,
     blocks,
     jacobian_symmetric,

@@ -13,7 +13,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import jaxgan as jg
-from jaxgan import _partition
+from jaxgan._core import partition as _partition
 
 X = jnp.linspace(-1.0, 1.0, 10).reshape(5, 2)
 

@@ -1,4 +1,4 @@
-"""The players of a point for any n (``jaxgan._players``): indexing, masking, per-player maps
+"""The players of a point for any n (``jaxgan._core.players``): indexing, masking, per-player maps
 and the block products, for ``Joint``, ``Players`` and ``StackedPlayers`` alike."""
 
 import jax
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import jaxgan as jg
-from jaxgan import _players as players
+from jaxgan._core import players as players
 
 POINTS = {
     "joint": jg.Joint(jnp.arange(2.0), jnp.asarray(5.0)),
@@ -41,7 +41,7 @@ def test_the_block_products_add_up_to_the_jacobian_product(name):
     d, h = players.block_diagonal(jvp, w), players.off_diagonal(jvp, w)
     np.testing.assert_allclose(jax.flatten_util.ravel_pytree(d)[0] + jax.flatten_util.ravel_pytree(h)[0], m @ flat,
                                rtol=1e-13)
-    sizes = jg._jacobian.player_sizes(w)
+    sizes = jg._analysis.jacobian.player_sizes(w)
     edges = np.cumsum((0,) + tuple(sizes))
     dense = np.zeros_like(np.asarray(m))
     for i in range(len(sizes)):

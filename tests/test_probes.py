@@ -1,4 +1,4 @@
-"""The probe suite: values just outside each declared option domain (``jaxgan._domains``) must
+"""The probe suite: values just outside each declared option domain (``jaxgan._validation.domains``) must
 raise a ``ValueError``/``TypeError`` naming the function and the option; a public function with
 a numeric or categorical option and no declaration fails; degenerate inputs give an error or a
 status, never a bare NaN."""
@@ -16,7 +16,7 @@ import optax
 import pytest
 
 import jaxgan as jg
-from jaxgan._domains import DECLARED
+from jaxgan._validation.domains import DECLARED
 
 G = jg.games.quadratic(1.0, 1.0, 1.0)  # f = x^2/2 + x y - y^2/2: a strict local min-max at 0
 W = jg.Joint(jnp.asarray(0.3), jnp.asarray(0.2))
@@ -43,15 +43,15 @@ BASE = {
     "jaxgan.datasets.four_lines": lambda **k: jg.datasets.four_lines(**k),
     "jaxgan.datasets.circle": lambda **k: jg.datasets.circle(**k),
     "jaxgan.datasets.by_name": lambda **k: jg.datasets.by_name(**{"name": "ring", **k}),
-    "jaxgan._rollout.rollout": lambda **k: jg.rollout(G, optax.sgd(0.1), W, **{"steps": 4, **k}),
-    "jaxgan._rollout.sweep": lambda **k: jg.sweep(G, lambda h: optax.sgd(h["lr"]), W, GRID, **{"steps": 4, **k}),
+    "jaxgan._runs.rollout.rollout": lambda **k: jg.rollout(G, optax.sgd(0.1), W, **{"steps": 4, **k}),
+    "jaxgan._runs.rollout.sweep": lambda **k: jg.sweep(G, lambda h: optax.sgd(h["lr"]), W, GRID, **{"steps": 4, **k}),
     "jaxgan.flows.flow": lambda **k: jg.flows.flow(G, W, jnp.asarray([0.0, 0.1]), **k),
     "jaxgan.flows.refinement_test": lambda **k: jg.flows.refinement_test(
         G, optax.sgd, W, **{"eta": 0.1, "steps": 8, "levels": 2, "points": 2, **k}),
     "jaxgan.flows.assess_refinement": lambda **k: jg.flows.assess_refinement(
         np.zeros((2, 3, 2)), np.asarray([0.1, 0.05]), np.linspace(0.0, 1.0, 3), **k),
-    "jaxgan._expect.gauss_hermite_1d": lambda **k: jg.gauss_hermite_1d(**{"order": 3, **k}),
-    "jaxgan._expect.gauss_hermite": lambda **k: jg.gauss_hermite(0.0, 1.0, **k),
+    "jaxgan._gan.expect.gauss_hermite_1d": lambda **k: jg.gauss_hermite_1d(**{"order": 3, **k}),
+    "jaxgan._gan.expect.gauss_hermite": lambda **k: jg.gauss_hermite(0.0, 1.0, **k),
     "jaxgan.games._dirac.dirac": lambda **k: jg.games.dirac(**k),
     "jaxgan.games._linear_gaussian.linear_gaussian": lambda **k: jg.games.linear_gaussian(
         **{"v": jnp.asarray([1.0, 0.5]), "sigma2": 1.0, **k}),
@@ -65,12 +65,12 @@ BASE = {
         **{"p": jnp.asarray([0.5, 0.5]), **k}),
     "jaxgan.games._neural.neural_gan": lambda **k: jg.games.neural_gan(
         nn.Dense(2), nn.Dense(1), DATA, **{"key": jax.random.PRNGKey(0), "latent_dim": 2, **k}),
-    "jaxgan._gan.gan": lambda **k: jg.games.gan(
+    "jaxgan._gan.gan.gan": lambda **k: jg.games.gan(
         lambda p, z: p + z, lambda t, x: t * x, jg.fixed_samples(jnp.zeros((1, 1))), jg.fixed_samples(jnp.zeros((1, 1))),
         **k),
     "jaxgan.flows.solve_flow": lambda **k: jg.flows.solve_flow(G, W, jnp.asarray([0.0, 0.1]), **k),
-    "jaxgan._modified.modified_game": lambda **k: jg.modified_game(jg.games.dirac(), 0.1, **k),
-    "jaxgan._rate.measured_rate": lambda **k: jg.measured_rate(np.array([1.0, 0.5, 0.25]), **k),
+    "jaxgan._core.modified.modified_game": lambda **k: jg.modified_game(jg.games.dirac(), 0.1, **k),
+    "jaxgan._runs.rate.measured_rate": lambda **k: jg.measured_rate(np.array([1.0, 0.5, 0.25]), **k),
     "jaxgan.games._n_player.cyclic": lambda **k: jg.games.cyclic(**k),
     "jaxgan.games._n_player.cournot": lambda **k: jg.games.cournot(**k),
     "jaxgan.games._n_player.cyclic_matching_pennies": lambda **k: jg.games.cyclic_matching_pennies(**k),
@@ -89,10 +89,10 @@ BASE = {
         GAN, **{"sigma": 0.5, **k}),
     "jaxgan.regularizers._penalties.fresh_instance_noise": lambda **k: jg.regularizers.fresh_instance_noise(
         GAN, **{"sigma": 0.5, **k}),
-    "jaxgan._manifold.retract": lambda **k: jg.manifold.retract(G, W, **k),
-    "jaxgan._manifold.tangent_projection": lambda **k: jg.manifold.tangent_projection(G, W, W1, **k),
-    "jaxgan._manifold.total_derivative": lambda **k: jg.manifold.total_derivative(G, W, **k),
-    "jaxgan._manifold.ridge_lift": lambda **k: jg.manifold.ridge_lift(G, W, jnp.asarray(0.1), **k),
+    "jaxgan._analysis.manifold.retract": lambda **k: jg.manifold.retract(G, W, **k),
+    "jaxgan._analysis.manifold.tangent_projection": lambda **k: jg.manifold.tangent_projection(G, W, W1, **k),
+    "jaxgan._analysis.manifold.total_derivative": lambda **k: jg.manifold.total_derivative(G, W, **k),
+    "jaxgan._analysis.manifold.ridge_lift": lambda **k: jg.manifold.ridge_lift(G, W, jnp.asarray(0.1), **k),
     "jaxgan.metrics.high_quality_fraction": lambda **k: jg.metrics.high_quality_fraction(SAMPLES, RING, **k),
     "jaxgan.metrics.mode_coverage": lambda **k: jg.metrics.mode_coverage(SAMPLES, RING, **k),
     "jaxgan.metrics.digits_classifier": lambda **k: jg.metrics.digits_classifier(**k),
@@ -101,7 +101,7 @@ BASE = {
     "jaxgan.transforms._best_response.best_response": lambda **k: jg.transforms.best_response(optax.sgd(0.1), **k),
     "jaxgan.transforms._competitive.cgd": lambda **k: jg.transforms.cgd(**{"learning_rate": 0.1, **k}),
     "jaxgan.transforms._proximal_point.proximal_point": lambda **k: jg.transforms.proximal_point(**{"learning_rate": 0.1, **k}),
-    "jaxgan._equilibrium.solve_equilibrium": lambda **k: jg.solve_equilibrium(
+    "jaxgan._analysis.equilibrium.solve_equilibrium": lambda **k: jg.solve_equilibrium(
         jg.games.bilinear(1.0), jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5)), **k),
     "jaxgan.transforms._competitive.acgd": lambda **k: jg.transforms.acgd(**{"learning_rate": 0.1, **k}),
     "jaxgan.transforms._corrections.consensus": lambda **k: jg.transforms.consensus(**{"gamma": 1.0, **k}),
@@ -115,32 +115,32 @@ BASE = {
     "jaxgan.transforms._follow_the_ridge.follow_the_ridge": lambda **k: jg.transforms.follow_the_ridge(**k),
     "jaxgan.transforms._stonr.stonr": lambda **k: jg.transforms.stonr(BOX, **k),
     "jaxgan.transforms._stonr_run.run_stonr": lambda **k: jg.transforms.run_stonr(BOX_GAME, BOX, **k),
-    "jaxgan._arnoldi.operator_top_eigenvalues": lambda **k: jg.operator_top_eigenvalues(
+    "jaxgan._analysis.arnoldi.operator_top_eigenvalues": lambda **k: jg.operator_top_eigenvalues(
         lambda v: jnp.asarray([[1.0, 2.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 2.0]]) @ v, jnp.ones(3), **{"k": 1, **k}),
-    "jaxgan._arnoldi.top_eigenvalues": lambda **k: jg.top_eigenvalues(G, W, **{"k": 1, **k}),
-    "jaxgan._density.SpectralDensity.moments": lambda **k: jg.SpectralDensity(jnp.ones((1, 2)), jnp.full((1, 2), 0.5)).moments(
+    "jaxgan._analysis.arnoldi.top_eigenvalues": lambda **k: jg.top_eigenvalues(G, W, **{"k": 1, **k}),
+    "jaxgan._analysis.density.SpectralDensity.moments": lambda **k: jg.SpectralDensity(jnp.ones((1, 2)), jnp.full((1, 2), 0.5)).moments(
         **{"orders": (1, 2), **k}),
-    "jaxgan._density.SpectralDensity.probe_moments": lambda **k: jg.SpectralDensity(
+    "jaxgan._analysis.density.SpectralDensity.probe_moments": lambda **k: jg.SpectralDensity(
         jnp.ones((1, 2)), jnp.full((1, 2), 0.5)).probe_moments(**{"orders": (1, 2), **k}),
     "jaxgan.games._neural.mlp_init": lambda **k: jg.games.mlp_init(jax.random.PRNGKey(0), **{"sizes": (2, 3), **k}),
-    "jaxgan._density.spectral_density": lambda **k: jg.spectral_density(G, W, **{"lanczos_steps": 1, **k}),
-    "jaxgan._certificate.stationary_point_certificate": lambda **k: jg.stationary_point_certificate(
+    "jaxgan._analysis.density.spectral_density": lambda **k: jg.spectral_density(G, W, **{"lanczos_steps": 1, **k}),
+    "jaxgan._analysis.certificate.stationary_point_certificate": lambda **k: jg.stationary_point_certificate(
         G, G.equilibrium, **k),
-    "jaxgan._jacobian.jacobian": lambda **k: jg.jacobian(G, W, **k),
-    "jaxgan._path_angle.path_angle": lambda **k: jg.path_angle(G, W, W1, **k),
-    "jaxgan._spectral.eigenvalues": lambda **k: jg.eigenvalues(G, W, **k),
-    "jaxgan._spectral.phase_factor": lambda **k: jg.phase_factor(LAM, **k),
-    "jaxgan._spectral.conditioning_factor": lambda **k: jg.conditioning_factor(LAM, **k),
-    "jaxgan._spectral.flow_verdict": lambda **k: jg.flow_verdict(LAM, **k),
-    "jaxgan._spectral.stable_step_bound": lambda **k: jg.stable_step_bound(LAM, **k),
-    "jaxgan._spectral.matrix_spectrum": lambda **k: jg.matrix_spectrum(
+    "jaxgan._analysis.jacobian.jacobian": lambda **k: jg.jacobian(G, W, **k),
+    "jaxgan._analysis.path_angle.path_angle": lambda **k: jg.path_angle(G, W, W1, **k),
+    "jaxgan._analysis.spectral.eigenvalues": lambda **k: jg.eigenvalues(G, W, **k),
+    "jaxgan._analysis.spectral.phase_factor": lambda **k: jg.phase_factor(LAM, **k),
+    "jaxgan._analysis.spectral.conditioning_factor": lambda **k: jg.conditioning_factor(LAM, **k),
+    "jaxgan._analysis.spectral.flow_verdict": lambda **k: jg.flow_verdict(LAM, **k),
+    "jaxgan._analysis.spectral.stable_step_bound": lambda **k: jg.stable_step_bound(LAM, **k),
+    "jaxgan._analysis.spectral.matrix_spectrum": lambda **k: jg.matrix_spectrum(
         jnp.asarray([[0.0, -1.0], [1.0, -1.0]]), **{"n_phi": 1, **k}),
-    "jaxgan._spectral.spectrum": lambda **k: jg.spectrum(G, W, **k),
-    "jaxgan._spectral.update_jacobian": lambda **k: jg.update_jacobian(G, optax.sgd(0.1), W, **k),
-    "jaxgan._spectral.spectral_radius": lambda **k: jg.spectral_radius(G, optax.sgd(0.1), W, **k),
-    "jaxgan._stability.stability_map": lambda **k: jg.stability_map(
+    "jaxgan._analysis.spectral.spectrum": lambda **k: jg.spectrum(G, W, **k),
+    "jaxgan._analysis.spectral.update_jacobian": lambda **k: jg.update_jacobian(G, optax.sgd(0.1), W, **k),
+    "jaxgan._analysis.spectral.spectral_radius": lambda **k: jg.spectral_radius(G, optax.sgd(0.1), W, **k),
+    "jaxgan._runs.stability.stability_map": lambda **k: jg.stability_map(
         G, lambda h: optax.sgd(h["lr"]), GRID, **{"w_star": G.equilibrium, **k}),
-    "jaxgan._trace.spectral_trace": lambda **k: jg.spectral_trace(
+    "jaxgan._analysis.trace.spectral_trace": lambda **k: jg.spectral_trace(
         G, jax.tree.map(lambda x: jnp.stack([x, x]), W), **k),
 }
 

@@ -125,7 +125,7 @@ def test_run_argument_errors():
 
 
 def test_a_large_sweep_runs_on_every_core_with_the_same_outcomes(monkeypatch):
-    import jaxgan._rollout as R
+    import jaxgan._runs.rollout as R
 
     game = jg.games.quadratic(1.0, 1.0, 1.0)
     lrs = jnp.linspace(0.05, 3.0, 67)  # not a multiple of the chunk count: the grid is padded

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan._solve import (
+from jaxgan._analysis.solve import (
     _dense_tangent_solve,
     conjugate_gradient,
     default_tol,

@@ -8,7 +8,7 @@ import pytest
 from closed_forms import F_PRIME_0
 
 import jaxgan as jg
-from jaxgan import _spectral
+from jaxgan._analysis import spectral as _spectral
 
 
 def test_dirac_spectrum_diagnostics():

@@ -5,7 +5,7 @@ import numpy as np
 import optax
 
 import jaxgan as jg
-from jaxgan._rollout import run_status
+from jaxgan._runs.rollout import run_status
 from jaxgan.report import strict_json
 
 

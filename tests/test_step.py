@@ -5,7 +5,7 @@ import optax
 import pytest
 
 import jaxgan as jg
-from jaxgan._step import step_of
+from jaxgan._core.step import step_of
 
 GAME = jg.zero_sum(lambda x, y: x * y + 0.5 * x**2)  # xi = (y + x, -x)
 

@@ -1,4 +1,4 @@
-"""jaxgan._step_map: the whole state of a step, with its time. Constants of the map held fixed,
+"""jaxgan._analysis.step_map: the whole state of a step, with its time. Constants of the map held fixed,
 periodic steps analysed over their cycle, maps that never repeat refused."""
 
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""jaxgan._trace: spectral_trace, the Jacobian spectrum along a run, against closed forms and dense eig."""
+"""jaxgan._analysis.trace: spectral_trace, the Jacobian spectrum along a run, against closed forms and dense eig."""
 
 import jax
 import jax.numpy as jnp

@@ -299,7 +299,7 @@ def _factories():
 
 
 def test_numeric_hyperparameters_are_arraylike_or_said_static():
-    """The transformations' rule (``jaxgan/_checks.py``): every parameter of a public transform or
+    """The transformations' rule (``jaxgan/_validation/checks.py``): every parameter of a public transform or
     regulariser factory is annotated; a numeric hyperparameter is ``jax.typing.ArrayLike``
     (traceable: vmap over it), and one typed ``float`` is a static option its ``Args`` entry
     says is "(static)"."""

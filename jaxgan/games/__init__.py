@@ -3,14 +3,14 @@ MLPs, DCGAN-style convolutional players), bilinear and quadratic
 games, the 1-D WGAN case study, the likelihood-ratio GAN, and games of n players (cyclic, Cournot,
 cyclic matching pennies, GMAN)."""
 
-from .._gan import GAN as GAN
-from .._gan import gan as gan
-from .._gan import lemma3_blocks as lemma3_blocks
-from .._gan import theorem5_eigenvalues as theorem5_eigenvalues
-from .._losses import LOSSES as LOSSES
-from .._losses import log_sigmoid as log_sigmoid
-from .._losses import loss_f as loss_f
-from .._losses import loss_f_prime as loss_f_prime
+from .._gan.gan import GAN as GAN
+from .._gan.gan import gan as gan
+from .._gan.gan import lemma3_blocks as lemma3_blocks
+from .._gan.gan import theorem5_eigenvalues as theorem5_eigenvalues
+from .._gan.losses import LOSSES as LOSSES
+from .._gan.losses import log_sigmoid as log_sigmoid
+from .._gan.losses import loss_f as loss_f
+from .._gan.losses import loss_f_prime as loss_f_prime
 from ._constrained import ConstrainedGame as ConstrainedGame
 from ._constrained import constrained_examples as constrained_examples
 from ._conv import DCGAN_SIZES as DCGAN_SIZES

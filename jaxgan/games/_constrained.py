@@ -6,7 +6,7 @@ from typing import Dict, NamedTuple, Optional
 
 import jax.numpy as jnp
 
-from .._game import Box, Game, Joint, zero_sum
+from .._core.game import Box, Game, Joint, zero_sum
 
 
 class ConstrainedGame(NamedTuple):

@@ -27,8 +27,8 @@ from typing import Any, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from .._domains import Choice, Integer, Maybe, domains
-from .._losses import LOSSES
+from .._gan.losses import LOSSES
+from .._validation.domains import Choice, Integer, Maybe, domains
 from ._neural import NeuralGAN, _check_count, _check_data, neural_gan
 
 #: Named sizes for 8x8 single-channel images: keyword arguments of ``dcgan``.

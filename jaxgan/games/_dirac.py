@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .._domains import Choice, Flag, domains
-from .._expect import finite_support
-from .._game import Joint
-from .._gan import GAN, gan
-from .._losses import LOSSES, check_loss, loss_f_prime
+from .._core.game import Joint
+from .._gan.expect import finite_support
+from .._gan.gan import GAN, gan
+from .._gan.losses import LOSSES, check_loss, loss_f_prime
+from .._validation.domains import Choice, Flag, domains
 
 
 @domains(loss=Choice(*LOSSES), closed_form_grad=Flag())

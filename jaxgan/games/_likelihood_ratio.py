@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import FiniteArray, Integer, domains
-from .._game import Game, Joint
+from .._core.game import Game, Joint
+from .._validation.domains import FiniteArray, Integer, domains
 
 
 class AlternatingMinimisation(NamedTuple):

@@ -7,10 +7,10 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import Choice, FiniteArray, Integer, Real, domains
-from .._expect import expectation, fixed_samples, gauss_hermite
-from .._game import Game, Joint
-from .._losses import LOSSES, check_loss, loss_f
+from .._core.game import Game, Joint
+from .._gan.expect import expectation, fixed_samples, gauss_hermite
+from .._gan.losses import LOSSES, check_loss, loss_f
+from .._validation.domains import Choice, FiniteArray, Integer, Real, domains
 
 
 @domains(v=FiniteArray(), sigma2=Real(0, low_open=True), loss=Choice(*LOSSES), order=Integer(1))

@@ -7,8 +7,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .._domains import Real, domains
-from .._game import Game, Joint, zero_sum
+from .._core.game import Game, Joint, zero_sum
+from .._validation.domains import Real, domains
 
 #: The prisoner's dilemma's losses (years in prison) of player 1 and player 2 in the states
 #: (C, C), (C, D), (D, C), (D, D), actions written (player 1, player 2).

@@ -7,8 +7,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .._domains import Flag, Integer, Real, describe, domains
-from .._game import (
+from .._core.game import (
     Game,
     NPlayerGame,
     Players,
@@ -16,6 +15,7 @@ from .._game import (
     n_player_game,
     require_field_from_losses,
 )
+from .._validation.domains import Flag, Integer, Real, describe, domains
 
 
 def _players_of(values, stacked: bool):

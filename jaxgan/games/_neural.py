@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import Choice, Integer, IntSequence, Maybe, describe, domains
-from .._expect import fixed_samples
-from .._game import Joint
-from .._gan import GAN, gan
-from .._losses import LOSSES, check_loss
+from .._core.game import Joint
+from .._gan.expect import fixed_samples
+from .._gan.gan import GAN, gan
+from .._gan.losses import LOSSES, check_loss
+from .._validation.domains import Choice, Integer, IntSequence, Maybe, describe, domains
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

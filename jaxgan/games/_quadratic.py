@@ -7,8 +7,8 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import FiniteArray, Maybe, Real, domains
-from .._game import Joint, zero_sum
+from .._core.game import Joint, zero_sum
+from .._validation.domains import FiniteArray, Maybe, Real, domains
 
 
 def _as_matrix(name, value, shape):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._domains import Choice, Integer, Real, domains
-from .._expect import gauss_hermite
-from .._game import Joint
-from .._gan import gan
+from .._core.game import Joint
+from .._gan.expect import gauss_hermite
+from .._gan.gan import gan
+from .._validation.domains import Choice, Integer, Real, domains
 from ..regularizers import relu_gp, wgan_gp
 
 PENALTIES = ("gp", "relu", "none")

@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Info, Role, player_of, transformation
-from .._checks import PLAIN_CALL, require_params
-from .._domains import Real, domains
-from .._game import Joint
+from .._core.algebra import Info, Role, player_of, transformation
+from .._core.game import Joint
+from .._validation.checks import PLAIN_CALL, require_params
+from .._validation.domains import Real, domains
 
 
 @domains(c=Real(0, low_open=True))

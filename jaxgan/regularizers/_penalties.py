@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_hyperparameter
-from .._domains import Choice, Integer, Real, describe, domains
-from .._expect import Quadrature, expectation, gauss_hermite
-from .._game import require_field_from_losses
-from .._gan import GAN
+from .._core.game import require_field_from_losses
+from .._gan.expect import Quadrature, expectation, gauss_hermite
+from .._gan.gan import GAN
+from .._validation.checks import check_hyperparameter
+from .._validation.domains import Choice, Integer, Real, describe, domains
 
 PAIRINGS = ("product", "pairs")
 

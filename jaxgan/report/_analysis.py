@@ -12,14 +12,14 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .. import games as catalogue
-from .._game import Game, Joint
-from .._jacobian import jacobian, jacobian_blocks
-from .._players import game_players
-from .._rate import rates_of_distances
-from .._rollout import rollout, sweep
-from .._spectral import spectrum
-from .._stability import stability_map
-from .._status import RESULTS
+from .._analysis.jacobian import jacobian, jacobian_blocks
+from .._analysis.spectral import spectrum
+from .._core.game import Game, Joint
+from .._core.players import game_players
+from .._core.status import RESULTS
+from .._runs.rate import rates_of_distances
+from .._runs.rollout import rollout, sweep
+from .._runs.stability import stability_map
 from ..flows import assess_refinement
 from ..transforms import extragradient, project_box, run_stonr, stonr_certificate
 from ._registry import Algorithm, n_player_form

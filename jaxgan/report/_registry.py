@@ -13,9 +13,9 @@ from jax.flatten_util import ravel_pytree
 
 from .. import games as catalogue
 from .. import regularizers
-from .._field import simultaneous_gradient
-from .._game import Game, Joint
-from .._players import TWO_PLAYER_ONLY
+from .._core.field import simultaneous_gradient
+from .._core.game import Game, Joint
+from .._core.players import TWO_PLAYER_ONLY
 from ..regularizers import clip_discriminator
 from ..transforms import (
     alternating,
@@ -155,7 +155,7 @@ def n_player_form(name: str, alg: Algorithm, n: int) -> Union[Algorithm, str]:
     look-ahead, LOLA, SOS, CGD, lookahead); SimGD and extragradient lose the two players'
     learning-rate ratio (one learning rate for all); alternating steps the players in the
     order ``0, 1, ..., n - 1``; the two-player methods are not applicable, with the reason
-    (``jaxgan._players.TWO_PLAYER_ONLY``)."""
+    (``jaxgan._core.players.TWO_PLAYER_ONLY``)."""
     if n == 2:
         return alg
     order = tuple(range(n))

@@ -16,7 +16,7 @@ from typing import Callable, Dict, Optional, Sequence
 import jax
 import numpy as np
 
-from .._game import Game
+from .._core.game import Game
 from ._analysis import analyse_game, analyse_pair, stonr_section
 from ._progress import Progress
 from ._registry import Algorithm, GameSource, build_from_source, builtin_algorithms

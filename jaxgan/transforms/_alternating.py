@@ -8,8 +8,8 @@ from typing import NamedTuple, Tuple, Union
 import jax
 import optax
 
-from .. import _players as players
-from .._algebra import (
+from .._core import players as players
+from .._core.algebra import (
     PLAYER,
     Info,
     Place,
@@ -20,11 +20,11 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import accept_transformation, checked_game_update
-from .._domains import Integer, PlayerOrder, domains
-from .._field import game_field
-from .._game import Joint, Players, StackedPlayers
-from .._players import require_point
+from .._core.field import game_field
+from .._core.game import Joint, Players, StackedPlayers
+from .._core.players import require_point
+from .._validation.checks import accept_transformation, checked_game_update
+from .._validation.domains import Integer, PlayerOrder, domains
 
 ORDERS = ("d_first", "g_first")
 

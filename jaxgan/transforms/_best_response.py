@@ -9,11 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Info, Place, Role, inner_extra, probe_inner, transformation
-from .._checks import accept_transformation, checked_game_update, require_joint
-from .._domains import Choice, Flag, Integer, Maybe, Real, domains
-from .._game import INSTEAD_OF_A_MODIFIED_GAME, Joint, require_field_from_losses
-from .._manifold import (
+from .._analysis.manifold import (
     RetractionMethod,
     _check_method,
     retract,
@@ -21,7 +17,11 @@ from .._manifold import (
     tangent_projection,
     total_derivative,
 )
-from .._solve import default_tol
+from .._analysis.solve import default_tol
+from .._core.algebra import Info, Place, Role, inner_extra, probe_inner, transformation
+from .._core.game import INSTEAD_OF_A_MODIFIED_GAME, Joint, require_field_from_losses
+from .._validation.checks import accept_transformation, checked_game_update, require_joint
+from .._validation.domains import Choice, Flag, Integer, Maybe, Real, domains
 
 STEPS = ("riemannian", "total", "partial")
 

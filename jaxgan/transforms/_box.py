@@ -10,11 +10,11 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._algebra import Info, Role, player_of, transformation
-from .._checks import PLAIN_CALL, require_params
-from .._domains import describe
-from .._game import Box, Joint, is_point
-from .._players import require_two_players
+from .._core.algebra import Info, Role, player_of, transformation
+from .._core.game import Box, Joint, is_point
+from .._core.players import require_two_players
+from .._validation.checks import PLAIN_CALL, require_params
+from .._validation.domains import describe
 
 
 def check_box(box, where: str, *, strict: bool) -> Box:

@@ -8,14 +8,14 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .. import _players as players
-from .._algebra import Counter, Info, Role, field_of, is_corrected, transformation
-from .._checks import checked_game_update, require_joint
-from .._domains import Flag, Integer, Maybe, Real, domains
-from .._field import game_field
-from .._game import Joint
-from .._players import require_point
-from .._solve import default_tol, linear_solve
+from .._analysis.solve import default_tol, linear_solve
+from .._core import players as players
+from .._core.algebra import Counter, Info, Role, field_of, is_corrected, transformation
+from .._core.field import game_field
+from .._core.game import Joint
+from .._core.players import require_point
+from .._validation.checks import checked_game_update, require_joint
+from .._validation.domains import Flag, Integer, Maybe, Real, domains
 
 
 class CGDState(NamedTuple):

@@ -21,12 +21,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Info, Role, evaluation_point, transformation
-from .._checks import checked_game_update
-from .._domains import Flag, Real, describe, domains
-from .._field import game_field
-from .._game import Joint
-from .._players import require_two_players
+from .._core.algebra import Info, Role, evaluation_point, transformation
+from .._core.field import game_field
+from .._core.game import Joint
+from .._core.players import require_two_players
+from .._validation.checks import checked_game_update
+from .._validation.domains import Flag, Real, describe, domains
 
 
 def correction_transform(

@@ -8,10 +8,10 @@ from typing import NamedTuple, Optional, Union
 import jax
 import optax
 
-from .._algebra import Info, Place, Role, field_of, inner_extra, probe_inner, transformation
-from .._checks import accept_transformation, check_hyperparameter, checked_game_update
-from .._field import game_field
-from .._players import require_point
+from .._core.algebra import Info, Place, Role, field_of, inner_extra, probe_inner, transformation
+from .._core.field import game_field
+from .._core.players import require_point
+from .._validation.checks import accept_transformation, check_hyperparameter, checked_game_update
 
 
 class ExtragradientState(NamedTuple):

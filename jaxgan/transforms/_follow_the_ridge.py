@@ -8,12 +8,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Info, Role, evaluation_point, transformation
-from .._checks import checked_game_update, require_joint
-from .._domains import Flag, Integer, Maybe, Real, domains
-from .._game import Joint
-from .._manifold import ridge_lift
-from .._solve import default_tol
+from .._analysis.manifold import ridge_lift
+from .._analysis.solve import default_tol
+from .._core.algebra import Info, Role, evaluation_point, transformation
+from .._core.game import Joint
+from .._validation.checks import checked_game_update, require_joint
+from .._validation.domains import Flag, Integer, Maybe, Real, domains
 
 
 class FollowTheRidgeState(NamedTuple):

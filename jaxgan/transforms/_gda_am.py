@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import (
+from .._analysis.solve import default_tol
+from .._core.algebra import (
     Counter,
     Info,
     Place,
@@ -19,12 +20,11 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import accept_transformation, checked_game_update
-from .._domains import Integer, Maybe, Real, domains
-from .._field import game_field
-from .._game import Joint
-from .._players import require_point
-from .._solve import default_tol
+from .._core.field import game_field
+from .._core.game import Joint
+from .._core.players import require_point
+from .._validation.checks import accept_transformation, checked_game_update
+from .._validation.domains import Integer, Maybe, Real, domains
 
 
 class AndersonState(NamedTuple):

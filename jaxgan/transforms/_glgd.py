@@ -8,7 +8,7 @@ from typing import Callable, Optional, Union
 
 import optax
 
-from .._manifold import _check_method
+from .._analysis.manifold import _check_method
 from ._best_response import best_response
 
 

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import (
+from .._core.algebra import (
     Counter,
     Info,
     Place,
@@ -20,11 +20,11 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import accept_transformation, checked_game_update
-from .._domains import Integer, Real, domains
-from .._field import game_field
-from .._game import Joint
-from .._players import require_point
+from .._core.field import game_field
+from .._core.game import Joint
+from .._core.players import require_point
+from .._validation.checks import accept_transformation, checked_game_update
+from .._validation.domains import Integer, Real, domains
 
 
 class LookaheadState(NamedTuple):

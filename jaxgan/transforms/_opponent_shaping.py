@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .. import _players as players
-from .._domains import Real, domains
-from .._field import game_field
-from .._game import Joint, StackedPlayers, require_field_from_losses
+from .._core import players as players
+from .._core.field import game_field
+from .._core.game import Joint, StackedPlayers, require_field_from_losses
+from .._validation.domains import Real, domains
 from ._corrections import correction_transform
 
 #: what works where the shaping term cannot be formed (``require_field_from_losses``)

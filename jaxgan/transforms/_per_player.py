@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax
 import optax
 
-from .. import _players as players
-from .._algebra import (
+from .._core import players as players
+from .._core.algebra import (
     PLAYER,
     Info,
     Place,
@@ -16,9 +16,9 @@ from .._algebra import (
     probe_inner,
     transformation,
 )
-from .._checks import accept_transformation
-from .._domains import Real, describe, domains
-from .._game import Joint, Players, StackedPlayers
+from .._core.game import Joint, Players, StackedPlayers
+from .._validation.checks import accept_transformation
+from .._validation.domains import Real, describe, domains
 
 
 def per_player(

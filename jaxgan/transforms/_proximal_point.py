@@ -9,12 +9,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._algebra import Info, Role, field_of, transformation
-from .._checks import checked_game_update
-from .._domains import Choice, Flag, Integer, Maybe, Real, domains
-from .._field import game_field
-from .._players import require_point
-from .._solve import default_tol, implicit_root, newton_root_finder
+from .._analysis.solve import default_tol, implicit_root, newton_root_finder
+from .._core.algebra import Info, Role, field_of, transformation
+from .._core.field import game_field
+from .._core.players import require_point
+from .._validation.checks import checked_game_update
+from .._validation.domains import Choice, Flag, Integer, Maybe, Real, domains
 
 
 class ProximalPointState(NamedTuple):

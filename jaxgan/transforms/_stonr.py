@@ -46,11 +46,11 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._algebra import Info, Role, transformation
-from .._checks import check_joint, checked_game_update, require_joint
-from .._domains import Integer, Maybe, Real, domains
-from .._field import game_field
-from .._game import Box, Game, Joint
+from .._core.algebra import Info, Role, transformation
+from .._core.field import game_field
+from .._core.game import Box, Game, Joint
+from .._validation.checks import check_joint, checked_game_update, require_joint
+from .._validation.domains import Integer, Maybe, Real, domains
 from ._box import Cube, check_box, check_inside, unit_cube
 
 #: event codes in ``StonrResult.event_log``

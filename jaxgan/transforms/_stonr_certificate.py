@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from .._cache import compiled
-from .._checks import check_game, check_point
+from .._core.field import game_field
+from .._core.game import Box, Game, Joint
+from .._core.partition import accepts_modules
 from .._deprecations import warn
-from .._field import game_field
-from .._game import Box, Game, Joint
-from .._partition import accepts_modules
+from .._validation.cache import compiled
+from .._validation.checks import check_game, check_point
 from ._box import check_box, unit_cube
 
 

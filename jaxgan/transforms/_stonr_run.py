@@ -11,12 +11,12 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._cache import compiled
-from .._checks import check_field, check_game
-from .._domains import Integer, Maybe, Real, domains
-from .._field import game_field
-from .._game import Box, Game, Joint
-from .._status import RESULTS
+from .._core.field import game_field
+from .._core.game import Box, Game, Joint
+from .._core.status import RESULTS
+from .._validation.cache import compiled
+from .._validation.checks import check_field, check_game
+from .._validation.domains import Integer, Maybe, Real, domains
 from ._box import check_box, unit_cube
 from ._stonr import stonr
 from ._stonr_certificate import LOCAL_TYPES, first_order_certificate

@@ -2,7 +2,7 @@
 
 At a point with ``xi = 0`` (both players' own gradients vanish), with ``H_pp = d^2 L_g /
 d phi^2``, ``H_tt = d^2 L_d / d theta^2`` and the leader's Stackelberg Hessian ``S``
-(``jaxgan._operators``):
+(``jaxgan._analysis.operators``):
 
 * **strict local Nash equilibrium** iff ``H_pp > 0`` and ``H_tt > 0`` (each player at a
   strict local minimum of its own loss; Ratliff, Burden & Sastry 2013's differential Nash
@@ -35,16 +35,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._arnoldi import operator_top_eigenvalues
-from ._cache import compiled
-from ._checks import check_finite, check_game, check_point
-from ._density import inner_solve_options
-from ._domains import Integer, Maybe, Real, domains
-from ._field import game_field
-from ._game import Game, Joint
-from ._operators import operator, probe_solve, stackelberg_total_gradient
-from ._partition import accepts_modules
-from ._solve import SolveInfo
+from .._core.field import game_field
+from .._core.game import Game, Joint
+from .._core.partition import accepts_modules
+from .._validation.cache import compiled
+from .._validation.checks import check_finite, check_game, check_point
+from .._validation.domains import Integer, Maybe, Real, domains
+from .arnoldi import operator_top_eigenvalues
+from .density import inner_solve_options
+from .operators import operator, probe_solve, stackelberg_total_gradient
+from .solve import SolveInfo
 
 
 class Extremes(NamedTuple):

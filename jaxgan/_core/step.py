@@ -6,7 +6,8 @@ from typing import Callable, Tuple
 
 import optax
 
-from ._algebra import (
+from .._validation.checks import accept_transformation, check_game, check_point
+from .algebra import (
     FIELD,
     PROBE,
     Info,
@@ -18,10 +19,9 @@ from ._algebra import (
     resolve,
     transformation,
 )
-from ._checks import accept_transformation, check_game, check_point
-from ._field import game_field, resolved_update
-from ._game import GAME_TYPES, Game, Joint
-from ._partition import on_parameters, point_function
+from .field import game_field, resolved_update
+from .game import GAME_TYPES, Game, Joint
+from .partition import on_parameters, point_function
 
 
 def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, optax.OptState]]:
@@ -30,7 +30,7 @@ def make_step(game: Game, tx) -> Callable[[Joint, optax.OptState], Tuple[Joint, 
     ``step(w, s)`` computes ``xi(w)``, ``updates, s' = tx.update(xi, s, w, game=game)``
     and returns ``(w + updates, s')``. Every run, sweep and update Jacobian in jaxgan is
     built from this one function. When traced it resolves the chain by the step algebra
-    (``jaxgan._algebra``): a chain the rule gives no meaning (a correction after a
+    (``jaxgan._core.algebra``): a chain the rule gives no meaning (a correction after a
     learning-rate scaling, a stage after a full step, a projection before one) raises a
     ``ValueError`` naming the rule, and every stage is handed the corrected field as data
     (``jaxgan_field``), so that a full step evaluating the field at a new point

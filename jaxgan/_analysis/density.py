@@ -28,14 +28,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._cache import compiled
-from ._checks import all_finite, check_finite, check_game, check_hyperparameter, check_point
-from ._conv_layout import canonical_convolutions
-from ._domains import Choice, Integer, IntSequence, Maybe, Real, domains
-from ._game import Game, Joint
-from ._operators import OPERATORS, operator, probe_solve
-from ._partition import accepts_modules
-from ._solve import default_tol
+from .._core.game import Game, Joint
+from .._core.partition import accepts_modules
+from .._jaxpr.conv_layout import canonical_convolutions
+from .._validation.cache import compiled
+from .._validation.checks import (
+    all_finite,
+    check_finite,
+    check_game,
+    check_hyperparameter,
+    check_point,
+)
+from .._validation.domains import Choice, Integer, IntSequence, Maybe, Real, domains
+from .operators import OPERATORS, operator, probe_solve
+from .solve import default_tol
 
 DENSITY_OPERATORS = OPERATORS
 
@@ -54,7 +60,7 @@ class SpectralDensity(NamedTuple):
 
     Examples:
       >>> import jax, jax.numpy as jnp, jaxgan as jg
-      >>> from jaxgan._density import lanczos_quadrature
+      >>> from jaxgan._analysis.density import lanczos_quadrature
       >>> h = jnp.diag(jnp.arange(1.0, 9.0))
       >>> sd = lanczos_quadrature(lambda x: h @ x, 8, 8, 3, jax.random.PRNGKey(0))
       >>> [round(float(m), 3) for m in sd.moments((1, 2))]  # tr(H)/8, tr(H^2)/8
@@ -180,7 +186,7 @@ def spectral_density(
     * ``"schur_complement"``: ``H_pp - H_pt H_tt^{-1} H_tp`` (symmetric in a zero-sum game;
       one CG solve per product, ``tol``/``maxiter`` for it);
     * ``"stackelberg_hessian"``: the leader's total Hessian along the follower's best
-      response (``jaxgan._operators.stackelberg_hessian``).
+      response (``jaxgan._analysis.operators.stackelberg_hessian``).
 
     One compiled program per game object and the static ``operator``, ``num_probes``,
     ``lanczos_steps``, ``tol`` and ``maxiter``; ``w`` and ``key`` are traced.

@@ -20,12 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._cache import compiled
-from ._checks import check_finite, check_game, check_joint, check_point
-from ._domains import Integer, domains
-from ._field import game_field
-from ._game import Game, Joint
-from ._partition import accepts_modules
+from .._core.field import game_field
+from .._core.game import Game, Joint
+from .._core.partition import accepts_modules
+from .._validation.cache import compiled
+from .._validation.checks import check_finite, check_game, check_joint, check_point
+from .._validation.domains import Integer, domains
 
 
 class PathAngle(NamedTuple):

@@ -9,8 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._cache import compiled
-from ._checks import (
+from .._core.field import negated_field
+from .._core.game import Game, Joint
+from .._core.partition import accepts_modules
+from .._jaxpr.conv_layout import canonical_convolutions
+from .._validation.cache import compiled
+from .._validation.checks import (
     all_finite,
     check_finite,
     check_game,
@@ -19,12 +23,8 @@ from ._checks import (
     check_transform_hyperparams,
     transform_at,
 )
-from ._conv_layout import canonical_convolutions
-from ._domains import Choice, Integer, Maybe, Real, domains
-from ._eig import eig
-from ._field import negated_field
-from ._game import Game, Joint
-from ._partition import accepts_modules
+from .._validation.domains import Choice, Integer, Maybe, Real, domains
+from .eig import eig
 
 TARGETS = ("LM", "LR", "SR", "SM")
 

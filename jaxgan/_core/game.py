@@ -8,7 +8,7 @@ Sign conventions (the contract of the whole library):
   function ``loss(phi, theta) -> scalar``. ``zero_sum(f)`` is the game
   ``min_phi max_theta f``, i.e. ``loss_g = f`` and ``loss_d = -f``.
 * The simultaneous gradient ``xi(w) = Joint(grad_phi loss_g, grad_theta loss_d)`` is
-  what optax consumes (``jaxgan._field``); the vector field is ``v = -xi`` (Mescheder et
+  what optax consumes (``jaxgan._core.field``); the vector field is ``v = -xi`` (Mescheder et
   al. 2017, 2018; Nie & Patel 2019). Jacobians and spectra are of ``v``.
 * ``Players(x_1, ..., x_n)`` and ``n_player_game(losses)``: player ``i`` minimises
   ``losses[i](w)``; ``xi = Players(grad_{x_1} l_1, ..., grad_{x_n} l_n)`` (Balduzzi et
@@ -24,7 +24,7 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import jax
 
-from ._domains import describe
+from .._validation.domains import describe
 
 PyTree = Any
 Loss = Callable[[PyTree, PyTree], jax.Array]

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._domains import Integer, describe, domains
+from .._validation.domains import Integer, describe, domains
 
 _MAX_GRID_NODES = 1_000_000
 

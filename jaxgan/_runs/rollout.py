@@ -12,8 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._cache import compiled
-from ._checks import (
+from .._core.game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
+from .._core.partition import accepts_modules
+from .._core.status import RESULTS
+from .._core.step import make_step, step_of
+from .._jaxpr.conv_layout import canonical_convolutions
+from .._validation.cache import compiled
+from .._validation.checks import (
     ReadKeys,
     _check_same_structure,
     accept_transformation,
@@ -29,12 +34,7 @@ from ._checks import (
     read_checked,
     tx_at,
 )
-from ._conv_layout import canonical_convolutions
-from ._domains import Integer, Maybe, Real, describe, domains
-from ._game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
-from ._partition import accepts_modules
-from ._status import RESULTS
-from ._step import make_step, step_of
+from .._validation.domains import Integer, Maybe, Real, describe, domains
 
 PyTree = object
 

@@ -13,8 +13,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._cache import compiled
-from ._checks import (
+from .._core.field import negated_field
+from .._core.game import Game, Joint, Players, StackedPlayers
+from .._core.partition import accepts_modules
+from .._jaxpr.conv_layout import canonical_convolutions
+from .._validation.cache import compiled
+from .._validation.checks import (
     check_finite,
     check_game,
     check_point,
@@ -22,11 +26,7 @@ from ._checks import (
     check_transform_hyperparams,
     transform_at,
 )
-from ._conv_layout import canonical_convolutions
-from ._domains import Integer, Maybe, describe, domains
-from ._field import negated_field
-from ._game import Game, Joint, Players, StackedPlayers
-from ._partition import accepts_modules
+from .._validation.domains import Integer, Maybe, describe, domains
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 import jax
 import optax
 
-from ._partition import on_parameters
+from .partition import on_parameters
 
 #: extra arguments of the real call (immutable data) and of the probe trace
 FIELD = "jaxgan_field"

@@ -30,8 +30,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._cache import compiled
-from ._checks import (
+from .._core.game import Game, Joint
+from .._core.partition import accepts_modules
+from .._core.step import step_of
+from .._validation.cache import compiled
+from .._validation.checks import (
     check_finite,
     check_game,
     check_point,
@@ -41,19 +44,16 @@ from ._checks import (
     read_checked,
     tx_at,
 )
-from ._domains import Flag, Integer, Maybe, Real, domains
-from ._eig import eig, eigvals
-from ._game import Game, Joint
-from ._jacobian import (
+from .._validation.domains import Flag, Integer, Maybe, Real, domains
+from .eig import eig, eigvals
+from .jacobian import (
     check_chunk_size,
     dense_jacobian,
     field_jacobian,
     of_field_jacobian,
     player_sizes,
 )
-from ._partition import accepts_modules
-from ._step import step_of
-from ._step_map import settle, split_state, step_map
+from .step_map import settle, split_state, step_map
 
 _DENSE_EIG_LIMIT = 8192
 

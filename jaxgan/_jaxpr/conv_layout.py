@@ -137,7 +137,7 @@ def canonical_convolutions(fn: Callable) -> Callable:
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> from jaxgan._conv_layout import canonical_convolutions
+      >>> from jaxgan._jaxpr.conv_layout import canonical_convolutions
       >>> x, k = jnp.ones((2, 5, 5, 3)), jnp.ones((3, 3, 3, 4))
       >>> conv = lambda k: jnp.sum(jax.lax.conv_general_dilated(x, k, (1, 1), "SAME",
       ...                          dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2)

@@ -9,8 +9,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._cache import cached, compiled
-from ._checks import (
+from .._analysis.spectral import step_spectral_radius
+from .._core.game import GAME_TYPES, Game, Joint, is_point
+from .._core.partition import accepts_modules
+from .._core.status import RESULTS
+from .._validation.cache import cached, compiled
+from .._validation.checks import (
     ReadKeys,
     accept_transformation,
     check_finite,
@@ -19,12 +23,8 @@ from ._checks import (
     check_point,
     grid_axis,
 )
-from ._domains import Flag, Integer, IntSequence, Maybe, Real, describe, domains
-from ._game import GAME_TYPES, Game, Joint, is_point
-from ._partition import accepts_modules
-from ._rollout import SweepResult, game_of_grid_point, sweep
-from ._spectral import step_spectral_radius
-from ._status import RESULTS
+from .._validation.domains import Flag, Integer, IntSequence, Maybe, Real, describe, domains
+from .rollout import SweepResult, game_of_grid_point, sweep
 
 
 class StabilityMap(NamedTuple):

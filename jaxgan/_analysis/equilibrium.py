@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
-from ._checks import checked_entry
-from ._domains import Choice, Integer, Maybe, Real, domains
-from ._field import game_field
-from ._solve import default_tol, implicit_root, newton_root_finder
+from .._core.field import game_field
+from .._validation.checks import checked_entry
+from .._validation.domains import Choice, Integer, Maybe, Real, domains
+from .solve import default_tol, implicit_root, newton_root_finder
 
 
 class Equilibrium(NamedTuple):

@@ -26,13 +26,19 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from ._arnoldi import field_top_eigenvalues
-from ._cache import compiled
-from ._checks import check_game, check_point, check_read, check_transform_hyperparams, transform_at
-from ._domains import Choice, Flag, Integer, Maybe, Real, domains
-from ._game import Game
-from ._partition import accepts_modules
-from ._spectral import field_eigenvalues, phase_factor
+from .._core.game import Game
+from .._core.partition import accepts_modules
+from .._validation.cache import compiled
+from .._validation.checks import (
+    check_game,
+    check_point,
+    check_read,
+    check_transform_hyperparams,
+    transform_at,
+)
+from .._validation.domains import Choice, Flag, Integer, Maybe, Real, domains
+from .arnoldi import field_top_eigenvalues
+from .spectral import field_eigenvalues, phase_factor
 
 
 class SpectralTrace(NamedTuple):

@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._domains import Choice, describe, domains
-from ._expect import Quadrature, expectation
-from ._game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
-from ._losses import LOSSES, check_loss, loss_f
+from .._core.game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
+from .._validation.domains import Choice, describe, domains
+from .expect import Quadrature, expectation
+from .losses import LOSSES, check_loss, loss_f
 
 Penalty = Callable[["GAN", object, object], jax.Array]
 

@@ -12,9 +12,9 @@ from typing import List, NamedTuple, Optional, Tuple
 import jax
 import jax.numpy as jnp
 
-from ._algebra import lcm, resolve
-from ._field import game_field
-from ._game import Game, Joint
+from .._core.algebra import lcm, resolve
+from .._core.field import game_field
+from .._core.game import Game, Joint
 
 #: primitives that hand their operand on unchanged in value
 _PASS_THROUGH = ("convert_element_type", "copy", "copy_p")

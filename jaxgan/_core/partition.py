@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ._game import GAME_TYPES, Game, Joint, Players, StackedPlayers, is_point
+from .game import GAME_TYPES, Game, Joint, Players, StackedPlayers, is_point
 
 _NUMBERS = (bool, int, float, complex, np.number)
 _ARRAYS = (jax.Array, np.ndarray, np.generic)

@@ -21,11 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._cache import compiled
-from ._domains import Real, describe
-from ._game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers, is_point
-from ._partition import accepts_modules
-from ._players import require_point, require_two_players
+from .._core.game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers, is_point
+from .._core.partition import accepts_modules
+from .._core.players import require_point, require_two_players
+from .cache import compiled
+from .domains import Real, describe
 
 
 def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Game:

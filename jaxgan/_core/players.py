@@ -18,8 +18,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from ._domains import describe
-from ._game import Game, Joint, NPlayerGame, Players, StackedPlayers
+from .._validation.domains import describe
+from .game import Game, Joint, NPlayerGame, Players, StackedPlayers
 
 #: the names a two-player point gives its players (``jaxgan_player`` and error messages)
 JOINT_NAMES = ("phi", "theta")

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._conv_layout import canonical_convolutions
+from .._jaxpr.conv_layout import canonical_convolutions
 
 PyTree = object
 
@@ -121,7 +121,7 @@ def linear_solve(
 
     Examples:
       >>> import jax.numpy as jnp
-      >>> from jaxgan._solve import linear_solve
+      >>> from jaxgan._analysis.solve import linear_solve
       >>> m = jnp.array([[3.0, 1.0], [1.0, 2.0]])
       >>> x, info = linear_solve(lambda v: m @ v, jnp.array([1.0, 1.0]), tol=1e-6, maxiter=10)
       >>> [round(float(v), 4) for v in x], int(info.iterations)
@@ -182,7 +182,7 @@ def implicit_root(fn: Callable[[PyTree], PyTree], start: PyTree, solver, *, maxi
 
     Examples:
       >>> import jax, jax.numpy as jnp, optimistix as optx
-      >>> from jaxgan._solve import implicit_root
+      >>> from jaxgan._analysis.solve import implicit_root
       >>> def cube_root(p):  # the root of z^3 - p
       ...     solver = optx.Newton(rtol=1e-6, atol=1e-6)
       ...     return implicit_root(lambda z: z**3 - p, jnp.asarray(1.0), solver, maxiter=50)[0]

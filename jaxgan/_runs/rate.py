@@ -7,9 +7,9 @@ from typing import Optional
 
 import numpy as np
 
-from ._domains import Integer, Maybe, describe, domains
-from ._game import is_point
-from ._partition import record_coordinates
+from .._core.game import is_point
+from .._core.partition import record_coordinates
+from .._validation.domains import Integer, Maybe, describe, domains
 
 
 def rates_of_distances(distance: np.ndarray, every: int) -> np.ndarray:

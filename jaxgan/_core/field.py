@@ -13,9 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from . import _players as players
-from ._algebra import FIELD, Place, resolve
-from ._checks import (
+from .._validation.checks import (
     accept_transformation,
     call_loss,
     call_player_loss,
@@ -24,9 +22,11 @@ from ._checks import (
     check_read,
     read_checked,
 )
-from ._game import Game, Joint, NPlayerGame
-from ._partition import point_function
-from ._players import player_loss
+from . import players as players
+from .algebra import FIELD, Place, resolve
+from .game import Game, Joint, NPlayerGame
+from .partition import point_function
+from .players import player_loss
 
 # --------------------------------------------------------------------------- fields
 

@@ -9,12 +9,12 @@ from typing import Optional, Sequence, Union
 import jax
 import jax.numpy as jnp
 
-from . import _players as players
-from ._checks import check_game, check_hyperparameter
-from ._domains import PlayerOrder, domains
-from ._field import game_field
-from ._game import Game
-from ._partition import point_function
+from .._validation.checks import check_game, check_hyperparameter
+from .._validation.domains import PlayerOrder, domains
+from . import players as players
+from .field import game_field
+from .game import Game
+from .partition import point_function
 
 ORDERS = ("simultaneous", "g_first", "d_first")
 

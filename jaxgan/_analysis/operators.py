@@ -30,9 +30,9 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._field import game_field
-from ._game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
-from ._solve import SolveInfo, conjugate_gradient, linear_solve
+from .._core.field import game_field
+from .._core.game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
+from .solve import SolveInfo, conjugate_gradient, linear_solve
 
 Flat = Callable[[jax.Array], jax.Array]
 

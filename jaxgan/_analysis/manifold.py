@@ -31,11 +31,11 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from ._checks import checked_entry
-from ._domains import Choice, Flag, Integer, Maybe, Real, describe, domains
-from ._field import game_field
-from ._game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
-from ._solve import SolveInfo, default_tol, linear_solve, residual_norm
+from .._core.field import game_field
+from .._core.game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
+from .._validation.checks import checked_entry
+from .._validation.domains import Choice, Flag, Integer, Maybe, Real, describe, domains
+from .solve import SolveInfo, default_tol, linear_solve, residual_norm
 
 PyTree = object
 RetractionMethod = Union[str, optax.GradientTransformation, Callable]
