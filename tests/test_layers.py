@@ -12,7 +12,7 @@ PACKAGE = os.path.join(ROOT, "jaxgan")
 
 #: low to high; a module not listed is an error (a new module must take a place here)
 LAYERS = [
-    ("base", ["_core", "_validation", "_analysis", "_runs", "_jaxpr", "_gan", "_validation.domains", "_deprecations", "_core.game", "_core.players", "_core.partition", "_core.status", "_validation.cache", "_analysis.eig", "_jaxpr.conv_layout", "_gan.expect", "_gan.losses", "datasets", "plotting"]),
+    ("base", ["_core", "_validation", "_analysis", "_runs", "_jaxpr", "_gan", "_validation.domains", "_deprecations", "_core.game", "_core.players", "_core.partition", "_core.status", "_validation.cache", "_analysis.eig", "_jaxpr.conv_layout", "_jaxpr.dependence", "_gan.expect", "_gan.losses", "datasets", "plotting"]),
     ("checks, solvers, step algebra", ["_validation.checks", "_analysis.solve", "_core.algebra", "_gan.gan"]),
     ("field", ["_core.field", "_core.modified"]),
     ("step", ["_core.step"]),

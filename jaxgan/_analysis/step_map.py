@@ -7,7 +7,7 @@ The design and its reasons: the docs page "Design notes" (``docs/design.md``), s
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +15,7 @@ import jax.numpy as jnp
 from .._core.algebra import lcm, resolve
 from .._core.field import game_field
 from .._core.game import Game, Joint
-
-#: primitives that hand their operand on unchanged in value
-_PASS_THROUGH = ("convert_element_type", "copy", "copy_p")
+from .._jaxpr.dependence import depends, forwarded
 
 
 class StepMap(NamedTuple):
@@ -40,69 +38,6 @@ class StepMap(NamedTuple):
     settled: Tuple[int, ...] = ()
 
 
-def _is_var(v) -> bool:
-    return not hasattr(v, "val")
-
-
-def _sub_jaxpr(eqn):
-    """The one sub-jaxpr of a call-like equation whose inputs and outputs match the
-    equation's one to one (``pjit``, ``custom_jvp_call``, ...), else ``None``."""
-    subs = [p for p in eqn.params.values() if hasattr(p, "eqns") or hasattr(p, "jaxpr")]
-    if len(subs) != 1:
-        return None
-    sub = subs[0].jaxpr if hasattr(subs[0], "jaxpr") and not hasattr(subs[0], "eqns") else subs[0]
-    if len(sub.invars) != len(eqn.invars) or len(sub.outvars) != len(eqn.outvars):
-        return None
-    return sub
-
-
-def _depends(jaxpr, sources: List[bool]) -> List[bool]:
-    """For each output of ``jaxpr``, whether it depends on an input flagged in ``sources``
-    (precise through call-like equations, conservative through loops and branches)."""
-    flag = {v: s for v, s in zip(jaxpr.invars, sources)}
-
-    def of(v):
-        return _is_var(v) and flag.get(v, False)
-
-    for eqn in jaxpr.eqns:
-        ins = [of(v) for v in eqn.invars]
-        sub = _sub_jaxpr(eqn) if any(ins) else None
-        outs = _depends(sub, ins) if sub is not None else [any(ins)] * len(eqn.outvars)
-        for v, o in zip(eqn.outvars, outs):
-            flag[v] = o
-    return [of(v) for v in jaxpr.outvars]
-
-
-def _forwarded(jaxpr) -> List[Optional[int]]:
-    """For each output, the index of the input it is unchanged in value (``None``: computed)."""
-    producer = {}
-    for eqn in jaxpr.eqns:
-        for i, v in enumerate(eqn.outvars):
-            producer[v] = (eqn, i)
-    position = {v: i for i, v in enumerate(jaxpr.invars)}
-
-    def source(v):
-        while _is_var(v):
-            if v in position:
-                return position[v]
-            if v not in producer:
-                return None
-            eqn, i = producer[v]
-            if eqn.primitive.name in _PASS_THROUGH and len(eqn.invars) == 1:
-                v = eqn.invars[0]
-                continue
-            sub = _sub_jaxpr(eqn)
-            if sub is None:
-                return None
-            inner = _forwarded(sub)[i]
-            if inner is None:
-                return None
-            v = eqn.invars[inner]
-        return None
-
-    return [source(v) for v in jaxpr.outvars]
-
-
 def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
     """The structure of ``step`` (``make_step``'s map of ``tx`` on ``game``) at ``(w, state)``:
     traced abstractly, nothing runs."""
@@ -113,12 +48,12 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
     n_w = len(jax.tree.leaves(w))
     closed = jax.make_jaxpr(step)(w, state)
     jaxpr = closed.jaxpr
-    forwarded = _forwarded(jaxpr)
+    forwarded_from = forwarded(jaxpr)
     inexact = [jnp.issubdtype(jnp.result_type(x), jnp.inexact) for x in leaves]
     dynamic = []
     constants = []
     for i, (x, is_float) in enumerate(zip(leaves, inexact)):
-        constant = is_float and forwarded[n_w + i] == n_w + i
+        constant = is_float and forwarded_from[n_w + i] == n_w + i
         dynamic.append(is_float and not constant)
         if constant:
             constants.append(f"state{paths[i]}")
@@ -128,13 +63,13 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
     )
     period, reasons, settled = 1, [], []
     wanted = list(range(n_w)) + [n_w + i for i, d in enumerate(dynamic) if d]
-    computed = _depends(jaxpr, [True] * len(jaxpr.invars))
+    computed = depends(jaxpr, [True] * len(jaxpr.invars))
     for i, is_float in enumerate(inexact):
         if is_float:
             continue
         sources = [False] * len(jaxpr.invars)
         sources[n_w + i] = True
-        deps = _depends(jaxpr, sources)
+        deps = depends(jaxpr, sources)
         if not any(deps[j] for j in wanted):
             continue
         if not computed[n_w + i]:

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from .._jaxpr.dependence import reads
 from .game import GAME_TYPES, Game, Joint, Players, StackedPlayers, is_point
 
 _NUMBERS = (bool, int, float, complex, np.number)
@@ -266,9 +267,9 @@ def _reached(owner, instance: Callable, w, marks) -> Optional[Tuple[Tuple[bool, 
     """Per player, per leaf: whether some loss of the game ``instance()`` depends
     differentiably on the leaf (leaves that are not floating arrays of equinox modules count
     as reached). Structural: the JVP of every loss is traced with the arrays abstract
-    (nothing runs) and the tangents it reads are found (``_read_inputs``). ``None`` when the
-    losses cannot be traced here: the entry point's own checks then name the loss. Cached
-    per ``owner`` (the game, or the function that makes it) and signature of ``w``."""
+    (nothing runs) and the tangents it reads are found (``_jaxpr.dependence.reads``).
+    ``None`` when the losses cannot be traced here: the entry point's own checks then name the
+    loss. Cached per ``owner`` (the game, or the function that makes it) and signature of ``w``."""
     key = _signature(w)
     try:
         per_game = _REACHED.setdefault(owner, {})
@@ -309,7 +310,7 @@ def _trace_reached(instance: Callable, w, marks) -> Optional[Tuple[Tuple[bool, .
         if getattr(err, "_jaxgan_mutating_loss", False):
             raise
         return None  # the entry point's checks say what is wrong with the losses
-    read = _read_inputs(closed.jaxpr, [True] * len(closed.jaxpr.outvars))[len(spec) :]
+    read = reads(closed.jaxpr, [True] * len(closed.jaxpr.outvars))[len(spec) :]
     flat = [True] * len(leaves)
     for k, r in zip(wanted, read):
         flat[arrays[k]] = r
@@ -337,37 +338,6 @@ def _all_losses(game, w) -> tuple:
     return tuple(
         _call_pure(loss, f"losses[{i}]", w, labels, w) for i, loss in enumerate(game.losses)
     )
-
-
-def _is_var(v) -> bool:
-    return not hasattr(v, "val")  # a jaxpr Literal carries its value
-
-
-def _call_jaxpr(eqn):
-    """The sub-jaxpr of a call-like equation (``jit``, ``custom_jvp_call``, ...) whose inputs
-    and outputs match the equation's one to one, else ``None``."""
-    subs = [p for p in eqn.params.values() if hasattr(p, "eqns") or hasattr(p, "jaxpr")]
-    if len(subs) != 1:
-        return None
-    sub = subs[0].jaxpr if hasattr(subs[0], "jaxpr") and not hasattr(subs[0], "eqns") else subs[0]
-    if len(sub.invars) != len(eqn.invars) or len(sub.outvars) != len(eqn.outvars):
-        return None
-    return sub
-
-
-def _read_inputs(jaxpr, used: Sequence[bool]) -> list:
-    """For each input of ``jaxpr``, whether an output flagged in ``used`` is computed from it:
-    precise through call-like equations, conservative (every input read) through loops and
-    branches, so that a leaf is never taken for a buffer by mistake."""
-    live = {v for v, u in zip(jaxpr.outvars, used) if u and _is_var(v)}
-    for eqn in reversed(jaxpr.eqns):
-        outs = [v in live for v in eqn.outvars]
-        if not any(outs):
-            continue
-        sub = _call_jaxpr(eqn)
-        ins = _read_inputs(sub, outs) if sub is not None else [True] * len(eqn.invars)
-        live.update(v for v, r in zip(eqn.invars, ins) if r and _is_var(v))
-    return [v in live for v in jaxpr.invars]
 
 
 # --------------------------------------------------------------------------- pure losses

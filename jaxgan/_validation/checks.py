@@ -24,6 +24,7 @@ import optax
 from .._core.game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers, is_point
 from .._core.partition import accepts_modules
 from .._core.players import require_point, require_two_players
+from .._jaxpr.dependence import depends
 from .cache import compiled
 from .domains import Real, describe
 
@@ -406,12 +407,7 @@ def check_differentiable(game, w) -> None:
     """
     grads, names = _own_gradients(game)
     closed = jax.make_jaxpr(grads)(w)
-    jaxpr = closed.jaxpr
-    varying = set(jaxpr.invars)
-    for eqn in jaxpr.eqns:
-        if any(_is_var(v) and v in varying for v in eqn.invars):
-            varying.update(eqn.outvars)
-    constant = [not (_is_var(v) and v in varying) for v in jaxpr.outvars]
+    constant = [not d for d in depends(closed.jaxpr, [True] * len(closed.jaxpr.invars))]
     sizes = [len(jax.tree.leaves(g)) for g in jax.eval_shape(grads, w)]
     start = 0
     for index, ((player, loss), size) in enumerate(zip(names, sizes)):
@@ -425,10 +421,6 @@ def check_differentiable(game, w) -> None:
                 "rounding, comparisons or integer casts), so that player never moves. "
                 f"Check that `{loss}` uses `{player}`."
             )
-
-
-def _is_var(v) -> bool:
-    return not hasattr(v, "val")  # a jaxpr Literal carries its value
 
 
 def _constant_gradient_is_zero(grads, w, index: int) -> bool:
