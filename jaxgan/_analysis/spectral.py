@@ -594,9 +594,7 @@ def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cyc
         t = tx_at(tx, h, where)
         first = jnp.asarray(False)
         if radius:
-            out = step_spectral_radius(game, t, w, state, chunk_size)
-            if state is not None:
-                first = at_first_step(game, t, w, state)
+            out, first = _radius_and_first_step(game, t, w, state, chunk_size)
         else:
             out = step_jacobian(game, t, w, state, chunk_size, cycle=cycle)
         check_read(h, where)
@@ -615,12 +613,6 @@ def _step_and_structure(game, tx, w, state):
     _, state = step(w, tx.init(w))
     structure = step_map(game, tx, step, w, state)
     return step, settle(step, w, state, structure), structure
-
-
-def at_first_step(game: Game, tx, w: Joint, state) -> jax.Array:
-    """Whether ``state`` is at a first step of ``tx`` (see ``_unsettled``)."""
-    step, state, structure = _step_and_structure(game, tx, w, state)
-    return _unsettled(step, w, state, structure)
 
 
 def _unsettled(step, w, state, structure) -> jax.Array:
@@ -660,6 +652,12 @@ def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax
 def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int = 16) -> jax.Array:
     """The traceable body of ``spectral_radius``: ``rho(cycle)^(1/k)`` over the step's period
     ``k`` (``k = 1``: one step), over its dynamic state; a map that never repeats is refused."""
+    return _radius_and_first_step(game, tx, w, state, chunk_size)[0]
+
+
+def _radius_and_first_step(game, tx, w, state, chunk_size):
+    """``(radius, at a first step)``: the radius is NaN where a ``state`` given is at a first step
+    (``_unsettled``), whose map is taken once and has no rate."""
     given = state is not None
     step, state, structure = _step_and_structure(game, tx, w, state)
     if structure.never_repeats is not None:
@@ -673,11 +671,13 @@ def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int =
     m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
     rho = jnp.max(jnp.abs(eigvals(m)))
     rho = rho if structure.period == 1 else rho ** (1.0 / structure.period)
+    first = jnp.asarray(False)
     if given and structure.settled:
         # a state at a first step: its map is taken once, so no radius of it is a rate (NaN
         # under jit; the entry point refuses a concrete one, see FIRST_STEP_MSG)
-        rho = jnp.where(_unsettled(step, w, state, structure), jnp.nan, rho)
-    return rho
+        first = _unsettled(step, w, state, structure)
+        rho = jnp.where(first, jnp.nan, rho)
+    return rho, first
 
 
 #: why ``spectral_radius`` refuses a state at a first step

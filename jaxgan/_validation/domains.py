@@ -68,6 +68,14 @@ def _static(value, where, name, text) -> None:
         )
 
 
+def _as_array(value, where, name, text) -> np.ndarray:
+    """``value`` read as a NumPy array, or a ``TypeError`` saying it must be ``text``."""
+    try:
+        return np.asarray(value)
+    except Exception as err:  # noqa: BLE001 - an object numpy cannot read
+        raise TypeError(f"{where}: `{name}` must be {text}, got {describe(value)}.") from err
+
+
 class Real(Domain):
     """A real scalar (a Python number or a 0-d array) in ``[low, high]`` by default; ``low_open``
     and ``high_open`` choose the ends, ``allow_inf`` admits ``inf``."""
@@ -105,12 +113,7 @@ class Real(Domain):
             raise TypeError(
                 f"{where}: `{name}` must be a real number, got {describe(value)} {value!r}."
             )
-        try:
-            arr = np.asarray(value)
-        except Exception as err:  # noqa: BLE001 - an object numpy cannot read
-            raise TypeError(
-                f"{where}: `{name}` must be a real number, got {describe(value)}."
-            ) from err
+        arr = _as_array(value, where, name, "a real number")
         if arr.dtype.kind not in "iuf" or arr.ndim != 0:
             raise TypeError(
                 f"{where}: `{name}` must be a real scalar, got {type(value).__name__} of dtype "
@@ -149,12 +152,7 @@ class FiniteArray(Domain):
     def check(self, value, where, name):
         if _is_traced(value):
             return
-        try:
-            arr = np.asarray(value)
-        except Exception as err:  # noqa: BLE001 - an object numpy cannot read
-            raise TypeError(
-                f"{where}: `{name}` must be {self.text}, got {describe(value)}."
-            ) from err
+        arr = _as_array(value, where, name, self.text)
         if isinstance(value, (str, bytes)) or arr.dtype.kind not in "iuf":
             raise TypeError(
                 f"{where}: `{name}` must be {self.text}, "
