@@ -18,3 +18,27 @@ SLOW_FILES = ("test_notebooks.py", "test_cli.py")
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.fspath.basename not in SLOW_FILES)  # stable: order kept within
+
+
+#: the shared tables a test file may add entries to by declaring a module-level dict of this
+#: name: ``COMMON`` (the transforms' common matrix, tests/test_transforms_common.py) and
+#: ``PROBE_CALLS`` (a valid call of each declared function, tests/test_probes.py). A new
+#: algorithm's test file declares its own entries, so adding it touches no shared table.
+SHARED_TABLES = ("COMMON", "PROBE_CALLS")
+
+
+def declared_in_test_files(table: str) -> dict:
+    """The entries every test file declares for the shared ``table`` (see ``SHARED_TABLES``)."""
+    import importlib
+    import pathlib
+    import re
+
+    assert table in SHARED_TABLES, table
+    out = {}
+    for path in sorted(pathlib.Path(__file__).resolve().parent.glob("test_*.py")):
+        if re.search(rf"^{table} = ", path.read_text(), re.M):
+            entries = getattr(importlib.import_module(path.stem), table)
+            clash = sorted(set(entries) & set(out))
+            assert not clash, f"{path.name} declares {table} entries declared elsewhere: {clash}"
+            out.update(entries)
+    return out

@@ -1,5 +1,6 @@
-"""CONTRIBUTING.md's recipe for a new transformation stays true: every public transformation
-follows it, and the files and helpers it names exist."""
+"""The design page's recipe for a new algorithm (docs/design.md, "Adding an algorithm: four
+files") stays true: every public transformation follows it, and the files and helpers it names
+exist."""
 
 import inspect
 import pathlib
@@ -12,7 +13,7 @@ from jaxgan._validation import checks as _checks
 from jaxgan._validation import domains as _domains
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-RECIPE = (ROOT / "CONTRIBUTING.md").read_text()
+RECIPE = (ROOT / "docs" / "design.md").read_text().split("## Adding an algorithm: four files")[1]
 
 #: family files: algorithms that share their solver, and the factories each holds
 FAMILIES = {
@@ -67,8 +68,27 @@ def test_the_files_and_helpers_the_recipe_names_exist():
     for domain in ("Real", "Integer", "Choice", "Flag", "Maybe", "domains"):
         assert hasattr(_domains, domain), domain
     assert hasattr(_players, "TWO_PLAYER_ONLY") and callable(_players.require_two_players)
+    assert "why" in inspect.signature(_players.require_two_players).parameters
+    import conftest
     import test_probes
     import test_transforms_common
 
-    assert isinstance(test_probes.BASE, dict) and isinstance(test_transforms_common.TRANSFORMS, dict)
+    assert set(conftest.SHARED_TABLES) == {"COMMON", "PROBE_CALLS"}
+    for table in conftest.SHARED_TABLES:
+        assert f"`{table} = " in RECIPE, table
     assert callable(test_transforms_common.test_the_matrix_covers_every_transform)
+    # what test files declare reaches the shared tables
+    common, probes = conftest.declared_in_test_files("COMMON"), conftest.declared_in_test_files("PROBE_CALLS")
+    assert set(common) <= set(test_transforms_common.TRANSFORMS) and set(probes) <= set(test_probes.BASE)
+    assert set(test_transforms_common.Case._fields) >= {"make", "injected", "radius"}
+
+
+def test_the_catalogue_gathers_each_modules_all():
+    """``jg.transforms`` is the union of its modules' ``__all__`` (no registry to edit)."""
+    import importlib
+    import pkgutil
+
+    gathered = set()
+    for info in pkgutil.iter_modules(jg.transforms.__path__):
+        gathered |= set(getattr(importlib.import_module(f"jaxgan.transforms.{info.name}"), "__all__", ()))
+    assert gathered == set(jg.transforms.__all__)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import declared_in_test_files
 
 import jaxgan as jg
 from jaxgan._validation.domains import DECLARED
@@ -142,6 +143,8 @@ BASE = {
         G, lambda h: optax.sgd(h["lr"]), GRID, **{"w_star": G.equilibrium, **k}),
     "jaxgan._analysis.trace.spectral_trace": lambda **k: jg.spectral_trace(
         G, jax.tree.map(lambda x: jnp.stack([x, x]), W), **k),
+    # and the entries test files declare for their own functions (a new algorithm's, in its file)
+    **declared_in_test_files("PROBE_CALLS"),
 }
 
 PROBES = [(name, option, bad) for name, fn in sorted(DECLARED.items()) for option, domain in fn.__domains__.items()

@@ -8,6 +8,7 @@ theory says on a game with a closed-form answer.
 """
 
 import inspect
+from typing import Callable, NamedTuple, Optional
 
 import chex
 import jax
@@ -15,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from conftest import declared_in_test_files
 
 import jaxgan as jg
 
@@ -34,9 +36,19 @@ def _alt_radius(a):
     return 1.0 if a <= 2 else max(abs(np.roots([1, a**2 - 2, 1])))
 
 
-# name -> (lr -> transform, lr -> the same with an injected hyperparameter,
-#          lr -> closed-form spectral radius at the Dirac-GAN (wgan, f'(0) = 1) equilibrium)
-TRANSFORMS = {
+class Case(NamedTuple):
+    """One entry of the matrix. A test file declares its own as a dict of these fields in a
+    module-level ``COMMON`` (``tests/conftest.py``)."""
+
+    make: Callable  # lr -> the transform
+    injected: Callable  # lr -> the same with a hyperparameter through optax.inject_hyperparams
+    radius: Optional[Callable]  # lr -> closed-form radius at the Dirac-GAN (wgan) equilibrium
+    game: str = "dirac"  # the game of GAMES it runs on
+    needs_game: bool = True  # False: it never evaluates the field (a per-player step, a projection)
+    needs_params: bool = True  # with needs_game False: whether it acts on the point
+
+
+_TABLE = {
     "alternating": (
         lambda lr: jg.transforms.alternating(optax.sgd(lr)),
         lambda lr: jg.transforms.alternating(optax.inject_hyperparams(optax.sgd)(learning_rate=lr)),
@@ -163,6 +175,15 @@ TRANSFORMS = {
         lambda lr: np.hypot(1.0, lr),
     ),
 }
+#: transforms that never evaluate the field (a per-player step of given updates, a scaling, a
+#: projection): they need neither `game=` nor, unless they act on the point, `params`
+NO_GAME = {"per_player": False, "ttur": False, "project_box": True}  # name -> needs params
+TRANSFORMS = {
+    **{name: Case(*entry, **({"needs_game": False, "needs_params": NO_GAME[name]} if name in NO_GAME else {}))
+       for name, entry in _TABLE.items()},
+    # and the entries test files declare for their own algorithms
+    **{name: Case(**entry) for name, entry in declared_in_test_files("COMMON").items()},
+}
 
 GAMES = {
     "dirac": jg.games.dirac("wgan"),
@@ -172,7 +193,7 @@ W0 = jg.Joint(jnp.array(0.3), jnp.array(-0.2))
 
 
 def _game(name):
-    return GAMES[TRANSFORMS[name][3] if len(TRANSFORMS[name]) > 3 else "dirac"]
+    return GAMES[TRANSFORMS[name].game]
 
 
 def _one_update(tx, w, game=GAMES["dirac"], **extra):
@@ -186,23 +207,19 @@ def name(request):
 
 
 def test_ignores_unknown_extra_args(name):
-    tx = TRANSFORMS[name][0](0.1)
+    tx = TRANSFORMS[name].make(0.1)
     u1, _ = _one_update(tx, W0, _game(name))
     u2, _ = _one_update(tx, W0, _game(name), some_other_arg=3, key=jax.random.PRNGKey(0))
     chex.assert_trees_all_close(u1, u2)
 
 
-#: transforms that never evaluate the field (a per-player step of given updates, a scaling, a
-#: projection): they need neither `game=` nor, unless they act on the point, `params`
-NO_GAME = {"per_player": False, "ttur": False, "project_box": True}  # name -> needs params
-
-
 def test_missing_game_or_params_is_a_clear_error(name):
-    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    tx, game = TRANSFORMS[name].make(0.1), _game(name)
     xi = jg.simultaneous_gradient(game)(W0)
-    if name in NO_GAME:  # the game is not needed: the same update without it
+    case = TRANSFORMS[name]
+    if not case.needs_game:  # the game is not needed: the same update without it
         chex.assert_trees_all_close(tx.update(xi, tx.init(W0), W0)[0], tx.update(xi, tx.init(W0), W0, game=game)[0])
-        if not NO_GAME[name]:
+        if not case.needs_params:
             return
     else:
         with pytest.raises(TypeError, match="needs the game"):
@@ -212,7 +229,7 @@ def test_missing_game_or_params_is_a_clear_error(name):
 
 
 def test_jit_equals_eager_and_chain(name):
-    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    tx, game = TRANSFORMS[name].make(0.1), _game(name)
     eager, _ = _one_update(tx, W0, game)
     jitted, _ = jax.jit(lambda w: _one_update(tx, w, game))(W0)
     chex.assert_trees_all_close(eager, jitted, rtol=1e-14)
@@ -222,14 +239,14 @@ def test_jit_equals_eager_and_chain(name):
 
 
 def test_scan_rollout_and_inject_hyperparams(name):
-    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    tx, game = TRANSFORMS[name].make(0.1), _game(name)
     out = jg.rollout(game, tx, W0, 30)
     w, s = W0, tx.init(W0)
     step = jax.jit(jg.make_step(game, tx))
     for _ in range(30):
         w, s = step(w, s)
     chex.assert_trees_all_close(out.final, w, rtol=1e-12)
-    out2 = jg.rollout(game, TRANSFORMS[name][1](0.1), W0, 30)
+    out2 = jg.rollout(game, TRANSFORMS[name].injected(0.1), W0, 30)
     chex.assert_trees_all_close(out2.final, out.final, rtol=1e-12)
 
 
@@ -240,11 +257,11 @@ def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
     @jax.jit
     @chex.assert_max_traces(n=1)
     def run(lr):
-        return jg.rollout(game, TRANSFORMS[name][0](lr), W0, 25).final
+        return jg.rollout(game, TRANSFORMS[name].make(lr), W0, 25).final
 
     batched = jax.vmap(run)(lrs)
     for i, lr in enumerate(lrs):
-        single = jg.rollout(game, TRANSFORMS[name][0](float(lr)), W0, 25).final
+        single = jg.rollout(game, TRANSFORMS[name].make(float(lr)), W0, 25).final
         # atol: runs that converge reach 1e-37 (GDA-AM), where rounding differs in relative terms
         chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], batched), single, rtol=1e-12, atol=1e-30)
     chex.clear_trace_counter()
@@ -253,7 +270,7 @@ def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_keeps_dtypes(name, dtype):
     w = jax.tree.map(lambda x: x.astype(dtype), W0)
-    tx, game = TRANSFORMS[name][0](0.1), _game(name)
+    tx, game = TRANSFORMS[name].make(0.1), _game(name)
     u, state = _one_update(tx, w, game)
     chex.assert_trees_all_equal_dtypes(u, w)
     assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(u))
@@ -263,11 +280,11 @@ def test_keeps_dtypes(name, dtype):
 
 @pytest.mark.parametrize("lr", [0.3, 1.5, 2.5])
 def test_theory_on_the_dirac_gan(name, lr):
-    if TRANSFORMS[name][2] is None:
+    if TRANSFORMS[name].radius is None:
         pytest.skip(f"{name} has no linearisation at the equilibrium (see the entry's comment)")
     game = _game(name)
-    rho = jg.spectral_radius(game, TRANSFORMS[name][0](lr), game.equilibrium)
-    np.testing.assert_allclose(rho, TRANSFORMS[name][2](lr), rtol=1e-7)
+    rho = jg.spectral_radius(game, TRANSFORMS[name].make(lr), game.equilibrium)
+    np.testing.assert_allclose(rho, TRANSFORMS[name].radius(lr), rtol=1e-7)
 
 
 # ------------------------------------------------------------------ the factories' signatures

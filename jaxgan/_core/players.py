@@ -192,14 +192,14 @@ TWO_PLAYER_ONLY = {
 }
 
 
-def require_two_players(value, where: str, key: str = "", arg: str = "params"):
+def require_two_players(value, where: str, key: str = "", arg: str = "params", why: str = ""):
     """``value`` unchanged when it is a two-player ``Joint`` or ``Game``; otherwise a
-    ``ValueError`` that says why ``where`` is defined for two players only
-    (``TWO_PLAYER_ONLY[key]``), or a ``TypeError`` for something that is not a point or
+    ``ValueError`` that says why ``where`` is defined for two players only (``why``, else
+    ``TWO_PLAYER_ONLY[key]``), or a ``TypeError`` for something that is not a point or
     game at all."""
     if isinstance(value, (Joint, Game)):
         return value
-    why = TWO_PLAYER_ONLY.get(key or where.split(".")[0], "")
+    why = why or TWO_PLAYER_ONLY.get(key or where.split(".")[0], "")
     reason = f": {why}" if why else ""
     if isinstance(value, (Players, StackedPlayers)):
         raise ValueError(

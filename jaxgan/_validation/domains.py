@@ -143,6 +143,32 @@ class Real(Domain):
         return tuple(out)
 
 
+class Complex(Domain):
+    """A complex scalar (a Python ``complex`` or real number, or a 0-d array), finite: a
+    hyperparameter that lives in the complex plane (complex momentum's ``beta``)."""
+
+    text = "a finite complex number"
+
+    def check(self, value, where, name):
+        if _is_traced(value):
+            return
+        if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+            raise TypeError(
+                f"{where}: `{name}` must be {self.text}, got {describe(value)} {value!r}."
+            )
+        arr = _as_array(value, where, name, self.text)
+        if arr.dtype.kind not in "iufc" or arr.ndim != 0:
+            raise TypeError(
+                f"{where}: `{name}` must be a complex scalar, got {type(value).__name__} of dtype "
+                f"{arr.dtype} and shape {arr.shape}."
+            )
+        if not np.isfinite(arr):
+            raise ValueError(f"{where}: `{name}` must be finite, got {complex(arr)!r}.")
+
+    def outside(self):
+        return (complex("nan"), complex(0.5, float("inf")), "0.5j", True, np.array([0.5j, 0.5j]))
+
+
 class FiniteArray(Domain):
     """An array of real numbers (or a scalar), every entry finite: the numbers that define a
     game (a matrix, a vector of probabilities, a reference point)."""

@@ -26,6 +26,8 @@ from .._core.players import require_point
 from .._validation.checks import accept_transformation, checked_game_update
 from .._validation.domains import Integer, PlayerOrder, domains
 
+__all__ = ["AlternatingState", "alternating"]
+
 ORDERS = ("d_first", "g_first")
 
 

@@ -23,6 +23,8 @@ from .._core.game import INSTEAD_OF_A_MODIFIED_GAME, Joint, require_field_from_l
 from .._validation.checks import accept_transformation, checked_game_update, require_joint
 from .._validation.domains import Choice, Flag, Integer, Maybe, Real, domains
 
+__all__ = ["BestResponseState", "BestResponseStats", "best_response"]
+
 STEPS = ("riemannian", "total", "partial")
 
 

@@ -16,6 +16,8 @@ from .._core.players import require_two_players
 from .._validation.checks import PLAIN_CALL, require_params
 from .._validation.domains import describe
 
+__all__ = ["project_box"]
+
 
 def check_box(box, where: str, *, strict: bool) -> Box:
     """``box`` as a ``Box`` of ``Joint`` bounds of matching structure and shapes (a pair

@@ -17,6 +17,8 @@ from .._core.players import require_point
 from .._validation.checks import checked_game_update, require_joint
 from .._validation.domains import Flag, Integer, Maybe, Real, domains
 
+__all__ = ["ACGDState", "CGDState", "acgd", "cgd"]
+
 
 class CGDState(NamedTuple):
     """State of ``cgd``: the warm starts, the last solve's cost and the failures so far.

@@ -28,6 +28,8 @@ from .._core.players import require_two_players
 from .._validation.checks import checked_game_update
 from .._validation.domains import Flag, Real, describe, domains
 
+__all__ = ["consensus", "field_correction", "hamiltonian", "jare", "sga"]
+
 
 def correction_transform(
     name: str, correct, *, two_player: bool = False, namespace: Optional[str] = "transforms"

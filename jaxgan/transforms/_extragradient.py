@@ -13,6 +13,8 @@ from .._core.field import game_field
 from .._core.players import require_point
 from .._validation.checks import accept_transformation, check_hyperparameter, checked_game_update
 
+__all__ = ["ExtragradientState", "extragradient"]
+
 
 class ExtragradientState(NamedTuple):
     """State of ``extragradient`` with a separate ``extrapolation``: its two optimisers' states.

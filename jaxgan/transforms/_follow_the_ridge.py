@@ -15,6 +15,8 @@ from .._core.game import Joint
 from .._validation.checks import checked_game_update, require_joint
 from .._validation.domains import Flag, Integer, Maybe, Real, domains
 
+__all__ = ["FollowTheRidgeState", "follow_the_ridge"]
+
 
 class FollowTheRidgeState(NamedTuple):
     """State of ``follow_the_ridge``: the warm start of the ``H_tt`` solve and diagnostics.

@@ -26,6 +26,8 @@ from .._core.players import require_point
 from .._validation.checks import accept_transformation, checked_game_update
 from .._validation.domains import Integer, Maybe, Real, domains
 
+__all__ = ["AndersonState", "gda_am"]
+
 
 class AndersonState(NamedTuple):
     """State of ``gda_am``: the inner optimiser's state, the mixing history and the step count.

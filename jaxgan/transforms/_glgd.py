@@ -11,6 +11,8 @@ import optax
 from .._analysis.manifold import _check_method
 from ._best_response import best_response
 
+__all__ = ["glgd"]
+
 
 def glgd(
     inner: optax.GradientTransformation,

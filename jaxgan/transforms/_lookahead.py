@@ -26,6 +26,8 @@ from .._core.players import require_point
 from .._validation.checks import accept_transformation, checked_game_update
 from .._validation.domains import Integer, Real, domains
 
+__all__ = ["LookaheadState", "lookahead"]
+
 
 class LookaheadState(NamedTuple):
     """State of ``lookahead``: the inner optimiser's state, the slow weights and the step count.

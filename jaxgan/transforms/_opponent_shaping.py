@@ -18,6 +18,8 @@ from .._core.game import Joint, StackedPlayers, require_field_from_losses
 from .._validation.domains import Real, domains
 from ._corrections import correction_transform
 
+__all__ = ["lola", "opponent_lookahead", "sos"]
+
 #: what works where the shaping term cannot be formed (``require_field_from_losses``)
 _INSTEAD = (
     "Apply {where} to the game given to jaxgan.modified_game, "

@@ -20,6 +20,8 @@ from .._core.game import Joint, Players, StackedPlayers
 from .._validation.checks import accept_transformation
 from .._validation.domains import Real, describe, domains
 
+__all__ = ["per_player", "ttur"]
+
 
 def per_player(
     generator: optax.GradientTransformation,

@@ -16,6 +16,8 @@ from .._core.players import require_point
 from .._validation.checks import checked_game_update
 from .._validation.domains import Choice, Flag, Integer, Maybe, Real, domains
 
+__all__ = ["ProximalPointState", "proximal_point"]
+
 
 class ProximalPointState(NamedTuple):
     """State of ``proximal_point``: the last solve's Newton steps and the failures so far.

@@ -53,6 +53,8 @@ from .._validation.checks import check_joint, checked_game_update, require_joint
 from .._validation.domains import Integer, Maybe, Real, domains
 from ._box import Cube, check_box, check_inside, unit_cube
 
+__all__ = ["StonrState", "stonr"]
+
 #: event codes in ``StonrResult.event_log``
 GOOD, BAD, MIDDLING = 1, 2, 3
 

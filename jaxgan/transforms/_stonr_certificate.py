@@ -18,6 +18,8 @@ from .._validation.cache import compiled
 from .._validation.checks import check_game, check_point
 from ._box import check_box, unit_cube
 
+__all__ = ["LOCAL_TYPES", "stonr_certificate"]
+
 
 class _CodesOrNames(enum.EnumMeta):
     """``LOCAL_TYPES[code]`` (the old tuple's indexing) still gives the label, with a warning."""

@@ -21,6 +21,8 @@ from ._box import check_box, unit_cube
 from ._stonr import stonr
 from ._stonr_certificate import LOCAL_TYPES, first_order_certificate
 
+__all__ = ["StonrResult", "run_stonr"]
+
 
 class StonrResult(NamedTuple):
     """The result of ``run_stonr``.
