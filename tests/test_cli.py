@@ -152,6 +152,7 @@ def test_stale_figures_are_removed(tmp_path):
 
 
 def test_ctrl_c_stops_within_seconds_and_leaves_the_folder_as_it_was(tmp_path):
+    import select
     import signal
     import subprocess
     import sys
@@ -169,7 +170,11 @@ def test_ctrl_c_stops_within_seconds_and_leaves_the_folder_as_it_was(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        time.sleep(12)  # imports done, workers started and compiling
+        # the banner is printed (flushed) when the imports are done and the runs start; a second
+        # later the workers are compiling
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready and proc.stdout.readline().startswith("jaxgan: ")
+        time.sleep(2)
         assert proc.poll() is None
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)

@@ -120,8 +120,12 @@ W = jg.Joint(jnp.asarray(0.7), jnp.asarray(-0.4))
 
 
 def _update(tx, game, w):
-    xi = jg.simultaneous_gradient(game)(w)
-    return tx.update(xi, tx.init(w), w, game=game)[0]
+    """One update, traced as one program (eagerly, each operation would compile on its own)."""
+
+    def update(w):
+        return tx.update(jg.simultaneous_gradient(game)(w), tx.init(w), w, game=game)[0]
+
+    return jax.jit(update)(w)
 
 
 def _lola_through_a_rollout(game):  # the step algebra's route to the correction

@@ -126,7 +126,8 @@ def _is_nnx(module) -> bool:
 def _adapt(module, key, example, arg: str):
     """``(params, apply)`` of a flax module: ``apply(params, x)`` on one unbatched sample."""
     if _is_linen(module):
-        variables = module.init(key, example)
+        # one compiled program, not one per operation of an eager initialisation
+        variables = jax.jit(module.init)(key, example)
         extra = sorted(set(variables) - {"params"})
         if extra:
             raise ValueError(
