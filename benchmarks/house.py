@@ -1,7 +1,8 @@
 """The structure counts of issue "A house a newcomer reads in an hour", printed in one form
 before and after the redesign: private modules at the package root, message pieces under 30
 characters, public docstrings whose summary is not one sentence, README lines, whether the docs
-index shows the install line, and the tests collected.
+index shows the install line, the tests collected, and the files the newest algorithm's commit
+touched (the design page's recipe: four).
 
 It also counts the closed-form assertions of the suite (``assert_allclose``, ``pytest.approx``,
 ``assert_array_equal`` and ``chex.assert_trees_all_close`` calls, by test file): a redesign of the
@@ -91,6 +92,19 @@ def closed_form_assertions() -> dict:
     return counts
 
 
+def files_to_add_an_algorithm() -> tuple:
+    """The files changed by the newest commit that added a module to ``jaxgan/transforms`` (an
+    algorithm added by the design page's recipe): ``(commit, files)``, or ``(None, [])``."""
+    git = ["git", "-C", str(ROOT)]
+    log = subprocess.run(git + ["log", "--diff-filter=A", "--format=%h", "--", "jaxgan/transforms/_*.py"],
+                         capture_output=True, text=True).stdout.split()
+    if not log:
+        return None, []
+    files = subprocess.run(git + ["show", "--name-only", "--format=", log[0]], capture_output=True,
+                           text=True).stdout.split()
+    return log[0], files
+
+
 def tests_collected() -> int:
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p",
                           "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True)
@@ -115,6 +129,7 @@ def main() -> None:
     groups, short = short_message_pieces()
     documented, summaries = multi_sentence_summaries()
     closed = closed_form_assertions()
+    added_in, algorithm_files = files_to_add_an_algorithm()
     index = (ROOT / "docs" / "index.md").read_text()
     counts = {
         "root private modules": len(modules),
@@ -126,6 +141,7 @@ def main() -> None:
         "docs index shows the install line": "pip install" in index,
         "closed-form assertions in the suite": sum(closed.values()),
         "tests collected": None if args.no_collect else tests_collected(),
+        "files the newest algorithm touched": len(algorithm_files) if added_in else None,
     }
     width = max(map(len, counts))
     print(f"house counts at {label}")
@@ -134,7 +150,8 @@ def main() -> None:
     path = HERE / "benchmarks" / "results" / "house.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results[label] = {"counts": counts, "root private modules": modules, "short pieces": short,
-                      "summaries": summaries, "closed-form assertions by file": closed}
+                      "summaries": summaries, "closed-form assertions by file": closed,
+                      "newest algorithm's commit and files": [added_in, algorithm_files]}
     path.write_text(json.dumps(results, indent=1) + "\n")
 
 

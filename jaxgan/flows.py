@@ -18,7 +18,6 @@ from jax.flatten_util import ravel_pytree
 
 from ._core.field import negated_field
 from ._core.game import Game, Joint
-from ._core.partition import accepts_modules
 from ._runs.rollout import rollout, run
 from ._validation.cache import compiled
 from ._validation.checks import (
@@ -28,6 +27,7 @@ from ._validation.checks import (
     check_point,
     check_read,
     check_transform_hyperparams,
+    entry,
     transform_at,
 )
 from ._validation.domains import Flag, Integer, Real, domains
@@ -53,8 +53,13 @@ class Flow(NamedTuple):
     solved: Optional[jax.Array] = None
 
 
-@accepts_modules("w0", returns=lambda out, join, given: out._replace(ys=join(out.ys)))
-@domains(rtol=Real(0, low_open=True), atol=Real(0), max_steps=Integer(1))
+@entry(
+    "w0",
+    returns=lambda out, join, given: out._replace(ys=join(out.ys)),
+    rtol=Real(0, low_open=True),
+    atol=Real(0),
+    max_steps=Integer(1),
+)
 def flow(
     game: Game,
     w0: Joint,
@@ -212,8 +217,8 @@ class Refinement(NamedTuple):
     verdict: str
 
 
-@accepts_modules("w0")
-@domains(
+@entry(
+    "w0",
     eta=Real(0, low_open=True),
     steps=Integer(1),
     levels=Integer(2),

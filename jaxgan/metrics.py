@@ -252,7 +252,6 @@ class DigitsClassifier(NamedTuple):
 
 
 @domains(steps=Integer(1), seed=Integer(0))
-@functools.lru_cache(maxsize=None)
 def digits_classifier(steps: int = 400, seed: int = 0) -> DigitsClassifier:
     """Train (once per process, deterministically) the digits classifier of the metrics.
 
@@ -266,6 +265,12 @@ def digits_classifier(steps: int = 400, seed: int = 0) -> DigitsClassifier:
       >>> [w.shape for w, _ in clf.params], 0.0 < clf.test_accuracy <= 1.0
       ([(64, 128), (128, 10)], True)
     """
+    return _trained_classifier(steps, seed)
+
+
+@functools.lru_cache(maxsize=None)
+def _trained_classifier(steps: int, seed: int) -> DigitsClassifier:
+    """``digits_classifier``'s training, once per process and arguments."""
     import jax
     import jax.numpy as jnp
     import optax

@@ -10,7 +10,7 @@ import optax
 import pytest
 
 import jaxgan as jg
-from jaxgan._core.algebra import PLACE, RULE, Place, Role
+from jaxgan._core.algebra import PLACE, RULE, Place, Property, Role, Side
 
 C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
 
@@ -124,7 +124,7 @@ PAIRS = [(a, b) for a in STAGE for b in STAGE]
 def test_every_pair_of_roles_raises_naming_the_rule_or_equals_the_reference(a, b):
     rule = RULE[(_role(a), _role(b))]
     allowed = rule.allowed
-    if rule.unless == "before.moves_once":
+    if rule.unless == Property(Side.BEFORE, "moves_once"):  # a typed property, not a string
         allowed = a == "step (moves once)"
     assert allowed == ((a, b) in ALLOWED), (a, b)
     tx = _chain(a, b)

@@ -1,5 +1,5 @@
 """jaxgan._validation.checks: the input checks run once at a public entry point (check_game, check_joint,
-check_hyperparameter, check_field / check_point with their per-signature cache, checked_entry),
+check_hyperparameter, check_field / check_point with their per-signature cache, entry (the one layer of a public function of points)),
 and the messages and checks every transformation shares (accept_transformation,
 checked_game_update, require_joint, NO_PARAMS_MSG)."""
 
@@ -19,6 +19,7 @@ from jaxgan._validation.checks import (
     checked_game_update,
     require_joint,
 )
+from jaxgan._validation.domains import Real
 
 GAME = jg.zero_sum(lambda x, y: jnp.sum(x * y))
 
@@ -96,27 +97,51 @@ def test_check_field_refuses_a_loss_that_ignores_its_player_and_a_bad_grad_fn():
         _checks.check_point(jg.zero_sum(lambda x, y: x * y), jg.Joint(jnp.ones(2), jnp.ones(2)), "f")
 
 
-def test_checked_entry_checks_then_calls_the_body_which_stays_reachable():
+def test_the_entry_layer_checks_then_runs_the_body_as_one_program_which_stays_reachable():
     seen = []
 
-    @_checks.checked_entry("my_entry")
-    def entry(game, w, scale=1.0):
+    @_checks.entry("w", program=_checks.Program(), scale=Real(0))
+    def my_entry(game, w, scale=1.0):
         """Doc of the body."""
         seen.append((game, jax.tree.map(lambda x: (x.shape, x.dtype), w)))
         return scale * jnp.sum(w.phi)
 
     w = jg.Joint(jnp.ones(2), jnp.ones(2))
-    assert float(entry(GAME, w, scale=3.0)) == 6.0
+    assert float(my_entry(GAME, w, scale=3.0)) == 6.0
     assert seen[-1][0] is GAME and seen[-1][1] == jax.tree.map(lambda x: (x.shape, x.dtype), w)
     # the body runs as one compiled program: a repeat call, a new numeric option too, reuses it
-    assert float(entry(GAME, w, scale=2.0)) == 4.0 and len(seen) == 1
-    assert entry.__doc__ == "Doc of the body." and entry.__name__ == "entry"
+    assert float(my_entry(GAME, w, scale=2.0)) == 4.0 and len(seen) == 1
+    assert my_entry.__doc__.startswith("Doc of the body.") and my_entry.__name__ == "my_entry"
+    with pytest.raises(ValueError, match=r"my_entry: `scale` must be >= 0"):
+        my_entry(GAME, w, scale=-1.0)
     with pytest.raises(TypeError, match=r"my_entry: `w` must be a jaxgan.Joint"):
-        entry(GAME, (1.0, 2.0))
+        my_entry(GAME, (1.0, 2.0))
     with pytest.raises(TypeError, match=r"my_entry: `game` must be a jaxgan.Game"):
-        entry(None.__class__, w)
+        my_entry(None.__class__, w)
     assert len(seen) == 1  # the body never ran on bad input
-    assert float(entry.unchecked(None, jg.Joint(jnp.ones(3), None))) == 3.0  # the body itself checks nothing
+    assert float(my_entry.unchecked(None, jg.Joint(jnp.ones(3), None))) == 3.0  # the body itself checks nothing
+    assert my_entry.__wrapped__ is my_entry.unchecked  # one layer between the call and the body
+
+
+def _public_callables():
+    for module in (jg, jg.transforms, jg.games, jg.regularizers, jg.flows, jg.manifold, jg.metrics, jg.datasets):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if callable(obj) and not isinstance(obj, type):
+                yield f"{module.__name__}.{name}", obj
+
+
+def test_one_layer_between_every_public_call_and_its_work():
+    """Every public function is its body, or one checking layer around it (``@domains`` for a
+    function without points, ``entry`` for one with points): never a stack of wrappers."""
+    deep = []
+    for name, fn in _public_callables():
+        depth, inner = 0, fn
+        while hasattr(inner, "__wrapped__"):
+            depth, inner = depth + 1, inner.__wrapped__
+        if depth > 1:
+            deep.append(f"{name}: {depth} layers")
+    assert not deep, deep
 
 
 # --------------------------------------------------------------------------- the transformations' checks

@@ -11,7 +11,6 @@ from jax.flatten_util import ravel_pytree
 
 from .._core.field import negated_field
 from .._core.game import Game, Joint
-from .._core.partition import accepts_modules
 from .._jaxpr.conv_layout import canonical_convolutions
 from .._validation.cache import compiled
 from .._validation.checks import (
@@ -21,6 +20,7 @@ from .._validation.checks import (
     check_point,
     check_read,
     check_transform_hyperparams,
+    entry,
     transform_at,
 )
 from .._validation.domains import Choice, Integer, Maybe, Real, domains
@@ -306,8 +306,8 @@ def krylov_schur(
     return TopEigenvalues(theta[:k], res[:k], restarts, done(theta, res), count)
 
 
-@accepts_modules("w")
-@domains(
+@entry(
+    "w",
     k=Integer(1),
     which=Choice("LM", "LR", "SR", "SM"),
     block=Maybe(Choice("phi", "theta")),

@@ -37,10 +37,9 @@ from jax.flatten_util import ravel_pytree
 
 from .._core.field import game_field
 from .._core.game import Game, Joint
-from .._core.partition import accepts_modules
 from .._validation.cache import compiled
-from .._validation.checks import check_finite, check_game, check_point
-from .._validation.domains import Integer, Maybe, Real, domains
+from .._validation.checks import check_finite, check_game, check_point, entry
+from .._validation.domains import Integer, Maybe, Real
 from .arnoldi import operator_top_eigenvalues
 from .density import inner_solve_options
 from .operators import operator, probe_solve, stackelberg_total_gradient
@@ -133,8 +132,8 @@ def _extremes(matvec, n, dtype, tol):
     return Extremes(-lam[0], lam[1], ends.residuals[:, 0].astype(dtype), jnp.all(ends.converged))
 
 
-@accepts_modules("w")
-@domains(
+@entry(
+    "w",
     gtol=Real(0, allow_inf=True),
     rtol=Real(0, 1, high_open=True),
     tol=Maybe(Real(0, low_open=True)),

@@ -29,7 +29,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._core.game import Game, Joint
-from .._core.partition import accepts_modules
 from .._jaxpr.conv_layout import canonical_convolutions
 from .._validation.cache import compiled
 from .._validation.checks import (
@@ -38,6 +37,7 @@ from .._validation.checks import (
     check_game,
     check_hyperparameter,
     check_point,
+    entry,
 )
 from .._validation.domains import Choice, Integer, IntSequence, Maybe, Real, domains
 from .operators import OPERATORS, operator, probe_solve
@@ -154,8 +154,8 @@ def lanczos_quadrature(
     return SpectralDensity(nodes, weights)
 
 
-@accepts_modules("w")
-@domains(
+@entry(
+    "w",
     operator=Choice(*DENSITY_OPERATORS),
     num_probes=Integer(1),
     lanczos_steps=Maybe(Integer(1)),

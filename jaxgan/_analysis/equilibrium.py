@@ -11,8 +11,8 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from .._core.field import game_field
-from .._validation.checks import checked_entry
-from .._validation.domains import Choice, Integer, Maybe, Real, domains
+from .._validation.checks import Program, entry
+from .._validation.domains import Choice, Integer, Maybe, Real
 from .solve import default_tol, implicit_root, newton_root_finder
 
 
@@ -39,16 +39,14 @@ class Equilibrium(NamedTuple):
     steps: jax.Array
 
 
-@domains(
+@entry(
+    "w0",
+    program=Program(static=("maxiter", "method", "linear_solver")),
+    returns=lambda out, join, given: out._replace(point=join(out.point)),
     tol=Maybe(Real(0, low_open=True)),
     maxiter=Integer(1),
     method=Choice("levenberg_marquardt", "newton"),
     linear_solver=Choice("dense", "gmres"),
-)
-@checked_entry(
-    "solve_equilibrium",
-    static=("maxiter", "method", "linear_solver"),
-    returns=lambda out, join, given: out._replace(point=join(out.point)),
 )
 def solve_equilibrium(
     game,

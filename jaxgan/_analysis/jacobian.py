@@ -15,7 +15,6 @@ from jax.flatten_util import ravel_pytree
 
 from .._core.field import negated_field
 from .._core.game import Game, Joint, Players, StackedPlayers
-from .._core.partition import accepts_modules
 from .._jaxpr.conv_layout import canonical_convolutions
 from .._validation.cache import compiled
 from .._validation.checks import (
@@ -24,9 +23,10 @@ from .._validation.checks import (
     check_point,
     check_read,
     check_transform_hyperparams,
+    entry,
     transform_at,
 )
-from .._validation.domains import Integer, Maybe, describe, domains
+from .._validation.domains import Integer, Maybe, describe
 
 
 def check_chunk_size(chunk_size: Optional[int]) -> int:
@@ -93,8 +93,7 @@ def _dense_jacobian(fn, z, chunk_size):
     return canonical_convolutions(chunked)(z)
 
 
-@accepts_modules("w")
-@domains(chunk_size=Maybe(Integer(1)))
+@entry("w", chunk_size=Maybe(Integer(1)))
 def jacobian(
     game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
 ) -> jax.Array:
@@ -210,7 +209,7 @@ def player_sizes(w) -> tuple:
     return tuple(int(sum(jnp.size(x) for x in jax.tree.leaves(p))) for p in w)
 
 
-@accepts_modules("w", game="a")
+@entry("w", game="a")
 def jacobian_blocks(a: jax.Array, w):
     """Split a joint ``(n, n)`` matrix into its player blocks, using ``w``'s sizes.
 

@@ -33,8 +33,8 @@ from jax.flatten_util import ravel_pytree
 
 from .._core.field import game_field
 from .._core.game import INSTEAD_OF_A_MODIFIED_GAME, Game, Joint, require_field_from_losses
-from .._validation.checks import checked_entry
-from .._validation.domains import Choice, Flag, Integer, Maybe, Real, describe, domains
+from .._validation.checks import Program, entry
+from .._validation.domains import Choice, Flag, Integer, Maybe, Real, describe
 from .solve import SolveInfo, default_tol, linear_solve, residual_norm
 
 PyTree = object
@@ -134,19 +134,19 @@ def _check_method(method, where, arg: str = "retraction"):
     return method
 
 
-@domains(
+@entry(
+    "w",
+    program=Program(
+        static=("method", "max_steps", "implicit", "solver_maxiter", "strict"),
+        two_player="manifold",
+    ),
+    returns=lambda out, join, given: out._replace(w=join(out.w)),
     tol=Maybe(Real(0, low_open=True)),
     max_steps=Integer(1),
     damping=Real(0),
     implicit=Flag(),
     solver_maxiter=Maybe(Integer(1)),
     strict=Flag(),
-)
-@checked_entry(
-    "retract",
-    static=("method", "max_steps", "implicit", "solver_maxiter", "strict"),
-    two_player="manifold",
-    returns=lambda out, join, given: out._replace(w=join(out.w)),
 )
 def retract(
     game: Game,
@@ -275,13 +275,14 @@ def _implicit_best_response(game, damping, maxiter, strict):
     return best
 
 
-@domains(
+@entry(
+    "w",
+    program=Program(static=("method", "maxiter", "strict"), two_player="manifold"),
     method=Choice("cg", "dense"),
     tol=Maybe(Real(0, low_open=True)),
     maxiter=Maybe(Integer(1)),
     strict=Flag(),
 )
-@checked_entry("tangent_projection", static=("method", "maxiter", "strict"), two_player="manifold")
 def tangent_projection(
     game: Game,
     w: Joint,
@@ -360,10 +361,14 @@ def _dense_projection(game, w, g):
     return Projection(unravel(gz - k.T @ x), unravel_theta(x), info)
 
 
-@domains(
-    damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag()
+@entry(
+    "w",
+    program=Program(static=("maxiter", "strict"), two_player="manifold"),
+    damping=Real(0),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+    strict=Flag(),
 )
-@checked_entry("total_derivative", static=("maxiter", "strict"), two_player="manifold")
 def total_derivative(
     game: Game,
     w: Joint,
@@ -408,10 +413,14 @@ def total_derivative(
     return optax.tree.sub(grads.phi, lin.vjp(y).phi), y, info
 
 
-@domains(
-    damping=Real(0), tol=Maybe(Real(0, low_open=True)), maxiter=Maybe(Integer(1)), strict=Flag()
+@entry(
+    "w",
+    program=Program(static=("maxiter", "strict"), two_player="manifold"),
+    damping=Real(0),
+    tol=Maybe(Real(0, low_open=True)),
+    maxiter=Maybe(Integer(1)),
+    strict=Flag(),
 )
-@checked_entry("ridge_lift", static=("maxiter", "strict"), two_player="manifold")
 def ridge_lift(
     game: Game,
     w: Joint,

@@ -22,10 +22,9 @@ from jax.flatten_util import ravel_pytree
 
 from .._core.field import game_field
 from .._core.game import Game, Joint
-from .._core.partition import accepts_modules
 from .._validation.cache import compiled
-from .._validation.checks import check_finite, check_game, check_joint, check_point
-from .._validation.domains import Integer, domains
+from .._validation.checks import check_finite, check_game, check_joint, check_point, entry
+from .._validation.domains import Integer
 
 
 class PathAngle(NamedTuple):
@@ -58,8 +57,7 @@ class PathAngle(NamedTuple):
     loss_d: jax.Array
 
 
-@accepts_modules("w_init", "w_final")
-@domains(num=Integer(2))
+@entry("w_init", "w_final", num=Integer(2))
 def path_angle(
     game: Game, w_init: Joint, w_final: Joint, *, alphas=None, num: int = 57
 ) -> PathAngle:

@@ -31,7 +31,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._core.game import Game, Joint
-from .._core.partition import accepts_modules
 from .._core.step import step_of
 from .._validation.cache import compiled
 from .._validation.checks import (
@@ -41,6 +40,7 @@ from .._validation.checks import (
     check_read,
     check_state,
     check_tx,
+    entry,
     read_checked,
     tx_at,
 )
@@ -89,8 +89,7 @@ def matrix_eigenvalues(a: jax.Array) -> jax.Array:
     return _sort_eig(eigvals(jnp.asarray(a)))
 
 
-@accepts_modules("w")
-@domains(chunk_size=Maybe(Integer(1)))
+@entry("w", chunk_size=Maybe(Integer(1)))
 def eigenvalues(
     game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
 ) -> jax.Array:
@@ -434,8 +433,7 @@ def _spectrum(a, n_phi: Optional[int]) -> Spectrum:
     )
 
 
-@accepts_modules("w")
-@domains(chunk_size=Maybe(Integer(1)))
+@entry("w", chunk_size=Maybe(Integer(1)))
 def spectrum(
     game: Game, w: Joint, *, transform=None, chunk_size: Optional[int] = None, hyperparams=None
 ) -> Spectrum:
@@ -479,8 +477,7 @@ def _spectrum_at(a, w):
 # --------------------------------------------------------------------------- update maps
 
 
-@accepts_modules("w")
-@domains(chunk_size=Maybe(Integer(1)), cycle=Flag())
+@entry("w", chunk_size=Maybe(Integer(1)), cycle=Flag())
 def update_jacobian(
     game: Game,
     tx,
@@ -690,8 +687,7 @@ FIRST_STEP_MSG = (
 )
 
 
-@accepts_modules("w")
-@domains(chunk_size=Maybe(Integer(1)))
+@entry("w", chunk_size=Maybe(Integer(1)))
 def spectral_radius(
     game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
 ) -> jax.Array:

@@ -27,16 +27,16 @@ import jax
 import jax.numpy as jnp
 
 from .._core.game import Game
-from .._core.partition import accepts_modules
 from .._validation.cache import compiled
 from .._validation.checks import (
     check_game,
     check_point,
     check_read,
     check_transform_hyperparams,
+    entry,
     transform_at,
 )
-from .._validation.domains import Choice, Flag, Integer, Maybe, Real, domains
+from .._validation.domains import Choice, Flag, Integer, Maybe, Real
 from .arnoldi import field_top_eigenvalues
 from .spectral import field_eigenvalues, phase_factor
 
@@ -74,8 +74,8 @@ class SpectralTrace(NamedTuple):
     zero_count: jax.Array
 
 
-@accepts_modules("checkpoints")
-@domains(
+@entry(
+    "checkpoints",
     method=Choice("dense", "arnoldi"),
     k=Integer(1),
     krylov_size=Maybe(Integer(1)),

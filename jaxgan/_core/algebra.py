@@ -35,16 +35,35 @@ class Role(str, enum.Enum):
     PROJECTION = "projection"
 
 
+class Side(str, enum.Enum):
+    """Which stage of a pair a ``Property`` reads."""
+
+    BEFORE = "before"
+    AFTER = "after"
+
+
+class Property(NamedTuple):
+    """A declared property of one stage of a pair (a field of its ``Info``), e.g.
+    ``Property(Side.AFTER, "uses_field")``."""
+
+    side: Side
+    field: str
+
+    def of(self, before: "Info", after: "Info") -> bool:
+        return bool(getattr(before if self.side is Side.BEFORE else after, self.field))
+
+
 class Rule(NamedTuple):
     """One entry of ``RULE``: may ``after`` follow ``before``?
 
-    ``allowed`` is the verdict; ``unless`` names a property of a stage (``"before.moves_once"``,
-    ``"after.uses_field"``) that reverses it when false; ``why`` is the message when refused.
+    ``allowed`` is the verdict; ``unless`` is a ``Property`` of a stage (the earlier stage
+    moves once, the later one uses the field) that reverses it when false; ``why`` is the
+    message when refused.
     """
 
     allowed: bool
     why: str = ""
-    unless: Optional[str] = None
+    unless: Optional[Property] = None
 
 
 C, D, S, P = Role.CORRECTION, Role.DIRECTION, Role.STEP, Role.PROJECTION
@@ -70,7 +89,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (C, D): Rule(True),
     (C, S): Rule(
         True,
-        unless="after.uses_field",
+        unless=Property(Side.AFTER, "uses_field"),
         why="{after} does not use the incoming field, so {before} before it would be ignored: "
         "{after_why}",
     ),
@@ -97,7 +116,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
     (S, S): Rule(False, _AFTER_STEP),
     (S, P): Rule(
         True,
-        unless="before.moves_once",
+        unless=Property(Side.BEFORE, "moves_once"),
         why="{after} after {before} would project once per round, "
         "not after each step {before} takes: put it in the inner optimiser, {form}.",
     ),
@@ -302,10 +321,8 @@ def check_pair(before: Info, after: Info) -> None:
     """Apply ``RULE`` to two consecutive stages; raise ``ValueError`` naming the rule."""
     rule = RULE[(before.role, after.role)]
     allowed = rule.allowed
-    if rule.unless is not None:
-        who, prop = rule.unless.split(".")
-        if not getattr(before if who == "before" else after, prop):
-            allowed = not allowed
+    if rule.unless is not None and not rule.unless.of(before, after):
+        allowed = not allowed
     if allowed:
         return
     message = rule.why.format(

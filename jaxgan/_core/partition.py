@@ -16,11 +16,10 @@ is refused (``_call_pure``). The design and its reasons: the docs page "Design n
 
 from __future__ import annotations
 
-import functools
 import inspect
 import sys
 import weakref
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -489,68 +488,44 @@ def on_whole_points(fn: Callable, statics: tuple) -> Callable:
     return found
 
 
-def accepts_modules(
-    *points: str,
+def split_modules(
+    bound: inspect.BoundArguments,
+    points: Tuple[str, ...],
     game: str = "game",
-    returns: Optional[Callable] = None,
     functions: Tuple[str, ...] = (),
-):
-    """Decorate a public ``fn(game, w, ...)`` so that its points (the arguments named in
-    ``points``) may hold equinox or flax nnx modules: each is split (``split_point``, with
-    the game when ``game`` names one, so that equinox buffers are static too), ``fn`` runs
-    on the parameters with ``game_on_parameters``, the user's functions of points named in
-    ``functions`` get whole points (``on_whole_points``), and ``returns(out, join,
-    arguments)`` puts the static leaves back into the points of its output
-    (``join(point)``; fields and updates stay in the parameters' form). Module state that
-    is not a parameter (nnx variables other than ``nnx.Param``, equinox buffers) is thus
-    left out of the Jacobian, the step and the runs, and comes back as it was given. Calls
-    whose points have no static leaf run ``fn`` untouched."""
-
-    def wrap(fn):
-        signature = inspect.signature(fn)
-        names = list(signature.parameters)
-        where = [(names.index(name), name) for name in points]
-
-        def argument(args, kwargs, name):
-            i = names.index(name) if name in names else len(args)
-            return args[i] if i < len(args) else kwargs.get(name)
-
-        def instance(the_game, args, kwargs):
-            """One game of a function of games: at the grid's first point, or at the key."""
-            grid, key = argument(args, kwargs, "grid"), argument(args, kwargs, "key")
-            if isinstance(grid, dict) and grid:
-                return lambda: the_game({k: jnp.asarray(v)[0] for k, v in grid.items()})
-            return None if key is None else lambda: the_game(key)
-
-        @functools.wraps(fn)
-        def public(*args, **kwargs):
-            the_game = argument(args, kwargs, game)
-            one = None if isinstance(the_game, GAME_TYPES) else instance(the_game, args, kwargs)
-            given = [args[i] if i < len(args) else kwargs.get(name) for i, name in where]
-            splits = [split_point(value, the_game, one) for value in given]
-            if all(s is None for _, s in splits):
-                return fn(*args, **kwargs)  # no static leaf (the common case): untouched
-            try:
-                bound = signature.bind(*args, **kwargs)
-            except TypeError:
-                return fn(*args, **kwargs)  # the call's own error
-            statics = None
-            for name, (parameters, found) in zip(points, splits):
-                if found is not None and name in bound.arguments:
-                    bound.arguments[name] = parameters
-                    statics = statics if statics is not None else found
-            given = dict(bound.arguments)
-            if game in bound.arguments:
-                bound.arguments[game] = game_on_parameters(bound.arguments[game], statics)
-            for name in functions:
-                if callable(bound.arguments.get(name)):
-                    bound.arguments[name] = on_whole_points(bound.arguments[name], statics)
-            out = fn(*bound.args, **bound.kwargs)
-            return out if returns is None else returns(out, lambda p: join_point(p, statics), given)
-
-        return public
-
-    return wrap
+) -> Optional[Tuple[Callable, Dict[str, Any]]]:
+    """Let the points of a public call (the arguments named in ``points``) hold equinox or
+    flax nnx modules: each is split in ``bound`` (``split_point``, with the game when ``game``
+    names one, so that equinox buffers are static too), the game is put on the parameters
+    (``game_on_parameters``), and the user's functions of points named in ``functions`` get
+    whole points (``on_whole_points``). Module state that is not a parameter (nnx variables
+    other than ``nnx.Param``, equinox buffers) is thus left out of the Jacobian, the step and
+    the runs. Returns ``(join, given)``: ``join(point)`` puts the static leaves back into a
+    point of the output, ``given`` the arguments as the user passed them; ``None`` (``bound``
+    untouched) when no point has a static leaf, the common case."""
+    arguments = bound.arguments
+    the_game = arguments.get(game)
+    one = None
+    if not isinstance(the_game, GAME_TYPES):  # a function of games: one of them, to split with
+        grid, key = arguments.get("grid"), arguments.get("key")
+        if isinstance(grid, dict) and grid:
+            one = lambda: the_game({k: jnp.asarray(v)[0] for k, v in grid.items()})  # noqa: E731
+        elif key is not None:
+            one = lambda: the_game(key)  # noqa: E731
+    splits = [(name, split_point(arguments.get(name), the_game, one)) for name in points]
+    if all(found is None for _, (_, found) in splits):
+        return None
+    given, statics = dict(arguments), None
+    for name, (parameters, found) in splits:
+        if found is not None and name in arguments:
+            arguments[name] = parameters
+            statics = statics if statics is not None else found
+    if game in arguments:
+        arguments[game] = game_on_parameters(arguments[game], statics)
+    for name in functions:
+        if callable(arguments.get(name)):
+            arguments[name] = on_whole_points(arguments[name], statics)
+    return (lambda p: join_point(p, statics)), given
 
 
 def point_function(game, build: Callable, *, whole_output: bool = False) -> Callable:

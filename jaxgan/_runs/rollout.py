@@ -13,7 +13,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .._core.game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
-from .._core.partition import accepts_modules
 from .._core.status import RESULTS
 from .._core.step import make_step, step_of
 from .._jaxpr.conv_layout import canonical_convolutions
@@ -30,11 +29,12 @@ from .._validation.checks import (
     check_read,
     check_state,
     check_tx,
+    entry,
     grid_axis,
     read_checked,
     tx_at,
 )
-from .._validation.domains import Integer, Maybe, Real, describe, domains
+from .._validation.domains import Integer, Maybe, Real, describe
 
 PyTree = object
 
@@ -93,8 +93,13 @@ def _joined_sweep(out, join, given):
     return out._replace(final=join(out.final), trajectory=join(out.trajectory))
 
 
-@accepts_modules("w0", functions=("record",), returns=_joined_rollout)
-@domains(steps=Integer(1), record_every=Maybe(Integer(1)))
+@entry(
+    "w0",
+    functions=("record",),
+    returns=_joined_rollout,
+    steps=Integer(1),
+    record_every=Maybe(Integer(1)),
+)
 def rollout(
     game: Game,
     tx,
@@ -409,9 +414,13 @@ def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     return game_fn
 
 
-@accepts_modules("w0", "w_star", returns=_joined_sweep)
-@domains(
-    steps=Integer(1), record_every=Maybe(Integer(1)), rtol=Real(0, 1, low_open=True, high_open=True)
+@entry(
+    "w0",
+    "w_star",
+    returns=_joined_sweep,
+    steps=Integer(1),
+    record_every=Maybe(Integer(1)),
+    rtol=Real(0, 1, low_open=True, high_open=True),
 )
 def sweep(
     game: Union[Game, Callable[[dict], Game]],

@@ -11,7 +11,6 @@ import numpy as np
 
 from .._analysis.spectral import step_spectral_radius
 from .._core.game import GAME_TYPES, Game, Joint, is_point
-from .._core.partition import accepts_modules
 from .._core.status import RESULTS
 from .._validation.cache import cached, compiled
 from .._validation.checks import (
@@ -21,9 +20,10 @@ from .._validation.checks import (
     check_game,
     check_joint,
     check_point,
+    entry,
     grid_axis,
 )
-from .._validation.domains import Flag, Integer, IntSequence, Maybe, Real, describe, domains
+from .._validation.domains import Flag, Integer, IntSequence, Maybe, Real, describe
 from .rollout import SweepResult, game_of_grid_point, sweep
 
 
@@ -65,8 +65,8 @@ class StabilityMap(NamedTuple):
         return int(np.sum(np.asarray(self.agree) & clear)), int(clear.sum())
 
 
-@accepts_modules("w_star")
-@domains(
+@entry(
+    "w_star",
     steps=Maybe(Integer(1)),
     margin=Real(0),
     record_every=Maybe(Integer(1)),

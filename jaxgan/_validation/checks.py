@@ -14,7 +14,7 @@ import functools
 import inspect
 import os
 import weakref
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -22,11 +22,11 @@ import numpy as np
 import optax
 
 from .._core.game import GAME_TYPES, Game, Joint, NPlayerGame, Players, StackedPlayers, is_point
-from .._core.partition import accepts_modules
+from .._core.partition import split_modules
 from .._core.players import require_point, require_two_players
 from .._jaxpr.dependence import depends
 from .cache import compiled
-from .domains import Real, describe
+from .domains import Domain, Real, check_options, declare, describe, where_of
 
 
 def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Game:
@@ -485,37 +485,79 @@ def _signature(w: Joint) -> tuple:
     )
 
 
-def checked_entry(
-    where: str, static: Tuple[str, ...] = (), *, two_player: Union[bool, str] = False, returns=None
-):
-    """Decorate the body of a public ``fn(game, w, ...)``: the public function checks
-    ``game`` (``check_game``) and ``w`` (``check_point``) once and runs the body as one
-    compiled program, cached (``_cache.compiled``) by the game's identity and the values
-    of the ``static`` keyword options (and of every option passed as ``None``, which
-    selects a default): a repeat call with the same game, options and shapes compiles
-    nothing; the arrays (``w``, the other positional arguments, numeric keyword options
-    such as ``tol``) are its traced arguments. The body stays reachable as
-    ``fn.unchecked`` for internal callers that hold checked values already (a
-    transformation's ``update`` after ``checked_game_update``), so nothing is
-    checked twice. ``w`` may hold equinox modules (``_partition.accepts_modules``, with
-    ``returns`` putting their static leaves back into the output's points)."""
+class Program(NamedTuple):
+    """How ``entry`` runs a public ``fn(game, w, ...)`` as one compiled program: ``game`` and
+    ``w`` are checked (``check_game``, with ``two_player``; ``check_point``), and the body runs
+    as one program cached (``_cache.compiled``) by the game's identity, the number of positional
+    arguments and the values of the ``static`` keyword options (and of every option passed as
+    ``None``, which selects a default); the arrays (``w``, the other positional arguments,
+    numeric keyword options such as ``tol``) are its traced arguments. A repeat call with the
+    same game, options and shapes compiles nothing."""
 
-    def wrap(body):
+    static: Tuple[str, ...] = ()
+    two_player: Union[bool, str] = False
+
+
+def entry(
+    *points: str,
+    game: str = "game",
+    returns: Optional[Callable] = None,
+    functions: Tuple[str, ...] = (),
+    program: Optional[Program] = None,
+    **declared: Domain,
+) -> Callable[[Callable], Callable]:
+    """The one layer between a public call and its work, for a function of points.
+
+    One binding of the call's arguments, then in order: the declared option domains
+    (``_validation.domains``, as ``@domains`` checks them), the points named in ``points``
+    split when they hold modules (``_core.partition.split_modules``, with ``game`` and the
+    user's ``functions`` of points put on the parameters), and the body: called as it is, or,
+    with a ``program``, after the game and point checks as one cached compiled program. Last,
+    ``returns(out, join, given)`` puts the static leaves of modules back into the output's
+    points. The function keeps its signature and gains ``__domains__``, a ``Domains:``
+    docstring section and ``.unchecked``, the body itself, for internal callers that hold
+    checked values already (a transformation's ``update`` after ``checked_game_update``).
+    """
+
+    def wrap(body: Callable) -> Callable:
+        sig = inspect.signature(body)
+        unknown = sorted(set(declared) - set(sig.parameters))
+        if unknown:
+            raise TypeError(f"entry of {body.__qualname__}: no parameter named {unknown}")
+        where = where_of(body)
+        names = list(sig.parameters)
+
         @functools.wraps(body)
-        def public(game, w, *args, **kwargs):
-            game = check_game(game, where, two_player=two_player)
-            w = check_point(game, w, where)
-            fixed = {k: v for k, v in kwargs.items() if k in static or v is None}
-            traced = {k: v for k, v in kwargs.items() if k not in fixed}
-            # the type with the value: 100 and 100.0, or True and 1, are different options
-            options = (len(args),) + tuple((k, type(v), v) for k, v in sorted(fixed.items()))
-            return compiled(where, _entry_program, (body, game), options)(w, args, traced)
+        def public(*args, **kwargs):
+            try:
+                bound = sig.bind(*args, **kwargs)
+            except TypeError:
+                return body(*args, **kwargs)  # the call's own TypeError names the problem
+            check_options(declared, where, bound.arguments)
+            split = split_modules(bound, points, game, functions) if points else None
+            if program is None:
+                out = body(*bound.args, **bound.kwargs)
+            else:
+                out = _run_program(body, where, program, names, bound)
+            return out if split is None or returns is None else returns(out, *split)
 
         public.unchecked = body
-        point = list(inspect.signature(body).parameters)[1]  # the body's name for `w`
-        return accepts_modules(point, returns=returns)(public)
+        return declare(body, public, declared)
 
     return wrap
+
+
+def _run_program(body, where: str, program: Program, names, bound) -> object:
+    arguments = bound.arguments
+    the_game = check_game(arguments[names[0]], where, two_player=program.two_player)
+    w = check_point(the_game, arguments[names[1]], where)
+    args = bound.args[2:]
+    kwargs = bound.kwargs
+    fixed = {k: v for k, v in kwargs.items() if k in program.static or v is None}
+    traced = {k: v for k, v in kwargs.items() if k not in fixed}
+    # the type with the value: 100 and 100.0, or True and 1, are different options
+    options = (len(args),) + tuple((k, type(v), v) for k, v in sorted(fixed.items()))
+    return compiled(where, _entry_program, (body, the_game), options)(w, args, traced)
 
 
 def _entry_program(body, game, nargs, *options):

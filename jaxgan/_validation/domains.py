@@ -372,12 +372,41 @@ class Maybe(Domain):
         return self.inner.outside()
 
 
+def check_options(declared: Dict[str, Domain], where: str, arguments: Dict[str, Any]) -> None:
+    """Check every declared option that ``arguments`` (a call's bound arguments) holds, and put
+    back the normalised value (a NumPy integer or bool becomes the Python one)."""
+    for name, domain in declared.items():
+        if name in arguments:
+            value = arguments[name]
+            domain.check(value, where, name)
+            new = domain.normalise(value)
+            if new is not value:
+                arguments[name] = new
+
+
+def declare(fn: Callable, public: Callable, declared: Dict[str, Domain]) -> Callable:
+    """Register ``public`` (the checked form of ``fn``) as declaring ``declared``: its
+    ``__domains__``, its ``Domains:`` docstring section and its entry in ``DECLARED``."""
+    if declared:
+        public.__domains__ = dict(declared)
+        public.__doc__ = _with_domains(fn.__doc__, declared)
+        DECLARED[f"{fn.__module__}.{fn.__qualname__}"] = public
+    return public
+
+
+def where_of(fn: Callable) -> str:
+    """How messages name ``fn``: a method with its class (``SpectralDensity.moments``)."""
+    return fn.__qualname__ if "<locals>" not in fn.__qualname__ else fn.__name__
+
+
 def domains(**declared: Domain) -> Callable[[Callable], Callable]:
     """Declare the domains of a public function's options (see the module docstring).
 
     The returned function checks every declared option that a call passes (defaults are
     valid by construction), then runs the function; it keeps the signature
     (``inspect.signature``) and gains ``__domains__`` and a ``Domains:`` docstring section.
+    This is the entry layer of a function without points; one with points (modules as
+    players, a compiled program) declares its domains through ``_validation.checks.entry``.
     """
 
     def wrap(fn: Callable) -> Callable:
@@ -385,33 +414,18 @@ def domains(**declared: Domain) -> Callable[[Callable], Callable]:
         unknown = sorted(set(declared) - set(sig.parameters))
         if unknown:
             raise TypeError(f"domains of {fn.__qualname__}: no parameter named {unknown}")
-        # a method is named with its class (``SpectralDensity.moments``)
-        where = fn.__qualname__ if "<locals>" not in fn.__qualname__ else fn.__name__
+        where = where_of(fn)
 
         @functools.wraps(fn)
         def checked(*args, **kwargs):
             try:
-                bound = sig.bind_partial(*args, **kwargs)
+                bound = sig.bind(*args, **kwargs)
             except TypeError:
-                bound = None
-            if bound is None:
                 return fn(*args, **kwargs)  # the call's own TypeError names the problem
-            normalised = False
-            for name, domain in declared.items():
-                if name in bound.arguments:
-                    value = bound.arguments[name]
-                    domain.check(value, where, name)
-                    new = domain.normalise(value)
-                    if new is not value:
-                        bound.arguments[name], normalised = new, True
-            if normalised:  # a NumPy integer or bool reaches the body as the Python one
-                return fn(*bound.args, **bound.kwargs)
-            return fn(*args, **kwargs)
+            check_options(declared, where, bound.arguments)
+            return fn(*bound.args, **bound.kwargs)
 
-        checked.__domains__ = dict(declared)
-        checked.__doc__ = _with_domains(fn.__doc__, declared)
-        DECLARED[f"{fn.__module__}.{fn.__qualname__}"] = checked
-        return checked
+        return declare(fn, checked, declared)
 
     return wrap
 

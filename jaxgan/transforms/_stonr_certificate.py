@@ -12,10 +12,9 @@ from jax.flatten_util import ravel_pytree
 
 from .._core.field import game_field
 from .._core.game import Box, Game, Joint
-from .._core.partition import accepts_modules
 from .._deprecations import warn
 from .._validation.cache import compiled
-from .._validation.checks import check_game, check_point
+from .._validation.checks import check_game, check_point, entry
 from ._box import check_box, unit_cube
 
 __all__ = ["LOCAL_TYPES", "stonr_certificate"]
@@ -55,7 +54,7 @@ class LOCAL_TYPES(enum.IntEnum, metaclass=_CodesOrNames):
 FIRST_ORDER, LOCAL_MINMAX, LOCAL_NASH = (int(t) for t in LOCAL_TYPES)
 
 
-@accepts_modules("w")
+@entry("w")
 def stonr_certificate(game: Game, box: Box, w: Joint):
     """The first-order certificate of a point of a box game: its residual and local type.
 
