@@ -225,7 +225,9 @@ def test_jit_equals_eager_and_chain_and_unknown_extra_args_are_ignored(name):
     tx, game = TRANSFORMS[name].make(0.1), _game(name)
     eager, _ = _one_update(tx, W0, game)
     chex.assert_trees_all_equal_dtypes(eager, W0)  # float64 kept (float32: test_keeps_float32)
-    jitted, _ = jax.jit(lambda w: _one_update(tx, w, game, some_other_arg=3, key=jax.random.PRNGKey(0)))(W0)
+    extras = {"some_other_arg": 3, "key": jax.random.PRNGKey(0)}
+    chex.assert_trees_all_close(_one_update(tx, W0, game, **extras)[0], eager)  # unknown extra args ignored
+    jitted, _ = jax.jit(lambda w: _one_update(tx, w, game, **extras))(W0)
     chex.assert_trees_all_close(eager, jitted, rtol=1e-14)
     chained = optax.chain(tx, optax.identity())
     u, _ = chained.update(jg.simultaneous_gradient(game)(W0), chained.init(W0), W0, game=game)
