@@ -10,7 +10,6 @@ and at every entry point.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import os
 import weakref
@@ -26,7 +25,7 @@ from .._core.partition import split_modules
 from .._core.players import require_point, require_two_players
 from .._jaxpr.dependence import depends
 from .cache import compiled
-from .domains import Domain, Real, check_options, declare, describe, where_of
+from .domains import Domain, Real, describe, one_layer, where_of
 
 
 def check_game(game, where: str, *, two_player: Union[bool, str] = False) -> Game:
@@ -520,20 +519,9 @@ def entry(
     """
 
     def wrap(body: Callable) -> Callable:
-        sig = inspect.signature(body)
-        unknown = sorted(set(declared) - set(sig.parameters))
-        if unknown:
-            raise TypeError(f"entry of {body.__qualname__}: no parameter named {unknown}")
-        where = where_of(body)
-        names = list(sig.parameters)
+        where, names = where_of(body), list(inspect.signature(body).parameters)
 
-        @functools.wraps(body)
-        def public(*args, **kwargs):
-            try:
-                bound = sig.bind(*args, **kwargs)
-            except TypeError:
-                return body(*args, **kwargs)  # the call's own TypeError names the problem
-            check_options(declared, where, bound.arguments)
+        def run(bound):
             split = split_modules(bound, points, game, functions) if points else None
             if program is None:
                 out = body(*bound.args, **bound.kwargs)
@@ -541,8 +529,9 @@ def entry(
                 out = _run_program(body, where, program, names, bound)
             return out if split is None or returns is None else returns(out, *split)
 
+        public = one_layer(body, declared, run, kind="entry")
         public.unchecked = body
-        return declare(body, public, declared)
+        return public
 
     return wrap
 

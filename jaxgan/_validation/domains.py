@@ -390,7 +390,8 @@ def declare(fn: Callable, public: Callable, declared: Dict[str, Domain]) -> Call
     if declared:
         public.__domains__ = dict(declared)
         public.__doc__ = _with_domains(fn.__doc__, declared)
-        DECLARED[f"{fn.__module__}.{fn.__qualname__}"] = public
+        if "<locals>" not in fn.__qualname__:  # a function made inside another is not public
+            DECLARED[f"{fn.__module__}.{fn.__qualname__}"] = public
     return public
 
 
@@ -410,24 +411,31 @@ def domains(**declared: Domain) -> Callable[[Callable], Callable]:
     """
 
     def wrap(fn: Callable) -> Callable:
-        sig = inspect.signature(fn)
-        unknown = sorted(set(declared) - set(sig.parameters))
-        if unknown:
-            raise TypeError(f"domains of {fn.__qualname__}: no parameter named {unknown}")
-        where = where_of(fn)
-
-        @functools.wraps(fn)
-        def checked(*args, **kwargs):
-            try:
-                bound = sig.bind(*args, **kwargs)
-            except TypeError:
-                return fn(*args, **kwargs)  # the call's own TypeError names the problem
-            check_options(declared, where, bound.arguments)
-            return fn(*bound.args, **bound.kwargs)
-
-        return declare(fn, checked, declared)
+        return one_layer(fn, declared, lambda bound: fn(*bound.args, **bound.kwargs))
 
     return wrap
+
+
+def one_layer(fn: Callable, declared: Dict[str, Domain], run: Callable, kind: str = "domains"):
+    """The public form of ``fn``: one frame that binds the call's arguments, checks the declared
+    options and hands the bound arguments to ``run`` (``@domains`` runs ``fn``;
+    ``_validation.checks.entry`` also splits modules and runs a compiled program)."""
+    sig = inspect.signature(fn)
+    unknown = sorted(set(declared) - set(sig.parameters))
+    if unknown:
+        raise TypeError(f"{kind} of {fn.__qualname__}: no parameter named {unknown}")
+    where = where_of(fn)
+
+    @functools.wraps(fn)
+    def public(*args, **kwargs):
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return fn(*args, **kwargs)  # the call's own TypeError names the problem
+        check_options(declared, where, bound.arguments)
+        return run(bound)
+
+    return declare(fn, public, declared)
 
 
 def _with_domains(doc: Optional[str], declared: Dict[str, Domain]) -> Optional[str]:
