@@ -11,7 +11,7 @@ import os
 import re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUBPACKAGES = ("manifold", "transforms", "games", "regularizers", "flows", "datasets", "metrics", "plotting")
+SUBPACKAGES = ("families", "manifold", "transforms", "games", "regularizers", "flows", "datasets", "metrics", "plotting")
 DIRECTIVE = re.compile(r"^\.\. auto(?:function|class|data|exception)::\s+(\S+)", re.M)
 
 

@@ -8,6 +8,7 @@ consumes; the vector field is ``v = -xi`` and Jacobians and spectra are of ``v``
 
 from . import _deprecations
 from . import datasets as datasets
+from . import families as families
 from . import flows as flows
 from . import games as games
 from . import manifold as manifold
@@ -66,6 +67,13 @@ from ._gan.expect import finite_support as finite_support
 from ._gan.expect import fixed_samples as fixed_samples
 from ._gan.expect import gauss_hermite as gauss_hermite
 from ._gan.expect import gauss_hermite_1d as gauss_hermite_1d
+from ._prescribe.families import WorstCase as WorstCase
+from ._prescribe.families import worst_case_radius as worst_case_radius
+from ._prescribe.noise import NoiseBall as NoiseBall
+from ._prescribe.noise import noise_ball as noise_ball
+from ._prescribe.timescale import critical_timescale as critical_timescale
+from ._prescribe.tune import Tuned as Tuned
+from ._prescribe.tune import tune as tune
 from ._runs.rate import measured_rate as measured_rate
 from ._runs.rollout import Rollout as Rollout
 from ._runs.rollout import SweepResult as SweepResult
@@ -78,6 +86,14 @@ from ._runs.stability import stability_map as stability_map
 __version__ = "0.1.0"
 
 __all__ = [
+    "tune",
+    "Tuned",
+    "worst_case_radius",
+    "WorstCase",
+    "critical_timescale",
+    "noise_ball",
+    "NoiseBall",
+    "families",
     "n_player_game",
     "measured_rate",
     "modified_game",

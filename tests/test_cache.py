@@ -74,6 +74,7 @@ MAKE_LR = lambda h: optax.sgd(h["lr"])  # noqa: E731
 MODIFIED = jg.modified_game(DIRAC, 0.3, order="g_first")
 PROXIMAL = jg.transforms.proximal_point(0.5)
 TWO_STEP_EG = jg.transforms.extragradient(optax.sgd(0.1), extrapolation=0.3)
+FAMILY = jg.families.quadratic(0.5, 0.5, 2.0)
 
 
 ENTRY_POINTS = {
@@ -120,6 +121,10 @@ ENTRY_POINTS = {
     "proximal_point (rollout)": lambda: jg.rollout(QUAD8, PROXIMAL, W8, 5),
     "proximal_point (spectral_radius)": lambda: jg.spectral_radius(QUAD8, PROXIMAL, QUAD8.equilibrium),
     "extragradient (extrapolation=)": lambda: jg.spectral_radius(DIRAC, TWO_STEP_EG, DIRAC.equilibrium),
+    "tune": lambda: jg.tune(DIRAC, MAKE_LR, {"lr": (0.01, 1.0)}).radius,
+    "worst_case_radius": lambda: jg.worst_case_radius(FAMILY, MAKE_LR, hyperparams={"lr": 0.1}),
+    "critical_timescale": lambda: jg.critical_timescale(DIRAC),
+    "noise_ball": lambda: jg.noise_ball(DIRAC, CONSENSUS, DIRAC.equilibrium, 0.5).covariance,
 }
 
 

@@ -33,7 +33,7 @@ def test_a_new_public_name_without_an_entry_is_caught(monkeypatch):
 
 
 #: the guide's pages (docs/*.md), in the order of the index's toctree
-GUIDE = ["getting_started", "analyses", "composing", "players", "performance", "errors", "scale", "benchmarks",
+GUIDE = ["getting_started", "analyses", "composing", "players", "prescriptions", "performance", "errors", "scale", "benchmarks",
          "layout", "design"]
 
 

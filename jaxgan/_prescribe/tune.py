@@ -1,0 +1,323 @@
+"""``tune``: the hyperparameters that make a step fastest on a game, or on a class of games at
+worst.
+
+The design and its measurements: the docs page "Prescriptions" (``docs/prescriptions.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, NamedTuple, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._analysis.spectral import spectral_radius, step_spectral_radius
+from .._core.game import GAME_TYPES, Joint
+from .._validation.cache import compiled
+from .._validation.checks import (
+    ReadKeys,
+    check_finite,
+    check_game,
+    check_point,
+    check_tx,
+)
+from .._validation.domains import describe
+from .families import Family, check_equivariant, worst_case_of, worst_case_radius
+from .search import minimise_box
+
+#: at most this many hyperparameters are tuned at once (nested searches cost ``(9 + k)^d``
+#: evaluations): fix the others with ``fixed=``
+MAX_DIMENSIONS = 3
+#: points per axis of the starting grid, by the number of hyperparameters tuned
+GRID = {1: 257, 2: 41, 3: 15}
+#: golden sections per level of the refinement, by the number of hyperparameters tuned
+#: (``0.618**k`` of a bracket of four grid cells)
+ITERATIONS = {1: 80, 2: 60, 3: 42}
+#: grid minima refined (the best ones, at least three cells apart)
+STARTS = 3
+#: the refinement's bracket around a grid point, in grid cells on each side
+BRACKET = 2
+
+
+class Tuned(NamedTuple):
+    """The result of ``tune``.
+
+    Attributes:
+      hyperparams: the best hyperparameters found (the tuned ones and ``fixed``), as floats.
+      radius: the spectral radius of the step there (on a family: its worst case over the
+        class); equal to ``jg.spectral_radius`` (``jg.worst_case_radius``) at ``hyperparams``.
+      converges: whether ``radius < 1`` (the step converges locally at the best point).
+      grid_hyperparams: the best point of the starting grid.
+      grid_radius: the radius there.
+      evaluations: how many radii the search computed.
+      method: how the minimum was found.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> game = jg.families.quadratic(1.0, 2.0, 2.0).block(2.0)  # lr* = 1/5, rho* = 2/sqrt(5)
+      >>> t = jg.tune(game, lambda h: optax.sgd(h["lr"]), {"lr": (0.01, 1.0)})
+      >>> t.converges, round(t.hyperparams["lr"], 3), round(t.radius, 5)
+      (True, 0.2, 0.89443)
+    """
+
+    hyperparams: Dict[str, float]
+    radius: float
+    converges: bool
+    grid_hyperparams: Dict[str, float]
+    grid_radius: float
+    evaluations: int
+    method: str
+
+
+def _check_bounds(bounds, where: str) -> Tuple[Tuple[str, ...], np.ndarray, np.ndarray]:
+    if not isinstance(bounds, dict) or not bounds:
+        raise TypeError(
+            f"{where}: `bounds` must be a non-empty dict mapping each hyperparameter's name "
+            f"to `(low, high)`, e.g. `{{'lr': (0.01, 1.0)}}`, got {describe(bounds)}."
+        )
+    if len(bounds) > MAX_DIMENSIONS:
+        raise ValueError(
+            f"{where}: `bounds` has {len(bounds)} hyperparameters; at most {MAX_DIMENSIONS} "
+            "are tuned at once (the refinement nests one exact search per hyperparameter): "
+            "give the others with `fixed=`."
+        )
+    names = tuple(sorted(bounds))
+    low, high = [], []
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: `bounds` keys must be strings, got {name!r}.")
+        pair = bounds[name]
+        try:
+            lo, hi = (float(np.asarray(v)) for v in pair)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{where}: `bounds[{name!r}]` must be a pair of real numbers `(low, high)`, "
+                f"got {describe(pair)} {pair!r}."
+            ) from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(
+                f"{where}: `bounds[{name!r}]` must be finite, got ({lo!r}, {hi!r}): "
+                "tune searches a bounded box."
+            )
+        if not lo < hi:
+            raise ValueError(
+                f"{where}: `bounds[{name!r}]` must have low < high, got ({lo!r}, {hi!r}) "
+                f"({'reversed' if lo > hi else 'empty'}); to hold a hyperparameter at one value "
+                "give it in `fixed=`."
+            )
+        low.append(lo)
+        high.append(hi)
+    return names, np.asarray(low), np.asarray(high)
+
+
+def _check_fixed(fixed, names, where: str) -> Dict[str, float]:
+    if fixed is None:
+        return {}
+    if not isinstance(fixed, dict):
+        raise TypeError(
+            f"{where}: `fixed` must be a dict of hyperparameters, got {describe(fixed)}."
+        )
+    both = sorted(set(fixed) & set(names))
+    if both:
+        raise ValueError(
+            f"{where}: {', '.join(map(repr, both))} is in both `bounds` and `fixed`: "
+            "a hyperparameter is either tuned or held fixed."
+        )
+    for k, v in fixed.items():
+        check_finite(jnp.asarray(v), where, f"fixed[{k!r}]")
+    return dict(fixed)
+
+
+def _check_reads(make_tx, names, fixed, low, high, where: str) -> None:
+    """Build ``make_tx`` once at the box's centre; refuse a key of ``bounds`` or ``fixed`` that it
+    never reads (a misspelt name would tune nothing)."""
+    h = ReadKeys({**{n: (lo + hi) / 2 for n, lo, hi in zip(names, low, high)}, **fixed})
+    check_tx(make_tx, where, h)
+    unread = sorted(set(dict.keys(h)) - h.read)
+    if unread:
+        arg = "bounds" if set(unread) & set(names) else "fixed"
+        raise ValueError(
+            f"{where}: `{arg}` key(s) {', '.join(f'`{k}`' for k in unread)} are never read by "
+            f"`make_tx`: a misspelt or unused hyperparameter would be tuned for nothing; "
+            f"use the key (e.g. `h[{unread[0]!r}]`) or drop it."
+        )
+
+
+def _objective(target, make_tx, names, w_star):
+    """``(t, fixed) -> radius``: the radius at the point ``t`` of the unit box (mapped to the
+    hyperparameters by ``low + t (high - low)``), for a game or a family (traceable)."""
+
+    def radius(u, fixed):
+        h = {**dict(zip(names, u)), **fixed}
+        tx = make_tx(h)
+        if isinstance(target, Family):
+            return worst_case_of(target, tx).radius
+        return step_spectral_radius(target, tx, w_star)
+
+    return radius
+
+
+def _grid_program(target, make_tx, names, points):
+    d = len(names)
+
+    def program(low, high, fixed, w_star):
+        radius = _objective(target, make_tx, names, w_star)
+        axes = [jnp.linspace(0.0, 1.0, points)] * d
+        t = jnp.stack([a.ravel() for a in jnp.meshgrid(*axes, indexing="ij")], -1)
+        return jax.vmap(lambda ti: radius(low + ti * (high - low), fixed))(t)
+
+    return program
+
+
+def _refine_program(target, make_tx, names, iterations):
+    def program(lo, hi, low, high, fixed, w_star):
+        radius = _objective(target, make_tx, names, w_star)
+
+        def one(a, b):
+            return minimise_box(lambda t: radius(low + t * (high - low), fixed), a, b, iterations)
+
+        return jax.vmap(one)(lo, hi)
+
+    return program
+
+
+def _starts(values: np.ndarray, points: int, d: int) -> list:
+    """The indices of the best grid points, at least ``2 * BRACKET`` cells apart."""
+    order = np.argsort(np.where(np.isnan(values), np.inf, values), kind="stable")
+    chosen = []
+    for i in order:
+        if not np.isfinite(values[i]):
+            break
+        here = np.asarray(np.unravel_index(i, (points,) * d))
+        if all(np.max(np.abs(here - c)) > 2 * BRACKET for _, c in chosen):
+            chosen.append((i, here))
+        if len(chosen) == STARTS:
+            break
+    return chosen
+
+
+def tune(
+    target,
+    make_tx,
+    bounds: Dict[str, Tuple[float, float]],
+    *,
+    w_star: Optional[Joint] = None,
+    fixed: Optional[Dict[str, float]] = None,
+) -> Tuned:
+    """The hyperparameters in a box that minimise a step's spectral radius at an equilibrium.
+
+    .. math:: \\min_{h \\in [l, u]} \\rho\\big(J_h\\big)
+
+    with ``J_h`` the Jacobian of one step of ``make_tx(h)`` over the parameters and the step's
+    dynamic state (``jg.spectral_radius``); on a family (``jg.families``) the radius is the worst
+    case over the class (``jg.worst_case_radius``). The radius is not smooth at its minima: two
+    eigenvalues of equal modulus meet there (alternating GDA's optimum, the heavy ball's double
+    root that gives Polyak's rate, the crossing of two branches for Hamiltonian GD), where it
+    moves with the square root of a change in ``h``. So the search needs no derivative: a grid
+    of the box in one compiled program, then from each of its three best cells a nested
+    golden-section search (each hyperparameter's value is the minimum over the ones after it),
+    which follows a curved valley of kinks exactly. The radius reported is recomputed at the
+    best point by ``jg.spectral_radius`` (``jg.worst_case_radius``). A box where no point
+    converges gives its least radius, at least one, and ``converges=False``.
+
+    Complex hyperparameters are tuned through real ones (a modulus and an argument).
+
+    Args:
+      target: a ``Game`` (its ``equilibrium``, or ``w_star``), or a family from
+        ``jg.families``.
+      make_tx: ``h -> optax transformation`` (the callable ``sweep`` takes); ``h`` holds the
+        tuned hyperparameters and ``fixed``.
+      bounds: ``{name: (low, high)}``, at most three names, each ``low < high``, finite.
+      w_star: the equilibrium (default: ``target.equilibrium``).
+      fixed: hyperparameters held at one value.
+
+    Returns:
+      ``Tuned``.
+
+    Examples:
+      >>> import optax, jaxgan as jg
+      >>> # SimGD on mu/2 x^2 + x y - mu/2 y^2, mu = 1: best lr mu / (mu^2 + 1), radius 1/sqrt(2)
+      >>> game = jg.families.quadratic(1.0, 1.0, 1.0).block(1.0)
+      >>> t = jg.tune(game, lambda h: optax.sgd(h["lr"]), {"lr": (0.01, 2.0)})
+      >>> round(t.hyperparams["lr"], 3), round(t.radius, 6)
+      (0.5, 0.707107)
+    """
+    where = "tune"
+    names, low, high = _check_bounds(bounds, where)
+    fixed = _check_fixed(fixed, names, where)
+    if isinstance(target, Family):
+        if w_star is not None:
+            raise ValueError(
+                f"{where}: `w_star` is for a game; a family's blocks have their equilibrium at 0."
+            )
+        game, point = target, Joint(jnp.zeros(()), jnp.zeros(()))
+    elif isinstance(target, GAME_TYPES):
+        game = check_game(target, where)
+        point = w_star if w_star is not None else game.equilibrium
+        if point is None:
+            raise ValueError(
+                f"{where}: the game has no equilibrium (`target.equilibrium` is None): "
+                "pass the point with `w_star=`."
+            )
+        point = check_point(game, point, where)
+        check_finite(point, where, "w_star")
+    else:
+        raise TypeError(
+            f"{where}: `target` must be a jaxgan.Game or a family from jaxgan.families, "
+            f"got {describe(target)}."
+        )
+    _check_reads(make_tx, names, fixed, low, high, where)
+    if isinstance(game, Family):
+        mid = {**{n: (a + b) / 2 for n, a, b in zip(names, low, high)}, **fixed}
+        check_equivariant(game, make_tx, mid, where)
+    d = len(names)
+    points, iterations = GRID[d], ITERATIONS[d]
+    lo_, hi_ = jnp.asarray(low), jnp.asarray(high)
+    fixed_ = {k: jnp.asarray(v) for k, v in fixed.items()}
+    values = np.asarray(
+        compiled("tune grid", _grid_program, (game, make_tx), (names, points))(
+            lo_, hi_, fixed_, point
+        )
+    )
+    starts = _starts(values, points, d)
+    if not starts:
+        raise ValueError(
+            f"{where}: the step's spectral radius is undefined at every point of the grid "
+            "(the step is not differentiable at the equilibrium there: e.g. Adam's 1 / sqrt(v) "
+            "at v = 0), so there is nothing to minimise."
+        )
+    cell = 1.0 / (points - 1)
+    centres = np.stack([c for _, c in starts]) * cell
+    a = np.clip(centres - BRACKET * cell, 0.0, 1.0)
+    b = np.clip(centres + BRACKET * cell, 0.0, 1.0)
+    t, r = compiled("tune refine", _refine_program, (game, make_tx), (names, iterations))(
+        jnp.asarray(a), jnp.asarray(b), lo_, hi_, fixed_, point
+    )
+    r = np.where(np.isnan(np.asarray(r)), np.inf, np.asarray(r))
+    k = int(np.argmin(r))
+    best = {n: float(v) for n, v in zip(names, low + np.asarray(t[k]) * (high - low))}
+    g = starts[0][0]
+    grid_t = np.asarray(np.unravel_index(g, (points,) * d)) * cell
+    grid_best = {n: float(v) for n, v in zip(names, low + grid_t * (high - low))}
+    if values[g] <= r[k]:  # the grid point itself was best (a minimum on the box's edge)
+        best = grid_best
+    h = {**best, **{k_: float(np.asarray(v)) for k_, v in fixed.items()}}
+    if isinstance(game, Family):
+        radius = float(worst_case_radius(game, make_tx, hyperparams=h).radius)
+    else:
+        radius = float(spectral_radius(game, make_tx, point, hyperparams=h))
+    evaluations = points**d + len(starts) * (9 + iterations + 2) ** d
+    return Tuned(
+        hyperparams=h,
+        radius=radius,
+        converges=radius < 1.0,
+        grid_hyperparams={**grid_best, **{k_: h[k_] for k_ in fixed}},
+        grid_radius=float(values[g]),
+        evaluations=evaluations,
+        method=(
+            f"a {points}-point grid per hyperparameter, then nested golden-section searches "
+            f"({iterations} sections per level) from its {len(starts)} best cells"
+        ),
+    )
