@@ -27,30 +27,48 @@ POINTS = 9
 def minimise_1d(f: Callable, lo, hi, iterations: int, points: int = POINTS) -> Tuple:
     """``(x, f(x))``: the minimum of ``f`` on ``[lo, hi]``: the best of ``points`` grid points,
     then ``iterations`` golden sections of the bracket between its two neighbours (which
-    shrink it by ``0.618**iterations``). Non-finite values count as ``+inf``."""
+    shrink it by ``0.618**iterations``). Non-finite values count as ``+inf``.
 
-    def g(x):
-        v = f(x)
-        return jnp.where(jnp.isnan(v), jnp.inf, v)
-
+    One loop with one call of ``f`` per pass (the grid's points, the bracket's two inner points,
+    then one new point per section): nested searches hold one copy of ``f`` per level, so the
+    program compiles in seconds whatever the nesting."""
     xs = jnp.linspace(lo, hi, points)
-    fs = jax.vmap(g)(xs)
-    i = jnp.argmin(fs)
-    a, b = xs[jnp.maximum(i - 1, 0)], xs[jnp.minimum(i + 1, points - 1)]
-    c, d = b - _G * (b - a), a + _G * (b - a)
 
-    def section(_, s):
-        a, b, c, d, fc, fd = s
+    def bracket(fs):
+        i = jnp.argmin(fs)
+        a, b = xs[jnp.maximum(i - 1, 0)], xs[jnp.minimum(i + 1, points - 1)]
+        return a, b
+
+    def one_pass(k, s):
+        fs, a, b, c, d, fc, fd = s
+        grid, first, second, section = k < points, k == points, k == points + 1, k > points + 1
+        a0, b0 = bracket(fs)
         left = fc < fd
-        a, b = jnp.where(left, a, c), jnp.where(left, d, b)
-        new = jnp.where(left, b - _G * (b - a), a + _G * (b - a))
-        f_new = g(new)
-        c, d = jnp.where(left, new, d), jnp.where(left, c, new)
-        fc, fd = jnp.where(left, f_new, fd), jnp.where(left, fc, f_new)
-        return a, b, c, d, fc, fd
+        a_s, b_s = jnp.where(left, a, c), jnp.where(left, d, b)
+        new = jnp.where(left, b_s - _G * (b_s - a_s), a_s + _G * (b_s - a_s))
+        x = jnp.where(
+            grid,
+            xs[jnp.minimum(k, points - 1)],
+            jnp.where(first, b0 - _G * (b0 - a0), jnp.where(second, d, new)),
+        )
+        v = f(x)
+        v = jnp.where(jnp.isnan(v), jnp.inf, v)
+        fs = jnp.where(grid & (jnp.arange(points) == k), v, fs)
+        return (
+            fs,
+            jnp.where(first, a0, jnp.where(section, a_s, a)),
+            jnp.where(first, b0, jnp.where(section, b_s, b)),
+            jnp.where(first, x, jnp.where(section, jnp.where(left, new, d), c)),
+            jnp.where(first, a0 + _G * (b0 - a0), jnp.where(section, jnp.where(left, c, new), d)),
+            jnp.where(first, v, jnp.where(section, jnp.where(left, v, fd), fc)),
+            jnp.where(second, v, jnp.where(section, jnp.where(left, fc, v), fd)),
+        )
 
-    _, _, c, d, fc, fd = jax.lax.fori_loop(0, iterations, section, (a, b, c, d, g(c), g(d)))
+    z = jnp.zeros((), xs.dtype)
+    init = (jnp.full((points,), jnp.inf, xs.dtype), z, z, z, z, z + jnp.inf, z + jnp.inf)
+    fs, _, _, c, d, fc, fd = jax.lax.fori_loop(0, points + 2 + iterations, one_pass, init)
     x, fx = jnp.where(fc <= fd, c, d), jnp.minimum(fc, fd)
+    i = jnp.argmin(fs)
     keep = fs[i] <= fx
     return jnp.where(keep, xs[i], x), jnp.where(keep, fs[i], fx)
 

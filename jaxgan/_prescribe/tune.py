@@ -33,12 +33,15 @@ MAX_DIMENSIONS = 3
 #: points per axis of the starting grid, by the number of hyperparameters tuned
 GRID = {1: 257, 2: 41, 3: 15}
 #: golden sections per level of the refinement, by the number of hyperparameters tuned
-#: (``0.618**k`` of a bracket of four grid cells)
+#: (``0.618**k`` of a bracket of two of its nine points: two grid cells of the box)
 ITERATIONS = {1: 80, 2: 60, 3: 42}
-#: grid minima refined (the best ones, at least three cells apart)
+#: points per axis of the starting grid on a family, whose every radius is itself a search over
+#: the class (the refinement follows from four cells around each start)
+FAMILY_GRID = {1: 33, 2: 17, 3: 9}
+#: grid minima refined (the best ones, more than ``BRACKET`` cells apart)
 STARTS = 3
 #: the refinement's bracket around a grid point, in grid cells on each side
-BRACKET = 2
+BRACKET = 4
 
 
 class Tuned(NamedTuple):
@@ -48,7 +51,10 @@ class Tuned(NamedTuple):
       hyperparams: the best hyperparameters found (the tuned ones and ``fixed``), as floats.
       radius: the spectral radius of the step there (on a family: its worst case over the
         class); equal to ``jg.spectral_radius`` (``jg.worst_case_radius``) at ``hyperparams``.
-      converges: whether ``radius < 1`` (the step converges locally at the best point).
+      converges: whether the radius is below one by more than an eigenvalue solver resolves
+        (``sqrt`` of the machine epsilon: a double root is known to no better), so that the
+        step converges locally at the best point; a radius of one to that resolution (a step
+        that circles) does not converge.
       grid_hyperparams: the best point of the starting grid.
       grid_radius: the radius there.
       evaluations: how many radii the search computed.
@@ -184,14 +190,14 @@ def _refine_program(target, make_tx, names, iterations):
 
 
 def _starts(values: np.ndarray, points: int, d: int) -> list:
-    """The indices of the best grid points, at least ``2 * BRACKET`` cells apart."""
+    """The indices of the best grid points, more than ``BRACKET`` cells apart."""
     order = np.argsort(np.where(np.isnan(values), np.inf, values), kind="stable")
     chosen = []
     for i in order:
         if not np.isfinite(values[i]):
             break
         here = np.asarray(np.unravel_index(i, (points,) * d))
-        if all(np.max(np.abs(here - c)) > 2 * BRACKET for _, c in chosen):
+        if all(np.max(np.abs(here - c)) > BRACKET for _, c in chosen):
             chosen.append((i, here))
         if len(chosen) == STARTS:
             break
@@ -273,7 +279,7 @@ def tune(
         mid = {**{n: (a + b) / 2 for n, a, b in zip(names, low, high)}, **fixed}
         check_equivariant(game, make_tx, mid, where)
     d = len(names)
-    points, iterations = GRID[d], ITERATIONS[d]
+    points, iterations = (FAMILY_GRID if isinstance(game, Family) else GRID)[d], ITERATIONS[d]
     lo_, hi_ = jnp.asarray(low), jnp.asarray(high)
     fixed_ = {k: jnp.asarray(v) for k, v in fixed.items()}
     values = np.asarray(
@@ -304,15 +310,18 @@ def tune(
     if values[g] <= r[k]:  # the grid point itself was best (a minimum on the box's edge)
         best = grid_best
     h = {**best, **{k_: float(np.asarray(v)) for k_, v in fixed.items()}}
+    # recomputed by the public call: at a double root a batched eigenvalue solve and the public
+    # one differ by up to sqrt(epsilon), and the radius reported is the public one
     if isinstance(game, Family):
         radius = float(worst_case_radius(game, make_tx, hyperparams=h).radius)
     else:
         radius = float(spectral_radius(game, make_tx, point, hyperparams=h))
+    resolution = float(np.sqrt(np.finfo(jnp.result_type(*jax.tree.leaves(point))).eps))
     evaluations = points**d + len(starts) * (9 + iterations + 2) ** d
     return Tuned(
         hyperparams=h,
         radius=radius,
-        converges=radius < 1.0,
+        converges=radius < 1.0 - resolution,
         grid_hyperparams={**grid_best, **{k_: h[k_] for k_ in fixed}},
         grid_radius=float(values[g]),
         evaluations=evaluations,
