@@ -118,6 +118,12 @@ def _main(argv=None) -> int:
         "--no-refinement", action="store_true", help="skip the learning-rate refinement test"
     )
     parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="add the 'tuned' column: jg.tune's least spectral radius over each map's box and "
+        "where it is (a search compiled per row: minutes on the default grid)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -250,6 +256,7 @@ def _run(chosen, chosen_algs, lrs, args, chosen_stonr, sources):
         args.out,
         offset=args.offset,
         refine=not args.no_refinement,
+        tune=args.tune,
         stonr=chosen_stonr,
         plot=not args.no_plot,
         devices="all" if args.devices == "all" else None,

@@ -18,7 +18,7 @@ def test_main_job_small_grid(tmp_path, capsys):
     out = tmp_path / "report"
     rc = cli.main(["--game", "dirac-standard", "--game", "linear-gaussian", "--num-lr", "6", "--steps", "400",
                    "--algorithm", "simgd", "--algorithm", "alternating", "--algorithm", "jare", "--stonr", "none",
-                   "--out", str(out)])
+                   "--tune", "--out", str(out)])
     assert rc == 0
     captured = capsys.readouterr()
     text = captured.out
@@ -38,6 +38,10 @@ def test_main_job_small_grid(tmp_path, capsys):
     assert compared >= 20 and agree >= compared - 1
     # the map spans the TTUR ratio for SimGD: 6 learning rates x 5 ratios
     assert len(lg_simgd["radius"]) == 6 and len(lg_simgd["radius"][0]) == 5
+    # --tune: the least radius over the map's box, at most the map's least, where the search says
+    tuned = lg_simgd["tuned"]
+    assert tuned["radius"] <= min(x for row in lg_simgd["radius"] for x in row if x is not None) + 1e-12
+    assert set(tuned["hyperparams"]) == {"lr", lg_simgd["axis"]} and "tuned rho (at)" in text
     assert lg_simgd["refinement"]["verdict"] in ("resolved", "resolved (gaps below tolerance, order not measured)", "first order, not yet resolved", "not resolved")
     md = (out / "report.md").read_text()
     assert "## linear-gaussian" in md and "| jare |" in md and "![linear-gaussian]" in md

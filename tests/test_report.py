@@ -58,7 +58,7 @@ def test_analyse_algorithm_map_and_runs_on_a_linear_game_match_the_closed_form()
     game = jg.games.quadratic(1.0, 1.0, 1.0)
     lrs = np.array([0.1, 0.5, 0.9, 1.2])
     alg = report.builtin_algorithms()["simgd"]
-    row = report.analyse_algorithm(game, alg, lrs, steps=256, offset=0.5, refine=False)
+    row = report.analyse_algorithm(game, alg, lrs, steps=256, offset=0.5, refine=False, tune=True)
     col = row["values"].index(1.0)
     rho = np.sqrt((1 - lrs) ** 2 + lrs**2)
     np.testing.assert_allclose([r[col] for r in row["radius"]], rho, rtol=1e-12)
@@ -68,6 +68,14 @@ def test_analyse_algorithm_map_and_runs_on_a_linear_game_match_the_closed_form()
     assert row["map_agreement"][0] == row["map_agreement"][1]  # the map and the runs agree off the margin
     assert row["outcomes"] == {"converged": 3, "bounded": 0, "grew": 1, "non-finite": 0}
     assert "not_applicable" not in row
+    # the tuned column: TTUR's step [[1 - lr, -lr], [r lr, 1 - r lr]] has det 1 - lr (1 + r) + 2 r lr^2,
+    # least at lr = (1 + r) / (4 r) and largest r: over the map's box (r <= 4) rho* = sqrt(7/32) at
+    # lr 5/16, r 4, with complex roots (so rho = sqrt(det))
+    tuned = row["tuned"]
+    assert tuned["radius"] == pytest.approx(np.sqrt(7 / 32), abs=1e-9)
+    assert tuned["hyperparams"]["lr"] == pytest.approx(5 / 16, abs=1e-6)
+    assert tuned["hyperparams"][alg.axis] == pytest.approx(4.0, abs=1e-6)
+    assert tuned["map_radius"] == pytest.approx(row["min_radius"]) or tuned["map_radius"] <= row["min_radius"]
 
 
 def test_analyse_algorithm_of_lookahead_uses_the_cycle_rate_and_agrees_with_the_runs():

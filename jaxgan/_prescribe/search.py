@@ -25,24 +25,23 @@ POINTS = 9
 
 
 def minimise_1d(f: Callable, lo, hi, iterations: int, points: int = POINTS) -> Tuple:
-    """``(x, f(x))``: the minimum of ``f`` on ``[lo, hi]``: the best of ``points`` grid points,
-    then ``iterations`` golden sections of the bracket between its two neighbours (which
-    shrink it by ``0.618**iterations``). Non-finite values count as ``+inf``.
+    """``(x, f(x), aux)``: the minimum of ``f`` on ``[lo, hi]``: the best of ``points`` grid
+    points, then ``iterations`` golden sections of the bracket between its two neighbours (which
+    shrink it by ``0.618**iterations``). ``f(x)`` returns ``(value, aux)``, ``aux`` an array
+    carried with the best value (a nested search's inner argmin). Non-finite values count as
+    ``+inf``.
 
     One loop with one call of ``f`` per pass (the grid's points, the bracket's two inner points,
     then one new point per section): nested searches hold one copy of ``f`` per level, so the
     program compiles in seconds whatever the nesting."""
     xs = jnp.linspace(lo, hi, points)
-
-    def bracket(fs):
-        i = jnp.argmin(fs)
-        a, b = xs[jnp.maximum(i - 1, 0)], xs[jnp.minimum(i + 1, points - 1)]
-        return a, b
+    aux0 = jax.eval_shape(lambda: f(xs[0])[1])
 
     def one_pass(k, s):
-        fs, a, b, c, d, fc, fd = s
+        fs, auxs, a, b, c, d, fc, fd, ac, ad = s
         grid, first, second, section = k < points, k == points, k == points + 1, k > points + 1
-        a0, b0 = bracket(fs)
+        i = jnp.argmin(fs)
+        a0, b0 = xs[jnp.maximum(i - 1, 0)], xs[jnp.minimum(i + 1, points - 1)]
         left = fc < fd
         a_s, b_s = jnp.where(left, a, c), jnp.where(left, d, b)
         new = jnp.where(left, b_s - _G * (b_s - a_s), a_s + _G * (b_s - a_s))
@@ -51,45 +50,68 @@ def minimise_1d(f: Callable, lo, hi, iterations: int, points: int = POINTS) -> T
             xs[jnp.minimum(k, points - 1)],
             jnp.where(first, b0 - _G * (b0 - a0), jnp.where(second, d, new)),
         )
-        v = f(x)
+        v, aux = f(x)
         v = jnp.where(jnp.isnan(v), jnp.inf, v)
-        fs = jnp.where(grid & (jnp.arange(points) == k), v, fs)
+        here = grid & (jnp.arange(points) == k)
         return (
-            fs,
+            jnp.where(here, v, fs),
+            jnp.where(here[:, None], aux[None, :], auxs),
             jnp.where(first, a0, jnp.where(section, a_s, a)),
             jnp.where(first, b0, jnp.where(section, b_s, b)),
             jnp.where(first, x, jnp.where(section, jnp.where(left, new, d), c)),
             jnp.where(first, a0 + _G * (b0 - a0), jnp.where(section, jnp.where(left, c, new), d)),
             jnp.where(first, v, jnp.where(section, jnp.where(left, v, fd), fc)),
             jnp.where(second, v, jnp.where(section, jnp.where(left, fc, v), fd)),
+            jnp.where(first, aux, jnp.where(section, jnp.where(left, aux, ad), ac)),
+            jnp.where(second, aux, jnp.where(section, jnp.where(left, ac, aux), ad)),
         )
 
     z = jnp.zeros((), xs.dtype)
-    init = (jnp.full((points,), jnp.inf, xs.dtype), z, z, z, z, z + jnp.inf, z + jnp.inf)
-    fs, _, _, c, d, fc, fd = jax.lax.fori_loop(0, points + 2 + iterations, one_pass, init)
-    x, fx = jnp.where(fc <= fd, c, d), jnp.minimum(fc, fd)
+    za = jnp.zeros(aux0.shape, aux0.dtype)
+    init = (
+        jnp.full((points,), jnp.inf, xs.dtype),
+        jnp.zeros((points,) + aux0.shape, aux0.dtype),
+        z,
+        z,
+        z,
+        z,
+        z + jnp.inf,
+        z + jnp.inf,
+        za,
+        za,
+    )
+    fs, auxs, _, _, c, d, fc, fd, ac, ad = jax.lax.fori_loop(
+        0, points + 2 + iterations, one_pass, init
+    )
+    x, fx, ax = jnp.where(fc <= fd, c, d), jnp.minimum(fc, fd), jnp.where(fc <= fd, ac, ad)
     i = jnp.argmin(fs)
     keep = fs[i] <= fx
-    return jnp.where(keep, xs[i], x), jnp.where(keep, fs[i], fx)
+    return jnp.where(keep, xs[i], x), jnp.where(keep, fs[i], fx), jnp.where(keep, auxs[i], ax)
 
 
 def minimise_box(f: Callable, lo: jax.Array, hi: jax.Array, iterations: int) -> Tuple:
     """``(x, f(x))``: the minimum of ``f`` (a function of a vector) over the box ``[lo, hi]`` by
-    nested ``minimise_1d``: the outer variable's value is the minimum over the inner ones."""
+    nested ``minimise_1d``: a value of the outer variable is the minimum over the inner ones,
+    whose argmin rides along, so one pass gives the point."""
     d = lo.shape[0]
 
-    def profile(prefix, level):
-        if level == d - 1:
-            return minimise_1d(lambda z: f(jnp.append(prefix, z)), lo[level], hi[level], iterations)
-        return minimise_1d(
-            lambda z: profile(jnp.append(prefix, z), level + 1)[1], lo[level], hi[level], iterations
-        )
+    def level(prefix, k):
+        if k == d - 1:
 
-    x = jnp.zeros((0,), lo.dtype)
-    for level in range(d):
-        z, _ = profile(x, level)
-        x = jnp.append(x, z)
-    return x, f(x)
+            def g(z):
+                x = jnp.append(prefix, z)
+                return f(x), x
+
+        else:
+
+            def g(z):
+                _, v, x = level(jnp.append(prefix, z), k + 1)
+                return v, x
+
+        return minimise_1d(g, lo[k], hi[k], iterations)
+
+    _, v, x = level(jnp.zeros((0,), lo.dtype), 0)
+    return x, v
 
 
 def maximise_1d(f: Callable, lo, hi, iterations: int, points: int) -> Tuple:
@@ -98,7 +120,7 @@ def maximise_1d(f: Callable, lo, hi, iterations: int, points: int) -> Tuple:
 
     def neg(x):
         v = f(x)
-        return jnp.where(jnp.isfinite(v), -v, -jnp.inf)
+        return jnp.where(jnp.isfinite(v), -v, -jnp.inf), jnp.zeros((0,), x.dtype)
 
-    x, v = minimise_1d(neg, lo, hi, iterations, points)
+    x, v, _ = minimise_1d(neg, lo, hi, iterations, points)
     return x, -v

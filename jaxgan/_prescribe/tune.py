@@ -204,6 +204,31 @@ def _starts(values: np.ndarray, points: int, d: int) -> list:
     return chosen
 
 
+def refine(game, make_tx, names, low, high, fixed, a, b, point, grid_best, grid_radius):
+    """``(hyperparams, radius)``: the nested golden-section searches over the boxes ``[a, b]`` of
+    the unit box (one per start, in one compiled program), the best of them (or ``grid_best``
+    where no search improved on ``grid_radius``), and its radius recomputed by the public call:
+    at a double root a batched eigenvalue solve and the public one differ by up to the square
+    root of the machine epsilon, and the radius reported is the public one. ``tune`` and the
+    report's "tuned" column (from its stability map's cells) both end here."""
+    iterations = ITERATIONS[len(names)]
+    fixed_ = {k: jnp.asarray(v) for k, v in fixed.items()}
+    t, r = compiled("tune refine", _refine_program, (game, make_tx), (names, iterations))(
+        jnp.asarray(a), jnp.asarray(b), jnp.asarray(low), jnp.asarray(high), fixed_, point
+    )
+    r = np.where(np.isnan(np.asarray(r)), np.inf, np.asarray(r))
+    k = int(np.argmin(r))
+    best = {n: float(v) for n, v in zip(names, low + np.asarray(t[k]) * (high - low))}
+    if grid_radius <= r[k]:  # the grid point itself was best (a minimum on the box's edge)
+        best = dict(grid_best)
+    h = {**best, **{k_: float(np.asarray(v)) for k_, v in fixed.items()}}
+    if isinstance(game, Family):
+        radius = float(worst_case_radius(game, make_tx, hyperparams=h).radius)
+    else:
+        radius = float(spectral_radius(game, make_tx, point, hyperparams=h))
+    return h, radius
+
+
 def tune(
     target,
     make_tx,
@@ -298,24 +323,10 @@ def tune(
     centres = np.stack([c for _, c in starts]) * cell
     a = np.clip(centres - BRACKET * cell, 0.0, 1.0)
     b = np.clip(centres + BRACKET * cell, 0.0, 1.0)
-    t, r = compiled("tune refine", _refine_program, (game, make_tx), (names, iterations))(
-        jnp.asarray(a), jnp.asarray(b), lo_, hi_, fixed_, point
-    )
-    r = np.where(np.isnan(np.asarray(r)), np.inf, np.asarray(r))
-    k = int(np.argmin(r))
-    best = {n: float(v) for n, v in zip(names, low + np.asarray(t[k]) * (high - low))}
     g = starts[0][0]
     grid_t = np.asarray(np.unravel_index(g, (points,) * d)) * cell
     grid_best = {n: float(v) for n, v in zip(names, low + grid_t * (high - low))}
-    if values[g] <= r[k]:  # the grid point itself was best (a minimum on the box's edge)
-        best = grid_best
-    h = {**best, **{k_: float(np.asarray(v)) for k_, v in fixed.items()}}
-    # recomputed by the public call: at a double root a batched eigenvalue solve and the public
-    # one differ by up to sqrt(epsilon), and the radius reported is the public one
-    if isinstance(game, Family):
-        radius = float(worst_case_radius(game, make_tx, hyperparams=h).radius)
-    else:
-        radius = float(spectral_radius(game, make_tx, point, hyperparams=h))
+    h, radius = refine(game, make_tx, names, low, high, fixed, a, b, point, grid_best, values[g])
     resolution = float(np.sqrt(np.finfo(jnp.result_type(*jax.tree.leaves(point))).eps))
     evaluations = points**d + len(starts) * (9 + iterations + 2) ** d
     return Tuned(

@@ -17,6 +17,7 @@ from .._analysis.spectral import spectrum
 from .._core.game import Game, Joint
 from .._core.players import game_players
 from .._core.status import RESULTS
+from .._prescribe.tune import refine as refine_tuned
 from .._runs.rate import rates_of_distances
 from .._runs.rollout import rollout, sweep
 from .._runs.stability import stability_map
@@ -62,7 +63,15 @@ REFINEMENT_LEVELS = 4
 
 
 def analyse_algorithm(
-    game: Game, alg: Algorithm, lrs, steps: int, offset: float, *, refine: bool = True, devices=None
+    game: Game,
+    alg: Algorithm,
+    lrs,
+    steps: int,
+    offset: float,
+    *,
+    refine: bool = True,
+    tune: bool = False,
+    devices=None,
 ) -> dict:
     """Stability map (radius and sweep over ``lrs x alg.values``), the 1-D learning-rate
     analysis at ``alg.default``, and the refinement test at the learning rate of smallest
@@ -130,6 +139,8 @@ def analyse_algorithm(
     }
     if not np.any(np.isfinite(rho)):
         row["not_applicable"] = _why_undefined(game)
+    elif tune:
+        row["tuned"] = tuned_from_map(game, alg, make_tx, lrs, values, rho)
     if refine:
         flat = np.asarray(jax.vmap(jax.vmap(lambda w: ravel_pytree(w)[0]))(res.trajectory))[g:]
         points = (flat.shape[1] - 1) // 2 ** (levels - 1)
@@ -147,6 +158,66 @@ def analyse_algorithm(
     return row
 
 
+#: map cells the "tuned" column refines (the best ones, not adjacent)
+TUNED_STARTS = 3
+
+
+def tuned_from_map(game, alg: Algorithm, make_tx, lrs, values, rho) -> dict:
+    """The "tuned" column: ``jg.tune``'s refinement (nested golden sections) from the best cells
+    of the stability map, over the box the map spans (the learning rate, and the algorithm's
+    hyperparameter where it has one): the least radius of the step there and where it is, next
+    to the map's best cell. The map is the starting grid, so no grid is computed again."""
+    tuned_axes = values.size > 1
+    names = ("h", "lr") if tuned_axes else ("lr",)
+    fixed = {} if tuned_axes else {"h": float(values[0])}
+    axes = {"lr": np.asarray(lrs, np.float64), "h": np.asarray(values, np.float64)}
+    low = np.array([axes[n].min() for n in names])
+    high = np.array([axes[n].max() for n in names])
+    order = np.argsort(np.where(np.isfinite(rho), rho, np.inf), axis=None, kind="stable")
+    cells = []
+    for flat in order:
+        i, j = np.unravel_index(flat, rho.shape)
+        if not np.isfinite(rho[i, j]):
+            break
+        if all(max(abs(i - a), abs(j - b)) > 1 for a, b in cells):
+            cells.append((i, j))
+        if len(cells) == TUNED_STARTS:
+            break
+
+    def bracket(i, j):
+        index = {"lr": i, "h": j}
+        lo_, hi_ = [], []
+        for n, l_, h_ in zip(names, low, high):
+            ax, k = np.sort(axes[n]), index[n]
+            lo_.append((ax[max(k - 1, 0)] - l_) / (h_ - l_))
+            hi_.append((ax[min(k + 1, ax.size - 1)] - l_) / (h_ - l_))
+        return lo_, hi_
+
+    a, b = zip(*(bracket(i, j) for i, j in cells))
+    i0, j0 = cells[0]
+    grid_best = {"lr": float(lrs[i0]), "h": float(values[j0])}
+    grid_best = {n: grid_best[n] for n in names}
+    h, radius = refine_tuned(
+        game,
+        make_tx,
+        names,
+        low,
+        high,
+        fixed,
+        np.asarray(a),
+        np.asarray(b),
+        game.equilibrium,
+        grid_best,
+        float(rho[i0, j0]),
+    )
+    return {
+        "hyperparams": {("lr" if n == "lr" else (alg.axis or "h")): v for n, v in h.items()},
+        "radius": _finite_or_none(radius),
+        "map_best": {("lr" if n == "lr" else (alg.axis or "h")): v for n, v in grid_best.items()},
+        "map_radius": _finite_or_none(rho[i0, j0]),
+    }
+
+
 def analyse_pair(
     game,
     name: str,
@@ -156,6 +227,7 @@ def analyse_pair(
     offset: float,
     *,
     refine: bool = True,
+    tune: bool = False,
     devices=None,
 ) -> dict:
     """``analyse_algorithm`` of the algorithm's form for the game's number of players
@@ -164,7 +236,9 @@ def analyse_pair(
     form = n_player_form(name, alg, game_players(game))
     if isinstance(form, str):
         return {"players_not_applicable": form, "axis": alg.axis}
-    return analyse_algorithm(game, form, lrs, steps, offset, refine=refine, devices=devices)
+    return analyse_algorithm(
+        game, form, lrs, steps, offset, refine=refine, tune=tune, devices=devices
+    )
 
 
 def _why_undefined(game: Game) -> str:

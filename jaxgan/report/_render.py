@@ -103,11 +103,27 @@ def _simgd_bound(step) -> str:
     return f"SimGD stable for `0 < eta < {_f(step)}`"
 
 
+def _has_tuned(report: dict) -> bool:
+    """Whether the report was made with the "tuned" column (``--tune``)."""
+    return any("tuned" in row for e in report["games"].values() for row in e["algorithms"].values())
+
+
+def _tuned(row: dict) -> str:
+    """The "tuned" cell: the least radius over the map's box and where (``jg.tune``'s search)."""
+    t = row.get("tuned")
+    if not t:
+        return "-"
+    at = ", ".join(f"{k} {v:.3g}" for k, v in sorted(t["hyperparams"].items()))
+    return f"{_f(t['radius'], 4)} at {at}"
+
+
 def table_rows(report: dict) -> List[str]:
     """The printed summary table, one line per (game, algorithm)."""
+    tuned = _has_tuned(report)
     header = (
         f"{'game':<21} {'algorithm':<16} {'min rho':>8} {'at lr':>7} {'rate':>7} "
         f"{'conv/stable/runs':>16} {'agree 1-D':>9} {'map agree':>9} {'refinement (order)':<34}"
+        + (" tuned rho (at)" if tuned else "")
     )
     lines = [header, "-" * len(header)]
     for gname, entry in report["games"].items():
@@ -132,6 +148,7 @@ def table_rows(report: dict) -> List[str]:
                 f"{row['converged']:>5}/{row['predicted_stable']}/{row['runs']:<5} "
                 f"{row['agree_1d'][0]:>4}/{row['agree_1d'][1]:<4} "
                 f"{row['map_agreement'][0]:>4}/{row['map_agreement'][1]:<4} {ref_text:<34}"
+                + (f" {_tuned(row)}" if tuned else "")
             )
     return lines
 
@@ -139,6 +156,7 @@ def table_rows(report: dict) -> List[str]:
 def markdown(report: dict) -> str:
     """The report as markdown."""
     s = report.get("settings", {})
+    tuned = _has_tuned(report)
     out = [
         "# jaxgan analysis report",
         "",
@@ -159,7 +177,14 @@ def markdown(report: dict) -> str:
         "for a linear step it equals `rho`. *Refinement* is Turinici's test at that learning rate: "
         "runs at `eta, eta/2, eta/4, eta/8` with 1x, 2x, 4x, 8x the steps, "
         "compared with each other on the cumulative learning rate; "
-        "*order* is `log2` of the ratio of successive gaps "
+        + (
+            "*Tuned* is `jg.tune`'s search from the map's best cells over the box the map spans "
+            "(the learning rate, and the algorithm's hyperparameter where it has one): "
+            "the least `rho` there and where it is. "
+            if _has_tuned(report)
+            else ""
+        )
+        + "*order* is `log2` of the ratio of successive gaps "
         "(1: first order, the runs approach the flow); "
         "*resolved* means the finest gap is within 1% of the curve's size, "
         "i.e. the step resolves the gradient flow "
@@ -184,8 +209,9 @@ def markdown(report: dict) -> str:
             "",
             "| algorithm | min rho | at lr | measured rate | converged / predicted / runs | agree "
             "(1-D) | map axis | agree (map) "
-            "| diverged (of the map's points) | refinement | order |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| diverged (of the map's points) | refinement | order |"
+            + (" tuned rho (at) |" if tuned else ""),
+            "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if tuned else ""),
         ]
         if "players" in e:
             norms = "; ".join(" ".join(_f(x) for x in row) for row in e["block_norms"])
@@ -198,7 +224,8 @@ def markdown(report: dict) -> str:
         for aname, r in e["algorithms"].items():
             if "players_not_applicable" in r:
                 out.append(
-                    f"| {aname} | n/a | - | - | - | - | {r['axis'] or 'lr only'} | - | - | - | - |"
+                    f"| {aname} | n/a | - | - | - | - | {r['axis'] or 'lr only'} "
+                    "| - | - | - | - |" + (" - |" if tuned else "")
                 )
                 continue
             ref = r.get("refinement") or {}
@@ -215,6 +242,7 @@ def markdown(report: dict) -> str:
                 f"/ {r['predicted_stable']} / {r['runs']} | {r['agree_1d'][0]}/{r['agree_1d'][1]} "
                 f"| {r['axis'] or 'lr only'} | {r['map_agreement'][0]}/{r['map_agreement'][1]} "
                 f"| {div_text} | {ref.get('verdict', '-')} | {_order(ref) if ref else '-'} |"
+                + (f" {_tuned(r)} |" if tuned else "")
             )
         for aname, r in e["algorithms"].items():
             if "players_not_applicable" in r:

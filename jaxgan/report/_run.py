@@ -50,12 +50,20 @@ def _worker_job(kind: str, spec: tuple):
     STON'R game. Each process builds a game once and re-uses its compiled programs."""
     if kind == "stonr":
         return stonr_section([spec[0]])
-    source, aname, lrs, steps, offset, refine, devices = spec
+    source, aname, lrs, steps, offset, refine, tune, devices = spec
     game = _WORKER_GAMES.get(source)
     if game is None:
         game = _WORKER_GAMES[source] = build_from_source(source)
     return analyse_pair(
-        game, aname, builtin_algorithms()[aname], lrs, steps, offset, refine=refine, devices=devices
+        game,
+        aname,
+        builtin_algorithms()[aname],
+        lrs,
+        steps,
+        offset,
+        refine=refine,
+        tune=tune,
+        devices=devices,
     )
 
 
@@ -68,6 +76,7 @@ def run_report(
     *,
     offset: float = 0.5,
     refine: bool = True,
+    tune: bool = False,
     stonr: Sequence[str] = (),
     plot: bool = True,
     devices=None,
@@ -83,7 +92,9 @@ def run_report(
     game files) and built-in algorithms, the (game, algorithm) analyses and the STON'R games
     run in ``workers`` processes (started with ``spawn``), while this process computes the
     field spectra and draws each game's figure as soon as its analyses are in. Otherwise
-    they run on threads. The numbers do not depend on the number or kind of workers.
+    they run on threads. The numbers do not depend on the number or kind of workers. With
+    ``tune`` each row gains the "tuned" column (``jg.tune``'s search from the stability map's
+    best cells; it compiles a search per row, which costs seconds to tens of seconds each).
     """
     final_out = out
     created = _missing_folders(final_out)
@@ -98,6 +109,7 @@ def run_report(
             out,
             offset=offset,
             refine=refine,
+            tune=tune,
             stonr=stonr,
             plot=plot,
             devices=devices,
@@ -199,6 +211,7 @@ def _run_report(
     *,
     offset,
     refine,
+    tune,
     stonr,
     plot,
     devices,
@@ -234,7 +247,9 @@ def _run_report(
         )
         futures = {
             pool.submit(
-                _worker_job, "pair", (sources[g], a, lr_list, steps, offset, refine, devices)
+                _worker_job,
+                "pair",
+                (sources[g], a, lr_list, steps, offset, refine, tune, devices),
             ): ("pair", g, a)
             for g, a in pairs
         }
@@ -255,6 +270,7 @@ def _run_report(
                 steps,
                 offset,
                 refine=refine,
+                tune=tune,
                 devices=devices,
             )
 
