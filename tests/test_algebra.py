@@ -251,3 +251,69 @@ def test_a_message_spells_each_stage_where_it_lives_and_gives_the_form_that_work
     mine = jg.transforms.field_correction("damp", lambda g, xi, w: xi)
     own = message(optax.chain(optax.sgd(0.1), mine))
     assert "`optax.chain(damp(...), optax.sgd(lr))`" in own and "jg.transforms.damp" not in own
+
+
+# --------------------------------------------------------------------------- the chain's structure
+
+from jaxgan._core import algebra as _algebra  # noqa: E402
+
+NODE_KINDS = {
+    "jaxgan stage": (jg.transforms.consensus(1.0), _algebra.Kind.STAGE),
+    "jaxgan full step": (jg.transforms.extragradient(optax.sgd(0.1)), _algebra.Kind.STAGE),
+    "optax.chain": (optax.chain(optax.scale(2.0), optax.sgd(0.1)), _algebra.Kind.CHAIN),
+    "optax.sgd (a chain)": (optax.sgd(0.1, momentum=0.5), _algebra.Kind.CHAIN),
+    "jg.chain": (jg.chain(jg.transforms.consensus(1.0), optax.sgd(0.1)), _algebra.Kind.CHAIN),
+    "optax.scale": (optax.scale(2.0), _algebra.Kind.DIRECTION),
+    "optax.clip": (optax.clip(1.0), _algebra.Kind.DIRECTION),
+    "optax.identity": (optax.identity(), _algebra.Kind.IDENTITY),
+    "optax.inject_hyperparams": (optax.inject_hyperparams(optax.sgd)(learning_rate=0.1), _algebra.Kind.OPAQUE),
+    "optax.masked": (optax.masked(optax.sgd(0.1), lambda p: jax.tree.map(lambda _: True, p)), _algebra.Kind.OPAQUE),
+    "a user's closure": (optax.GradientTransformationExtraArgs(lambda p: (), lambda u, s, p=None, **k: (u, s)),
+                         _algebra.Kind.OPAQUE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NODE_KINDS))
+def test_a_chain_s_structure_is_read_from_its_parts(name):
+    tx, kind = NODE_KINDS[name]
+    assert _algebra.node_of(tx.update).kind is kind
+
+
+def test_jg_chain_checks_the_rule_when_built():
+    """A chain of known stages is checked when it is built: the correction after the learning
+    rate raises at ``jg.chain``, with the message the first step would give."""
+    with pytest.raises(ValueError, match="must come first in the optax chain") as built:
+        jg.chain(optax.sgd(0.1), jg.transforms.consensus(1.0))
+    with pytest.raises(ValueError) as stepped:
+        jg.make_step(jg.games.dirac("wgan"), optax.chain(optax.sgd(0.1), jg.transforms.consensus(1.0)))(
+            jg.Joint(0.5, 0.5), optax.chain(optax.sgd(0.1), jg.transforms.consensus(1.0)).init(jg.Joint(0.5, 0.5)))
+    assert str(built.value) == str(stepped.value)
+
+
+def test_only_an_opaque_part_is_probed(monkeypatch):
+    """Known chains (jaxgan's stages, optax.chain, optax's own stages, full steps with inner
+    optimisers, per-player ones) resolve without calling any ``update`` in probe mode; an opaque
+    part (``optax.inject_hyperparams`` of a correction) is probed, and only it."""
+    probed = []
+    real = _algebra._call_in_probe_mode
+
+    def counting(update, *args):
+        probed.append(update)
+        return real(update, *args)
+
+    monkeypatch.setattr(_algebra, "_call_in_probe_mode", counting)
+    game, w = jg.games.dirac("standard"), jg.Joint(jnp.asarray(0.3), jnp.asarray(-0.2))
+    known = [
+        optax.chain(jg.transforms.consensus(1.0), optax.sgd(0.1, momentum=0.5)),
+        jg.transforms.extragradient(optax.chain(optax.sgd(0.1), optax.clip(1.0))),
+        jg.transforms.alternating(jg.Joint(optax.sgd(0.1), optax.adam(0.1))),
+        jg.transforms.lookahead(optax.chain(jg.transforms.jare(1.0), optax.sgd(0.1)), sync_period=2),
+    ]
+    for tx in known:
+        jg.rollout(game, tx, w, 2)
+    assert probed == []
+    injected = optax.inject_hyperparams(jg.transforms.consensus)(gamma=1.0)
+    a = jg.rollout(game, optax.chain(injected, optax.sgd(0.1)), w, 3).final
+    b = jg.rollout(game, optax.chain(jg.transforms.consensus(1.0), optax.sgd(0.1)), w, 3).final
+    assert probed == [injected.update]  # the one opaque part, once per trace
+    np.testing.assert_allclose(np.asarray(a.phi), np.asarray(b.phi), rtol=1e-12)

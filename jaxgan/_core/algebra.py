@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 import jax
 import optax
 
-from .partition import on_parameters
+from .partition import on_parameters, split_point
 
 #: extra arguments of the real call (immutable data) and of the probe trace
 FIELD = "jaxgan_field"
@@ -383,18 +383,211 @@ def probe(
     counters: Optional[Dict[int, Counter]] = None,
     check: bool = True,
 ) -> _Probe:
-    """Trace ``tx.update`` in probe mode and (with ``check``) apply the rule to what it recorded."""
+    """Read the chain ``tx`` (``walk``: its structure where it is known, a probe of ``update``
+    for an opaque part) and, with ``check``, apply the rule to what it recorded."""
     record = _Probe(start, place, wrapper, {} if counters is None else counters)
-    out, _ = tx.update(
-        start,
-        state,
-        params,
-        **{k: v for k, v in extra.items() if k not in _OURS},
-        **{PROBE: record},
-    )
+    clean = {k: v for k, v in extra.items() if k not in _OURS}
+    if split_point(params)[1] is not None:  # module parameters: update splits them itself
+        _call_in_probe_mode(tx.update, start, state, params, clean, record)
+    else:
+        walk(tx.update, start, state, params, clean, record)
     if check:
-        record.finish(out)
+        record.finish(record.current)
     return record
+
+
+# --------------------------------------------------------------------------- the chain's structure
+# A chain's structure is known when it is built from jaxgan's own stages (each registers its
+# ``Node`` when it is made), ``jg.chain`` and ``optax.chain`` (whose stages are read from the
+# chain once, by their ``update`` functions) and optax's own stages that hold no other
+# transformation. ``walk`` reads such a chain without calling any ``update``; a part it cannot
+# see into (``optax.inject_hyperparams``, ``masked``, a closure of the user's) is opaque, and
+# only it is probed: its ``update`` is called with the extra argument ``jaxgan_probe``, to which
+# every jaxgan stage inside answers by recording itself (``transformation``). The design page,
+# section "The step algebra", describes both.
+
+
+class Kind(str, enum.Enum):
+    """What ``walk`` knows of an ``update`` function."""
+
+    STAGE = "a jaxgan stage"
+    CHAIN = "a chain of stages"
+    IDENTITY = "a stage that passes its updates through"
+    DIRECTION = "an optax stage that transforms the updates"
+    OPAQUE = "a transformation whose parts are not known: probed"
+
+
+class Node(NamedTuple):
+    """The structure of one ``update`` function: its kind, and for a jaxgan stage its declared
+    ``Info``, its field correction, its counter and its inner probe (``transformation``); for a
+    chain, the ``update`` functions of its stages."""
+
+    kind: Kind
+    info: Optional[Info] = None
+    correct: Optional[Callable] = None
+    counter: Optional[Callable] = None
+    inner: Optional[Callable] = None
+    children: Tuple[Callable, ...] = ()
+
+
+_NODES: "weakref.WeakKeyDictionary[Callable, Node]" = weakref.WeakKeyDictionary()
+_CHAIN_CODE = optax.chain(optax.identity()).update.__code__
+_IDENTITY_CODE = optax.identity().update.__code__
+_PLAIN_CODE = optax.with_extra_args_support(
+    optax.GradientTransformation(lambda p: (), lambda u, s, p=None: (u, s))
+).update.__code__
+#: optax's transformations that hold or build other transformations: opaque (probed)
+_OPTAX_WRAPPERS = (
+    "inject_hyperparams",
+    "inject_stateful_hyperparams",
+    "masked",
+    "multi_transform",
+    "partition",
+    "apply_if_finite",
+    "MultiSteps",
+    "lookahead",
+    "conditionally_transform",
+    "conditionally_mask",
+    "maybe_update",
+    "skip_not_finite",
+    "named_chain",
+    "freeze",
+    "selective_transform",
+)
+
+
+def _closure(fn) -> Dict[str, Any]:
+    cells = getattr(fn, "__closure__", None) or ()
+    return dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in cells)))
+
+
+def _holds_a_transformation(values) -> bool:
+    for v in values:
+        if isinstance(v, optax.GradientTransformation):
+            return True
+        if isinstance(v, (tuple, list)) and _holds_a_transformation(v):
+            return True
+        if isinstance(v, dict) and _holds_a_transformation(v.values()):
+            return True
+    return False
+
+
+def node_of(update: Callable) -> Node:
+    """The structure of ``update`` (cached by the function: a chain's structure is read once)."""
+    try:
+        known = _NODES.get(update)
+    except TypeError:
+        return Node(Kind.OPAQUE)
+    if known is not None:
+        return known
+    node = _read(update)
+    try:
+        _NODES[update] = node
+    except TypeError:
+        pass
+    return node
+
+
+def _read(update: Callable) -> Node:
+    code = getattr(update, "__code__", None)
+    if code is None:
+        return Node(Kind.OPAQUE)
+    if code is _CHAIN_CODE:
+        return Node(Kind.CHAIN, children=tuple(_closure(update)["update_fns"]))
+    if code is _IDENTITY_CODE:
+        return Node(Kind.IDENTITY)
+    if code is _PLAIN_CODE:  # a transformation without extra arguments, wrapped by optax
+        inner = node_of(_closure(update)["tx"].update)
+        return inner if inner.kind in (Kind.DIRECTION, Kind.IDENTITY) else Node(Kind.OPAQUE)
+    module = getattr(update, "__module__", "") or ""
+    outer = update.__qualname__.split(".<locals>")[0]
+    if (
+        module.startswith("optax.")
+        and outer not in _OPTAX_WRAPPERS
+        and not _holds_a_transformation(_closure(update).values())
+    ):
+        return Node(Kind.DIRECTION)
+    return Node(Kind.OPAQUE)
+
+
+#: the updates after an optax stage transformed them (``walk`` does not compute them)
+_TRANSFORMED = object()
+
+
+def walk(update: Callable, start, state, params, extra: Dict[str, Any], record: _Probe) -> None:
+    """Record the stages of the chain ``update`` in ``record``, in order, from its structure:
+    a jaxgan stage records its declared role (and its correction, counter and inner chains), an
+    optax stage a direction stage; an opaque part is probed (``_call_in_probe_mode``)."""
+    node = node_of(update)
+    if node.kind is Kind.IDENTITY:
+        return
+    if node.kind is Kind.CHAIN:
+        if not isinstance(state, tuple) or len(state) != len(node.children):
+            _call_in_probe_mode(update, start, state, params, extra, record)
+            return
+        for child, sub in zip(node.children, state):
+            walk(child, start, sub, params, extra, record)
+        return
+    if node.kind is Kind.DIRECTION:
+        record.sequence.append(_UNDECLARED)
+        record.current = _TRANSFORMED
+        return
+    if node.kind is Kind.STAGE:
+        game = extra.get("game")
+        fn = None if node.correct is None else node.correct(game)
+        counter = None if node.counter is None else node.counter(state)
+        record.record(node.info, record.current, fn, counter)
+        if node.inner is not None:
+            node.inner(start, state, params, extra, record)
+        return
+    _call_in_probe_mode(update, start, state, params, extra, record)
+
+
+def _call_in_probe_mode(update, start, state, params, extra, record: _Probe) -> None:
+    """The fallback for an opaque part: call its ``update`` with ``jaxgan_probe`` (each jaxgan
+    stage inside records itself and hands its updates back untouched); what it returns, if not
+    the updates it was handed, was transformed by a stage that is not jaxgan's."""
+    given = start if record.current is start else jax.tree.map(lambda x: x, start)
+    if record.current is not start:
+        record.current = given
+    out, _ = update(given, state, params, **extra, **{PROBE: record})
+    if out is not record.current:
+        record.sequence.append(_UNDECLARED)
+        record.current = out
+
+
+def same_structure(update: Callable, as_update: Callable) -> None:
+    """Declare that ``update`` (a wrapper that only resolves and forwards, ``jg.chain``) has the
+    structure of ``as_update``."""
+    _NODES[update] = node_of(as_update)
+
+
+def static_sequence(tx) -> Optional[List[Info]]:
+    """The roles of the chain ``tx`` in order, read from its structure alone (no state, no call),
+    or ``None`` where a part is opaque: what ``jg.chain`` checks against ``RULE`` when built."""
+    out: List[Info] = []
+
+    def read(update) -> bool:
+        node = node_of(update)
+        if node.kind is Kind.IDENTITY:
+            return True
+        if node.kind is Kind.CHAIN:
+            return all(read(c) for c in node.children)
+        if node.kind is Kind.DIRECTION:
+            out.append(_UNDECLARED)
+            return True
+        if node.kind is Kind.STAGE:
+            out.append(node.info)
+            return True
+        return False
+
+    return out if read(tx.update) else None
+
+
+def check_sequence(sequence: List[Info]) -> None:
+    """``RULE`` on each pair of consecutive stages of ``sequence``."""
+    for before, after in zip(sequence, sequence[1:]):
+        check_pair(before, after)
 
 
 def resolve(
@@ -481,6 +674,7 @@ def transformation(
 
     init_fn, update = on_parameters(init_fn, update)
     _DECLARED[update] = info
+    _NODES[update] = Node(Kind.STAGE, info, correct, counter, probe_inner)
     return optax.GradientTransformationExtraArgs(init_fn, update)
 
 

@@ -13,10 +13,13 @@ from .algebra import (
     Info,
     Place,
     Role,
+    check_sequence,
     info_of,
     is_declared,
     probe,
     resolve,
+    same_structure,
+    static_sequence,
     transformation,
 )
 from .field import game_field, resolved_update
@@ -82,7 +85,9 @@ def step_of(
 def chain(*stages) -> optax.GradientTransformationExtraArgs:
     """``optax.chain`` with the step algebra built in.
 
-    The chain resolves itself when its ``update`` is called by hand.
+    The chain resolves itself when its ``update`` is called by hand, and a chain whose stages
+    are all known (jaxgan's and optax's own) is checked against the step algebra's rule when it
+    is built: a correction after a learning rate raises here, not at the first step.
 
     Inside jaxgan's entry points (``make_step``, ``rollout``, ``sweep``, ``update_jacobian``,
     ...) an ``optax.chain`` and a ``jg.chain`` of the same stages are the same algorithm. A
@@ -105,6 +110,9 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
     inner = optax.chain(
         *(accept_transformation(t, "chain", f"stages[{i}]") for i, t in enumerate(stages))
     )
+    sequence = static_sequence(inner)
+    if sequence is not None:  # its structure is known: the rule is checked now, once
+        check_sequence(sequence)
 
     def update_fn(updates, state, params=None, **extra_args):
         game = extra_args.get("game")
@@ -119,7 +127,9 @@ def chain(*stages) -> optax.GradientTransformationExtraArgs:
         resolution = resolve(inner, game_field(game), updates, state, params, extra_args)
         return inner.update(updates, state, params, **extra_args, **{FIELD: resolution.field})
 
-    return optax.GradientTransformationExtraArgs(*on_parameters(inner.init, update_fn))
+    out = optax.GradientTransformationExtraArgs(*on_parameters(inner.init, update_fn))
+    same_structure(out.update, inner.update)
+    return out
 
 
 ROLES = {"direction": Role.DIRECTION, "projection": Role.PROJECTION}
