@@ -5,6 +5,7 @@ step)."""
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -127,6 +128,13 @@ def test_worst_case_closed_forms_at_either_end():
     assert float(eg.singular_value) == 0.5
 
 
+def test_under_jit_a_coordinatewise_step_has_no_worst_case():
+    make = lambda h: optax.chain(optax.scale_by_sign(), optax.sgd(h["lr"]))  # noqa: E731
+    fam = jg.families.bilinear(0.5, 2.0)
+    r = jax.jit(lambda lr: jg.worst_case_radius(fam, make, hyperparams={"lr": lr}).radius)(0.1)
+    assert np.isnan(float(r))
+
+
 @pytest.mark.parametrize("tx", [optax.adam(0.1, eps_root=1e-8), optax.chain(optax.clip(0.5), optax.sgd(0.1)),
                                 optax.sign_sgd(0.1) if hasattr(optax, "sign_sgd") else optax.chain(optax.scale_by_rms(), optax.sgd(0.1))],
                          ids=["adam", "clip", "sign-or-rms"])
@@ -174,6 +182,10 @@ def test_critical_timescale_of_a_coupled_game_is_a_certified_crossing():
     assert all(_stable(J, n, t) for t in tau * np.logspace(1e-6, 3, 200))
 
 
+def test_critical_timescale_does_not_depend_on_the_scale_of_the_jacobian():
+    assert jg.critical_timescale(_block_game(-1e-8, 2e-8, -2e-8, 2e-8)) == pytest.approx(0.5, rel=1e-9)
+
+
 def test_critical_timescale_refuses_a_singular_jacobian_and_a_game_without_equilibrium():
     with pytest.raises(ValueError, match="singular"):
         jg.critical_timescale(jg.Game(lambda x, y: x * 0.0 * y, lambda x, y: y**2), jg.Joint(0.0, 0.0))
@@ -216,6 +228,20 @@ def test_noise_given_per_player_or_as_a_matrix_is_the_same_ball():
     np.testing.assert_allclose(np.asarray(a.covariance), np.asarray(b.covariance), rtol=1e-14)
 
 
+def test_noise_ball_under_jit_a_step_that_circles_and_a_periodic_step():
+    eager = jg.noise_ball(SEPARABLE, optax.sgd(LR), ORIGIN, S)
+    traced = jax.jit(lambda x: jg.noise_ball(SEPARABLE, optax.sgd(LR), jg.Joint(x, x), S).trace)(0.0)
+    assert float(traced) == pytest.approx(float(eager.trace), rel=1e-12)
+    # alternating GDA on x y circles (radius one): no stationary covariance
+    circle = jg.noise_ball(jg.games.bilinear(1.0), jg.transforms.alternating(optax.sgd(LR)), ORIGIN, S)
+    assert not bool(circle.stable) and float(circle.trace) == math.inf
+    # a periodic step's radius is per step, as jg.spectral_radius says
+    la = jg.transforms.lookahead(optax.sgd(0.3), sync_period=3, alpha=0.5)
+    ball = jg.noise_ball(SEPARABLE, la, ORIGIN, S)
+    assert float(ball.radius) == pytest.approx(float(jg.spectral_radius(SEPARABLE, la, ORIGIN)), rel=1e-12)
+    assert ball.evaluations == 3
+
+
 def test_an_unstable_step_has_no_finite_ball():
     ball = jg.noise_ball(jg.games.bilinear(1.0), optax.sgd(LR), ORIGIN, S)  # radius sqrt(1 + lr^2)
     assert not bool(ball.stable) and float(ball.trace) == math.inf
@@ -243,6 +269,21 @@ BAD = {
     "noise not symmetric": (lambda: jg.noise_ball(SEPARABLE, optax.sgd(LR), ORIGIN, np.array([[1.0, 0.5], [0.0, 1.0]])), ValueError, "not symmetric"),
     "noise of the wrong shape": (lambda: jg.noise_ball(SEPARABLE, optax.sgd(LR), ORIGIN, np.eye(3)), ValueError, "must be a scalar or a 2 x 2 matrix"),
     "noise per player of the wrong shape": (lambda: jg.noise_ball(SEPARABLE, optax.sgd(LR), ORIGIN, jg.Joint(1.0, np.eye(2))), ValueError, "`noise.theta` must be a scalar or a 1 x 1 matrix"),
+    "complex noise": (lambda: jg.noise_ball(SEPARABLE, optax.sgd(LR), ORIGIN, 1 + 1j), TypeError, "`noise` must be a real number or a real matrix"),
+    "no noise": (lambda: jg.noise_ball(SEPARABLE, optax.sgd(LR), ORIGIN, None), TypeError, "`noise` must be a real number or a real matrix"),
+    "a make_tx reading a key nobody gives": (lambda: jg.tune(BLOCK, lambda h: optax.sgd(h["lr"], momentum=h["b"]), {"lr": (0.1, 1.0)}),
+                                             ValueError, "`make_tx` reads the hyperparameter 'b'"),
+    "a transformation for make_tx": (lambda: jg.tune(BLOCK, optax.sgd(0.1), {"lr": (0.1, 1.0)}), TypeError, "`make_tx` must be a callable"),
+    "a fixed value that is not a number": (lambda: jg.tune(BLOCK, MAKE, {"lr": (0.1, 1.0)}, fixed={"b": "x"}), TypeError, "`fixed['b']` must be a real number"),
+    "bounds keyed by a number": (lambda: jg.tune(BLOCK, MAKE, {"lr": (0.1, 1.0), 0: (0.0, 1.0)}), TypeError, "`bounds` keys must be strings"),
+    "a w_star that is not a point": (lambda: jg.tune(BLOCK, MAKE, {"lr": (0.1, 1.0)}, w_star=(0.0, 0.0)), TypeError, "`w_star` must be"),
+    "a w_star that is not stationary": (lambda: jg.noise_ball(SEPARABLE, optax.sgd(LR), jg.Joint(1.0, 0.0), 1.0), ValueError,
+                                        "`w_star` is not a stationary point of the game"),
+    "a family built by hand, reversed": (lambda: jg.families.Family(0.0, 2.0, 1.0), ValueError, "Family: `s_max` (1.0) must be >= `s_min` (2.0)"),
+    "a NaN hyperparameter for a family": (lambda: jg.worst_case_radius(jg.families.bilinear(0.5, 2.0), MAKE, hyperparams={"lr": np.nan}),
+                                          ValueError, "`hyperparams['lr']` has non-finite values"),
+    "a schedule over a family": (lambda: jg.worst_case_radius(jg.families.bilinear(0.5, 2.0), optax.sgd(optax.linear_schedule(0.1, 0.01, 10))),
+                                 ValueError, "worst_case_radius: the step's map depends on time and never repeats"),
 }
 
 

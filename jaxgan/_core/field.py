@@ -127,6 +127,25 @@ def vector_field(game: Game) -> Callable[[Joint], Joint]:
     return v
 
 
+def check_stationary(game, w, where: str, arg: str = "w_star") -> None:
+    """Refuse a concrete point where the game's field does not vanish (to ``sqrt(eps)`` of the
+    point's size): an analysis of the step linearised at a fixed point needs one."""
+    leaves = jax.tree.leaves(w)
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        return
+    field = jax.tree.leaves(game_field(game)(w))
+    size = max(float(jnp.max(jnp.abs(x))) for x in field) if field else 0.0
+    scale = max([1.0] + [float(jnp.max(jnp.abs(x))) for x in leaves if jnp.size(x)])
+    tol = float(jnp.sqrt(jnp.finfo(jnp.result_type(*leaves)).eps)) * scale
+    if not size <= tol:
+        raise ValueError(
+            f"{where}: `{arg}` is not a stationary point of the game: "
+            f"the field there has entries of size {size:.2e}, above {tol:.1e}; "
+            "the step is linearised at a fixed point, where the field vanishes. "
+            "Pass an equilibrium (jg.solve_equilibrium finds one)."
+        )
+
+
 # --------------------------------------------------------------------------- corrected fields
 
 

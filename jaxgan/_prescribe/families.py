@@ -25,7 +25,7 @@ from .._analysis.spectral import step_spectral_radius
 from .._core.game import Joint, zero_sum
 from .._core.step import step_of
 from .._validation.cache import compiled
-from .._validation.checks import check_read, check_tx, read_checked, tx_at
+from .._validation.checks import check_finite, check_read, check_tx, read_checked, tx_at
 from .._validation.domains import Real, domains
 from .search import maximise_1d
 
@@ -52,6 +52,15 @@ class Family:
     s_min: float
     s_max: float
     name: str = "family"
+
+    def __post_init__(self):
+        for arg, low in (("mu", None), ("s_min", 0.0), ("s_max", 0.0)):
+            Real(low).check(getattr(self, arg), "Family", arg)
+        if float(self.s_max) < float(self.s_min):
+            raise ValueError(
+                f"Family: `s_max` ({float(self.s_max)!r}) must be >= `s_min` "
+                f"({float(self.s_min)!r}): the singular values lie in [s_min, s_max]."
+            )
 
     def block(self, s) -> "object":
         """The 1+1-dimensional member ``mu/2 x^2 + s x y - mu/2 y^2`` (``s`` may be traced), with
@@ -116,11 +125,6 @@ def quadratic(mu: float, s_min: float, s_max: float) -> Family:
       >>> round(float(jg.worst_case_radius(fam, optax.sgd(0.5)).radius), 6)  # sqrt(0.25 + 0.25)
       0.707107
     """
-    if float(s_max) < float(s_min):
-        raise ValueError(
-            f"families: `s_max` ({float(s_max)!r}) must be >= `s_min` ({float(s_min)!r}): "
-            "the singular values lie in [s_min, s_max]."
-        )
     name = "bilinear family" if float(mu) == 0.0 else f"quadratic family (mu={float(mu):g})"
     return Family(float(mu), float(s_min), float(s_max), name)
 
@@ -241,6 +245,12 @@ def refuse_coordinatewise(gap, where: str) -> None:
     """Refuse a step whose measured equivariance gap shows it acts coordinate by coordinate."""
     tol = EQUIVARIANCE_ULPS * float(jnp.finfo(jnp.asarray(gap).dtype).eps)
     gap = float(gap)
+    if math.isnan(gap):
+        raise ValueError(
+            f"{where}: the step's iterates on a member of the family are not finite "
+            "(a hyperparameter that is NaN or inf, or a step that overflows from a unit start), "
+            "so the family's worst case is undefined."
+        )
     if not (gap <= tol):
         raise ValueError(
             f"{where}: the step does not commute with rotations of each player's space "
@@ -263,14 +273,31 @@ def _worst_program(tx, family, with_hyperparams, gap):
     return program
 
 
-def check_equivariant(family: Family, tx, hyperparams, where: str) -> None:
+def equivariance_tolerance(gap) -> float:
+    return EQUIVARIANCE_ULPS * float(jnp.finfo(jnp.asarray(gap).dtype).eps)
+
+
+def check_equivariant(family: Family, tx, hyperparams, where: str):
     """Refuse (``refuse_coordinatewise``) a step that does not commute with rotations, measured
-    on ``family`` (concrete values only: under a transformation the check is the caller's)."""
+    on ``family``; under a transformation (traced hyperparameters) the measured gap is returned
+    for the caller to turn the result into NaN where it is too large."""
     gap = compiled(
         "equivariance_gap", _worst_program, (tx,), (family, hyperparams is not None, True)
     )(hyperparams)
-    if not isinstance(gap, jax.core.Tracer):
-        refuse_coordinatewise(gap, where)
+    if isinstance(gap, jax.core.Tracer):
+        return gap
+    refuse_coordinatewise(gap, where)
+    return None
+
+
+def without_prefix(err: ValueError, where: str) -> ValueError:
+    """A refusal of the step's radius (``spectral_radius: ...``) said in ``where``'s name; any
+    other error as it is."""
+    text = str(err)
+    for prefix in ("spectral_radius: ", "update_jacobian: "):
+        if text.startswith(prefix):
+            return ValueError(f"{where}: {text[len(prefix) :]}")
+    return err
 
 
 def worst_case_radius(family: Family, tx, *, hyperparams=None) -> WorstCase:
@@ -285,7 +312,8 @@ def worst_case_radius(family: Family, tx, *, hyperparams=None) -> WorstCase:
     maximum (to about ``1e-12`` of the interval), so an interior maximum is found as an end is.
     A step that acts coordinate by coordinate is detected (its iterates on a rotated member
     differ from the rotated iterates) and refused, as is a step whose radius is undefined on
-    some member (not differentiable at the equilibrium).
+    some member (not differentiable at the equilibrium); under ``jax.jit`` with traced
+    ``hyperparams`` such a step gives ``nan``.
 
     Args:
       family: a class from ``jg.families``.
@@ -304,12 +332,21 @@ def worst_case_radius(family: Family, tx, *, hyperparams=None) -> WorstCase:
       >>> round(float(wc.radius), 6), float(wc.singular_value)  # sqrt(1 - 0.0225 + 0.0225^2)
       (0.988942, 0.5)
     """
-    family = check_family(family, "worst_case_radius")
-    check_tx(tx, "worst_case_radius", hyperparams)
-    check_equivariant(family, tx, hyperparams, "worst_case_radius")
-    out = compiled(
-        "worst_case_radius", _worst_program, (tx,), (family, hyperparams is not None, False)
-    )(hyperparams)
+    where = "worst_case_radius"
+    family = check_family(family, where)
+    check_tx(tx, where, hyperparams)
+    if hyperparams is not None:
+        check_finite(hyperparams, where, "hyperparams")
+    try:
+        gap = check_equivariant(family, tx, hyperparams, where)
+        out = compiled(
+            "worst_case_radius", _worst_program, (tx,), (family, hyperparams is not None, False)
+        )(hyperparams)
+    except ValueError as err:
+        raise without_prefix(err, where) from None
+    if gap is not None:  # traced: a step that does not commute with rotations has no worst case
+        undefined = ~(gap <= equivariance_tolerance(gap))
+        return WorstCase(jnp.where(undefined, jnp.nan, out.radius), out.singular_value)
     if not isinstance(out.radius, jax.core.Tracer):
         if bool(np.isnan(np.asarray(out.radius))):
             raise ValueError(

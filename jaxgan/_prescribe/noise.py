@@ -22,7 +22,7 @@ from jax.flatten_util import ravel_pytree
 from .._analysis.eig import eigvals
 from .._analysis.spectral import _step_and_structure
 from .._analysis.step_map import split_state
-from .._core.field import game_field
+from .._core.field import check_stationary, game_field
 from .._core.game import Joint
 from .._validation.cache import compiled
 from .._validation.checks import accept_transformation, check_finite, check_game, check_point
@@ -40,9 +40,12 @@ class NoiseBall(NamedTuple):
       covariance: the parameters' covariance (ravel order of ``w``), ``n x n``; ``inf`` where
         the step is not stable.
       trace: its trace, the mean squared distance to the equilibrium.
-      stable: whether the step's spectral radius is below one (a finite ball exists).
-      radius: that spectral radius (per step).
-      full: the covariance of the parameters and the step's dynamic state, at the state's phase.
+      stable: whether the step's spectral radius is below one by more than an eigenvalue solver
+        resolves (``sqrt`` of the machine epsilon): a finite ball exists.
+      radius: that spectral radius, per step (over a periodic step's cycle, its root).
+      full: the covariance of the parameters and the step's dynamic state, at the phase of the
+        state the analysis uses: ``tx.init(w*)`` advanced one step (for ``lookahead``, one step
+        after a synchronisation).
       evaluations: field evaluations per period of the step, each with its own noise.
       method: how the Lyapunov equation was solved.
 
@@ -71,11 +74,20 @@ def _noise_matrix(noise, w, where: str) -> np.ndarray:
     n = sum(sizes)
 
     def block(value, size, arg):
-        a = np.asarray(value, dtype=np.float64) if not isinstance(value, (str, bytes)) else None
+        if isinstance(value, jax.core.Tracer):
+            raise TypeError(
+                f"{where}: `{arg}` is traced (inside jax.jit or vmap): the noise covariance is "
+                "checked (symmetric, positive semidefinite) on the host, so pass it as a "
+                "concrete number or matrix."
+            )
+        bad = value is None or isinstance(value, (bool, np.bool_, str, bytes))
+        a = None if bad else np.asarray(value)
         if a is None or a.dtype.kind not in "fiu":
             raise TypeError(
-                f"{where}: `{arg}` must be a number or a matrix, got {describe(value)}."
+                f"{where}: `{arg}` must be a real number or a real matrix (a covariance), "
+                f"got {describe(value)}."
             )
+        a = a.astype(np.float64)
         if a.ndim == 0:
             return float(a) * np.eye(size)
         if a.shape != (size, size):
@@ -146,14 +158,14 @@ def _linearise(game, tx, w):
     count = cell["count"]
     e0 = jnp.zeros((max(count, 1), flat_w.size), flat_w.dtype)
     m, b = jax.jacfwd(period, argnums=(0, 1))(z0, e0)
-    return m, b[:, :count, :], count
+    return m, b[:, :count, :], count, structure.period
 
 
 def _program(game, tx):
     def program(w, s):
-        m, b, count = _linearise(game, tx, w)
+        m, b, count, period = _linearise(game, tx, w)
         q = jnp.einsum("ikn,nm,jkm->ij", b, s, b)
-        radius = jnp.max(jnp.abs(eigvals(m)))
+        radius = jnp.max(jnp.abs(eigvals(m))) ** (1.0 / period)  # per step
 
         def doubling(carry):
             a, p, k = carry
@@ -164,7 +176,9 @@ def _program(game, tx):
             return (k < DOUBLINGS) & (jnp.max(jnp.abs(a)) > 1e-18)
 
         _, p, _ = jax.lax.while_loop(going, doubling, (m, q, 0))
-        stable = radius < 1.0
+        # below one by more than an eigenvalue solver resolves (a step that circles, radius one
+        # to rounding, has no stationary covariance)
+        stable = radius < 1.0 - jnp.sqrt(jnp.finfo(m.dtype).eps)
         p = jnp.where(stable, p, jnp.inf)
         return p, radius, stable, count
 
@@ -184,9 +198,10 @@ def noise_ball(game, tx, w_star, noise) -> NoiseBall:
     the k-th evaluation of the simultaneous gradient in the period (extragradient evaluates it
     twice, each with its own noise; Jacobian-vector products of corrections are exact). Solved
     densely by Smith's doubling iteration ``P <- P + A P A^T, A <- A^2`` (exact to rounding once
-    ``A`` vanishes, whatever the Jordan structure of ``M``). An unstable step (radius ``>= 1``)
-    has no stationary covariance: ``inf`` and ``stable=False``. For SGD on ``a/2 x^2`` with
-    noise ``s``: ``P = lr^2 s / (1 - (1 - lr a)^2)``.
+    ``A`` vanishes, whatever the Jordan structure of ``M``). An unstable step (radius ``>= 1``,
+    or one to rounding) has no stationary covariance: ``inf`` and ``stable=False``. A periodic
+    step's covariance is at one phase of its cycle: one step after ``tx.init(w*)``. For SGD on
+    ``a/2 x^2`` with noise ``s``: ``P = lr^2 s / (1 - (1 - lr a)^2)``.
 
     Args:
       game: a two-player ``Game``.
@@ -209,8 +224,9 @@ def noise_ball(game, tx, w_star, noise) -> NoiseBall:
     where = "noise_ball"
     game = check_game(game, where, two_player=True)
     tx = accept_transformation(tx, where, "tx")
-    w = check_point(game, w_star, where)
+    w = check_point(game, w_star, where, "w_star")
     check_finite(w, where, "w_star")
+    check_stationary(game, w, where)
     s = _noise_matrix(noise, w, where)
     p, radius, stable, count = compiled(where, _program, (game, tx))(w, jnp.asarray(s))
     n = s.shape[0]
@@ -221,6 +237,6 @@ def noise_ball(game, tx, w_star, noise) -> NoiseBall:
         stable=stable,
         radius=radius,
         full=p,
-        evaluations=int(count),
+        evaluations=count if isinstance(count, jax.core.Tracer) else int(count),
         method="dense Lyapunov solve (Smith's doubling iteration)",
     )

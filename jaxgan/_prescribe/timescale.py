@@ -22,6 +22,7 @@ import numpy as np
 import scipy.linalg
 
 from .._analysis.jacobian import jacobian
+from .._core.field import check_stationary
 from .._validation.checks import check_finite, check_game, check_point
 
 #: the largest bialternate sum built (``n (n - 1) / 2`` rows for ``n`` parameters): above it the
@@ -90,8 +91,14 @@ def critical_timescale(game, w_star=None) -> float:
             f"{where}: the game has no equilibrium (`game.equilibrium` is None): "
             "pass the point with `w_star=`."
         )
-    point = check_point(game, point, where)
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(point)):
+        raise TypeError(
+            f"{where}: `w_star` is traced (inside jax.jit, vmap or grad): tau* is found on the "
+            "host (SciPy's QZ of the bialternate pencil), so call it outside transformations."
+        )
+    point = check_point(game, point, where, "w_star")
     check_finite(point, where, "w_star")
+    check_stationary(game, point, where)
     j = -np.asarray(jacobian(game, point), dtype=np.float64)  # d xi / d w
     n = j.shape[0]
     n_phi = sum(int(np.size(x)) for x in jax.tree.leaves(point.phi))
@@ -99,7 +106,8 @@ def critical_timescale(game, w_star=None) -> float:
         raise ValueError(f"{where}: both players need parameters, got {n_phi} of {n} for phi.")
     if not np.all(np.isfinite(j)):
         raise ValueError(f"{where}: the Jacobian at `w_star` has non-finite entries.")
-    if abs(np.linalg.det(j)) <= 1e-12 * max(1.0, np.linalg.norm(j)) ** n:
+    singular_values = np.linalg.svd(j, compute_uv=False)
+    if singular_values[-1] <= n * np.finfo(np.float64).eps * singular_values[0]:
         raise ValueError(
             f"{where}: the Jacobian of the field at `w_star` is singular (det J = 0), so an "
             "eigenvalue sits at zero for every tau and tau-GDA's flow has no stability to decide: "

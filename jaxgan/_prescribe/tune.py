@@ -12,8 +12,10 @@ from typing import Dict, NamedTuple, Optional, Tuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from .._analysis.spectral import spectral_radius, step_spectral_radius
+from .._core.field import check_stationary
 from .._core.game import GAME_TYPES, Joint
 from .._validation.cache import compiled
 from .._validation.checks import (
@@ -23,12 +25,12 @@ from .._validation.checks import (
     check_point,
     check_tx,
 )
-from .._validation.domains import describe
-from .families import Family, check_equivariant, worst_case_of, worst_case_radius
+from .._validation.domains import Real, describe
+from .families import Family, check_equivariant, without_prefix, worst_case_of, worst_case_radius
 from .search import minimise_box
 
-#: at most this many hyperparameters are tuned at once (nested searches cost ``(9 + k)^d``
-#: evaluations): fix the others with ``fixed=``
+#: at most this many hyperparameters are tuned at once (nested searches cost ``(11 + k)^d``
+#: evaluations for ``k`` sections per level): fix the others with ``fixed=``
 MAX_DIMENSIONS = 3
 #: points per axis of the starting grid, by the number of hyperparameters tuned
 GRID = {1: 257, 2: 41, 3: 15}
@@ -89,13 +91,16 @@ def _check_bounds(bounds, where: str) -> Tuple[Tuple[str, ...], np.ndarray, np.n
             "are tuned at once (the refinement nests one exact search per hyperparameter): "
             "give the others with `fixed=`."
         )
+    for name in bounds:
+        if not isinstance(name, str):
+            raise TypeError(f"{where}: `bounds` keys must be strings, got {name!r}.")
     names = tuple(sorted(bounds))
     low, high = [], []
     for name in names:
-        if not isinstance(name, str):
-            raise TypeError(f"{where}: `bounds` keys must be strings, got {name!r}.")
         pair = bounds[name]
         try:
+            if len(pair) != 2 or any(isinstance(v, (bool, str, bytes)) for v in pair):
+                raise TypeError
             lo, hi = (float(np.asarray(v)) for v in pair)
         except (TypeError, ValueError):
             raise TypeError(
@@ -132,7 +137,7 @@ def _check_fixed(fixed, names, where: str) -> Dict[str, float]:
             "a hyperparameter is either tuned or held fixed."
         )
     for k, v in fixed.items():
-        check_finite(jnp.asarray(v), where, f"fixed[{k!r}]")
+        Real().check(v, where, f"fixed[{k!r}]")
     return dict(fixed)
 
 
@@ -276,6 +281,23 @@ def tune(
       (0.5, 0.707107)
     """
     where = "tune"
+    if isinstance(make_tx, optax.GradientTransformation) or not callable(make_tx):
+        raise TypeError(
+            f"{where}: `make_tx` must be a callable `h -> optax transformation` "
+            f"(e.g. `lambda h: optax.sgd(h['lr'])`), got {describe(make_tx)}."
+        )
+    if isinstance(bounds, dict):
+        for name in bounds:
+            if not isinstance(name, str):
+                raise TypeError(f"{where}: `bounds` keys must be strings, got {name!r}.")
+    traced = [x for x in jax.tree.leaves((bounds, fixed, w_star)) if isinstance(x, jax.core.Tracer)]
+    if traced:
+        raise TypeError(
+            f"{where}: got traced values (inside jax.jit, vmap or grad): tune searches on the "
+            "host, a loop of compiled programs that picks its next points from the last ones' "
+            "values, so it is called outside transformations, with concrete `bounds`, `fixed` "
+            "and `w_star`."
+        )
     names, low, high = _check_bounds(bounds, where)
     fixed = _check_fixed(fixed, names, where)
     if isinstance(target, Family):
@@ -292,8 +314,9 @@ def tune(
                 f"{where}: the game has no equilibrium (`target.equilibrium` is None): "
                 "pass the point with `w_star=`."
             )
-        point = check_point(game, point, where)
+        point = check_point(game, point, where, "w_star")
         check_finite(point, where, "w_star")
+        check_stationary(game, point, where)
     else:
         raise TypeError(
             f"{where}: `target` must be a jaxgan.Game or a family from jaxgan.families, "
@@ -307,11 +330,14 @@ def tune(
     points, iterations = (FAMILY_GRID if isinstance(game, Family) else GRID)[d], ITERATIONS[d]
     lo_, hi_ = jnp.asarray(low), jnp.asarray(high)
     fixed_ = {k: jnp.asarray(v) for k, v in fixed.items()}
-    values = np.asarray(
-        compiled("tune grid", _grid_program, (game, make_tx), (names, points))(
-            lo_, hi_, fixed_, point
+    try:
+        values = np.asarray(
+            compiled("tune grid", _grid_program, (game, make_tx), (names, points))(
+                lo_, hi_, fixed_, point
+            )
         )
-    )
+    except ValueError as err:
+        raise without_prefix(err, where) from None
     starts = _starts(values, points, d)
     if not starts:
         raise ValueError(

@@ -754,11 +754,17 @@ def check_tx(tx, where: str, hyperparams=None) -> None:
         )
     if not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(hyperparams)):
         # built once with the concrete values: the option domains of the transformations it makes
-        # are checked
-        # here (inside the compiled program they are traced, hence unchecked)
-        accept_transformation(
-            tx(hyperparams), f"{where} (the transformation made from `hyperparams`)", "tx"
-        )
+        # are checked here (inside the compiled program they are traced, hence unchecked)
+        try:
+            made = tx(hyperparams)
+        except KeyError as err:
+            held = sorted(hyperparams) if isinstance(hyperparams, dict) else hyperparams
+            raise ValueError(
+                f"{where}: `make_tx` reads the hyperparameter {err.args[0]!r}, "
+                f"which the hyperparameters given do not hold (they hold {held}): "
+                "give it, or read only the keys given."
+            ) from None
+        accept_transformation(made, f"{where} (the transformation made from `hyperparams`)", "tx")
 
 
 def check_state(tx, w, state, where: str, hyperparams=None) -> None:
