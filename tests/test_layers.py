@@ -22,6 +22,8 @@ LAYERS = [
     ("families: transforms and regularisers", ["transforms", "regularizers"]),
     ("families: games", ["games"]),
     ("studies", ["_runs.stability", "_runs.rate", "flows", "metrics"]),
+    ("prescriptions", ["_prescribe", "_prescribe.search", "_prescribe.families", "_prescribe.tune", "_prescribe.timescale",
+                       "_prescribe.noise", "families"]),
     ("application", ["report", "cli", "__main__", "__init__"]),
 ]
 LAYER = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
@@ -154,9 +156,11 @@ TEST_FILE = {
     "regularizers": "test_regularizers.py",
     "report": "test_report.py",
     "transforms": "test_transforms_common.py",
+    "_prescribe": "test_prescribe.py",  # one file for the prescriptions: tune, families, tau*, noise
+    "families": "test_prescribe.py",
 }
 #: the catalogues and the report share their package's test file, except the neural games
-SHARED = {"games", "regularizers", "report"}
+SHARED = {"games", "regularizers", "report", "_prescribe"}
 OWN_FILE_IN_SHARED = {"games._neural", "games._conv", "games._n_player"}
 #: test files about a property of the whole library, not one module
 CROSS_CUTTING = {
