@@ -82,7 +82,7 @@ def test_messages_wrap_only_at_phrase_boundaries():
 
 
 NAMESPACES = ("transforms", "games", "regularizers", "flows", "manifold", "metrics", "datasets",
-              "plotting")
+              "plotting", "families")
 KNOWN_ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "vs.")  # autosummary reads on past these
 
 

@@ -39,8 +39,10 @@ S_STARTS = 3
 
 @dataclasses.dataclass(frozen=True)
 class Family:
-    """The class of games ``f = mu/2 |x|^2 + x^T A y - mu/2 |y|^2`` whose ``A`` has every singular
-    value in ``[s_min, s_max]``, in any dimension.
+    """A class of quadratic games whose coupling's singular values lie in ``[s_min, s_max]``.
+
+    The games are ``f = mu/2 |x|^2 + x^T A y - mu/2 |y|^2`` whose ``A`` has every singular value
+    in ``[s_min, s_max]``, in any dimension.
 
     Attributes:
       mu: the players' own curvature (0: bilinear games).
@@ -86,8 +88,9 @@ class Family:
 
 @domains(s_min=Real(0), s_max=Real(0))
 def bilinear(s_min: float, s_max: float) -> Family:
-    """The class of bilinear games ``f = x^T A y`` whose ``A`` has every singular value in
-    ``[s_min, s_max]``.
+    """The class of bilinear games ``f = x^T A y`` with the singular values of ``A`` in a range.
+
+    Every singular value of ``A`` lies in ``[s_min, s_max]``.
 
     The field's Jacobian has eigenvalues ``+- i s``; SimGD's radius on a block is
     ``sqrt(1 + lr^2 s^2)``, so its worst case is at ``s_max``.
@@ -107,8 +110,9 @@ def bilinear(s_min: float, s_max: float) -> Family:
 
 @domains(mu=Real(), s_min=Real(0), s_max=Real(0))
 def quadratic(mu: float, s_min: float, s_max: float) -> Family:
-    """The class of quadratic games ``f = mu/2 |x|^2 + x^T A y - mu/2 |y|^2`` whose ``A`` has every
-    singular value in ``[s_min, s_max]``.
+    """The class of games ``mu/2 |x|^2 + x^T A y - mu/2 |y|^2`` with the singular values bounded.
+
+    Every singular value of ``A`` lies in ``[s_min, s_max]``.
 
     The field's Jacobian has eigenvalues ``mu +- i s``. SimGD's radius on a block is
     ``sqrt((1 - lr mu)^2 + lr^2 s^2)``; its best learning rate for one ``s`` is
