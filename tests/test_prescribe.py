@@ -17,6 +17,8 @@ import jaxgan as jg
 PROBE_CALLS = {
     "jaxgan._prescribe.families.bilinear": lambda **k: jg.families.bilinear(**{"s_min": 0.5, "s_max": 2.0, **k}),
     "jaxgan._prescribe.families.quadratic": lambda **k: jg.families.quadratic(**{"mu": 1.0, "s_min": 0.5, "s_max": 2.0, **k}),
+    "jaxgan._prescribe.noise.noise_ball": lambda **k: jg.noise_ball(
+        jg.zero_sum(lambda x, y: 0.5 * x**2 - 0.5 * y**2), optax.sgd(0.1), jg.Joint(0.0, 0.0), 1.0, **k),
 }
 
 SQ2 = math.sqrt(2.0)
@@ -220,6 +222,32 @@ def test_noise_ball_closed_forms():
     m = 1 - LR * A_ + (LR * A_) ** 2
     assert eg.evaluations == 2
     assert float(eg.covariance[0, 0]) == pytest.approx(S * (LR**4 * A_**2 + LR**2) / (1 - m**2), rel=1e-12)
+
+
+@pytest.mark.parametrize("tx", [optax.sgd(LR, momentum=0.5), jg.transforms.extragradient(optax.sgd(LR)),
+                                jg.transforms.lookahead(optax.sgd(0.3), sync_period=3, alpha=0.5)],
+                         ids=["heavy ball", "extragradient", "lookahead"])
+def test_the_matrix_free_series_equals_the_dense_solve(tx):
+    """``method="series"`` never forms the step's Jacobian: the same covariance (to the series'
+    cut at eps), the same radius (Arnoldi on the same products), the same evaluations."""
+    noise = np.array([[0.3, 0.1], [0.1, 0.2]])
+    dense = jg.noise_ball(SEPARABLE, tx, ORIGIN, noise)
+    series = jg.noise_ball(SEPARABLE, tx, ORIGIN, noise, method="series")
+    np.testing.assert_allclose(np.asarray(series.covariance), np.asarray(dense.covariance), rtol=1e-10, atol=1e-15)
+    assert float(series.radius) == pytest.approx(float(dense.radius), rel=1e-9)
+    assert series.evaluations == dense.evaluations and bool(series.stable) and series.full is None
+    unstable = jg.noise_ball(jg.games.bilinear(1.0), optax.sgd(LR), ORIGIN, S, method="series")
+    assert not bool(unstable.stable) and float(unstable.trace) == math.inf
+
+
+def test_the_series_on_a_game_large_enough_for_arnoldi():
+    """40 + 40 parameters with momentum: 160 coordinates, the series' radius by Arnoldi."""
+    game = jg.games.quadratic(jnp.diag(jnp.linspace(1.0, 2.0, 40)), 0.3 * jnp.eye(40), jnp.diag(jnp.linspace(1.0, 2.0, 40)))
+    tx = optax.sgd(0.3, momentum=0.3)
+    dense = jg.noise_ball(game, tx, game.equilibrium, 0.1)
+    series = jg.noise_ball(game, tx, game.equilibrium, 0.1, method="series")
+    np.testing.assert_allclose(np.asarray(series.covariance), np.asarray(dense.covariance), rtol=1e-9, atol=1e-14)
+    assert float(series.radius) == pytest.approx(float(dense.radius), rel=1e-8)
 
 
 def test_noise_given_per_player_or_as_a_matrix_is_the_same_ball():

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from .._analysis.arnoldi import operator_top_eigenvalues
 from .._analysis.eig import eigvals
 from .._analysis.spectral import _step_and_structure
 from .._analysis.step_map import split_state
@@ -26,7 +27,11 @@ from .._core.field import check_stationary, game_field
 from .._core.game import Joint
 from .._validation.cache import compiled
 from .._validation.checks import accept_transformation, check_finite, check_game, check_point
-from .._validation.domains import describe
+from .._validation.domains import Choice, Integer, describe, domains
+
+#: the series method's radius comes from a dense eig below this many coordinates (a Krylov
+#: method needs room for more vectors than the eigenvalues it finds), from Arnoldi above
+DENSE_RADIUS_BELOW = 64
 
 #: Smith's doubling iterations at most: the k-th sums ``2^k`` terms of the series
 #: ``sum_t M^t Q M^T^t`` (a radius of 0.9999 needs about 20)
@@ -43,7 +48,8 @@ class NoiseBall(NamedTuple):
       stable: whether the step's spectral radius is below one by more than an eigenvalue solver
         resolves (``sqrt`` of the machine epsilon): a finite ball exists.
       radius: that spectral radius, per step (over a periodic step's cycle, its root).
-      full: the covariance of the parameters and the step's dynamic state, at the phase of the
+      full: the covariance of the parameters and the step's dynamic state (``None`` for the
+        series method, which keeps the parameters' block only), at the phase of the
         state the analysis uses: ``tx.init(w*)`` advanced one step (for ``lookahead``, one step
         after a synchronisation).
       evaluations: field evaluations per period of the step, each with its own noise.
@@ -118,9 +124,10 @@ def _noise_matrix(noise, w, where: str) -> np.ndarray:
     return s
 
 
-def _linearise(game, tx, w):
-    """``(M, [B_k], period)``: the period's Jacobian over ``(w, dynamic state)`` at the step's
-    default state, and the derivative with respect to each field evaluation's noise."""
+def _period_map(game, tx, w):
+    """``(F, z0, e0, count, period)``: the map of the step's period ``F(z, E)`` over
+    ``z = (w, dynamic state)`` (at the step's default state) and the noise ``E[k]`` added to its
+    k-th field evaluation, its point ``z0``, a zero noise ``e0`` and the evaluations counted."""
     base = game_field(game)
     flat_w, unravel_w = ravel_pytree(w)
     cell = {"noise": None, "count": 0}
@@ -157,8 +164,59 @@ def _linearise(game, tx, w):
     jax.eval_shape(lambda z: period(z, "count"), z0)
     count = cell["count"]
     e0 = jnp.zeros((max(count, 1), flat_w.size), flat_w.dtype)
+    return period, z0, e0, count, structure.period
+
+
+def _linearise(game, tx, w):
+    """``(M, [B_k], count, period)``: the period's Jacobian over ``(w, dynamic state)`` at the
+    step's default state, and the derivative with respect to each field evaluation's noise."""
+    period, z0, e0, count, k = _period_map(game, tx, w)
     m, b = jax.jacfwd(period, argnums=(0, 1))(z0, e0)
-    return m, b[:, :count, :], count, structure.period
+    return m, b[:, :count, :], count, k
+
+
+def _series_program(game, tx, max_terms):
+    """The matrix-free solve: ``P = sum_t M^t Q M^T^t`` summed from ``Y_0 = B (I (x) S^1/2)`` by
+    batched Jacobian-vector products ``Y <- M Y`` (``M`` is never formed) until a term's trace
+    is below ``eps`` of the sum's, with the radius of ``M`` by Arnoldi on the same products."""
+
+    def program(w, s_half):
+        period, z0, e0, count, k = _period_map(game, tx, w)
+        n, big = s_half.shape[0], z0.size
+        b = jax.jacfwd(lambda e: period(z0, e))(e0)[:, :count, :]  # count * n products
+        y0 = jnp.einsum("ikn,nm->ikm", b, s_half).reshape(big, count * n)
+
+        def mv(v):
+            return jax.jvp(lambda z: period(z, e0), (z0,), (v,))[1]
+
+        if big <= DENSE_RADIUS_BELOW:  # too few coordinates for a Krylov space: a dense eig
+            top = eigvals(jax.jacfwd(lambda z: period(z, e0))(z0))
+        else:
+            start = jax.random.normal(jax.random.PRNGKey(0), (big,), z0.dtype)
+            top = operator_top_eigenvalues(mv, start, 2, which="LM").eigenvalues
+        radius = jnp.max(jnp.abs(top)) ** (1.0 / k)  # per step
+        stable = radius < 1.0 - jnp.sqrt(jnp.finfo(z0.dtype).eps)
+        eps = jnp.finfo(z0.dtype).eps
+        batched = jax.vmap(mv, in_axes=1, out_axes=1)
+
+        def term(y):
+            return y[:n] @ y[:n].T
+
+        def going(carry):
+            y, p, t = carry
+            return stable & (t < max_terms) & (jnp.sum(y[:n] ** 2) > eps * jnp.trace(p))
+
+        def more(carry):
+            y, p, t = carry
+            y = batched(y)
+            return y, p + term(y), t + 1
+
+        _, p, terms = jax.lax.while_loop(going, more, (y0, term(y0), 0))
+        finite = stable & (terms < max_terms)
+        p = jnp.where(finite, p, jnp.inf)
+        return p, radius, finite, count, terms
+
+    return program
 
 
 def _program(game, tx):
@@ -185,7 +243,10 @@ def _program(game, tx):
     return program
 
 
-def noise_ball(game, tx, w_star, noise) -> NoiseBall:
+@domains(method=Choice("dense", "series"), max_terms=Integer(1))
+def noise_ball(
+    game, tx, w_star, noise, *, method: str = "dense", max_terms: int = 100_000
+) -> NoiseBall:
     """The stationary covariance of a noisy step's iterates around an equilibrium.
 
     Every evaluation of the field gets independent noise of covariance ``noise``, and the step
@@ -198,8 +259,13 @@ def noise_ball(game, tx, w_star, noise) -> NoiseBall:
     the k-th evaluation of the simultaneous gradient in the period (extragradient evaluates it
     twice, each with its own noise; Jacobian-vector products of corrections are exact). Solved
     densely by Smith's doubling iteration ``P <- P + A P A^T, A <- A^2`` (exact to rounding once
-    ``A`` vanishes, whatever the Jordan structure of ``M``). An unstable step (radius ``>= 1``,
-    or one to rounding) has no stationary covariance: ``inf`` and ``stable=False``. A periodic
+    ``A`` vanishes, whatever the Jordan structure of ``M``), or with ``method="series"`` without
+    forming ``M``: the series ``sum_t M^t Q M^T^t`` summed by batched Jacobian-vector products of
+    the step (one per noise direction and term) until a term is below ``eps`` of the sum, the
+    radius by Arnoldi on the same products; only the parameters' block is kept (``full`` is
+    ``None``), so memory grows with the state times the parameters, not the state squared. An
+    unstable step (radius ``>= 1``, or one to rounding) has no stationary covariance: ``inf``
+    and ``stable=False``. A periodic
     step's covariance is at one phase of its cycle: one step after ``tx.init(w*)``. For SGD on
     ``a/2 x^2`` with noise ``s``: ``P = lr^2 s / (1 - (1 - lr a)^2)``.
 
@@ -207,6 +273,10 @@ def noise_ball(game, tx, w_star, noise) -> NoiseBall:
       game: a two-player ``Game``.
       tx: an optax transformation.
       w_star: the equilibrium.
+      method: ``"dense"`` (the step's Jacobian formed, Smith's doubling) or ``"series"``
+        (matrix-free; for games whose state is too large for a dense Jacobian).
+      max_terms: the series' cap (``method="series"``): a series still above ``eps`` after it is
+        reported not finite (``stable=False``, ``inf``).
       noise: the covariance of one evaluation's noise: a scalar (times the identity), an
         ``n x n`` matrix over the ravelled parameters, or a ``Joint`` of one scalar or matrix
         per player; symmetric positive semidefinite.
@@ -228,15 +298,24 @@ def noise_ball(game, tx, w_star, noise) -> NoiseBall:
     check_finite(w, where, "w_star")
     check_stationary(game, w, where)
     s = _noise_matrix(noise, w, where)
-    p, radius, stable, count = compiled(where, _program, (game, tx))(w, jnp.asarray(s))
-    n = s.shape[0]
-    cov = p[:n, :n]
+    if method == "series":
+        vals, vecs = np.linalg.eigh(s)
+        s_half = (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+        cov, radius, stable, count, terms = compiled(
+            where + " (series)", _series_program, (game, tx), (int(max_terms),)
+        )(w, jnp.asarray(s_half))
+        full = None
+        how = "matrix-free series by batched Jacobian-vector products, radius by Arnoldi"
+    else:
+        p, radius, stable, count = compiled(where, _program, (game, tx))(w, jnp.asarray(s))
+        cov, full = p[: s.shape[0], : s.shape[0]], p
+        how = "dense Lyapunov solve (Smith's doubling iteration)"
     return NoiseBall(
         covariance=cov,
         trace=jnp.trace(cov),
         stable=stable,
         radius=radius,
-        full=p,
+        full=full,
         evaluations=count if isinstance(count, jax.core.Tracer) else int(count),
-        method="dense Lyapunov solve (Smith's doubling iteration)",
+        method=how,
     )
