@@ -67,6 +67,9 @@ from ._gan.expect import finite_support as finite_support
 from ._gan.expect import fixed_samples as fixed_samples
 from ._gan.expect import gauss_hermite as gauss_hermite
 from ._gan.expect import gauss_hermite_1d as gauss_hermite_1d
+from ._prescribe.boundary import Boundary as Boundary
+from ._prescribe.boundary import Crossing as Crossing
+from ._prescribe.boundary import stability_boundary as stability_boundary
 from ._prescribe.families import WorstCase as WorstCase
 from ._prescribe.families import worst_case_radius as worst_case_radius
 from ._prescribe.noise import NoiseBall as NoiseBall
@@ -86,6 +89,9 @@ from ._runs.stability import stability_map as stability_map
 __version__ = "0.1.0"
 
 __all__ = [
+    "stability_boundary",
+    "Boundary",
+    "Crossing",
     "tune",
     "Tuned",
     "worst_case_radius",

@@ -17,6 +17,9 @@ import jaxgan as jg
 PROBE_CALLS = {
     "jaxgan._prescribe.families.bilinear": lambda **k: jg.families.bilinear(**{"s_min": 0.5, "s_max": 2.0, **k}),
     "jaxgan._prescribe.families.quadratic": lambda **k: jg.families.quadratic(**{"mu": 1.0, "s_min": 0.5, "s_max": 2.0, **k}),
+    "jaxgan._prescribe.boundary.stability_boundary": lambda **k: jg.stability_boundary(
+        jg.Game(lambda x, y: 2.0 * x**2, lambda x, y: 0.5 * y**2, equilibrium=jg.Joint(0.0, 0.0)),
+        lambda h: optax.sgd(h["lr"]), "lr", (0.01, 1.0), **k),
     "jaxgan._prescribe.noise.noise_ball": lambda **k: jg.noise_ball(
         jg.zero_sum(lambda x, y: 0.5 * x**2 - 0.5 * y**2), optax.sgd(0.1), jg.Joint(0.0, 0.0), 1.0, **k),
 }
@@ -318,6 +321,68 @@ BAD = {
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_input_names_the_argument(name):
     call, kind, phrase = BAD[name]
+    with pytest.raises(kind) as err:
+        call()
+    assert phrase in str(err.value), str(err.value)
+
+
+# --------------------------------------------------------------------------- the stability boundary
+
+POTENTIAL = jg.Game(lambda x, y: 2.0 * x**2, lambda x, y: 0.5 * y**2, equilibrium=jg.Joint(0.0, 0.0))  # L = 4, l = 1
+SGD_LR = lambda h: optax.sgd(h["lr"])  # noqa: E731
+
+
+def _curvature_game(h):
+    return jg.Game(lambda x, y: 0.5 * h["a"] * x**2, lambda x, y: 0.5 * y**2, equilibrium=jg.Joint(0.0, 0.0))
+
+
+@pytest.mark.parametrize("mu,s", [(1.0, 1.0), (0.5, 2.0)])
+def test_simgd_s_neimark_sacker_boundary(mu, s):
+    """SimGD on mu/2 x^2 + s x y - mu/2 y^2: |1 - lr (mu +- i s)| = 1 at lr = 2 mu / (mu^2 + s^2),
+    a complex pair leaving the unit circle."""
+    b = jg.stability_boundary(jg.families.quadratic(mu, s, s).block(s), SGD_LR, "lr", (0.01, 3.0))
+    (c,) = b.crossings
+    assert c.value == pytest.approx(2 * mu / (mu**2 + s**2), abs=1e-10)
+    assert c.kind == "neimark_sacker" and c.stable_below
+    lam = np.asarray(c.eigenvalues)
+    np.testing.assert_allclose(sorted(lam.imag), sorted([-s * c.value, s * c.value]), rtol=1e-9)
+    np.testing.assert_allclose(np.abs(lam), 1.0, atol=1e-9)
+
+
+def test_a_potential_flips_at_two_over_its_largest_curvature_and_momentum_moves_it():
+    (c,) = jg.stability_boundary(POTENTIAL, SGD_LR, "lr", (0.01, 3.0)).crossings
+    assert c.value == pytest.approx(0.5, abs=1e-10) and c.kind == "flip"
+    # the heavy ball's flip: 1 + b - lr L + b = -1 ... at lr = 2 (1 + b) / L
+    (c,) = jg.stability_boundary(POTENTIAL, lambda h: optax.sgd(h["lr"], momentum=0.5), "lr", (0.01, 3.0)).crossings
+    assert c.value == pytest.approx(0.75, abs=1e-10) and c.kind == "flip"
+
+
+def test_every_crossing_of_a_game_parameter_and_a_touch_is_none():
+    """SGD at lr 0.5 on a/2 x^2: 1 - a/2 crosses +1 at a = 0 (a fold) and -1 at a = 4 (a flip);
+    with a = h^2 the radius touches one at h = 0 and turns back: no crossing."""
+    b = jg.stability_boundary(_curvature_game, lambda h: optax.sgd(0.5), "a", (-1.0, 5.0))
+    assert [(c.kind, c.stable_below) for c in b.crossings] == [("fold", False), ("flip", True)]
+    assert [c.value for c in b.crossings] == pytest.approx([0.0, 4.0], abs=1e-10)
+    touch = jg.stability_boundary(lambda h: _curvature_game({"a": h["h"] ** 2}), lambda h: optax.sgd(0.5), "h", (-1.0, 1.0))
+    assert touch.crossings == ()
+    none = jg.stability_boundary(POTENTIAL, SGD_LR, "lr", (0.01, 0.4))
+    assert none.crossings == () and np.all(none.radius < 1)
+
+
+BAD_BOUNDARY = {
+    "reversed bounds": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "lr", (1.0, 0.1)), ValueError, "`bounds` must have low < high"),
+    "a name nothing reads": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "beta", (0.1, 1.0), fixed={"lr": 0.1}), ValueError,
+                             "the parameter(s) 'beta' are never read"),
+    "a key nobody gives": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "beta", (0.1, 1.0)), ValueError,
+                           "`make_tx` reads 'lr', which is neither `name` ('beta') nor a key of `fixed`"),
+    "a game without equilibrium": (lambda: jg.stability_boundary(NO_EQ, SGD_LR, "lr", (0.1, 1.0)), ValueError, "pass `w_star=`"),
+    "too few points": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "lr", (0.1, 1.0), points=2), ValueError, "`points`"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_BOUNDARY))
+def test_bad_input_to_the_boundary_names_the_argument(name):
+    call, kind, phrase = BAD_BOUNDARY[name]
     with pytest.raises(kind) as err:
         call()
     assert phrase in str(err.value), str(err.value)
