@@ -74,6 +74,8 @@ from ._prescribe.families import WorstCase as WorstCase
 from ._prescribe.families import worst_case_radius as worst_case_radius
 from ._prescribe.noise import NoiseBall as NoiseBall
 from ._prescribe.noise import noise_ball as noise_ball
+from ._prescribe.orbit import PeriodicOrbit as PeriodicOrbit
+from ._prescribe.orbit import periodic_orbit as periodic_orbit
 from ._prescribe.timescale import critical_timescale as critical_timescale
 from ._prescribe.tune import Tuned as Tuned
 from ._prescribe.tune import tune as tune
@@ -89,6 +91,8 @@ from ._runs.stability import stability_map as stability_map
 __version__ = "0.1.0"
 
 __all__ = [
+    "periodic_orbit",
+    "PeriodicOrbit",
     "stability_boundary",
     "Boundary",
     "Crossing",

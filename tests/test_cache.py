@@ -125,6 +125,7 @@ ENTRY_POINTS = {
     "worst_case_radius": lambda: jg.worst_case_radius(FAMILY, MAKE_LR, hyperparams={"lr": 0.1}),
     "critical_timescale": lambda: jg.critical_timescale(DIRAC),
     "noise_ball": lambda: jg.noise_ball(DIRAC, CONSENSUS, DIRAC.equilibrium, 0.5).covariance,
+    "periodic_orbit": lambda: jg.periodic_orbit(DIRAC, SIMGD, W0, 1).multipliers,
     "stability_boundary": lambda: jg.stability_boundary(DIRAC, MAKE_TX, "lr", (0.01, 2.0), fixed={"gamma": 1.0}).radius,
 }
 

@@ -23,7 +23,7 @@ LAYERS = [
     ("families: games", ["games"]),
     ("studies", ["_runs.stability", "_runs.rate", "flows", "metrics"]),
     ("prescriptions", ["_prescribe", "_prescribe.search", "_prescribe.families", "_prescribe.tune", "_prescribe.timescale",
-                       "_prescribe.noise", "_prescribe.boundary", "families"]),
+                       "_prescribe.noise", "_prescribe.boundary", "_prescribe.orbit", "families"]),
     ("application", ["report", "cli", "__main__", "__init__"]),
 ]
 LAYER = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}

@@ -20,6 +20,9 @@ PROBE_CALLS = {
     "jaxgan._prescribe.boundary.stability_boundary": lambda **k: jg.stability_boundary(
         jg.Game(lambda x, y: 2.0 * x**2, lambda x, y: 0.5 * y**2, equilibrium=jg.Joint(0.0, 0.0)),
         lambda h: optax.sgd(h["lr"]), "lr", (0.01, 1.0), **k),
+    "jaxgan._prescribe.orbit.periodic_orbit": lambda **k: jg.periodic_orbit(
+        **{"game": jg.Game(lambda x, y: 0.5 * x**2 - 0.25 * x**4, lambda x, y: 0.25 * y**2), "tx": optax.sgd(2.2),
+           "w0": jg.Joint(0.3, 0.0), "period": 2, **k}),
     "jaxgan._prescribe.noise.noise_ball": lambda **k: jg.noise_ball(
         jg.zero_sum(lambda x, y: 0.5 * x**2 - 0.5 * y**2), optax.sgd(0.1), jg.Joint(0.0, 0.0), 1.0, **k),
 }
@@ -386,3 +389,28 @@ def test_bad_input_to_the_boundary_names_the_argument(name):
     with pytest.raises(kind) as err:
         call()
     assert phrase in str(err.value), str(err.value)
+
+
+# --------------------------------------------------------------------------- periodic orbits
+
+SOFT = jg.Game(lambda x, y: 0.5 * x**2 - 0.25 * x**4, lambda x, y: 0.25 * y**2)  # a = 1, b = -1; c = 1/2
+
+
+def test_the_two_cycle_past_a_flip_in_closed_form_and_a_run_lands_on_it():
+    """GD at lr on a/2 x^2 + b/4 x^4 (b < 0) past lr = 2/a: the 2-cycle +-x*, x*^2 = (2/lr - a)/b,
+    multipliers (2 lr a - 5)^2 in x and (1 - lr c)^2 in y."""
+    lr = 2.2
+    orbit = jg.periodic_orbit(SOFT, optax.sgd(lr), jg.Joint(0.3, 0.0), 2)
+    x = math.sqrt((2 / lr - 1.0) / -1.0)
+    assert bool(orbit.converged) and orbit.least_period == 2 and bool(orbit.stable)
+    np.testing.assert_allclose(np.sort(np.asarray(orbit.points.phi)), [-x, x], rtol=1e-12)
+    np.testing.assert_allclose(np.sort(np.abs(np.asarray(orbit.multipliers))), sorted([(2 * lr - 5) ** 2, (1 - lr * 0.5) ** 2]),
+                               rtol=1e-10)
+    final = jg.rollout(SOFT, optax.sgd(lr), jg.Joint(0.2, 0.1), 400).final
+    assert abs(abs(float(final.phi)) - x) < 1e-10
+    # asked for a 2-cycle near the fixed point, Newton lands on it: said, not a cycle
+    fixed = jg.periodic_orbit(SOFT, optax.sgd(lr), jg.Joint(0.01, 0.0), 2)
+    assert fixed.least_period == 1 and not bool(fixed.converged)
+    # k = 1: the fixed point and the step's eigenvalues 1 - lr a, 1 - lr c
+    one = jg.periodic_orbit(SOFT, optax.sgd(lr), jg.Joint(0.01, 0.0), 1)
+    np.testing.assert_allclose(np.sort(np.asarray(one.multipliers).real), [1 - lr, 1 - lr * 0.5], rtol=1e-12)
