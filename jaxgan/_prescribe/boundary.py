@@ -18,17 +18,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.flatten_util import ravel_pytree
 
 from .._analysis.eig import eigvals
-from .._analysis.spectral import _step_and_structure, step_spectral_radius
-from .._analysis.step_map import split_state
+from .._analysis.spectral import step_jacobian, step_spectral_radius
 from .._core.field import check_stationary
 from .._core.game import GAME_TYPES
 from .._validation.cache import compiled
 from .._validation.checks import ReadKeys, check_finite, check_game, check_point
 from .._validation.domains import Integer, Real, describe, domains
 
+#: JVPs per batch of the Jacobian at a crossing
+CHUNK = 16
 #: bisection steps per bracket (``0.5**60`` of a grid cell)
 BISECTIONS = 60
 #: within this of one (times ``sqrt(eps)``) the radius counts as on the unit circle: no sign
@@ -134,23 +134,12 @@ def _bisect_program(target, make_tx, name, fixed_keys, has_w):
 def _spectrum_program(target, make_tx, name, fixed_keys, has_w):
     def program(v, fixed, w_star):
         game, tx, w = _parts(target, make_tx, name, fixed, w_star if has_w else None)(v)
-        step, state, structure = _step_and_structure(game, tx, w, None)
-        s_diff, merge = split_state(state, structure.dynamic)
-        z0, unravel = ravel_pytree((w, s_diff))
-
-        def cycle(z):
-            w_, s_ = unravel(z)
-            s_ = merge(s_)
-            for _ in range(structure.period):
-                w_, s_ = step(w_, s_)
-            return ravel_pytree((w_, split_state(s_, structure.dynamic)[0]))[0]
-
-        return eigvals(jax.jacfwd(cycle)(z0)), structure.period
+        return eigvals(step_jacobian(game, tx, w, None, CHUNK, cycle=True))
 
     return program
 
 
-def _kind(lam: np.ndarray, period: int) -> Tuple[str, Tuple[complex, ...]]:
+def _kind(lam: np.ndarray) -> Tuple[str, Tuple[complex, ...]]:
     """The kind of crossing from the eigenvalues of the cycle's Jacobian: those of largest
     modulus (within ``1e-6`` of it) decide."""
     mod = np.abs(lam)
@@ -161,7 +150,6 @@ def _kind(lam: np.ndarray, period: int) -> Tuple[str, Tuple[complex, ...]]:
             kind = "flip"  # +1 and -1 at once: the period doubling is what a run shows first
     else:
         kind = "neimark_sacker"
-    del period
     return kind, tuple(complex(x) for x in top)
 
 
@@ -318,7 +306,6 @@ def _stability_boundary(target, make_tx, name, bounds, w_star, fixed, points, wh
         )
         spectrum = compiled("stability_boundary spectrum", _spectrum_program, objects, keys)
         for (i, _), v in zip(brackets, values):
-            lam, period = spectrum(jnp.asarray(v), fixed_, w_star)
-            kind, on_circle = _kind(np.asarray(lam), int(period))
+            kind, on_circle = _kind(np.asarray(spectrum(jnp.asarray(v), fixed_, w_star)))
             crossings.append(Crossing(float(v), kind, on_circle, bool(sign[i] < 0)))
     return Boundary(tuple(crossings), name, grid, radius)
