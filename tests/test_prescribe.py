@@ -378,7 +378,7 @@ BAD_BOUNDARY = {
                              "the parameter(s) 'beta' are never read"),
     "a key nobody gives": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "beta", (0.1, 1.0)), ValueError,
                            "`make_tx` reads 'lr', which is neither `name` ('beta') nor a key of `fixed`"),
-    "a game without equilibrium": (lambda: jg.stability_boundary(NO_EQ, SGD_LR, "lr", (0.1, 1.0)), ValueError, "pass `w_star=`"),
+    "a game without equilibrium": (lambda: jg.stability_boundary(NO_EQ, SGD_LR, "lr", (0.1, 1.0)), ValueError, "pass the point with `w_star=`"),
     "too few points": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "lr", (0.1, 1.0), points=2), ValueError, "`points`"),
 }
 

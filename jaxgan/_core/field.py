@@ -17,6 +17,7 @@ from .._validation.checks import (
     accept_transformation,
     call_loss,
     call_player_loss,
+    check_finite,
     check_game,
     check_point,
     check_read,
@@ -125,6 +126,21 @@ def vector_field(game: Game) -> Callable[[Joint], Joint]:
         return jax.tree.map(jnp.negative, xi(w))
 
     return v
+
+
+def checked_equilibrium(game, w_star, where: str):
+    """The point an analysis linearises at: ``w_star``, else the game's ``equilibrium`` (refused
+    when there is none), checked as a point of the game, finite and stationary."""
+    point = w_star if w_star is not None else game.equilibrium
+    if point is None:
+        raise ValueError(
+            f"{where}: the game has no equilibrium (`equilibrium` is None): "
+            "pass the point with `w_star=`."
+        )
+    point = check_point(game, point, where, "w_star")
+    check_finite(point, where, "w_star")
+    check_stationary(game, point, where)
+    return point
 
 
 def check_stationary(game, w, where: str, arg: str = "w_star") -> None:

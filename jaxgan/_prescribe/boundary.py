@@ -21,11 +21,12 @@ import optax
 
 from .._analysis.eig import eigvals
 from .._analysis.spectral import step_jacobian, step_spectral_radius
-from .._core.field import check_stationary
+from .._core.field import checked_equilibrium
 from .._core.game import GAME_TYPES
 from .._validation.cache import compiled
-from .._validation.checks import ReadKeys, check_finite, check_game, check_point
+from .._validation.checks import ReadKeys, check_game
 from .._validation.domains import Integer, Real, describe, domains
+from .tune import check_interval
 
 #: JVPs per batch of the Jacobian at a crossing
 CHUNK = 16
@@ -210,19 +211,7 @@ def stability_boundary(
 def _stability_boundary(target, make_tx, name, bounds, w_star, fixed, points, where):
     if not isinstance(name, str):
         raise TypeError(f"{where}: `name` must be a string (the parameter varied), got {name!r}.")
-    try:
-        if len(bounds) != 2 or any(isinstance(v, (bool, str, bytes)) for v in bounds):
-            raise TypeError
-        low, high = (float(np.asarray(v)) for v in bounds)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{where}: `bounds` must be a pair of real numbers `(low, high)`, "
-            f"got {describe(bounds)} {bounds!r}."
-        ) from None
-    if not (np.isfinite(low) and np.isfinite(high)):
-        raise ValueError(f"{where}: `bounds` must be finite, got ({low!r}, {high!r}).")
-    if not low < high:
-        raise ValueError(f"{where}: `bounds` must have low < high, got ({low!r}, {high!r}).")
+    low, high = check_interval(bounds, where, "bounds")
     fixed = dict(fixed or {})
     if name in fixed:
         raise ValueError(f"{where}: {name!r} is both varied (`name`) and held (`fixed`).")
@@ -253,14 +242,7 @@ def _stability_boundary(target, make_tx, name, bounds, w_star, fixed, points, wh
     except KeyError as err:
         raise missing(err, "the game function") from None
     game = check_game(game, where)
-    w = w_star if w_star is not None else game.equilibrium
-    if w is None:
-        raise ValueError(
-            f"{where}: the game has no equilibrium (`equilibrium` is None): pass `w_star=`."
-        )
-    w = check_point(game, w, where, "w_star")
-    check_finite(w, where, "w_star")
-    check_stationary(game, w, where)
+    checked_equilibrium(game, w_star, where)
     try:
         tx = make_tx(h)
     except KeyError as err:

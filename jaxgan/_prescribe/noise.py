@@ -23,10 +23,10 @@ from .._analysis.arnoldi import operator_top_eigenvalues
 from .._analysis.eig import eigvals
 from .._analysis.spectral import _step_and_structure
 from .._analysis.step_map import split_state
-from .._core.field import check_stationary, game_field
+from .._core.field import checked_equilibrium, game_field
 from .._core.game import Joint
 from .._validation.cache import compiled
-from .._validation.checks import accept_transformation, check_finite, check_game, check_point
+from .._validation.checks import accept_transformation, check_game
 from .._validation.domains import Choice, Integer, describe, domains
 
 #: the series method's radius comes from a dense eig below this many coordinates (a Krylov
@@ -294,9 +294,7 @@ def noise_ball(
     where = "noise_ball"
     game = check_game(game, where, two_player=True)
     tx = accept_transformation(tx, where, "tx")
-    w = check_point(game, w_star, where, "w_star")
-    check_finite(w, where, "w_star")
-    check_stationary(game, w, where)
+    w = checked_equilibrium(game, w_star, where)
     s = _noise_matrix(noise, w, where)
     if method == "series":
         vals, vecs = np.linalg.eigh(s)

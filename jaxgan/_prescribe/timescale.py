@@ -22,8 +22,8 @@ import numpy as np
 import scipy.linalg
 
 from .._analysis.jacobian import jacobian
-from .._core.field import check_stationary
-from .._validation.checks import check_finite, check_game, check_point
+from .._core.field import checked_equilibrium
+from .._validation.checks import check_game
 
 #: the largest bialternate sum built (``n (n - 1) / 2`` rows for ``n`` parameters): above it the
 #: pencil's QZ decomposition is refused rather than run for minutes
@@ -85,20 +85,12 @@ def critical_timescale(game, w_star=None) -> float:
     """
     where = "critical_timescale"
     game = check_game(game, where, two_player=True)
-    point = w_star if w_star is not None else game.equilibrium
-    if point is None:
-        raise ValueError(
-            f"{where}: the game has no equilibrium (`game.equilibrium` is None): "
-            "pass the point with `w_star=`."
-        )
-    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(point)):
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(w_star)):
         raise TypeError(
             f"{where}: `w_star` is traced (inside jax.jit, vmap or grad): tau* is found on the "
             "host (SciPy's QZ of the bialternate pencil), so call it outside transformations."
         )
-    point = check_point(game, point, where, "w_star")
-    check_finite(point, where, "w_star")
-    check_stationary(game, point, where)
+    point = checked_equilibrium(game, w_star, where)
     j = -np.asarray(jacobian(game, point), dtype=np.float64)  # d xi / d w
     n = j.shape[0]
     n_phi = sum(int(np.size(x)) for x in jax.tree.leaves(point.phi))

@@ -15,14 +15,12 @@ import numpy as np
 import optax
 
 from .._analysis.spectral import spectral_radius, step_spectral_radius
-from .._core.field import check_stationary
+from .._core.field import checked_equilibrium
 from .._core.game import GAME_TYPES, Joint
 from .._validation.cache import compiled
 from .._validation.checks import (
     ReadKeys,
-    check_finite,
     check_game,
-    check_point,
     check_tx,
 )
 from .._validation.domains import Real, describe
@@ -79,6 +77,28 @@ class Tuned(NamedTuple):
     method: str
 
 
+def check_interval(pair, where: str, arg: str) -> Tuple[float, float]:
+    """``(low, high)`` from a pair of finite real numbers with ``low < high``, or an error that
+    names ``arg`` (a reversed or empty interval says which)."""
+    try:
+        if len(pair) != 2 or any(isinstance(v, (bool, str, bytes)) for v in pair):
+            raise TypeError
+        lo, hi = (float(np.asarray(v)) for v in pair)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{where}: `{arg}` must be a pair of real numbers `(low, high)`, "
+            f"got {describe(pair)} {pair!r}."
+        ) from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{where}: `{arg}` must be finite, got ({lo!r}, {hi!r}).")
+    if not lo < hi:
+        raise ValueError(
+            f"{where}: `{arg}` must have low < high, got ({lo!r}, {hi!r}) "
+            f"({'reversed' if lo > hi else 'empty'})."
+        )
+    return lo, hi
+
+
 def _check_bounds(bounds, where: str) -> Tuple[Tuple[str, ...], np.ndarray, np.ndarray]:
     if not isinstance(bounds, dict) or not bounds:
         raise TypeError(
@@ -94,27 +114,7 @@ def _check_bounds(bounds, where: str) -> Tuple[Tuple[str, ...], np.ndarray, np.n
     names = tuple(sorted(bounds))  # string keys: checked by tune first
     low, high = [], []
     for name in names:
-        pair = bounds[name]
-        try:
-            if len(pair) != 2 or any(isinstance(v, (bool, str, bytes)) for v in pair):
-                raise TypeError
-            lo, hi = (float(np.asarray(v)) for v in pair)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{where}: `bounds[{name!r}]` must be a pair of real numbers `(low, high)`, "
-                f"got {describe(pair)} {pair!r}."
-            ) from None
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(
-                f"{where}: `bounds[{name!r}]` must be finite, got ({lo!r}, {hi!r}): "
-                "tune searches a bounded box."
-            )
-        if not lo < hi:
-            raise ValueError(
-                f"{where}: `bounds[{name!r}]` must have low < high, got ({lo!r}, {hi!r}) "
-                f"({'reversed' if lo > hi else 'empty'}); to hold a hyperparameter at one value "
-                "give it in `fixed=`."
-            )
+        lo, hi = check_interval(bounds[name], where, f"bounds[{name!r}]")
         low.append(lo)
         high.append(hi)
     return names, np.asarray(low), np.asarray(high)
@@ -305,15 +305,7 @@ def tune(
         game, point = target, Joint(jnp.zeros(()), jnp.zeros(()))
     elif isinstance(target, GAME_TYPES):
         game = check_game(target, where)
-        point = w_star if w_star is not None else game.equilibrium
-        if point is None:
-            raise ValueError(
-                f"{where}: the game has no equilibrium (`target.equilibrium` is None): "
-                "pass the point with `w_star=`."
-            )
-        point = check_point(game, point, where, "w_star")
-        check_finite(point, where, "w_star")
-        check_stationary(game, point, where)
+        point = checked_equilibrium(game, w_star, where)
     else:
         raise TypeError(
             f"{where}: `target` must be a jaxgan.Game or a family from jaxgan.families, "
