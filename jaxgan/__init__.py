@@ -25,6 +25,9 @@ from ._analysis.density import SpectralDensity as SpectralDensity
 from ._analysis.density import spectral_density as spectral_density
 from ._analysis.equilibrium import Equilibrium as Equilibrium
 from ._analysis.equilibrium import solve_equilibrium as solve_equilibrium
+from ._analysis.gap import Gap as Gap
+from ._analysis.gap import duality_gap as duality_gap
+from ._analysis.gap import nash_gap as nash_gap
 from ._analysis.jacobian import Blocks as Blocks
 from ._analysis.jacobian import jacobian as jacobian
 from ._analysis.jacobian import jacobian_blocks as jacobian_blocks
@@ -91,6 +94,9 @@ from ._runs.stability import stability_map as stability_map
 __version__ = "0.1.0"
 
 __all__ = [
+    "duality_gap",
+    "nash_gap",
+    "Gap",
     "periodic_orbit",
     "PeriodicOrbit",
     "stability_boundary",

@@ -16,7 +16,7 @@ LAYERS = [
     ("checks, solvers, step algebra", ["_validation.checks", "_analysis.solve", "_core.algebra", "_gan.gan"]),
     ("field", ["_core.field", "_core.modified"]),
     ("step", ["_core.step"]),
-    ("analysis", ["_analysis.equilibrium", "_analysis.step_map", "_analysis.jacobian", "_analysis.spectral", "_analysis.arnoldi", "_analysis.operators", "_analysis.density", "_analysis.certificate", "_analysis.path_angle",
+    ("analysis", ["_analysis.equilibrium", "_analysis.step_map", "_analysis.jacobian", "_analysis.spectral", "_analysis.arnoldi", "_analysis.operators", "_analysis.density", "_analysis.certificate", "_analysis.path_angle", "_analysis.gap",
                   "_analysis.manifold", "manifold", "_analysis.trace"]),
     ("runs", ["_runs.rollout"]),
     ("families: transforms and regularisers", ["transforms", "regularizers"]),

@@ -372,6 +372,46 @@ def test_every_crossing_of_a_game_parameter_and_a_touch_is_none():
     assert none.crossings == () and np.all(none.radius < 1)
 
 
+@pytest.mark.parametrize("a, b, c", [(1.0, 0.0, -1.0), (1.0, 0.0, 1.0), (2.0, 1.0, 0.5), (2.0, 0.3, 1.0)])
+def test_a_flip_s_criticality_from_its_normal_form_in_closed_form(a, b, c):
+    """GD on a/2 x^2 + b/3 x^3 + c/4 x^4 at lr = 2/a is x -> -x - (2b/a) x^2 - (2c/a) x^3, whose
+    flip coefficient is (2b/a)^2 - 2c/a: supercritical (a stable 2-cycle) when positive."""
+    game = jg.Game(lambda x, y: a / 2 * x**2 + b / 3 * x**3 + c / 4 * x**4, lambda x, y: 0.25 * y**2,
+                   equilibrium=jg.Joint(0.0, 0.0))
+    (cross,) = jg.stability_boundary(game, SGD_LR, "lr", (0.1, 3.0)).crossings
+    expected = 4 * b**2 / a**2 - 2 * c / a
+    assert cross.kind == "flip" and cross.coefficient == pytest.approx(expected, rel=1e-8)
+    assert cross.criticality == ("supercritical" if expected > 0 else "subcritical") and cross.why == ""
+
+
+@pytest.mark.parametrize("k", [1.0, -1.0])
+def test_a_neimark_sacker_crossing_s_criticality_against_runs_past_it(k):
+    """SimGD on s x y + mu/2 (x^2 - y^2) + k/4 (x^4 - y^4), mu = 1, s = 2: the pair 0.6 +- 0.8i at
+    lr = 0.4. Supercritical (k = 1): past it the runs settle on an invariant circle of radius
+    sqrt(2) sqrt(alpha / |d|) (|mu(lr)| = 1 + alpha; q = (1, i)/sqrt(2) in the normal form's
+    coordinates); subcritical (k = -1): they leave and overflow."""
+    game = jg.zero_sum(lambda x, y: 2 * x * y + (x**2 - y**2) / 2 + k / 4 * (x**4 - y**4), equilibrium=jg.Joint(0.0, 0.0))
+    (cross,) = jg.stability_boundary(game, SGD_LR, "lr", (0.1, 1.0)).crossings
+    assert cross.kind == "neimark_sacker" and cross.value == pytest.approx(0.4, abs=1e-10)
+    lr = 1.01 * cross.value
+    run = jg.rollout(game, optax.sgd(lr), jg.Joint(0.01, 0.0), 20000, record_every=100)
+    if k > 0:
+        assert cross.criticality == "supercritical" and cross.coefficient < 0
+        alpha = abs(1 - lr + 2j * lr) - 1
+        radius = np.hypot(run.trajectory.phi[-50:], run.trajectory.theta[-50:])
+        np.testing.assert_allclose(radius, np.sqrt(2 * alpha / abs(cross.coefficient)), rtol=0.01)
+    else:
+        assert cross.criticality == "subcritical" and cross.coefficient > 0
+        assert not bool(run.finite)
+
+
+def test_a_fold_and_a_strong_resonance_say_why_they_have_no_criticality():
+    fold, _ = jg.stability_boundary(_curvature_game, lambda h: optax.sgd(0.5), "a", (-1.0, 5.0)).crossings
+    assert fold.criticality is None and "+1" in fold.why and np.isnan(fold.coefficient)
+    (res,) = jg.stability_boundary(jg.families.quadratic(1.0, 1.0, 1.0).block(1.0), SGD_LR, "lr", (0.01, 3.0)).crossings
+    assert res.criticality is None and "strong resonance" in res.why and "order 4" in res.why
+
+
 BAD_BOUNDARY = {
     "reversed bounds": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "lr", (1.0, 0.1)), ValueError, "`bounds` must have low < high"),
     "a name nothing reads": (lambda: jg.stability_boundary(POTENTIAL, SGD_LR, "beta", (0.1, 1.0), fixed={"lr": 0.1}), ValueError,

@@ -68,6 +68,8 @@ def test_analyse_algorithm_map_and_runs_on_a_linear_game_match_the_closed_form()
     assert row["map_agreement"][0] == row["map_agreement"][1]  # the map and the runs agree off the margin
     assert row["outcomes"] == {"converged": 3, "bounded": 0, "grew": 1, "non-finite": 0}
     assert "not_applicable" not in row
+    # stability ends at lr = 1 (|1 - lr (1 +- i)| = 1): between the grid's 0.9 and 1.2, a complex pair
+    assert row["crossings"] == [{"between": [0.9, 1.2], "kind": "neimark_sacker", "stable_below": True}]
     # the tuned column: TTUR's step [[1 - lr, -lr], [r lr, 1 - r lr]] has det 1 - lr (1 + r) + 2 r lr^2,
     # least at lr = (1 + r) / (4 r) and largest r: over the map's box (r <= 4) rho* = sqrt(7/32) at
     # lr 5/16, r 4, with complex roots (so rho = sqrt(det))
@@ -121,3 +123,24 @@ def test_the_report_on_an_n_player_game_marks_two_player_methods_and_measures_th
     assert any("jare" in line and "n/a for 3 players" in line for line in lines)
     assert report.n_player_form("lola", algorithms["lola"], 3) is algorithms["lola"]
     assert report.n_player_form("simgd", algorithms["simgd"], 2) is algorithms["simgd"]
+
+
+def test_the_report_s_averages_of_cycling_runs_match_the_closed_form():
+    """Alternating GD on x y (default order: discriminator first) is the linear map
+    M = [[1 - lr^2, -lr], [lr, 1]] with |eig| = 1 for lr < 2: the runs cycle and never converge, and
+    the uniform average of w_1..w_T is (1/T) (I - M)^-1 (M - M^(T+1)) w_0. The report counts the runs
+    whose average ends within 1% of the start's distance, against that closed form."""
+    game = jg.games.bilinear(1.0)
+    lrs, steps, offset = np.array([0.05, 0.3, 0.9, 1.5]), 400, 0.5
+    alg = report.builtin_algorithms()["alternating"]
+    row = report.analyse_algorithm(game, alg, lrs, steps=steps, offset=offset, refine=False)
+    col = row["values"].index(alg.default)
+    assert [s[col] for s in row["status"]] == ["bounded"] * 4
+    w0 = np.array([offset, offset])
+    settled = 0
+    for lr in lrs:
+        M = np.array([[1 - lr**2, -lr], [lr, 1.0]])
+        mean = np.linalg.solve(np.eye(2) - M, (M - np.linalg.matrix_power(M, steps + 1)) @ w0) / steps
+        settled += np.linalg.norm(mean) <= 0.01 * np.linalg.norm(w0)
+    assert 0 < settled < 4  # the grid straddles the threshold: the count is not trivially all or none
+    assert row["average"] == {"settled": settled, "settled_not_converged": settled, "fraction": 0.01}

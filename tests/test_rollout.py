@@ -1,3 +1,5 @@
+import chex
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -162,3 +164,45 @@ def test_a_non_finite_start_is_an_error_not_a_divergence():
         jg.rollout(game, optax.sgd(0.1), jg.Joint(jnp.nan, 0.0), 5)
     with pytest.raises(ValueError, match="sweep: `w0.theta` has non-finite"):
         jg.sweep(game, lambda h: optax.sgd(h["lr"]), jg.Joint(0.0, jnp.inf), {"lr": jnp.ones(2)}, 5)
+
+
+# --------------------------------------------------------------------------- averaged iterates
+
+
+def test_the_average_of_alternating_gd_on_a_bilinear_game_in_closed_form():
+    """Alternating GD on ``f = x y`` is the linear map ``M`` with ``|eig| = 1`` (it cycles); the
+    uniform average of ``w_1..w_T`` is ``(1/T) (I - M)^-1 (M - M^(T+1)) w_0``, and the EMA is the
+    recursion from ``a_0 = w_0`` written out in the test."""
+    eta, T, w0 = 0.3, 200, jg.Joint(jnp.asarray(1.0), jnp.asarray(0.5))
+    game = jg.zero_sum(lambda x, y: x * y)
+    tx = jg.transforms.alternating(optax.sgd(eta))
+    M = np.array([[1.0 - eta**2, -eta], [eta, 1.0]])  # the discriminator first: y' = y + eta x, x' = x - eta y'
+    z0 = np.array([1.0, 0.5])
+    uniform = np.linalg.solve(np.eye(2) - M, (M - np.linalg.matrix_power(M, T + 1)) @ z0) / T
+    out = jg.rollout(game, tx, w0, T, average="uniform")
+    np.testing.assert_allclose([out.average.phi, out.average.theta], uniform, rtol=1e-10, atol=1e-13)
+    assert np.linalg.norm(uniform) < 0.05 < np.linalg.norm([out.final.phi, out.final.theta])  # it cycles, the mean settles
+    a, z = z0.copy(), z0.copy()
+    for _ in range(T):
+        z = M @ z
+        a = 0.9 * a + 0.1 * z
+    ema = jg.rollout(game, tx, w0, T, average=("ema", 0.9)).average
+    np.testing.assert_allclose([ema.phi, ema.theta], a, rtol=1e-10)
+
+
+def test_a_sweep_averages_every_run_as_its_rollout_does():
+    game, w0 = jg.games.dirac("wgan"), jg.Joint(jnp.asarray(1.0), jnp.asarray(0.0))
+    make_tx = lambda h: jg.transforms.extragradient(optax.sgd(h["lr"]))
+    lrs = jnp.asarray([0.1, 0.4])
+    res = jg.sweep(game, make_tx, w0, {"lr": lrs}, 60, average=("ema", 0.5))
+    for i, lr in enumerate(lrs):
+        one = jg.rollout(game, make_tx, w0, 60, hyperparams={"lr": lr}, average=("ema", 0.5)).average
+        chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], res.average), one, rtol=1e-12)
+    assert jg.sweep(game, make_tx, w0, {"lr": lrs}, 60).average is None
+
+
+@pytest.mark.parametrize("bad", ["mean", ("ema", 1.0), ("ema", -0.1), ("ema",), 3])
+def test_an_unknown_average_is_refused_naming_the_forms(bad):
+    with pytest.raises(ValueError, match="`average` must be None, 'uniform' or \\('ema', decay\\)"):
+        jg.rollout(jg.games.dirac("wgan"), optax.sgd(0.1), jg.Joint(1.0, 0.0), 5, average=bad)
+

@@ -237,3 +237,36 @@ def test_spectra_with_a_make_tx_take_new_hyperparameters_without_compiling():
     with counting() as c:
         jax.block_until_ready(jg.spectral_radius(game, sgd, w, hyperparams={"lr": 0.4}))
     assert c == {"compiles": 0, "traces": 0}, c
+
+
+# --------------------------------------------------------------------------- periodic schedules
+
+LRS = jnp.asarray([0.5, 0.1, 0.05])
+CYCLIC = optax.sgd(lambda count: LRS[count % 3])
+
+
+def test_a_cyclic_schedule_is_analysed_over_its_period():
+    """SimGD on the Dirac-GAN with learning rates cycling through (0.5, 0.1, 0.05): the cycle map
+    is the product of ``[[1, -eta], [eta, 1]]`` over the cycle (from the default state, one step
+    in), its radius per step ``prod(1 + eta^2)^(1/6)``; a multiple of the period gives the same."""
+    game = jg.games.dirac("wgan")
+    m = np.eye(2)
+    for eta in (0.1, 0.05, 0.5):
+        m = np.array([[1.0, -eta], [eta, 1.0]]) @ m
+    np.testing.assert_allclose(jg.update_jacobian(game, CYCLIC, game.equilibrium, period=3, cycle=True), m, rtol=1e-12)
+    expected = float(np.prod(1 + np.asarray(LRS) ** 2)) ** (1 / 6)
+    for period in (3, 6):
+        np.testing.assert_allclose(jg.spectral_radius(game, CYCLIC, game.equilibrium, period=period), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="never repeats.*`period=k`"):
+        jg.spectral_radius(game, CYCLIC, game.equilibrium)
+
+
+@pytest.mark.parametrize("tx, period", [(CYCLIC, 2), (optax.sgd(optax.cosine_decay_schedule(0.1, 100)), 5)],
+                         ids=["another period", "a decaying schedule"])
+def test_a_period_the_schedule_does_not_have_is_refused(tx, period):
+    game = jg.games.dirac("wgan")
+    with pytest.raises(ValueError, match=f"does not repeat every `period` = {period} steps"):
+        jg.spectral_radius(game, tx, game.equilibrium, period=period)
+    with pytest.raises(ValueError, match="`period`"):
+        jg.update_jacobian(game, tx, game.equilibrium, period=period)
+    assert np.isnan(jax.jit(lambda w: jg.spectral_radius(game, tx, w, period=period))(game.equilibrium))

@@ -53,7 +53,7 @@ from .jacobian import (
     of_field_jacobian,
     player_sizes,
 )
-from .step_map import settle, split_state, step_map
+from .step_map import off_period, settle, split_state, step_map
 
 _DENSE_EIG_LIMIT = 8192
 
@@ -477,7 +477,7 @@ def _spectrum_at(a, w):
 # --------------------------------------------------------------------------- update maps
 
 
-@entry("w", chunk_size=Maybe(Integer(1)), cycle=Flag())
+@entry("w", chunk_size=Maybe(Integer(1)), cycle=Flag(), period=Maybe(Integer(1)))
 def update_jacobian(
     game: Game,
     tx,
@@ -487,6 +487,7 @@ def update_jacobian(
     chunk_size: Optional[int] = None,
     hyperparams=None,
     cycle: bool = False,
+    period: Optional[int] = None,
 ) -> jax.Array:
     """Jacobian of one whole step of an optax algorithm, over parameters and dynamic state.
 
@@ -511,8 +512,12 @@ def update_jacobian(
     ``sync_period`` steps) or never repeats (a schedule, a bias correction). By default this
     is one step's Jacobian at the phase of ``state``; ``cycle=True`` gives the Jacobian of the
     step's whole period of ``k`` steps from ``state`` (``jg.spectral_radius`` is
-    ``rho(cycle)^(1/k)``). A non-finite Jacobian at a finite point (the step is not
-    differentiable there: Adam at a zero second moment) raises.
+    ``rho(cycle)^(1/k)``). A step whose hyperparameters cycle (a cyclic learning-rate schedule
+    read from optax's step count) is periodic when ``period=k`` declares it: the map is checked
+    to repeat every ``k`` steps (its value and derivative at every step of the cycle against
+    the next cycles', ``PERIOD_CHECKS``), and a ``period`` it does not have is refused. A
+    non-finite Jacobian at a finite point (the step is not differentiable there: Adam at a zero
+    second moment) raises.
 
     Compiled once per structure: cached by the identity of ``game`` and ``tx`` and the
     static options; ``w``, ``state`` and ``hyperparams`` are traced. For a new learning
@@ -531,6 +536,8 @@ def update_jacobian(
       chunk_size: JVPs per batch (static).
       hyperparams: the pytree handed to ``tx`` when it is a ``make_tx`` (traced).
       cycle: the Jacobian of the step's whole period instead of one step (static).
+      period: the period ``k >= 1`` of a step whose map depends on the step count (a cyclic
+        schedule), checked; the step's period is then ``k`` (static).
 
     Returns:
       Square array of size ``n + n_dynamic_state``.
@@ -545,10 +552,12 @@ def update_jacobian(
       >>> [[round(float(x), 6) for x in row] for row in m]
       [[1.0, -0.1], [0.1, 1.0]]
     """
-    return _of_step("update_jacobian", False, game, tx, w, state, chunk_size, hyperparams, cycle)
+    return _of_step(
+        "update_jacobian", False, game, tx, w, state, chunk_size, hyperparams, cycle, period
+    )
 
 
-def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=False):
+def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=False, period=None):
     """The entry point of ``update_jacobian`` (``radius=False``) and ``spectral_radius``."""
     game = check_game(game, where)
     w = check_point(game, w, where)
@@ -556,14 +565,28 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
     check_tx(tx, where, hyperparams)
     check_state(tx, w, state, where, hyperparams)
     Flag().check(cycle, where, "cycle")
-    options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle)
-    out, first = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
+    period = None if period is None else int(period)
+    options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle, period)
+    out, (first, off) = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
         w, state, hyperparams
     )
     if not isinstance(first, jax.core.Tracer) and bool(first):
         raise ValueError(FIRST_STEP_MSG)
+    if not isinstance(off, jax.core.Tracer) and bool(off):
+        raise ValueError(
+            OFF_PERIOD_MSG.format(where=where, period=period, twice=2 * period, ten=10 * period)
+        )
     check_differentiable_step(out, where)
     return out
+
+
+#: why a declared ``period`` is refused
+OFF_PERIOD_MSG = (
+    "{where}: the step's map does not repeat every `period` = {period} steps: at some step of "
+    "the cycle its value or derivative differs from the one {period}, {twice} or {ten} steps "
+    "later (a schedule with another period, or one that decays). Give the period of the "
+    "schedule's cycle, or measure the rate with `rollout`/`sweep`."
+)
 
 
 def check_differentiable_step(value, where: str) -> None:
@@ -583,19 +606,25 @@ def check_differentiable_step(value, where: str) -> None:
         )
 
 
-def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cycle):
+def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cycle, period=None):
     where = "spectral_radius" if radius else "update_jacobian"
 
     def program(w, state, hyperparams):
         h = read_checked(hyperparams) if with_hyperparams else None
         t = tx_at(tx, h, where)
-        first = jnp.asarray(False)
+        first, off = jnp.asarray(False), jnp.asarray(False)
         if radius:
-            out, first = _radius_and_first_step(game, t, w, state, chunk_size)
+            out, first, off = _radius_and_first_step(
+                game, t, w, state, chunk_size, period=period, flags=True
+            )
         else:
-            out = step_jacobian(game, t, w, state, chunk_size, cycle=cycle)
+            step, s, structure = _step_and_structure(game, t, w, state)
+            if period is not None:
+                off = off_period(step, w, s, structure, period)
+                structure = structure._replace(period=period, never_repeats=None)
+            out = _map_jacobian(step, w, s, structure, structure.period if cycle else 1, chunk_size)
         check_read(h, where)
-        return out, first
+        return out, (first, off)
 
     return program
 
@@ -646,27 +675,41 @@ def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax
     return dense_jacobian(map_flat, z0, chunk_size)
 
 
-def step_spectral_radius(game: Game, tx, w: Joint, state=None, chunk_size: int = 16) -> jax.Array:
+def step_spectral_radius(
+    game: Game, tx, w: Joint, state=None, chunk_size: int = 16, *, dominant: bool = False
+):
     """The traceable body of ``spectral_radius``: ``rho(cycle)^(1/k)`` over the step's period
-    ``k`` (``k = 1``: one step), over its dynamic state; a map that never repeats is refused."""
-    return _radius_and_first_step(game, tx, w, state, chunk_size)[0]
+    ``k`` (``k = 1``: one step), over its dynamic state; a map that never repeats is refused.
+    With ``dominant``, ``(radius, the cycle's eigenvalue of largest modulus)``."""
+    out = _radius_and_first_step(game, tx, w, state, chunk_size, dominant=dominant)
+    return (out[0], out[-1]) if dominant else out[0]
 
 
-def _radius_and_first_step(game, tx, w, state, chunk_size):
+def _radius_and_first_step(
+    game, tx, w, state, chunk_size, *, period=None, flags=False, dominant=False
+):
     """``(radius, at a first step)``: the radius is NaN where a ``state`` given is at a first step
-    (``_unsettled``), whose map is taken once and has no rate."""
+    (``_unsettled``), whose map is taken once and has no rate. With a declared ``period`` the
+    map's period is checked (``off_period``; NaN where it fails), and with ``flags`` the check's
+    flag is returned third."""
     given = state is not None
     step, state, structure = _step_and_structure(game, tx, w, state)
+    off = jnp.asarray(False)
+    if period is not None:
+        off = off_period(step, w, state, structure, period)
+        structure = structure._replace(period=period, never_repeats=None)
     if structure.never_repeats is not None:
         raise ValueError(
             "spectral_radius: the step's map depends on time and never repeats, "
             f"so it has no spectral radius: {structure.never_repeats}. "
             "Use a constant-in-time form of the optimiser "
-            "(no schedule, no bias correction) or measure the rate with `rollout`/`sweep` "
+            "(no schedule, no bias correction), declare the period of a schedule that cycles "
+            "(`period=k`), or measure the rate with `rollout`/`sweep` "
             "(`jg.update_jacobian` still gives one step's Jacobian at the state's step count)."
         )
     m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
-    rho = jnp.max(jnp.abs(eigvals(m)))
+    lam = eigvals(m)
+    rho = jnp.max(jnp.abs(lam))
     rho = rho if structure.period == 1 else rho ** (1.0 / structure.period)
     first = jnp.asarray(False)
     if given and structure.settled:
@@ -674,7 +717,9 @@ def _radius_and_first_step(game, tx, w, state, chunk_size):
         # under jit; the entry point refuses a concrete one, see FIRST_STEP_MSG)
         first = _unsettled(step, w, state, structure)
         rho = jnp.where(first, jnp.nan, rho)
-    return rho, first
+    rho = jnp.where(off, jnp.nan, rho)
+    out = (rho, first, off) if flags else (rho, first)
+    return out + (lam[jnp.argmax(jnp.abs(lam))],) if dominant else out
 
 
 #: why ``spectral_radius`` refuses a state at a first step
@@ -687,9 +732,16 @@ FIRST_STEP_MSG = (
 )
 
 
-@entry("w", chunk_size=Maybe(Integer(1)))
+@entry("w", chunk_size=Maybe(Integer(1)), period=Maybe(Integer(1)))
 def spectral_radius(
-    game: Game, tx, w: Joint, state=None, *, chunk_size: Optional[int] = None, hyperparams=None
+    game: Game,
+    tx,
+    w: Joint,
+    state=None,
+    *,
+    chunk_size: Optional[int] = None,
+    hyperparams=None,
+    period: Optional[int] = None,
 ) -> jax.Array:
     """Spectral radius of the step per step: ``rho(J)`` of the step's Jacobian.
 
@@ -705,7 +757,10 @@ def spectral_radius(
     ``J_cycle`` the Jacobian of the whole period (``update_jacobian(..., cycle=True)``): the
     rate per step of the runs. A step whose map never repeats (a learning-rate schedule, a bias
     correction: a counter it reads that no stage declares periodic) has no spectral radius
-    and raises with the reason, as does a step that is not differentiable at the point.
+    and raises with the reason, as does a step that is not differentiable at the point. A
+    schedule that cycles every ``k`` steps (a cyclic learning rate) is analysed over its cycle
+    with ``period=k``: ``rho(J_cycle)^(1/k)``, the period checked as ``update_jacobian`` checks
+    it (a ``period`` the map does not have raises; NaN under ``jit``).
 
     Below one: the algorithm converges locally (linearly, at that rate per step) to the
     fixed point; above one: it is locally unstable. Compiled once per ``(game, tx,
@@ -713,7 +768,8 @@ def spectral_radius(
     learning rate from one program (a key ``make_tx`` never reads raises).
 
     Raises:
-      ValueError: the map never repeats, or is not differentiable at the point.
+      ValueError: the map never repeats, does not have the declared ``period``, or is not
+        differentiable at the point.
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -725,4 +781,6 @@ def spectral_radius(
       ... 6) for lr in (0.1, 0.2)]
       [1.004988, 1.019804]
     """
-    return _of_step("spectral_radius", True, game, tx, w, state, chunk_size, hyperparams)
+    return _of_step(
+        "spectral_radius", True, game, tx, w, state, chunk_size, hyperparams, period=period
+    )

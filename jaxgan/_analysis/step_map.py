@@ -11,6 +11,7 @@ from typing import NamedTuple, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from .._core.algebra import lcm, resolve
 from .._core.field import game_field
@@ -29,6 +30,7 @@ class StepMap(NamedTuple):
       settled: integer leaves the map reads but sets to a constant (a first-step flag, such
         as optax's optimistic GD's ``is_initial_step``): from the second step on the map is
         the one with their settled value, which the analysis uses.
+      counters: integer leaves the map reads and advances (step counts), declared or not.
     """
 
     dynamic: Tuple[bool, ...]
@@ -36,6 +38,7 @@ class StepMap(NamedTuple):
     period: int
     never_repeats: Optional[str]
     settled: Tuple[int, ...] = ()
+    counters: Tuple[int, ...] = ()
 
 
 def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
@@ -61,7 +64,7 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
     counters = (
         None  # the stages' declared counters, resolved only when the map reads an integer leaf
     )
-    period, reasons, settled = 1, [], []
+    period, reasons, settled, counting = 1, [], [], []
     wanted = list(range(n_w)) + [n_w + i for i, d in enumerate(dynamic) if d]
     computed = depends(jaxpr, [True] * len(jaxpr.invars))
     for i, is_float in enumerate(inexact):
@@ -75,6 +78,7 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
         if not computed[n_w + i]:
             settled.append(i)
             continue
+        counting.append(i)
         if counters is None:
             counters = resolve(
                 tx, game_field(game), game_field(game)(w), state, w, {"game": game}
@@ -91,8 +95,62 @@ def step_map(game: Game, tx, step, w: Joint, state) -> StepMap:
                 "enters the map, so the map changes every step and never repeats"
             )
     return StepMap(
-        tuple(dynamic), tuple(constants), period, "; ".join(reasons) or None, tuple(settled)
+        tuple(dynamic),
+        tuple(constants),
+        period,
+        "; ".join(reasons) or None,
+        tuple(settled),
+        tuple(counting),
     )
+
+
+def shift_counters(state, structure: StepMap, by: int):
+    """``state`` with every step count the map reads (``StepMap.counters``) advanced by ``by``."""
+    if not structure.counters or by == 0:
+        return state
+    leaves, treedef = jax.tree.flatten(state)
+    return jax.tree.unflatten(
+        treedef,
+        [
+            (x + jnp.asarray(by, jnp.result_type(x))) if i in structure.counters else x
+            for i, x in enumerate(leaves)
+        ],
+    )
+
+
+#: the multiples ``m`` of a declared period ``k`` whose maps are compared with the first
+#: cycle's: the map at step count ``c + m k`` must equal the one at ``c`` for every ``c`` of the
+#: cycle (two neighbouring cycles and a distant one)
+PERIOD_CHECKS = (1, 2, 10)
+
+
+def off_period(step, w, state, structure: StepMap, period: int) -> jax.Array:
+    """Whether the map does *not* repeat every ``period`` steps from ``state``'s phase: for each
+    step ``c`` of the cycle and each multiple ``m`` in ``PERIOD_CHECKS``, the map's value and its
+    derivative along a fixed direction at step count ``c + m k`` are compared with those at ``c``
+    (to rounding). The derivative matters: at a fixed point every step's value is the same."""
+    s_diff, merge = split_state(state, structure.dynamic)
+    z0, unravel = ravel_pytree((w, s_diff))
+    direction = jax.random.normal(jax.random.PRNGKey(0), z0.shape, z0.dtype)
+
+    def at(shift):
+        def one(z):
+            w_, s_ = unravel(z)
+            w_, s_ = step(w_, shift_counters(merge(s_), structure, shift))
+            return ravel_pytree((w_, split_state(s_, structure.dynamic)[0]))[0]
+
+        value, tangent = jax.jvp(one, (z0,), (direction,))
+        return jnp.concatenate([value, tangent])
+
+    tol = 1e3 * jnp.finfo(z0.dtype).eps
+    bad = jnp.asarray(False)
+    for c in range(period):
+        base = at(c)
+        scale = 1.0 + jnp.max(jnp.abs(base))
+        for m in PERIOD_CHECKS:
+            other = at(c + m * period)
+            bad = bad | ~(jnp.max(jnp.abs(other - base)) <= tol * scale)
+    return bad
 
 
 def settle(step, w, state, structure: StepMap):

@@ -118,7 +118,7 @@ RULE: Dict[Tuple[Role, Role], Rule] = {
         True,
         unless=Property(Side.BEFORE, "moves_once"),
         why="{after} after {before} would project once per round, "
-        "not after each step {before} takes: put it in the inner optimiser, {form}.",
+        "not after each step {before} takes: {inner_remedy}.",
     ),
     (P, C): Rule(
         False,
@@ -335,6 +335,9 @@ def check_pair(before: Info, after: Info) -> None:
         if before.form
         else f"`{call(before)}(...)`",
         remedy=_projection_remedy(after, before),
+        inner_remedy=f"put it in the inner optimiser, {before.form.format(after_call=call(after))}"
+        if before.form
+        else f"{before.name} has no inner optimiser to project in, so it has no projected form",
     )
     raise ValueError(
         f"{message} (step algebra: a {after.role.value} may not follow a {before.role.value} here)"

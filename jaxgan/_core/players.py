@@ -189,6 +189,8 @@ TWO_PLAYER_ONLY = {
     "path_angle": "it measures the angle between a generator's and a discriminator's update",
     "manifold": "the manifold grad_theta l_d = 0 is the discriminator's best response "
     "to the generator",
+    "unrolled": "the generator differentiates its loss through the discriminator's unrolled "
+    "steps: one generator and one discriminator",
 }
 
 

@@ -12,15 +12,18 @@ the step's Jacobian (of its cycle, for a periodic step) on the unit circle say i
 
 from __future__ import annotations
 
+import itertools
 from typing import Dict, NamedTuple, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 from .._analysis.eig import eigvals
-from .._analysis.spectral import step_jacobian, step_spectral_radius
+from .._analysis.spectral import _step_and_structure, step_jacobian, step_spectral_radius
+from .._analysis.step_map import split_state
 from .._core.field import checked_equilibrium
 from .._core.game import GAME_TYPES
 from .._validation.cache import compiled
@@ -49,6 +52,16 @@ class Crossing(NamedTuple):
       eigenvalues: the eigenvalues of the step's Jacobian (of its cycle, for a periodic step) on
         the unit circle there.
       stable_below: whether the step is stable just below ``value`` (else just above).
+      criticality: ``"supercritical"`` (a small stable cycle is born on the unstable side: a
+        2-cycle at a flip, an invariant circle at a Neimark-Sacker crossing),
+        ``"subcritical"`` (an unstable one dies there: runs past the value leave the
+        neighbourhood), ``"degenerate"`` (the cubic normal-form coefficient vanishes: higher
+        orders decide), or ``None`` where the normal form does not give it (a fold, a strong
+        resonance ``theta = pi/2, 2 pi/3`` of a Neimark-Sacker crossing), ``why`` says.
+      coefficient: the normal form's cubic coefficient: for a flip ``c`` (the 2-cycle map is
+        ``x -> x - 2 c x^3``: supercritical when ``c > 0``), for a Neimark-Sacker crossing the
+        first Lyapunov coefficient ``d`` of the map (supercritical when ``d < 0``); NaN for a fold.
+      why: why ``criticality`` is ``None`` (empty otherwise).
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -64,6 +77,9 @@ class Crossing(NamedTuple):
     kind: str
     eigenvalues: Tuple[complex, ...]
     stable_below: bool
+    criticality: Optional[str] = None
+    coefficient: float = float("nan")
+    why: str = ""
 
 
 class Boundary(NamedTuple):
@@ -140,6 +156,157 @@ def _spectrum_program(target, make_tx, name, fixed_keys, has_w):
     return program
 
 
+def _map_at(game, tx, w):
+    """``(F, z*)``: the step's map over its period on the flat ``z = (w, dynamic state)`` and
+    the fixed point it is expanded at (the equilibrium, the state one step in)."""
+    step, state, structure = _step_and_structure(game, tx, w, None)
+    s_diff, merge = split_state(state, structure.dynamic)
+    z0, unravel = ravel_pytree((w, s_diff))
+
+    def F(z):
+        w_, s_ = unravel(z)
+        s_ = merge(s_)
+        for _ in range(structure.period):
+            w_, s_ = step(w_, s_)
+        return ravel_pytree((w_, split_state(s_, structure.dynamic)[0]))[0]
+
+    return F, z0
+
+
+def _derivative(F, z, vectors):
+    """``D^m F(z)[v_1, ..., v_m]`` for real vectors, by nested JVPs."""
+    if not vectors:
+        return F(z)
+    *rest, last = vectors
+    return jax.jvp(lambda y: _derivative(F, y, rest), (z,), (last,))[1]
+
+
+def _multilinear(F, z, vectors):
+    """``D^m F(z)`` at complex vectors, by multilinearity over their real and imaginary parts."""
+    total = 0.0
+    for parts in itertools.product((0, 1), repeat=len(vectors)):
+        factor = 1j ** sum(parts)
+        real = [jnp.real(v) if p == 0 else jnp.imag(v) for v, p in zip(vectors, parts)]
+        total = total + factor * _derivative(F, z, real)
+    return total
+
+
+def _criticality_program(target, make_tx, name, fixed_keys, has_w, kind):
+    """The cubic normal-form coefficient of the map at a flip (``c``) or a Neimark-Sacker
+    crossing (``d``, the first Lyapunov coefficient of a map), by the center-manifold formulas
+    with multilinear derivatives from nested JVPs (Kuznetsov, Elements of Applied Bifurcation
+    Theory, sections 5.4 and 5.5)."""
+
+    def program(v, fixed, w_star):
+        game, tx, w = _parts(target, make_tx, name, fixed, w_star if has_w else None)(v)
+        F, z = _map_at(game, tx, w)
+        A = jax.jacfwd(F)(z)
+        n = A.shape[0]
+        eye = jnp.eye(n, dtype=A.dtype)
+        lam, right = jnp.linalg.eig(A)
+        lam_t, left = jnp.linalg.eig(A.T)
+        if kind == "flip":
+            i = jnp.argmin(jnp.abs(lam + 1.0))
+            j = jnp.argmin(jnp.abs(lam_t + 1.0))
+            q, p = jnp.real(right[:, i]), jnp.real(left[:, j])
+            p = p / (p @ q)
+            B = lambda x, y: _derivative(F, z, [x, y])
+            C = lambda x, y, u: _derivative(F, z, [x, y, u])
+            inner = jnp.linalg.solve(A - eye, B(q, q))
+            return (p @ C(q, q, q)) / 6.0 - (p @ B(q, inner)) / 2.0
+        # Neimark-Sacker: the pair e^{+- i theta} on the unit circle, q for e^{i theta}
+        top = jnp.abs(jnp.abs(lam) - 1.0) + jnp.where(jnp.imag(lam) > 0, 0.0, jnp.inf)
+        i = jnp.argmin(top)
+        mu = lam[i]
+        j = jnp.argmin(jnp.abs(lam_t - jnp.conj(mu)))
+        q, p = right[:, i], left[:, j]
+        p = p / jnp.conj(jnp.vdot(p, q))  # <p, q> = conj(p) . q = 1
+        B = lambda x, y: _multilinear(F, z, [x, y])
+        C = lambda x, y, u: _multilinear(F, z, [x, y, u])
+        qb = jnp.conj(q)
+        ceye = eye.astype(lam.dtype)
+        term = (
+            jnp.vdot(p, C(q, q, qb))
+            + 2.0 * jnp.vdot(p, B(q, jnp.linalg.solve(ceye - A, B(q, qb))))
+            + jnp.vdot(p, B(qb, jnp.linalg.solve(mu**2 * ceye - A, B(q, q))))
+        )
+        return 0.5 * jnp.real(jnp.conj(mu) * term)
+
+    return program
+
+
+#: a normal-form coefficient within this of zero (times ``sqrt(eps)`` and the Jacobian's scale)
+#: is degenerate: the crossing's criticality is decided by higher orders
+DEGENERATE = 100.0
+#: the strong resonances of a Neimark-Sacker crossing, ``e^{i theta}`` a root of unity of these
+#: orders: the cubic normal form does not hold there
+RESONANCES = (1, 2, 3, 4)
+
+
+def _criticality(kind, eigenvalues, coefficient, eps):
+    """``(criticality, why)`` from a crossing's kind and its normal-form coefficient."""
+    if kind == "fold":
+        return None, (
+            "an eigenvalue through +1 at a fixed point that persists on both sides (the "
+            "equilibrium): a transcritical or pitchfork crossing, whose criticality the cubic "
+            "normal form of a fold does not give"
+        )
+    if kind == "neimark_sacker":
+        theta = abs(np.angle(eigenvalues[0]))
+        for order in RESONANCES:
+            for m in range(1, order):
+                if abs(theta - 2 * np.pi * m / order) < 1e-6:
+                    return None, (
+                        f"a strong resonance (e^(i theta) a root of unity of order {order}, "
+                        f"theta = {theta:.6g}): the cubic normal form does not hold there"
+                    )
+    if not np.isfinite(coefficient):
+        return None, "the normal-form coefficient is not finite at the crossing"
+    if abs(coefficient) <= DEGENERATE * np.sqrt(eps):
+        return "degenerate", ""
+    super_ = coefficient > 0 if kind == "flip" else coefficient < 0
+    return ("supercritical" if super_ else "subcritical"), ""
+
+
+def grid_brackets(radius: np.ndarray):
+    """``(brackets, sign)``: the pairs ``(i, j)`` of grid indices between which ``radius - 1``
+    changes sign (``i``, ``j`` the nearest points with a definite sign: strictly beyond
+    ``ON_CIRCLE sqrt(eps)`` of one, and not NaN), and each point's sign (``0``: indefinite)."""
+    radius = np.asarray(radius)
+    tol = ON_CIRCLE * float(np.sqrt(np.finfo(radius.dtype).eps))
+    sign = np.where(radius < 1.0 - tol, -1, np.where(radius > 1.0 + tol, 1, 0))
+    sign = np.where(np.isnan(radius), 0, sign)
+    brackets = []
+    last = None  # the last grid index with a definite sign
+    for i, sg in enumerate(sign):
+        if sg == 0:
+            continue
+        if last is not None and sign[last] != sg:
+            brackets.append((last, i))
+        last = i
+    return brackets, sign
+
+
+def grid_crossings(values, radius, dominant) -> list:
+    """The crossings of radius one that a grid shows, without refining them: for each bracket
+    ``(i, j)`` of ``grid_brackets``, the interval ``(values[i], values[j])`` it lies in, whether
+    the step is stable below it, and its kind from the eigenvalue of largest modulus at the
+    grid point on the unstable side (``dominant``, e.g. ``StabilityMap.dominant``)."""
+    out = []
+    brackets, sign = grid_brackets(radius)
+    for i, j in brackets:
+        unstable = j if sign[j] > 0 else i
+        kind, _ = _kind(np.asarray([dominant[unstable]]))
+        out.append(
+            {
+                "between": [float(values[i]), float(values[j])],
+                "kind": kind,
+                "stable_below": bool(sign[i] < 0),
+            }
+        )
+    return out
+
+
 def _kind(lam: np.ndarray) -> Tuple[str, Tuple[complex, ...]]:
     """The kind of crossing from the eigenvalues of the cycle's Jacobian: those of largest
     modulus (within ``1e-6`` of it) decide."""
@@ -177,9 +344,12 @@ def stability_boundary(
     strictly above on the other) is refined by bisection to about ``1e-12`` of a grid cell, and
     the eigenvalues on the unit circle there give its kind: ``+1`` a fold, ``-1`` a flip (period
     doubling: the oscillating loss curve), a complex pair a Neimark-Sacker crossing (rotation). A
-    radius that touches one and turns back is not a crossing. Whether a crossing is
-    supercritical (a small stable cycle is born) or subcritical needs the map's normal form,
-    which this does not compute: ``jg.rollout`` past the value shows which.
+    radius that touches one and turns back is not a crossing. Each flip and Neimark-Sacker
+    crossing says whether it is supercritical (a small stable cycle is born past it) or
+    subcritical (runs past it leave the equilibrium's neighbourhood), from the cubic coefficient
+    of the map's normal form on its center manifold (``Crossing.coefficient``): for gradient
+    descent on ``a/2 x^2 + b/3 x^3 + c/4 x^4`` the flip at ``2/a`` has ``c_flip = 4 b^2 / a^2 -
+    2 c / a``, supercritical when positive.
 
     For SimGD on ``mu/2 x^2 + s x y - mu/2 y^2`` the crossing is a Neimark-Sacker one at
     ``lr = 2 mu / (mu^2 + s^2)``; gradient descent on a potential with largest curvature ``L``
@@ -265,17 +435,7 @@ def _stability_boundary(target, make_tx, name, bounds, w_star, fixed, points, wh
         "stability_boundary grid", _grid_program, objects, keys[:2] + (int(points),) + keys[2:]
     )(jnp.asarray(low), jnp.asarray(high), fixed_, w_star)
     grid, radius = np.asarray(grid), np.asarray(radius)
-    tol = ON_CIRCLE * float(np.sqrt(np.finfo(radius.dtype).eps))
-    sign = np.where(radius < 1.0 - tol, -1, np.where(radius > 1.0 + tol, 1, 0))
-    sign = np.where(np.isnan(radius), 0, sign)
-    brackets = []
-    last = None  # the last grid index with a definite sign
-    for i, sg in enumerate(sign):
-        if sg == 0:
-            continue
-        if last is not None and sign[last] != sg:
-            brackets.append((last, i))
-        last = i
+    brackets, sign = grid_brackets(radius)
     crossings = []
     if brackets:
         a = jnp.asarray([grid[i] for i, _ in brackets])
@@ -287,7 +447,19 @@ def _stability_boundary(target, make_tx, name, bounds, w_star, fixed, points, wh
             )
         )
         spectrum = compiled("stability_boundary spectrum", _spectrum_program, objects, keys)
+        eps = float(np.finfo(radius.dtype).eps)
         for (i, _), v in zip(brackets, values):
             kind, on_circle = _kind(np.asarray(spectrum(jnp.asarray(v), fixed_, w_star)))
-            crossings.append(Crossing(float(v), kind, on_circle, bool(sign[i] < 0)))
+            coefficient = float("nan")
+            if kind != "fold":
+                normal_form = compiled(
+                    "stability_boundary normal form", _criticality_program, objects, keys + (kind,)
+                )
+                coefficient = float(normal_form(jnp.asarray(v), fixed_, w_star))
+            criticality, why = _criticality(kind, on_circle, coefficient, eps)
+            crossings.append(
+                Crossing(
+                    float(v), kind, on_circle, bool(sign[i] < 0), criticality, coefficient, why
+                )
+            )
     return Boundary(tuple(crossings), name, grid, radius)

@@ -52,6 +52,9 @@ class Rollout(NamedTuple):
         ``-1`` if none.
       record_every: the steps between two records of ``trajectory`` (an ``int32`` array, so
         the result ``vmap``s); ``measured_rate`` reads it.
+      average: with ``average=``, the averaged iterate after the last step: the uniform mean
+        of ``w_1, ..., w_T``, or the exponential moving average ``a_t = d a_{t-1} + (1 - d)
+        w_t`` from ``a_0 = w_0``; ``None`` otherwise.
 
     Examples:
       >>> import optax, jaxgan as jg
@@ -66,6 +69,7 @@ class Rollout(NamedTuple):
     finite: jax.Array
     first_nonfinite: jax.Array
     record_every: jax.Array = 1
+    average: PyTree = None
 
 
 def _all_finite(tree) -> jax.Array:
@@ -82,15 +86,46 @@ def _check_steps(steps, record_every, where):
     return int(steps), int(record_every)
 
 
+def check_average(average, where: str):
+    """``average`` as ``None``, ``("uniform",)`` or ``("ema", decay)`` (``0 <= decay < 1``), or
+    a ``ValueError`` naming the argument and the accepted forms."""
+    if average is None:
+        return None
+    if isinstance(average, str) and average == "uniform":
+        return ("uniform",)
+    if isinstance(average, tuple) and len(average) == 2 and average[0] == "ema":
+        decay = average[1]
+        if (
+            isinstance(decay, (int, float, np.floating, np.integer))
+            and not isinstance(decay, bool)
+            and 0.0 <= float(decay) < 1.0
+        ):
+            return ("ema", float(decay))
+    raise ValueError(
+        f"{where}: `average` must be None, 'uniform' or ('ema', decay) with a decay in [0, 1), "
+        f"got {average!r}."
+    )
+
+
+def _average_step(average, avg, w, t):
+    """The running average after step ``t`` (1-based) with iterate ``w``."""
+    if average[0] == "uniform":
+        return jax.tree.map(lambda a, x: a + (x - a) / t.astype(a.dtype), avg, w)
+    decay = average[1]
+    return jax.tree.map(lambda a, x: decay * a + (1 - decay) * x, avg, w)
+
+
 def _joined_rollout(out, join, given):
     """A rollout of equinox players: its points whole again (a recorded ``record(w)`` is the
     user's)."""
     trajectory = out.trajectory if given.get("record") is not None else join(out.trajectory)
-    return out._replace(final=join(out.final), trajectory=trajectory)
+    average = None if out.average is None else join(out.average)
+    return out._replace(final=join(out.final), trajectory=trajectory, average=average)
 
 
 def _joined_sweep(out, join, given):
-    return out._replace(final=join(out.final), trajectory=join(out.trajectory))
+    average = None if out.average is None else join(out.average)
+    return out._replace(final=join(out.final), trajectory=join(out.trajectory), average=average)
 
 
 @entry(
@@ -111,6 +146,7 @@ def rollout(
     state=None,
     key: Optional[jax.Array] = None,
     hyperparams: Optional[PyTree] = None,
+    average=None,
 ) -> Rollout:
     """Run ``steps`` steps of algorithm ``tx`` on ``game`` from ``w0`` under ``lax.scan``.
 
@@ -142,6 +178,10 @@ def rollout(
       state: initial optimiser state; default ``tx.init(w0)``.
       key: the stochastic game's key.
       hyperparams: the pytree handed to ``tx`` when ``tx`` is a ``make_tx`` (traced).
+      average: ``None``, ``"uniform"`` (the mean of ``w_1, ..., w_T``) or ``("ema", decay)``
+        (``a_0 = w_0``, ``a_t = decay a_{t-1} + (1 - decay) w_t``): ``Rollout.average`` (static).
+        Averaged iterates converge where the iterates cycle (a bilinear game under
+        extragradient or SimGD with a small step: Yazici et al. 2019).
 
     Returns:
       A ``Rollout``.
@@ -174,16 +214,17 @@ def rollout(
     check_tx(tx, "rollout", hyperparams)
     check_state(tx, w0, state, "rollout", hyperparams)
     steps, k = _check_steps(steps, record_every, "rollout")
+    average = check_average(average, "rollout")
     program = compiled(
         "rollout",
         _rollout_program,
         (game, tx, record),
-        (steps, k, stochastic, hyperparams is not None),
+        (steps, k, stochastic, hyperparams is not None, average),
     )
     return program(w0, state, key, hyperparams)
 
 
-def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams):
+def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams, average=None):
     def program(w0, state, key, hyperparams):
         h = read_checked(hyperparams) if with_hyperparams else None
         out = run(
@@ -195,6 +236,7 @@ def _rollout_program(game, tx, record, steps, k, stochastic, with_hyperparams):
             record=record,
             state=state,
             key=key if stochastic else None,
+            average=average,
         )
         check_read(h, "rollout")
         return out
@@ -214,6 +256,7 @@ def run(
     key=None,
     unroll: int = 1,
     envelope_ref: Optional[Joint] = None,
+    average=None,
 ):
     """The traceable body of ``rollout`` (checked arguments; ``tx`` accepts ``game=``).
 
@@ -224,7 +267,8 @@ def run(
 
     With ``envelope_ref`` it also tracks the run's envelope, the largest squared distance
     to ``envelope_ref`` over the steps of the middle half and of the last quarter, and
-    returns ``(Rollout, (middle, last))`` (``run_status`` judges growth on it).
+    returns ``(Rollout, (middle, last))`` (``run_status`` judges growth on it). ``average``
+    (``check_average``'s form) keeps the averaged iterate in the loop's carry.
     """
     record = (lambda w: w) if record is None else record
     if state is None:
@@ -242,9 +286,11 @@ def run(
     q1, q3 = steps // 4, steps - max(1, steps // 4)
 
     def one(carry, _):
-        w, s, finite_steps, t, env = carry
+        w, s, finite_steps, t, env, avg = carry
         t = t + 1
         w, s = step_at(w, s, t)
+        if average is not None:
+            avg = _average_step(average, avg, w, t)
         if envelope_ref is not None:
             d2 = sum(
                 jnp.sum(jnp.square(a - b))
@@ -256,7 +302,7 @@ def run(
                 jnp.where((t > q1) & (t <= q3), jnp.maximum(middle, d2), middle),
                 jnp.where(t > q3, jnp.maximum(last, d2), last),
             )
-        return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t, env), None
+        return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t, env, avg), None
 
     def chunk(carry, _):
         carry, _ = jax.lax.scan(one, carry, None, length=k, unroll=min(unroll, k))
@@ -267,10 +313,11 @@ def run(
     else:
         zero = jnp.zeros((), jnp.result_type(*jax.tree.leaves(w0)))
         env0 = (zero, zero)
-    init = (w0, state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), env0)
+    avg0 = () if average is None else w0
+    init = (w0, state, jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), env0, avg0)
     # the steps run in a scan body: convolutions in XLA's CPU kernel layout (see _conv_layout)
     scan = canonical_convolutions(lambda init: jax.lax.scan(chunk, init, None, length=steps // k))
-    (w, s, finite_steps, _, env), recorded = scan(init)
+    (w, s, finite_steps, _, env, avg), recorded = scan(init)
     finite = finite_steps == steps
     first_bad = jnp.where(finite, -1, finite_steps + 1).astype(jnp.int32)
     start = record(w0)
@@ -284,6 +331,7 @@ def run(
         finite=finite,
         first_nonfinite=first_bad,
         record_every=jnp.asarray(k, jnp.int32),
+        average=None if average is None else avg,
     )
     return out if envelope_ref is None else (out, tuple(jnp.sqrt(e) for e in env))
 
@@ -313,6 +361,8 @@ class SweepResult(NamedTuple):
         ``"growth"`` (no reference point).
       record_every: the steps between two records of ``trajectory`` and ``distance``;
         ``measured_rate`` reads it.
+      average: with ``average=``, each run's averaged iterate after its last step (as
+        ``Rollout.average``), ``(G, ...)``; ``None`` otherwise.
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxgan as jg
@@ -332,6 +382,7 @@ class SweepResult(NamedTuple):
     status: jax.Array
     reference: str = "game.equilibrium"
     record_every: int = 1
+    average: Joint = None
 
     def summary(self) -> Dict[str, int]:
         """Number of runs per outcome, e.g. ``{"converged": 12, "grew": 3, ...}``."""
@@ -434,6 +485,7 @@ def sweep(
     rtol: float = 1e-3,
     devices=None,
     key: Optional[jax.Array] = None,
+    average=None,
 ) -> SweepResult:
     """Run one algorithm over a grid of hyperparameters in one compiled, vmapped program.
 
@@ -473,6 +525,8 @@ def sweep(
         or per GPU), ``"all"`` spans every process's devices: each process runs its
         devices' share of the grid and every process receives the whole result
         (``process_allgather``); see docs/scale.md.
+      average: as in ``rollout`` (``"uniform"`` or ``("ema", decay)``): every run's averaged
+        iterate in ``SweepResult.average`` (static).
 
     Returns:
       A ``SweepResult``.
@@ -487,6 +541,7 @@ def sweep(
     """
     _check_grid(grid)
     steps, k = _check_steps(steps, record_every, "sweep")
+    average = check_average(average, "sweep")
     arity = _stochastic_arity(game, key)
     if arity == 0:
         game_of_grid_point(game, make_tx, "sweep")
@@ -524,18 +579,28 @@ def sweep(
         "sweep",
         _sweep_program,
         (game, make_tx, None if is_point(w0) else w0),
-        (steps, k, arity, growth),
+        (steps, k, arity, growth, average),
     )
     w0_value = w0 if is_point(w0) else None
     if devices is None:
-        final, traj, dist, finite, first_bad, status = _on_every_core(
-            program, grid, (w0_value, w_star, rtol, key)
-        )
-        return SweepResult(grid, final, traj, dist, finite, first_bad, status, label, k)
-    sharded, size = _shard_grid(grid, devices)
-    outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
-    final, traj, dist, finite, first_bad, status = jax.tree.map(lambda x: x[:size], outputs)
-    return SweepResult(grid, final, traj, dist, finite, first_bad, status, label, k)
+        outputs = _on_every_core(program, grid, (w0_value, w_star, rtol, key))
+    else:
+        sharded, size = _shard_grid(grid, devices)
+        outputs = _gather(program(sharded, w0_value, w_star, rtol, key))
+        outputs = jax.tree.map(lambda x: x[:size], outputs)
+    final, traj, dist, finite, first_bad, status, avg = outputs
+    return SweepResult(
+        grid,
+        final,
+        traj,
+        dist,
+        finite,
+        first_bad,
+        status,
+        label,
+        k,
+        None if average is None else avg,
+    )
 
 
 #: a run "grew" when the largest distance of its last quarter exceeds the largest before it
@@ -604,7 +669,7 @@ def _stochastic_arity(game, key) -> int:
     return 2 if len(params) == 2 else 1
 
 
-def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
+def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False, average=None):
     """``(grid, w0, w_star, rtol, key) -> outcome arrays``: the vmapped runs of one sweep."""
     game_fn = _per_grid_point(game, GAME_TYPES, "sweep", "game") if arity == 0 else None
     ref_default = game.equilibrium if isinstance(game, GAME_TYPES) else None
@@ -646,6 +711,7 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
                 key=key if arity else None,
                 envelope_ref=target,
                 unroll=sweep_unroll(start),
+                average=average,
             )
             dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, target)
             if by_growth:
@@ -659,6 +725,7 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False):
                 out.finite,
                 out.first_nonfinite,
                 status.astype(jnp.int32),
+                () if average is None else out.average,
             )
 
         return jax.vmap(run_one)(grid)

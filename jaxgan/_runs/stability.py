@@ -41,6 +41,9 @@ class StabilityMap(NamedTuple):
         or None.
       clear: ``(G,)`` points away from the boundary, ``|radius - 1| > margin``.
       runs: the ``SweepResult`` of the runs (distances, divergence steps), or None.
+      dominant: ``(G,)`` the eigenvalue of largest modulus of the step's Jacobian (of its cycle,
+        for a periodic step): its sign or its rotation says how stability is lost where
+        ``radius`` crosses one (``+1`` a fold, ``-1`` a flip, a complex pair a rotation).
 
     Examples:
       >>> import jaxgan as jg
@@ -56,6 +59,7 @@ class StabilityMap(NamedTuple):
     agree: Optional[jax.Array]
     clear: jax.Array
     runs: Optional[SweepResult] = None
+    dominant: Optional[jax.Array] = None
 
     def agreement(self) -> Tuple[int, int]:
         """``(agreeing, compared)`` over the points away from the boundary."""
@@ -175,10 +179,13 @@ def stability_map(
         "stability_map", _radius_program, (game, make_tx, star_fn), (bool(batch_radius),)
     )
     if batch_radius:
-        radius = program(grid, star_value)
+        radius, dominant = program(grid, star_value)
     else:
-        radius = jnp.stack(
-            [program({k: v[i] for k, v in grid.items()}, star_value) for i in range(g)]
+        radius, dominant = (
+            jnp.stack(x)
+            for x in zip(
+                *(program({k: v[i] for k, v in grid.items()}, star_value) for i in range(g))
+            )
         )
     predicted = radius < 1 - 1e-6
     clear = jnp.abs(radius - 1) > margin
@@ -210,7 +217,15 @@ def stability_map(
         status = res.status
         agree = predicted == (status == RESULTS.converged)
     return StabilityMap(
-        grid, shape, radius, predicted, status, agree, clear, res if steps is not None else None
+        grid,
+        shape,
+        radius,
+        predicted,
+        status,
+        agree,
+        clear,
+        res if steps is not None else None,
+        dominant,
     )
 
 
@@ -233,8 +248,8 @@ def _default_start(game, make_tx, star_fn):
 
 
 def _radius_program(game, make_tx, star_fn, batched):
-    """``(grid, w_star) -> radii``: one step's spectral radius at each grid point (vmapped),
-    or at one point (``batched=False``: called once per point)."""
+    """``(grid, w_star) -> (radii, dominant eigenvalues)``: one step's spectral radius at each
+    grid point (vmapped), or at one point (``batched=False``: called once per point)."""
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
 
     def one(h, star_value):
@@ -243,15 +258,16 @@ def _radius_program(game, make_tx, star_fn, batched):
         tx = accept_transformation(
             make_tx(h), "stability_map (the transformation made by `make_tx`)", "tx"
         )
-        radius = step_spectral_radius(
+        radius, dominant = step_spectral_radius(
             g,
             tx,
             check_point(
                 g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map", "w_star"
             ),
+            dominant=True,
         )
         h.check_all_read("stability_map")
-        return radius
+        return radius, dominant
 
     if batched:
         return lambda grid, star_value: jax.vmap(one, in_axes=(0, None))(grid, star_value)

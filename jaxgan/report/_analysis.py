@@ -17,6 +17,7 @@ from .._analysis.spectral import spectrum
 from .._core.game import Game, Joint
 from .._core.players import game_players
 from .._core.status import RESULTS
+from .._prescribe.boundary import grid_crossings
 from .._prescribe.tune import refine as refine_tuned
 from .._runs.rate import rates_of_distances
 from .._runs.rollout import rollout, sweep
@@ -105,7 +106,9 @@ def analyse_algorithm(
         "lr": jnp.concatenate([grid["lr"], jnp.asarray(etas, grid["lr"].dtype)]),
         "h": jnp.concatenate([grid["h"], jnp.full(levels, alg.default, grid["h"].dtype)]),
     }
-    res = sweep(game, make_tx, w0, runs_grid, steps, record_every=every, devices=devices)
+    res = sweep(
+        game, make_tx, w0, runs_grid, steps, record_every=every, devices=devices, average="uniform"
+    )
     g = rho.size
     status = np.asarray(res.status)[:g].reshape(shape)
     first_bad = np.asarray(res.first_nonfinite)[:g].reshape(shape)
@@ -136,6 +139,8 @@ def analyse_algorithm(
             {"lr": float(lrs[i]), alg.axis or "h": float(values[j]), "step": int(first_bad[i, j])}
             for i, j in zip(*np.nonzero(first_bad >= 0))
         ],
+        "crossings": grid_crossings(lrs, r1, np.asarray(m.dominant).reshape(shape)[:, col]),
+        "average": _averaged(res, game.equilibrium, w0, g, shape, col, converged),
     }
     if not np.any(np.isfinite(rho)):
         row["not_applicable"] = _why_undefined(game)
@@ -156,6 +161,28 @@ def analyse_algorithm(
             "verdict": r.verdict,
         }
     return row
+
+
+#: an averaged run "settled" when its uniform average ends within this fraction of the start's
+#: distance to the equilibrium
+AVERAGE_SETTLED = 0.01
+
+
+def _averaged(res, w_star, w0, g, shape, col, converged) -> dict:
+    """The uniform averages of the runs at the algorithm's default hyperparameter: how many end
+    within ``AVERAGE_SETTLED`` of the start's distance to the equilibrium, and how many of those
+    runs did not converge themselves (averaging settles what cycles: Yazici et al. 2019)."""
+    flat = np.asarray(jax.vmap(lambda w: ravel_pytree(w)[0])(res.average))[:g]
+    star = np.asarray(ravel_pytree(w_star)[0])
+    start = float(np.linalg.norm(np.asarray(ravel_pytree(w0)[0]) - star))
+    with np.errstate(over="ignore", invalid="ignore"):  # diverged runs: inf or NaN, not settled
+        dist = np.linalg.norm(flat - star, axis=1).reshape(shape)[:, col]
+    settled = np.isfinite(dist) & (dist <= AVERAGE_SETTLED * start)
+    return {
+        "settled": int(settled.sum()),
+        "settled_not_converged": int(np.sum(settled & ~converged)),
+        "fraction": AVERAGE_SETTLED,
+    }
 
 
 #: map cells the "tuned" column refines (the best ones, not adjacent)

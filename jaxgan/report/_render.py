@@ -117,6 +117,49 @@ def _tuned(row: dict) -> str:
     return f"{_f(t['radius'], 4)} at {at}"
 
 
+def _crossing_text(c: dict) -> str:
+    lo, hi = c["between"]
+    side = "stable below" if c["stable_below"] else "stable above"
+    return f"{c['kind'].replace('_', '-')} in ({lo:.3g}, {hi:.3g}), {side}"
+
+
+def _crossings_and_averages(algorithms: dict) -> List[str]:
+    """Where each algorithm's stability ends in the learning rate (the map's grid), and where
+    averaging settles runs that do not converge."""
+    rows = {a: r for a, r in algorithms.items() if "crossings" in r}
+    if not rows:
+        return []
+    crossings = "; ".join(
+        f"{a}: "
+        + (
+            ", ".join(_crossing_text(c) for c in r["crossings"])
+            or f"no crossing on the grid (rho < 1 at {r['predicted_stable']} of {r['runs']})"
+        )
+        for a, r in rows.items()
+    )
+    rescued = [
+        f"{a} {r['average']['settled_not_converged']} of {r['runs'] - r['converged']}"
+        for a, r in rows.items()
+        if r.get("average", {}).get("settled_not_converged")
+    ]
+    fraction = next(iter(rows.values())).get("average", {}).get("fraction", 0.01)
+    return [
+        "",
+        "*Where stability ends in the learning rate* (the map's grid at each algorithm's default "
+        "hyperparameter: the crossing of `rho = 1` lies in the interval; its kind is that of the "
+        "step's eigenvalue of largest modulus on the unstable side; "
+        "`jg.stability_boundary` refines it and says whether it is super- or subcritical): "
+        + crossings
+        + ".",
+        "",
+        "*Averaged iterates* (the uniform mean of each run's iterates at the default "
+        f"hyperparameter, settled when it ends within {fraction:g} of the start's distance to "
+        "the equilibrium), runs that did not converge whose average settled: "
+        + ("; ".join(rescued) if rescued else "none")
+        + ".",
+    ]
+
+
 def table_rows(report: dict) -> List[str]:
     """The printed summary table, one line per (game, algorithm)."""
     tuned = _has_tuned(report)
@@ -244,6 +287,7 @@ def markdown(report: dict) -> str:
                 f"| {div_text} | {ref.get('verdict', '-')} | {_order(ref) if ref else '-'} |"
                 + (f" {_tuned(r)} |" if tuned else "")
             )
+        out += _crossings_and_averages(e["algorithms"])
         for aname, r in e["algorithms"].items():
             if "players_not_applicable" in r:
                 out += [
