@@ -7,6 +7,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import jaxgan as jg
+from jaxgan._analysis import certificate as _certificate
 
 NASH = "local Nash"
 MINIMAX = "local minimax (differential Stackelberg), not Nash"
@@ -50,8 +51,14 @@ def _vector_game(leader_shift, follower_shift, seed=0):
     return jg.games.quadratic(A, B, C), A, B, C
 
 
+@pytest.mark.parametrize("path", ["matrix-free", "dense"])
 @pytest.mark.parametrize("leader_shift, verdict", [(0.5, NASH), (-0.3, None)])
-def test_matrix_free_extremes_match_dense_eigh(leader_shift, verdict):
+def test_matrix_free_extremes_match_dense_eigh(leader_shift, verdict, path, monkeypatch):
+    """Both paths of a zero-sum game against numpy's eigh: restarted Arnoldi with CG solves
+    (forced here by a dense limit of 0; the path of games above ``DENSE_CERTIFICATE``) and the
+    dense Jacobian's blocks (the path of small games)."""
+    if path == "matrix-free":
+        monkeypatch.setattr(_certificate, "DENSE_CERTIFICATE", 0)
     game, A, B, C = _vector_game(leader_shift, 0.7)
     cert = jg.stationary_point_certificate(game, game.equilibrium)
     S = A + B @ np.linalg.solve(C, B.T)  # H_pp - H_pt H_tt^-1 H_tp with H_pt = B, H_tp = -B^T, H_tt = C
@@ -70,6 +77,7 @@ def test_a_local_minimax_point_that_is_not_nash_in_dimension_seven():
     S = A + B @ np.linalg.solve(C, B.T)
     assert np.linalg.eigvalsh(S)[0] > 0 and np.linalg.eigvalsh(A)[0] < 0
     assert jg.stationary_point_certificate(game, game.equilibrium).verdict == MINIMAX
+
 
 
 @pytest.mark.parametrize("b, verdict, total", [(1.0, "neither", -3.0), (-1.0, MINIMAX, 1.0)])

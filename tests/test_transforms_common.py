@@ -256,8 +256,9 @@ def test_vmap_over_learning_rates_equals_loop_and_traces_once(name):
         return jg.rollout(game, TRANSFORMS[name].make(lr), W0, 25).final
 
     batched = jax.vmap(run)(lrs)
+    make_tx = lambda h: TRANSFORMS[name].make(h["lr"])  # noqa: E731 - one program for the loop's runs
     for i, lr in enumerate(lrs):
-        single = jg.rollout(game, TRANSFORMS[name].make(float(lr)), W0, 25).final
+        single = jg.rollout(game, make_tx, W0, 25, hyperparams={"lr": lr}).final
         # atol: runs that converge reach 1e-37 (GDA-AM), where rounding differs in relative terms
         chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], batched), single, rtol=1e-12, atol=1e-30)
     chex.clear_trace_counter()
