@@ -405,6 +405,19 @@ def test_a_neimark_sacker_crossing_s_criticality_against_runs_past_it(k):
         assert not bool(run.finite)
 
 
+@pytest.mark.parametrize("c", [-1e-8, 1e-8])
+def test_a_small_normal_form_coefficient_is_not_degenerate_by_its_size_alone(c):
+    """GD on 2 x^2 + c/4 x^4 flips at lr = 1/4 with coefficient -2c/a = -c/2: tiny, but the one term
+    it sums does not cancel, so the verdict is its sign (runs past it settle on the 2-cycle of
+    amplitude sqrt((4 - 2/lr)/(-c)) for c < 0, and leave for c > 0); c = 0 is degenerate."""
+    game = lambda c: jg.Game(lambda x, y: 2.0 * x**2 + c / 4 * x**4, lambda x, y: 0.5 * y**2, equilibrium=jg.Joint(0.0, 0.0))
+    (cross,) = jg.stability_boundary(game(c), SGD_LR, "lr", (0.01, 1.0)).crossings
+    assert cross.coefficient == pytest.approx(-c / 2, rel=1e-6)
+    assert cross.criticality == ("supercritical" if c < 0 else "subcritical")
+    (flat,) = jg.stability_boundary(game(0.0), SGD_LR, "lr", (0.01, 1.0)).crossings
+    assert flat.criticality == "degenerate"
+
+
 def test_a_fold_and_a_strong_resonance_say_why_they_have_no_criticality():
     fold, _ = jg.stability_boundary(_curvature_game, lambda h: optax.sgd(0.5), "a", (-1.0, 5.0)).crossings
     assert fold.criticality is None and "+1" in fold.why and np.isnan(fold.coefficient)

@@ -201,8 +201,16 @@ def test_a_sweep_averages_every_run_as_its_rollout_does():
     assert jg.sweep(game, make_tx, w0, {"lr": lrs}, 60).average is None
 
 
-@pytest.mark.parametrize("bad", ["mean", ("ema", 1.0), ("ema", -0.1), ("ema",), 3])
+@pytest.mark.parametrize("bad", ["mean", ("ema", 1.0), ("ema", -0.1), ("ema",), 3, ("ema", "0.5")])
 def test_an_unknown_average_is_refused_naming_the_forms(bad):
     with pytest.raises(ValueError, match="`average` must be None, 'uniform' or \\('ema', decay\\)"):
         jg.rollout(jg.games.dirac("wgan"), optax.sgd(0.1), jg.Joint(1.0, 0.0), 5, average=bad)
+
+
+def test_a_decay_given_as_a_concrete_array_is_read_and_a_traced_one_is_refused():
+    game, w0 = jg.games.dirac("wgan"), jg.Joint(1.0, 0.0)
+    a = jg.rollout(game, optax.sgd(0.1), w0, 5, average=("ema", jnp.asarray(0.5))).average
+    chex.assert_trees_all_close(a, jg.rollout(game, optax.sgd(0.1), w0, 5, average=("ema", 0.5)).average)
+    with pytest.raises(TypeError, match="the decay of `average` is a static option"):
+        jax.jit(lambda d: jg.rollout(game, optax.sgd(0.1), w0, 5, average=("ema", d)).final)(0.5)
 

@@ -261,8 +261,11 @@ def test_a_cyclic_schedule_is_analysed_over_its_period():
         jg.spectral_radius(game, CYCLIC, game.equilibrium)
 
 
-@pytest.mark.parametrize("tx, period", [(CYCLIC, 2), (optax.sgd(optax.cosine_decay_schedule(0.1, 100)), 5)],
-                         ids=["another period", "a decaying schedule"])
+WARM_UP = optax.sgd(lambda count: jnp.where(count < 50, 0.01, LRS[count % 3]))
+
+
+@pytest.mark.parametrize("tx, period", [(CYCLIC, 2), (optax.sgd(optax.cosine_decay_schedule(0.1, 100)), 5), (WARM_UP, 3)],
+                         ids=["another period", "a decaying schedule", "a warm-up before the cycle"])
 def test_a_period_the_schedule_does_not_have_is_refused(tx, period):
     game = jg.games.dirac("wgan")
     with pytest.raises(ValueError, match=f"does not repeat every `period` = {period} steps"):
@@ -270,3 +273,13 @@ def test_a_period_the_schedule_does_not_have_is_refused(tx, period):
     with pytest.raises(ValueError, match="`period`"):
         jg.update_jacobian(game, tx, game.equilibrium, period=period)
     assert np.isnan(jax.jit(lambda w: jg.spectral_radius(game, tx, w, period=period))(game.equilibrium))
+
+
+def test_the_cycle_of_a_map_that_never_repeats_is_refused_naming_period():
+    game = jg.games.dirac("wgan")
+    for tx in (optax.sgd(lambda count: 0.1 / (1 + count)), jg.transforms.anchored_extragradient(0.1)):
+        jg.update_jacobian(game, tx, game.equilibrium)  # one step at the state's count: defined
+        with pytest.raises(ValueError, match="update_jacobian: the step's map depends on time and never repeats.*`period=k`"):
+            jg.update_jacobian(game, tx, game.equilibrium, cycle=True)
+    with pytest.raises(ValueError, match="^stability_map: the step's map depends on time"):
+        jg.stability_map(game, lambda h: jg.transforms.anchored_extragradient(h["lr"]), {"lr": jnp.asarray([0.1])})

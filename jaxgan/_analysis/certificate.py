@@ -139,9 +139,9 @@ def _extremes(matvec, n, dtype, tol):
 
 @entry(
     "w",
-    gtol=Real(0, allow_inf=True),
-    rtol=Real(0, 1, high_open=True),
-    tol=Maybe(Real(0, low_open=True)),
+    gtol=Real(0, allow_inf=True, static=True),
+    rtol=Real(0, 1, high_open=True, static=True),
+    tol=Maybe(Real(0, low_open=True, static=True)),
     maxiter=Maybe(Integer(1)),
 )
 def stationary_point_certificate(

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from .._core.game import Box, Game, Joint, StackedPlayers
+from .._core.game import Box, Game, Joint, Players, StackedPlayers
 from .._core.players import count, get, player_loss, put
 from .._validation.cache import compiled
 from .._validation.checks import check_finite, check_game, check_point
@@ -70,10 +70,13 @@ def _minimise_on_box(h, u0, lo, hi, maxiter, tol):
     def fw_gap(u, g):
         return jnp.sum(g * (u - vertex(u, g)))
 
-    f0, g0 = value_and_grad(u0)
-    s0 = vertex(u0, g0)
-    fs = h(s0)
-    start = jnp.where(fs < f0, s0, u0)
+    # the best of a few starts: the point, its linearisation's vertex (exact for a loss linear in
+    # the player), and the box's corners and centre (a point where the gradient vanishes but the
+    # loss is not at a minimum, a maximum or a saddle, would otherwise never move)
+    _, g0 = value_and_grad(u0)
+    starts = jnp.stack([u0, vertex(u0, g0), lo, hi, 0.5 * (lo + hi)])
+    values = jax.vmap(h)(starts)
+    start = starts[jnp.argmin(jnp.where(jnp.isnan(values), jnp.inf, values))]
 
     def done(u, fu, g):
         return fw_gap(u, g) <= tol * (1.0 + jnp.abs(fu))
@@ -127,6 +130,15 @@ def _minimise_on_box(h, u0, lo, hi, maxiter, tol):
 
 def _program(game, n, maxiter, tol):
     def program(w, lo, hi):
+        # a point outside its box, or a box with lo > hi (traced: not refused before): NaN
+        valid = jnp.all(
+            jnp.stack(
+                [
+                    jnp.all((a <= x) & (x <= b))
+                    for a, x, b in zip(jax.tree.leaves(lo), jax.tree.leaves(w), jax.tree.leaves(hi))
+                ]
+            )
+        )
         improvements, responses, bounds, oks = [], [], [], []
         for i in range(n):
             loss = player_loss(game, i)
@@ -141,38 +153,44 @@ def _program(game, n, maxiter, tol):
             responses.append(unravel(u))
             bounds.append(fw)
             oks.append(ok)
-        improvements = jnp.stack(improvements)
+        nan = jnp.asarray(jnp.nan, improvements[0].dtype)
+        improvements = jnp.where(valid, jnp.stack(improvements), nan)
         out = w
         for i, r in enumerate(responses):
             out = put(out, i, r)
-        return (
-            jnp.sum(improvements),
-            improvements,
-            out,
-            jnp.sum(jnp.stack(bounds)),
-            jnp.all(jnp.stack(oks)),
-        )
+        bound = jnp.where(valid, jnp.sum(jnp.stack(bounds)), nan)
+        return jnp.sum(improvements), improvements, out, bound, valid & jnp.all(jnp.stack(oks))
 
     return program
 
 
+def _point_kind(w) -> str:
+    if isinstance(w, Joint):
+        return "a jaxgan.Joint(phi, theta)"
+    return f"a jaxgan.Players of {count(w)} players"
+
+
 def _bounds(domain, w, where: str):
-    """The box's bounds broadcast to ``w``'s leaves, refused unless a ``jaxgan.Box`` of points
-    of ``w``'s structure with finite, ordered bounds."""
+    """The box's bounds broadcast to ``w``'s leaves (a scalar bound to every coordinate),
+    refused unless a ``jaxgan.Box`` of scalars or of points like ``w`` with finite, ordered
+    bounds, ``w`` inside (concrete values; traced ones give NaN in the program)."""
     if isinstance(domain, (tuple, list)) and len(domain) == 2 and not isinstance(domain, Box):
         domain = Box(*domain)
     if not isinstance(domain, Box):
         raise TypeError(
-            f"{where}: `domain` must be a jaxgan.Box(lo, hi) whose bounds are points like `w`, "
-            f"got {describe(domain)}."
+            f"{where}: `domain` must be a jaxgan.Box(lo, hi) whose bounds are points like `w` "
+            f"({_point_kind(w)}) or scalars, got {describe(domain)}."
         )
     out = []
     for name in ("lo", "hi"):
         bound = getattr(domain, name)
+        if not isinstance(bound, (Joint, Players)) and jnp.ndim(bound) == 0:
+            bound = jax.tree.map(lambda _, b=bound: b, w)  # a scalar bound for every coordinate
         if jax.tree.structure(bound) != jax.tree.structure(w):
+            got = _point_kind(bound) if isinstance(bound, (Joint, Players)) else describe(bound)
             raise ValueError(
-                f"{where}: `domain.{name}` must have the structure of `w` "
-                f"({jax.tree.structure(w)}), got {jax.tree.structure(bound)}."
+                f"{where}: `domain.{name}` must be a scalar or a point like `w` "
+                f"({_point_kind(w)}, with the same leaves), got {got}."
             )
         leaves = []
         for b, x in zip(jax.tree.leaves(bound), jax.tree.leaves(w)):
@@ -191,19 +209,34 @@ def _bounds(domain, w, where: str):
                 )
         out.append(jax.tree.unflatten(jax.tree.structure(w), leaves))
     lo, hi = out
-    for a, b in zip(jax.tree.leaves(lo), jax.tree.leaves(hi)):
-        if not isinstance(a, jax.core.Tracer) and not isinstance(b, jax.core.Tracer):
-            if not np.all(np.asarray(a) <= np.asarray(b)):
-                raise ValueError(
-                    f"{where}: `domain` needs lo <= hi in every coordinate (got lo > hi somewhere)."
-                )
+    for a, x, b in zip(jax.tree.leaves(lo), jax.tree.leaves(w), jax.tree.leaves(hi)):
+        if any(isinstance(v, jax.core.Tracer) for v in (a, x, b)):
+            continue
+        a, x, b = np.asarray(a), np.asarray(x), np.asarray(b)
+        if not np.all(a <= b):
+            raise ValueError(
+                f"{where}: `domain` needs lo <= hi in every coordinate (got lo > hi somewhere)."
+            )
+        if not np.all((a <= x) & (x <= b)):
+            raise ValueError(
+                f"{where}: `w` lies outside `domain` (a coordinate below lo or above hi); the "
+                "gap compares each player with its best response in the box, so give a point "
+                "inside it."
+            )
     return lo, hi
 
 
-def _gap(game, w, domain, where, maxiter, tol):
+def _checked(game, w, where):
+    if game is None:
+        raise TypeError(f"{where}: `game` must be a jaxgan.Game or an n-player game, got None.")
     game = check_game(game, where)
     w = check_point(game, w, where)
     check_finite(w, where, "w")
+    return game, w
+
+
+def _gap(game, w, domain, where, maxiter, tol):
+    game, w = _checked(game, w, where)
     if isinstance(w, StackedPlayers):
         raise ValueError(
             f"{where}: `w` holds its players stacked along an axis (jaxgan.StackedPlayers); give "
@@ -218,24 +251,26 @@ def _gap(game, w, domain, where, maxiter, tol):
     return Gap(value, improvements, responses, bound, ok)
 
 
-@domains(maxiter=Integer(1), tol=Maybe(Real(0, low_open=True)))
+@domains(maxiter=Integer(1), tol=Maybe(Real(0, low_open=True, static=True)))
 def nash_gap(game, w, domain, *, maxiter: int = 2000, tol=None) -> Gap:
     """The Nash gap of a point over a box: the sum of what each player gains by its best response.
 
     .. math:: \\operatorname{gap}(w) = \\sum_i \\Big( l_i(w) - \\min_{u \\in B_i} l_i(u, w_{-i})
               \\Big) \\;\\ge\\; 0
 
-    It is zero exactly at a Nash equilibrium of the game restricted to the box (for losses
-    convex in their own player's parameters; otherwise at a point no player improves on
-    locally). Each best response is an accelerated projected gradient descent (FISTA) on the
-    box; ``Gap.bound`` bounds its error for convex losses (the Frank-Wolfe gap). Any number of
-    players; each player's bounds are finite.
+    For losses convex in their own player's parameters it is zero exactly at a Nash equilibrium
+    of the game restricted to the box, and ``Gap.bound`` (the Frank-Wolfe gap at the responses)
+    bounds what the solver missed. Each best response is an accelerated projected gradient
+    descent (FISTA) on the box from the best of the player's point, its linearisation's vertex
+    and the box's corners and centre; for a non-convex loss it is a local minimum, so the gap is
+    a lower bound of the true one. Any number of players; each player's bounds are finite and
+    ``w`` lies in the box (under ``jit``, a point outside it or crossed bounds give NaN).
 
     Args:
       game: a ``Game`` or an n-player game.
       w: the point, a ``Joint`` or ``Players``.
-      domain: a ``jaxgan.Box(lo, hi)`` with bounds shaped like ``w`` (scalars broadcast) and
-        finite.
+      domain: a ``jaxgan.Box(lo, hi)`` whose bounds are points like ``w`` or scalars (a scalar
+        bounds every coordinate), finite, with ``w`` inside.
       maxiter: iterations of each best response at most (static).
       tol: the best responses' tolerance on the Frank-Wolfe gap, relative to ``1 + |l_i|``
         (default ``sqrt`` of the machine epsilon; static).
@@ -254,7 +289,7 @@ def nash_gap(game, w, domain, *, maxiter: int = 2000, tol=None) -> Gap:
     return _gap(game, w, domain, "nash_gap", maxiter, tol)
 
 
-@domains(maxiter=Integer(1), tol=Maybe(Real(0, low_open=True)))
+@domains(maxiter=Integer(1), tol=Maybe(Real(0, low_open=True, static=True)))
 def duality_gap(game, w, domain, *, maxiter: int = 2000, tol=None) -> Gap:
     """The duality gap of a zero-sum game at a point over a box.
 
@@ -289,7 +324,7 @@ def duality_gap(game, w, domain, *, maxiter: int = 2000, tol=None) -> Gap:
       True
     """
     where = "duality_gap"
-    game = check_game(game, where)
+    game, w = _checked(game, w, where)
     if not isinstance(game, Game) or not game.zero_sum:
         raise ValueError(
             f"{where}: `game` must be a zero-sum game (jaxgan.zero_sum(f), loss_d = -loss_g); "

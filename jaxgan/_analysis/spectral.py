@@ -511,7 +511,8 @@ def update_jacobian(
     A step whose map depends on the step count is periodic (``lookahead``: every
     ``sync_period`` steps) or never repeats (a schedule, a bias correction). By default this
     is one step's Jacobian at the phase of ``state``; ``cycle=True`` gives the Jacobian of the
-    step's whole period of ``k`` steps from ``state`` (``jg.spectral_radius`` is
+    step's whole period of ``k`` steps from ``state`` (refused, with the reason, for a map that
+    never repeats) (``jg.spectral_radius`` is
     ``rho(cycle)^(1/k)``). A step whose hyperparameters cycle (a cyclic learning-rate schedule
     read from optax's step count) is periodic when ``period=k`` declares it: the map is checked
     to repeat every ``k`` steps (its value and derivative at every step of the cycle against
@@ -574,7 +575,9 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
         raise ValueError(FIRST_STEP_MSG)
     if not isinstance(off, jax.core.Tracer) and bool(off):
         raise ValueError(
-            OFF_PERIOD_MSG.format(where=where, period=period, twice=2 * period, ten=10 * period)
+            OFF_PERIOD_MSG.format(
+                where=where, period=period, twice=2 * period, ten=10 * period, far=1000 * period
+            )
         )
     check_differentiable_step(out, where)
     return out
@@ -583,8 +586,8 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
 #: why a declared ``period`` is refused
 OFF_PERIOD_MSG = (
     "{where}: the step's map does not repeat every `period` = {period} steps: at some step of "
-    "the cycle its value or derivative differs from the one {period}, {twice} or {ten} steps "
-    "later (a schedule with another period, or one that decays). Give the period of the "
+    "the cycle its value or derivative differs from the one {period}, {twice}, {ten} or {far} "
+    "steps later (a schedule with another period, or one that decays). Give the period of the "
     "schedule's cycle, or measure the rate with `rollout`/`sweep`."
 )
 
@@ -622,6 +625,8 @@ def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cyc
             if period is not None:
                 off = off_period(step, w, s, structure, period)
                 structure = structure._replace(period=period, never_repeats=None)
+            if cycle and structure.never_repeats is not None:
+                raise ValueError(never_repeats_message(where, "no period", structure))
             out = _map_jacobian(step, w, s, structure, structure.period if cycle else 1, chunk_size)
         check_read(h, where)
         return out, (first, off)
@@ -676,17 +681,46 @@ def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax
 
 
 def step_spectral_radius(
-    game: Game, tx, w: Joint, state=None, chunk_size: int = 16, *, dominant: bool = False
+    game: Game,
+    tx,
+    w: Joint,
+    state=None,
+    chunk_size: int = 16,
+    *,
+    dominant: bool = False,
+    where: str = "spectral_radius",
 ):
     """The traceable body of ``spectral_radius``: ``rho(cycle)^(1/k)`` over the step's period
     ``k`` (``k = 1``: one step), over its dynamic state; a map that never repeats is refused.
     With ``dominant``, ``(radius, the cycle's eigenvalue of largest modulus)``."""
-    out = _radius_and_first_step(game, tx, w, state, chunk_size, dominant=dominant)
+    out = _radius_and_first_step(game, tx, w, state, chunk_size, dominant=dominant, where=where)
     return (out[0], out[-1]) if dominant else out[0]
 
 
+def never_repeats_message(where: str, what: str, structure) -> str:
+    """Why ``where`` refuses a step whose map never repeats (``what`` it has not: a period, a
+    spectral radius)."""
+    return (
+        f"{where}: the step's map depends on time and never repeats, "
+        f"so it has {what}: {structure.never_repeats}. "
+        "Use a constant-in-time form of the optimiser "
+        "(no schedule, no bias correction), declare the period of a schedule that cycles "
+        "(`period=k`), or measure the rate with `rollout`/`sweep` "
+        "(`jg.update_jacobian` still gives one step's Jacobian at the state's step count)."
+    )
+
+
 def _radius_and_first_step(
-    game, tx, w, state, chunk_size, *, period=None, flags=False, dominant=False
+    game,
+    tx,
+    w,
+    state,
+    chunk_size,
+    *,
+    period=None,
+    flags=False,
+    dominant=False,
+    where="spectral_radius",
 ):
     """``(radius, at a first step)``: the radius is NaN where a ``state`` given is at a first step
     (``_unsettled``), whose map is taken once and has no rate. With a declared ``period`` the
@@ -699,14 +733,7 @@ def _radius_and_first_step(
         off = off_period(step, w, state, structure, period)
         structure = structure._replace(period=period, never_repeats=None)
     if structure.never_repeats is not None:
-        raise ValueError(
-            "spectral_radius: the step's map depends on time and never repeats, "
-            f"so it has no spectral radius: {structure.never_repeats}. "
-            "Use a constant-in-time form of the optimiser "
-            "(no schedule, no bias correction), declare the period of a schedule that cycles "
-            "(`period=k`), or measure the rate with `rollout`/`sweep` "
-            "(`jg.update_jacobian` still gives one step's Jacobian at the state's step count)."
-        )
+        raise ValueError(never_repeats_message(where, "no spectral radius", structure))
     m = _map_jacobian(step, w, state, structure, structure.period, chunk_size)
     lam = eigvals(m)
     rho = jnp.max(jnp.abs(lam))

@@ -120,8 +120,8 @@ def shift_counters(state, structure: StepMap, by: int):
 
 #: the multiples ``m`` of a declared period ``k`` whose maps are compared with the first
 #: cycle's: the map at step count ``c + m k`` must equal the one at ``c`` for every ``c`` of the
-#: cycle (two neighbouring cycles and a distant one)
-PERIOD_CHECKS = (1, 2, 10)
+#: cycle (two neighbouring cycles and two distant ones: a warm-up that ends within them is seen)
+PERIOD_CHECKS = (1, 2, 10, 1000)
 
 
 def off_period(step, w, state, structure: StepMap, period: int) -> jax.Array:

@@ -209,8 +209,13 @@ def require_two_players(value, where: str, key: str = "", arg: str = "params", w
             f"({describe(value)}). Two-player games use jaxgan.Joint(phi, theta)."
         )
     if isinstance(value, NPlayerGame):
+        has = (
+            "the game is an n-player game (jaxgan.n_player_game) of 2 players"
+            if value.n == 2
+            else f"the game has {value.n} players"
+        )
         raise ValueError(
-            f"{where} is defined for two players{reason}; the game has {value.n} players. "
+            f"{where} is defined for two players{reason}; {has}. "
             "Two-player games are jaxgan.Game or jaxgan.zero_sum."
         )
     return None

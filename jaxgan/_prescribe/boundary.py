@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .._analysis.eig import eigvals
+from .._analysis.eig import eig, eigvals
 from .._analysis.spectral import _step_and_structure, step_jacobian, step_spectral_radius
 from .._analysis.step_map import split_state
 from .._core.field import checked_equilibrium
@@ -31,6 +31,7 @@ from .._validation.checks import ReadKeys, check_game
 from .._validation.domains import Integer, Real, describe, domains
 from .tune import check_interval
 
+WHERE = "stability_boundary"
 #: JVPs per batch of the Jacobian at a crossing
 CHUNK = 16
 #: bisection steps per bracket (``0.5**60`` of a grid cell)
@@ -123,7 +124,7 @@ def _grid_program(target, make_tx, name, fixed_keys, points, has_w):
     def program(low, high, fixed, w_star):
         at = _parts(target, make_tx, name, fixed, w_star if has_w else None)
         values = jnp.linspace(low, high, points)
-        return values, jax.vmap(lambda v: step_spectral_radius(*at(v)))(values)
+        return values, jax.vmap(lambda v: step_spectral_radius(*at(v), where=WHERE))(values)
 
     return program
 
@@ -136,7 +137,7 @@ def _bisect_program(target, make_tx, name, fixed_keys, has_w):
             def body(_, ab):
                 lo, hi = ab
                 mid = 0.5 * (lo + hi)
-                below = step_spectral_radius(*at(mid)) < 1.0
+                below = step_spectral_radius(*at(mid), where=WHERE) < 1.0
                 left = below == below_at_a  # the sign at mid is a's: the crossing is above
                 return jnp.where(left, mid, lo), jnp.where(left, hi, mid)
 
@@ -203,8 +204,8 @@ def _criticality_program(target, make_tx, name, fixed_keys, has_w, kind):
         A = jax.jacfwd(F)(z)
         n = A.shape[0]
         eye = jnp.eye(n, dtype=A.dtype)
-        lam, right = jnp.linalg.eig(A)
-        lam_t, left = jnp.linalg.eig(A.T)
+        lam, right = eig(A)
+        lam_t, left = eig(A.T)
         if kind == "flip":
             i = jnp.argmin(jnp.abs(lam + 1.0))
             j = jnp.argmin(jnp.abs(lam_t + 1.0))
@@ -213,7 +214,8 @@ def _criticality_program(target, make_tx, name, fixed_keys, has_w, kind):
             B = lambda x, y: _derivative(F, z, [x, y])
             C = lambda x, y, u: _derivative(F, z, [x, y, u])
             inner = jnp.linalg.solve(A - eye, B(q, q))
-            return (p @ C(q, q, q)) / 6.0 - (p @ B(q, inner)) / 2.0
+            terms = jnp.stack([(p @ C(q, q, q)) / 6.0, -(p @ B(q, inner)) / 2.0])
+            return jnp.sum(terms), jnp.sum(jnp.abs(terms))
         # Neimark-Sacker: the pair e^{+- i theta} on the unit circle, q for e^{i theta}
         top = jnp.abs(jnp.abs(lam) - 1.0) + jnp.where(jnp.imag(lam) > 0, 0.0, jnp.inf)
         i = jnp.argmin(top)
@@ -225,25 +227,31 @@ def _criticality_program(target, make_tx, name, fixed_keys, has_w, kind):
         C = lambda x, y, u: _multilinear(F, z, [x, y, u])
         qb = jnp.conj(q)
         ceye = eye.astype(lam.dtype)
-        term = (
-            jnp.vdot(p, C(q, q, qb))
-            + 2.0 * jnp.vdot(p, B(q, jnp.linalg.solve(ceye - A, B(q, qb))))
-            + jnp.vdot(p, B(qb, jnp.linalg.solve(mu**2 * ceye - A, B(q, q))))
+        terms = 0.5 * jnp.real(
+            jnp.conj(mu)
+            * jnp.stack(
+                [
+                    jnp.vdot(p, C(q, q, qb)),
+                    2.0 * jnp.vdot(p, B(q, jnp.linalg.solve(ceye - A, B(q, qb)))),
+                    jnp.vdot(p, B(qb, jnp.linalg.solve(mu**2 * ceye - A, B(q, q)))),
+                ]
+            )
         )
-        return 0.5 * jnp.real(jnp.conj(mu) * term)
+        return jnp.sum(terms), jnp.sum(jnp.abs(terms))
 
     return program
 
 
-#: a normal-form coefficient within this of zero (times ``sqrt(eps)`` and the Jacobian's scale)
-#: is degenerate: the crossing's criticality is decided by higher orders
+#: a normal-form coefficient within this of zero (times ``sqrt(eps)`` and the sum of the
+#: magnitudes of the terms it adds up, which cancel in it) is degenerate: the crossing's
+#: criticality is decided by higher orders
 DEGENERATE = 100.0
 #: the strong resonances of a Neimark-Sacker crossing, ``e^{i theta}`` a root of unity of these
 #: orders: the cubic normal form does not hold there
 RESONANCES = (1, 2, 3, 4)
 
 
-def _criticality(kind, eigenvalues, coefficient, eps):
+def _criticality(kind, eigenvalues, coefficient, scale, eps):
     """``(criticality, why)`` from a crossing's kind and its normal-form coefficient."""
     if kind == "fold":
         return None, (
@@ -262,7 +270,7 @@ def _criticality(kind, eigenvalues, coefficient, eps):
                     )
     if not np.isfinite(coefficient):
         return None, "the normal-form coefficient is not finite at the crossing"
-    if abs(coefficient) <= DEGENERATE * np.sqrt(eps):
+    if abs(coefficient) <= DEGENERATE * np.sqrt(eps) * scale:
         return "degenerate", ""
     super_ = coefficient > 0 if kind == "flip" else coefficient < 0
     return ("supercritical" if super_ else "subcritical"), ""
@@ -450,13 +458,13 @@ def _stability_boundary(target, make_tx, name, bounds, w_star, fixed, points, wh
         eps = float(np.finfo(radius.dtype).eps)
         for (i, _), v in zip(brackets, values):
             kind, on_circle = _kind(np.asarray(spectrum(jnp.asarray(v), fixed_, w_star)))
-            coefficient = float("nan")
+            coefficient, scale = float("nan"), float("nan")
             if kind != "fold":
                 normal_form = compiled(
                     "stability_boundary normal form", _criticality_program, objects, keys + (kind,)
                 )
-                coefficient = float(normal_form(jnp.asarray(v), fixed_, w_star))
-            criticality, why = _criticality(kind, on_circle, coefficient, eps)
+                coefficient, scale = map(float, normal_form(jnp.asarray(v), fixed_, w_star))
+            criticality, why = _criticality(kind, on_circle, coefficient, scale, eps)
             crossings.append(
                 Crossing(
                     float(v), kind, on_circle, bool(sign[i] < 0), criticality, coefficient, why

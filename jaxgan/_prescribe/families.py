@@ -164,7 +164,7 @@ def check_family(family, where: str, arg: str = "family") -> Family:
 def block_radius(family: Family, tx, s) -> jax.Array:
     """The spectral radius of ``tx`` on the block of singular value ``s`` (traceable)."""
     game = family.block(s)
-    return step_spectral_radius(game, tx, game.equilibrium)
+    return step_spectral_radius(game, tx, game.equilibrium, where="worst_case_radius")
 
 
 def worst_case_of(family: Family, tx) -> WorstCase:

@@ -95,7 +95,7 @@ def _program(game, tx, period, maxiter, tol):
     return program
 
 
-@domains(period=Integer(1), maxiter=Integer(1), tol=Maybe(Real(0, low_open=True)))
+@domains(period=Integer(1), maxiter=Integer(1), tol=Maybe(Real(0, low_open=True, static=True)))
 def periodic_orbit(game, tx, w0, period: int, *, maxiter: int = 100, tol=None) -> PeriodicOrbit:
     """A period-k orbit of a step's map near a start, by Newton shooting on ``S^k(z) - z``.
 

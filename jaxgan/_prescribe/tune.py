@@ -162,7 +162,7 @@ def _objective(target, make_tx, names, w_star):
         tx = make_tx(h)
         if isinstance(target, Family):
             return worst_case_of(target, tx).radius
-        return step_spectral_radius(target, tx, w_star)
+        return step_spectral_radius(target, tx, w_star, where="tune")
 
     return radius
 

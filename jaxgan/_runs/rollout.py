@@ -95,12 +95,21 @@ def check_average(average, where: str):
         return ("uniform",)
     if isinstance(average, tuple) and len(average) == 2 and average[0] == "ema":
         decay = average[1]
-        if (
-            isinstance(decay, (int, float, np.floating, np.integer))
-            and not isinstance(decay, bool)
-            and 0.0 <= float(decay) < 1.0
-        ):
-            return ("ema", float(decay))
+        if isinstance(decay, jax.core.Tracer):
+            raise TypeError(
+                f"{where}: the decay of `average` is a static option (it shapes the program) and "
+                "must be a Python number in [0, 1), got one traced by jit/vmap."
+            )
+        number = isinstance(decay, (int, float, np.number)) or (
+            isinstance(decay, (jax.Array, np.ndarray)) and decay.dtype.kind in "iuf"
+        )
+        if number and not isinstance(decay, bool) and np.ndim(decay) == 0:
+            try:
+                value = float(decay)
+            except (TypeError, ValueError):
+                value = None
+            if value is not None and 0.0 <= value < 1.0:
+                return ("ema", value)
     raise ValueError(
         f"{where}: `average` must be None, 'uniform' or ('ema', decay) with a decay in [0, 1), "
         f"got {average!r}."

@@ -265,6 +265,7 @@ def _radius_program(game, make_tx, star_fn, batched):
                 g, _fixed_point(game_fn, star_fn, star_value, h), "stability_map", "w_star"
             ),
             dominant=True,
+            where="stability_map",
         )
         h.check_all_read("stability_map")
         return radius, dominant

@@ -78,7 +78,8 @@ def _as_array(value, where, name, text) -> np.ndarray:
 
 class Real(Domain):
     """A real scalar (a Python number or a 0-d array) in ``[low, high]`` by default; ``low_open``
-    and ``high_open`` choose the ends, ``allow_inf`` admits ``inf``."""
+    and ``high_open`` choose the ends, ``allow_inf`` admits ``inf``; ``static`` refuses a value
+    traced by jit/vmap (an option that shapes the program, such as a solver's tolerance)."""
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class Real(Domain):
         low_open: bool = False,
         high_open: bool = False,
         allow_inf: bool = False,
+        static: bool = False,
     ):
         self.low, self.high, self.low_open, self.high_open, self.allow_inf = (
             low,
@@ -96,6 +98,7 @@ class Real(Domain):
             high_open,
             allow_inf,
         )
+        self.static = static
         parts = []
         if low is not None:
             parts.append(f"{'>' if low_open else '>='} {low:g}")
@@ -107,6 +110,8 @@ class Real(Domain):
         )
 
     def check(self, value, where, name):
+        if self.static:
+            _static(value, where, name, self.text)
         if _is_traced(value):
             return
         if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes)):

@@ -53,8 +53,9 @@ def anchored_extragradient(
     field's norm falls as ``O(1/k)``, the optimal rate for such games, where extragradient's last
     iterate has ``O(1/sqrt(k))``. ``xi`` is the field as the corrections before it in the chain
     define it. The map changes every step (``beta_k``) and depends on the anchor, so the linear
-    analyses (``spectral_radius``, ``update_jacobian``, ``stability_map``, ...) refuse it and say
-    why; rollouts and sweeps run it. Cost per step: two field evaluations.
+    analyses (``spectral_radius``, ``update_jacobian(..., cycle=True)``, ``stability_map``, ...)
+    refuse it and say why (``update_jacobian`` without ``cycle`` gives one step's Jacobian at the
+    state's count); rollouts and sweeps run it. Cost per step: two field evaluations.
 
     Args:
       learning_rate: the step ``alpha > 0`` (an array under ``optax.inject_hyperparams``).

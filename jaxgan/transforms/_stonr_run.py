@@ -66,8 +66,8 @@ class StonrResult(NamedTuple):
 
 
 @domains(
-    step_size=Real(0, low_open=True),
-    tol=Maybe(Real(0, low_open=True)),
+    step_size=Real(0, low_open=True, static=True),
+    tol=Maybe(Real(0, low_open=True, static=True)),
     max_steps=Integer(1),
     max_events=Integer(1),
 )
