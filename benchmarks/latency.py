@@ -80,6 +80,18 @@ def cases(sweep_steps):
         new_lr=lambda: jg.spectral_radius(dirac, make_lr, eq, hyperparams={"lr": next(new)}),
         ref=(jax.jit(lambda w, lr: jg.spectral_radius(dirac, optax.sgd(lr), w)), (eq, 0.1)),
     )
+    # the README's pattern: a vmap over learning rates without jit, make_tx defined once (the
+    # program is cached by make_tx's identity), and the same with a transformation written inside
+    # the lambda (a new object at every call: a new program every call)
+    lrs50 = jnp.linspace(0.01, 0.5, 50)
+    out["README: vmap(spectral_radius, make_tx)"] = dict(
+        call=lambda: jax.vmap(lambda lr: jg.spectral_radius(dirac, make_lr, eq, hyperparams={"lr": lr}))(lrs50),
+        ref=(jax.jit(jax.vmap(lambda lr: jg.spectral_radius(dirac, optax.sgd(lr), eq))), (lrs50,)),
+    )
+    out["README: vmap(spectral_radius, optax.sgd(lr))"] = dict(
+        call=lambda: jax.vmap(lambda lr: jg.spectral_radius(dirac, optax.sgd(lr), eq))(lrs50),
+        ref=(jax.jit(jax.vmap(lambda lr: jg.spectral_radius(dirac, optax.sgd(lr), eq))), (lrs50,)),
+    )
     out["top_eigenvalues (n=16)"] = dict(
         call=lambda: jg.top_eigenvalues(quad, quad.equilibrium, 2, which="LR"),
         ref=(jax.jit(lambda w: jg.top_eigenvalues(quad, w, 2, which="LR")), (quad.equilibrium,)),

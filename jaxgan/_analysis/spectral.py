@@ -568,18 +568,22 @@ def _of_step(where, radius, game, tx, w, state, chunk_size, hyperparams, cycle=F
     Flag().check(cycle, where, "cycle")
     period = None if period is None else int(period)
     options = (check_chunk_size(chunk_size), hyperparams is not None, radius, cycle, period)
-    out, (first, off) = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
+    out, flags = compiled("update_jacobian", _update_jacobian_program, (game, tx), options)(
         w, state, hyperparams
     )
-    if not isinstance(first, jax.core.Tracer) and bool(first):
+    if isinstance(flags, jax.core.Tracer):
+        return out
+    first, off, not_finite = np.asarray(flags)  # one read of the three verdicts
+    if first:
         raise ValueError(FIRST_STEP_MSG)
-    if not isinstance(off, jax.core.Tracer) and bool(off):
+    if off:
         raise ValueError(
             OFF_PERIOD_MSG.format(
                 where=where, period=period, twice=2 * period, ten=10 * period, far=1000 * period
             )
         )
-    check_differentiable_step(out, where)
+    if not_finite:
+        raise ValueError(NOT_DIFFERENTIABLE_MSG.format(where=where))
     return out
 
 
@@ -592,21 +596,15 @@ OFF_PERIOD_MSG = (
 )
 
 
-def check_differentiable_step(value, where: str) -> None:
-    """Refuse a non-finite Jacobian or radius of a finite point (when concrete): the step is
-    not differentiable there (Adam's or RMSProp's ``1 / sqrt(v)`` at ``v = 0``, a mixing or a
-    solve that is undefined at a fixed point)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    if not bool(np.all(np.isfinite(np.asarray(value)))):
-        raise ValueError(
-            f"{where}: the step is not differentiable at this point and state "
-            "(its Jacobian has non-finite entries): e.g. Adam's or RMSProp's 1 / sqrt(v) "
-            "at a second moment v = 0, as at a fixed point reached from the default state, "
-            "or a solve or mixing undefined at a fixed point. "
-            "Pass a `state` where the map is differentiable (v > 0), "
-            "or measure the rate with `rollout`/`sweep`."
-        )
+#: why a step's Jacobian or radius at a finite point is refused when it is not finite
+NOT_DIFFERENTIABLE_MSG = (
+    "{where}: the step is not differentiable at this point and state "
+    "(its Jacobian has non-finite entries): e.g. Adam's or RMSProp's 1 / sqrt(v) "
+    "at a second moment v = 0, as at a fixed point reached from the default state, "
+    "or a solve or mixing undefined at a fixed point. "
+    "Pass a `state` where the map is differentiable (v > 0), "
+    "or measure the rate with `rollout`/`sweep`."
+)
 
 
 def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cycle, period=None):
@@ -629,7 +627,9 @@ def _update_jacobian_program(game, tx, chunk_size, with_hyperparams, radius, cyc
                 raise ValueError(never_repeats_message(where, "no period", structure))
             out = _map_jacobian(step, w, s, structure, structure.period if cycle else 1, chunk_size)
         check_read(h, where)
-        return out, (first, off)
+        # a radius made NaN by a first step or a wrong period is said by its own flag
+        not_finite = ~jnp.all(jnp.isfinite(out)) & ~first & ~off
+        return out, jnp.stack([first, off, not_finite])
 
     return program
 

@@ -135,6 +135,11 @@ def _weakly_typed(leaf) -> bool:
 
 def check_finite(w, where: str, arg: str = "w") -> None:
     """Raise if a concrete (non-traced) pytree has NaN or inf; traced values pass."""
+    for leaf in jax.tree.leaves(w):  # the fast pass; the paths only to name a failure
+        if not isinstance(leaf, jax.core.Tracer) and not np.isfinite(np.asarray(leaf)).all():
+            break
+    else:
+        return
     for path, leaf in jax.tree_util.tree_leaves_with_path(w):
         if isinstance(leaf, jax.core.Tracer):
             continue
@@ -462,6 +467,12 @@ def check_point(game: Game, w, where: str, arg: str = "w") -> Joint:
     """``w`` checked as a point of ``game`` at a public entry point: a ``Joint`` of floating
     leaves (``check_joint``) at which the game's field is well defined (``check_field``).
     ``game`` must have passed ``check_game``."""
+    # the checks read only the point's structure, shapes and dtypes: a point of a signature that
+    # passed them for this game passes again (the repeat call of an entry point skips them)
+    key = _point_signature(w, where, arg)
+    seen = _CHECKED_POINTS.get(game)
+    if seen is not None and key in seen:
+        return w
     label = f"`{arg}`"
     equilibrium = getattr(game, "equilibrium", None)
     if equilibrium is not None and w is equilibrium and arg != "game.equilibrium":
@@ -474,7 +485,32 @@ def check_point(game: Game, w, where: str, arg: str = "w") -> Joint:
             raise
         what, expect = err.jaxgan_point
         raise type(err)(f"{where}: {what} Check that {label} has {expect}.") from err.__cause__
+    if key is not None:
+        _CHECKED_POINTS.setdefault(game, set()).add(key)
     return w
+
+
+#: the point signatures (``_point_signature``) each game has passed ``check_point`` with
+_CHECKED_POINTS: "weakref.WeakKeyDictionary[Game, set]" = weakref.WeakKeyDictionary()
+
+
+def _point_signature(w, where: str, arg: str):
+    """What ``check_point``'s checks read of ``w`` (its tree structure and each leaf's type,
+    shape, dtype and weak type), with the caller, as a hashable key; ``None`` where a leaf
+    has none of them (the checks then run every time)."""
+    try:
+        leaves, treedef = jax.tree.flatten(w)
+        sig = tuple(
+            (type(x), x.shape, x.dtype, getattr(x, "weak_type", None))
+            if hasattr(x, "shape") and hasattr(x, "dtype")
+            else (type(x),)
+            for x in leaves
+        )
+        key = (where, arg, treedef, sig)
+        hash(key)
+        return key
+    except Exception:  # noqa: BLE001 - an unusual leaf: check it every time
+        return None
 
 
 def _signature(w: Joint) -> tuple:
