@@ -22,6 +22,7 @@ from ._runs.rollout import rollout, run
 from ._validation.cache import compiled
 from ._validation.checks import (
     accept_transformation,
+    as_array,
     check_finite,
     check_game,
     check_point,
@@ -105,9 +106,9 @@ def flow(
       (0.0, 1.0)
     """
     game = check_game(game, "flow")
-    w0 = jax.tree.map(jnp.asarray, check_point(game, w0, "flow", "w0"))
+    w0 = jax.tree.map(as_array, check_point(game, w0, "flow", "w0"))
     check_finite(w0, "flow", "w0")
-    ts = jnp.asarray(ts, jnp.result_type(*jax.tree.leaves(w0)))
+    ts = as_array(ts, jnp.result_type(*jax.tree.leaves(w0)))
     if ts.ndim != 1 or ts.size < 1:
         raise ValueError(f"flow: `ts` must be a 1-D array of output times, got shape {ts.shape}.")
     if not isinstance(ts, jax.core.Tracer):

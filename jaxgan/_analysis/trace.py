@@ -25,6 +25,7 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._core.game import Game
 from .._validation.cache import compiled
@@ -148,7 +149,11 @@ def spectral_trace(
             f"{where}: `checkpoints` leaves disagree on the number of checkpoints: "
             f"{sorted(counts)}."
         )
-    check_point(game, jax.tree.map(lambda x: x[0], checkpoints), where, "checkpoints")
+    # the first checkpoint, sliced on the host (no eager dispatch; traced leaves sliced in trace)
+    first = jax.tree.map(
+        lambda x: x[0] if isinstance(x, jax.core.Tracer) else np.asarray(x)[0], checkpoints
+    )
+    check_point(game, first, where, "checkpoints")
     if method not in ("dense", "arnoldi"):
         raise ValueError(f"{where}: unknown `method` {method!r}; expected 'dense' or 'arnoldi'.")
 

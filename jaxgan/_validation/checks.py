@@ -133,6 +133,14 @@ def _weakly_typed(leaf) -> bool:
     return bool(getattr(getattr(leaf, "aval", leaf), "weak_type", False))
 
 
+def as_array(x, dtype=None):
+    """``jnp.asarray(x, dtype)``, without an eager conversion (a dispatch on every call) when
+    ``x`` is already a JAX array of that dtype."""
+    if isinstance(x, jax.Array) and (dtype is None or x.dtype == dtype):
+        return x
+    return jnp.asarray(x, dtype)
+
+
 def check_finite(w, where: str, arg: str = "w") -> None:
     """Raise if a concrete (non-traced) pytree has NaN or inf; traced values pass."""
     for leaf in jax.tree.leaves(w):  # the fast pass; the paths only to name a failure
