@@ -179,16 +179,14 @@ def stability_map(
         "stability_map", _radius_program, (game, make_tx, star_fn), (bool(batch_radius),)
     )
     if batch_radius:
-        radius, dominant = program(grid, star_value)
+        radius, dominant, predicted, clear = program(grid, star_value, margin)
     else:
-        radius, dominant = (
+        radius, dominant, predicted, clear = (
             jnp.stack(x)
             for x in zip(
-                *(program({k: v[i] for k, v in grid.items()}, star_value) for i in range(g))
+                *(program({k: v[i] for k, v in grid.items()}, star_value, margin) for i in range(g))
             )
         )
-    predicted = radius < 1 - 1e-6
-    clear = jnp.abs(radius - 1) > margin
     status = agree = None
     if steps is not None:
         start = w0
@@ -198,7 +196,8 @@ def stability_map(
             and (star_value is not None or isinstance(game, GAME_TYPES))
         ):
             start = jax.tree.map(
-                lambda x: jnp.asarray(x) + 0.1, _fixed_point(game_fn, None, star_value, None)
+                lambda x: x + 0.1 if isinstance(x, jax.core.Tracer) else np.asarray(x) + 0.1,
+                _fixed_point(game_fn, None, star_value, None),
             )
         elif (
             start is None
@@ -248,8 +247,9 @@ def _default_start(game, make_tx, star_fn):
 
 
 def _radius_program(game, make_tx, star_fn, batched):
-    """``(grid, w_star) -> (radii, dominant eigenvalues)``: one step's spectral radius at each
-    grid point (vmapped), or at one point (``batched=False``: called once per point)."""
+    """``(grid, w_star, margin) -> (radii, dominant eigenvalues, predicted, clear)``: one step's
+    spectral radius at each grid point (vmapped), or at one point (``batched=False``: called once
+    per point), with the map's verdicts on it (no eager operation after the program)."""
     game_fn = game_of_grid_point(game, make_tx, "stability_map")
 
     def one(h, star_value):
@@ -270,6 +270,11 @@ def _radius_program(game, make_tx, star_fn, batched):
         h.check_all_read("stability_map")
         return radius, dominant
 
+    def verdicts(radius, dominant, margin):
+        return radius, dominant, radius < 1 - 1e-6, jnp.abs(radius - 1) > margin
+
     if batched:
-        return lambda grid, star_value: jax.vmap(one, in_axes=(0, None))(grid, star_value)
-    return one
+        return lambda grid, star_value, margin: verdicts(
+            *jax.vmap(one, in_axes=(0, None))(grid, star_value), margin
+        )
+    return lambda h, star_value, margin: verdicts(*one(h, star_value), margin)

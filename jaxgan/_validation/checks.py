@@ -168,7 +168,7 @@ def grid_axis(values, where: str, name: str, *, allow_empty: bool = False) -> ja
     """A grid axis as a 1-D array of numbers (non-empty unless ``allow_empty``: the caller
     then says the grid is empty), or an error naming the axis."""
     try:
-        a = jnp.asarray(values)
+        a = as_array(values)
     except (TypeError, ValueError):
         a = None
     if a is None or not (jnp.issubdtype(a.dtype, jnp.number) or a.dtype == jnp.bool_):
