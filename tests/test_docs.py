@@ -69,7 +69,7 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
         assert f'href="{page}.html"' in index, page
     assert not (html / "guide.html").exists()
     text = re.sub(r"<[^>]+>", "", index)  # the code blocks' text, without the highlighting's spans
-    assert "pip install -e" in text and "jg.spectral_radius(game, optax.sgd(lr)" in text
+    assert "pip install -e" in text and "jg.spectral_radius(game, make_tx, game.equilibrium" in text
     assert "compile once, call fast" in (html / "performance.html").read_text().lower()
     assert "Module state that is not a parameter" in (html / "players.html").read_text()
     assert "a loss that is not scalar" in (html / "errors.html").read_text()
