@@ -77,6 +77,9 @@ TWO_STEP_EG = jg.transforms.extragradient(optax.sgd(0.1), extrapolation=0.3)
 FAMILY = jg.families.quadratic(0.5, 0.5, 2.0)
 
 
+BILINEAR = jg.zero_sum(lambda x, y: x * y)
+CYCLIC = optax.sgd(lambda count: jnp.where(count % 2 == 0, 0.1, 0.3))
+
 ENTRY_POINTS = {
     "jacobian": lambda: jg.jacobian(DIRAC, W0),
     "jacobian (corrected)": lambda: jg.jacobian(DIRAC, W0, transform=JARE),
@@ -127,6 +130,14 @@ ENTRY_POINTS = {
     "noise_ball": lambda: jg.noise_ball(DIRAC, CONSENSUS, DIRAC.equilibrium, 0.5).covariance,
     "periodic_orbit": lambda: jg.periodic_orbit(DIRAC, SIMGD, W0, 1).multipliers,
     "stability_boundary": lambda: jg.stability_boundary(DIRAC, MAKE_TX, "lr", (0.01, 2.0), fixed={"gamma": 1.0}).radius,
+    "nash_gap": lambda: jg.nash_gap(DIRAC, W0, jg.Box(-2.0, 2.0)).value,
+    "duality_gap": lambda: jg.duality_gap(BILINEAR, W0, jg.Box(-2.0, 2.0)).value,
+    "rollout (average)": lambda: jg.rollout(DIRAC, SIMGD, W0, 20, average=("ema", 0.9)).average,
+    "spectral_radius (period)": lambda: jg.spectral_radius(DIRAC, CYCLIC, DIRAC.equilibrium, period=2),
+    # the README's pattern: a vmap without jit, make_tx defined once
+    "README's vmap of spectral_radius": lambda: jax.vmap(
+        lambda lr: jg.spectral_radius(DIRAC, MAKE_LR, DIRAC.equilibrium, hyperparams={"lr": lr})
+    )(jnp.array([0.1, 0.2, 0.3])),
 }
 
 
