@@ -666,7 +666,9 @@ def step_jacobian(
     return _map_jacobian(step, w, state, structure, structure.period if cycle else 1, chunk_size)
 
 
-def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax.Array:
+def flat_map(step, w, state, structure, steps: int):
+    """``(F, z0)``: ``steps`` steps of the map on the flat ``z = (w, dynamic state)`` (the
+    constants of the map held), and ``z`` at ``(w, state)``."""
     s_diff, merge = split_state(state, structure.dynamic)
     z0, unravel = ravel_pytree((w, s_diff))
 
@@ -677,7 +679,11 @@ def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax
             w_, s_ = step(w_, s_)
         return ravel_pytree((w_, split_state(s_, structure.dynamic)[0]))[0]
 
-    return dense_jacobian(map_flat, z0, chunk_size)
+    return map_flat, z0
+
+
+def _map_jacobian(step, w, state, structure, steps: int, chunk_size: int) -> jax.Array:
+    return dense_jacobian(*flat_map(step, w, state, structure, steps), chunk_size)
 
 
 def step_spectral_radius(

@@ -19,11 +19,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.flatten_util import ravel_pytree
 
 from .._analysis.eig import eig, eigvals
-from .._analysis.spectral import _step_and_structure, step_jacobian, step_spectral_radius
-from .._analysis.step_map import split_state
+from .._analysis.spectral import (
+    _step_and_structure,
+    flat_map,
+    step_jacobian,
+    step_spectral_radius,
+)
 from .._core.field import checked_equilibrium
 from .._core.game import GAME_TYPES
 from .._validation.cache import compiled
@@ -161,17 +164,7 @@ def _map_at(game, tx, w):
     """``(F, z*)``: the step's map over its period on the flat ``z = (w, dynamic state)`` and
     the fixed point it is expanded at (the equilibrium, the state one step in)."""
     step, state, structure = _step_and_structure(game, tx, w, None)
-    s_diff, merge = split_state(state, structure.dynamic)
-    z0, unravel = ravel_pytree((w, s_diff))
-
-    def F(z):
-        w_, s_ = unravel(z)
-        s_ = merge(s_)
-        for _ in range(structure.period):
-            w_, s_ = step(w_, s_)
-        return ravel_pytree((w_, split_state(s_, structure.dynamic)[0]))[0]
-
-    return F, z0
+    return flat_map(step, w, state, structure, structure.period)
 
 
 def _derivative(F, z, vectors):
