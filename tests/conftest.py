@@ -1,5 +1,24 @@
-import jax
-import pytest
+import os
+import shutil
+import tempfile
+
+#: the command line's default compilation cache ($XDG_CACHE_HOME/jaxgan/xla) is a folder of this
+#: session, empty at its start and removed at its end: the suite never reads or writes the
+#: user's ~/.cache, so its time does not depend on what earlier runs left there
+if "JAXGAN_TEST_CACHE_HOME" not in os.environ:  # the controller (workers inherit its folder)
+    os.environ["JAXGAN_TEST_CACHE_HOME"] = tempfile.mkdtemp(prefix="jaxgan-test-cache-")
+    _OWN_CACHE_HOME = True
+else:
+    _OWN_CACHE_HOME = False
+os.environ["XDG_CACHE_HOME"] = os.environ["JAXGAN_TEST_CACHE_HOME"]
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE_HOME:
+        shutil.rmtree(os.environ["JAXGAN_TEST_CACHE_HOME"], ignore_errors=True)
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
