@@ -31,6 +31,7 @@ from .report import (
     default_games,
     enable_compile_cache,
     load_game_file,
+    profile_table,
     run_report,
     table_rows,
 )
@@ -134,6 +135,12 @@ def _main(argv=None) -> int:
         "--out", default="jaxgan-report", help="output folder (default ./jaxgan-report)"
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print where the seconds went: trace, lower, compile, run, plot and write, "
+        "summed over the processes",
+    )
     parser.add_argument("--float32", action="store_true", help="run in float32 (default float64)")
     parser.add_argument(
         "--devices",
@@ -263,6 +270,7 @@ def _run(chosen, chosen_algs, lrs, args, chosen_stonr, sources):
         workers=args.workers,
         sources=sources,
         settings=vars(args),
+        profile=args.profile,
     )
 
 
@@ -295,6 +303,8 @@ def _summary(report, args) -> None:
     )
     if not args.no_plot and not figures:
         print("(install matplotlib for the figures: pip install 'jaxgan[plots]')")
+    if "profile" in report:
+        print("\n".join(profile_table(report["profile"])))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -53,10 +53,16 @@ def test_main_job_user_game_file(tmp_path, capsys):
     path.write_text(USER_GAME)
     out = tmp_path / "report"
     rc = cli.main(["--game-file", str(path), "--num-lr", "4", "--steps", "200", "--algorithm", "simgd",
-                   "--stonr", "none", "--no-plot", "--out", str(out)])
+                   "--stonr", "none", "--no-plot", "--profile", "--out", str(out)])
     assert rc == 0
     report = json.loads((out / "report.json").read_text())
     assert list(report["games"]) == ["my_game"]
+    # --profile: a row per phase; this run compiled programs and drew nothing
+    table = capsys.readouterr().out.split("profile: seconds by phase, summed over 3 process(es)")[1].splitlines()
+    rows = {line.split()[0]: line.split() for line in table[2:] if line.strip()}
+    assert list(rows) == ["trace", "lower", "compile", "run", "plot", "write", "total"]
+    assert float(rows["compile"][1]) > 0 and int(rows["compile"][3]) > 0 and float(rows["plot"][1]) == 0
+    assert abs(sum(float(rows[p][1]) for p in list(rows)[:-1]) - float(rows["total"][1])) < 0.35
     # A = [[-1, -2], [2, -1/2]]: eigenvalues -3/4 +- i sqrt(4 - 1/16)
     eig = sorted(report["games"]["my_game"]["eigenvalues"])
     assert abs(eig[0][0] + 0.75) < 1e-12 and abs(abs(eig[0][1]) - (4 - 1 / 16) ** 0.5) < 1e-12

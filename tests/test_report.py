@@ -144,3 +144,13 @@ def test_the_report_s_averages_of_cycling_runs_match_the_closed_form():
         settled += np.linalg.norm(mean) <= 0.01 * np.linalg.norm(w0)
     assert 0 < settled < 4  # the grid straddles the threshold: the count is not trivially all or none
     assert row["average"] == {"settled": settled, "settled_not_converged": settled, "fraction": 0.01}
+
+
+def test_the_profile_counts_each_second_once_in_its_innermost_phase():
+    """``--profile``'s phases: a span's seconds less those of the spans nested in it, per thread
+    (a trace that compiles a program counts that compile as compile, not as trace too)."""
+    from jaxgan.report._profile import exclusive_seconds
+
+    spans = [("trace", 1, 0.0, 10.0), ("compile", 1, 2.0, 5.0), ("trace", 1, 6.0, 7.0),
+             ("lower", 1, 7.5, 8.0), ("compile", 1, 11.0, 12.0), ("lower", 2, 0.0, 4.0)]
+    assert exclusive_seconds(spans) == {"trace": 6.5, "lower": 4.5, "compile": 4.0}

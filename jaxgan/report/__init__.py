@@ -5,8 +5,8 @@ refinement verdict; STON'R on the box-constrained games. Results go to a folder 
 ``report.md``, ``report.json`` and one PNG figure per game.
 
 The package: ``_registry`` (algorithms and games), ``_analysis`` (the numbers),
-``_render`` (JSON, table, markdown, figures), ``_progress`` (the progress line) and
-``_run`` (workers and the output folder).
+``_render`` (JSON, table, markdown, figures), ``_progress`` (the progress line),
+``_profile`` (``--profile``'s phases) and ``_run`` (workers and the output folder).
 """
 
 from ._analysis import MARGIN as MARGIN
@@ -16,6 +16,7 @@ from ._analysis import analyse_pair as analyse_pair
 from ._analysis import measured_rates as measured_rates
 from ._analysis import record_every as record_every
 from ._analysis import stonr_section as stonr_section
+from ._profile import table as profile_table
 from ._progress import Progress as Progress
 from ._registry import N_PLAYER_GAMES as N_PLAYER_GAMES
 from ._registry import Algorithm as Algorithm
@@ -47,6 +48,7 @@ __all__ = [
     "enable_compile_cache",
     "load_game_file",
     "markdown",
+    "profile_table",
     "measured_rates",
     "record_every",
     "run_report",

@@ -3,6 +3,7 @@ output folder staged and committed atomically, Ctrl-C handled."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import jax
 import numpy as np
 
 from .._core.game import Game
+from . import _profile
 from ._analysis import analyse_game, analyse_pair, stonr_section
 from ._progress import Progress
 from ._registry import Algorithm, GameSource, build_from_source, builtin_algorithms
@@ -45,9 +47,15 @@ def _init_worker(x64: bool, cache_dir: Optional[str]):
         enable_compile_cache(cache_dir)
 
 
-def _worker_job(kind: str, spec: tuple):
+def _worker_job(kind: str, spec: tuple, profile: bool = False):
     """One unit of the report in a worker process: an (game, algorithm) analysis or a
-    STON'R game. Each process builds a game once and re-uses its compiled programs."""
+    STON'R game. Each process builds a game once and re-uses its compiled programs. With
+    ``profile``, the result and the seconds of its phases (``_profile.measured``)."""
+    if profile:
+        phases: dict = {}
+        with _profile.measured(phases):
+            result = _worker_job(kind, spec)
+        return result, phases
     if kind == "stonr":
         return stonr_section([spec[0]])
     source, aname, lrs, steps, offset, refine, tune, devices = spec
@@ -83,6 +91,7 @@ def run_report(
     settings: Optional[dict] = None,
     workers: int = 2,
     sources: Optional[Dict[str, GameSource]] = None,
+    profile: bool = False,
 ) -> dict:
     """Analyse every game under every algorithm and write ``report.md``, ``report.json``
     and one PNG per game (with matplotlib) to ``out``. Returns the report dict.
@@ -95,11 +104,16 @@ def run_report(
     they run on threads. The numbers do not depend on the number or kind of workers. With
     ``tune`` each row gains the "tuned" column (``jg.tune``'s search from the stability map's
     best cells; it compiles a search per row, which costs seconds to tens of seconds each).
+    With ``profile`` the returned dict (not ``report.json``) has ``"profile"``: the seconds of
+    each phase (trace, lower, compile, run, plot, write) summed over the processes
+    (``_profile.table`` prints it).
     """
     final_out = out
     created = _missing_folders(final_out)
     out = _staging_folder(final_out)
     done = False
+    phases: Optional[dict] = {} if profile else None
+    start = time.perf_counter()
     try:
         report = _run_report(
             games,
@@ -116,9 +130,15 @@ def run_report(
             settings=settings,
             workers=workers,
             sources=sources,
+            phases=phases,
         )
+        write_start = time.perf_counter()
         _commit(out, final_out, report)
         done = True
+        if phases is not None:
+            phases["write"] += time.perf_counter() - write_start
+            phases["wall"] = time.perf_counter() - start
+            report["profile"] = phases
     finally:
         shutil.rmtree(out, ignore_errors=True)
         if not done:  # a failed or stopped run leaves no folder it created
@@ -218,6 +238,7 @@ def _run_report(
     settings,
     workers,
     sources,
+    phases,
 ):
     start = time.perf_counter()
     report = {"settings": settings or {}, "device": jax.devices()[0].device_kind, "games": {}}
@@ -234,6 +255,7 @@ def _run_report(
         report["games"][gname] = {"learning_rates": np.asarray(lrs).tolist(), "algorithms": {}}
     plotter = Figures(out, report, algorithms) if plot else None
     lr_list = [float(x) for x in np.asarray(lrs)]
+    profile = phases is not None
 
     if in_processes:
         import multiprocessing
@@ -250,17 +272,29 @@ def _run_report(
                 _worker_job,
                 "pair",
                 (sources[g], a, lr_list, steps, offset, refine, tune, devices),
+                profile,
             ): ("pair", g, a)
             for g, a in pairs
         }
         futures.update(
-            {pool.submit(_worker_job, "stonr", (name,)): ("stonr", name, None) for name in stonr}
+            {
+                pool.submit(_worker_job, "stonr", (name,), profile): ("stonr", name, None)
+                for name in stonr
+            }
         )
     else:
         pool = ThreadPoolExecutor(max(1, int(workers)))
         built = {g: build() for g, build in games.items()}
 
         def job(pair):
+            if profile:
+                out: dict = {}
+                with _profile.measured(out):
+                    result = job_(pair)
+                return result, out
+            return job_(pair)
+
+        def job_(pair):
             gname, aname = pair
             return analyse_pair(
                 built[gname],
@@ -285,6 +319,7 @@ def _run_report(
         plotter,
         in_processes,
         None if in_processes else built,
+        phases,
     )
     for gname, entry in report["games"].items():
         entry["algorithms"] = {a: entry["algorithms"][a] for a in algorithms}
@@ -292,15 +327,25 @@ def _run_report(
     if stonr:
         if not in_processes:
             for name in stonr:
-                stonr_rows.update(stonr_section([name]))
+                with _maybe_measured(phases):
+                    stonr_rows.update(stonr_section([name]))
                 progress.step(f"STON'R {name}")
         report["stonr"] = {name: stonr_rows[name] for name in stonr}
     report["seconds"] = time.perf_counter() - start
-    with open(os.path.join(out, "report.json"), "w") as fh:
-        json.dump(strict_json(report), fh, indent=1, allow_nan=False)
-    with open(os.path.join(out, "report.md"), "w") as fh:
-        fh.write(markdown(report))
+    with _maybe_measured(phases, "write"):
+        with open(os.path.join(out, "report.json"), "w") as fh:
+            json.dump(strict_json(report), fh, indent=1, allow_nan=False)
+        with open(os.path.join(out, "report.md"), "w") as fh:
+            fh.write(markdown(report))
+    if phases is not None:
+        phases["processes"] = 1 + (int(workers) if in_processes else 0)
+        phases.setdefault("write", 0.0)
     return report
+
+
+def _maybe_measured(phases: Optional[dict], key: str = "run"):
+    """``_profile.measured`` into ``phases``, or nothing when the run is not profiled."""
+    return _profile.measured(phases, key) if phases is not None else contextlib.nullcontext()
 
 
 def _stop(pool) -> None:
@@ -315,23 +360,34 @@ def _stop(pool) -> None:
             pass
 
 
-def _collect(pool, futures, games, algorithms, report, progress, plotter, in_processes, built):
+def _collect(
+    pool, futures, games, algorithms, report, progress, plotter, in_processes, built, phases
+):
     """Gather the analyses as they finish (the field spectra computed here meanwhile); on
-    any exception, Ctrl-C included, the pool is stopped at once, not drained."""
+    any exception, Ctrl-C included, the pool is stopped at once, not drained. With ``phases``
+    (``--profile``) each job's phases are added to it."""
     try:
         for gname, build in games.items():
-            report["games"][gname].update(analyse_game(build() if in_processes else built[gname]))
+            with _maybe_measured(phases):
+                game = build() if in_processes else built[gname]
+                report["games"][gname].update(analyse_game(game))
         stonr_rows = report.setdefault("_stonr_rows", {})
         for fut in as_completed(futures):
             kind, name, aname = futures[fut]
+            result = fut.result()
+            if phases is not None:
+                result, measured = result
+                for key, value in measured.items():
+                    phases[key] = phases.get(key, 0) + value
             if kind == "stonr":
-                stonr_rows.update(fut.result())
+                stonr_rows.update(result)
                 progress.step(f"STON'R {name}")
                 continue
-            report["games"][name]["algorithms"][aname] = fut.result()
+            report["games"][name]["algorithms"][aname] = result
             progress.step(f"{name} / {aname}")
             if plotter is not None and len(report["games"][name]["algorithms"]) == len(algorithms):
-                plotter.draw(name)
+                with _maybe_measured(phases, "plot"):
+                    plotter.draw(name)
     except BaseException:
         _stop(pool)
         raise
