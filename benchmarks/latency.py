@@ -5,9 +5,8 @@ Each entry point caches its compiled program (``jaxgan/_validation/cache.py``): 
 same game, transformation object and shapes re-uses it, and a learning rate given through
 ``hyperparams=`` (or a grid) is a traced argument. The hand-written reference is the same
 computation inside the user's own ``jax.jit`` (the best a user can do by hand), timed on
-its second call. Targets (issue "Compile once, call fast", 2-core CPU): a repeat call
-within 1.5x of the reference plus 1 ms; ``jg.sweep`` of 100 learning rates x 10,000
-Dirac-GAN steps within 1.5x of ``jit(vmap(rollout))``.
+its second call. Target (issue "Performance where users feel it", 2-core CPU): every repeat
+call, and every repeat call at a new learning rate, at most 2x the reference plus 50 us.
 
 Float64 unless ``--float32``. Writes ``benchmarks/results/latency.json``.
 
@@ -164,14 +163,14 @@ def main():
             row["new_lr"] = best(c["new_lr"], args.repeats)
         row["ref_first"] = timed(lambda: ref_fn(*ref_args))
         row["ref_repeat"] = best(lambda: ref_fn(*ref_args), args.repeats)
-        row["target"] = 1.5 * row["ref_repeat"] + 1e-3
+        row["target"] = 2 * row["ref_repeat"] + 50e-6
         worst = max(row["repeat"], row.get("new_lr", 0.0))
         row["within_target"] = bool(worst <= row["target"])
         rows[name] = row
         print(f"  {name}: {row}", flush=True)
 
     print(f"\nCall latency, float{'32' if args.float32 else '64'}, {hw['cpu']} ({hw['cores']} cores), JAX {hw['jax']} {hw['jax_backend']}")
-    print("seconds; ref = the same computation in a hand-written jax.jit; target = 1.5 x ref repeat + 1 ms")
+    print("seconds; ref = the same computation in a hand-written jax.jit; target = 2 x ref repeat + 50 us")
     head = f"{'entry point':<38} {'first':>8} {'repeat':>9} {'new lr':>9} {'ref 1st':>8} {'ref rep':>9} {'repeat/ref':>10}  ok"
     print(head)
     for name, r in rows.items():
