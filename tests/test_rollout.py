@@ -214,3 +214,28 @@ def test_a_decay_given_as_a_concrete_array_is_read_and_a_traced_one_is_refused()
     with pytest.raises(TypeError, match="the decay of `average` is a static option"):
         jax.jit(lambda d: jg.rollout(game, optax.sgd(0.1), w0, 5, average=("ema", d)).final)(0.5)
 
+
+
+def test_the_step_loop_is_unrolled_only_for_small_steps_and_unrolling_changes_no_outcome():
+    """``sweep(unroll=)``: the default unrolls the step loop of a small game whose step is
+    small (``small_body``: SimGD's step is, CGD's inner solve is not); any unrolling gives the
+    runs a plain loop of ``rollout`` gives."""
+    from jaxgan._runs.rollout import SMALL_BODY_EQUATIONS, small_body
+
+    game, w0 = jg.games.dirac("standard"), jg.Joint(jnp.asarray(0.5), jnp.asarray(0.5))
+    lrs = jnp.asarray([0.05, 0.3, 1.0])
+
+    def body(tx):
+        def one(carry, _):
+            w, s = carry
+            return jg.make_step(game, tx)(w, s), None
+        return small_body(one, (w0, tx.init(w0)))
+
+    assert body(optax.sgd(0.1)) and not body(jg.transforms.cgd(0.1))
+    assert SMALL_BODY_EQUATIONS >= 100
+    make_tx = lambda h: optax.sgd(h["lr"])  # noqa: E731
+    loop = [jg.rollout(game, optax.sgd(lr), w0, 60).final for lr in lrs]
+    for unroll in (None, 1, 3):
+        res = jg.sweep(game, make_tx, w0, {"lr": lrs}, 60, unroll=unroll)
+        for i, ref in enumerate(loop):
+            chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], res.final), ref, rtol=1e-13)

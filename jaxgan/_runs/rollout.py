@@ -264,6 +264,7 @@ def run(
     state=None,
     key=None,
     unroll: int = 1,
+    small_only: bool = False,
     envelope_ref: Optional[Joint] = None,
     average=None,
 ):
@@ -277,7 +278,9 @@ def run(
     With ``envelope_ref`` it also tracks the run's envelope, the largest squared distance
     to ``envelope_ref`` over the steps of the middle half and of the last quarter, and
     returns ``(Rollout, (middle, last))`` (``run_status`` judges growth on it). ``average``
-    (``check_average``'s form) keeps the averaged iterate in the loop's carry.
+    (``check_average``'s form) keeps the averaged iterate in the loop's carry. The loop runs
+    ``unroll`` steps an iteration; with ``small_only``, only if the step is small
+    (``small_body``).
     """
     record = (lambda w: w) if record is None else record
     if state is None:
@@ -314,7 +317,10 @@ def run(
         return (w, s, finite_steps + _all_finite(w).astype(jnp.int32), t, env, avg), None
 
     def chunk(carry, _):
-        carry, _ = jax.lax.scan(one, carry, None, length=k, unroll=min(unroll, k))
+        unrolled = min(unroll, k)
+        if unrolled > 1 and small_only and not small_body(one, carry):
+            unrolled = 1
+        carry, _ = jax.lax.scan(one, carry, None, length=k, unroll=unrolled)
         return carry, record(carry[0])
 
     if envelope_ref is None:
@@ -481,6 +487,7 @@ def game_of_grid_point(game, make_tx, where: str) -> Callable[[dict], Game]:
     steps=Integer(1),
     record_every=Maybe(Integer(1)),
     rtol=Real(0, 1, low_open=True, high_open=True),
+    unroll=Maybe(Integer(1)),
 )
 def sweep(
     game: Union[Game, Callable[[dict], Game]],
@@ -495,6 +502,7 @@ def sweep(
     devices=None,
     key: Optional[jax.Array] = None,
     average=None,
+    unroll: Optional[int] = None,
 ) -> SweepResult:
     """Run one algorithm over a grid of hyperparameters in one compiled, vmapped program.
 
@@ -536,6 +544,11 @@ def sweep(
         (``process_allgather``); see docs/scale.md.
       average: as in ``rollout`` (``"uniform"`` or ``("ema", decay)``): every run's averaged
         iterate in ``SweepResult.average`` (static).
+      unroll: the steps of one iteration of the step loop (static). ``None`` (default):
+        ``SMALL_RUN_UNROLL`` for runs of at most ``SMALL_RUN_PARAMETERS`` parameters whose step
+        has at most ``SMALL_BODY_EQUATIONS`` operations, else 1. Unrolling makes a repeat call
+        of a small game's sweep faster and its first call slower (XLA compiles each copy of
+        the step); ``1`` compiles fastest, for a sweep called once.
 
     Returns:
       A ``SweepResult``.
@@ -588,7 +601,7 @@ def sweep(
         "sweep",
         _sweep_program,
         (game, make_tx, None if is_point(w0) else w0),
-        (steps, k, arity, growth, average),
+        (steps, k, arity, growth, average, unroll),
     )
     w0_value = w0 if is_point(w0) else None
     if devices is None:
@@ -678,7 +691,9 @@ def _stochastic_arity(game, key) -> int:
     return 2 if len(params) == 2 else 1
 
 
-def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False, average=None):
+def _sweep_program(
+    game, make_tx, w0_of_grid, steps, k, arity, growth=False, average=None, unroll=None
+):
     """``(grid, w0, w_star, rtol, key) -> outcome arrays``: the vmapped runs of one sweep."""
     game_fn = _per_grid_point(game, GAME_TYPES, "sweep", "game") if arity == 0 else None
     ref_default = game.equilibrium if isinstance(game, GAME_TYPES) else None
@@ -719,7 +734,8 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False, ave
                 k,
                 key=key if arity else None,
                 envelope_ref=target,
-                unroll=sweep_unroll(start),
+                unroll=sweep_unroll(start) if unroll is None else unroll,
+                small_only=unroll is None,
                 average=average,
             )
             dist = jax.vmap(_distance, in_axes=(0, None))(out.trajectory, target)
@@ -750,6 +766,29 @@ def _sweep_program(game, make_tx, w0_of_grid, steps, k, arity, growth=False, ave
 #: compile time would grow with the unrolling for no gain
 SMALL_RUN_PARAMETERS = 256
 SMALL_RUN_UNROLL = 4
+#: ... and only a step of at most this many operations (its jaxpr's equations, nested ones
+#: counted): XLA compiles an unrolled body once per copy, so a larger step (an inner solve, a
+#: Hessian product) would pay its compilation four times over for a loop overhead that is small
+#: next to the step (the main job: 267 s of compilation unrolled, 171 s not, the same run time)
+SMALL_BODY_EQUATIONS = 300
+
+
+def small_body(one, carry) -> bool:
+    """Whether the step loop's body ``one`` has at most ``SMALL_BODY_EQUATIONS`` operations."""
+    return equation_count(jax.make_jaxpr(one)(carry, None).jaxpr) <= SMALL_BODY_EQUATIONS
+
+
+def equation_count(jaxpr) -> int:
+    """The equations of ``jaxpr``, those of its sub-jaxprs (loops, conditionals, calls) included."""
+    n = 0
+    for eqn in jaxpr.eqns:
+        n += 1
+        for p in eqn.params.values():
+            for sub in p if isinstance(p, (tuple, list)) else (p,):
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    n += equation_count(inner)
+    return n
 
 
 def sweep_unroll(w) -> int:

@@ -106,8 +106,17 @@ def analyse_algorithm(
         "lr": jnp.concatenate([grid["lr"], jnp.asarray(etas, grid["lr"].dtype)]),
         "h": jnp.concatenate([grid["h"], jnp.full(levels, alg.default, grid["h"].dtype)]),
     }
+    # one call per program: the step loop is not unrolled (it would compile each copy)
     res = sweep(
-        game, make_tx, w0, runs_grid, steps, record_every=every, devices=devices, average="uniform"
+        game,
+        make_tx,
+        w0,
+        runs_grid,
+        steps,
+        record_every=every,
+        devices=devices,
+        average="uniform",
+        unroll=1,
     )
     g = rho.size
     status = np.asarray(res.status)[:g].reshape(shape)
