@@ -114,6 +114,7 @@ def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title
     with np.errstate(divide="ignore", invalid="ignore"):
         logr = np.clip(np.log10(rho), -0.5, 0.5)
     import matplotlib
+    import matplotlib.ticker
 
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")
     mesh = ax.pcolormesh(
@@ -130,6 +131,8 @@ def plot_stability_map(ax, lrs, values, radius, status, *, axis_name=None, title
     ax.scatter(gx[conv], gy[conv], s=5, c="k", marker="o", lw=0)
     ax.scatter(gx[~conv], gy[~conv], s=9, c="k", marker="x", lw=0.6)
     ax.set_xscale("log")
+    # decades only: the cells are the grid's points (and minor ticks cost most of a page's drawing)
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_yticks(y)
     ax.set_yticklabels([f"{v:g}" for v in values] if axis_name else [""])
     ax.set_ylabel(axis_name or "")
