@@ -32,6 +32,8 @@ import jax.numpy as jnp
 from jax import lax
 from jax.extend import core
 
+from .dependence import nested_equations
+
 _INLINED = ("jit", "pjit", "closed_call", "core_call")
 
 
@@ -119,16 +121,7 @@ def _evaluate(jaxpr, consts, args):
 
 
 def _has_convolution(jaxpr) -> bool:
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "conv_general_dilated":
-            return True
-        for value in eqn.params.values():
-            subs = value if isinstance(value, (tuple, list)) else (value,)
-            for s in subs:
-                inner = s.jaxpr if isinstance(s, core.ClosedJaxpr) else s
-                if isinstance(inner, core.Jaxpr) and _has_convolution(inner):
-                    return True
-    return False
+    return any(e.primitive.name == "conv_general_dilated" for e in nested_equations(jaxpr))
 
 
 def canonical_convolutions(fn: Callable) -> Callable:

@@ -3,7 +3,7 @@
 The one walker behind every structural answer of the library: the step map's dynamic state,
 constants and counters (``_analysis.step_map``), the differentiability check of a game's losses
 (``_validation.checks``) and the buffers of module players (``_core.partition``). Its interface is
-four functions on a ``jax.extend.core.Jaxpr`` (what ``jax.make_jaxpr(f)(...).jaxpr`` gives):
+five functions on a ``jax.extend.core.Jaxpr`` (what ``jax.make_jaxpr(f)(...).jaxpr`` gives):
 
 * ``depends(jaxpr, sources)``: for each output, whether it is computed from an input flagged in
   ``sources`` (forward);
@@ -12,7 +12,9 @@ four functions on a ``jax.extend.core.Jaxpr`` (what ``jax.make_jaxpr(f)(...).jax
 * ``forwarded(jaxpr)``: for each output, the index of the input it is, unchanged in value, or
   ``None``;
 * ``call_body(eqn)``: the body of a call-like equation (``jit``, ``custom_jvp_call``, ...) whose
-  inputs and outputs match the equation's one to one, else ``None``.
+  inputs and outputs match the equation's one to one, else ``None``;
+* ``nested_equations(jaxpr)``: every equation, those of the sub-jaxprs of loops, branches and
+  calls included (the convolution rewrite's search, the sweep's measure of a step's size).
 
 All are structural (shapes only, nothing runs) and precise through call-like equations; through
 loops and branches they are conservative: every output of the equation depends on every input,
@@ -22,6 +24,26 @@ so a leaf is never taken for a constant, a buffer or a forwarded value by mistak
 from __future__ import annotations
 
 from typing import List, Optional, Sequence
+
+
+def nested_equations(jaxpr):
+    """Every equation of ``jaxpr``, then those of its sub-jaxprs (loops, branches, calls).
+
+    Examples:
+      >>> import jax
+      >>> from jaxgan._jaxpr.dependence import nested_equations
+      >>> jaxpr = jax.make_jaxpr(lambda x: jax.jit(lambda y: y * 2.0)(x) + 1.0)(1.0).jaxpr
+      >>> sorted(e.primitive.name for e in nested_equations(jaxpr))
+      ['add', 'jit', 'mul']
+    """
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                inner = getattr(sub, "jaxpr", sub)  # a ClosedJaxpr's jaxpr, or a Jaxpr
+                if hasattr(inner, "eqns"):
+                    yield from nested_equations(inner)
+
 
 #: primitives that hand their one operand on unchanged in value
 PASS_THROUGH = ("convert_element_type", "copy", "copy_p")

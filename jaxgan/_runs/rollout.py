@@ -16,6 +16,7 @@ from .._core.game import GAME_TYPES, POINT_TYPES, Game, Joint, is_point
 from .._core.status import RESULTS
 from .._core.step import make_step, step_of
 from .._jaxpr.conv_layout import canonical_convolutions
+from .._jaxpr.dependence import nested_equations
 from .._validation.cache import compiled
 from .._validation.checks import (
     ReadKeys,
@@ -775,20 +776,8 @@ SMALL_BODY_EQUATIONS = 300
 
 def small_body(one, carry) -> bool:
     """Whether the step loop's body ``one`` has at most ``SMALL_BODY_EQUATIONS`` operations."""
-    return equation_count(jax.make_jaxpr(one)(carry, None).jaxpr) <= SMALL_BODY_EQUATIONS
-
-
-def equation_count(jaxpr) -> int:
-    """The equations of ``jaxpr``, those of its sub-jaxprs (loops, conditionals, calls) included."""
-    n = 0
-    for eqn in jaxpr.eqns:
-        n += 1
-        for p in eqn.params.values():
-            for sub in p if isinstance(p, (tuple, list)) else (p,):
-                inner = getattr(sub, "jaxpr", sub)
-                if hasattr(inner, "eqns"):
-                    n += equation_count(inner)
-    return n
+    jaxpr = jax.make_jaxpr(one)(carry, None).jaxpr
+    return sum(1 for _ in nested_equations(jaxpr)) <= SMALL_BODY_EQUATIONS
 
 
 def sweep_unroll(w) -> int:

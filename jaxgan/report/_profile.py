@@ -25,7 +25,7 @@ class Recorder:
 
     def __init__(self):
         self.spans: List[Tuple[str, int, float, float]] = []
-        self.hits = 0
+        self.hits: List[int] = []  # the thread of each persistent-cache hit
         self._lock = threading.Lock()
 
     def _span(self, event, start, end, **_):
@@ -37,7 +37,7 @@ class Recorder:
     def _event(self, event, **_):
         if event == _HIT:
             with self._lock:
-                self.hits += 1
+                self.hits.append(threading.get_ident())
 
     def install(self) -> "Recorder":
         jax.monitoring.register_event_time_span_listener(self._span)
@@ -48,17 +48,16 @@ class Recorder:
         """Where the record stands now: the spans and cache hits from here on are measured by
         ``since``."""
         with self._lock:
-            return len(self.spans), self.hits
+            return len(self.spans), len(self.hits)
 
     def since(self, mark: Tuple[int, int]) -> Dict[str, float]:
-        """Seconds in each compilation phase of this thread since ``mark`` (each second counted
-        once, in the innermost phase it lies in: a trace that compiles counts that compile as
-        compile),
-        the number of programs compiled or read and of those read from the persistent cache."""
+        """This thread's seconds in each compilation phase since ``mark`` (each second counted
+        once, in its innermost phase: a trace that compiles counts that compile as compile), its
+        programs compiled or read, and those of them read from the persistent cache."""
         thread = threading.get_ident()
         with self._lock:
             spans = [s for s in self.spans[mark[0]:] if s[1] == thread]
-            hits = self.hits - mark[1]
+            hits = sum(1 for t in self.hits[mark[1]:] if t == thread)
         out = exclusive_seconds(spans)
         out["programs"] = sum(1 for s in spans if s[0] == "compile")
         out["cache_hits"] = hits
@@ -74,7 +73,7 @@ def exclusive_seconds(spans) -> Dict[str, float]:
         by_thread.setdefault(thread, []).append((start, -end, phase))
     for items in by_thread.values():
         items.sort()
-        stack: list = []  # [end, phase, nested seconds]
+        stack: list = []  # [end, phase, seconds of the spans nested in it, length]
         for start, neg_end, phase in items:
             end = -neg_end
             while stack and stack[-1][0] <= start:
