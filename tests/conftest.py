@@ -12,6 +12,14 @@ else:
     _OWN_CACHE_HOME = False
 os.environ["XDG_CACHE_HOME"] = os.environ["JAXGAN_TEST_CACHE_HOME"]
 
+#: XLA's CPU compiler without its fusion emitters: the suite is compile-bound (about 7,500 small
+#: programs), and this halves the compile time of each (25 to 13 ms for the smallest) without
+#: changing what a program computes or slowing the larger ones down. Set before JAX starts its
+#: backend, so the workers and the notebooks' kernels (which inherit the environment) use it.
+FAST_COMPILE_FLAG = "--xla_cpu_use_fusion_emitters=false"
+if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE_FLAG}".strip()
+
 import jax  # noqa: E402
 import pytest  # noqa: E402
 

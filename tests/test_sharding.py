@@ -33,8 +33,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
+#: two host devices, on top of the flags the suite runs with (tests/conftest.py)
+TWO_DEVICES = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=2"
+
+
 def test_sharded_sweep_equals_unsharded():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=TWO_DEVICES, JAX_PLATFORMS="cpu")
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "SHARDED_OK" in out.stdout
@@ -84,7 +88,7 @@ def test_multiprocess_sweep_equals_single_process():
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = str(s.getsockname()[1])
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=TWO_DEVICES, JAX_PLATFORMS="cpu")
     procs = [
         subprocess.Popen([sys.executable, "-c", MULTI, str(pid), port], env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
