@@ -42,14 +42,20 @@ def test_a_nonlinear_game_derivative_against_the_ift_and_finite_differences():
     w = out.point
     assert bool(out.converged)
     grad = jax.grad(lambda p: jg.solve_equilibrium(game(p), W0).point.phi)(p0)
-    # -H(w*)^-1 d xi / dp
+    # -H(w*)^-1 d xi / dp (H and d xi / dp in one compiled program, not op by op)
     xi = lambda p, ww: jnp.stack(list(jg.simultaneous_gradient(game(p))(ww)))  # noqa: E731
-    h = jax.jacfwd(lambda z: xi(p0, jg.Joint(z[0], z[1])))(jnp.stack([w.phi, w.theta]))
-    dxi_dp = jax.jacfwd(lambda p: xi(p, w))(p0)
+
+    @jax.jit
+    def h_and_dxi_dp(w):
+        h = jax.jacfwd(lambda z: xi(p0, jg.Joint(z[0], z[1])))(jnp.stack([w.phi, w.theta]))
+        return h, jax.jacfwd(lambda p: xi(p, w))(p0)
+
+    h, dxi_dp = h_and_dxi_dp(w)
     ift = -np.linalg.solve(np.asarray(h), np.asarray(dxi_dp))
     assert float(grad) == pytest.approx(float(ift[0]), abs=1e-9)
     eps = 1e-6
-    fd = (jg.solve_equilibrium(game(p0 + eps), W0).point.phi - jg.solve_equilibrium(game(p0 - eps), W0).point.phi) / (2 * eps)
+    phi_at = jax.jit(lambda p: jg.solve_equilibrium(game(p), W0).point.phi)  # both solves: one program of p
+    fd = (phi_at(p0 + eps) - phi_at(p0 - eps)) / (2 * eps)
     assert float(grad) == pytest.approx(float(fd), abs=1e-7)
 
 

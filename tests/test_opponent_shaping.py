@@ -76,6 +76,7 @@ def test_sos_rejects_its_criteria_out_of_range():
 def test_ipd_values_against_the_markov_chain_summed_by_hand():
     rng = np.random.default_rng(2)
     gamma = 0.96
+    ipd_values = jax.jit(jg.games.ipd_values)  # one compiled program, not one per jnp operation
     for _ in range(3):
         t1, t2 = rng.normal(size=5), rng.normal(size=5)
         p1 = 1 / (1 + np.exp(-t1))
@@ -95,14 +96,14 @@ def test_ipd_values_against_the_markov_chain_summed_by_hand():
             l1 += gamma**t * x @ np.array([1.0, 3.0, 0.0, 2.0])
             l2 += gamma**t * x @ np.array([1.0, 0.0, 3.0, 2.0])
             x = x @ P
-        got = jg.games.ipd_values(jnp.asarray(t1), jnp.asarray(t2), gamma)
+        got = ipd_values(jnp.asarray(t1), jnp.asarray(t2), gamma)
         np.testing.assert_allclose([float(got[0]), float(got[1])], [(1 - gamma) * l1, (1 - gamma) * l2], rtol=1e-12)
     # deterministic policies: always-C against always-D scores 3 and 0; tit-for-tat against
     # always-D is exploited once: (1 - gamma) 3 + gamma 2
     c, d = jnp.full(5, 40.0), jnp.full(5, -40.0)
     tft = jnp.array([40.0, 40.0, -40.0, 40.0, -40.0])
-    np.testing.assert_allclose([float(v) for v in jg.games.ipd_values(c, d)], [3.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(float(jg.games.ipd_values(tft, d)[0]), 0.04 * 3 + 0.96 * 2, atol=1e-12)
+    np.testing.assert_allclose([float(v) for v in ipd_values(c, d)], [3.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(float(ipd_values(tft, d)[0]), 0.04 * 3 + 0.96 * 2, atol=1e-12)
 
 
 def _shaped(name, alpha, lr):
@@ -116,12 +117,19 @@ def test_matching_pennies_from_50_starts():
     # out to the boundary; LA, LOLA and SOS (alpha = 1, lr = 0.1) converge from every start
     game = jg.games.matching_pennies()
     starts = jax.random.normal(jax.random.PRNGKey(0), (50, 2))
-    fractions = {}
-    for name in ("naive", "la", "lola", "sos"):
-        tx = _shaped(name, 1.0, 0.1)
-        final = jax.jit(jax.vmap(lambda s: jg.rollout(game, tx, jg.Joint(s[0], s[1]), 2000).final))(starts)
-        gap = np.hypot(np.asarray(jax.nn.sigmoid(final.phi)) - 0.5, np.asarray(jax.nn.sigmoid(final.theta)) - 0.5)
-        fractions[name] = float(np.mean(gap < 1e-3))
+    names = ("naive", "la", "lola", "sos")
+
+    @jax.jit
+    def gaps(starts):
+        # the four learners' distances to (1/2, 1/2) from the 50 starts: one program
+        out = []
+        for name in names:
+            tx = _shaped(name, 1.0, 0.1)
+            final = jax.vmap(lambda s: jg.rollout(game, tx, jg.Joint(s[0], s[1]), 2000).final)(starts)
+            out.append(jnp.hypot(jax.nn.sigmoid(final.phi) - 0.5, jax.nn.sigmoid(final.theta) - 0.5))
+        return out
+
+    fractions = {name: float(np.mean(np.asarray(gap) < 1e-3)) for name, gap in zip(names, gaps(starts))}
     assert fractions == {"naive": 0.0, "la": 1.0, "lola": 1.0, "sos": 1.0}
 
 
@@ -132,11 +140,20 @@ def test_iterated_prisoners_dilemma_from_50_starts():
     # < 1.1 / > 1.9): naive 0.02 / 0.98, LA 0.08 / 0.92, LOLA 0.84 / 0.04, SOS 0.78 / 0.16.
     game = jg.games.iterated_prisoners_dilemma(0.96)
     starts = jax.random.normal(jax.random.PRNGKey(0), (50, 10))
+    names = ("naive", "la", "lola", "sos")
+
+    @jax.jit
+    def final_losses(starts):
+        # the four learners' runs from the 50 starts and their players' values: one program
+        out = []
+        for name in names:
+            tx = _shaped(name, 25.0, 25.0)
+            final = jax.vmap(lambda s: jg.rollout(game, tx, jg.Joint(s[:5], s[5:]), 200).final)(starts)
+            out.append(jax.vmap(lambda a, b: jnp.stack(jg.games.ipd_values(a, b)))(final.phi, final.theta))
+        return out
+
     got = {}
-    for name in ("naive", "la", "lola", "sos"):
-        tx = _shaped(name, 25.0, 25.0)
-        final = jax.jit(jax.vmap(lambda s: jg.rollout(game, tx, jg.Joint(s[:5], s[5:]), 200).final))(starts)
-        losses = jax.vmap(lambda a, b: jnp.stack(jg.games.ipd_values(a, b)))(final.phi, final.theta)
+    for name, losses in zip(names, final_losses(starts)):
         average = np.asarray(losses).mean(axis=1)
         assert np.all(np.isfinite(average)) and np.all((average > 0.99) & (average < 2.01))
         got[name] = (float(np.mean(average < 1.1)), float(np.mean(average > 1.9)))

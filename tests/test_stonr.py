@@ -15,14 +15,14 @@ EXAMPLES = jg.games.constrained_examples()
 BUDGET = 10000  # SimGD / extragradient steps, more field evaluations than STON'R uses
 
 
-def _projected_run(game, box, method, steps):
-    """Projected SimGD (``method="simgd"``) or projected extragradient (both half-steps projected)."""
+def _projected_runs(game, box, steps):
+    """The certificate residuals of projected SimGD and of projected extragradient (both
+    half-steps projected), the two runs in one compiled program."""
     w0 = jax.tree.map(lambda a, b: (jnp.asarray(a) + jnp.asarray(b)) / 2 + 0.1, box.lo, box.hi)
     step = optax.chain(optax.sgd(0.02), jg.transforms.project_box(box))
-    tx = step if method == "simgd" else jg.transforms.extragradient(step)
-    run = jax.jit(lambda w: jg.rollout(game, tx, w, steps).final)
-    final = run(w0)
-    return float(jg.transforms.stonr_certificate(game, box, final)[0])
+    txs = (step, jg.transforms.extragradient(step))
+    finals = jax.jit(lambda w: [jg.rollout(game, tx, w, steps).final for tx in txs])(w0)
+    return [float(jg.transforms.stonr_certificate(game, box, final)[0]) for final in finals]
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
@@ -34,10 +34,9 @@ def test_unique_point_games_side_by_side(name):
     if ex.solution is not None:
         np.testing.assert_allclose([out.point.phi, out.point.theta], [ex.solution.phi, ex.solution.theta], atol=1e-8)
     else:  # the critical point: xi = 0 inside the box
-        xi = jg.simultaneous_gradient(ex.game)(out.point)
+        xi = jax.jit(jg.simultaneous_gradient(ex.game))(out.point)
         np.testing.assert_allclose([xi.phi, xi.theta], 0.0, atol=1e-9)
-    simgd = _projected_run(ex.game, ex.box, "simgd", BUDGET)
-    eg = _projected_run(ex.game, ex.box, "extragradient", BUDGET)
+    simgd, eg = _projected_runs(ex.game, ex.box, BUDGET)
     print(f"{name}: residual STON'R {float(out.residual):.1e}, SimGD {simgd:.2e}, extragradient {eg:.2e}")
     assert simgd > 1e-2  # gradient descent-ascent does not get there
     if name == "spurious-cycle":
@@ -73,9 +72,8 @@ def test_several_points_each_certified():
 
     def newton(z):
         f = lambda v: jnp.stack(jax.tree.leaves(field(jg.Joint(v[0], v[1]))))  # noqa: E731
-        for _ in range(40):
-            z = z - jnp.linalg.solve(jax.jacfwd(f)(z), f(z))
-        return z
+        # 40 Newton steps as a loop, not unrolled: one small loop body to compile
+        return jax.lax.fori_loop(0, 40, lambda _, z: z - jnp.linalg.solve(jax.jacfwd(f)(z), f(z)), z)
 
     starts = jnp.array(list(itertools.product(np.linspace(-0.9, 0.9, 7), repeat=2)))
     roots = np.asarray(jax.jit(jax.vmap(newton))(starts))

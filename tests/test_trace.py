@@ -34,7 +34,9 @@ def test_spectral_trace_closed_form_on_a_quadratic_game():
 
 
 def test_spectral_trace_arnoldi_agrees_with_dense_along_a_run():
-    ng = jg.games.mlp_gan(_data(48), key=jax.random.PRNGKey(4), hidden=(8, 8))
+    # one hidden layer: three Arnoldi targets, each with two copies of the field's JVP, make one
+    # program whose compile time grows with the depth (75 parameters, still 60 Krylov vectors)
+    ng = jg.games.mlp_gan(_data(48), key=jax.random.PRNGKey(4), hidden=(8,))
     run = jax.jit(lambda w: jg.rollout(ng.game, optax.sgd(0.05), w, 40, record_every=20))(ng.params)
     dense = jg.spectral_trace(ng.game, run.trajectory)
     arn = jg.spectral_trace(ng.game, run.trajectory, method="arnoldi", k=4, max_restarts=60)
@@ -43,4 +45,5 @@ def test_spectral_trace_arnoldi_agrees_with_dense_along_a_run():
     np.testing.assert_allclose(np.asarray(arn.max_real), np.asarray(dense.max_real), rtol=1e-6, atol=1e-10)
     # where the smallest-magnitude target converged, the conditioning factor is the dense one
     ok = np.asarray(~jnp.isnan(arn.conditioning))
+    assert ok.any()  # not vacuous: here it converges at every checkpoint
     np.testing.assert_allclose(np.asarray(arn.conditioning)[ok], np.asarray(dense.conditioning)[ok], rtol=1e-6)
